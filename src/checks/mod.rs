@@ -1,0 +1,147 @@
+//! The checks of the Service flow, one file each, in flow order (DESIGN §3).
+//!
+//! To add a check: write `src/checks/<id with _>.rs` with a `pub fn run(&ClusterState) -> Outcome`
+//! that only reads the state, add it to [`REGISTRY`] at its place in the flow with the checks it
+//! depends on, and write its runbook page `checks/<id>.md` (a test keeps the two one-to-one).
+
+use crate::report::{CheckResult, Outcome, SkipKind, Status};
+use crate::state::{ClusterState, Unavailable};
+
+mod endpoints_ready;
+mod ports_target;
+mod service_exists;
+mod service_selector;
+
+/// What a check needs to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    Api,
+    Probe,
+}
+
+impl Needs {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Needs::Api => "api",
+            Needs::Probe => "probe",
+        }
+    }
+}
+
+/// A check in the registry.
+pub struct CheckDef {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub order: u8,
+    pub needs: Needs,
+    /// Checks whose failure makes this one meaningless: it is then skipped, not guessed.
+    pub depends_on: &'static [&'static str],
+    pub run: fn(&ClusterState) -> Outcome,
+}
+
+/// Every check that exists, in flow order.
+pub const REGISTRY: &[CheckDef] = &[
+    CheckDef {
+        id: "service.exists",
+        title: "The Service exists",
+        order: 1,
+        needs: Needs::Api,
+        depends_on: &[],
+        run: service_exists::run,
+    },
+    CheckDef {
+        id: "service.selector",
+        title: "The selector matches pods (or EndpointSlices)",
+        order: 2,
+        needs: Needs::Api,
+        depends_on: &["service.exists"],
+        run: service_selector::run,
+    },
+    CheckDef {
+        id: "endpoints.ready",
+        title: "Every Service port has ready endpoints",
+        order: 3,
+        needs: Needs::Api,
+        depends_on: &["service.selector"],
+        run: endpoints_ready::run,
+    },
+    CheckDef {
+        id: "ports.target",
+        title: "Every targetPort resolves to a container port",
+        order: 4,
+        needs: Needs::Api,
+        depends_on: &["service.selector"],
+        run: ports_target::run,
+    },
+];
+
+/// The checks of the full flow (DESIGN §3) that this version does not have yet.
+pub const NOT_BUILT: &[&str] = &[
+    "pods.listening",
+    "service.clusterip",
+    "dns.resolves",
+    "ingress.routes",
+    "netpol.allows",
+];
+
+pub fn find(id: &str) -> Option<&'static CheckDef> {
+    REGISTRY.iter().find(|c| c.id == id)
+}
+
+/// Runs every check in flow order; a check whose dependency did not pass (or warn) is skipped.
+pub fn run_all(state: &ClusterState) -> Vec<CheckResult> {
+    let mut results: Vec<CheckResult> = Vec::with_capacity(REGISTRY.len());
+    for def in REGISTRY {
+        let blocked = def.depends_on.iter().find_map(|dep| {
+            results
+                .iter()
+                .find(|r| r.id == *dep)
+                .filter(|r| !matches!(r.status, Status::Pass | Status::Warn))
+        });
+        let outcome = match blocked {
+            Some(dep) => Outcome::skip(
+                SkipKind::Dependency,
+                format!("depends on {} ({})", dep.id, dep.status.as_str()),
+            ),
+            None => (def.run)(state),
+        };
+        results.push(outcome.into_result(def.id, def.title));
+    }
+    results
+}
+
+/// A check that cannot read a fact skips with the fact's reason.
+pub(crate) fn unavailable(u: &Unavailable) -> Outcome {
+    let kind = if u.is_incomplete() {
+        SkipKind::Unavailable
+    } else {
+        SkipKind::Offline
+    };
+    Outcome::skip(kind, u.reason())
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_in_flow_order_and_dependencies_come_first() {
+        for (i, def) in REGISTRY.iter().enumerate() {
+            if i > 0 {
+                assert!(REGISTRY[i - 1].order < def.order, "{} out of order", def.id);
+            }
+            for dep in def.depends_on {
+                let pos = REGISTRY.iter().position(|d| d.id == *dep).expect("known dependency");
+                assert!(pos < i, "{} depends on later {}", def.id, dep);
+            }
+        }
+    }
+}
+
+/// Check ids close to a mistyped one.
+pub(crate) fn near_ids(wanted: &str, ids: &[String]) -> Vec<String> {
+    service_exists::near_names(wanted, ids)
+}

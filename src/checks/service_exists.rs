@@ -1,0 +1,162 @@
+//! `service.exists`: the Service is there; else the names the user probably meant.
+
+use k8s_openapi::api::core::v1::Service;
+
+use super::unavailable;
+use crate::k8s;
+use crate::report::{Evidence, Outcome};
+use crate::state::{ClusterState, Fact, ObjectRef};
+
+/// Near names: at most this many suggestions.
+const MAX_SUGGESTIONS: usize = 3;
+
+pub(super) fn run(state: &ClusterState) -> Outcome {
+    let (ns, name) = (&state.namespace, &state.service_name);
+    match state.service.as_result() {
+        Err(u) => unavailable(u),
+        Ok(Some(svc)) => Outcome::pass(format!("Service {ns}/{name} exists: {}", describe(svc))),
+        Ok(None) => missing(state),
+    }
+}
+
+fn describe(svc: &Service) -> String {
+    let spec = svc.spec.clone().unwrap_or_default();
+    let kind = spec.type_.as_deref().unwrap_or("ClusterIP");
+    if kind == "ExternalName" {
+        return format!("ExternalName → {}", spec.external_name.as_deref().unwrap_or("(empty)"));
+    }
+    let ip = match spec.cluster_ip.as_deref() {
+        Some("None") => "headless".to_string(),
+        Some(ip) => format!("clusterIP {ip}"),
+        None => "clusterIP not yet assigned".to_string(),
+    };
+    let ports: Vec<String> = spec.ports.iter().flatten().map(k8s::describe_service_port).collect();
+    let ports = if ports.is_empty() { "no ports".to_string() } else { ports.join(", ") };
+    format!("{kind}, {ip}, {ports}")
+}
+
+/// Names within edit distance, closest first: typos, and prefixes like "cart" for "cart-api".
+pub(crate) fn near_names(wanted: &str, names: &[String]) -> Vec<String> {
+    let limit = (wanted.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &String)> = names
+        .iter()
+        .filter(|n| n.as_str() != wanted)
+        .filter_map(|n| {
+            let d = strsim::damerau_levenshtein(wanted, n);
+            let related = n.starts_with(wanted) || wanted.starts_with(n.as_str());
+            (d <= limit || related).then_some((d, n))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(MAX_SUGGESTIONS).map(|(_, n)| n.clone()).collect()
+}
+
+fn missing(state: &ClusterState) -> Outcome {
+    let (ns, name) = (&state.namespace, &state.service_name);
+    let place = if state.is_offline() { "in the manifests" } else { "" };
+    let mut summary = format!("Service {ns}/{name} not found {place}").trim_end().to_string();
+    let mut evidence = Vec::new();
+    let mut fix = Vec::new();
+    let offline = state.is_offline();
+    let retry = |ns: &str, n: &str| {
+        if offline {
+            format!("kubectl netdoctor svc {n} -n {ns} -f <same manifests>")
+        } else {
+            format!("kubectl netdoctor svc {n} -n {ns}")
+        }
+    };
+
+    match &state.namespace_services {
+        Fact::Known(names) => {
+            let near = near_names(name, names);
+            if !near.is_empty() {
+                summary.push_str(&format!("; did you mean {}?", near.join(" or ")));
+            }
+            for n in &near {
+                evidence.push(
+                    Evidence::new("NearName", format!("Service {ns}/{n} has a similar name"))
+                        .on(ObjectRef::new("Service", ns, n)),
+                );
+                fix.push(retry(ns, n));
+            }
+            if names.is_empty() {
+                evidence.push(Evidence::new("NearName", format!("namespace {ns} has no Services at all")));
+            }
+        }
+        Fact::Unavailable(u) => evidence.push(Evidence::new(
+            "NearName",
+            format!("could not look for similar names: {}", u.reason()),
+        )),
+    }
+    match &state.same_name_elsewhere {
+        Fact::Known(namespaces) => {
+            if !namespaces.is_empty() {
+                summary.push_str(&format!(
+                    "; a Service {name} exists in namespace {}",
+                    namespaces.join(", ")
+                ));
+            }
+            for other in namespaces {
+                evidence.push(
+                    Evidence::new("SameNameElsewhere", format!("Service {other}/{name} exists"))
+                        .on(ObjectRef::new("Service", other, name)),
+                );
+                fix.push(retry(other, name));
+            }
+        }
+        Fact::Unavailable(u) => evidence.push(Evidence::new(
+            "SameNameElsewhere",
+            format!("could not look in other namespaces: {}", u.reason()),
+        )),
+    }
+    if fix.is_empty() {
+        fix.push(if offline {
+            format!("check metadata.name and metadata.namespace of the Service in the manifests (namespace {ns} is assumed where a manifest sets none; -n changes it)")
+        } else {
+            format!("kubectl get services -n {ns}")
+        });
+    }
+    Outcome::fail(summary).evidence(evidence).fix(fix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::state;
+    use crate::report::Status;
+
+    #[test]
+    fn near_names_catch_typos_and_prefixes_but_not_strangers() {
+        let names: Vec<String> = ["cart", "cart-api", "carts", "checkout", "db"].map(String::from).into();
+        assert_eq!(near_names("crat", &names), vec!["cart", "carts"]);
+        let near = near_names("cart", &names);
+        assert!(near.contains(&"carts".to_string()) && near.contains(&"cart-api".to_string()));
+        assert!(!near.contains(&"checkout".to_string()));
+        assert!(near_names("zzzzzz", &names).is_empty());
+    }
+
+    #[test]
+    fn missing_service_fails_with_suggestions_and_other_namespaces() {
+        let mut s = state("shop", "cartt", "");
+        s.namespace_services = Fact::Known(vec!["cart".into(), "payments".into()]);
+        s.same_name_elsewhere = Fact::Known(vec!["staging".into()]);
+        let o = run(&s);
+        assert_eq!(o.status, Status::Fail);
+        assert!(o.summary.contains("did you mean cart?"), "{}", o.summary);
+        assert!(o.summary.contains("namespace staging"), "{}", o.summary);
+        assert!(o.fix.iter().any(|f| f == "kubectl netdoctor svc cart -n shop"));
+        assert!(o.fix.iter().any(|f| f == "kubectl netdoctor svc cartt -n staging"));
+    }
+
+    #[test]
+    fn present_service_passes_and_describes_itself() {
+        let s = state(
+            "shop",
+            "cart",
+            "kind: Service\nmetadata: {name: cart, namespace: shop}\nspec:\n  clusterIP: 10.96.0.10\n  selector: {app: cart}\n  ports: [{name: http, port: 80, targetPort: 8080}]\n",
+        );
+        let o = run(&s);
+        assert_eq!(o.status, Status::Pass);
+        assert!(o.summary.contains("ClusterIP, clusterIP 10.96.0.10, http 80/TCP → 8080"), "{}", o.summary);
+    }
+}

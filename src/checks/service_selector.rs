@@ -1,0 +1,479 @@
+//! `service.selector`: the Service's selector matches pods — or, for a selector-less Service, hand-
+//! made EndpointSlices carry its endpoints; for ExternalName, the name is one DNS can serve.
+//!
+//! An absent or empty selector means *selector-less* (unlike NetworkPolicy, where it selects all).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use k8s_openapi::api::core::v1::{Pod, Service};
+use serde_json::json;
+
+use super::unavailable;
+use crate::k8s::{self, LabelDiff};
+use crate::report::{Evidence, Outcome, SkipKind};
+use crate::state::{ClusterState, Fact, ObjectRef};
+use crate::text::{self, shell_quote};
+
+/// The label that ties an EndpointSlice to its Service.
+pub(crate) const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+/// How many groups of closest pods to show.
+const CLOSEST: usize = 3;
+
+pub(super) fn run(state: &ClusterState) -> Outcome {
+    let Some(svc) = state.service() else {
+        return Outcome::skip(SkipKind::Dependency, "the Service was not read");
+    };
+    let spec = svc.spec.clone().unwrap_or_default();
+    if spec.type_.as_deref() == Some("ExternalName") {
+        return external_name(state, spec.external_name.as_deref().unwrap_or(""));
+    }
+    match spec.selector.filter(|s| !s.is_empty()) {
+        None => selector_less(state),
+        Some(selector) => selected(state, svc, &selector),
+    }
+}
+
+fn external_name(state: &ClusterState, target: &str) -> Outcome {
+    let target = target.trim_end_matches('.');
+    if target.is_empty() {
+        return Outcome::fail("ExternalName Service without spec.externalName")
+            .fix([fix_service_field(state, "spec.externalName", "the DNS name to alias")]);
+    }
+    if target.parse::<IpAddr>().is_ok() {
+        return Outcome::fail(format!(
+            "externalName is an IP address ({target}): cluster DNS serves it as a CNAME to a name made of digits, which resolves to nothing"
+        ))
+        .evidence([Evidence::new("ExternalName", format!("spec.externalName: {target}"))])
+        .fix([
+            format!("make it a selector-less Service (remove type ExternalName, add the port) and an EndpointSlice labelled {SERVICE_NAME_LABEL}={} with address {target}", state.service_name),
+            "or point externalName at a DNS name".to_string(),
+        ]);
+    }
+    match &state.external_target {
+        None => Outcome::pass(format!(
+            "ExternalName → {target}: an outside name, resolution is checked by the probe (dns.resolves)"
+        )),
+        Some((r, Fact::Known(true))) => Outcome::pass(format!(
+            "ExternalName → {target}, Service {}/{} exists",
+            r.namespace.as_deref().unwrap_or(""),
+            r.name
+        )),
+        Some((r, Fact::Known(false))) => {
+            let ns = r.namespace.as_deref().unwrap_or("");
+            Outcome::fail(format!(
+                "ExternalName → {target}, but Service {ns}/{} does not exist",
+                r.name
+            ))
+            .evidence([Evidence::new("ExternalName", format!("spec.externalName: {target}")).on(r.clone())])
+            .fix([
+                format!("kubectl get services -n {ns}"),
+                fix_service_field(state, "spec.externalName", "an existing Service's name"),
+            ])
+        }
+        Some((_, Fact::Unavailable(u))) => unavailable(u),
+    }
+}
+
+fn fix_service_field(state: &ClusterState, field: &str, what: &str) -> String {
+    let (ns, name) = (&state.namespace, &state.service_name);
+    if state.is_offline() {
+        format!("edit {}: set {field} to {what}", state.edit_location("Service", ns, name))
+    } else {
+        format!("kubectl edit service {name} -n {ns}   # set {field} to {what}")
+    }
+}
+
+fn selector_less(state: &ClusterState) -> Outcome {
+    let (ns, name) = (&state.namespace, &state.service_name);
+    let slices = match state.slices.as_result() {
+        Ok(s) => s,
+        Err(u) => return unavailable(u),
+    };
+    if !slices.is_empty() {
+        let endpoints: usize = slices.iter().map(|s| s.endpoints.len()).sum();
+        let names: Vec<&str> = slices.iter().map(|s| k8s::name_of(&s.metadata)).collect();
+        return Outcome::pass(format!(
+            "selector-less Service: {} labelled {SERVICE_NAME_LABEL}={name} ({}) carry {}",
+            text::plural(slices.len(), "EndpointSlice"),
+            names.join(", "),
+            text::plural(endpoints, "endpoint"),
+        ));
+    }
+    // Hand-made slices that forgot the label are invisible to kube-proxy and DNS.
+    let orphans: Vec<&str> = match &state.unlabelled_slices {
+        Fact::Known(all) => all
+            .iter()
+            .map(|s| k8s::name_of(&s.metadata))
+            .filter(|n| n.starts_with(name.as_str()))
+            .collect(),
+        Fact::Unavailable(_) => Vec::new(),
+    };
+    if !orphans.is_empty() {
+        let evidence = orphans.iter().map(|o| {
+            Evidence::new(
+                "UnlabelledSlice",
+                format!("EndpointSlice {ns}/{o} has no {SERVICE_NAME_LABEL} label"),
+            )
+            .on(ObjectRef::new("EndpointSlice", ns, o))
+        });
+        let fix = orphans.iter().map(|o| {
+            if state.is_offline() {
+                format!(
+                    "edit {}: add metadata.labels {SERVICE_NAME_LABEL}: {name}",
+                    state.edit_location("EndpointSlice", ns, o)
+                )
+            } else {
+                format!("kubectl label endpointslice {o} -n {ns} {SERVICE_NAME_LABEL}={name}")
+            }
+        });
+        return Outcome::fail(format!(
+            "selector-less Service: EndpointSlice {} lacks the label {SERVICE_NAME_LABEL}={name}, so kube-proxy and DNS ignore it",
+            orphans.join(", ")
+        ))
+        .evidence(evidence)
+        .fix(fix);
+    }
+    let fix = if state.is_offline() {
+        vec![
+            format!("add a selector matching the backend pods to {}", state.edit_location("Service", ns, name)),
+            format!("or add an EndpointSlice labelled {SERVICE_NAME_LABEL}: {name} to the manifests"),
+        ]
+    } else {
+        vec![
+            format!("kubectl patch service {name} -n {ns} -p '{{\"spec\":{{\"selector\":{{\"app\":\"<backend label>\"}}}}}}'"),
+            format!("or create an EndpointSlice labelled {SERVICE_NAME_LABEL}={name} (kubectl netdoctor explain service.selector)"),
+        ]
+    };
+    Outcome::fail(format!(
+        "selector-less Service and no EndpointSlice labelled {SERVICE_NAME_LABEL}={name}: it has no backends"
+    ))
+    .fix(fix)
+}
+
+fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, String>) -> Outcome {
+    let ns = &state.namespace;
+    let sel = text::labels(selector);
+    let pods = match state.pods.as_result() {
+        Ok(p) => p,
+        Err(u) => return unavailable(u),
+    };
+    if !pods.is_empty() {
+        let templates = pods.iter().filter(|p| k8s::is_template(p)).count();
+        let what = if templates == pods.len() {
+            text::plural(pods.len(), "pod template")
+        } else {
+            text::plural(pods.len(), "pod")
+        };
+        return Outcome::pass(format!("selector {sel} matches {what} in {ns}"));
+    }
+
+    let mut outcome = Outcome::fail(format!("selector {sel} matches no pods in namespace {ns}"));
+    let others = match &state.namespace_pods {
+        Fact::Known(p) => p,
+        Fact::Unavailable(u) => {
+            return outcome
+                .evidence([Evidence::new("LabelDiff", format!("could not list the namespace's pods to compare labels: {}", u.reason()))])
+                .fix([format!("kubectl get pods -n {ns} --show-labels")]);
+        }
+    };
+    if let Fact::Known(elsewhere) = &state.pods_elsewhere {
+        let mut namespaces: Vec<&str> = elsewhere
+            .iter()
+            .filter_map(|p| p.metadata.namespace.as_deref())
+            .filter(|n| n != ns)
+            .collect();
+        namespaces.dedup();
+        if !namespaces.is_empty() {
+            outcome.summary.push_str(&format!(
+                "; pods with these labels run in namespace {} (a Service selects only pods in its own namespace)",
+                namespaces.join(", ")
+            ));
+            outcome.fix.push(format!(
+                "run the Service in the pods' namespace, or the workload in {ns}: kubectl get pods -A -l {sel}"
+            ));
+        }
+    }
+    if others.is_empty() {
+        outcome.summary.push_str(&format!("; namespace {ns} has no pods at all"));
+        outcome.fix.push(format!("kubectl get pods -A -l {sel}"));
+        return outcome;
+    }
+
+    let groups = closest(selector, others);
+    let best = &groups[0];
+    if best.diff.distance() < selector.len() {
+        outcome.summary.push_str(&format!("; closest: {} {}", best.who, best.describe()));
+    } else {
+        outcome.summary.push_str(&format!(
+            "; no pod in {ns} carries any of its labels"
+        ));
+    }
+    let evidence = groups.iter().map(|g| {
+        Evidence::new("LabelDiff", format!("{} {}", g.who, g.describe()))
+            .on(g.object.clone())
+            .field("pods", g.who.clone())
+            .field("missing", g.missing())
+            .field("differs", g.differs())
+    });
+    outcome = outcome.evidence(evidence);
+    if best.diff.distance() < selector.len() {
+        outcome.fix.extend(fixes(state, svc, best));
+    } else {
+        outcome.fix.push(format!("kubectl get pods -n {ns} --show-labels"));
+    }
+    outcome
+}
+
+/// Pods that fail the selector the same way, under one workload.
+struct Group {
+    who: String,
+    object: ObjectRef,
+    /// (kind, name) of the owning workload, when known.
+    workload: Option<(String, String)>,
+    count: usize,
+    diff: LabelDiff,
+}
+
+impl Group {
+    fn missing(&self) -> String {
+        self.diff.missing.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+    }
+    fn differs(&self) -> String {
+        self.diff
+            .differs
+            .iter()
+            .map(|(k, want, have)| format!("{k}={have} (selector wants {want})"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.diff.missing.is_empty() {
+            parts.push(format!("lacks {}", self.missing()));
+        }
+        if !self.diff.differs.is_empty() {
+            parts.push(format!("has {}", self.differs()));
+        }
+        parts.join(" and ")
+    }
+}
+
+/// The closest pods, grouped by workload and diff, closest first.
+fn closest(selector: &BTreeMap<String, String>, pods: &[Pod]) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for pod in pods {
+        let diff = LabelDiff::between(selector, &k8s::labels_of(pod));
+        let workload = k8s::workload_of(pod).filter(|_| true);
+        if let Some(g) = groups
+            .iter_mut()
+            .find(|g| g.workload.is_some() && g.workload == workload && g.diff == diff)
+        {
+            g.count += 1;
+            continue;
+        }
+        let ns = pod.metadata.namespace.clone().unwrap_or_default();
+        let (who, object) = match (&workload, k8s::is_template(pod)) {
+            (Some((kind, name)), true) => (k8s::describe_pod(pod), ObjectRef::new(kind, &ns, name)),
+            _ => {
+                let name = k8s::name_of(&pod.metadata);
+                (format!("pod {name}"), ObjectRef::new("Pod", &ns, name))
+            }
+        };
+        groups.push(Group { who, object, workload, count: 1, diff });
+    }
+    for g in &mut groups {
+        if g.count > 1 {
+            if let Some((kind, name)) = &g.workload {
+                g.who = format!("{} pods of {kind} {name}", g.count);
+            }
+        }
+    }
+    groups.sort_by_key(|g| (g.diff.distance(), g.diff.differs.len()));
+    groups.truncate(CLOSEST);
+    groups
+}
+
+/// The two ways out: label the pods (through their workload's template) or narrow the selector.
+fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
+    let (ns, name) = (&state.namespace, &state.service_name);
+    let wanted: BTreeMap<&str, &str> = g
+        .diff
+        .missing
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(g.diff.differs.iter().map(|(k, want, _)| (k.as_str(), want.as_str())))
+        .collect();
+    let mut out = Vec::new();
+    if state.is_offline() {
+        let (kind, wname) = g.workload.clone().unwrap_or(("Pod".into(), g.object.name.clone()));
+        let labels: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let field = if kind == "Pod" { "metadata.labels" } else { "spec.template.metadata.labels" };
+        out.push(format!(
+            "edit {}: set {} under {field}",
+            state.edit_location(&kind, ns, &wname),
+            labels.join(", ")
+        ));
+        let mut sel_edits: Vec<String> = g.diff.missing.iter().map(|(k, _)| format!("remove {k}")).collect();
+        sel_edits.extend(g.diff.differs.iter().map(|(k, _, have)| format!("set {k}: {have}")));
+        out.push(format!(
+            "or edit {}: in spec.selector {}",
+            state.edit_location("Service", ns, name),
+            sel_edits.join(", ")
+        ));
+        return out;
+    }
+    match &g.workload {
+        Some((kind, wname)) if matches!(kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
+            let patch = json!({"spec": {"template": {"metadata": {"labels": wanted}}}});
+            out.push(format!(
+                "kubectl patch {} {wname} -n {ns} --type merge -p {}   # labels the pods (rolls them)",
+                kind.to_lowercase(),
+                shell_quote(&patch.to_string())
+            ));
+        }
+        _ => {
+            let labels: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.push(format!(
+                "kubectl label pod {} -n {ns} {} --overwrite",
+                g.object.name,
+                labels.join(" ")
+            ));
+        }
+    }
+    // JSON Patch paths escape "/" in label keys as "~1".
+    let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    let mut ops: Vec<serde_json::Value> = g
+        .diff
+        .missing
+        .iter()
+        .map(|(k, _)| json!({"op": "remove", "path": format!("/spec/selector/{}", escape(k))}))
+        .collect();
+    ops.extend(g.diff.differs.iter().map(|(k, _, have)| {
+        json!({"op": "replace", "path": format!("/spec/selector/{}", escape(k)), "value": have})
+    }));
+    let narrowed: BTreeMap<&String, &String> = svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.as_ref())
+        .map(|s| s.iter().filter(|(k, _)| !g.diff.missing.iter().any(|(m, _)| m == *k)).collect())
+        .unwrap_or_default();
+    let narrowed_sel = narrowed
+        .iter()
+        .map(|(k, v)| {
+            let v = g.diff.differs.iter().find(|(d, _, _)| d == *k).map_or(v.as_str(), |(_, _, have)| have.as_str());
+            format!("{k}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push(format!(
+        "or change the Service's selector: kubectl patch service {name} -n {ns} --type json -p {}",
+        shell_quote(&serde_json::Value::Array(ops).to_string())
+    ));
+    if !narrowed_sel.is_empty() {
+        out.push(format!("check first that the new selector picks only the intended pods: kubectl get pods -n {ns} -l {narrowed_sel}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::state;
+    use crate::report::Status;
+
+    const PG: &str = "
+kind: Service
+metadata: {name: postgres, namespace: shop}
+spec:
+  selector: {app: postgres, tier: db}
+  ports: [{port: 5432}]
+---
+kind: Pod
+metadata:
+  name: postgres-7d9f8c-abcde
+  namespace: shop
+  labels: {app: postgres, pod-template-hash: 7d9f8c}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: postgres-7d9f8c, uid: u1, controller: true}]
+---
+kind: Pod
+metadata: {name: web-1, namespace: shop, labels: {app: web}}
+";
+
+    #[test]
+    fn seed_example_names_the_missing_key_and_offers_both_fixes() {
+        let o = run(&state("shop", "postgres", PG));
+        assert_eq!(o.status, Status::Fail);
+        assert!(o.summary.contains("matches no pods"), "{}", o.summary);
+        assert!(o.summary.contains("Deployment postgres") || o.summary.contains("postgres-7d9f8c-abcde"), "{}", o.summary);
+        assert!(o.summary.contains("lacks tier=db"), "{}", o.summary);
+        let first = &o.evidence[0];
+        assert_eq!(first.fields["missing"], "tier=db");
+        assert_eq!(first.fields["differs"], "");
+        // Fix 1: label the Deployment's template (derived from the ReplicaSet's name and hash).
+        assert!(o.fix[0].starts_with("kubectl patch deployment postgres -n shop --type merge"), "{:?}", o.fix);
+        assert!(o.fix[0].contains(r#"{"spec":{"template":{"metadata":{"labels":{"tier":"db"}}}}}"#), "{:?}", o.fix);
+        // Fix 2: drop the key from the Service's selector.
+        assert!(o.fix[1].contains(r#"[{"op":"remove","path":"/spec/selector/tier"}]"#), "{:?}", o.fix);
+        assert!(o.fix[2].ends_with("-l app=postgres"), "{:?}", o.fix);
+    }
+
+    #[test]
+    fn matching_pods_pass() {
+        let yaml = PG.replace("pod-template-hash: 7d9f8c}", "pod-template-hash: 7d9f8c, tier: db}");
+        let o = run(&state("shop", "postgres", &yaml));
+        assert_eq!(o.status, Status::Pass, "{}", o.summary);
+    }
+
+    #[test]
+    fn empty_selector_is_selector_less_not_match_all() {
+        let yaml = "
+kind: Service
+metadata: {name: ext, namespace: shop}
+spec: {selector: {}, ports: [{port: 80}]}
+---
+kind: Pod
+metadata: {name: anything, namespace: shop, labels: {app: x}}
+";
+        let o = run(&state("shop", "ext", yaml));
+        assert_eq!(o.status, Status::Fail);
+        assert!(o.summary.contains("selector-less"), "{}", o.summary);
+    }
+
+    #[test]
+    fn selector_less_with_labelled_slice_passes_and_unlabelled_slice_is_named() {
+        let base = "
+kind: Service
+metadata: {name: ext, namespace: shop}
+spec: {ports: [{port: 80}]}
+---
+kind: EndpointSlice
+addressType: IPv4
+metadata: {name: ext-1, namespace: shop LABELS}
+endpoints: [{addresses: [192.0.2.10]}]
+ports: [{port: 80}]
+";
+        let ok = base.replace(" LABELS", ", labels: {kubernetes.io/service-name: ext}");
+        assert_eq!(run(&state("shop", "ext", &ok)).status, Status::Pass);
+        let bad = base.replace(" LABELS", "");
+        let o = run(&state("shop", "ext", &bad));
+        assert_eq!(o.status, Status::Fail);
+        assert!(o.summary.contains("ext-1 lacks the label"), "{}", o.summary);
+        assert_eq!(o.fix, vec!["kubectl label endpointslice ext-1 -n shop kubernetes.io/service-name=ext"]);
+    }
+
+    #[test]
+    fn external_name_ip_literal_fails_and_dns_name_passes() {
+        let svc = |target: &str| {
+            format!("kind: Service\nmetadata: {{name: x, namespace: shop}}\nspec: {{type: ExternalName, externalName: {target}}}\n")
+        };
+        assert_eq!(run(&state("shop", "x", &svc("10.1.2.3"))).status, Status::Fail);
+        assert_eq!(run(&state("shop", "x", &svc("'2001:db8::1'"))).status, Status::Fail);
+        assert_eq!(run(&state("shop", "x", &svc("db.example.com"))).status, Status::Pass);
+        let mut s = state("shop", "x", &svc("db.data.svc.cluster.local"));
+        s.external_target = Some((ObjectRef::new("Service", "data", "db"), Fact::Known(false)));
+        let o = run(&s);
+        assert_eq!(o.status, Status::Fail);
+        assert!(o.summary.contains("data/db does not exist"), "{}", o.summary);
+    }
+}

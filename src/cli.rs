@@ -1,0 +1,122 @@
+//! Command-line definitions (clap). Parsing only: [`crate::config`] turns these into a validated
+//! configuration without any I/O, so `--help` works while a cluster is down.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Why can't traffic reach my Service? Runs the mentor debugging flow as ordered checks and stops
+/// at the first broken link, with evidence and the fix.
+#[derive(Debug, Parser)]
+#[command(name = "kubectl-netdoctor", bin_name = "kubectl netdoctor", version)]
+#[command(after_help = "Exit codes: 0 healthy (warnings allowed unless --strict), 1 a check failed, \
+2 usage error or malformed manifest, 3 diagnosis incomplete (API unreachable, forbidden read, bad \
+kubeconfig), 130/143 interrupted.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// kubectl's global flags, accepted before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace (default: the context's namespace, else "default").
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
+    /// Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Print each API request and its outcome to stderr.
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Ordered checklist and verdict, for people.
+    Table,
+    /// The Diagnosis document (schema netdoctor.io/v1).
+    Json,
+    /// The Diagnosis document as YAML.
+    Yaml,
+    /// JUnit XML, one testcase per check.
+    Junit,
+    /// Markdown, for tickets and runbooks.
+    Markdown,
+}
+
+impl OutputFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Table => "table",
+            OutputFormat::Json => "json",
+            OutputFormat::Yaml => "yaml",
+            OutputFormat::Junit => "junit",
+            OutputFormat::Markdown => "markdown",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports.
+    #[command(visible_alias = "service")]
+    Svc(SvcArgs),
+    /// Print the runbook page of a check, or list the checks.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SvcArgs {
+    /// The Service's name (also accepted as svc/NAME or service/NAME).
+    pub name: String,
+    /// Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for
+    /// stdin; multi-document YAML, JSON, `kind: List`.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub filenames: Vec<PathBuf>,
+    /// API reads only: create no probe pod (this version never creates one).
+    #[arg(long)]
+    pub no_probe: bool,
+    /// Treat warnings as failures (exit 1).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A check id such as `service.selector`; omitted: list every check.
+    pub check: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["kubectl-netdoctor", "svc", "cart", "-n", "shop", "-o", "json"])
+            .unwrap();
+        assert_eq!(cli.global.namespace.as_deref(), Some("shop"));
+        assert_eq!(cli.global.output, OutputFormat::Json);
+    }
+}

@@ -1,0 +1,56 @@
+//! The one error type of the program and its mapping to exit codes (DESIGN §2).
+//!
+//! Only errors that end the run live here. Trouble a diagnosis can work around (a forbidden read, a
+//! slow follow-up request) becomes a skipped check instead, never an `Error`.
+
+use std::process::ExitCode;
+
+/// Exit codes, in one place.
+pub mod exit {
+    /// Everything that ran passed (warnings allowed unless `--strict`).
+    pub const OK: u8 = 0;
+    /// A check failed: the diagnosis found a problem.
+    pub const FAILED: u8 = 1;
+    /// Bad flags, unreadable or malformed manifests.
+    pub const USAGE: u8 = 2;
+    /// The diagnosis is incomplete, or the environment (kubeconfig, API server) is broken.
+    pub const INCOMPLETE: u8 = 3;
+    /// Interrupted by SIGINT.
+    pub const SIGINT: u8 = 130;
+    /// Interrupted by SIGTERM.
+    pub const SIGTERM: u8 = 143;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A flag or argument that cannot work.
+    #[error("{0}")]
+    Usage(String),
+    /// A manifest that cannot be read or parsed.
+    #[error("{0}")]
+    Manifest(String),
+    /// No usable kubeconfig, or an unknown context.
+    #[error("{0}")]
+    Kubeconfig(String),
+    /// The API server could not be reached, or did not answer in time.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The run was interrupted by a signal.
+    #[error("interrupted by {name}")]
+    Interrupted { name: &'static str, code: u8 },
+    /// Writing the report failed (other than a closed pipe).
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            Error::Usage(_) | Error::Manifest(_) => exit::USAGE,
+            Error::Kubeconfig(_) | Error::Unreachable(_) | Error::Output(_) => exit::INCOMPLETE,
+            Error::Interrupted { code, .. } => *code,
+        })
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

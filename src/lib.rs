@@ -1,0 +1,123 @@
+//! kubectl-netdoctor: why can't traffic reach my Service?
+//!
+//! Data flows one way (DESIGN §4): a source (live API or manifests) builds a [`state::ClusterState`];
+//! [`checks`] judge it without I/O; the [`report`] picks the verdict; a [`render`]er formats it.
+
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod explain;
+pub mod k8s;
+pub mod render;
+pub mod report;
+pub mod source;
+pub mod state;
+pub mod text;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, OutputFormat, SvcArgs};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::report::{Diagnosis, Target};
+use crate::source::live::Live;
+use crate::source::manifests;
+
+/// The program: parse, run, print errors once, map to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", text::sanitize(&e.to_string()));
+            e.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let settings = Settings::from_args(&cli.global)?;
+    match cli.command {
+        Command::Explain(args) => {
+            settings.require_output("explain", &[OutputFormat::Table, OutputFormat::Markdown])?;
+            let text = explain::explain(args.check.as_deref())?;
+            std::io::stdout().write_all(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Svc(args) => {
+            settings.require_output("svc", &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Yaml])?;
+            let name = service_name(&args.name)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            runtime.block_on(interruptible(svc(&settings, &args, &name)))
+        }
+    }
+}
+
+/// Accepts `NAME`, `svc/NAME` and `service/NAME`, like kubectl.
+fn service_name(arg: &str) -> Result<String> {
+    let name = arg
+        .strip_prefix("svc/")
+        .or_else(|| arg.strip_prefix("service/"))
+        .or_else(|| arg.strip_prefix("services/"))
+        .unwrap_or(arg);
+    config::validate_name("Service name", name)?;
+    Ok(name.to_string())
+}
+
+async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode> {
+    let state = if args.filenames.is_empty() {
+        let live = Live::connect(settings).await?;
+        let ns = settings.namespace.clone().unwrap_or_else(|| live.default_namespace.clone());
+        live.service_state(&ns, name).await?
+    } else {
+        let loaded = manifests::load(&args.filenames)?;
+        let ns = settings
+            .namespace
+            .clone()
+            .or_else(|| source::live::kubeconfig_namespace(settings))
+            .unwrap_or_else(|| "default".to_string());
+        manifests::state_for_service(&loaded, &ns, name)?
+    };
+    let results = checks::run_all(&state);
+    let target = Target {
+        kind: "Service",
+        namespace: state.namespace.clone(),
+        name: state.service_name.clone(),
+    };
+    let diagnosis = Diagnosis::new(target, state.source, results);
+    let mut stdout = std::io::stdout().lock();
+    render::diagnosis(&diagnosis, settings.output, settings.color, &mut stdout)?;
+    stdout.flush()?;
+    Ok(ExitCode::from(diagnosis.exit_code(args.strict)))
+}
+
+/// Runs the work until it ends or a signal arrives: SIGINT exits 130, SIGTERM 143. (Nothing to
+/// clean up yet: this version creates no probe pods.)
+async fn interruptible<F: std::future::Future<Output = Result<ExitCode>>>(work: F) -> Result<ExitCode> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            res = work => res,
+            _ = int.recv() => Err(Error::Interrupted { name: "SIGINT", code: error::exit::SIGINT }),
+            _ = term.recv() => Err(Error::Interrupted { name: "SIGTERM", code: error::exit::SIGTERM }),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::select! {
+            res = work => res,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted { name: "SIGINT", code: error::exit::SIGINT }),
+        }
+    }
+}

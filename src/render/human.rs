@@ -1,0 +1,134 @@
+//! The human view: an ordered checklist, evidence (tables where tabular), and the verdict with its
+//! fix last, where the eye lands. Every cluster-supplied string is sanitised here, before colour.
+
+use std::io::Write;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use owo_colors::OwoColorize;
+
+use crate::checks;
+use crate::report::{CheckResult, Diagnosis, Evidence, Status};
+use crate::state::SourceKind;
+use crate::text::sanitize;
+
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn status(&self, s: Status) -> String {
+        let (mark, word) = match s {
+            Status::Pass => ("✔", "PASS"),
+            Status::Warn => ("!", "WARN"),
+            Status::Fail => ("✘", "FAIL"),
+            Status::Skip => ("○", "SKIP"),
+            Status::Error => ("✘", "ERROR"),
+        };
+        let text = format!("{mark} {word:<5}");
+        if !self.color {
+            return text;
+        }
+        match s {
+            Status::Pass => text.green().to_string(),
+            Status::Warn => text.yellow().to_string(),
+            Status::Fail | Status::Error => text.red().bold().to_string(),
+            Status::Skip => text.dimmed().to_string(),
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        if self.color { s.bold().to_string() } else { s.to_string() }
+    }
+    fn dim(&self, s: &str) -> String {
+        if self.color { s.dimmed().to_string() } else { s.to_string() }
+    }
+    fn verdict(&self, status: &str) -> String {
+        let word = status.to_uppercase();
+        if !self.color {
+            return word;
+        }
+        match status {
+            "pass" => word.green().bold().to_string(),
+            "warn" => word.yellow().bold().to_string(),
+            _ => word.red().bold().to_string(),
+        }
+    }
+}
+
+pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    let p = Paint { color };
+    let source = match d.source {
+        SourceKind::Live => "live cluster",
+        SourceKind::Manifests => "manifests (offline)",
+    };
+    writeln!(
+        out,
+        "{} {}/{} {}",
+        p.bold(d.target.kind),
+        sanitize(&d.target.namespace),
+        sanitize(&d.target.name),
+        p.dim(&format!("· {source}"))
+    )?;
+    writeln!(out)?;
+    let width = d.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    for c in &d.checks {
+        check(&p, c, width, out)?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        p.dim(&format!(
+            "Not built in this version: {} (checks 5-9 of the flow).",
+            checks::NOT_BUILT.join(", ")
+        ))
+    )?;
+    writeln!(out)?;
+    let v = &d.verdict;
+    match v.check {
+        Some(id) => writeln!(out, "{} {} at {}", p.bold("VERDICT:"), p.verdict(v.status), p.bold(id))?,
+        None => writeln!(out, "{} {}", p.bold("VERDICT:"), p.verdict(v.status))?,
+    }
+    writeln!(out, "  {}", sanitize(&v.summary))?;
+    if !v.fix.is_empty() {
+        writeln!(out, "  {}", p.bold("Fix:"))?;
+        for f in &v.fix {
+            writeln!(out, "    {}", sanitize(f))?;
+        }
+    }
+    Ok(())
+}
+
+fn check(p: &Paint, c: &CheckResult, width: usize, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "{} {:<width$}  {}", p.status(c.status), c.id, sanitize(&c.summary))?;
+    let indent = " ".repeat(9);
+    let mut i = 0;
+    while i < c.evidence.len() {
+        let kind = c.evidence[i].kind;
+        let run: Vec<&Evidence> = c.evidence[i..].iter().take_while(|e| e.kind == kind).collect();
+        i += run.len();
+        if run.len() > 1 && !run[0].fields.is_empty() {
+            let mut table = Table::new();
+            table
+                .load_style(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_header(run[0].fields.keys().map(|k| k.as_str()));
+            for e in &run {
+                table.add_row(e.fields.values().map(|v| sanitize(v)));
+            }
+            for line in table.to_string().lines() {
+                writeln!(out, "{indent}{line}")?;
+            }
+        } else {
+            for e in run {
+                writeln!(out, "{indent}· {}", sanitize(&e.message))?;
+            }
+        }
+    }
+    if c.status != Status::Pass && !c.fix.is_empty() && c.status != Status::Skip {
+        for f in &c.fix {
+            writeln!(out, "{indent}{} {}", p.dim("fix:"), sanitize(f))?;
+        }
+    }
+    Ok(())
+}

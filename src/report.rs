@@ -1,0 +1,320 @@
+//! The report model: what the checks found, the verdict, and the exit code. Renderers only format
+//! this; nothing here prints.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::error::exit;
+use crate::state::{ObjectRef, SourceKind};
+
+pub const API_VERSION: &str = "netdoctor.io/v1";
+
+/// A check's status. The order is severity for the summary, not flow order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Skip,
+    /// The check itself broke: counts as incomplete.
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// Why a check was skipped; decides whether the diagnosis is incomplete (exit 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipKind {
+    /// A check it depends on failed or was skipped.
+    Dependency,
+    /// Manifests do not carry the facts (offline).
+    Offline,
+    /// The check does not apply to this kind of Service.
+    NotApplicable,
+    /// A read it needs was forbidden or failed.
+    Unavailable,
+}
+
+/// One piece of evidence: what was seen, on which object.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Evidence {
+    /// What sort of evidence ("LabelDiff", "PodNotReady", …); items of one kind share `fields`.
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    /// One line for people.
+    pub message: String,
+    /// The same facts for machines (and for tables in the human view).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+impl Evidence {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Evidence {
+            kind,
+            object: None,
+            message: message.into(),
+            fields: BTreeMap::new(),
+        }
+    }
+
+    pub fn on(mut self, object: ObjectRef) -> Self {
+        self.object = Some(object);
+        self
+    }
+
+    pub fn field(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.fields.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+/// What one check concluded.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckResult {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub status: Status,
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Another check this finding names as the root cause (e.g. endpoints.ready → ports.target).
+    #[serde(rename = "rootCause", skip_serializing_if = "Option::is_none")]
+    pub root_cause: Option<&'static str>,
+    pub evidence: Vec<Evidence>,
+    pub fix: Vec<String>,
+    #[serde(skip)]
+    pub skip_kind: Option<SkipKind>,
+}
+
+/// The check outcome before it is stamped with its id and title.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub status: Status,
+    pub summary: String,
+    pub skip: Option<(SkipKind, String)>,
+    pub root_cause: Option<&'static str>,
+    pub evidence: Vec<Evidence>,
+    pub fix: Vec<String>,
+}
+
+impl Outcome {
+    fn new(status: Status, summary: impl Into<String>) -> Self {
+        Outcome {
+            status,
+            summary: summary.into(),
+            skip: None,
+            root_cause: None,
+            evidence: Vec::new(),
+            fix: Vec::new(),
+        }
+    }
+    pub fn pass(summary: impl Into<String>) -> Self {
+        Self::new(Status::Pass, summary)
+    }
+    pub fn warn(summary: impl Into<String>) -> Self {
+        Self::new(Status::Warn, summary)
+    }
+    pub fn fail(summary: impl Into<String>) -> Self {
+        Self::new(Status::Fail, summary)
+    }
+    pub fn skip(kind: SkipKind, reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        let mut o = Self::new(Status::Skip, format!("skipped: {reason}"));
+        o.skip = Some((kind, reason));
+        o
+    }
+    pub fn evidence(mut self, e: impl IntoIterator<Item = Evidence>) -> Self {
+        self.evidence.extend(e);
+        self
+    }
+    pub fn fix(mut self, f: impl IntoIterator<Item = String>) -> Self {
+        self.fix.extend(f);
+        self
+    }
+    pub fn root_cause(mut self, id: &'static str) -> Self {
+        self.root_cause = Some(id);
+        self
+    }
+
+    pub fn into_result(self, id: &'static str, title: &'static str) -> CheckResult {
+        let (skip_kind, reason) = match self.skip {
+            Some((k, r)) => (Some(k), Some(r)),
+            None => (None, None),
+        };
+        CheckResult {
+            id,
+            title,
+            status: self.status,
+            summary: self.summary,
+            reason,
+            root_cause: self.root_cause,
+            evidence: self.evidence,
+            fix: self.fix,
+            skip_kind,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Target {
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// The root cause, or that there is none.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// pass | warn | fail | incomplete
+    pub status: &'static str,
+    pub check: Option<&'static str>,
+    pub summary: String,
+    pub fix: Vec<String>,
+}
+
+/// The Diagnosis document (DESIGN §4).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnosis {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub target: Target,
+    pub source: SourceKind,
+    pub verdict: Verdict,
+    pub checks: Vec<CheckResult>,
+}
+
+impl Diagnosis {
+    pub fn new(target: Target, source: SourceKind, checks: Vec<CheckResult>) -> Self {
+        let verdict = verdict(&checks);
+        Diagnosis {
+            api_version: API_VERSION,
+            kind: "Diagnosis",
+            target,
+            source,
+            verdict,
+            checks,
+        }
+    }
+
+    /// Whether a check could not run for a reason that leaves the diagnosis incomplete.
+    pub fn incomplete(&self) -> bool {
+        self.checks.iter().any(|c| {
+            c.status == Status::Error
+                || (c.status == Status::Skip && c.skip_kind == Some(SkipKind::Unavailable))
+        })
+    }
+
+    /// DESIGN §2: 1 if a check failed (or warned, under `--strict`), else 3 if incomplete, else 0.
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        let failed = self.checks.iter().any(|c| {
+            c.status == Status::Fail || (strict && c.status == Status::Warn)
+        });
+        if failed {
+            exit::FAILED
+        } else if self.incomplete() {
+            exit::INCOMPLETE
+        } else {
+            exit::OK
+        }
+    }
+}
+
+/// The root cause: the first failing check in flow order, unless its finding names another check
+/// as the root cause. Then the first warning; then whether anything could not run.
+fn verdict(checks: &[CheckResult]) -> Verdict {
+    let pick = |c: &CheckResult, status: &'static str| {
+        let named = c
+            .root_cause
+            .and_then(|id| checks.iter().find(|r| r.id == id && r.status == Status::Fail));
+        let c = named.unwrap_or(c);
+        Verdict {
+            status,
+            check: Some(c.id),
+            summary: c.summary.clone(),
+            fix: c.fix.clone(),
+        }
+    };
+    if let Some(c) = checks.iter().find(|c| c.status == Status::Fail) {
+        return pick(c, "fail");
+    }
+    if let Some(c) = checks
+        .iter()
+        .find(|c| c.status == Status::Error || (c.status == Status::Skip && c.skip_kind == Some(SkipKind::Unavailable)))
+    {
+        return Verdict {
+            status: "incomplete",
+            check: Some(c.id),
+            summary: format!("{} could not run: {}", c.id, c.reason.as_deref().unwrap_or(&c.summary)),
+            fix: c.fix.clone(),
+        };
+    }
+    if let Some(c) = checks.iter().find(|c| c.status == Status::Warn) {
+        return pick(c, "warn");
+    }
+    Verdict {
+        status: "pass",
+        check: None,
+        summary: "every check that ran passed".to_string(),
+        fix: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &'static str, o: Outcome) -> CheckResult {
+        o.into_result(id, "t")
+    }
+
+    fn diag(checks: Vec<CheckResult>) -> Diagnosis {
+        let t = Target { kind: "Service", namespace: "ns".into(), name: "s".into() };
+        Diagnosis::new(t, SourceKind::Live, checks)
+    }
+
+    #[test]
+    fn first_failure_in_flow_order_is_the_verdict_unless_it_names_a_root_cause() {
+        let d = diag(vec![
+            result("a", Outcome::pass("ok")),
+            result("b", Outcome::fail("b broke").root_cause("c")),
+            result("c", Outcome::fail("c broke")),
+        ]);
+        assert_eq!(d.verdict.check, Some("c"));
+        assert_eq!(d.exit_code(false), 1);
+        let d = diag(vec![result("b", Outcome::fail("b broke")), result("c", Outcome::fail("c"))]);
+        assert_eq!(d.verdict.check, Some("b"));
+    }
+
+    #[test]
+    fn exit_codes_follow_the_design_precedence() {
+        let forbidden = || result("x", Outcome::skip(SkipKind::Unavailable, "forbidden: needs list pods in ns"));
+        assert_eq!(diag(vec![forbidden(), result("y", Outcome::fail("f"))]).exit_code(false), 1);
+        let d = diag(vec![forbidden(), result("y", Outcome::pass("p"))]);
+        assert_eq!(d.exit_code(false), 3);
+        assert_eq!(d.verdict.status, "incomplete");
+        let offline = diag(vec![result("x", Outcome::skip(SkipKind::Offline, "offline"))]);
+        assert_eq!(offline.exit_code(false), 0);
+        let warned = diag(vec![result("w", Outcome::warn("hmm"))]);
+        assert_eq!(warned.exit_code(false), 0);
+        assert_eq!(warned.exit_code(true), 1);
+        assert_eq!(warned.verdict.status, "warn");
+        let healthy = diag(vec![result("p", Outcome::pass("ok"))]);
+        assert_eq!(healthy.verdict.status, "pass");
+        assert_eq!(healthy.verdict.check, None);
+    }
+}

@@ -1,0 +1,377 @@
+//! The live source: reads what the Service flow needs from the API server in a few bounded rounds
+//! of concurrent requests, with server-side selectors and paging. Never all pods of a cluster for
+//! one Service: pods by the selector; the namespace's pods only when the selector matched nothing.
+
+use std::fmt::Debug;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Event, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{Api, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use futures::future::join_all;
+use serde::de::DeserializeOwned;
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::k8s;
+use crate::state::{ClusterState, Fact, SourceKind, Unavailable};
+use crate::text;
+
+/// Pods whose events and nodes are read when they are not ready, at most.
+const EXPLAIN_PODS: usize = 10;
+/// Page size for lists.
+const PAGE: u32 = 500;
+
+/// Why a read failed.
+#[derive(Debug)]
+enum ReadError {
+    Forbidden,
+    NotFound,
+    /// The server was not reached or did not answer in time.
+    Transport(String),
+    Other(String),
+}
+
+impl ReadError {
+    fn into_unavailable(self, verb: &'static str, resource: &'static str, namespace: Option<&str>) -> Unavailable {
+        match self {
+            ReadError::Forbidden => Unavailable::Forbidden {
+                verb,
+                resource,
+                namespace: namespace.map(str::to_string),
+            },
+            ReadError::NotFound => Unavailable::Failed("not found".into()),
+            ReadError::Transport(m) | ReadError::Other(m) => Unavailable::Failed(m),
+        }
+    }
+}
+
+fn classify(e: kube::Error) -> ReadError {
+    match e {
+        kube::Error::Api(status) => match status.code {
+            403 => ReadError::Forbidden,
+            404 => ReadError::NotFound,
+            code => ReadError::Other(format!("{} ({code})", text::sanitize(&status.message))),
+        },
+        kube::Error::HyperError(e) => ReadError::Transport(root_cause(&e)),
+        kube::Error::Service(e) => ReadError::Transport(root_cause(e.as_ref())),
+        other => ReadError::Other(root_cause(&other)),
+    }
+}
+
+/// The innermost message of an error chain: "Connection refused (os error 111)".
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    text::sanitize(&cur.to_string())
+}
+
+/// A connected client and what the kubeconfig says.
+pub struct Live {
+    client: Client,
+    server: String,
+    timeout: Option<Duration>,
+    verbose: bool,
+    /// The context's namespace, or "default".
+    pub default_namespace: String,
+}
+
+impl Live {
+    /// Loads the kubeconfig (`--kubeconfig`, else KUBECONFIG's files merged, else ~/.kube/config,
+    /// else the in-cluster service account) and builds a client. Errors are exit 3.
+    pub async fn connect(settings: &Settings) -> Result<Live> {
+        let options = KubeConfigOptions {
+            context: settings.context.clone(),
+            ..Default::default()
+        };
+        let bad = |e: &dyn std::fmt::Display| Error::Kubeconfig(text::sanitize(&format!("invalid kubeconfig: {e}")));
+        let kubeconfig = match &settings.kubeconfig {
+            Some(path) => Some(Kubeconfig::read_from(path).map_err(|e| {
+                Error::Kubeconfig(text::sanitize(&format!("cannot read kubeconfig {}: {}", path.display(), first_line(&e))))
+            })?),
+            None => match Kubeconfig::from_env() {
+                Ok(Some(k)) => Some(k),
+                Ok(None) => default_kubeconfig().transpose().map_err(|e| bad(&first_line(&e)))?,
+                Err(e) => return Err(Error::Kubeconfig(text::sanitize(&format!("cannot read KUBECONFIG: {}", first_line(&e))))),
+            },
+        };
+        let mut config = match kubeconfig {
+            Some(k) => {
+                if let Some(ctx) = &settings.context {
+                    if !k.contexts.iter().any(|c| &c.name == ctx) {
+                        return Err(Error::Kubeconfig(text::sanitize(&format!("context {ctx:?} not found in kubeconfig"))));
+                    }
+                }
+                Config::from_custom_kubeconfig(k, &options).await.map_err(|e| bad(&first_line(&e)))?
+            }
+            None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => Config::incluster()
+                .map_err(|e| Error::Kubeconfig(format!("in-cluster config: {}", first_line(&e))))?,
+            None => {
+                return Err(Error::Kubeconfig(
+                    "no kubeconfig: set KUBECONFIG or --kubeconfig, or use -f to diagnose manifests offline".into(),
+                ));
+            }
+        };
+        if let Some(t) = settings.request_timeout {
+            config.connect_timeout = Some(t);
+            config.read_timeout = Some(t);
+            config.write_timeout = Some(t);
+        }
+        let server = config.cluster_url.to_string();
+        let default_namespace = config.default_namespace.clone();
+        let client = Client::try_from(config).map_err(|e| bad(&first_line(&e)))?;
+        Ok(Live {
+            client,
+            server,
+            timeout: settings.request_timeout,
+            verbose: settings.verbose > 0,
+            default_namespace,
+        })
+    }
+
+    /// One request, bounded by --request-timeout and logged under -v.
+    async fn bounded<T, F>(&self, what: String, fut: F) -> std::result::Result<T, ReadError>
+    where
+        F: std::future::Future<Output = std::result::Result<T, kube::Error>>,
+    {
+        let start = Instant::now();
+        let res = match self.timeout {
+            Some(t) => match tokio::time::timeout(t, fut).await {
+                Ok(r) => r.map_err(classify),
+                Err(_) => Err(ReadError::Transport(format!("no answer within {}", humantime(t)))),
+            },
+            None => fut.await.map_err(classify),
+        };
+        if self.verbose {
+            let outcome = match &res {
+                Ok(_) => "ok".to_string(),
+                Err(e) => format!("{e:?}"),
+            };
+            eprintln!("netdoctor: {what}: {outcome} in {} ms", start.elapsed().as_millis());
+        }
+        res
+    }
+
+    async fn list<K>(&self, api: Api<K>, what: String, lp: ListParams) -> std::result::Result<Vec<K>, ReadError>
+    where
+        K: Clone + DeserializeOwned + Debug + kube::Resource,
+    {
+        let mut lp = lp.limit(PAGE);
+        let mut items = Vec::new();
+        loop {
+            let page = self.bounded(what.clone(), api.list(&lp)).await?;
+            items.extend(page.items);
+            match page.metadata.continue_ {
+                Some(token) if !token.is_empty() => lp = lp.continue_token(&token),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    fn fact<T>(
+        &self,
+        res: std::result::Result<T, ReadError>,
+        verb: &'static str,
+        resource: &'static str,
+        ns: Option<&str>,
+    ) -> Fact<T> {
+        match res {
+            Ok(v) => Fact::Known(v),
+            Err(e) => Fact::Unavailable(e.into_unavailable(verb, resource, ns)),
+        }
+    }
+
+    /// Gathers the state of one Service's flow.
+    pub async fn service_state(&self, ns: &str, name: &str) -> Result<ClusterState> {
+        let work = self.gather(ns, name);
+        match self.timeout {
+            Some(t) => tokio::time::timeout(t, work).await.map_err(|_| {
+                Error::Unreachable(format!("the API server at {} did not answer within {} (--request-timeout)", self.server, humantime(t)))
+            })?,
+            None => work.await,
+        }
+    }
+
+    async fn gather(&self, ns: &str, name: &str) -> Result<ClusterState> {
+        let mut s = ClusterState::new(SourceKind::Live, ns, name);
+        let services: Api<Service> = Api::namespaced(self.client.clone(), ns);
+        // Round 1: the Service. A transport failure here means the cluster is unreachable.
+        let svc = match self.bounded(format!("get service {ns}/{name}"), services.get_opt(name)).await {
+            Ok(svc) => svc,
+            Err(ReadError::Transport(m)) => {
+                return Err(Error::Unreachable(format!("cannot reach the API server at {}: {m}", self.server)));
+            }
+            Err(e) => {
+                s.service = self.fact(Err(e), "get", "services", Some(ns));
+                return Ok(s);
+            }
+        };
+        let Some(svc) = svc else {
+            // Round 2 (missing): near names here, the same name elsewhere.
+            let all: Api<Service> = Api::all(self.client.clone());
+            let (here, elsewhere) = tokio::join!(
+                self.list(services.clone(), format!("list services in {ns}"), ListParams::default()),
+                self.list(all, "list services -A by name".to_string(), ListParams::default().fields(&format!("metadata.name={name}"))),
+            );
+            let names = |v: Vec<Service>| v.into_iter().filter_map(|s| s.metadata.name).collect::<Vec<_>>();
+            s.namespace_services = self.fact(here.map(names), "list", "services", Some(ns));
+            s.same_name_elsewhere = self.fact(
+                elsewhere.map(|v| {
+                    v.into_iter()
+                        .filter_map(|s| s.metadata.namespace)
+                        .filter(|n| n != ns)
+                        .collect()
+                }),
+                "list",
+                "services",
+                None,
+            );
+            s.service = Fact::Known(None);
+            return Ok(s);
+        };
+
+        // Round 2: pods by selector, the Service's slices, and what its type needs.
+        let selector = svc.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default();
+        let selector_less = selector.is_empty();
+        let sel = text::labels(&selector);
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let slices: Api<EndpointSlice> = Api::namespaced(self.client.clone(), ns);
+        let own_label = format!("kubernetes.io/service-name={name}");
+        let external = super::external_target(&svc);
+        let (selected, own, unlabelled, ext) = tokio::join!(
+            async {
+                if selector_less {
+                    Ok(Vec::new())
+                } else {
+                    self.list(pods.clone(), format!("list pods in {ns} -l {sel}"), ListParams::default().labels(&sel)).await
+                }
+            },
+            self.list(slices.clone(), format!("list endpointslices in {ns} -l {own_label}"), ListParams::default().labels(&own_label)),
+            async {
+                if selector_less {
+                    self.list(slices.clone(), format!("list endpointslices in {ns} without a service-name label"), ListParams::default().labels("!kubernetes.io/service-name")).await
+                } else {
+                    Ok(Vec::new())
+                }
+            },
+            async {
+                match &external {
+                    Some((r, _)) => {
+                        let target_ns = r.namespace.clone().unwrap_or_default();
+                        let api: Api<Service> = Api::namespaced(self.client.clone(), &target_ns);
+                        let res = self.bounded(format!("get service {target_ns}/{}", r.name), api.get_opt(&r.name)).await;
+                        Some((r.clone(), self.fact(res.map(|o| o.is_some()), "get", "services", Some(&target_ns))))
+                    }
+                    None => None,
+                }
+            },
+        );
+        s.pods = self.fact(selected, "list", "pods", Some(ns));
+        s.slices = self.fact(own, "list", "endpointslices", Some(ns));
+        s.unlabelled_slices = self.fact(unlabelled, "list", "endpointslices", Some(ns));
+        s.external_target = ext;
+        s.service = Fact::Known(Some(svc));
+
+        // Round 3a (near miss): the namespace's pods, and pods elsewhere that the selector matches.
+        if !selector_less && matches!(&s.pods, Fact::Known(p) if p.is_empty()) {
+            let all_pods: Api<Pod> = Api::all(self.client.clone());
+            let one_page = ListParams::default().labels(&sel).limit(50);
+            let (here, elsewhere) = tokio::join!(
+                self.list(pods.clone(), format!("list pods in {ns}"), ListParams::default()),
+                // One page is enough to say "they run in namespace X".
+                self.bounded(format!("list pods -A -l {sel}"), all_pods.list(&one_page)),
+            );
+            s.namespace_pods = self.fact(here, "list", "pods", Some(ns));
+            s.pods_elsewhere = self.fact(elsewhere.map(|l| l.items), "list", "pods", None);
+        } else {
+            s.namespace_pods = Fact::Known(Vec::new());
+            s.pods_elsewhere = Fact::Known(Vec::new());
+        }
+
+        // Round 3b: events and nodes of the pods that are not ready.
+        let not_ready: Vec<Pod> = s
+            .pods
+            .known()
+            .into_iter()
+            .flatten()
+            .filter(|p| k8s::pod_ready(p) != Some(true))
+            .take(EXPLAIN_PODS)
+            .cloned()
+            .collect();
+        if !not_ready.is_empty() {
+            let events: Api<Event> = Api::namespaced(self.client.clone(), ns);
+            let nodes: Api<Node> = Api::all(self.client.clone());
+            let mut node_names: Vec<String> = not_ready
+                .iter()
+                .filter_map(|p| p.spec.as_ref().and_then(|s| s.node_name.clone()))
+                .collect();
+            node_names.sort();
+            node_names.dedup();
+            let event_reads = not_ready.iter().map(|p| {
+                let pod = k8s::name_of(&p.metadata).to_string();
+                let lp = ListParams::default().fields(&format!("involvedObject.kind=Pod,involvedObject.name={pod}"));
+                let events = events.clone();
+                async move { self.list(events, format!("list events of pod {pod}"), lp).await }
+            });
+            let node_reads = node_names.iter().map(|n| {
+                let nodes = nodes.clone();
+                async move { self.bounded(format!("get node {n}"), nodes.get_opt(n)).await }
+            });
+            let (ev, nd) = tokio::join!(join_all(event_reads), join_all(node_reads));
+            s.events = self.fact(
+                ev.into_iter().collect::<std::result::Result<Vec<_>, _>>().map(|v| v.into_iter().flatten().collect()),
+                "list",
+                "events",
+                Some(ns),
+            );
+            s.nodes = self.fact(
+                nd.into_iter().collect::<std::result::Result<Vec<_>, _>>().map(|v| v.into_iter().flatten().collect()),
+                "get",
+                "nodes",
+                None,
+            );
+        }
+        Ok(s)
+    }
+}
+
+fn default_kubeconfig() -> Option<std::result::Result<Kubeconfig, kube::config::KubeconfigError>> {
+    let home = std::env::var_os("HOME")?;
+    let path = std::path::Path::new(&home).join(".kube").join("config");
+    path.exists().then(|| Kubeconfig::read_from(&path))
+}
+
+fn first_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
+}
+
+fn humantime(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// The context's namespace from the kubeconfig, when one is readable (offline mode's default).
+pub fn kubeconfig_namespace(settings: &Settings) -> Option<String> {
+    let k = match &settings.kubeconfig {
+        Some(p) => Kubeconfig::read_from(p).ok()?,
+        None => match Kubeconfig::from_env() {
+            Ok(Some(k)) => k,
+            _ => default_kubeconfig()?.ok()?,
+        },
+    };
+    let ctx_name = settings.context.clone().or(k.current_context.clone())?;
+    k.contexts
+        .iter()
+        .find(|c| c.name == ctx_name)?
+        .context
+        .as_ref()?
+        .namespace
+        .clone()
+}

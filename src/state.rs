@@ -1,0 +1,194 @@
+//! `ClusterState`: every fact the checks may read, gathered before any check runs (DESIGN §4).
+//!
+//! A source (live API or manifests) fills it; checks only read it. A fact that could not be read is
+//! [`Fact::Unavailable`] with the reason, so a check can skip with that reason instead of guessing.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Event, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use serde::Serialize;
+
+/// Where the facts came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Live,
+    Manifests,
+}
+
+/// Why a fact is not known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unavailable {
+    /// RBAC refused the read.
+    Forbidden {
+        verb: &'static str,
+        resource: &'static str,
+        namespace: Option<String>,
+    },
+    /// Manifests cannot carry this fact (it exists only in a running cluster).
+    Offline(&'static str),
+    /// The read failed for another reason (timeout, server error).
+    Failed(String),
+}
+
+impl Unavailable {
+    /// One line for a skipped check: "forbidden: needs list endpointslices in shop".
+    pub fn reason(&self) -> String {
+        match self {
+            Unavailable::Forbidden {
+                verb,
+                resource,
+                namespace,
+            } => match namespace {
+                Some(ns) => format!("forbidden: needs {verb} {resource} in {ns}"),
+                None => format!("forbidden: needs {verb} {resource} cluster-wide"),
+            },
+            Unavailable::Offline(what) => format!("offline: {what}"),
+            Unavailable::Failed(msg) => format!("read failed: {msg}"),
+        }
+    }
+
+    /// Whether a check skipped for this reason leaves the diagnosis incomplete (exit 3).
+    pub fn is_incomplete(&self) -> bool {
+        !matches!(self, Unavailable::Offline(_))
+    }
+}
+
+/// A fact that was read, or why it could not be.
+#[derive(Clone, Debug)]
+pub enum Fact<T> {
+    Known(T),
+    Unavailable(Unavailable),
+}
+
+impl<T> Fact<T> {
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Fact::Known(t) => Some(t),
+            Fact::Unavailable(_) => None,
+        }
+    }
+
+    pub fn as_result(&self) -> Result<&T, &Unavailable> {
+        match self {
+            Fact::Known(t) => Ok(t),
+            Fact::Unavailable(u) => Err(u),
+        }
+    }
+}
+
+impl<T: Default> Default for Fact<T> {
+    fn default() -> Self {
+        Fact::Known(T::default())
+    }
+}
+
+/// Where an object came from in the manifests: fixes offline point at the file and document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    /// 1-based document number within the file.
+    pub document: usize,
+}
+
+/// `kind/namespace/name` of an object, for origins and evidence.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
+        ObjectRef {
+            kind: kind.to_string(),
+            namespace: Some(namespace.to_string()),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// Annotation set on pods synthesised from a workload's template (offline): names the workload.
+pub const TEMPLATE_OF: &str = "netdoctor.io/template-of";
+
+/// Everything the Service flow reads.
+#[derive(Clone, Debug)]
+pub struct ClusterState {
+    pub source: SourceKind,
+    pub namespace: String,
+    pub service_name: String,
+    /// The Service; `Known(None)` when it does not exist.
+    pub service: Fact<Option<Service>>,
+    /// Names of the Services in the namespace (for near-name suggestions when it is missing).
+    pub namespace_services: Fact<Vec<String>>,
+    /// Other namespaces that hold a Service of the same name.
+    pub same_name_elsewhere: Fact<Vec<String>>,
+    /// For an ExternalName pointing at `NAME.NS.svc.<domain>`: whether that Service exists.
+    pub external_target: Option<(ObjectRef, Fact<bool>)>,
+    /// Pods the Service's selector matches (live: selected server-side; offline: workload
+    /// templates and Pods in the manifests).
+    pub pods: Fact<Vec<Pod>>,
+    /// Every pod of the namespace; read only when the selector matched nothing (near-miss diff).
+    pub namespace_pods: Fact<Vec<Pod>>,
+    /// Pods in other namespaces that the selector would match (a Service selects only its own).
+    pub pods_elsewhere: Fact<Vec<Pod>>,
+    /// EndpointSlices labelled `kubernetes.io/service-name=<service>`.
+    pub slices: Fact<Vec<EndpointSlice>>,
+    /// For selector-less Services: slices of the namespace without that label (hand-made mistakes).
+    pub unlabelled_slices: Fact<Vec<EndpointSlice>>,
+    /// Events about the pods that are not ready.
+    pub events: Fact<Vec<Event>>,
+    /// Nodes that the not-ready pods run on.
+    pub nodes: Fact<Vec<Node>>,
+    /// Offline: where each object came from.
+    pub origins: BTreeMap<ObjectRef, Origin>,
+}
+
+impl ClusterState {
+    /// An empty state for a Service, every fact known and empty; sources and tests fill it in.
+    pub fn new(source: SourceKind, namespace: &str, service_name: &str) -> Self {
+        ClusterState {
+            source,
+            namespace: namespace.to_string(),
+            service_name: service_name.to_string(),
+            service: Fact::Known(None),
+            namespace_services: Fact::default(),
+            same_name_elsewhere: Fact::default(),
+            external_target: None,
+            pods: Fact::default(),
+            namespace_pods: Fact::default(),
+            pods_elsewhere: Fact::default(),
+            slices: Fact::default(),
+            unlabelled_slices: Fact::default(),
+            events: Fact::default(),
+            nodes: Fact::default(),
+            origins: BTreeMap::new(),
+        }
+    }
+
+    pub fn service(&self) -> Option<&Service> {
+        self.service.known().and_then(Option::as_ref)
+    }
+
+    pub fn is_offline(&self) -> bool {
+        self.source == SourceKind::Manifests
+    }
+
+    pub fn origin(&self, kind: &str, namespace: &str, name: &str) -> Option<&Origin> {
+        self.origins.get(&ObjectRef::new(kind, namespace, name))
+    }
+
+    /// "file.yaml (document 2, Service shop/cart)": where to edit, offline.
+    pub fn edit_location(&self, kind: &str, namespace: &str, name: &str) -> String {
+        match self.origin(kind, namespace, name) {
+            Some(o) => format!(
+                "{} (document {}, {kind} {namespace}/{name})",
+                o.file, o.document
+            ),
+            None => format!("the manifest of {kind} {namespace}/{name}"),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Text helpers: sanitising cluster-supplied strings for a terminal, and small formatting aids.
+
+use std::collections::BTreeMap;
+
+/// Strips every control character (ESC, CSI, BEL, carriage return, …) from a string that came from
+/// the cluster or a manifest, so that nothing it holds can drive the terminal. Newlines and tabs
+/// become spaces: every field is printed on its own line by the renderer.
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '\n' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            // Bidirectional overrides can make text read differently from what it is.
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// `app=postgres,tier=db`, keys in order: how kubectl prints a selector.
+pub fn labels(map: &BTreeMap<String, String>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// "1 pod", "2 pods".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Quotes a string for a POSIX shell when it needs it, so printed commands can be pasted.
+pub fn shell_quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+    if safe {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_removes_escape_sequences_and_controls() {
+        assert_eq!(sanitize("ok\x1b[31mred\x1b[0m"), "ok[31mred[0m");
+        assert_eq!(sanitize("a\rb\x07c\x00d"), "abcd");
+        assert_eq!(sanitize("two\nlines\tand tab"), "two lines and tab");
+        assert_eq!(sanitize("x\u{202E}y\u{9b}z"), "xyz");
+        assert_eq!(sanitize("café ✔"), "café ✔");
+    }
+
+    #[test]
+    fn shell_quote_only_when_needed() {
+        assert_eq!(shell_quote("app=web"), "app=web");
+        assert_eq!(shell_quote(r#"{"a":1}"#), r#"'{"a":1}'"#);
+        assert_eq!(shell_quote("it's"), r#"'it'\''s'"#);
+    }
+}
