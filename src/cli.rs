@@ -9,9 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// at the first broken link, with evidence and the fix.
 #[derive(Debug, Parser)]
 #[command(name = "kubectl-netdoctor", bin_name = "kubectl netdoctor", version)]
-#[command(after_help = "Exit codes: 0 healthy (warnings allowed unless --strict), 1 a check failed, \
+#[command(
+    after_help = "Exit codes: 0 healthy (warnings allowed unless --strict), 1 a check failed, \
 2 usage error or malformed manifest, 3 diagnosis incomplete (API unreachable, forbidden read, bad \
-kubeconfig), 130/143 interrupted.")]
+kubeconfig), 130/143 interrupted."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -114,8 +116,16 @@ mod tests {
 
     #[test]
     fn global_flags_work_after_the_subcommand() {
-        let cli = Cli::try_parse_from(["kubectl-netdoctor", "svc", "cart", "-n", "shop", "-o", "json"])
-            .unwrap();
+        let cli = Cli::try_parse_from([
+            "kubectl-netdoctor",
+            "svc",
+            "cart",
+            "-n",
+            "shop",
+            "-o",
+            "json",
+        ])
+        .unwrap();
         assert_eq!(cli.global.namespace.as_deref(), Some("shop"));
         assert_eq!(cli.global.output, OutputFormat::Json);
     }

@@ -21,7 +21,10 @@ pub struct Settings {
 impl Settings {
     pub fn from_args(g: &GlobalArgs) -> Result<Self> {
         let request_timeout = parse_duration(&g.request_timeout).map_err(|e| {
-            Error::Usage(format!("invalid --request-timeout {:?}: {e}", g.request_timeout))
+            Error::Usage(format!(
+                "invalid --request-timeout {:?}: {e}",
+                g.request_timeout
+            ))
         })?;
         let env_no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
@@ -58,7 +61,8 @@ impl Settings {
 pub fn validate_name(what: &str, s: &str) -> Result<()> {
     let ok = !s.is_empty()
         && s.len() <= 253
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
         && s.ends_with(|c: char| c.is_ascii_alphanumeric());
     if ok {
@@ -83,10 +87,16 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
         return Err("empty duration".into());
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
         let (num, tail) = rest.split_at(digits);
-        let value: f64 = num.parse().map_err(|_| format!("expected a number in {s:?}"))?;
-        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("expected a number in {s:?}"))?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         let scale = match unit {
             "ms" => 0.001,

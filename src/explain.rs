@@ -5,9 +5,18 @@ use crate::error::{Error, Result};
 
 /// Every page, by check id. A test keeps this, the registry and `checks/` one-to-one.
 pub const PAGES: &[(&str, &str)] = &[
-    ("service.exists", include_str!("../checks/service.exists.md")),
-    ("service.selector", include_str!("../checks/service.selector.md")),
-    ("endpoints.ready", include_str!("../checks/endpoints.ready.md")),
+    (
+        "service.exists",
+        include_str!("../checks/service.exists.md"),
+    ),
+    (
+        "service.selector",
+        include_str!("../checks/service.selector.md"),
+    ),
+    (
+        "endpoints.ready",
+        include_str!("../checks/endpoints.ready.md"),
+    ),
     ("ports.target", include_str!("../checks/ports.target.md")),
 ];
 
@@ -19,7 +28,10 @@ pub struct Page {
 
 impl Page {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.front.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.front
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -36,11 +48,17 @@ pub fn parse(text: &'static str) -> Page {
             front.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    Page { front, body: rest[end + 5..].trim_start() }
+    Page {
+        front,
+        body: rest[end + 5..].trim_start(),
+    }
 }
 
 pub fn page(id: &str) -> Option<Page> {
-    PAGES.iter().find(|(p, _)| *p == id).map(|(_, text)| parse(text))
+    PAGES
+        .iter()
+        .find(|(p, _)| *p == id)
+        .map(|(_, text)| parse(text))
 }
 
 /// `explain`: the list of checks, or one page.
@@ -48,7 +66,13 @@ pub fn explain(check: Option<&str>) -> Result<String> {
     let Some(id) = check else {
         let mut out = String::from("Checks of `kubectl netdoctor svc`, in flow order:\n\n");
         for def in REGISTRY {
-            out.push_str(&format!("  {}. {:<18} [{}] {}\n", def.order, def.id, def.needs.as_str(), def.title));
+            out.push_str(&format!(
+                "  {}. {:<18} [{}] {}\n",
+                def.order,
+                def.id,
+                def.needs.as_str(),
+                def.title
+            ));
         }
         out.push_str(&format!(
             "\nNot built yet: {}.\nRun `kubectl netdoctor explain <check>` for its runbook page.\n",
@@ -61,7 +85,11 @@ pub fn explain(check: Option<&str>) -> Result<String> {
         None => {
             let ids: Vec<String> = REGISTRY.iter().map(|d| d.id.to_string()).collect();
             let near = crate::checks::near_ids(id, &ids);
-            let hint = if near.is_empty() { String::new() } else { format!("; did you mean {}?", near.join(" or ")) };
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", near.join(" or "))
+            };
             Err(Error::Usage(format!(
                 "unknown check {}{hint} (known: {})",
                 crate::text::sanitize(&format!("{id:?}")),
@@ -78,29 +106,55 @@ mod tests {
     #[test]
     fn every_check_has_a_page_and_every_page_a_check() {
         for def in REGISTRY {
-            let p = page(def.id).unwrap_or_else(|| panic!("{} has no page in explain::PAGES", def.id));
+            let p =
+                page(def.id).unwrap_or_else(|| panic!("{} has no page in explain::PAGES", def.id));
             assert_eq!(p.get("id"), Some(def.id));
-            assert_eq!(p.get("order"), Some(def.order.to_string().as_str()), "{}", def.id);
+            assert_eq!(
+                p.get("order"),
+                Some(def.order.to_string().as_str()),
+                "{}",
+                def.id
+            );
             assert_eq!(p.get("needs"), Some(def.needs.as_str()), "{}", def.id);
             assert!(p.get("title").is_some_and(|t| !t.is_empty()));
-            for section in ["## What it checks", "## Why it fails", "## How to fix", "## Check by hand"] {
+            for section in [
+                "## What it checks",
+                "## Why it fails",
+                "## How to fix",
+                "## Check by hand",
+            ] {
                 assert!(p.body.contains(section), "{} lacks {section}", def.id);
             }
-            let file = format!("{}/src/checks/{}.rs", env!("CARGO_MANIFEST_DIR"), def.id.replace('.', "_"));
+            let file = format!(
+                "{}/src/checks/{}.rs",
+                env!("CARGO_MANIFEST_DIR"),
+                def.id.replace('.', "_")
+            );
             assert!(std::path::Path::new(&file).exists(), "{file} missing");
         }
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("checks");
         for entry in std::fs::read_dir(dir).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
-            let Some(id) = name.strip_suffix(".md") else { continue };
-            assert!(REGISTRY.iter().any(|d| d.id == id), "checks/{name} has no check");
-            assert!(PAGES.iter().any(|(p, _)| *p == id), "checks/{name} is not embedded");
+            let Some(id) = name.strip_suffix(".md") else {
+                continue;
+            };
+            assert!(
+                REGISTRY.iter().any(|d| d.id == id),
+                "checks/{name} has no check"
+            );
+            assert!(
+                PAGES.iter().any(|(p, _)| *p == id),
+                "checks/{name} is not embedded"
+            );
         }
     }
 
     #[test]
     fn unknown_check_is_a_usage_error_with_a_suggestion() {
         let err = explain(Some("service.selectr")).unwrap_err();
-        assert!(err.to_string().contains("did you mean service.selector"), "{err}");
+        assert!(
+            err.to_string().contains("did you mean service.selector"),
+            "{err}"
+        );
     }
 }

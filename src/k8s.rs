@@ -18,7 +18,10 @@ pub fn labels_of(pod: &Pod) -> BTreeMap<String, String> {
 
 /// A Service selector is equality-only, and matches when every key has the same value on the pod.
 /// (An empty selector means "selector-less", which callers handle before asking.)
-pub fn selector_matches(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+pub fn selector_matches(
+    selector: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
@@ -109,7 +112,10 @@ pub fn find_port(pod: &Pod, svc_port: &ServicePort) -> Option<i32> {
             let proto = protocol(svc_port.protocol.as_ref());
             port_containers(pod)
                 .flat_map(|c| c.ports.iter().flatten())
-                .find(|p| p.name.as_deref() == Some(name.as_str()) && protocol(p.protocol.as_ref()) == proto)
+                .find(|p| {
+                    p.name.as_deref() == Some(name.as_str())
+                        && protocol(p.protocol.as_ref()) == proto
+                })
                 .map(|p| p.container_port)
         }
     }
@@ -147,7 +153,10 @@ pub fn workload_of(pod: &Pod) -> Option<(String, String)> {
         .flatten()
         .find(|o| o.controller == Some(true))?;
     if owner.kind == "ReplicaSet" {
-        let hash = meta.labels.as_ref().and_then(|l| l.get("pod-template-hash"));
+        let hash = meta
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("pod-template-hash"));
         if let Some(deploy) = hash.and_then(|h| owner.name.strip_suffix(&format!("-{h}"))) {
             return Some(("Deployment".into(), deploy.to_string()));
         }
@@ -158,7 +167,12 @@ pub fn workload_of(pod: &Pod) -> Option<(String, String)> {
 /// How to name a pod in messages: "pod shop/cart-5d8f" or, offline, "Deployment shop/cart (pod template)".
 pub fn describe_pod(pod: &Pod) -> String {
     let ns = pod.metadata.namespace.as_deref().unwrap_or("");
-    if let Some(t) = pod.metadata.annotations.as_ref().and_then(|a| a.get(TEMPLATE_OF)) {
+    if let Some(t) = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(TEMPLATE_OF))
+    {
         let (kind, name) = t.split_once('/').unwrap_or(("Workload", t));
         return format!("{kind} {ns}/{name} (pod template)");
     }
@@ -217,12 +231,33 @@ mod tests {
             ..Default::default()
         };
         // TCP (default) skips the UDP port of container a and takes b's, the first TCP one.
-        assert_eq!(find_port(&pod, &svc_port(IntOrString::String("dns".into()), None)), Some(5353));
-        assert_eq!(find_port(&pod, &svc_port(IntOrString::String("dns".into()), Some("UDP"))), Some(53));
-        assert_eq!(find_port(&pod, &svc_port(IntOrString::String("dns".into()), Some("SCTP"))), None);
-        assert_eq!(find_port(&pod, &svc_port(IntOrString::String("web".into()), None)), None);
+        assert_eq!(
+            find_port(&pod, &svc_port(IntOrString::String("dns".into()), None)),
+            Some(5353)
+        );
+        assert_eq!(
+            find_port(
+                &pod,
+                &svc_port(IntOrString::String("dns".into()), Some("UDP"))
+            ),
+            Some(53)
+        );
+        assert_eq!(
+            find_port(
+                &pod,
+                &svc_port(IntOrString::String("dns".into()), Some("SCTP"))
+            ),
+            None
+        );
+        assert_eq!(
+            find_port(&pod, &svc_port(IntOrString::String("web".into()), None)),
+            None
+        );
         // Numbers are used as they are, declared or not.
-        assert_eq!(find_port(&pod, &svc_port(IntOrString::Int(1234), None)), Some(1234));
+        assert_eq!(
+            find_port(&pod, &svc_port(IntOrString::Int(1234), None)),
+            Some(1234)
+        );
     }
 
     #[test]
@@ -238,13 +273,22 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert_eq!(find_port(&pod, &svc_port(IntOrString::String("metrics".into()), None)), Some(9090));
-        assert_eq!(find_port(&pod, &svc_port(IntOrString::String("admin".into()), None)), None);
+        assert_eq!(
+            find_port(&pod, &svc_port(IntOrString::String("metrics".into()), None)),
+            Some(9090)
+        );
+        assert_eq!(
+            find_port(&pod, &svc_port(IntOrString::String("admin".into()), None)),
+            None
+        );
     }
 
     #[test]
     fn omitted_target_port_is_the_port() {
-        let p = ServicePort { port: 443, ..Default::default() };
+        let p = ServicePort {
+            port: 443,
+            ..Default::default()
+        };
         assert_eq!(target_port(&p), IntOrString::Int(443));
     }
 
@@ -253,7 +297,9 @@ mod tests {
         let sel: BTreeMap<_, _> = [("app", "postgres"), ("tier", "db")]
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .into();
-        let labels: BTreeMap<_, _> = [("app", "postgres")].map(|(k, v)| (k.to_string(), v.to_string())).into();
+        let labels: BTreeMap<_, _> = [("app", "postgres")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
         let d = LabelDiff::between(&sel, &labels);
         assert_eq!(d.missing, vec![("tier".to_string(), "db".to_string())]);
         assert!(d.differs.is_empty());
@@ -262,7 +308,10 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .into();
         let d2 = LabelDiff::between(&sel, &labels2);
-        assert_eq!(d2.differs, vec![("app".into(), "postgres".into(), "pg".into())]);
+        assert_eq!(
+            d2.differs,
+            vec![("app".into(), "postgres".into(), "pg".into())]
+        );
         assert_eq!(d2.distance(), 1);
     }
 }

@@ -50,7 +50,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Svc(args) => {
-            settings.require_output("svc", &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Yaml])?;
+            settings.require_output(
+                "svc",
+                &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Yaml],
+            )?;
             let name = service_name(&args.name)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -75,7 +78,10 @@ fn service_name(arg: &str) -> Result<String> {
 async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode> {
     let state = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
-        let ns = settings.namespace.clone().unwrap_or_else(|| live.default_namespace.clone());
+        let ns = settings
+            .namespace
+            .clone()
+            .unwrap_or_else(|| live.default_namespace.clone());
         live.service_state(&ns, name).await?
     } else {
         let loaded = manifests::load(&args.filenames)?;
@@ -101,7 +107,9 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
 
 /// Runs the work until it ends or a signal arrives: SIGINT exits 130, SIGTERM 143. (Nothing to
 /// clean up yet: this version creates no probe pods.)
-async fn interruptible<F: std::future::Future<Output = Result<ExitCode>>>(work: F) -> Result<ExitCode> {
+async fn interruptible<F: std::future::Future<Output = Result<ExitCode>>>(
+    work: F,
+) -> Result<ExitCode> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

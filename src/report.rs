@@ -1,8 +1,6 @@
 //! The report model: what the checks found, the verdict, and the exit code. Renderers only format
 //! this; nothing here prints.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::error::exit;
@@ -56,9 +54,9 @@ pub struct Evidence {
     pub object: Option<ObjectRef>,
     /// One line for people.
     pub message: String,
-    /// The same facts for machines (and for tables in the human view).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub fields: BTreeMap<String, String>,
+    /// The same facts for machines (and for tables in the human view), in a meaningful order.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "as_map")]
+    pub fields: Vec<(String, String)>,
 }
 
 impl Evidence {
@@ -67,7 +65,7 @@ impl Evidence {
             kind,
             object: None,
             message: message.into(),
-            fields: BTreeMap::new(),
+            fields: Vec::new(),
         }
     }
 
@@ -77,9 +75,13 @@ impl Evidence {
     }
 
     pub fn field(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.fields.insert(key.to_string(), value.into());
+        self.fields.push((key.to_string(), value.into()));
         self
     }
+}
+
+fn as_map<S: serde::Serializer>(fields: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(fields.iter().map(|(k, v)| (k, v)))
 }
 
 /// What one check concluded.
@@ -221,9 +223,10 @@ impl Diagnosis {
 
     /// DESIGN §2: 1 if a check failed (or warned, under `--strict`), else 3 if incomplete, else 0.
     pub fn exit_code(&self, strict: bool) -> u8 {
-        let failed = self.checks.iter().any(|c| {
-            c.status == Status::Fail || (strict && c.status == Status::Warn)
-        });
+        let failed = self
+            .checks
+            .iter()
+            .any(|c| c.status == Status::Fail || (strict && c.status == Status::Warn));
         if failed {
             exit::FAILED
         } else if self.incomplete() {
@@ -238,9 +241,11 @@ impl Diagnosis {
 /// as the root cause. Then the first warning; then whether anything could not run.
 fn verdict(checks: &[CheckResult]) -> Verdict {
     let pick = |c: &CheckResult, status: &'static str| {
-        let named = c
-            .root_cause
-            .and_then(|id| checks.iter().find(|r| r.id == id && r.status == Status::Fail));
+        let named = c.root_cause.and_then(|id| {
+            checks
+                .iter()
+                .find(|r| r.id == id && r.status == Status::Fail)
+        });
         let c = named.unwrap_or(c);
         Verdict {
             status,
@@ -252,14 +257,18 @@ fn verdict(checks: &[CheckResult]) -> Verdict {
     if let Some(c) = checks.iter().find(|c| c.status == Status::Fail) {
         return pick(c, "fail");
     }
-    if let Some(c) = checks
-        .iter()
-        .find(|c| c.status == Status::Error || (c.status == Status::Skip && c.skip_kind == Some(SkipKind::Unavailable)))
-    {
+    if let Some(c) = checks.iter().find(|c| {
+        c.status == Status::Error
+            || (c.status == Status::Skip && c.skip_kind == Some(SkipKind::Unavailable))
+    }) {
         return Verdict {
             status: "incomplete",
             check: Some(c.id),
-            summary: format!("{} could not run: {}", c.id, c.reason.as_deref().unwrap_or(&c.summary)),
+            summary: format!(
+                "{} could not run: {}",
+                c.id,
+                c.reason.as_deref().unwrap_or(&c.summary)
+            ),
             fix: c.fix.clone(),
         };
     }
@@ -283,7 +292,11 @@ mod tests {
     }
 
     fn diag(checks: Vec<CheckResult>) -> Diagnosis {
-        let t = Target { kind: "Service", namespace: "ns".into(), name: "s".into() };
+        let t = Target {
+            kind: "Service",
+            namespace: "ns".into(),
+            name: "s".into(),
+        };
         Diagnosis::new(t, SourceKind::Live, checks)
     }
 
@@ -296,18 +309,32 @@ mod tests {
         ]);
         assert_eq!(d.verdict.check, Some("c"));
         assert_eq!(d.exit_code(false), 1);
-        let d = diag(vec![result("b", Outcome::fail("b broke")), result("c", Outcome::fail("c"))]);
+        let d = diag(vec![
+            result("b", Outcome::fail("b broke")),
+            result("c", Outcome::fail("c")),
+        ]);
         assert_eq!(d.verdict.check, Some("b"));
     }
 
     #[test]
     fn exit_codes_follow_the_design_precedence() {
-        let forbidden = || result("x", Outcome::skip(SkipKind::Unavailable, "forbidden: needs list pods in ns"));
-        assert_eq!(diag(vec![forbidden(), result("y", Outcome::fail("f"))]).exit_code(false), 1);
+        let forbidden = || {
+            result(
+                "x",
+                Outcome::skip(SkipKind::Unavailable, "forbidden: needs list pods in ns"),
+            )
+        };
+        assert_eq!(
+            diag(vec![forbidden(), result("y", Outcome::fail("f"))]).exit_code(false),
+            1
+        );
         let d = diag(vec![forbidden(), result("y", Outcome::pass("p"))]);
         assert_eq!(d.exit_code(false), 3);
         assert_eq!(d.verdict.status, "incomplete");
-        let offline = diag(vec![result("x", Outcome::skip(SkipKind::Offline, "offline"))]);
+        let offline = diag(vec![result(
+            "x",
+            Outcome::skip(SkipKind::Offline, "offline"),
+        )]);
         assert_eq!(offline.exit_code(false), 0);
         let warned = diag(vec![result("w", Outcome::warn("hmm"))]);
         assert_eq!(warned.exit_code(false), 0);

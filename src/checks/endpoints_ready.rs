@@ -22,7 +22,10 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     };
     let spec = svc.spec.clone().unwrap_or_default();
     if spec.type_.as_deref() == Some("ExternalName") {
-        return Outcome::skip(SkipKind::NotApplicable, "ExternalName Services have no endpoints");
+        return Outcome::skip(
+            SkipKind::NotApplicable,
+            "ExternalName Services have no endpoints",
+        );
     }
     let slices = match state.slices.as_result() {
         Ok(s) => s,
@@ -45,6 +48,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     }
 
     let mut lines = Vec::new();
+    let mut backed = Vec::new();
     let mut evidence = Vec::new();
     let mut fix = Vec::new();
     let mut empty_ports = Vec::new();
@@ -63,8 +67,12 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         let tally = tally(slices, port);
         if tally.ready > 0 {
             lines.push(format!("{label}: {} ready", tally.ready));
+            backed.push(format!("{label}: {} ready", tally.ready));
         } else if tally.serving_terminating > 0 {
-            lines.push(format!("{label}: 0 ready, {} terminating", tally.serving_terminating));
+            lines.push(format!(
+                "{label}: 0 ready, {} terminating",
+                tally.serving_terminating
+            ));
             terminating_only.push(label.clone());
         } else {
             lines.push(format!("{label}: no ready endpoints"));
@@ -75,7 +83,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             for pod in pods {
                 let ip = pod.status.as_ref().and_then(|s| s.pod_ip.as_deref());
                 let listed = ip.is_some_and(|ip| tally.addresses.contains(ip));
-                if k8s::pod_ready(pod) == Some(true) && !listed && k8s::find_port(pod, p).is_none() {
+                if k8s::pod_ready(pod) == Some(true) && !listed && k8s::find_port(pod, p).is_none()
+                {
                     unresolved = true;
                     evidence.push(
                         Evidence::new(
@@ -112,13 +121,21 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
 
     let summary = lines.join("; ");
     if !empty_ports.is_empty() {
-        let mut o = Outcome::fail(format!(
-            "{} without ready endpoints: {}",
-            if empty_ports.len() == 1 { "port" } else { "ports" },
-            summary
-        ));
+        let mut summary = format!("no ready endpoints for {}", empty_ports.join(", "));
+        if !not_ready_pods.is_empty() {
+            summary.push_str(&format!(
+                ": {} of {} not ready",
+                not_ready_pods.len(),
+                text::plural(pods.len(), "pod")
+            ));
+        }
+        if !backed.is_empty() {
+            summary.push_str(&format!(" ({})", backed.join("; ")));
+        }
+        let mut o = Outcome::fail(summary);
         if unresolved {
-            o.summary.push_str(" (ready pods, port unresolved: see ports.target)");
+            o.summary
+                .push_str(" (ready pods, port unresolved: see ports.target)");
             o = o.root_cause("ports.target");
         } else if not_ready_pods.is_empty() && pods.is_empty() && selector_less {
             fix.push(format!(
@@ -165,7 +182,8 @@ fn tally<'a>(slices: &'a [EndpointSlice], port: Option<&ServicePort>) -> Tally<'
                 let name = p.name.as_deref().unwrap_or("");
                 let proto = k8s::protocol(p.protocol.as_ref());
                 slice.ports.iter().flatten().any(|sp| {
-                    sp.name.as_deref().unwrap_or("") == name && k8s::protocol(sp.protocol.as_ref()) == proto
+                    sp.name.as_deref().unwrap_or("") == name
+                        && k8s::protocol(sp.protocol.as_ref()) == proto
                 })
             }
         };
@@ -173,8 +191,13 @@ fn tally<'a>(slices: &'a [EndpointSlice], port: Option<&ServicePort>) -> Tally<'
             continue;
         }
         for ep in &slice.endpoints {
-            let Some(addr) = ep.addresses.first() else { continue };
-            if seen.insert((slice.address_type.clone(), addr.clone()), ()).is_some() {
+            let Some(addr) = ep.addresses.first() else {
+                continue;
+            };
+            if seen
+                .insert((slice.address_type.clone(), addr.clone()), ())
+                .is_some()
+            {
                 continue;
             }
             t.addresses.insert(addr.clone());
@@ -195,19 +218,23 @@ fn tally<'a>(slices: &'a [EndpointSlice], port: Option<&ServicePort>) -> Tally<'
 }
 
 fn pod_ref(pod: &Pod) -> ObjectRef {
-    ObjectRef::new("Pod", pod.metadata.namespace.as_deref().unwrap_or(""), k8s::name_of(&pod.metadata))
+    ObjectRef::new(
+        "Pod",
+        pod.metadata.namespace.as_deref().unwrap_or(""),
+        k8s::name_of(&pod.metadata),
+    )
 }
 
 /// Everything the pod and its surroundings say about why it is not ready.
 fn why_not_ready(state: &ClusterState, pod: &Pod) -> Vec<Evidence> {
     let name = k8s::name_of(&pod.metadata);
     let r = pod_ref(pod);
-    let ev = |msg: String| Evidence::new("PodNotReady", msg).on(r.clone()).field("pod", name);
+    let ev = |msg: String| Evidence::new("PodNotReady", format!("{name}: {msg}")).on(r.clone());
     let mut out = Vec::new();
     let spec = pod.spec.clone().unwrap_or_default();
     let status = pod.status.clone().unwrap_or_default();
     if pod.metadata.deletion_timestamp.is_some() {
-        out.push(ev(format!("pod {name} is terminating")));
+        out.push(ev("terminating".to_string()));
     }
     let phase = status.phase.as_deref().unwrap_or("Unknown");
     for c in status.conditions.iter().flatten() {
@@ -220,9 +247,9 @@ fn why_not_ready(state: &ClusterState, pod: &Pod) -> Vec<Evidence> {
             .collect::<Vec<_>>()
             .join(": ");
         match c.type_.as_str() {
-            "PodScheduled" => out.push(ev(format!("pod {name} is not scheduled ({phase}): {detail}"))),
-            "Ready" if detail.is_empty() => out.push(ev(format!("pod {name} is not Ready ({phase})"))),
-            "Ready" => out.push(ev(format!("pod {name} is not Ready ({phase}): {detail}"))),
+            "PodScheduled" => out.push(ev(format!("not scheduled ({phase}): {detail}"))),
+            "Ready" if detail.is_empty() => out.push(ev(format!("not Ready ({phase})"))),
+            "Ready" => out.push(ev(format!("not Ready ({phase}): {detail}"))),
             _ => {}
         }
     }
@@ -242,17 +269,33 @@ fn why_not_ready(state: &ClusterState, pod: &Pod) -> Vec<Evidence> {
     for cs in status.container_statuses.iter().flatten() {
         if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
             let reason = w.reason.as_deref().unwrap_or("Waiting");
-            let msg = w.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
-            out.push(ev(format!("container {} is waiting: {reason}{msg}", cs.name)));
+            let msg = w
+                .message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            out.push(ev(format!(
+                "container {} is waiting: {reason}{msg}",
+                cs.name
+            )));
         }
         if cs.restart_count > 0 {
             let last = cs
                 .last_state
                 .as_ref()
                 .and_then(|s| s.terminated.as_ref())
-                .map(|t| format!(", last exit {} ({})", t.exit_code, t.reason.as_deref().unwrap_or("?")))
+                .map(|t| {
+                    format!(
+                        ", last exit {} ({})",
+                        t.exit_code,
+                        t.reason.as_deref().unwrap_or("?")
+                    )
+                })
                 .unwrap_or_default();
-            out.push(ev(format!("container {} restarted {} times{last}", cs.name, cs.restart_count)));
+            out.push(ev(format!(
+                "container {} restarted {} times{last}",
+                cs.name, cs.restart_count
+            )));
         }
         if !cs.ready && cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some() {
             let probe = spec
@@ -262,16 +305,26 @@ fn why_not_ready(state: &ClusterState, pod: &Pod) -> Vec<Evidence> {
                 .and_then(|c| c.readiness_probe.as_ref())
                 .map(describe_probe);
             if let Some(probe) = probe {
-                out.push(ev(format!("container {} is running but not ready; readiness probe: {probe}", cs.name)));
+                out.push(ev(format!(
+                    "container {} is running but not ready; readiness probe: {probe}",
+                    cs.name
+                )));
             }
         }
     }
     if let Fact::Known(events) = &state.events {
-        for e in events.iter().filter(|e| e.involved_object.name.as_deref() == Some(name)) {
+        for e in events
+            .iter()
+            .filter(|e| e.involved_object.name.as_deref() == Some(name))
+        {
             if e.type_.as_deref() != Some("Warning") {
                 continue;
             }
-            let count = e.count.filter(|c| *c > 1).map(|c| format!(" (×{c})")).unwrap_or_default();
+            let count = e
+                .count
+                .filter(|c| *c > 1)
+                .map(|c| format!(" (×{c})"))
+                .unwrap_or_default();
             out.push(ev(format!(
                 "event {}: {}{count}",
                 e.reason.as_deref().unwrap_or(""),
@@ -287,12 +340,12 @@ fn why_not_ready(state: &ClusterState, pod: &Pod) -> Vec<Evidence> {
                 .flat_map(|s| s.conditions.iter().flatten())
                 .find(|c| c.type_ == "Ready");
             if ready.is_none_or(|c| c.status != "True") {
-                out.push(ev(format!("node {node} is NotReady")));
+                out.push(ev(format!("its node {node} is NotReady")));
             }
         }
     }
     if out.is_empty() {
-        out.push(ev(format!("pod {name} is not ready ({phase})")));
+        out.push(ev(format!("not ready ({phase})")));
     }
     out
 }
@@ -304,7 +357,12 @@ fn describe_probe(p: &k8s_openapi::api::core::v1::Probe) -> String {
         IntOrString::String(s) => s.clone(),
     };
     if let Some(h) = &p.http_get {
-        format!("GET {}:{}{}", h.scheme.as_deref().unwrap_or("HTTP").to_lowercase(), port(&h.port), h.path.as_deref().unwrap_or("/"))
+        format!(
+            "{} GET :{}{}",
+            h.scheme.as_deref().unwrap_or("HTTP"),
+            port(&h.port),
+            h.path.as_deref().unwrap_or("/")
+        )
     } else if let Some(t) = &p.tcp_socket {
         format!("TCP connect :{}", port(&t.port))
     } else if let Some(g) = &p.grpc {
@@ -323,7 +381,10 @@ fn pod_fixes(state: &ClusterState, pod: &Pod) -> Vec<String> {
     let status = pod.status.clone().unwrap_or_default();
     for cs in status.container_statuses.iter().flatten() {
         if cs.restart_count > 0 {
-            fix.push(format!("kubectl logs {name} -n {ns} -c {} --previous", cs.name));
+            fix.push(format!(
+                "kubectl logs {name} -n {ns} -c {} --previous",
+                cs.name
+            ));
         }
     }
     fix
@@ -343,7 +404,10 @@ fn traffic_policy_notes(
     let on = if nodes.is_empty() {
         "no node is known".to_string()
     } else {
-        format!("ready endpoints are on {}", nodes.into_iter().collect::<Vec<_>>().join(", "))
+        format!(
+            "ready endpoints are on {}",
+            nodes.into_iter().collect::<Vec<_>>().join(", ")
+        )
     };
     if spec.internal_traffic_policy.as_deref() == Some("Local") {
         out.push(Evidence::new(
@@ -410,26 +474,57 @@ endpoints: [{endpoints}]
     fn counts_per_port_deduplicated_across_slices_nil_condition_is_ready() {
         let yaml = format!(
             "{SVC}{}{}",
-            slice("web-a", "{name: http, port: 8080}, {name: metrics, port: 9090}", "{addresses: [10.0.0.1], conditions: {ready: true}}, {addresses: [10.0.0.2]}"),
+            slice(
+                "web-a",
+                "{name: http, port: 8080}, {name: metrics, port: 9090}",
+                "{addresses: [10.0.0.1], conditions: {ready: true}}, {addresses: [10.0.0.2]}"
+            ),
             // The same address again in another slice (e.g. during a migration) counts once.
-            slice("web-b", "{name: http, port: 8080}, {name: metrics, port: 9090}", "{addresses: [10.0.0.1], conditions: {ready: true}}"),
+            slice(
+                "web-b",
+                "{name: http, port: 8080}, {name: metrics, port: 9090}",
+                "{addresses: [10.0.0.1], conditions: {ready: true}}"
+            ),
         );
         let o = run(&state("shop", "web", &yaml));
         assert_eq!(o.status, Status::Pass, "{}", o.summary);
-        assert!(o.summary.contains("http 80/TCP → http: 2 ready"), "{}", o.summary);
-        assert!(o.summary.contains("metrics 9090/TCP → metrics: 2 ready"), "{}", o.summary);
+        assert!(
+            o.summary.contains("http 80/TCP → http: 2 ready"),
+            "{}",
+            o.summary
+        );
+        assert!(
+            o.summary.contains("metrics 9090/TCP → metrics: 2 ready"),
+            "{}",
+            o.summary
+        );
     }
 
     #[test]
     fn one_port_unbacked_because_the_named_port_is_missing_names_ports_target() {
         let yaml = format!(
             "{SVC}{}{}",
-            pod("web-1", "10.0.0.1", true, "{name: http, containerPort: 8080}"),
-            slice("web-a", "{name: http, port: 8080}", "{addresses: [10.0.0.1], conditions: {ready: true}, targetRef: {kind: Pod, name: web-1}}"),
+            pod(
+                "web-1",
+                "10.0.0.1",
+                true,
+                "{name: http, containerPort: 8080}"
+            ),
+            slice(
+                "web-a",
+                "{name: http, port: 8080}",
+                "{addresses: [10.0.0.1], conditions: {ready: true}, targetRef: {kind: Pod, name: web-1}}"
+            ),
         );
         let o = run(&state("shop", "web", &yaml));
         assert_eq!(o.status, Status::Fail);
-        assert!(o.summary.contains("metrics 9090/TCP → metrics: no ready endpoints"), "{}", o.summary);
+        assert!(
+            o.summary.starts_with(
+                "no ready endpoints for metrics 9090/TCP → metrics (http 80/TCP → http: 1 ready)"
+            ),
+            "{}",
+            o.summary
+        );
         assert_eq!(o.root_cause, Some("ports.target"));
         assert!(o.evidence.iter().any(|e| e.kind == "PortUnresolved"));
     }
@@ -446,14 +541,25 @@ reason: Unhealthy
 message: 'Readiness probe failed: HTTP probe failed with statuscode: 503'
 count: 7
 ",
-            pod("web-1", "10.0.0.1", false, "{name: http, containerPort: 8080}, {name: metrics, containerPort: 9090}"),
-            slice("web-a", "{name: http, port: 8080}, {name: metrics, port: 9090}", "{addresses: [10.0.0.1], conditions: {ready: false, serving: false, terminating: false}, targetRef: {kind: Pod, name: web-1}}"),
+            pod(
+                "web-1",
+                "10.0.0.1",
+                false,
+                "{name: http, containerPort: 8080}, {name: metrics, containerPort: 9090}"
+            ),
+            slice(
+                "web-a",
+                "{name: http, port: 8080}, {name: metrics, port: 9090}",
+                "{addresses: [10.0.0.1], conditions: {ready: false, serving: false, terminating: false}, targetRef: {kind: Pod, name: web-1}}"
+            ),
         );
         let o = run(&state("shop", "web", &yaml));
         assert_eq!(o.status, Status::Fail);
         assert_eq!(o.root_cause, None);
         assert!(
-            o.evidence.iter().any(|e| e.message.contains("Readiness probe failed") && e.message.contains("×7")),
+            o.evidence
+                .iter()
+                .any(|e| e.message.contains("Readiness probe failed") && e.message.contains("×7")),
             "{:?}",
             o.evidence
         );
@@ -464,7 +570,11 @@ count: 7
     fn terminating_but_serving_only_is_a_warning() {
         let yaml = format!(
             "{SVC}{}",
-            slice("web-a", "{name: http, port: 8080}, {name: metrics, port: 9090}", "{addresses: [10.0.0.1], conditions: {ready: false, serving: true, terminating: true}}"),
+            slice(
+                "web-a",
+                "{name: http, port: 8080}, {name: metrics, port: 9090}",
+                "{addresses: [10.0.0.1], conditions: {ready: false, serving: true, terminating: true}}"
+            ),
         );
         assert_eq!(run(&state("shop", "web", &yaml)).status, Status::Warn);
     }

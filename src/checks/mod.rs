@@ -120,6 +120,11 @@ pub(crate) fn unavailable(u: &Unavailable) -> Outcome {
     Outcome::skip(kind, u.reason())
 }
 
+/// Check ids close to a mistyped one.
+pub(crate) fn near_ids(wanted: &str, ids: &[String]) -> Vec<String> {
+    service_exists::near_names(wanted, ids)
+}
+
 #[cfg(test)]
 pub(crate) mod fixtures;
 
@@ -134,14 +139,12 @@ mod tests {
                 assert!(REGISTRY[i - 1].order < def.order, "{} out of order", def.id);
             }
             for dep in def.depends_on {
-                let pos = REGISTRY.iter().position(|d| d.id == *dep).expect("known dependency");
+                let pos = REGISTRY
+                    .iter()
+                    .position(|d| d.id == *dep)
+                    .expect("known dependency");
                 assert!(pos < i, "{} depends on later {}", def.id, dep);
             }
         }
     }
-}
-
-/// Check ids close to a mistyped one.
-pub(crate) fn near_ids(wanted: &str, ids: &[String]) -> Vec<String> {
-    service_exists::near_names(wanted, ids)
 }

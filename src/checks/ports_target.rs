@@ -25,7 +25,10 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     };
     let spec = svc.spec.clone().unwrap_or_default();
     if spec.type_.as_deref() == Some("ExternalName") {
-        return Outcome::skip(SkipKind::NotApplicable, "ExternalName Services have no target ports");
+        return Outcome::skip(
+            SkipKind::NotApplicable,
+            "ExternalName Services have no target ports",
+        );
     }
     if spec.selector.as_ref().is_none_or(|s| s.is_empty()) {
         return Outcome::skip(
@@ -39,7 +42,9 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     };
     let ports = spec.ports.clone().unwrap_or_default();
     if ports.is_empty() {
-        return Outcome::pass("headless Service without ports: clients use the pods' ports directly");
+        return Outcome::pass(
+            "headless Service without ports: clients use the pods' ports directly",
+        );
     }
 
     let mut findings: Vec<Finding> = ports
@@ -47,11 +52,14 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         .enumerate()
         .map(|(i, p)| check_port(state, i, p, pods))
         .collect();
-    let worst = findings.iter().map(|f| f.status).fold(Status::Pass, |a, b| match (a, b) {
-        (Status::Fail, _) | (_, Status::Fail) => Status::Fail,
-        (Status::Warn, _) | (_, Status::Warn) => Status::Warn,
-        _ => Status::Pass,
-    });
+    let worst = findings
+        .iter()
+        .map(|f| f.status)
+        .fold(Status::Pass, |a, b| match (a, b) {
+            (Status::Fail, _) | (_, Status::Fail) => Status::Fail,
+            (Status::Warn, _) | (_, Status::Warn) => Status::Warn,
+            _ => Status::Pass,
+        });
     let summary = findings
         .iter()
         .filter(|f| worst == Status::Pass || f.status == worst)
@@ -80,11 +88,19 @@ struct Finding {
 }
 
 fn pod_ref(pod: &Pod) -> ObjectRef {
-    ObjectRef::new("Pod", pod.metadata.namespace.as_deref().unwrap_or(""), k8s::name_of(&pod.metadata))
+    ObjectRef::new(
+        "Pod",
+        pod.metadata.namespace.as_deref().unwrap_or(""),
+        k8s::name_of(&pod.metadata),
+    )
 }
 
 fn listed(pods: &[&Pod]) -> String {
-    let mut names: Vec<String> = pods.iter().take(LIST).map(|p| k8s::describe_pod(p)).collect();
+    let mut names: Vec<String> = pods
+        .iter()
+        .take(LIST)
+        .map(|p| k8s::describe_pod(p))
+        .collect();
     if pods.len() > LIST {
         names.push(format!("and {} more", pods.len() - LIST));
     }
@@ -100,25 +116,53 @@ fn check_port(state: &ClusterState, index: usize, port: &ServicePort, pods: &[Po
     }
 }
 
-fn numeric(state: &ClusterState, index: usize, label: &str, n: i32, proto: &str, pods: &[Pod]) -> Finding {
+fn numeric(
+    state: &ClusterState,
+    index: usize,
+    label: &str,
+    n: i32,
+    proto: &str,
+    pods: &[Pod],
+) -> Finding {
     let mut same = 0;
     let mut other_proto: Vec<(&Pod, String)> = Vec::new();
     for pod in pods {
-        let decl: Vec<_> = k8s::declared_ports(pod).filter(|(_, p)| p.container_port == n).collect();
-        if decl.iter().any(|(_, p)| k8s::protocol(p.protocol.as_ref()) == proto) {
+        let decl: Vec<_> = k8s::declared_ports(pod)
+            .filter(|(_, p)| p.container_port == n)
+            .collect();
+        if decl
+            .iter()
+            .any(|(_, p)| k8s::protocol(p.protocol.as_ref()) == proto)
+        {
             same += 1;
         } else if let Some((c, p)) = decl.first() {
-            other_proto.push((pod, format!("container {} declares {n}/{}", c.name, k8s::protocol(p.protocol.as_ref()))));
+            other_proto.push((
+                pod,
+                format!(
+                    "container {} declares {n}/{}",
+                    c.name,
+                    k8s::protocol(p.protocol.as_ref())
+                ),
+            ));
         }
     }
     if same == pods.len() {
-        return pass(format!("{label}: {n}/{proto} declared on {}", text::plural(same, "pod")));
+        return pass(format!(
+            "{label}: {n}/{proto} declared on {}",
+            text::plural(same, "pod")
+        ));
     }
     let mut evidence = Vec::new();
     for (pod, what) in &other_proto {
         evidence.push(
-            Evidence::new("ProtocolMismatch", format!("{}: {what}, the Service port is {proto}", k8s::describe_pod(pod)))
-                .on(pod_ref(pod)),
+            Evidence::new(
+                "ProtocolMismatch",
+                format!(
+                    "{}: {what}, the Service port is {proto}",
+                    k8s::describe_pod(pod)
+                ),
+            )
+            .on(pod_ref(pod)),
         );
     }
     let undeclared: Vec<&Pod> = pods
@@ -127,12 +171,28 @@ fn numeric(state: &ClusterState, index: usize, label: &str, n: i32, proto: &str,
         .collect();
     for pod in undeclared.iter().take(LIST) {
         let declared: Vec<String> = k8s::declared_ports(pod)
-            .map(|(_, p)| format!("{}/{}", p.container_port, k8s::protocol(p.protocol.as_ref())))
+            .map(|(_, p)| {
+                format!(
+                    "{}/{}",
+                    p.container_port,
+                    k8s::protocol(p.protocol.as_ref())
+                )
+            })
             .collect();
-        let declared = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
+        let declared = if declared.is_empty() {
+            "none".to_string()
+        } else {
+            declared.join(", ")
+        };
         evidence.push(
-            Evidence::new("UndeclaredPort", format!("{} declares no port {n} (declared: {declared})", k8s::describe_pod(pod)))
-                .on(pod_ref(pod)),
+            Evidence::new(
+                "UndeclaredPort",
+                format!(
+                    "{} declares no port {n} (declared: {declared})",
+                    k8s::describe_pod(pod)
+                ),
+            )
+            .on(pod_ref(pod)),
         );
     }
     let line = if !other_proto.is_empty() {
@@ -144,13 +204,28 @@ fn numeric(state: &ClusterState, index: usize, label: &str, n: i32, proto: &str,
         )
     };
     let fix = vec![
-        format!("if the app listens on another port: {}", set_target_port(state, index, "<the port the app listens on>")),
+        format!(
+            "if the app listens on another port: {}",
+            set_target_port(state, index, "<the port the app listens on>")
+        ),
         "or declare it in the pod template: containers[].ports[].containerPort".to_string(),
     ];
-    Finding { status: Status::Warn, line, evidence, fix }
+    Finding {
+        status: Status::Warn,
+        line,
+        evidence,
+        fix,
+    }
 }
 
-fn named(state: &ClusterState, index: usize, label: &str, name: &str, proto: &str, pods: &[Pod]) -> Finding {
+fn named(
+    state: &ClusterState,
+    index: usize,
+    label: &str,
+    name: &str,
+    proto: &str,
+    pods: &[Pod],
+) -> Finding {
     let mut resolved: BTreeMap<i32, Vec<&Pod>> = BTreeMap::new();
     let mut unresolved: Vec<&Pod> = Vec::new();
     let mut evidence = Vec::new();
@@ -166,7 +241,11 @@ fn named(state: &ClusterState, index: usize, label: &str, name: &str, proto: &st
             None => unresolved.push(pod),
         }
         let owners: Vec<&str> = k8s::port_containers(pod)
-            .filter(|c| c.ports.iter().flatten().any(|p| p.name.as_deref() == Some(name) && k8s::protocol(p.protocol.as_ref()) == proto))
+            .filter(|c| {
+                c.ports.iter().flatten().any(|p| {
+                    p.name.as_deref() == Some(name) && k8s::protocol(p.protocol.as_ref()) == proto
+                })
+            })
             .map(|c| c.name.as_str())
             .collect();
         if owners.len() > 1 {
@@ -174,7 +253,12 @@ fn named(state: &ClusterState, index: usize, label: &str, name: &str, proto: &st
             evidence.push(
                 Evidence::new(
                     "DuplicatePortName",
-                    format!("{}: port name {name} is declared by containers {}; the first ({}) wins", k8s::describe_pod(pod), owners.join(", "), owners[0]),
+                    format!(
+                        "{}: port name {name} is declared by containers {}; the first ({}) wins",
+                        k8s::describe_pod(pod),
+                        owners.join(", "),
+                        owners[0]
+                    ),
                 )
                 .on(pod_ref(pod)),
             );
@@ -183,22 +267,47 @@ fn named(state: &ClusterState, index: usize, label: &str, name: &str, proto: &st
     for pod in unresolved.iter().take(LIST) {
         let same_name: Vec<String> = k8s::declared_ports(pod)
             .filter(|(_, p)| p.name.as_deref() == Some(name))
-            .map(|(c, p)| format!("container {} declares {name} as {}/{}", c.name, p.container_port, k8s::protocol(p.protocol.as_ref())))
+            .map(|(c, p)| {
+                format!(
+                    "container {} declares {name} as {}/{}",
+                    c.name,
+                    p.container_port,
+                    k8s::protocol(p.protocol.as_ref())
+                )
+            })
             .collect();
         let why = if same_name.is_empty() {
             let names: Vec<String> = k8s::declared_ports(pod)
                 .map(|(_, p)| match &p.name {
-                    Some(n) => format!("{n} {}/{}", p.container_port, k8s::protocol(p.protocol.as_ref())),
-                    None => format!("(unnamed) {}/{}", p.container_port, k8s::protocol(p.protocol.as_ref())),
+                    Some(n) => format!(
+                        "{n} {}/{}",
+                        p.container_port,
+                        k8s::protocol(p.protocol.as_ref())
+                    ),
+                    None => format!(
+                        "(unnamed) {}/{}",
+                        p.container_port,
+                        k8s::protocol(p.protocol.as_ref())
+                    ),
                 })
                 .collect();
-            let names = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+            let names = if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            };
             format!("no container port named {name} (declared: {names})")
         } else {
             format!("{}, but the Service port is {proto}", same_name.join("; "))
         };
-        let kind = if same_name.is_empty() { "PortUnresolved" } else { "ProtocolMismatch" };
-        evidence.push(Evidence::new(kind, format!("{}: {why}", k8s::describe_pod(pod))).on(pod_ref(pod)));
+        let kind = if same_name.is_empty() {
+            "PortUnresolved"
+        } else {
+            "ProtocolMismatch"
+        };
+        evidence.push(
+            Evidence::new(kind, format!("{}: {why}", k8s::describe_pod(pod))).on(pod_ref(pod)),
+        );
     }
 
     if !unresolved.is_empty() {
@@ -207,29 +316,76 @@ fn named(state: &ClusterState, index: usize, label: &str, name: &str, proto: &st
             unresolved.len(),
             text::plural(pods.len(), "pod"),
             listed(&unresolved),
-            if unresolved.len() == 1 { "it gets" } else { "they get" },
+            if unresolved.len() == 1 {
+                "it gets"
+            } else {
+                "they get"
+            },
         );
-        let mut fix = Vec::new();
+        // The number the port should go to: what it resolves to elsewhere, or the only port of
+        // that protocol the unresolved pods declare (the same everywhere).
+        let only_declared = |pod: &&Pod| -> Option<(i32, Option<String>)> {
+            let mut ports = k8s::declared_ports(pod)
+                .filter(|(_, p)| k8s::protocol(p.protocol.as_ref()) == proto);
+            let (_, first) = ports.next()?;
+            ports
+                .next()
+                .is_none()
+                .then(|| (first.container_port, first.name.clone()))
+        };
+        let candidates: Vec<Option<(i32, Option<String>)>> =
+            unresolved.iter().map(only_declared).collect();
+        let uniform = candidates
+            .first()
+            .cloned()
+            .flatten()
+            .filter(|c| candidates.iter().all(|x| x.as_ref() == Some(c)));
         let numbers: Vec<i32> = resolved.keys().copied().collect();
-        if numbers.len() == 1 {
-            fix.push(format!("set the number the other pods use: {}", set_target_port(state, index, &numbers[0].to_string())));
-        }
-        fix.push(format!(
-            "or name the container port in the workload's pod template: ports: [{{name: {name}, containerPort: <port>, protocol: {proto}}}]"
-        ));
-        if state.is_offline() {
-            if let Some((kind, wname)) = unresolved.first().and_then(|p| k8s::workload_of(p)) {
-                fix.push(format!("  in {}", state.edit_location(&kind, &state.namespace, &wname)));
+        let number = match (numbers.as_slice(), &uniform) {
+            ([n], _) => Some(*n),
+            ([], Some((n, _))) => Some(*n),
+            _ => None,
+        };
+        let workload = unresolved.first().and_then(|p| k8s::workload_of(p));
+        let template = match (&workload, state.is_offline()) {
+            (Some((kind, wname)), true) => {
+                format!(" in {}", state.edit_location(kind, &state.namespace, wname))
             }
+            (Some((kind, wname)), false) => format!(" of {kind} {wname}"),
+            (None, _) => String::new(),
+        };
+        let mut fix = Vec::new();
+        if let Some((n, Some(old))) = &uniform {
+            fix.push(format!("rename the container port {old} ({n}/{proto}) to {name} in the pod template{template}"));
+        } else {
+            fix.push(format!(
+                "name the container port in the pod template{template}: ports: [{{name: {name}, containerPort: <port>, protocol: {proto}}}]"
+            ));
         }
-        return Finding { status: Status::Fail, line, evidence, fix };
+        if let Some(n) = number {
+            fix.push(format!(
+                "or point the Service at the number: {}",
+                set_target_port(state, index, &n.to_string())
+            ));
+        }
+        return Finding {
+            status: Status::Fail,
+            line,
+            evidence,
+            fix,
+        };
     }
     if !duplicated.is_empty() {
         return Finding {
             status: Status::Warn,
-            line: format!("{label}: port name {name} is declared by several containers of {}", listed(&duplicated)),
+            line: format!(
+                "{label}: port name {name} is declared by several containers of {}",
+                listed(&duplicated)
+            ),
             evidence,
-            fix: vec!["rename the container ports so that each name is unique in the pod".to_string()],
+            fix: vec![
+                "rename the container ports so that each name is unique in the pod".to_string(),
+            ],
         };
     }
     let line = if resolved.len() > 1 {
@@ -241,10 +397,16 @@ fn named(state: &ClusterState, index: usize, label: &str, name: &str, proto: &st
             "PortVaries",
             format!("targetPort {name} resolves to different numbers: {} (allowed: each pod gets its own)", parts.join(", ")),
         ));
-        format!("{label}: {name} resolves on every pod (to {})", parts.join(", "))
+        format!(
+            "{label}: {name} resolves on every pod (to {})",
+            parts.join(", ")
+        )
     } else {
         let n = resolved.keys().next().copied().unwrap_or_default();
-        format!("{label}: {name} resolves to {n}/{proto} on {}", text::plural(pods.len(), "pod"))
+        format!(
+            "{label}: {name} resolves to {n}/{proto} on {}",
+            text::plural(pods.len(), "pod")
+        )
     };
     let mut f = pass(line);
     f.evidence = evidence;
@@ -252,15 +414,27 @@ fn named(state: &ClusterState, index: usize, label: &str, name: &str, proto: &st
 }
 
 fn pass(line: String) -> Finding {
-    Finding { status: Status::Pass, line, evidence: Vec::new(), fix: Vec::new() }
+    Finding {
+        status: Status::Pass,
+        line,
+        evidence: Vec::new(),
+        fix: Vec::new(),
+    }
 }
 
 fn set_target_port(state: &ClusterState, index: usize, value: &str) -> String {
     let (ns, name) = (&state.namespace, &state.service_name);
     if state.is_offline() {
-        format!("edit {}: set spec.ports[{index}].targetPort to {value}", state.edit_location("Service", ns, name))
+        format!(
+            "edit {}: set spec.ports[{index}].targetPort to {value}",
+            state.edit_location("Service", ns, name)
+        )
     } else {
-        let v = if value.parse::<i32>().is_ok() { value.to_string() } else { format!("\"{value}\"") };
+        let v = if value.parse::<i32>().is_ok() {
+            value.to_string()
+        } else {
+            format!("\"{value}\"")
+        };
         format!(
             "kubectl patch service {name} -n {ns} --type json -p '[{{\"op\":\"replace\",\"path\":\"/spec/ports/{index}/targetPort\",\"value\":{v}}}]'"
         )
@@ -273,11 +447,15 @@ mod tests {
     use crate::checks::fixtures::state;
 
     fn svc(ports: &str) -> String {
-        format!("kind: Service\nmetadata: {{name: web, namespace: shop}}\nspec:\n  selector: {{app: web}}\n  ports: [{ports}]\n")
+        format!(
+            "kind: Service\nmetadata: {{name: web, namespace: shop}}\nspec:\n  selector: {{app: web}}\n  ports: [{ports}]\n"
+        )
     }
 
     fn pod(name: &str, ports: &str) -> String {
-        format!("---\nkind: Pod\nmetadata: {{name: {name}, namespace: shop, labels: {{app: web}}}}\nspec:\n  containers: [{{name: app, ports: [{ports}]}}]\n")
+        format!(
+            "---\nkind: Pod\nmetadata: {{name: {name}, namespace: shop, labels: {{app: web}}}}\nspec:\n  containers: [{{name: app, ports: [{ports}]}}]\n"
+        )
     }
 
     #[test]
@@ -290,28 +468,61 @@ mod tests {
         );
         let o = run(&state("shop", "web", &yaml));
         assert_eq!(o.status, Status::Fail);
-        assert!(o.summary.contains("does not resolve on 1 of 2 pods (pod shop/web-2)"), "{}", o.summary);
-        assert!(o.evidence.iter().any(|e| e.message.contains("no container port named http (declared: web 8080/TCP)")));
-        assert!(o.fix[0].contains(r#""path":"/spec/ports/0/targetPort","value":8080"#), "{:?}", o.fix);
+        assert!(
+            o.summary
+                .contains("does not resolve on 1 of 2 pods (pod shop/web-2)"),
+            "{}",
+            o.summary
+        );
+        assert!(o.evidence.iter().any(|e| {
+            e.message
+                .contains("no container port named http (declared: web 8080/TCP)")
+        }));
+        assert!(
+            o.fix[0].contains(r#""path":"/spec/ports/0/targetPort","value":8080"#),
+            "{:?}",
+            o.fix
+        );
     }
 
     #[test]
     fn named_port_with_other_protocol_does_not_resolve() {
-        let yaml = format!("{}{}", svc("{port: 53, targetPort: dns}"), pod("dns-1", "{name: dns, containerPort: 53, protocol: UDP}"));
+        let yaml = format!(
+            "{}{}",
+            svc("{port: 53, targetPort: dns}"),
+            pod("dns-1", "{name: dns, containerPort: 53, protocol: UDP}")
+        );
         let o = run(&state("shop", "web", &yaml));
         assert_eq!(o.status, Status::Fail);
-        assert!(o.evidence.iter().any(|e| e.kind == "ProtocolMismatch" && e.message.contains("53/UDP, but the Service port is TCP")), "{:?}", o.evidence);
+        assert!(
+            o.evidence.iter().any(|e| e.kind == "ProtocolMismatch"
+                && e.message.contains("53/UDP, but the Service port is TCP")),
+            "{:?}",
+            o.evidence
+        );
     }
 
     #[test]
     fn numeric_target_port_not_declared_is_only_a_warning() {
-        let yaml = format!("{}{}", svc("{port: 80, targetPort: 8080}"), pod("web-1", "{name: http, containerPort: 9090}"));
+        let yaml = format!(
+            "{}{}",
+            svc("{port: 80, targetPort: 8080}"),
+            pod("web-1", "{name: http, containerPort: 9090}")
+        );
         let o = run(&state("shop", "web", &yaml));
         assert_eq!(o.status, Status::Warn, "{}", o.summary);
-        let yaml = format!("{}{}", svc("{port: 80, targetPort: 9090}"), pod("web-1", "{name: http, containerPort: 9090}"));
+        let yaml = format!(
+            "{}{}",
+            svc("{port: 80, targetPort: 9090}"),
+            pod("web-1", "{name: http, containerPort: 9090}")
+        );
         assert_eq!(run(&state("shop", "web", &yaml)).status, Status::Pass);
         // Omitted targetPort means the port itself.
-        let yaml = format!("{}{}", svc("{port: 9090}"), pod("web-1", "{containerPort: 9090}"));
+        let yaml = format!(
+            "{}{}",
+            svc("{port: 9090}"),
+            pod("web-1", "{containerPort: 9090}")
+        );
         assert_eq!(run(&state("shop", "web", &yaml)).status, Status::Pass);
     }
 

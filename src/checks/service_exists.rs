@@ -23,15 +23,27 @@ fn describe(svc: &Service) -> String {
     let spec = svc.spec.clone().unwrap_or_default();
     let kind = spec.type_.as_deref().unwrap_or("ClusterIP");
     if kind == "ExternalName" {
-        return format!("ExternalName → {}", spec.external_name.as_deref().unwrap_or("(empty)"));
+        return format!(
+            "ExternalName → {}",
+            spec.external_name.as_deref().unwrap_or("(empty)")
+        );
     }
     let ip = match spec.cluster_ip.as_deref() {
         Some("None") => "headless".to_string(),
         Some(ip) => format!("clusterIP {ip}"),
-        None => "clusterIP not yet assigned".to_string(),
+        None => "clusterIP assigned on creation".to_string(),
     };
-    let ports: Vec<String> = spec.ports.iter().flatten().map(k8s::describe_service_port).collect();
-    let ports = if ports.is_empty() { "no ports".to_string() } else { ports.join(", ") };
+    let ports: Vec<String> = spec
+        .ports
+        .iter()
+        .flatten()
+        .map(k8s::describe_service_port)
+        .collect();
+    let ports = if ports.is_empty() {
+        "no ports".to_string()
+    } else {
+        ports.join(", ")
+    };
     format!("{kind}, {ip}, {ports}")
 }
 
@@ -48,13 +60,23 @@ pub(crate) fn near_names(wanted: &str, names: &[String]) -> Vec<String> {
         })
         .collect();
     scored.sort();
-    scored.into_iter().take(MAX_SUGGESTIONS).map(|(_, n)| n.clone()).collect()
+    scored
+        .into_iter()
+        .take(MAX_SUGGESTIONS)
+        .map(|(_, n)| n.clone())
+        .collect()
 }
 
 fn missing(state: &ClusterState) -> Outcome {
     let (ns, name) = (&state.namespace, &state.service_name);
-    let place = if state.is_offline() { "in the manifests" } else { "" };
-    let mut summary = format!("Service {ns}/{name} not found {place}").trim_end().to_string();
+    let place = if state.is_offline() {
+        "in the manifests"
+    } else {
+        ""
+    };
+    let mut summary = format!("Service {ns}/{name} not found {place}")
+        .trim_end()
+        .to_string();
     let mut evidence = Vec::new();
     let mut fix = Vec::new();
     let offline = state.is_offline();
@@ -80,7 +102,10 @@ fn missing(state: &ClusterState) -> Outcome {
                 fix.push(retry(ns, n));
             }
             if names.is_empty() {
-                evidence.push(Evidence::new("NearName", format!("namespace {ns} has no Services at all")));
+                evidence.push(Evidence::new(
+                    "NearName",
+                    format!("namespace {ns} has no Services at all"),
+                ));
             }
         }
         Fact::Unavailable(u) => evidence.push(Evidence::new(
@@ -98,8 +123,11 @@ fn missing(state: &ClusterState) -> Outcome {
             }
             for other in namespaces {
                 evidence.push(
-                    Evidence::new("SameNameElsewhere", format!("Service {other}/{name} exists"))
-                        .on(ObjectRef::new("Service", other, name)),
+                    Evidence::new(
+                        "SameNameElsewhere",
+                        format!("Service {other}/{name} exists"),
+                    )
+                    .on(ObjectRef::new("Service", other, name)),
                 );
                 fix.push(retry(other, name));
             }
@@ -127,7 +155,9 @@ mod tests {
 
     #[test]
     fn near_names_catch_typos_and_prefixes_but_not_strangers() {
-        let names: Vec<String> = ["cart", "cart-api", "carts", "checkout", "db"].map(String::from).into();
+        let names: Vec<String> = ["cart", "cart-api", "carts", "checkout", "db"]
+            .map(String::from)
+            .into();
         assert_eq!(near_names("crat", &names), vec!["cart", "carts"]);
         let near = near_names("cart", &names);
         assert!(near.contains(&"carts".to_string()) && near.contains(&"cart-api".to_string()));
@@ -144,8 +174,16 @@ mod tests {
         assert_eq!(o.status, Status::Fail);
         assert!(o.summary.contains("did you mean cart?"), "{}", o.summary);
         assert!(o.summary.contains("namespace staging"), "{}", o.summary);
-        assert!(o.fix.iter().any(|f| f == "kubectl netdoctor svc cart -n shop"));
-        assert!(o.fix.iter().any(|f| f == "kubectl netdoctor svc cartt -n staging"));
+        assert!(
+            o.fix
+                .iter()
+                .any(|f| f == "kubectl netdoctor svc cart -n shop")
+        );
+        assert!(
+            o.fix
+                .iter()
+                .any(|f| f == "kubectl netdoctor svc cartt -n staging")
+        );
     }
 
     #[test]
@@ -157,6 +195,11 @@ mod tests {
         );
         let o = run(&s);
         assert_eq!(o.status, Status::Pass);
-        assert!(o.summary.contains("ClusterIP, clusterIP 10.96.0.10, http 80/TCP → 8080"), "{}", o.summary);
+        assert!(
+            o.summary
+                .contains("ClusterIP, clusterIP 10.96.0.10, http 80/TCP → 8080"),
+            "{}",
+            o.summary
+        );
     }
 }

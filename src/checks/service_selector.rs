@@ -37,8 +37,9 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
 fn external_name(state: &ClusterState, target: &str) -> Outcome {
     let target = target.trim_end_matches('.');
     if target.is_empty() {
-        return Outcome::fail("ExternalName Service without spec.externalName")
-            .fix([fix_service_field(state, "spec.externalName", "the DNS name to alias")]);
+        return Outcome::fail("ExternalName Service without spec.externalName").fix([
+            fix_service_field(state, "spec.externalName", "the DNS name to alias"),
+        ]);
     }
     if target.parse::<IpAddr>().is_ok() {
         return Outcome::fail(format!(
@@ -65,7 +66,9 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
                 "ExternalName → {target}, but Service {ns}/{} does not exist",
                 r.name
             ))
-            .evidence([Evidence::new("ExternalName", format!("spec.externalName: {target}")).on(r.clone())])
+            .evidence([
+                Evidence::new("ExternalName", format!("spec.externalName: {target}")).on(r.clone()),
+            ])
             .fix([
                 format!("kubectl get services -n {ns}"),
                 fix_service_field(state, "spec.externalName", "an existing Service's name"),
@@ -78,7 +81,10 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
 fn fix_service_field(state: &ClusterState, field: &str, what: &str) -> String {
     let (ns, name) = (&state.namespace, &state.service_name);
     if state.is_offline() {
-        format!("edit {}: set {field} to {what}", state.edit_location("Service", ns, name))
+        format!(
+            "edit {}: set {field} to {what}",
+            state.edit_location("Service", ns, name)
+        )
     } else {
         format!("kubectl edit service {name} -n {ns}   # set {field} to {what}")
     }
@@ -136,13 +142,22 @@ fn selector_less(state: &ClusterState) -> Outcome {
     }
     let fix = if state.is_offline() {
         vec![
-            format!("add a selector matching the backend pods to {}", state.edit_location("Service", ns, name)),
-            format!("or add an EndpointSlice labelled {SERVICE_NAME_LABEL}: {name} to the manifests"),
+            format!(
+                "add a selector matching the backend pods to {}",
+                state.edit_location("Service", ns, name)
+            ),
+            format!(
+                "or add an EndpointSlice labelled {SERVICE_NAME_LABEL}: {name} to the manifests"
+            ),
         ]
     } else {
         vec![
-            format!("kubectl patch service {name} -n {ns} -p '{{\"spec\":{{\"selector\":{{\"app\":\"<backend label>\"}}}}}}'"),
-            format!("or create an EndpointSlice labelled {SERVICE_NAME_LABEL}={name} (kubectl netdoctor explain service.selector)"),
+            format!(
+                "kubectl patch service {name} -n {ns} -p '{{\"spec\":{{\"selector\":{{\"app\":\"<backend label>\"}}}}}}'"
+            ),
+            format!(
+                "or create an EndpointSlice labelled {SERVICE_NAME_LABEL}={name} (kubectl netdoctor explain service.selector)"
+            ),
         ]
     };
     Outcome::fail(format!(
@@ -173,7 +188,13 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
         Fact::Known(p) => p,
         Fact::Unavailable(u) => {
             return outcome
-                .evidence([Evidence::new("LabelDiff", format!("could not list the namespace's pods to compare labels: {}", u.reason()))])
+                .evidence([Evidence::new(
+                    "LabelDiff",
+                    format!(
+                        "could not list the namespace's pods to compare labels: {}",
+                        u.reason()
+                    ),
+                )])
                 .fix([format!("kubectl get pods -n {ns} --show-labels")]);
         }
     };
@@ -195,7 +216,9 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
         }
     }
     if others.is_empty() {
-        outcome.summary.push_str(&format!("; namespace {ns} has no pods at all"));
+        outcome
+            .summary
+            .push_str(&format!("; namespace {ns} has no pods at all"));
         outcome.fix.push(format!("kubectl get pods -A -l {sel}"));
         return outcome;
     }
@@ -203,11 +226,13 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
     let groups = closest(selector, others);
     let best = &groups[0];
     if best.diff.distance() < selector.len() {
-        outcome.summary.push_str(&format!("; closest: {} {}", best.who, best.describe()));
+        outcome
+            .summary
+            .push_str(&format!("; closest: {} {}", best.who, best.describe()));
     } else {
-        outcome.summary.push_str(&format!(
-            "; no pod in {ns} carries any of its labels"
-        ));
+        outcome
+            .summary
+            .push_str(&format!("; no pod in {ns} carries any of its labels"));
     }
     let evidence = groups.iter().map(|g| {
         Evidence::new("LabelDiff", format!("{} {}", g.who, g.describe()))
@@ -220,7 +245,9 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
     if best.diff.distance() < selector.len() {
         outcome.fix.extend(fixes(state, svc, best));
     } else {
-        outcome.fix.push(format!("kubectl get pods -n {ns} --show-labels"));
+        outcome
+            .fix
+            .push(format!("kubectl get pods -n {ns} --show-labels"));
     }
     outcome
 }
@@ -237,7 +264,12 @@ struct Group {
 
 impl Group {
     fn missing(&self) -> String {
-        self.diff.missing.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+        self.diff
+            .missing
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
     fn differs(&self) -> String {
         self.diff
@@ -275,12 +307,25 @@ fn closest(selector: &BTreeMap<String, String>, pods: &[Pod]) -> Vec<Group> {
         let ns = pod.metadata.namespace.clone().unwrap_or_default();
         let (who, object) = match (&workload, k8s::is_template(pod)) {
             (Some((kind, name)), true) => (k8s::describe_pod(pod), ObjectRef::new(kind, &ns, name)),
-            _ => {
+            (Some((kind, wname)), false) => {
+                let name = k8s::name_of(&pod.metadata);
+                (
+                    format!("pod {name} of {kind} {wname}"),
+                    ObjectRef::new("Pod", &ns, name),
+                )
+            }
+            (None, _) => {
                 let name = k8s::name_of(&pod.metadata);
                 (format!("pod {name}"), ObjectRef::new("Pod", &ns, name))
             }
         };
-        groups.push(Group { who, object, workload, count: 1, diff });
+        groups.push(Group {
+            who,
+            object,
+            workload,
+            count: 1,
+            diff,
+        });
     }
     for g in &mut groups {
         if g.count > 1 {
@@ -290,6 +335,10 @@ fn closest(selector: &BTreeMap<String, String>, pods: &[Pod]) -> Vec<Group> {
         }
     }
     groups.sort_by_key(|g| (g.diff.distance(), g.diff.differs.len()));
+    // Pods that share no selector term are noise once some pod shares one.
+    if groups[0].diff.distance() < selector.len() {
+        groups.retain(|g| g.diff.distance() < selector.len());
+    }
     groups.truncate(CLOSEST);
     groups
 }
@@ -302,20 +351,42 @@ fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
         .missing
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
-        .chain(g.diff.differs.iter().map(|(k, want, _)| (k.as_str(), want.as_str())))
+        .chain(
+            g.diff
+                .differs
+                .iter()
+                .map(|(k, want, _)| (k.as_str(), want.as_str())),
+        )
         .collect();
     let mut out = Vec::new();
     if state.is_offline() {
-        let (kind, wname) = g.workload.clone().unwrap_or(("Pod".into(), g.object.name.clone()));
+        let (kind, wname) = g
+            .workload
+            .clone()
+            .unwrap_or(("Pod".into(), g.object.name.clone()));
         let labels: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        let field = if kind == "Pod" { "metadata.labels" } else { "spec.template.metadata.labels" };
+        let field = if kind == "Pod" {
+            "metadata.labels"
+        } else {
+            "spec.template.metadata.labels"
+        };
         out.push(format!(
             "edit {}: set {} under {field}",
             state.edit_location(&kind, ns, &wname),
             labels.join(", ")
         ));
-        let mut sel_edits: Vec<String> = g.diff.missing.iter().map(|(k, _)| format!("remove {k}")).collect();
-        sel_edits.extend(g.diff.differs.iter().map(|(k, _, have)| format!("set {k}: {have}")));
+        let mut sel_edits: Vec<String> = g
+            .diff
+            .missing
+            .iter()
+            .map(|(k, _)| format!("remove {k}"))
+            .collect();
+        sel_edits.extend(
+            g.diff
+                .differs
+                .iter()
+                .map(|(k, _, have)| format!("set {k}: {have}")),
+        );
         out.push(format!(
             "or edit {}: in spec.selector {}",
             state.edit_location("Service", ns, name),
@@ -324,7 +395,12 @@ fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
         return out;
     }
     match &g.workload {
-        Some((kind, wname)) if matches!(kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
+        Some((kind, wname))
+            if matches!(
+                kind.as_str(),
+                "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
+            ) =>
+        {
             let patch = json!({"spec": {"template": {"metadata": {"labels": wanted}}}});
             out.push(format!(
                 "kubectl patch {} {wname} -n {ns} --type merge -p {}   # labels the pods (rolls them)",
@@ -356,12 +432,21 @@ fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
         .spec
         .as_ref()
         .and_then(|s| s.selector.as_ref())
-        .map(|s| s.iter().filter(|(k, _)| !g.diff.missing.iter().any(|(m, _)| m == *k)).collect())
+        .map(|s| {
+            s.iter()
+                .filter(|(k, _)| !g.diff.missing.iter().any(|(m, _)| m == *k))
+                .collect()
+        })
         .unwrap_or_default();
     let narrowed_sel = narrowed
         .iter()
         .map(|(k, v)| {
-            let v = g.diff.differs.iter().find(|(d, _, _)| d == *k).map_or(v.as_str(), |(_, _, have)| have.as_str());
+            let v = g
+                .diff
+                .differs
+                .iter()
+                .find(|(d, _, _)| d == *k)
+                .map_or(v.as_str(), |(_, _, have)| have.as_str());
             format!("{k}={v}")
         })
         .collect::<Vec<_>>()
@@ -405,22 +490,45 @@ metadata: {name: web-1, namespace: shop, labels: {app: web}}
         let o = run(&state("shop", "postgres", PG));
         assert_eq!(o.status, Status::Fail);
         assert!(o.summary.contains("matches no pods"), "{}", o.summary);
-        assert!(o.summary.contains("Deployment postgres") || o.summary.contains("postgres-7d9f8c-abcde"), "{}", o.summary);
+        assert!(
+            o.summary.contains("Deployment postgres")
+                || o.summary.contains("postgres-7d9f8c-abcde"),
+            "{}",
+            o.summary
+        );
         assert!(o.summary.contains("lacks tier=db"), "{}", o.summary);
         let first = &o.evidence[0];
-        assert_eq!(first.fields["missing"], "tier=db");
-        assert_eq!(first.fields["differs"], "");
+        assert_eq!(
+            first.fields[1],
+            ("missing".to_string(), "tier=db".to_string())
+        );
+        assert_eq!(first.fields[2], ("differs".to_string(), String::new()));
         // Fix 1: label the Deployment's template (derived from the ReplicaSet's name and hash).
-        assert!(o.fix[0].starts_with("kubectl patch deployment postgres -n shop --type merge"), "{:?}", o.fix);
-        assert!(o.fix[0].contains(r#"{"spec":{"template":{"metadata":{"labels":{"tier":"db"}}}}}"#), "{:?}", o.fix);
+        assert!(
+            o.fix[0].starts_with("kubectl patch deployment postgres -n shop --type merge"),
+            "{:?}",
+            o.fix
+        );
+        assert!(
+            o.fix[0].contains(r#"{"spec":{"template":{"metadata":{"labels":{"tier":"db"}}}}}"#),
+            "{:?}",
+            o.fix
+        );
         // Fix 2: drop the key from the Service's selector.
-        assert!(o.fix[1].contains(r#"[{"op":"remove","path":"/spec/selector/tier"}]"#), "{:?}", o.fix);
+        assert!(
+            o.fix[1].contains(r#"[{"op":"remove","path":"/spec/selector/tier"}]"#),
+            "{:?}",
+            o.fix
+        );
         assert!(o.fix[2].ends_with("-l app=postgres"), "{:?}", o.fix);
     }
 
     #[test]
     fn matching_pods_pass() {
-        let yaml = PG.replace("pod-template-hash: 7d9f8c}", "pod-template-hash: 7d9f8c, tier: db}");
+        let yaml = PG.replace(
+            "pod-template-hash: 7d9f8c}",
+            "pod-template-hash: 7d9f8c, tier: db}",
+        );
         let o = run(&state("shop", "postgres", &yaml));
         assert_eq!(o.status, Status::Pass, "{}", o.summary);
     }
@@ -459,21 +567,39 @@ ports: [{port: 80}]
         let o = run(&state("shop", "ext", &bad));
         assert_eq!(o.status, Status::Fail);
         assert!(o.summary.contains("ext-1 lacks the label"), "{}", o.summary);
-        assert_eq!(o.fix, vec!["kubectl label endpointslice ext-1 -n shop kubernetes.io/service-name=ext"]);
+        assert_eq!(
+            o.fix,
+            vec!["kubectl label endpointslice ext-1 -n shop kubernetes.io/service-name=ext"]
+        );
     }
 
     #[test]
     fn external_name_ip_literal_fails_and_dns_name_passes() {
         let svc = |target: &str| {
-            format!("kind: Service\nmetadata: {{name: x, namespace: shop}}\nspec: {{type: ExternalName, externalName: {target}}}\n")
+            format!(
+                "kind: Service\nmetadata: {{name: x, namespace: shop}}\nspec: {{type: ExternalName, externalName: {target}}}\n"
+            )
         };
-        assert_eq!(run(&state("shop", "x", &svc("10.1.2.3"))).status, Status::Fail);
-        assert_eq!(run(&state("shop", "x", &svc("'2001:db8::1'"))).status, Status::Fail);
-        assert_eq!(run(&state("shop", "x", &svc("db.example.com"))).status, Status::Pass);
+        assert_eq!(
+            run(&state("shop", "x", &svc("10.1.2.3"))).status,
+            Status::Fail
+        );
+        assert_eq!(
+            run(&state("shop", "x", &svc("'2001:db8::1'"))).status,
+            Status::Fail
+        );
+        assert_eq!(
+            run(&state("shop", "x", &svc("db.example.com"))).status,
+            Status::Pass
+        );
         let mut s = state("shop", "x", &svc("db.data.svc.cluster.local"));
         s.external_target = Some((ObjectRef::new("Service", "data", "db"), Fact::Known(false)));
         let o = run(&s);
         assert_eq!(o.status, Status::Fail);
-        assert!(o.summary.contains("data/db does not exist"), "{}", o.summary);
+        assert!(
+            o.summary.contains("data/db does not exist"),
+            "{}",
+            o.summary
+        );
     }
 }

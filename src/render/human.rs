@@ -37,10 +37,18 @@ impl Paint {
         }
     }
     fn bold(&self, s: &str) -> String {
-        if self.color { s.bold().to_string() } else { s.to_string() }
+        if self.color {
+            s.bold().to_string()
+        } else {
+            s.to_string()
+        }
     }
     fn dim(&self, s: &str) -> String {
-        if self.color { s.dimmed().to_string() } else { s.to_string() }
+        if self.color {
+            s.dimmed().to_string()
+        } else {
+            s.to_string()
+        }
     }
     fn verdict(&self, status: &str) -> String {
         let word = status.to_uppercase();
@@ -86,7 +94,13 @@ pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io
     writeln!(out)?;
     let v = &d.verdict;
     match v.check {
-        Some(id) => writeln!(out, "{} {} at {}", p.bold("VERDICT:"), p.verdict(v.status), p.bold(id))?,
+        Some(id) => writeln!(
+            out,
+            "{} {} at {}",
+            p.bold("VERDICT:"),
+            p.verdict(v.status),
+            p.bold(id)
+        )?,
         None => writeln!(out, "{} {}", p.bold("VERDICT:"), p.verdict(v.status))?,
     }
     writeln!(out, "  {}", sanitize(&v.summary))?;
@@ -100,21 +114,30 @@ pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io
 }
 
 fn check(p: &Paint, c: &CheckResult, width: usize, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "{} {:<width$}  {}", p.status(c.status), c.id, sanitize(&c.summary))?;
+    writeln!(
+        out,
+        "{} {:<width$}  {}",
+        p.status(c.status),
+        c.id,
+        sanitize(&c.summary)
+    )?;
     let indent = " ".repeat(9);
     let mut i = 0;
     while i < c.evidence.len() {
         let kind = c.evidence[i].kind;
-        let run: Vec<&Evidence> = c.evidence[i..].iter().take_while(|e| e.kind == kind).collect();
+        let run: Vec<&Evidence> = c.evidence[i..]
+            .iter()
+            .take_while(|e| e.kind == kind)
+            .collect();
         i += run.len();
         if run.len() > 1 && !run[0].fields.is_empty() {
             let mut table = Table::new();
             table
                 .load_style(UTF8_FULL_CONDENSED)
                 .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(run[0].fields.keys().map(|k| k.as_str()));
+                .set_header(run[0].fields.iter().map(|(k, _)| k.as_str()));
             for e in &run {
-                table.add_row(e.fields.values().map(|v| sanitize(v)));
+                table.add_row(e.fields.iter().map(|(_, v)| sanitize(v)));
             }
             for line in table.to_string().lines() {
                 writeln!(out, "{indent}{line}")?;

@@ -8,7 +8,12 @@ use crate::cli::OutputFormat;
 use crate::report::Diagnosis;
 
 /// Writes a diagnosis in the chosen format.
-pub fn diagnosis(d: &Diagnosis, format: OutputFormat, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn diagnosis(
+    d: &Diagnosis,
+    format: OutputFormat,
+    color: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, d)?;

@@ -5,12 +5,12 @@
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
+use futures::future::join_all;
 use k8s_openapi::api::core::v1::{Event, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
-use futures::future::join_all;
 use serde::de::DeserializeOwned;
 
 use crate::config::Settings;
@@ -35,7 +35,12 @@ enum ReadError {
 }
 
 impl ReadError {
-    fn into_unavailable(self, verb: &'static str, resource: &'static str, namespace: Option<&str>) -> Unavailable {
+    fn into_unavailable(
+        self,
+        verb: &'static str,
+        resource: &'static str,
+        namespace: Option<&str>,
+    ) -> Unavailable {
         match self {
             ReadError::Forbidden => Unavailable::Forbidden {
                 verb,
@@ -88,25 +93,42 @@ impl Live {
             context: settings.context.clone(),
             ..Default::default()
         };
-        let bad = |e: &dyn std::fmt::Display| Error::Kubeconfig(text::sanitize(&format!("invalid kubeconfig: {e}")));
+        let bad = |e: &dyn std::fmt::Display| {
+            Error::Kubeconfig(text::sanitize(&format!("invalid kubeconfig: {e}")))
+        };
         let kubeconfig = match &settings.kubeconfig {
             Some(path) => Some(Kubeconfig::read_from(path).map_err(|e| {
-                Error::Kubeconfig(text::sanitize(&format!("cannot read kubeconfig {}: {}", path.display(), first_line(&e))))
+                Error::Kubeconfig(text::sanitize(&format!(
+                    "cannot read kubeconfig {}: {}",
+                    path.display(),
+                    first_line(&e)
+                )))
             })?),
             None => match Kubeconfig::from_env() {
                 Ok(Some(k)) => Some(k),
-                Ok(None) => default_kubeconfig().transpose().map_err(|e| bad(&first_line(&e)))?,
-                Err(e) => return Err(Error::Kubeconfig(text::sanitize(&format!("cannot read KUBECONFIG: {}", first_line(&e))))),
+                Ok(None) => default_kubeconfig()
+                    .transpose()
+                    .map_err(|e| bad(&first_line(&e)))?,
+                Err(e) => {
+                    return Err(Error::Kubeconfig(text::sanitize(&format!(
+                        "cannot read KUBECONFIG: {}",
+                        first_line(&e)
+                    ))));
+                }
             },
         };
         let mut config = match kubeconfig {
             Some(k) => {
                 if let Some(ctx) = &settings.context {
                     if !k.contexts.iter().any(|c| &c.name == ctx) {
-                        return Err(Error::Kubeconfig(text::sanitize(&format!("context {ctx:?} not found in kubeconfig"))));
+                        return Err(Error::Kubeconfig(text::sanitize(&format!(
+                            "context {ctx:?} not found in kubeconfig"
+                        ))));
                     }
                 }
-                Config::from_custom_kubeconfig(k, &options).await.map_err(|e| bad(&first_line(&e)))?
+                Config::from_custom_kubeconfig(k, &options)
+                    .await
+                    .map_err(|e| bad(&first_line(&e)))?
             }
             None if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() => Config::incluster()
                 .map_err(|e| Error::Kubeconfig(format!("in-cluster config: {}", first_line(&e))))?,
@@ -142,7 +164,10 @@ impl Live {
         let res = match self.timeout {
             Some(t) => match tokio::time::timeout(t, fut).await {
                 Ok(r) => r.map_err(classify),
-                Err(_) => Err(ReadError::Transport(format!("no answer within {}", humantime(t)))),
+                Err(_) => Err(ReadError::Transport(format!(
+                    "no answer within {}",
+                    humantime(t)
+                ))),
             },
             None => fut.await.map_err(classify),
         };
@@ -151,12 +176,20 @@ impl Live {
                 Ok(_) => "ok".to_string(),
                 Err(e) => format!("{e:?}"),
             };
-            eprintln!("netdoctor: {what}: {outcome} in {} ms", start.elapsed().as_millis());
+            eprintln!(
+                "netdoctor: {what}: {outcome} in {} ms",
+                start.elapsed().as_millis()
+            );
         }
         res
     }
 
-    async fn list<K>(&self, api: Api<K>, what: String, lp: ListParams) -> std::result::Result<Vec<K>, ReadError>
+    async fn list<K>(
+        &self,
+        api: Api<K>,
+        what: String,
+        lp: ListParams,
+    ) -> std::result::Result<Vec<K>, ReadError>
     where
         K: Clone + DeserializeOwned + Debug + kube::Resource,
     {
@@ -190,7 +223,11 @@ impl Live {
         let work = self.gather(ns, name);
         match self.timeout {
             Some(t) => tokio::time::timeout(t, work).await.map_err(|_| {
-                Error::Unreachable(format!("the API server at {} did not answer within {} (--request-timeout)", self.server, humantime(t)))
+                Error::Unreachable(format!(
+                    "the API server at {} did not answer within {} (--request-timeout)",
+                    self.server,
+                    humantime(t)
+                ))
             })?,
             None => work.await,
         }
@@ -200,10 +237,16 @@ impl Live {
         let mut s = ClusterState::new(SourceKind::Live, ns, name);
         let services: Api<Service> = Api::namespaced(self.client.clone(), ns);
         // Round 1: the Service. A transport failure here means the cluster is unreachable.
-        let svc = match self.bounded(format!("get service {ns}/{name}"), services.get_opt(name)).await {
+        let svc = match self
+            .bounded(format!("get service {ns}/{name}"), services.get_opt(name))
+            .await
+        {
             Ok(svc) => svc,
             Err(ReadError::Transport(m)) => {
-                return Err(Error::Unreachable(format!("cannot reach the API server at {}: {m}", self.server)));
+                return Err(Error::Unreachable(format!(
+                    "cannot reach the API server at {}: {m}",
+                    self.server
+                )));
             }
             Err(e) => {
                 s.service = self.fact(Err(e), "get", "services", Some(ns));
@@ -214,10 +257,22 @@ impl Live {
             // Round 2 (missing): near names here, the same name elsewhere.
             let all: Api<Service> = Api::all(self.client.clone());
             let (here, elsewhere) = tokio::join!(
-                self.list(services.clone(), format!("list services in {ns}"), ListParams::default()),
-                self.list(all, "list services -A by name".to_string(), ListParams::default().fields(&format!("metadata.name={name}"))),
+                self.list(
+                    services.clone(),
+                    format!("list services in {ns}"),
+                    ListParams::default()
+                ),
+                self.list(
+                    all,
+                    "list services -A by name".to_string(),
+                    ListParams::default().fields(&format!("metadata.name={name}"))
+                ),
             );
-            let names = |v: Vec<Service>| v.into_iter().filter_map(|s| s.metadata.name).collect::<Vec<_>>();
+            let names = |v: Vec<Service>| {
+                v.into_iter()
+                    .filter_map(|s| s.metadata.name)
+                    .collect::<Vec<_>>()
+            };
             s.namespace_services = self.fact(here.map(names), "list", "services", Some(ns));
             s.same_name_elsewhere = self.fact(
                 elsewhere.map(|v| {
@@ -235,7 +290,11 @@ impl Live {
         };
 
         // Round 2: pods by selector, the Service's slices, and what its type needs.
-        let selector = svc.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default();
+        let selector = svc
+            .spec
+            .as_ref()
+            .and_then(|s| s.selector.clone())
+            .unwrap_or_default();
         let selector_less = selector.is_empty();
         let sel = text::labels(&selector);
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
@@ -247,13 +306,27 @@ impl Live {
                 if selector_less {
                     Ok(Vec::new())
                 } else {
-                    self.list(pods.clone(), format!("list pods in {ns} -l {sel}"), ListParams::default().labels(&sel)).await
+                    self.list(
+                        pods.clone(),
+                        format!("list pods in {ns} -l {sel}"),
+                        ListParams::default().labels(&sel),
+                    )
+                    .await
                 }
             },
-            self.list(slices.clone(), format!("list endpointslices in {ns} -l {own_label}"), ListParams::default().labels(&own_label)),
+            self.list(
+                slices.clone(),
+                format!("list endpointslices in {ns} -l {own_label}"),
+                ListParams::default().labels(&own_label)
+            ),
             async {
                 if selector_less {
-                    self.list(slices.clone(), format!("list endpointslices in {ns} without a service-name label"), ListParams::default().labels("!kubernetes.io/service-name")).await
+                    self.list(
+                        slices.clone(),
+                        format!("list endpointslices in {ns} without a service-name label"),
+                        ListParams::default().labels("!kubernetes.io/service-name"),
+                    )
+                    .await
                 } else {
                     Ok(Vec::new())
                 }
@@ -263,8 +336,21 @@ impl Live {
                     Some((r, _)) => {
                         let target_ns = r.namespace.clone().unwrap_or_default();
                         let api: Api<Service> = Api::namespaced(self.client.clone(), &target_ns);
-                        let res = self.bounded(format!("get service {target_ns}/{}", r.name), api.get_opt(&r.name)).await;
-                        Some((r.clone(), self.fact(res.map(|o| o.is_some()), "get", "services", Some(&target_ns))))
+                        let res = self
+                            .bounded(
+                                format!("get service {target_ns}/{}", r.name),
+                                api.get_opt(&r.name),
+                            )
+                            .await;
+                        Some((
+                            r.clone(),
+                            self.fact(
+                                res.map(|o| o.is_some()),
+                                "get",
+                                "services",
+                                Some(&target_ns),
+                            ),
+                        ))
                     }
                     None => None,
                 }
@@ -281,7 +367,11 @@ impl Live {
             let all_pods: Api<Pod> = Api::all(self.client.clone());
             let one_page = ListParams::default().labels(&sel).limit(50);
             let (here, elsewhere) = tokio::join!(
-                self.list(pods.clone(), format!("list pods in {ns}"), ListParams::default()),
+                self.list(
+                    pods.clone(),
+                    format!("list pods in {ns}"),
+                    ListParams::default()
+                ),
                 // One page is enough to say "they run in namespace X".
                 self.bounded(format!("list pods -A -l {sel}"), all_pods.list(&one_page)),
             );
@@ -313,23 +403,35 @@ impl Live {
             node_names.dedup();
             let event_reads = not_ready.iter().map(|p| {
                 let pod = k8s::name_of(&p.metadata).to_string();
-                let lp = ListParams::default().fields(&format!("involvedObject.kind=Pod,involvedObject.name={pod}"));
+                let lp = ListParams::default().fields(&format!(
+                    "involvedObject.kind=Pod,involvedObject.name={pod}"
+                ));
                 let events = events.clone();
-                async move { self.list(events, format!("list events of pod {pod}"), lp).await }
+                async move {
+                    self.list(events, format!("list events of pod {pod}"), lp)
+                        .await
+                }
             });
             let node_reads = node_names.iter().map(|n| {
                 let nodes = nodes.clone();
-                async move { self.bounded(format!("get node {n}"), nodes.get_opt(n)).await }
+                async move {
+                    self.bounded(format!("get node {n}"), nodes.get_opt(n))
+                        .await
+                }
             });
             let (ev, nd) = tokio::join!(join_all(event_reads), join_all(node_reads));
             s.events = self.fact(
-                ev.into_iter().collect::<std::result::Result<Vec<_>, _>>().map(|v| v.into_iter().flatten().collect()),
+                ev.into_iter()
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map(|v| v.into_iter().flatten().collect()),
                 "list",
                 "events",
                 Some(ns),
             );
             s.nodes = self.fact(
-                nd.into_iter().collect::<std::result::Result<Vec<_>, _>>().map(|v| v.into_iter().flatten().collect()),
+                nd.into_iter()
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map(|v| v.into_iter().flatten().collect()),
                 "get",
                 "nodes",
                 None,

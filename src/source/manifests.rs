@@ -36,7 +36,10 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Loaded>> {
             let mut files = Vec::new();
             walk(path, &mut files)?;
             if files.is_empty() {
-                return Err(Error::Manifest(format!("{}: no .yaml, .yml or .json files", path.display())));
+                return Err(Error::Manifest(format!(
+                    "{}: no .yaml, .yml or .json files",
+                    path.display()
+                )));
             }
             for f in files {
                 parse_file(&f, &mut out)?;
@@ -49,13 +52,17 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Loaded>> {
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::Manifest(format!("{}: {e}", dir.display())))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::Manifest(format!("{}: {e}", dir.display())))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
         if p.is_dir() {
             walk(&p, files)?;
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json") {
+        } else if p
+            .extension()
+            .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        {
             files.push(p);
         }
     }
@@ -63,7 +70,8 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 fn parse_file(path: &Path, out: &mut Vec<Loaded>) -> Result<()> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Manifest(format!("{}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Manifest(format!("{}: {e}", path.display())))?;
     parse_text(&path.display().to_string(), &text, out)
 }
 
@@ -102,20 +110,33 @@ pub fn parse_text(file: &str, text: &str, out: &mut Vec<Loaded>) -> Result<()> {
     };
     let mut number = 0;
     for (line, doc) in docs {
-        if doc.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        if doc
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
             continue;
         }
         number += 1;
-        let at = |msg: String| Error::Manifest(format!("{file}: document {number} (line {line}): {msg}"));
+        let at = |msg: String| {
+            Error::Manifest(format!("{file}: document {number} (line {line}): {msg}"))
+        };
         let value: Value = serde_saphyr::from_str(&doc).map_err(|e| {
             let first = e.to_string().lines().next().unwrap_or_default().to_string();
             at(first)
         })?;
-        let origin = Origin { file: file.to_string(), document: number };
+        let origin = Origin {
+            file: file.to_string(),
+            document: number,
+        };
         match value {
             Value::Null => continue,
             Value::Object(_) => push_object(value, &origin, &at, out)?,
-            other => return Err(at(format!("expected a Kubernetes object (a mapping), found {}", type_name(&other)))),
+            other => {
+                return Err(at(format!(
+                    "expected a Kubernetes object (a mapping), found {}",
+                    type_name(&other)
+                )));
+            }
         }
     }
     Ok(())
@@ -132,12 +153,26 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn push_object(value: Value, origin: &Origin, at: &dyn Fn(String) -> Error, out: &mut Vec<Loaded>) -> Result<()> {
-    let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+fn push_object(
+    value: Value,
+    origin: &Origin,
+    at: &dyn Fn(String) -> Error,
+    out: &mut Vec<Loaded>,
+) -> Result<()> {
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if kind.is_empty() {
         return Err(at("object has no kind".into()));
     }
-    if value.get("apiVersion").and_then(Value::as_str).unwrap_or_default().is_empty() {
+    if value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .is_empty()
+    {
         return Err(at(format!("{kind} has no apiVersion")));
     }
     if kind.ends_with("List") {
@@ -151,7 +186,10 @@ fn push_object(value: Value, origin: &Origin, at: &dyn Fn(String) -> Error, out:
             return Ok(());
         }
     }
-    out.push(Loaded { value, origin: origin.clone() });
+    out.push(Loaded {
+        value,
+        origin: origin.clone(),
+    });
     Ok(())
 }
 
@@ -168,14 +206,22 @@ struct Objects {
 
 fn typed<T: DeserializeOwned>(l: &Loaded, kind: &str) -> Result<T> {
     serde_json::from_value(l.value.clone()).map_err(|e| {
-        Error::Manifest(format!("{}: document {}: invalid {kind}: {e}", l.origin.file, l.origin.document))
+        Error::Manifest(format!(
+            "{}: document {}: invalid {kind}: {e}",
+            l.origin.file, l.origin.document
+        ))
     })
 }
 
 /// The pod template of a workload kind, if it is one.
 fn template_of(kind: &str, v: &Value) -> Option<Value> {
     let t = match kind {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "ReplicationController" => v.pointer("/spec/template"),
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "Job"
+        | "ReplicationController" => v.pointer("/spec/template"),
         "CronJob" => v.pointer("/spec/jobTemplate/spec/template"),
         _ => None,
     };
@@ -187,8 +233,18 @@ fn classify(loaded: &[Loaded], namespace: &str) -> Result<Objects> {
     for l in loaded {
         let kind = l.value["kind"].as_str().unwrap_or_default();
         let api = l.value["apiVersion"].as_str().unwrap_or_default();
-        let ns = l.value.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(namespace).to_string();
-        let name = l.value.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let ns = l
+            .value
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(namespace)
+            .to_string();
+        let name = l
+            .value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let key = ObjectRef::new(kind, &ns, &name);
         let set_ns = |m: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
             m.namespace = Some(ns.clone());
@@ -218,13 +274,22 @@ fn classify(loaded: &[Loaded], namespace: &str) -> Result<Objects> {
             _ => {
                 if let Some(template) = template_of(kind, &l.value) {
                     let t: PodTemplateSpec = serde_json::from_value(template).map_err(|e| {
-                        Error::Manifest(format!("{}: document {}: invalid {kind} pod template: {e}", l.origin.file, l.origin.document))
+                        Error::Manifest(format!(
+                            "{}: document {}: invalid {kind} pod template: {e}",
+                            l.origin.file, l.origin.document
+                        ))
                     })?;
                     let mut meta = t.metadata.unwrap_or_default();
                     meta.name = Some(name.clone());
                     meta.namespace = Some(ns.clone());
-                    meta.annotations.get_or_insert_with(Default::default).insert(TEMPLATE_OF.into(), format!("{kind}/{name}"));
-                    o.pods.push(Pod { metadata: meta, spec: t.spec, status: None });
+                    meta.annotations
+                        .get_or_insert_with(Default::default)
+                        .insert(TEMPLATE_OF.into(), format!("{kind}/{name}"));
+                    o.pods.push(Pod {
+                        metadata: meta,
+                        spec: t.spec,
+                        status: None,
+                    });
                 }
             }
         }
@@ -237,14 +302,20 @@ fn classify(loaded: &[Loaded], namespace: &str) -> Result<Objects> {
 pub fn state_for_service(loaded: &[Loaded], namespace: &str, name: &str) -> Result<ClusterState> {
     let o = classify(loaded, namespace)?;
     let mut s = ClusterState::new(SourceKind::Manifests, namespace, name);
-    let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.namespace.as_deref() == Some(namespace);
+    let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        m.namespace.as_deref() == Some(namespace)
+    };
     let service = o
         .services
         .iter()
         .find(|svc| in_ns(&svc.metadata) && svc.metadata.name.as_deref() == Some(name))
         .cloned();
     s.namespace_services = Fact::Known(
-        o.services.iter().filter(|x| in_ns(&x.metadata)).filter_map(|x| x.metadata.name.clone()).collect(),
+        o.services
+            .iter()
+            .filter(|x| in_ns(&x.metadata))
+            .filter_map(|x| x.metadata.name.clone())
+            .collect(),
     );
     s.same_name_elsewhere = Fact::Known(
         o.services
@@ -258,28 +329,60 @@ pub fn state_for_service(loaded: &[Loaded], namespace: &str, name: &str) -> Resu
         .and_then(|svc| svc.spec.as_ref())
         .and_then(|spec| spec.selector.clone())
         .unwrap_or_default();
-    let ns_pods: Vec<Pod> = o.pods.iter().filter(|p| in_ns(&p.metadata)).cloned().collect();
-    let matches = |p: &&Pod| !selector.is_empty() && k8s::selector_matches(&selector, &k8s::labels_of(p));
+    let ns_pods: Vec<Pod> = o
+        .pods
+        .iter()
+        .filter(|p| in_ns(&p.metadata))
+        .cloned()
+        .collect();
+    let matches =
+        |p: &&Pod| !selector.is_empty() && k8s::selector_matches(&selector, &k8s::labels_of(p));
     s.pods = Fact::Known(ns_pods.iter().filter(matches).cloned().collect());
-    s.pods_elsewhere = Fact::Known(o.pods.iter().filter(|p| !in_ns(&p.metadata)).filter(matches).cloned().collect());
+    s.pods_elsewhere = Fact::Known(
+        o.pods
+            .iter()
+            .filter(|p| !in_ns(&p.metadata))
+            .filter(matches)
+            .cloned()
+            .collect(),
+    );
     s.namespace_pods = Fact::Known(ns_pods);
 
-    let label = |sl: &EndpointSlice| sl.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")).cloned();
+    let label = |sl: &EndpointSlice| {
+        sl.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("kubernetes.io/service-name"))
+            .cloned()
+    };
     let ns_slices: Vec<&EndpointSlice> = o.slices.iter().filter(|sl| in_ns(&sl.metadata)).collect();
-    let mine: Vec<EndpointSlice> = ns_slices.iter().filter(|sl| label(sl).as_deref() == Some(name)).map(|sl| (*sl).clone()).collect();
-    s.unlabelled_slices = Fact::Known(ns_slices.iter().filter(|sl| label(sl).is_none()).map(|sl| (*sl).clone()).collect());
+    let mine: Vec<EndpointSlice> = ns_slices
+        .iter()
+        .filter(|sl| label(sl).as_deref() == Some(name))
+        .map(|sl| (*sl).clone())
+        .collect();
+    s.unlabelled_slices = Fact::Known(
+        ns_slices
+            .iter()
+            .filter(|sl| label(sl).is_none())
+            .map(|sl| (*sl).clone())
+            .collect(),
+    );
     // Selector-less Services have hand-made slices, which manifests carry; for the others the
     // controller makes them at run time, unless the manifests are an export of a live cluster.
     s.slices = if selector.is_empty() || !mine.is_empty() {
         Fact::Known(mine)
     } else {
-        Fact::Unavailable(Unavailable::Offline("EndpointSlices exist only in a running cluster"))
+        Fact::Unavailable(Unavailable::Offline(
+            "EndpointSlices exist only in a running cluster",
+        ))
     };
     if let Some(svc) = &service {
         s.external_target = super::external_target(svc);
         if let Some((r, fact)) = &mut s.external_target {
             let exists = o.services.iter().any(|x| {
-                x.metadata.namespace == r.namespace && x.metadata.name.as_deref() == Some(r.name.as_str())
+                x.metadata.namespace == r.namespace
+                    && x.metadata.name.as_deref() == Some(r.name.as_str())
             });
             *fact = Fact::Known(exists);
         }
@@ -306,22 +409,31 @@ mod tests {
         let objs = parse("---\napiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n# only a comment\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p}}\n- {apiVersion: v1, kind: Pod, metadata: {name: q}}\n").unwrap();
         assert_eq!(objs.len(), 3);
         assert_eq!(objs[1].origin.document, 2);
-        let json = parse(r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"j"}}"#).unwrap();
+        let json =
+            parse(r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"j"}}"#).unwrap();
         assert_eq!(json[0].value["metadata"]["name"], "j");
     }
 
     #[test]
     fn malformed_documents_name_file_document_and_line() {
-        let err = parse("apiVersion: v1\nkind: Service\n---\napiVersion: v1\nkind: [unclosed\n").unwrap_err();
+        let err = parse("apiVersion: v1\nkind: Service\n---\napiVersion: v1\nkind: [unclosed\n")
+            .unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("t.yaml: document 2 (line 4):"), "{msg}");
         let err = parse("apiVersion: v1\nmetadata: {name: x}\n").unwrap_err();
         assert!(err.to_string().contains("no kind"), "{err}");
         let err = parse("- a\n- b\n").unwrap_err();
         assert!(err.to_string().contains("found a list"), "{err}");
-        let objs = parse("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: eighty}]}\n").unwrap();
-        let err = state_for_service(&objs, "default", "s").err().expect("a typed error");
-        assert!(err.to_string().starts_with("t.yaml: document 1: invalid Service:"), "{err}");
+        let objs = parse(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: eighty}]}\n",
+        )
+        .unwrap();
+        let err = state_for_service(&objs, "default", "s").expect_err("a typed error");
+        assert!(
+            err.to_string()
+                .starts_with("t.yaml: document 1: invalid Service:"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -330,8 +442,17 @@ mod tests {
         let s = state_for_service(&objs, "shop", "pg").unwrap();
         let pods = s.pods.known().unwrap();
         assert_eq!(pods.len(), 1);
-        assert_eq!(k8s::describe_pod(&pods[0]), "Deployment shop/pg (pod template)");
-        assert!(matches!(s.slices, Fact::Unavailable(Unavailable::Offline(_))));
-        assert_eq!(s.edit_location("Service", "shop", "pg"), "t.yaml (document 2, Service shop/pg)");
+        assert_eq!(
+            k8s::describe_pod(&pods[0]),
+            "Deployment shop/pg (pod template)"
+        );
+        assert!(matches!(
+            s.slices,
+            Fact::Unavailable(Unavailable::Offline(_))
+        ));
+        assert_eq!(
+            s.edit_location("Service", "shop", "pg"),
+            "t.yaml (document 2, Service shop/pg)"
+        );
     }
 }

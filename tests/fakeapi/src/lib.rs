@@ -1,1 +1,575 @@
+//! A fake Kubernetes API server for tests and benchmarks: an in-memory store loaded from YAML,
+//! served over the real REST paths (discovery, get and list with label and field selectors,
+//! paging), with Status errors, injectable 403s and latency, and a request log.
+//!
+//! ```no_run
+//! let api = fakeapi::FakeApi::new();
+//! api.load_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n").unwrap();
+//! api.forbid("list", "pods", Some("shop"));
+//! let server = api.start();
+//! let kubeconfig = server.kubeconfig(Some("shop"));
+//! ```
+//!
+//! It grows with the product: create/delete, pod logs and a fake kubelet come with the probe.
 
+mod resources;
+mod selector;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+pub use resources::{RESOURCES, Resource};
+pub use selector::{FieldSelector, LabelSelector};
+
+/// The Kubernetes version the server reports (kubectl's dispatcher picks its binary from it).
+pub const VERSION: (&str, &str) = ("1", "32");
+
+/// One request the server received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+}
+
+impl Request {
+    /// Whether the request could change state.
+    pub fn is_write(&self) -> bool {
+        !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+    }
+}
+
+/// A refused (verb, resource, namespace) triple; `namespace: None` refuses it everywhere.
+#[derive(Debug, Clone)]
+struct Forbid {
+    verb: String,
+    resource: String,
+    namespace: Option<String>,
+}
+
+type Key = (String, String, String); // (group/version/plural, namespace, name)
+
+#[derive(Default)]
+struct Shared {
+    objects: RwLock<BTreeMap<Key, Value>>,
+    log: Mutex<Vec<Request>>,
+    forbidden: RwLock<Vec<Forbid>>,
+    latency_ms: AtomicU64,
+    resource_version: AtomicU64,
+}
+
+/// The fake API server's store and settings; cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct FakeApi {
+    shared: Arc<Shared>,
+}
+
+impl FakeApi {
+    /// An empty cluster: namespaces default, kube-system, kube-public and kube-node-lease.
+    pub fn new() -> Self {
+        let api = Self::default();
+        {
+            let mut objects = api.shared.objects.write().unwrap();
+            for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+                objects.insert(
+                    ("v1/namespaces".into(), String::new(), ns.into()),
+                    namespace_object(ns),
+                );
+            }
+        }
+        api
+    }
+
+    /// Loads objects from a YAML stream (or JSON), expanding `kind: List`. Objects without a
+    /// namespace go to "default", like `kubectl apply`.
+    pub fn load_yaml(&self, text: &str) -> Result<usize, String> {
+        let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| e.to_string())?;
+        let mut n = 0;
+        for doc in docs {
+            if doc.is_null() {
+                continue;
+            }
+            let items = match doc.get("items") {
+                Some(Value::Array(items))
+                    if doc["kind"].as_str().is_some_and(|k| k.ends_with("List")) =>
+                {
+                    items.clone()
+                }
+                _ => vec![doc],
+            };
+            for item in items {
+                self.insert(item)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Adds or replaces one object.
+    pub fn insert(&self, mut obj: Value) -> Result<(), String> {
+        let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
+        let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+        let res = resources::by_kind(&api_version, &kind)
+            .ok_or_else(|| format!("fakeapi does not serve {api_version} {kind}"))?;
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{kind} without metadata.name"))?
+            .to_string();
+        let meta = obj["metadata"]
+            .as_object_mut()
+            .ok_or("metadata is not a mapping")?;
+        let namespace = if res.namespaced {
+            let ns = meta
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+                .to_string();
+            meta.insert("namespace".into(), json!(ns));
+            ns
+        } else {
+            meta.remove("namespace");
+            String::new()
+        };
+        let rv = self.shared.resource_version.fetch_add(1, Ordering::SeqCst) + 1;
+        meta.insert("resourceVersion".into(), json!(rv.to_string()));
+        meta.entry("uid")
+            .or_insert_with(|| json!(format!("uid-{kind}-{namespace}-{name}").to_lowercase()));
+        meta.entry("creationTimestamp")
+            .or_insert_with(|| json!("2026-01-01T00:00:00Z"));
+        let key = (
+            format!("{}/{}", res.group_version(), res.plural),
+            namespace.clone(),
+            name,
+        );
+        let mut objects = self.shared.objects.write().unwrap();
+        objects.insert(key, obj);
+        // A real cluster has a Namespace object for every namespace in use.
+        if !namespace.is_empty() {
+            let ns_key = (
+                "v1/namespaces".to_string(),
+                String::new(),
+                namespace.clone(),
+            );
+            objects
+                .entry(ns_key)
+                .or_insert_with(|| namespace_object(&namespace));
+        }
+        Ok(())
+    }
+
+    /// Refuses `verb` on `resource` (plural) in `namespace` (None: everywhere) with a 403.
+    pub fn forbid(&self, verb: &str, resource: &str, namespace: Option<&str>) {
+        self.shared.forbidden.write().unwrap().push(Forbid {
+            verb: verb.into(),
+            resource: resource.into(),
+            namespace: namespace.map(Into::into),
+        });
+    }
+
+    /// Delays every response.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared
+            .latency_ms
+            .store(latency.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Request> {
+        self.shared.log.lock().unwrap().clone()
+    }
+
+    /// Serves on 127.0.0.1 (a free port) from a thread of its own, until the `Server` is dropped.
+    pub fn start(&self) -> Server {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let api = self.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let app = Router::new().fallback(handle).with_state(api);
+                // Stop at once, dropping requests in flight (a test of a slow server must not
+                // wait for the slow answer when it is done).
+                tokio::select! {
+                    res = axum::serve(listener, app) => res.expect("serve"),
+                    _ = rx => {}
+                }
+            });
+            rt.shutdown_background();
+        });
+        Server {
+            api: self.clone(),
+            url: format!("http://{addr}"),
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+fn namespace_object(name: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {
+            "name": name, "uid": format!("uid-namespace-{name}"), "resourceVersion": "1",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"kubernetes.io/metadata.name": name},
+        },
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    })
+}
+
+/// A running server; stops when dropped.
+pub struct Server {
+    pub api: FakeApi,
+    pub url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// A kubeconfig pointing at this server (context "fake", with a dummy token so that kubectl
+    /// does not prompt).
+    pub fn kubeconfig(&self, namespace: Option<&str>) -> String {
+        let ns = namespace
+            .map(|n| format!("\n    namespace: {n}"))
+            .unwrap_or_default();
+        format!(
+            "apiVersion: v1
+kind: Config
+clusters:
+- name: fake
+  cluster:
+    server: {url}
+contexts:
+- name: fake
+  context:
+    cluster: fake
+    user: tester{ns}
+current-context: fake
+users:
+- name: tester
+  user:
+    token: fake-token
+",
+            url = self.url
+        )
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.api.requests()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn json_response(code: StatusCode, body: Value) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(body.to_string()),
+    )
+        .into_response()
+}
+
+/// A `Status` error as the API server sends it.
+fn status(code: u16, reason: &str, message: String, details: Value) -> Response {
+    json_response(
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {},
+            "status": "Failure", "message": message, "reason": reason,
+            "details": details, "code": code,
+        }),
+    )
+}
+
+/// What a resource path asks for.
+#[derive(Debug)]
+struct Target {
+    res: &'static Resource,
+    namespace: Option<String>,
+    name: Option<String>,
+}
+
+fn parse_target(segments: &[&str]) -> Option<Result<Target, Response>> {
+    let (group, version, rest) = match segments {
+        ["api", v, rest @ ..] => ("", *v, rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => return None,
+    };
+    let (namespace, plural, name) = match rest {
+        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
+        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
+        ["namespaces", name] if group.is_empty() => (None, "namespaces", Some(*name)),
+        [plural] => (None, *plural, None),
+        [plural, name] => (None, *plural, Some(*name)),
+        _ => return Some(Err(not_found_path())),
+    };
+    let Some(res) = resources::by_plural(group, version, plural) else {
+        return Some(Err(not_found_path()));
+    };
+    if namespace.is_some() && !res.namespaced {
+        return Some(Err(not_found_path()));
+    }
+    Some(Ok(Target {
+        res,
+        namespace: namespace.map(Into::into),
+        name: name.map(Into::into),
+    }))
+}
+
+fn not_found_path() -> Response {
+    status(
+        404,
+        "NotFound",
+        "the server could not find the requested resource".into(),
+        json!({}),
+    )
+}
+
+async fn handle(
+    State(api): State<FakeApi>,
+    method: Method,
+    uri: Uri,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    api.shared.log.lock().unwrap().push(Request {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        query: uri.query().unwrap_or_default().to_string(),
+    });
+    let latency = api.shared.latency_ms.load(Ordering::SeqCst);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
+    if let Some(r) = discovery(&segments) {
+        return r;
+    }
+    let target = match parse_target(&segments) {
+        None => return not_found_path(),
+        Some(Err(r)) => return r,
+        Some(Ok(t)) => t,
+    };
+    if method != Method::GET {
+        return status(
+            405,
+            "MethodNotAllowed",
+            format!("{method} is not supported by the fake API server yet"),
+            json!({}),
+        );
+    }
+    if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+        return status(
+            405,
+            "MethodNotAllowed",
+            "watch is not supported by the fake API server".into(),
+            json!({}),
+        );
+    }
+    let verb = if target.name.is_some() { "get" } else { "list" };
+    if let Some(r) = forbidden(&api, verb, &target) {
+        return r;
+    }
+    match &target.name {
+        Some(name) => get(&api, &target, name),
+        None => list(&api, &target, &query),
+    }
+}
+
+fn forbidden(api: &FakeApi, verb: &str, t: &Target) -> Option<Response> {
+    let rules = api.shared.forbidden.read().unwrap();
+    let hit = rules.iter().any(|f| {
+        f.verb == verb
+            && f.resource == t.res.plural
+            && (f.namespace.is_none() || f.namespace == t.namespace)
+    });
+    if !hit {
+        return None;
+    }
+    let scope = match &t.namespace {
+        Some(ns) => format!("in the namespace \"{ns}\""),
+        None => "at the cluster scope".to_string(),
+    };
+    let message = format!(
+        "{plural} is forbidden: User \"tester\" cannot {verb} resource \"{plural}\" in API group \"{group}\" {scope}",
+        plural = t.res.plural,
+        group = t.res.group,
+    );
+    Some(status(
+        403,
+        "Forbidden",
+        message,
+        json!({"kind": t.res.plural, "group": t.res.group}),
+    ))
+}
+
+fn key_prefix(res: &Resource) -> String {
+    format!("{}/{}", res.group_version(), res.plural)
+}
+
+fn get(api: &FakeApi, t: &Target, name: &str) -> Response {
+    let key = (
+        key_prefix(t.res),
+        t.namespace.clone().unwrap_or_default(),
+        name.to_string(),
+    );
+    match api.shared.objects.read().unwrap().get(&key) {
+        Some(obj) => json_response(StatusCode::OK, obj.clone()),
+        None => status(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", t.res.plural),
+            json!({"name": name, "kind": t.res.plural, "group": t.res.group}),
+        ),
+    }
+}
+
+fn list(api: &FakeApi, t: &Target, query: &HashMap<String, String>) -> Response {
+    let bad = |m: String| status(400, "BadRequest", m, json!({}));
+    let labels =
+        match LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or("")) {
+            Ok(s) => s,
+            Err(e) => return bad(e),
+        };
+    let fields = match FieldSelector::parse(
+        query.get("fieldSelector").map(String::as_str).unwrap_or(""),
+        t.res.fields,
+    ) {
+        Ok(s) => s,
+        Err(e) => return bad(e),
+    };
+    let prefix = key_prefix(t.res);
+    let objects = api.shared.objects.read().unwrap();
+    let matching: Vec<&Value> = objects
+        .iter()
+        .filter(|((p, ns, _), _)| {
+            *p == prefix && t.namespace.as_ref().is_none_or(|want| want == ns)
+        })
+        .map(|(_, v)| v)
+        .filter(|v| labels.matches(v.pointer("/metadata/labels").and_then(Value::as_object)))
+        .filter(|v| fields.matches(v))
+        .collect();
+    let offset: usize = match query.get("continue").filter(|c| !c.is_empty()) {
+        None => 0,
+        Some(c) => match c.strip_prefix("offset-").and_then(|n| n.parse().ok()) {
+            Some(n) => n,
+            None => return bad(format!("invalid continue token {c:?}")),
+        },
+    };
+    let limit: usize = query
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
+    let end = offset.saturating_add(limit).min(matching.len());
+    let page: Vec<Value> = matching[offset.min(end)..end]
+        .iter()
+        .map(|v| {
+            // List items carry no kind/apiVersion on the wire.
+            let mut v = (*v).clone();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("kind");
+                o.remove("apiVersion");
+            }
+            v
+        })
+        .collect();
+    let mut meta =
+        json!({"resourceVersion": api.shared.resource_version.load(Ordering::SeqCst).to_string()});
+    if end < matching.len() {
+        meta["continue"] = json!(format!("offset-{end}"));
+        meta["remainingItemCount"] = json!(matching.len() - end);
+    }
+    json_response(
+        StatusCode::OK,
+        json!({
+            "kind": format!("{}List", t.res.kind),
+            "apiVersion": t.res.group_version(),
+            "metadata": meta,
+            "items": page,
+        }),
+    )
+}
+
+fn resource_list(group_version: &str, group: &str, version: &str) -> Value {
+    let resources: Vec<Value> = RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+        .map(|r| {
+            json!({
+                "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
+                "kind": r.kind, "verbs": ["get", "list"], "shortNames": r.short_names,
+            })
+        })
+        .collect();
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
+}
+
+fn api_group(group: &str, version: &str) -> Value {
+    let gv = json!({"groupVersion": format!("{group}/{version}"), "version": version});
+    json!({"name": group, "versions": [gv], "preferredVersion": gv})
+}
+
+fn discovery(segments: &[&str]) -> Option<Response> {
+    let body = match segments {
+        ["version"] => json!({
+            "major": VERSION.0, "minor": VERSION.1, "gitVersion": format!("v{}.{}.0", VERSION.0, VERSION.1),
+            "gitCommit": "fake", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+            "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64",
+        }),
+        ["api"] => json!({
+            "kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}],
+        }),
+        ["apis"] => {
+            let groups: Vec<Value> = resources::groups()
+                .into_iter()
+                .map(|(g, v)| api_group(g, v))
+                .collect();
+            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+        }
+        ["api", "v1"] => resource_list("v1", "", "v1"),
+        ["apis", g] => {
+            let (g, v) = resources::groups()
+                .into_iter()
+                .find(|(name, _)| name == g)?;
+            let mut body = api_group(g, v);
+            body["kind"] = json!("APIGroup");
+            body["apiVersion"] = json!("v1");
+            body
+        }
+        ["apis", g, v] => {
+            resources::groups().into_iter().find(|gv| gv == &(*g, *v))?;
+            resource_list(&format!("{g}/{v}"), g, v)
+        }
+        _ => return None,
+    };
+    Some(json_response(StatusCode::OK, body))
+}

@@ -1,0 +1,241 @@
+//! Bad input: a clear one-line error and the documented exit code, never a panic or a hang.
+
+use std::time::Duration;
+
+use crate::support::{FakeApi, Output, Run, repo};
+
+fn one_line_error(out: &Output) {
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "want one line on stderr, got:\n{}",
+        out.stderr
+    );
+    assert!(lines[0].starts_with("error: "), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("panicked") && !out.stderr.contains("backtrace"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn malformed_kubeconfig_is_exit_3() {
+    let run = Run::new(["svc", "web", "-n", "shop"]);
+    let path = run.write("kubeconfig", "clusters: [this is: not: yaml\n");
+    let out = run
+        .arg("--kubeconfig")
+        .arg(path.display().to_string())
+        .run();
+    assert_eq!(out.code, 3);
+    one_line_error(&out);
+    assert!(out.stderr.contains("kubeconfig"), "{}", out.stderr);
+}
+
+#[test]
+fn missing_kubeconfig_file_and_no_kubeconfig_at_all_are_exit_3() {
+    let out = Run::new(["svc", "web", "--kubeconfig", "/nonexistent/kubeconfig"]).run();
+    assert_eq!(out.code, 3);
+    one_line_error(&out);
+    assert!(
+        out.stderr.contains("/nonexistent/kubeconfig"),
+        "{}",
+        out.stderr
+    );
+    let out = Run::new(["svc", "web"]).run();
+    assert_eq!(out.code, 3);
+    one_line_error(&out);
+    assert!(out.stderr.contains("no kubeconfig"), "{}", out.stderr);
+}
+
+#[test]
+fn unknown_context_is_exit_3() {
+    let server = FakeApi::new().start();
+    let out = Run::new(["svc", "web", "--context", "nope"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 3);
+    one_line_error(&out);
+    assert!(
+        out.stderr.contains("context \"nope\" not found"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn unreachable_api_server_is_exit_3_quickly() {
+    // A port nothing listens on: bind, note it, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = Run::new(["svc", "web", "-n", "shop"]);
+    let kc = format!(
+        "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\nusers: [{{name: u, user: {{token: t}}}}]\n"
+    );
+    let path = run.write("kc", &kc);
+    let out = run
+        .arg("--kubeconfig")
+        .arg(path.display().to_string())
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    one_line_error(&out);
+    assert!(
+        out.stderr.contains(&format!(
+            "cannot reach the API server at http://127.0.0.1:{port}/"
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn slow_api_server_is_cut_at_request_timeout() {
+    let api = FakeApi::new();
+    api.set_latency(Duration::from_secs(30));
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-n", "shop", "--request-timeout", "1s"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    one_line_error(&out);
+    assert!(out.stderr.contains("1s"), "{}", out.stderr);
+    // Not a performance claim: proof that the 30 s answer was not awaited.
+    assert!(
+        out.elapsed < Duration::from_secs(15),
+        "took {:?}",
+        out.elapsed
+    );
+}
+
+#[test]
+fn forbidden_reads_skip_the_check_naming_the_permission() {
+    let api = FakeApi::new();
+    let healthy = repo().join("tests/scenarios/healthy");
+    for f in ["manifests.yaml", "cluster.yaml"] {
+        api.load_yaml(&std::fs::read_to_string(healthy.join(f)).unwrap())
+            .unwrap();
+    }
+    api.forbid("list", "endpointslices", Some("shop"));
+    let server = api.start();
+    let out = Run::new(["svc", "frontend", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 3, "incomplete: {}", out.stdout);
+    let j = out.json();
+    let ready = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "endpoints.ready")
+        .unwrap();
+    assert_eq!(ready["status"], "skip");
+    assert_eq!(
+        ready["reason"],
+        "forbidden: needs list endpointslices in shop"
+    );
+    assert_eq!(out.check_status("ports.target"), "pass");
+    assert_eq!(j["verdict"]["status"], "incomplete");
+
+    let api = FakeApi::new();
+    for f in ["manifests.yaml", "cluster.yaml"] {
+        api.load_yaml(&std::fs::read_to_string(healthy.join(f)).unwrap())
+            .unwrap();
+    }
+    api.forbid("list", "pods", None);
+    let server = api.start();
+    let out = Run::new(["svc", "frontend", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 3);
+    assert_eq!(out.check_status("service.selector"), "skip");
+    let j = out.json();
+    let sel = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "service.selector")
+        .unwrap();
+    assert_eq!(sel["reason"], "forbidden: needs list pods in shop");
+}
+
+#[test]
+fn forbidden_service_read_is_incomplete_not_missing() {
+    let api = FakeApi::new();
+    api.forbid("get", "services", Some("shop"));
+    let server = api.start();
+    let out = Run::new(["svc", "frontend", "-n", "shop"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("forbidden: needs get services in shop"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn malformed_manifests_are_exit_2_naming_file_and_document() {
+    let run = Run::new(["svc", "web", "-n", "shop"]);
+    let path = run.write("bad.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: [oops\n");
+    let p = path.display().to_string();
+    let out = run.arg("-f").arg(&p).run();
+    assert_eq!(out.code, 2);
+    one_line_error(&out);
+    assert!(
+        out.stderr.contains(&format!("{p}: document 2 (line 5)")),
+        "{}",
+        out.stderr
+    );
+
+    let out = Run::new(["svc", "web", "-f", "/nonexistent/dir/x.yaml"]).run();
+    assert_eq!(out.code, 2);
+    one_line_error(&out);
+}
+
+#[test]
+fn hostile_manifests_never_panic() {
+    let cases = [
+        "\u{0}\u{1}\u{2}binary",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: 7}\n",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: [a, b]}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, ports: [{containerPort: 99999999999999999999}]}]}\n",
+        "apiVersion: v1\nkind: List\nitems: 3\n",
+        "kind: Service\n",
+        "&a [*a]\n",
+        &"[".repeat(10_000),
+        "a: &x {b: *x}\n",
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        let run = Run::new(["svc", "web", "-n", "default"]);
+        let p = run.write(&format!("h{i}.yaml"), text).display().to_string();
+        let out = run.arg("-f").arg(p).run();
+        assert!(
+            out.code == 2 || out.code == 1 || out.code == 0,
+            "case {i}: exit {}: {}",
+            out.code,
+            out.stderr
+        );
+        assert!(!out.stderr.contains("panicked"), "case {i}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn manifests_from_stdin() {
+    let text = std::fs::read_to_string(repo().join("examples/broken-shop/postgres.yaml")).unwrap();
+    let out = Run::new(["svc", "postgres", "-n", "shop", "-f", "-", "-o", "json"])
+        .stdin(&text)
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.json()["verdict"]["check"], "service.selector");
+    assert!(
+        out.json()["verdict"]["fix"][0]
+            .as_str()
+            .unwrap()
+            .contains("<stdin> (document 2, StatefulSet shop/postgres)")
+    );
+}

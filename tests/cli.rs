@@ -1,0 +1,146 @@
+//! The binary's surface: help, usage errors, formats, explain.
+
+use crate::support::{Run, repo, server_with};
+
+#[test]
+fn help_lists_the_commands_and_exit_codes() {
+    let out = Run::new(["--help"]).run();
+    assert_eq!(out.code, 0);
+    for word in [
+        "svc",
+        "explain",
+        "--kubeconfig",
+        "--context",
+        "--namespace",
+        "--request-timeout",
+        "Exit codes",
+    ] {
+        assert!(
+            out.stdout.contains(word),
+            "help lacks {word}:\n{}",
+            out.stdout
+        );
+    }
+    let svc = Run::new(["svc", "--help"]).run();
+    assert!(
+        svc.stdout.contains("--filename") && svc.stdout.contains("--strict"),
+        "{}",
+        svc.stdout
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    for args in [
+        vec!["svc"],
+        vec!["svc", "x", "--bogus"],
+        vec!["svc", "x", "-o", "xml"],
+        vec!["svc", "x", "-o", "junit", "-f", "examples/broken-shop"],
+        vec![
+            "svc",
+            "x",
+            "--request-timeout",
+            "soon",
+            "-f",
+            "examples/broken-shop",
+        ],
+        vec!["svc", "Not_A_Name", "-f", "examples/broken-shop"],
+        vec!["svc", "x", "-n", "bad/ns", "-f", "examples/broken-shop"],
+        vec!["explain", "service.selectr"],
+    ] {
+        let out = Run::new(&args).run();
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{args:?}: {}", out.stderr);
+    }
+    let out = Run::new(["svc", "x", "-o", "junit", "-f", "examples/broken-shop"]).run();
+    assert_eq!(
+        out.stderr.trim(),
+        "error: svc does not support -o junit (supported: table, json, yaml)"
+    );
+}
+
+#[test]
+fn explain_lists_checks_in_flow_order_and_prints_pages() {
+    let list = Run::new(["explain"]).run();
+    assert_eq!(list.code, 0);
+    let order: Vec<usize> = [
+        "service.exists",
+        "service.selector",
+        "endpoints.ready",
+        "ports.target",
+    ]
+    .iter()
+    .map(|id| {
+        list.stdout
+            .find(id)
+            .unwrap_or_else(|| panic!("{id} not listed"))
+    })
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{}", list.stdout);
+    let page = Run::new(["explain", "ports.target"]).run();
+    assert_eq!(page.code, 0);
+    assert!(page.stdout.starts_with("# ports.target"), "{}", page.stdout);
+    assert!(page.stdout.contains("## Check by hand"));
+    let bad = Run::new(["explain", "service.selectr"]).run();
+    assert!(
+        bad.stderr.contains("did you mean service.selector"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn svc_prefix_and_yaml_output() {
+    let f = repo().join("examples/broken-shop");
+    let out = Run::new(["svc", "svc/frontend", "-n", "shop", "-o", "yaml", "-f"])
+        .arg(f.display().to_string())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_saphyr::from_str(&out.stdout).expect("YAML output parses");
+    assert_eq!(v["kind"], "Diagnosis");
+    assert_eq!(v["target"]["name"], "frontend");
+    assert_eq!(v["source"], "manifests");
+}
+
+#[test]
+fn cluster_strings_cannot_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[31mred\r";
+    let fixture = format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[
+{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"web","namespace":"shop"}},"spec":{{"selector":{{"app":"web"}},"ports":[{{"port":80}}]}}}},
+{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"web-1","namespace":"shop","labels":{{"app":"web"}}}},
+  "spec":{{"containers":[{{"name":"web","image":"x","ports":[{{"containerPort":80}}]}}]}},
+  "status":{{"phase":"Running","podIP":"10.0.0.9","conditions":[{{"type":"Ready","status":"False","reason":"X","message":{msg}}}]}}}},
+{{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{{"name":"web-a","namespace":"shop","labels":{{"kubernetes.io/service-name":"web"}}}},
+  "addressType":"IPv4","ports":[{{"port":80,"protocol":"TCP"}}],"endpoints":[{{"addresses":["10.0.0.9"],"conditions":{{"ready":false}},"targetRef":{{"kind":"Pod","name":"web-1"}}}}]}},
+{{"apiVersion":"v1","kind":"Event","metadata":{{"name":"e","namespace":"shop"}},"involvedObject":{{"kind":"Pod","name":"web-1","namespace":"shop"}},"type":"Warning","reason":"Unhealthy","message":{msg}}}
+]}}"#,
+        msg = serde_json::to_string(evil).unwrap()
+    );
+    let path = dir.path().join("evil.json");
+    std::fs::write(&path, &fixture).unwrap();
+    let server = server_with(&[&path]);
+    let out = Run::new(["svc", "web", "-n", "shop"])
+        .kubeconfig(&server, None)
+        .env("TERM", "xterm-256color")
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("owned") && out.stdout.contains("red"),
+        "the text itself stays:\n{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains('\u{1b}')
+            && !out.stdout.contains('\u{7}')
+            && !out.stdout.contains('\r'),
+        "{:?}",
+        out.stdout
+    );
+    // JSON escapes them instead: the value survives for machines.
+    let json = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    assert!(json.stdout.contains("\\u001b") && !json.stdout.contains('\u{1b}'));
+}

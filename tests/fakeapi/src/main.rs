@@ -1,0 +1,45 @@
+//! `fakeapi FILE...`: serve YAML fixtures as a fake API server until interrupted, and write a
+//! kubeconfig for it. For trying the tool (or kubectl) by hand against a scenario.
+
+use std::io::Write;
+
+fn main() {
+    let mut files: Vec<String> = std::env::args().skip(1).collect();
+    let mut kubeconfig_path = String::from("fakeapi.kubeconfig");
+    if let Some(i) = files.iter().position(|a| a == "--kubeconfig") {
+        files.remove(i);
+        if i < files.len() {
+            kubeconfig_path = files.remove(i);
+        }
+    }
+    if files.is_empty() {
+        eprintln!("usage: fakeapi [--kubeconfig PATH] FILE.yaml...");
+        std::process::exit(2);
+    }
+    let api = fakeapi::FakeApi::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap_or_else(|e| {
+            eprintln!("{f}: {e}");
+            std::process::exit(2)
+        });
+        if let Err(e) = api.load_yaml(&text) {
+            eprintln!("{f}: {e}");
+            std::process::exit(2);
+        }
+    }
+    let server = api.start();
+    std::fs::File::create(&kubeconfig_path)
+        .and_then(|mut f| f.write_all(server.kubeconfig(None).as_bytes()))
+        .unwrap_or_else(|e| {
+            eprintln!("{kubeconfig_path}: {e}");
+            std::process::exit(2)
+        });
+    eprintln!(
+        "serving {} at {}; kubeconfig in {kubeconfig_path}",
+        files.join(", "),
+        server.url
+    );
+    loop {
+        std::thread::park();
+    }
+}

@@ -1,0 +1,184 @@
+//! The live source against the fake API server: what it reads (and never reads), paging, and
+//! kubeconfig handling like kubectl's.
+
+use crate::support::{FakeApi, Run, repo, server_with};
+
+fn healthy() -> fakeapi::Server {
+    let dir = repo().join("tests/scenarios/healthy");
+    server_with(&[&dir.join("manifests.yaml"), &dir.join("cluster.yaml")])
+}
+
+#[test]
+fn reads_only_what_the_flow_needs_and_writes_nothing() {
+    let server = healthy();
+    let out = Run::new(["svc", "frontend", "-n", "shop"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let reqs = server.requests();
+    assert!(reqs.iter().all(|r| !r.is_write()), "{reqs:#?}");
+    let paths: Vec<String> = reqs
+        .iter()
+        .map(|r| format!("{} {}", r.path, r.query))
+        .collect();
+    // The Service by name, its pods by selector (server-side), its slices by label; nothing else.
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("/api/v1/namespaces/shop/services/frontend")),
+        "{paths:#?}"
+    );
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("/api/v1/namespaces/shop/pods ")
+                && p.contains("labelSelector=app%3Dfrontend")),
+        "{paths:#?}"
+    );
+    assert!(
+        paths.iter().any(|p| p
+            .starts_with("/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices ")
+            && p.contains("labelSelector=kubernetes.io%2Fservice-name%3Dfrontend")),
+        "{paths:#?}"
+    );
+    assert_eq!(reqs.len(), 3, "{paths:#?}");
+}
+
+#[test]
+fn never_lists_all_pods_of_the_cluster() {
+    // Selector mismatch: the namespace's pods are read for the diff, and pods elsewhere only by
+    // the selector, never every pod of every namespace.
+    let dir = repo().join("tests/scenarios/selector-mismatch");
+    let server = server_with(&[&dir.join("manifests.yaml"), &dir.join("cluster.yaml")]);
+    let out = Run::new(["svc", "postgres", "-n", "shop"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 1);
+    for r in server.requests() {
+        if r.path == "/api/v1/pods" {
+            assert!(
+                r.query.contains("labelSelector="),
+                "cluster-wide pod list without selector: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn pods_in_another_namespace_are_pointed_out() {
+    let api = FakeApi::new();
+    api.load_yaml(
+        "apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: shop}
+spec: {selector: {app: db}, ports: [{port: 5432}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: data, labels: {app: db}}
+spec: {containers: [{name: db, image: pg}]}
+",
+    )
+    .unwrap();
+    let server = api.start();
+    let out = Run::new(["svc", "db", "-n", "shop"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .contains("pods with these labels run in namespace data"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("namespace shop has no pods at all"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn lists_are_paged() {
+    let api = FakeApi::new();
+    api.load_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: big, namespace: shop}\nspec: {selector: {app: big}, ports: [{port: 80}]}\n")
+        .unwrap();
+    for i in 0..1203 {
+        api.insert(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("big-{i}"), "namespace": "shop", "labels": {"app": "big"}},
+            "spec": {"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": 80}]}]},
+            "status": {"phase": "Running", "podIP": format!("10.1.{}.{}", i / 250, i % 250),
+                       "conditions": [{"type": "Ready", "status": "True"}]},
+        }))
+        .unwrap();
+    }
+    let server = api.start();
+    let out = Run::new(["svc", "big", "-n", "shop"])
+        .kubeconfig(&server, None)
+        .run();
+    assert!(
+        out.stdout
+            .contains("selector app=big matches 1203 pods in shop"),
+        "{}",
+        out.stdout
+    );
+    let pod_pages = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/namespaces/shop/pods")
+        .count();
+    assert_eq!(pod_pages, 3, "1203 pods in pages of 500");
+}
+
+#[test]
+fn namespace_defaults_to_the_contexts() {
+    let server = healthy();
+    let out = Run::new(["svc", "frontend"])
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains("Service shop/frontend"));
+    // Without a namespace in the context: "default", where there is no frontend.
+    let out = Run::new(["svc", "frontend", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 1);
+    assert_eq!(out.json()["target"]["namespace"], "default");
+}
+
+#[test]
+fn kubeconfig_env_merges_files_and_context_flag_picks_one() {
+    let server = healthy();
+    let run = Run::new(["svc", "frontend", "-n", "shop", "--context", "fake"]);
+    // File 1: only a broken current context. File 2: the fake server's context "fake".
+    let broken = run.write(
+        "one.yaml",
+        "apiVersion: v1\nkind: Config\ncurrent-context: broken\nclusters: [{name: dead, cluster: {server: 'http://127.0.0.1:9'}}]\ncontexts: [{name: broken, context: {cluster: dead, user: tester}}]\nusers: []\n",
+    );
+    let good = run.write("two.yaml", &server.kubeconfig(None));
+    let out = run
+        .env(
+            "KUBECONFIG",
+            &format!("{}:{}", broken.display(), good.display()),
+        )
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn offline_needs_no_kubeconfig_and_takes_the_contexts_namespace_when_readable() {
+    let f = repo().join("examples/broken-shop").display().to_string();
+    let out = Run::new(["svc", "frontend", "-f", &f, "-o", "json"]).run();
+    assert_eq!(out.json()["target"]["namespace"], "default");
+    let server = FakeApi::new().start();
+    let out = Run::new(["svc", "frontend", "-f", &f, "-o", "json"])
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["target"]["namespace"], "shop");
+    assert!(
+        server.requests().is_empty(),
+        "offline mode must not talk to the cluster"
+    );
+}

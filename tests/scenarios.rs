@@ -1,0 +1,185 @@
+//! Scenario fixtures: one folder per failure under tests/scenarios/, each run live (fake API server
+//! loaded with manifests.yaml + cluster.yaml, the real binary) and offline (`-f manifests.yaml`).
+//! expect.yaml holds the verdict per source, written from the Kubernetes rules.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::support::{Output, Run, repo, server_with};
+
+#[derive(Debug, Deserialize)]
+struct Expect {
+    service: String,
+    namespace: String,
+    live: Option<Expected>,
+    offline: Option<Expected>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Expected {
+    exit: i32,
+    /// The verdict's check id; absent when the verdict is pass.
+    verdict: Option<String>,
+    checks: BTreeMap<String, String>,
+    /// Substrings of the human output.
+    #[serde(default)]
+    says: Vec<String>,
+    /// Exit code under --strict, when it differs.
+    strict_exit: Option<i32>,
+}
+
+fn scenarios() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("expect.yaml").exists())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn load(dir: &Path) -> Expect {
+    let text = std::fs::read_to_string(dir.join("expect.yaml")).unwrap();
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+}
+
+/// Validates `-o json` output against the documented schema.
+fn validate_schema(value: &serde_json::Value) -> Result<(), String> {
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    let path = repo().join("schema/diagnosis.schema.json");
+    let idx = compiler
+        .compile(path.to_str().unwrap(), &mut schemas)
+        .map_err(|e| format!("{e:#}"))?;
+    schemas.validate(value, idx).map_err(|e| format!("{e:#}"))
+}
+
+fn judge(name: &str, source: &str, e: &Expected, json: &Output, human: &Output) -> Vec<String> {
+    let mut problems = Vec::new();
+    let ctx = format!("{name} ({source})");
+    if json.code != e.exit {
+        problems.push(format!(
+            "{ctx}: exit {} (want {})\nstderr: {}",
+            json.code, e.exit, json.stderr
+        ));
+        return problems;
+    }
+    let j = json.json();
+    if let Err(err) = validate_schema(&j) {
+        problems.push(format!(
+            "{ctx}: output does not match schema/diagnosis.schema.json: {err}"
+        ));
+    }
+    let verdict = j["verdict"]["check"].as_str().map(String::from);
+    if verdict != e.verdict {
+        problems.push(format!(
+            "{ctx}: verdict {verdict:?} (want {:?}): {}",
+            e.verdict, j["verdict"]["summary"]
+        ));
+    }
+    for (id, want) in &e.checks {
+        let got = json.check_status(id);
+        if &got != want {
+            let c = j["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == id.as_str())
+                .unwrap();
+            problems.push(format!(
+                "{ctx}: {id} is {got} (want {want}): {}",
+                c["summary"]
+            ));
+        }
+    }
+    let listed: Vec<&str> = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    for id in &listed {
+        if !e.checks.contains_key(*id) {
+            problems.push(format!(
+                "{ctx}: check {id} ran but expect.yaml says nothing of it"
+            ));
+        }
+    }
+    if human.code != e.exit {
+        problems.push(format!(
+            "{ctx}: human view exit {} (want {})",
+            human.code, e.exit
+        ));
+    }
+    for s in &e.says {
+        if !human.stdout.contains(s.as_str()) {
+            problems.push(format!(
+                "{ctx}: human output lacks {s:?}:\n{}",
+                human.stdout
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_scenario_live_and_offline() {
+    let dirs = scenarios();
+    assert!(
+        dirs.len() >= 14,
+        "expected the scenario folders, found {}",
+        dirs.len()
+    );
+    let mut problems = Vec::new();
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let exp = load(dir);
+        let manifests = dir.join("manifests.yaml");
+        let base = ["svc", exp.service.as_str(), "-n", exp.namespace.as_str()];
+        if let Some(e) = &exp.live {
+            let mut files = vec![manifests.as_path()];
+            let cluster = dir.join("cluster.yaml");
+            if cluster.exists() {
+                files.push(cluster.as_path());
+            }
+            let server = server_with(&files);
+            let json = Run::new(base)
+                .args(["-o", "json"])
+                .kubeconfig(&server, None)
+                .run();
+            let human = Run::new(base).kubeconfig(&server, None).run();
+            problems.extend(judge(&name, "live", e, &json, &human));
+            if let Some(code) = e.strict_exit {
+                let strict = Run::new(base)
+                    .arg("--strict")
+                    .kubeconfig(&server, None)
+                    .run();
+                if strict.code != code {
+                    problems.push(format!(
+                        "{name} (live): --strict exit {} (want {code})",
+                        strict.code
+                    ));
+                }
+            }
+        }
+        if let Some(e) = &exp.offline {
+            let f = manifests.display().to_string();
+            let json = Run::new(base).args(["-o", "json", "-f", &f]).run();
+            let human = Run::new(base).args(["-f", &f]).run();
+            let mut p = judge(&name, "offline", e, &json, &human);
+            // Offline fixes point at files: the path printed is the one given.
+            for s in p.iter_mut() {
+                *s = s.replace(&f, "manifests.yaml");
+            }
+            problems.extend(p);
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n\n{}",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}

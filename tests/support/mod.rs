@@ -1,0 +1,175 @@
+//! Test support: run the real binary with a clean environment, against the fake API server.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub(crate) use fakeapi::{FakeApi, Server};
+
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdoctor");
+
+pub(crate) fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The binary's exit code and output.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) elapsed: Duration,
+}
+
+impl Output {
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// The status of one check in `-o json` output.
+    pub(crate) fn check_status(&self, id: &str) -> String {
+        let j = self.json();
+        let checks = j["checks"].as_array().expect("checks array");
+        let c = checks
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no check {id} in {j:#}"));
+        c["status"].as_str().unwrap().to_string()
+    }
+}
+
+/// A run of the binary: `Run::new(["svc", "x"]).kubeconfig(&server).run()`.
+pub(crate) struct Run {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Option<String>,
+    home: tempfile::TempDir,
+    timeout: Duration,
+}
+
+impl Run {
+    pub(crate) fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(args: I) -> Self {
+        Run {
+            args: args.into_iter().map(|s| s.as_ref().to_string()).collect(),
+            env: Vec::new(),
+            stdin: None,
+            home: tempfile::tempdir().expect("temp HOME"),
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    pub(crate) fn arg(mut self, a: impl AsRef<str>) -> Self {
+        self.args.push(a.as_ref().to_string());
+        self
+    }
+
+    pub(crate) fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
+        self.args
+            .extend(args.into_iter().map(|s| s.as_ref().to_string()));
+        self
+    }
+
+    pub(crate) fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    pub(crate) fn stdin(mut self, s: &str) -> Self {
+        self.stdin = Some(s.into());
+        self
+    }
+
+    /// Writes a kubeconfig for the server into the temporary HOME and points --kubeconfig at it.
+    pub(crate) fn kubeconfig(self, server: &Server, namespace: Option<&str>) -> Self {
+        let path = self.write("kubeconfig", &server.kubeconfig(namespace));
+        let p = path.display().to_string();
+        self.arg("--kubeconfig").arg(p)
+    }
+
+    /// Writes a file in the run's temporary HOME.
+    pub(crate) fn write(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.home.path().join(name);
+        std::fs::write(&path, content).expect("write temp file");
+        path
+    }
+
+    pub(crate) fn run(self) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(&self.args)
+            .env_remove("KUBECONFIG")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
+            .env_remove("NO_COLOR")
+            .env_remove("RUST_BACKTRACE")
+            .env("HOME", self.home.path())
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let start = Instant::now();
+        let mut child = cmd.spawn().expect("spawn kubectl-netdoctor");
+        if let Some(input) = &self.stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        // Read output on threads so a full pipe never blocks the child.
+        let mut out = child.stdout.take().unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let t_out = std::thread::spawn(move || {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut out, &mut s).ok();
+            s
+        });
+        let t_err = std::thread::spawn(move || {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut err, &mut s).ok();
+            s
+        });
+        let status = loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                break st;
+            }
+            if start.elapsed() > self.timeout {
+                let _ = child.kill();
+                panic!(
+                    "kubectl-netdoctor {:?} did not finish within {:?}",
+                    self.args, self.timeout
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        Output {
+            code: status.code().unwrap_or(-1),
+            stdout: t_out.join().unwrap(),
+            stderr: t_err.join().unwrap(),
+            elapsed: start.elapsed(),
+        }
+    }
+}
+
+/// A fake API server loaded with YAML files.
+pub(crate) fn server_with(files: &[&Path]) -> Server {
+    let api = FakeApi::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        api.load_yaml(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+    api.start()
+}

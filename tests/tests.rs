@@ -1,0 +1,9 @@
+//! One integration test binary, made of modules (ripgrep's layout).
+
+mod support;
+
+mod bad_input;
+mod cli;
+mod kubectl;
+mod live;
+mod scenarios;
