@@ -478,8 +478,12 @@ mod tests {
             e.message
                 .contains("no container port named http (declared: web 8080/TCP)")
         }));
+        assert_eq!(
+            o.fix[0],
+            "rename the container port web (8080/TCP) to http in the pod template"
+        );
         assert!(
-            o.fix[0].contains(r#""path":"/spec/ports/0/targetPort","value":8080"#),
+            o.fix[1].contains(r#""path":"/spec/ports/0/targetPort","value":8080"#),
             "{:?}",
             o.fix
         );
