@@ -5,8 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Why can't traffic reach my Service? Runs the mentor debugging flow as ordered checks and stops
-/// at the first broken link, with evidence and the fix.
+/// Why can't traffic reach my Service? Ordered checks, one verdict.
+///
+/// Runs the mentor debugging flow in traffic order (Service → EndpointSlices → Pods → ports) and
+/// stops pointing at the first broken link, with the evidence and the exact fix. Works on a live
+/// cluster or, with -f, on manifests before they are deployed.
 #[derive(Debug, Parser)]
 #[command(name = "kubectl-netdoctor", bin_name = "kubectl netdoctor", version)]
 #[command(
@@ -80,6 +83,15 @@ pub enum Command {
     Svc(SvcArgs),
     /// Print the runbook page of a check, or list the checks.
     Explain(ExplainArgs),
+    /// Print a shell completion script (what completions/ is generated from).
+    #[command(hide = true)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page in roff (what man/ is generated from).
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Args)]

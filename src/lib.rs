@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod explain;
+pub mod generate;
 pub mod k8s;
 pub mod render;
 pub mod report;
@@ -47,6 +48,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             settings.require_output("explain", &[OutputFormat::Table, OutputFormat::Markdown])?;
             let text = explain::explain(args.check.as_deref())?;
             std::io::stdout().write_all(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            std::io::stdout().write_all(&generate::completions(shell))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            std::io::stdout().write_all(&generate::man()?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Svc(args) => {

@@ -80,7 +80,9 @@ pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io
     writeln!(out)?;
     let width = d.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
     for c in &d.checks {
-        check(&p, c, width, out)?;
+        // The verdict's fix is printed once, at the end, where the eye lands.
+        let show_fix = Some(c.id) != d.verdict.check;
+        check(&p, c, width, show_fix, out)?;
     }
     writeln!(out)?;
     writeln!(
@@ -113,7 +115,7 @@ pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io
     Ok(())
 }
 
-fn check(p: &Paint, c: &CheckResult, width: usize, out: &mut dyn Write) -> std::io::Result<()> {
+fn check(p: &Paint, c: &CheckResult, width: usize, show_fix: bool, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "{} {:<width$}  {}",
@@ -148,7 +150,7 @@ fn check(p: &Paint, c: &CheckResult, width: usize, out: &mut dyn Write) -> std::
             }
         }
     }
-    if c.status != Status::Pass && !c.fix.is_empty() && c.status != Status::Skip {
+    if show_fix && !matches!(c.status, Status::Pass | Status::Skip) {
         for f in &c.fix {
             writeln!(out, "{indent}{} {}", p.dim("fix:"), sanitize(f))?;
         }

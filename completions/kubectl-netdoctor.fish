@@ -1,0 +1,116 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kubectl_netdoctor_global_optspecs
+    string join \n kubeconfig= context= n/namespace= o/output= request-timeout= no-color v/verbose h/help V/version
+end
+
+function __fish_kubectl_netdoctor_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kubectl_netdoctor_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kubectl_netdoctor_using_subcommand
+    set -l cmd (__fish_kubectl_netdoctor_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
+json\t'The Diagnosis document (schema netdoctor.io/v1)'
+yaml\t'The Diagnosis document as YAML'
+junit\t'JUnit XML, one testcase per check'
+markdown\t'Markdown, for tickets and runbooks'"
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s v -l verbose -d 'Print each API request and its outcome to stderr'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s V -l version -d 'Print version'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "svc" -d 'Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "service" -d 'Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
+json\t'The Diagnosis document (schema netdoctor.io/v1)'
+yaml\t'The Diagnosis document as YAML'
+junit\t'JUnit XML, one testcase per check'
+markdown\t'Markdown, for tickets and runbooks'"
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-probe -d 'API reads only: create no probe pod (this version never creates one)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l strict -d 'Treat warnings as failures (exit 1)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s v -l verbose -d 'Print each API request and its outcome to stderr'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
+json\t'The Diagnosis document (schema netdoctor.io/v1)'
+yaml\t'The Diagnosis document as YAML'
+junit\t'JUnit XML, one testcase per check'
+markdown\t'Markdown, for tickets and runbooks'"
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-probe -d 'API reads only: create no probe pod (this version never creates one)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l strict -d 'Treat warnings as failures (exit 1)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s v -l verbose -d 'Print each API request and its outcome to stderr'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
+json\t'The Diagnosis document (schema netdoctor.io/v1)'
+yaml\t'The Diagnosis document as YAML'
+junit\t'JUnit XML, one testcase per check'
+markdown\t'Markdown, for tickets and runbooks'"
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s v -l verbose -d 'Print each API request and its outcome to stderr'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
+json\t'The Diagnosis document (schema netdoctor.io/v1)'
+yaml\t'The Diagnosis document as YAML'
+junit\t'JUnit XML, one testcase per check'
+markdown\t'Markdown, for tickets and runbooks'"
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -s v -l verbose -d 'Print each API request and its outcome to stderr'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
+json\t'The Diagnosis document (schema netdoctor.io/v1)'
+yaml\t'The Diagnosis document as YAML'
+junit\t'JUnit XML, one testcase per check'
+markdown\t'Markdown, for tickets and runbooks'"
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s v -l verbose -d 'Print each API request and its outcome to stderr'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc explain completions man help" -f -a "svc" -d 'Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc explain completions man help" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc explain completions man help" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc explain completions man help" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc explain completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
