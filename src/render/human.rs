@@ -115,7 +115,13 @@ pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io
     Ok(())
 }
 
-fn check(p: &Paint, c: &CheckResult, width: usize, show_fix: bool, out: &mut dyn Write) -> std::io::Result<()> {
+fn check(
+    p: &Paint,
+    c: &CheckResult,
+    width: usize,
+    show_fix: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "{} {:<width$}  {}",

@@ -140,6 +140,12 @@ impl FakeApi {
             meta.remove("namespace");
             String::new()
         };
+        if kind == "Service" {
+            allocate_cluster_ip(&mut obj, &self.shared.resource_version);
+        }
+        let meta = obj["metadata"]
+            .as_object_mut()
+            .ok_or("metadata is not a mapping")?;
         let rv = self.shared.resource_version.fetch_add(1, Ordering::SeqCst) + 1;
         meta.insert("resourceVersion".into(), json!(rv.to_string()));
         meta.entry("uid")
@@ -220,6 +226,27 @@ impl FakeApi {
             thread: Some(thread),
         }
     }
+}
+
+/// What the API server does on create: a Service without a clusterIP gets one (ExternalName none).
+fn allocate_cluster_ip(obj: &mut Value, counter: &AtomicU64) {
+    let spec = obj
+        .as_object_mut()
+        .and_then(|o| o.entry("spec").or_insert_with(|| json!({})).as_object_mut());
+    let Some(spec) = spec else { return };
+    if spec.get("type").and_then(Value::as_str) == Some("ExternalName") {
+        return;
+    }
+    let ip = match spec.get("clusterIP").and_then(Value::as_str) {
+        Some(ip) if !ip.is_empty() => ip.to_string(),
+        _ => {
+            let n = counter.load(Ordering::SeqCst) + 10;
+            format!("10.96.{}.{}", (n / 250) % 250, n % 250 + 1)
+        }
+    };
+    spec.insert("clusterIP".into(), json!(ip));
+    spec.entry("clusterIPs").or_insert_with(|| json!([ip]));
+    spec.entry("type").or_insert_with(|| json!("ClusterIP"));
 }
 
 fn namespace_object(name: &str) -> Value {
