@@ -239,3 +239,21 @@ fn manifests_from_stdin() {
             .contains("<stdin> (document 2, StatefulSet shop/postgres)")
     );
 }
+
+#[test]
+fn signals_exit_130_and_143() {
+    let api = FakeApi::new();
+    api.set_latency(Duration::from_secs(30));
+    let server = api.start();
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let out = Run::new(["svc", "web", "-n", "shop"])
+            .kubeconfig(&server, None)
+            .run_interrupted(signal, Duration::from_millis(700));
+        assert_eq!(out.code, code, "SIG{signal}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("interrupted by SIG{signal}")),
+            "{}",
+            out.stderr
+        );
+    }
+}

@@ -144,3 +144,67 @@ fn cluster_strings_cannot_drive_the_terminal() {
         .run();
     assert!(json.stdout.contains("\\u001b") && !json.stdout.contains('\u{1b}'));
 }
+
+/// Runs the binary on a pseudo-terminal (util-linux `script`), where colours are allowed.
+fn on_tty(args: &str, env: &[(&str, &str)]) -> Option<String> {
+    let bin = crate::support::BIN;
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm-256color")
+        .env_remove("KUBECONFIG")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    match cmd.output() {
+        Ok(out) => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Err(_) => {
+            eprintln!("no `script` command: skipping the terminal colour test");
+            None
+        }
+    }
+}
+
+#[test]
+fn colours_only_on_a_terminal_and_never_under_no_color() {
+    let f = repo().join("examples/broken-shop").display().to_string();
+    let args = format!("svc postgres -n shop -f {f}");
+    let Some(tty) = on_tty(&args, &[]) else {
+        return;
+    };
+    assert!(tty.contains("\u{1b}["), "a terminal gets colours:\n{tty}");
+    assert!(tty.contains("VERDICT"), "{tty}");
+    let no_color = on_tty(&args, &[("NO_COLOR", "1")]).unwrap();
+    assert!(!no_color.contains("\u{1b}["), "NO_COLOR:\n{no_color}");
+    let flag = on_tty(&format!("{args} --no-color"), &[]).unwrap();
+    assert!(!flag.contains("\u{1b}["), "--no-color:\n{flag}");
+    let dumb = on_tty(&args, &[("TERM", "dumb")]).unwrap();
+    assert!(!dumb.contains("\u{1b}["), "TERM=dumb:\n{dumb}");
+    // A pipe gets none (every other test reads a pipe).
+    let piped = Run::new(["svc", "postgres", "-n", "shop", "-f", &f]).run();
+    assert!(!piped.stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn verbose_logs_each_request_to_stderr() {
+    let dir = repo().join("tests/scenarios/healthy");
+    let server = server_with(&[&dir.join("manifests.yaml"), &dir.join("cluster.yaml")]);
+    let out = Run::new(["svc", "frontend", "-n", "shop", "-v"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("netdoctor: get service shop/frontend: ok in"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("netdoctor: list pods in shop -l app=frontend: ok in"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("netdoctor:"), "logs go to stderr only");
+}

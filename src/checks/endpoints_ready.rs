@@ -578,4 +578,37 @@ count: 7
         );
         assert_eq!(run(&state("shop", "web", &yaml)).status, Status::Warn);
     }
+
+    #[test]
+    fn local_traffic_policy_is_noted_with_the_nodes_that_have_endpoints() {
+        let yaml = format!(
+            "{}{}",
+            SVC.replace(
+                "selector: {app: web}",
+                "selector: {app: web}\n  internalTrafficPolicy: Local"
+            ),
+            slice(
+                "web-a",
+                "{name: http, port: 8080}, {name: metrics, port: 9090}",
+                "{addresses: [10.0.0.1], nodeName: node-a}"
+            ),
+        );
+        let o = run(&state("shop", "web", &yaml));
+        assert_eq!(o.status, Status::Pass, "{}", o.summary);
+        let note = o
+            .evidence
+            .iter()
+            .find(|e| e.kind == "TrafficPolicy")
+            .expect("a note");
+        assert!(
+            note.message.contains("internalTrafficPolicy Local"),
+            "{}",
+            note.message
+        );
+        assert!(
+            note.message.contains("ready endpoints are on node-a"),
+            "{}",
+            note.message
+        );
+    }
 }

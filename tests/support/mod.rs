@@ -100,6 +100,15 @@ impl Run {
     }
 
     pub(crate) fn run(self) -> Output {
+        self.run_signalled(None)
+    }
+
+    /// Runs, and sends `signal` (e.g. "INT") to the process after `after`.
+    pub(crate) fn run_interrupted(self, signal: &str, after: Duration) -> Output {
+        self.run_signalled(Some((signal.to_string(), after)))
+    }
+
+    fn run_signalled(self, signal: Option<(String, Duration)>) -> Output {
         let mut cmd = Command::new(BIN);
         cmd.args(&self.args)
             .env_remove("KUBECONFIG")
@@ -141,9 +150,21 @@ impl Run {
             std::io::Read::read_to_string(&mut err, &mut s).ok();
             s
         });
+        let mut signal = signal;
         let status = loop {
             if let Some(st) = child.try_wait().expect("wait") {
                 break st;
+            }
+            if let Some((name, after)) = &signal {
+                if start.elapsed() >= *after {
+                    let sent = Command::new("kill")
+                        .arg(format!("-{name}"))
+                        .arg(child.id().to_string())
+                        .status()
+                        .expect("kill");
+                    assert!(sent.success(), "kill -{name} failed");
+                    signal = None;
+                }
             }
             if start.elapsed() > self.timeout {
                 let _ = child.kill();
