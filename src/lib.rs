@@ -10,6 +10,7 @@ pub mod error;
 pub mod explain;
 pub mod generate;
 pub mod k8s;
+pub mod netpol;
 pub mod render;
 pub mod report;
 pub mod source;

@@ -1,0 +1,533 @@
+//! The NetworkPolicy engine: `decide(src, dst, port, protocol)` exactly as strict as Kubernetes'
+//! own semantics, for the ingress side (policies selecting the destination) and the egress side
+//! (policies selecting the source) separately, naming the policies and rules that decided.
+//!
+//! The rules people get wrong, as upstream defines them:
+//! - A policy isolates a pod for ingress when `policyTypes` contains Ingress, or when `policyTypes`
+//!   is omitted (Ingress always; Egress only if it has egress rules). `policyTypes: [Egress]` does
+//!   not isolate ingress.
+//! - `ingress` absent or `[]` allows nothing; a rule whose `from` is missing or `[]` allows every
+//!   source; `ingress: [{}]` allows everything. Policies are additive: the union of their allows.
+//! - Peers: podSelector alone (the policy's namespace), namespaceSelector alone, both in one peer
+//!   (AND), several peers (OR); ipBlock with except.
+//! - ipBlock is meant for cluster-external addresses: against pod addresses and hostNetwork peers
+//!   CNIs differ (pre/post NAT, node addresses), so the answer is implementation-defined.
+//! - Ports by number, `endPort` range, or name (resolved on the destination pod's containers, per
+//!   protocol); protocol defaults to TCP.
+//! - Namespaces are matched by labels, including `kubernetes.io/metadata.name`; offline, a
+//!   namespace whose other labels are unknown yields "unknown", not a deny.
+
+mod compile;
+mod selector;
+
+#[cfg(test)]
+mod e2e_tests;
+#[cfg(test)]
+mod props;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::IpAddr;
+
+pub use compile::{InvalidPolicy, PolicySet};
+pub use selector::{Labels, Match, NAMESPACE_NAME_LABEL, Selector};
+
+use compile::{Peer, Policy, PortSpec, Rule};
+
+/// A transport protocol as NetworkPolicy names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    pub fn parse(s: Option<&str>) -> Result<Self, String> {
+        match s.unwrap_or("TCP") {
+            "TCP" => Ok(Protocol::Tcp),
+            "UDP" => Ok(Protocol::Udp),
+            "SCTP" => Ok(Protocol::Sctp),
+            other => Err(format!("unknown protocol {other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        })
+    }
+}
+
+/// A pod as the engine sees it (a live pod, or a workload's pod template offline).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodInfo {
+    pub namespace: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub ip: Option<IpAddr>,
+    pub host_network: bool,
+    pub node: Option<String>,
+    /// Declared container ports (name, number, protocol), for named ports in policies.
+    pub ports: Vec<(String, u16, Protocol)>,
+}
+
+/// One end of a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Party {
+    Pod(PodInfo),
+    /// An address outside the cluster's pods.
+    External(IpAddr),
+}
+
+impl fmt::Display for Party {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Party::Pod(p) => write!(f, "{}/{}", p.namespace, p.name),
+            Party::External(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+/// What is known of the cluster's namespaces' labels.
+#[derive(Clone, Debug, Default)]
+pub struct Namespaces {
+    labels: HashMap<String, BTreeMap<String, String>>,
+    /// Whether a namespace missing from `labels` is known to carry only its name label (live:
+    /// every namespace was read) or unknown (offline, or the list was forbidden).
+    complete: bool,
+}
+
+impl Namespaces {
+    /// Every namespace's labels are known (live, after listing namespaces).
+    pub fn complete(labels: HashMap<String, BTreeMap<String, String>>) -> Self {
+        Namespaces {
+            labels,
+            complete: true,
+        }
+    }
+
+    /// Only some namespaces' labels are known (offline: Namespace objects in the manifests).
+    pub fn partial(labels: HashMap<String, BTreeMap<String, String>>) -> Self {
+        Namespaces {
+            labels,
+            complete: false,
+        }
+    }
+
+    /// Labels of a namespace, with `kubernetes.io/metadata.name` always present.
+    fn of(&self, ns: &str) -> (BTreeMap<String, String>, bool) {
+        match self.labels.get(ns) {
+            Some(l) => {
+                let mut l = l.clone();
+                l.insert(NAMESPACE_NAME_LABEL.into(), ns.into());
+                (l, true)
+            }
+            None => {
+                let l = [(NAMESPACE_NAME_LABEL.to_string(), ns.to_string())].into();
+                (l, self.complete)
+            }
+        }
+    }
+
+    fn matches(&self, sel: &Selector, ns: &str) -> Match {
+        let (labels, known) = self.of(ns);
+        if known {
+            sel.matches_partial(Labels::Known(&labels))
+        } else {
+            sel.matches_partial(Labels::Partial(&labels))
+        }
+    }
+}
+
+/// The answer for one direction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    Denied,
+    /// CNIs differ (ipBlock against pod or node addresses, hostNetwork peers).
+    ImplementationDefined(String),
+    /// A fact the answer depends on is not known (offline namespace labels).
+    Unknown(String),
+}
+
+impl Verdict {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Denied => "denied",
+            Verdict::ImplementationDefined(_) => "implementation-defined",
+            Verdict::Unknown(_) => "unknown",
+        }
+    }
+}
+
+/// A policy rule: `shop/allow-web` ingress rule 0.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RuleRef {
+    pub policy: String,
+    pub index: usize,
+}
+
+impl fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} rule {}", self.policy, self.index)
+    }
+}
+
+/// Which side of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    pub fn word(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+}
+
+/// The decision for one direction, with what decided it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub direction: Direction,
+    pub verdict: Verdict,
+    /// Policies (`ns/name`) that select the pod for this direction.
+    pub selecting: Vec<String>,
+    /// The rules that allow the connection (empty unless allowed by a rule).
+    pub allowed_by: Vec<RuleRef>,
+    /// One line for people.
+    pub reason: String,
+}
+
+/// Both directions and their combination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathDecision {
+    pub egress: Decision,
+    pub ingress: Decision,
+}
+
+impl PathDecision {
+    /// Allowed only if both sides allow; denied if either denies; else the undecided side's answer.
+    pub fn verdict(&self) -> Verdict {
+        match (&self.egress.verdict, &self.ingress.verdict) {
+            (Verdict::Denied, _) | (_, Verdict::Denied) => Verdict::Denied,
+            (Verdict::Allowed, Verdict::Allowed) => Verdict::Allowed,
+            (Verdict::Allowed, other) | (other, Verdict::Allowed) => other.clone(),
+            (a, _) => a.clone(),
+        }
+    }
+}
+
+/// The outcome of matching one rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum RuleMatch {
+    Yes,
+    No,
+    Undecided(Verdict),
+}
+
+impl PolicySet {
+    /// Decides whether `src` may open a connection to `dst` on `port`/`protocol`: the egress side
+    /// (policies selecting `src`) and the ingress side (policies selecting `dst`).
+    pub fn decide(
+        &self,
+        namespaces: &Namespaces,
+        src: &Party,
+        dst: &Party,
+        port: u16,
+        protocol: Protocol,
+    ) -> PathDecision {
+        let egress = match src {
+            Party::Pod(s) => self.side(namespaces, Direction::Egress, s, dst, port, protocol),
+            Party::External(_) => not_governed(
+                Direction::Egress,
+                "the source is outside the cluster: no policy governs its egress",
+            ),
+        };
+        let ingress = match dst {
+            Party::Pod(d) => {
+                if let Party::Pod(s) = src {
+                    if s.namespace == d.namespace && s.name == d.name && !s.name.is_empty() {
+                        return PathDecision {
+                            egress: not_governed(
+                                Direction::Egress,
+                                "a pod can always reach itself",
+                            ),
+                            ingress: not_governed(
+                                Direction::Ingress,
+                                "a pod can always reach itself",
+                            ),
+                        };
+                    }
+                }
+                self.side(namespaces, Direction::Ingress, d, src, port, protocol)
+            }
+            Party::External(_) => not_governed(
+                Direction::Ingress,
+                "the destination is outside the cluster: no policy governs its ingress",
+            ),
+        };
+        PathDecision { egress, ingress }
+    }
+
+    /// One direction: `pod` is the selected pod (the destination for ingress, the source for
+    /// egress), `peer` the other end.
+    fn side(
+        &self,
+        namespaces: &Namespaces,
+        dir: Direction,
+        pod: &PodInfo,
+        peer: &Party,
+        port: u16,
+        protocol: Protocol,
+    ) -> Decision {
+        let selecting: Vec<&Policy> = self
+            .in_namespace(&pod.namespace)
+            .filter(|p| p.pod_selector.matches(&pod.labels))
+            .filter(|p| p.rules(dir).is_some())
+            .collect();
+        let names: Vec<String> = selecting.iter().map(|p| p.id()).collect();
+        if selecting.is_empty() {
+            return Decision {
+                direction: dir,
+                verdict: Verdict::Allowed,
+                selecting: names,
+                allowed_by: Vec::new(),
+                reason: format!(
+                    "no policy selects {}/{} for {}: allowed by default",
+                    pod.namespace,
+                    pod.name,
+                    dir.word()
+                ),
+            };
+        }
+        if pod.host_network {
+            return Decision {
+                direction: dir,
+                verdict: Verdict::ImplementationDefined(format!(
+                    "{}/{} runs with hostNetwork: NetworkPolicy's effect on such pods is undefined (selected by {})",
+                    pod.namespace,
+                    pod.name,
+                    names.join(", ")
+                )),
+                selecting: names,
+                allowed_by: Vec::new(),
+                reason: "hostNetwork pod selected by a policy: CNIs differ".into(),
+            };
+        }
+        // Traffic between a pod and its own node is always allowed (kubelet probes).
+        if dir == Direction::Ingress {
+            if let Party::Pod(p) = peer {
+                if p.host_network && p.node.is_some() && p.node == pod.node {
+                    return Decision {
+                        direction: dir,
+                        verdict: Verdict::Allowed,
+                        selecting: names,
+                        allowed_by: Vec::new(),
+                        reason: "the client runs on the pod's own node (hostNetwork): node traffic is always allowed".into(),
+                    };
+                }
+            }
+        }
+        // The destination port's owner resolves named ports.
+        let port_owner: Option<&PodInfo> = match dir {
+            Direction::Ingress => Some(pod),
+            Direction::Egress => match peer {
+                Party::Pod(p) => Some(p),
+                Party::External(_) => None,
+            },
+        };
+        let mut allowed_by = Vec::new();
+        let mut undecided: Option<Verdict> = None;
+        for policy in &selecting {
+            for (index, rule) in policy.rules(dir).into_iter().flatten().enumerate() {
+                match rule_matches(namespaces, policy, rule, peer, port, protocol, port_owner) {
+                    RuleMatch::Yes => allowed_by.push(RuleRef {
+                        policy: policy.id(),
+                        index,
+                    }),
+                    RuleMatch::No => {}
+                    RuleMatch::Undecided(v) => {
+                        // Implementation-defined outranks unknown: it stays undecided even when
+                        // everything is known.
+                        if !matches!(undecided, Some(Verdict::ImplementationDefined(_))) {
+                            undecided = Some(v);
+                        }
+                    }
+                }
+            }
+        }
+        allowed_by.sort();
+        let (verdict, reason) = if !allowed_by.is_empty() {
+            let by: Vec<String> = allowed_by.iter().map(ToString::to_string).collect();
+            (Verdict::Allowed, format!("allowed by {}", by.join(", ")))
+        } else if let Some(v) = undecided {
+            let why = match &v {
+                Verdict::ImplementationDefined(r) | Verdict::Unknown(r) => r.clone(),
+                _ => String::new(),
+            };
+            (v, why)
+        } else {
+            (
+                Verdict::Denied,
+                format!(
+                    "selected by {}; no {} rule matches: denied",
+                    names.join(", "),
+                    dir.word()
+                ),
+            )
+        };
+        Decision {
+            direction: dir,
+            verdict,
+            selecting: names,
+            allowed_by,
+            reason,
+        }
+    }
+}
+
+fn not_governed(dir: Direction, why: &str) -> Decision {
+    Decision {
+        direction: dir,
+        verdict: Verdict::Allowed,
+        selecting: Vec::new(),
+        allowed_by: Vec::new(),
+        reason: why.to_string(),
+    }
+}
+
+fn rule_matches(
+    namespaces: &Namespaces,
+    policy: &Policy,
+    rule: &Rule,
+    peer: &Party,
+    port: u16,
+    protocol: Protocol,
+    port_owner: Option<&PodInfo>,
+) -> RuleMatch {
+    let ports = ports_match(&rule.ports, port, protocol, port_owner);
+    if !ports {
+        return RuleMatch::No;
+    }
+    let Some(peers) = &rule.peers else {
+        return RuleMatch::Yes; // from/to missing or empty: every peer
+    };
+    let mut undecided = None;
+    for p in peers {
+        match peer_matches(namespaces, policy, p, peer) {
+            RuleMatch::Yes => return RuleMatch::Yes,
+            RuleMatch::No => {}
+            RuleMatch::Undecided(v) => undecided = Some(v),
+        }
+    }
+    undecided.map_or(RuleMatch::No, RuleMatch::Undecided)
+}
+
+fn ports_match(
+    ports: &Option<Vec<PortSpec>>,
+    port: u16,
+    protocol: Protocol,
+    owner: Option<&PodInfo>,
+) -> bool {
+    let Some(ports) = ports else { return true };
+    ports.iter().any(|spec| match spec {
+        PortSpec::Any(p) => *p == protocol,
+        PortSpec::Range(p, from, to) => *p == protocol && (*from..=*to).contains(&port),
+        PortSpec::Named(p, name) => {
+            *p == protocol
+                && owner.is_some_and(|o| {
+                    o.ports
+                        .iter()
+                        .any(|(n, num, proto)| n == name && *proto == protocol && *num == port)
+                })
+        }
+    })
+}
+
+fn peer_matches(namespaces: &Namespaces, policy: &Policy, peer: &Peer, party: &Party) -> RuleMatch {
+    match (peer, party) {
+        (Peer::IpBlock { cidr, except }, Party::External(ip)) => {
+            if cidr.contains(ip) && !except.iter().any(|e| e.contains(ip)) {
+                RuleMatch::Yes
+            } else {
+                RuleMatch::No
+            }
+        }
+        (Peer::IpBlock { cidr, except }, Party::Pod(p)) => {
+            let inside = match p.ip {
+                Some(ip) => cidr.contains(&ip) && !except.iter().any(|e| e.contains(&ip)),
+                None => true,
+            };
+            if !inside && !p.host_network {
+                return RuleMatch::No;
+            }
+            RuleMatch::Undecided(Verdict::ImplementationDefined(format!(
+                "ipBlock {cidr} of {} compared with {}: ipBlock is meant for addresses outside the cluster, CNIs differ on pod and node addresses",
+                policy.id(),
+                if p.host_network {
+                    "a hostNetwork pod (the node's address)"
+                } else {
+                    "a pod address"
+                },
+            )))
+        }
+        (Peer::Pods { .. }, Party::External(_)) => RuleMatch::No,
+        (
+            Peer::Pods {
+                pods,
+                namespaces: ns_sel,
+            },
+            Party::Pod(p),
+        ) => {
+            let ns_match = match ns_sel {
+                None => {
+                    if p.namespace == policy.namespace {
+                        Match::Yes
+                    } else {
+                        Match::No
+                    }
+                }
+                Some(sel) => namespaces.matches(sel, &p.namespace),
+            };
+            let pod_match = match pods {
+                None => Match::Yes,
+                Some(sel) => {
+                    if sel.matches(&p.labels) {
+                        Match::Yes
+                    } else {
+                        Match::No
+                    }
+                }
+            };
+            let result = match (ns_match, pod_match) {
+                (Match::No, _) | (_, Match::No) => RuleMatch::No,
+                (Match::Yes, Match::Yes) => RuleMatch::Yes,
+                _ => RuleMatch::Undecided(Verdict::Unknown(format!(
+                    "namespace {}'s labels are not known (offline): cannot tell whether {}'s namespaceSelector matches it",
+                    p.namespace,
+                    policy.id()
+                ))),
+            };
+            if result == RuleMatch::Yes && p.host_network {
+                // Selectors match the pod, but its traffic carries the node's address.
+                return RuleMatch::Undecided(Verdict::ImplementationDefined(format!(
+                    "{}/{} runs with hostNetwork: its traffic carries the node's address, which selectors in {} may or may not match depending on the CNI",
+                    p.namespace,
+                    p.name,
+                    policy.id()
+                )));
+            }
+            result
+        }
+    }
+}
