@@ -44,6 +44,8 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a 
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l from -d 'The client whose traffic to judge: pod/NAME (a real pod in the namespace; pod/NS/NAME elsewhere; offline also a workload\'s name) or ns/NAMESPACE (a would-be client there, with --labels). Without it, policies are summarised for any source' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -59,6 +61,8 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l from -d 'The client whose traffic to judge: pod/NAME (a real pod in the namespace; pod/NS/NAME elsewhere; offline also a workload\'s name) or ns/NAMESPACE (a would-be client there, with --labels). Without it, policies are summarised for any source' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r

@@ -133,3 +133,95 @@ mod tests {
         assert!(validate_name("namespace", "a/b").is_err());
     }
 }
+
+/// Parses `--from` and `--labels` (DESIGN §2): `pod/NAME`, `pod/NAMESPACE/NAME`, `ns/NAMESPACE`.
+pub fn client_spec(
+    from: Option<&str>,
+    labels: Option<&str>,
+) -> Result<Option<crate::state::ClientSpec>> {
+    use crate::state::ClientSpec;
+    let Some(from) = from else { return Ok(None) };
+    let bad = || {
+        Error::Usage(format!(
+            "invalid --from {from:?}: use pod/NAME, pod/NAMESPACE/NAME or ns/NAMESPACE"
+        ))
+    };
+    let (kind, rest) = from.split_once('/').ok_or_else(bad)?;
+    match kind {
+        "pod" | "pods" | "po" => {
+            if labels.is_some() {
+                return Err(Error::Usage(
+                    "--labels describes a would-be client: use it with --from ns/NAMESPACE".into(),
+                ));
+            }
+            let (namespace, name) = match rest.split_once('/') {
+                Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
+                None => (None, rest.to_string()),
+            };
+            if let Some(ns) = &namespace {
+                validate_name("namespace", ns)?;
+            }
+            validate_name("pod name", &name)?;
+            Ok(Some(ClientSpec::Pod { namespace, name }))
+        }
+        "ns" | "namespace" | "namespaces" => {
+            validate_name("namespace", rest)?;
+            let mut map = std::collections::BTreeMap::new();
+            for pair in labels
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
+                let (k, v) = pair.split_once('=').ok_or_else(|| {
+                    Error::Usage(format!("invalid --labels entry {pair:?}: use key=value"))
+                })?;
+                map.insert(k.trim().to_string(), v.trim().to_string());
+            }
+            Ok(Some(ClientSpec::Namespace {
+                namespace: rest.to_string(),
+                labels: map,
+            }))
+        }
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::*;
+    use crate::state::ClientSpec;
+
+    #[test]
+    fn from_forms() {
+        assert_eq!(
+            client_spec(Some("pod/web-1"), None).unwrap(),
+            Some(ClientSpec::Pod {
+                namespace: None,
+                name: "web-1".into()
+            })
+        );
+        assert_eq!(
+            client_spec(Some("pod/front/web-1"), None).unwrap(),
+            Some(ClientSpec::Pod {
+                namespace: Some("front".into()),
+                name: "web-1".into()
+            })
+        );
+        assert_eq!(
+            client_spec(Some("ns/front"), Some("app=web, tier=fe")).unwrap(),
+            Some(ClientSpec::Namespace {
+                namespace: "front".into(),
+                labels: [
+                    ("app".to_string(), "web".to_string()),
+                    ("tier".to_string(), "fe".to_string())
+                ]
+                .into()
+            })
+        );
+        assert!(client_spec(Some("deploy/web"), None).is_err());
+        assert!(client_spec(Some("pod/web"), Some("a=b")).is_err());
+        assert!(client_spec(Some("ns/front"), Some("novalue")).is_err());
+        assert_eq!(client_spec(None, None).unwrap(), None);
+    }
+}

@@ -18,6 +18,7 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../checks/endpoints.ready.md"),
     ),
     ("ports.target", include_str!("../checks/ports.target.md")),
+    ("netpol.allows", include_str!("../checks/netpol.allows.md")),
 ];
 
 /// A page split into its front matter (key: value lines) and its body.

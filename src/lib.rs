@@ -86,13 +86,14 @@ fn service_name(arg: &str) -> Result<String> {
 }
 
 async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode> {
+    let client = config::client_spec(args.from.as_deref(), args.labels.as_deref())?;
     let state = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
         let ns = settings
             .namespace
             .clone()
             .unwrap_or_else(|| live.default_namespace.clone());
-        live.service_state(&ns, name).await?
+        live.service_state(&ns, name, client.as_ref()).await?
     } else {
         let loaded = manifests::load(&args.filenames)?;
         let ns = settings
@@ -100,7 +101,7 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
             .clone()
             .or_else(|| source::live::kubeconfig_namespace(settings))
             .unwrap_or_else(|| "default".to_string());
-        manifests::state_for_service(&loaded, &ns, name)?
+        manifests::state_for_service(&loaded, &ns, name, client.as_ref())?
     };
     let results = checks::run_all(&state);
     let target = Target {

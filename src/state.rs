@@ -5,8 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Event, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::Serialize;
 
 /// Where the facts came from.
@@ -143,8 +144,54 @@ pub struct ClusterState {
     pub events: Fact<Vec<Event>>,
     /// Nodes that the not-ready pods run on.
     pub nodes: Fact<Vec<Node>>,
+    /// The client named with `--from`, if any.
+    pub client: Option<Client>,
+    /// NetworkPolicies of the Service's namespace and of the client's.
+    pub policies: Fact<Vec<NetworkPolicy>>,
+    /// Namespaces with their labels (for namespaceSelectors). Offline: those in the manifests.
+    pub namespaces: Fact<Vec<Namespace>>,
+    /// The cluster DNS pods a client's egress must reach (kube-dns), when they were read.
+    pub dns_pods: Fact<Vec<Pod>>,
     /// Offline: where each object came from.
     pub origins: BTreeMap<ObjectRef, Origin>,
+}
+
+/// Who sends the traffic, as `--from` names it.
+#[derive(Clone, Debug)]
+pub enum Client {
+    /// A real pod (live), or a Pod or workload template (offline); `Known(None)` when there is
+    /// no such pod.
+    Pod {
+        namespace: String,
+        name: String,
+        pod: Box<Fact<Option<Pod>>>,
+    },
+    /// A would-be client in a namespace, with the labels it would carry.
+    Hypothetical {
+        namespace: String,
+        labels: BTreeMap<String, String>,
+    },
+}
+
+impl Client {
+    pub fn namespace(&self) -> &str {
+        match self {
+            Client::Pod { namespace, .. } | Client::Hypothetical { namespace, .. } => namespace,
+        }
+    }
+}
+
+/// What `--from` asked for, before anything is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientSpec {
+    Pod {
+        namespace: Option<String>,
+        name: String,
+    },
+    Namespace {
+        namespace: String,
+        labels: BTreeMap<String, String>,
+    },
 }
 
 impl ClusterState {
@@ -165,6 +212,10 @@ impl ClusterState {
             unlabelled_slices: Fact::default(),
             events: Fact::default(),
             nodes: Fact::default(),
+            client: None,
+            policies: Fact::default(),
+            namespaces: Fact::default(),
+            dns_pods: Fact::default(),
             origins: BTreeMap::new(),
         }
     }

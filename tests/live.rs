@@ -21,7 +21,8 @@ fn reads_only_what_the_flow_needs_and_writes_nothing() {
         .iter()
         .map(|r| format!("{} {}", r.path, r.query))
         .collect();
-    // The Service by name, its pods by selector (server-side), its slices by label; nothing else.
+    // The Service by name, its pods by selector (server-side), its slices by label, the
+    // namespace's NetworkPolicies; nothing else.
     assert!(
         paths
             .iter()
@@ -41,7 +42,13 @@ fn reads_only_what_the_flow_needs_and_writes_nothing() {
             && p.contains("labelSelector=kubernetes.io%2Fservice-name%3Dfrontend")),
         "{paths:#?}"
     );
-    assert_eq!(reqs.len(), 3, "{paths:#?}");
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies ")),
+        "{paths:#?}"
+    );
+    assert_eq!(reqs.len(), 4, "{paths:#?}");
 }
 
 #[test]

@@ -13,6 +13,9 @@ use crate::support::{Output, Run, repo, server_with};
 struct Expect {
     service: String,
     namespace: String,
+    /// Extra arguments (e.g. --from pod/web).
+    #[serde(default)]
+    args: Vec<String>,
     live: Option<Expected>,
     offline: Option<Expected>,
 }
@@ -137,7 +140,8 @@ fn every_scenario_live_and_offline() {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let exp = load(dir);
         let manifests = dir.join("manifests.yaml");
-        let base = ["svc", exp.service.as_str(), "-n", exp.namespace.as_str()];
+        let mut base = vec!["svc", exp.service.as_str(), "-n", exp.namespace.as_str()];
+        base.extend(exp.args.iter().map(String::as_str));
         if let Some(e) = &exp.live {
             let mut files = vec![manifests.as_path()];
             let cluster = dir.join("cluster.yaml");
@@ -145,14 +149,14 @@ fn every_scenario_live_and_offline() {
                 files.push(cluster.as_path());
             }
             let server = server_with(&files);
-            let json = Run::new(base)
+            let json = Run::new(&base)
                 .args(["-o", "json"])
                 .kubeconfig(&server, None)
                 .run();
-            let human = Run::new(base).kubeconfig(&server, None).run();
+            let human = Run::new(&base).kubeconfig(&server, None).run();
             problems.extend(judge(&name, "live", e, &json, &human));
             if let Some(code) = e.strict_exit {
-                let strict = Run::new(base)
+                let strict = Run::new(&base)
                     .arg("--strict")
                     .kubeconfig(&server, None)
                     .run();
@@ -166,8 +170,8 @@ fn every_scenario_live_and_offline() {
         }
         if let Some(e) = &exp.offline {
             let f = manifests.display().to_string();
-            let json = Run::new(base).args(["-o", "json", "-f", &f]).run();
-            let human = Run::new(base).args(["-f", &f]).run();
+            let json = Run::new(&base).args(["-o", "json", "-f", &f]).run();
+            let human = Run::new(&base).args(["-f", &f]).run();
             let mut p = judge(&name, "offline", e, &json, &human);
             // Offline fixes point at files: the path printed is the one given.
             for s in p.iter_mut() {

@@ -6,4 +6,5 @@ mod bad_input;
 mod cli;
 mod kubectl;
 mod live;
+mod netpol;
 mod scenarios;

@@ -8,6 +8,7 @@ use crate::report::{CheckResult, Outcome, SkipKind, Status};
 use crate::state::{ClusterState, Unavailable};
 
 mod endpoints_ready;
+mod netpol_allows;
 mod ports_target;
 mod service_exists;
 mod service_selector;
@@ -73,6 +74,14 @@ pub const REGISTRY: &[CheckDef] = &[
         depends_on: &["service.selector"],
         run: ports_target::run,
     },
+    CheckDef {
+        id: "netpol.allows",
+        title: "NetworkPolicies allow the client to the pods (and to DNS)",
+        order: 9,
+        needs: Needs::Api,
+        depends_on: &["service.selector"],
+        run: netpol_allows::run,
+    },
 ];
 
 /// The checks of the full flow (DESIGN §3) that this version does not have yet.
@@ -81,7 +90,6 @@ pub const NOT_BUILT: &[&str] = &[
     "service.clusterip",
     "dns.resolves",
     "ingress.routes",
-    "netpol.allows",
 ];
 
 pub fn find(id: &str) -> Option<&'static CheckDef> {

@@ -531,3 +531,109 @@ fn peer_matches(namespaces: &Namespaces, policy: &Policy, peer: &Peer, party: &P
         }
     }
 }
+
+impl PodInfo {
+    /// The engine's view of a pod (or of a workload's pod template, offline).
+    pub fn from_pod(pod: &k8s_openapi::api::core::v1::Pod) -> Self {
+        let ports = crate::k8s::declared_ports(pod)
+            .filter_map(|(_, p)| {
+                let name = p.name.clone()?;
+                let number = u16::try_from(p.container_port).ok()?;
+                let proto = Protocol::parse(p.protocol.as_deref()).ok()?;
+                Some((name, number, proto))
+            })
+            .collect();
+        PodInfo {
+            namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            labels: pod.metadata.labels.clone().unwrap_or_default(),
+            ip: pod
+                .status
+                .as_ref()
+                .and_then(|s| s.pod_ip.as_deref())
+                .and_then(|ip| ip.parse().ok()),
+            host_network: pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.host_network)
+                .unwrap_or(false),
+            node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+            ports,
+        }
+    }
+}
+
+/// Who may send to a pod on a port, read off the policies' own rules (no client needed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceSummary {
+    /// Policies (`ns/name`) that isolate the pod for ingress.
+    pub selecting: Vec<String>,
+    /// Each rule that allows the port, with the sources it allows, in words.
+    pub allowed: Vec<(RuleRef, Vec<String>)>,
+}
+
+impl SourceSummary {
+    /// Whether every source is allowed (no isolation, or a rule without `from`).
+    pub fn open_to_all(&self) -> bool {
+        self.selecting.is_empty()
+            || self
+                .allowed
+                .iter()
+                .any(|(_, s)| s.iter().any(|s| s == "every source"))
+    }
+}
+
+impl PolicySet {
+    /// The sources the policies allow to reach `pod` on `port`/`protocol` (DESIGN: "allowed from:
+    /// pods app=frontend in shop; namespaces team=ops; denied: everything else").
+    pub fn ingress_sources(&self, pod: &PodInfo, port: u16, protocol: Protocol) -> SourceSummary {
+        let mut out = SourceSummary::default();
+        for policy in self
+            .in_namespace(&pod.namespace)
+            .filter(|p| p.pod_selector.matches(&pod.labels))
+        {
+            let Some(rules) = &policy.ingress else {
+                continue;
+            };
+            out.selecting.push(policy.id());
+            for (index, rule) in rules.iter().enumerate() {
+                if !ports_match(&rule.ports, port, protocol, Some(pod)) {
+                    continue;
+                }
+                let sources = match &rule.peers {
+                    None => vec!["every source".to_string()],
+                    Some(peers) => peers.iter().map(|p| describe_peer(policy, p)).collect(),
+                };
+                out.allowed.push((
+                    RuleRef {
+                        policy: policy.id(),
+                        index,
+                    },
+                    sources,
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn describe_peer(policy: &Policy, peer: &Peer) -> String {
+    match peer {
+        Peer::IpBlock { cidr, except } if except.is_empty() => format!("addresses {cidr}"),
+        Peer::IpBlock { cidr, except } => {
+            let ex: Vec<String> = except.iter().map(ToString::to_string).collect();
+            format!("addresses {cidr} except {}", ex.join(", "))
+        }
+        Peer::Pods { pods, namespaces } => {
+            let who = match pods {
+                Some(p) if !p.is_everything() => format!("pods {p}"),
+                _ => "every pod".to_string(),
+            };
+            match namespaces {
+                None => format!("{who} in {}", policy.namespace),
+                Some(n) if n.is_everything() => format!("{who} in every namespace"),
+                Some(n) => format!("{who} in namespaces {n}"),
+            }
+        }
+    }
+}

@@ -89,7 +89,7 @@ pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io
         out,
         "{}",
         p.dim(&format!(
-            "Not built in this version: {} (checks 5-9 of the flow).",
+            "Not built in this version: {} (checks 5-8 of the flow).",
             checks::NOT_BUILT.join(", ")
         ))
     )?;
@@ -109,7 +109,10 @@ pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io
     if !v.fix.is_empty() {
         writeln!(out, "  {}", p.bold("Fix:"))?;
         for f in &v.fix {
-            writeln!(out, "    {}", sanitize(f))?;
+            // A fix may be a YAML snippet: one sanitised line at a time.
+            for line in f.lines() {
+                writeln!(out, "    {}", sanitize(line))?;
+            }
         }
     }
     Ok(())
@@ -158,7 +161,16 @@ fn check(
     }
     if show_fix && !matches!(c.status, Status::Pass | Status::Skip) {
         for f in &c.fix {
-            writeln!(out, "{indent}{} {}", p.dim("fix:"), sanitize(f))?;
+            let mut lines = f.lines();
+            writeln!(
+                out,
+                "{indent}{} {}",
+                p.dim("fix:"),
+                sanitize(lines.next().unwrap_or(""))
+            )?;
+            for line in lines {
+                writeln!(out, "{indent}     {}", sanitize(line))?;
+            }
         }
     }
     Ok(())

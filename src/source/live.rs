@@ -6,8 +6,9 @@ use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use k8s_openapi::api::core::v1::{Event, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -16,7 +17,9 @@ use serde::de::DeserializeOwned;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::k8s;
-use crate::state::{ClusterState, Fact, SourceKind, Unavailable};
+use crate::state::{
+    Client as TrafficClient, ClientSpec, ClusterState, Fact, SourceKind, Unavailable,
+};
 use crate::text;
 
 /// Pods whose events and nodes are read when they are not ready, at most.
@@ -219,8 +222,19 @@ impl Live {
     }
 
     /// Gathers the state of one Service's flow.
-    pub async fn service_state(&self, ns: &str, name: &str) -> Result<ClusterState> {
-        let work = self.gather(ns, name);
+    pub async fn service_state(
+        &self,
+        ns: &str,
+        name: &str,
+        client: Option<&ClientSpec>,
+    ) -> Result<ClusterState> {
+        let work = async {
+            let mut s = self.gather(ns, name).await?;
+            if s.service().is_some() {
+                self.gather_policy(&mut s, client).await;
+            }
+            Ok(s)
+        };
         match self.timeout {
             Some(t) => tokio::time::timeout(t, work).await.map_err(|_| {
                 Error::Unreachable(format!(
@@ -456,6 +470,115 @@ fn humantime(d: Duration) -> String {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())
+    }
+}
+
+impl Live {
+    /// The policy round: NetworkPolicies of the Service's namespace (and the client's), and with a
+    /// client, the namespaces' labels, the client pod and the cluster DNS pods its egress needs.
+    async fn gather_policy(&self, s: &mut ClusterState, client: Option<&ClientSpec>) {
+        let ns = s.namespace.clone();
+        let client_ns = match client {
+            Some(ClientSpec::Pod { namespace, .. }) => {
+                namespace.clone().unwrap_or_else(|| ns.clone())
+            }
+            Some(ClientSpec::Namespace { namespace, .. }) => namespace.clone(),
+            None => ns.clone(),
+        };
+        let policies_in = |n: String| {
+            let api: Api<NetworkPolicy> = Api::namespaced(self.client.clone(), &n);
+            async move {
+                let res = self
+                    .list(
+                        api,
+                        format!("list networkpolicies in {n}"),
+                        ListParams::default(),
+                    )
+                    .await;
+                (n, res)
+            }
+        };
+        let mut namespaces_to_read = vec![ns.clone()];
+        if client_ns != ns {
+            namespaces_to_read.push(client_ns.clone());
+        }
+        let client_read = async {
+            match client {
+                Some(ClientSpec::Pod { name, .. }) => {
+                    let api: Api<Pod> = Api::namespaced(self.client.clone(), &client_ns);
+                    let res = self
+                        .bounded(format!("get pod {client_ns}/{name}"), api.get_opt(name))
+                        .await;
+                    Some(self.fact(res, "get", "pods", Some(&client_ns)))
+                }
+                _ => None,
+            }
+        };
+        let with_client = client.is_some();
+        let namespaces_read = async {
+            if !with_client {
+                return None;
+            }
+            let api: Api<Namespace> = Api::all(self.client.clone());
+            Some(
+                self.list(api, "list namespaces".to_string(), ListParams::default())
+                    .await,
+            )
+        };
+        let dns_read = async {
+            if !with_client {
+                return None;
+            }
+            let api: Api<Pod> = Api::namespaced(self.client.clone(), "kube-system");
+            Some(
+                self.list(
+                    api,
+                    "list pods in kube-system -l k8s-app=kube-dns".to_string(),
+                    ListParams::default().labels("k8s-app=kube-dns"),
+                )
+                .await,
+            )
+        };
+        let (policies, client_pod, nss, dns) = tokio::join!(
+            join_all(namespaces_to_read.into_iter().map(policies_in)),
+            client_read,
+            namespaces_read,
+            dns_read
+        );
+        let mut all = Vec::new();
+        let mut failure = None;
+        for (n, res) in policies {
+            match res {
+                Ok(list) => all.extend(list),
+                Err(e) => failure = Some(e.into_unavailable("list", "networkpolicies", Some(&n))),
+            }
+        }
+        s.policies = match failure {
+            Some(u) => Fact::Unavailable(u),
+            None => Fact::Known(all),
+        };
+        if let Some(n) = nss {
+            s.namespaces = self.fact(n, "list", "namespaces", None);
+        }
+        if let Some(d) = dns {
+            s.dns_pods = self.fact(d, "list", "pods", Some("kube-system"));
+        } else {
+            s.dns_pods = Fact::Known(Vec::new());
+        }
+        s.client = match client {
+            None => None,
+            Some(ClientSpec::Pod { name, .. }) => Some(TrafficClient::Pod {
+                namespace: client_ns.clone(),
+                name: name.clone(),
+                pod: Box::new(client_pod.unwrap_or(Fact::Known(None))),
+            }),
+            Some(ClientSpec::Namespace { namespace, labels }) => {
+                Some(TrafficClient::Hypothetical {
+                    namespace: namespace.clone(),
+                    labels: labels.clone(),
+                })
+            }
+        };
     }
 }
 

@@ -6,14 +6,17 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::core::v1::{Event, Node, Pod, PodTemplateSpec, Service};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, PodTemplateSpec, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::k8s;
-use crate::state::{ClusterState, Fact, ObjectRef, Origin, SourceKind, TEMPLATE_OF, Unavailable};
+use crate::state::{
+    Client, ClientSpec, ClusterState, Fact, ObjectRef, Origin, SourceKind, TEMPLATE_OF, Unavailable,
+};
 
 /// One object read from a manifest, with where it came from.
 #[derive(Debug)]
@@ -201,6 +204,8 @@ struct Objects {
     slices: Vec<EndpointSlice>,
     events: Vec<Event>,
     nodes: Vec<Node>,
+    policies: Vec<NetworkPolicy>,
+    namespaces: Vec<Namespace>,
     origins: BTreeMap<ObjectRef, Origin>,
 }
 
@@ -271,6 +276,12 @@ fn classify(loaded: &[Loaded], namespace: &str) -> Result<Objects> {
                 o.events.push(e);
             }
             ("v1", "Node") => o.nodes.push(typed(l, kind)?),
+            ("v1", "Namespace") => o.namespaces.push(typed(l, kind)?),
+            ("networking.k8s.io/v1", "NetworkPolicy") => {
+                let mut p: NetworkPolicy = typed(l, kind)?;
+                set_ns(&mut p.metadata);
+                o.policies.push(p);
+            }
             _ => {
                 if let Some(template) = template_of(kind, &l.value) {
                     let t: PodTemplateSpec = serde_json::from_value(template).map_err(|e| {
@@ -299,7 +310,12 @@ fn classify(loaded: &[Loaded], namespace: &str) -> Result<Objects> {
 }
 
 /// Builds the Service flow's state from manifests.
-pub fn state_for_service(loaded: &[Loaded], namespace: &str, name: &str) -> Result<ClusterState> {
+pub fn state_for_service(
+    loaded: &[Loaded],
+    namespace: &str,
+    name: &str,
+    client: Option<&ClientSpec>,
+) -> Result<ClusterState> {
     let o = classify(loaded, namespace)?;
     let mut s = ClusterState::new(SourceKind::Manifests, namespace, name);
     let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
@@ -387,6 +403,51 @@ pub fn state_for_service(loaded: &[Loaded], namespace: &str, name: &str) -> Resu
             *fact = Fact::Known(exists);
         }
     }
+    s.client = client.map(|spec| match spec {
+        ClientSpec::Pod {
+            namespace: cns,
+            name: cname,
+        } => {
+            let cns = cns.clone().unwrap_or_else(|| namespace.to_string());
+            // A Pod of that name, else a workload whose template stands in for its pods.
+            let pod = o
+                .pods
+                .iter()
+                .filter(|p| p.metadata.namespace.as_deref() == Some(cns.as_str()))
+                .find(|p| p.metadata.name.as_deref() == Some(cname.as_str()))
+                .cloned();
+            Client::Pod {
+                namespace: cns,
+                name: cname.clone(),
+                pod: Box::new(Fact::Known(pod)),
+            }
+        }
+        ClientSpec::Namespace {
+            namespace: cns,
+            labels,
+        } => Client::Hypothetical {
+            namespace: cns.clone(),
+            labels: labels.clone(),
+        },
+    });
+    let client_ns = s
+        .client
+        .as_ref()
+        .map(|c| c.namespace().to_string())
+        .unwrap_or_else(|| namespace.to_string());
+    s.policies = Fact::Known(
+        o.policies
+            .into_iter()
+            .filter(|p| {
+                let pns = p.metadata.namespace.as_deref();
+                pns == Some(namespace) || pns == Some(client_ns.as_str())
+            })
+            .collect(),
+    );
+    s.namespaces = Fact::Known(o.namespaces);
+    s.dns_pods = Fact::Unavailable(Unavailable::Offline(
+        "the cluster DNS pods are not in the manifests",
+    ));
     s.service = Fact::Known(service);
     s.events = Fact::Known(o.events);
     s.nodes = Fact::Known(o.nodes);
@@ -428,7 +489,7 @@ mod tests {
             "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: eighty}]}\n",
         )
         .unwrap();
-        let err = state_for_service(&objs, "default", "s").expect_err("a typed error");
+        let err = state_for_service(&objs, "default", "s", None).expect_err("a typed error");
         assert!(
             err.to_string()
                 .starts_with("t.yaml: document 1: invalid Service:"),
@@ -439,7 +500,7 @@ mod tests {
     #[test]
     fn workloads_contribute_template_pods_in_the_default_namespace() {
         let objs = parse("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: pg}\nspec:\n  template:\n    metadata: {labels: {app: pg}}\n    spec: {containers: [{name: db, image: postgres}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: pg}\nspec: {selector: {app: pg}, ports: [{port: 5432}]}\n").unwrap();
-        let s = state_for_service(&objs, "shop", "pg").unwrap();
+        let s = state_for_service(&objs, "shop", "pg", None).unwrap();
         let pods = s.pods.known().unwrap();
         assert_eq!(pods.len(), 1);
         assert_eq!(

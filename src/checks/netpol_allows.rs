@@ -1,0 +1,621 @@
+//! `netpol.allows`: the NetworkPolicies that select the backend pods allow the client on each
+//! targetPort, and the client's own egress policies allow the pods and its DNS path.
+//!
+//! With `--from`, the verdict is the engine's decision for that client, naming the deciding
+//! policies and rules, with the smallest policy to add when it is denied. Without it, the check
+//! summarises from the policies' own rules which sources may reach each port.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Pod;
+
+use super::unavailable;
+use crate::k8s;
+use crate::netpol::{Namespaces, Party, PathDecision, PodInfo, PolicySet, Protocol, Verdict};
+use crate::report::{Evidence, Outcome, SkipKind};
+use crate::state::{Client, ClusterState, Fact, ObjectRef};
+
+/// Labels that identify a pod revision, never a role: not copied into suggested selectors.
+const REVISION_LABELS: &[&str] = &[
+    "pod-template-hash",
+    "controller-revision-hash",
+    "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index",
+    "batch.kubernetes.io/controller-uid",
+    "controller-uid",
+];
+
+/// One backend pod (a representative of pods with the same labels) and one of its target ports.
+struct Target {
+    pod: PodInfo,
+    /// How many matched pods share these labels.
+    count: usize,
+    port_label: String,
+    port: u16,
+    protocol: Protocol,
+}
+
+pub(super) fn run(state: &ClusterState) -> Outcome {
+    let Some(svc) = state.service() else {
+        return Outcome::skip(SkipKind::Dependency, "the Service was not read");
+    };
+    let spec = svc.spec.clone().unwrap_or_default();
+    if spec.type_.as_deref() == Some("ExternalName") {
+        return Outcome::skip(
+            SkipKind::NotApplicable,
+            "ExternalName Services have no pods behind them",
+        );
+    }
+    let selector = spec.selector.clone().unwrap_or_default();
+    if selector.is_empty() {
+        return Outcome::skip(
+            SkipKind::NotApplicable,
+            "selector-less Service: its endpoints are not pods the policies select",
+        );
+    }
+    let policies = match state.policies.as_result() {
+        Ok(p) => p,
+        Err(u) => return unavailable(u),
+    };
+    let set = match PolicySet::compile(policies) {
+        Ok(s) => s,
+        Err(e) => {
+            return Outcome::fail(e.to_string()).fix([if state.is_offline() {
+                format!(
+                    "fix {} (the API server would refuse it)",
+                    location(state, &e.policy)
+                )
+            } else {
+                format!(
+                    "kubectl get networkpolicy -n {} -o yaml",
+                    e.policy.split('/').next().unwrap_or("")
+                )
+            }]);
+        }
+    };
+    let pods = match state.pods.as_result() {
+        Ok(p) => p,
+        Err(u) => return unavailable(u),
+    };
+    let targets = targets(&spec, pods);
+    if targets.is_empty() {
+        return Outcome::skip(
+            SkipKind::Dependency,
+            "no backend pod resolves a target port (see ports.target)",
+        );
+    }
+    match &state.client {
+        None => summary(state, &set, &targets, &selector),
+        Some(client) => with_client(state, &set, client, &targets, &selector),
+    }
+}
+
+fn location(state: &ClusterState, policy: &str) -> String {
+    let (ns, name) = policy.split_once('/').unwrap_or(("", policy));
+    state.edit_location("NetworkPolicy", ns, name)
+}
+
+/// Backends grouped by their labels (policies select by labels), with every Service port's
+/// resolved target port.
+fn targets(spec: &k8s_openapi::api::core::v1::ServiceSpec, pods: &[Pod]) -> Vec<Target> {
+    let mut groups: Vec<(BTreeMap<String, String>, &Pod, usize)> = Vec::new();
+    for pod in pods {
+        let labels = role_labels(&k8s::labels_of(pod));
+        match groups.iter_mut().find(|(l, _, _)| *l == labels) {
+            Some(g) => g.2 += 1,
+            None => groups.push((labels, pod, 1)),
+        }
+    }
+    let mut out = Vec::new();
+    for (_, pod, count) in groups {
+        let info = PodInfo::from_pod(pod);
+        for sp in spec.ports.iter().flatten() {
+            let Some(port) = k8s::find_port(pod, sp).and_then(|n| u16::try_from(n).ok()) else {
+                continue;
+            };
+            let Ok(protocol) = Protocol::parse(sp.protocol.as_deref()) else {
+                continue;
+            };
+            out.push(Target {
+                pod: info.clone(),
+                count,
+                port_label: k8s::describe_service_port(sp),
+                port,
+                protocol,
+            });
+        }
+    }
+    out
+}
+
+fn role_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .filter(|(k, _)| !REVISION_LABELS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn who(t: &Target) -> String {
+    if t.count > 1 {
+        format!("{} pods like {}/{}", t.count, t.pod.namespace, t.pod.name)
+    } else {
+        format!("{}/{}", t.pod.namespace, t.pod.name)
+    }
+}
+
+fn summary(
+    state: &ClusterState,
+    set: &PolicySet,
+    targets: &[Target],
+    selector: &BTreeMap<String, String>,
+) -> Outcome {
+    let mut lines = Vec::new();
+    let mut evidence = Vec::new();
+    let mut closed = Vec::new();
+    for t in targets {
+        let s = set.ingress_sources(&t.pod, t.port, t.protocol);
+        let port = format!("{}/{}", t.port, t.protocol);
+        let line = if s.selecting.is_empty() {
+            format!(
+                "{}: no NetworkPolicy selects the pods, every source allowed",
+                t.port_label
+            )
+        } else if s.open_to_all() {
+            format!("{}: every source allowed on {port}", t.port_label)
+        } else if s.allowed.is_empty() {
+            closed.push(t);
+            format!(
+                "{}: every source denied on {port} (selected by {})",
+                t.port_label,
+                s.selecting.join(", ")
+            )
+        } else {
+            let mut sources: Vec<String> =
+                s.allowed.iter().flat_map(|(_, src)| src.clone()).collect();
+            sources.dedup();
+            format!(
+                "{}: allowed from {}; denied: everything else",
+                t.port_label,
+                sources.join("; ")
+            )
+        };
+        for (rule, sources) in &s.allowed {
+            evidence.push(
+                Evidence::new(
+                    "PolicyRule",
+                    format!(
+                        "{rule} allows {port} to {} from {}",
+                        who(t),
+                        sources.join("; ")
+                    ),
+                )
+                .on(policy_ref(&rule.policy))
+                .field("policy", rule.policy.clone())
+                .field("rule", rule.index.to_string())
+                .field("port", port.clone())
+                .field("from", sources.join("; ")),
+            );
+        }
+        lines.push(line);
+    }
+    lines.dedup();
+    let summary = lines.join("; ");
+    if closed.is_empty() {
+        return Outcome::pass(summary).evidence(evidence).fix([format!(
+            "judge one client: kubectl netdoctor svc {} -n {} --from pod/CLIENT",
+            state.service_name, state.namespace
+        )]);
+    }
+    let t = closed[0];
+    let snippet = ingress_policy(state, selector, None, t);
+    Outcome::fail(summary)
+        .evidence(evidence)
+        .fix([format!("{} this NetworkPolicy (edit the client's labels), or name a client with --from:\n{snippet}", add_verb(state))])
+}
+
+fn policy_ref(id: &str) -> ObjectRef {
+    let (ns, name) = id.split_once('/').unwrap_or(("", id));
+    ObjectRef::new("NetworkPolicy", ns, name)
+}
+
+fn namespaces(state: &ClusterState) -> (Namespaces, Option<Evidence>) {
+    let map = |list: &Vec<k8s_openapi::api::core::v1::Namespace>| {
+        list.iter()
+            .filter_map(|n| {
+                Some((
+                    n.metadata.name.clone()?,
+                    n.metadata.labels.clone().unwrap_or_default(),
+                ))
+            })
+            .collect()
+    };
+    match &state.namespaces {
+        Fact::Known(list) if state.is_offline() => (Namespaces::partial(map(list)), None),
+        Fact::Known(list) => (Namespaces::complete(map(list)), None),
+        Fact::Unavailable(u) => (
+            Namespaces::partial(Default::default()),
+            Some(Evidence::new(
+                "NamespaceLabels",
+                format!(
+                    "namespace labels unknown ({}): namespaceSelectors on other labels answer \"unknown\"",
+                    u.reason()
+                ),
+            )),
+        ),
+    }
+}
+
+/// "env=prod,kubernetes.io/metadata.name=front", or what is unknown about them.
+fn namespace_labels(state: &ClusterState, ns: &str) -> String {
+    let found = state
+        .namespaces
+        .known()
+        .and_then(|list| list.iter().find(|n| n.metadata.name.as_deref() == Some(ns)));
+    match found {
+        Some(n) => {
+            let mut l = n.metadata.labels.clone().unwrap_or_default();
+            l.insert(crate::netpol::NAMESPACE_NAME_LABEL.into(), ns.into());
+            crate::text::labels(&l)
+        }
+        None => format!(
+            "{}={ns} (others unknown)",
+            crate::netpol::NAMESPACE_NAME_LABEL
+        ),
+    }
+}
+
+fn client_info(client: &Client) -> Result<PodInfo, Box<Outcome>> {
+    match client {
+        Client::Hypothetical { namespace, labels } => Ok(PodInfo {
+            namespace: namespace.clone(),
+            name: "(would-be client)".into(),
+            labels: labels.clone(),
+            ..Default::default()
+        }),
+        Client::Pod {
+            namespace,
+            name,
+            pod,
+        } => match pod.as_ref() {
+            Fact::Known(Some(p)) => Ok(PodInfo::from_pod(p)),
+            Fact::Known(None) => Err(Box::new(Outcome::skip(
+                SkipKind::Unavailable,
+                format!("client pod {namespace}/{name} not found"),
+            ))),
+            Fact::Unavailable(u) => Err(Box::new(unavailable(u))),
+        },
+    }
+}
+
+fn client_name(c: &PodInfo) -> String {
+    format!("{}/{}", c.namespace, c.name)
+}
+
+fn with_client(
+    state: &ClusterState,
+    set: &PolicySet,
+    client: &Client,
+    targets: &[Target],
+    selector: &BTreeMap<String, String>,
+) -> Outcome {
+    let c = match client_info(client) {
+        Ok(c) => c,
+        Err(o) => return *o,
+    };
+    let (nss, ns_note) = namespaces(state);
+    let src = Party::Pod(c.clone());
+    let mut evidence: Vec<Evidence> = ns_note.into_iter().collect();
+    let mut denied: Vec<(&Target, PathDecision)> = Vec::new();
+    let mut undecided: Vec<(&Target, PathDecision)> = Vec::new();
+    let mut allowed_lines = Vec::new();
+    for t in targets {
+        let d = set.decide(&nss, &src, &Party::Pod(t.pod.clone()), t.port, t.protocol);
+        let port = format!("{}/{}", t.port, t.protocol);
+        evidence.push(
+            Evidence::new(
+                "PolicyDecision",
+                format!(
+                    "{} → {} {port}: {} (egress: {}; ingress: {})",
+                    client_name(&c),
+                    who(t),
+                    d.verdict().word(),
+                    d.egress.reason,
+                    d.ingress.reason
+                ),
+            )
+            .field("to", who(t))
+            .field("port", port.clone())
+            .field("verdict", d.verdict().word())
+            .field("egress", d.egress.reason.clone())
+            .field("ingress", d.ingress.reason.clone()),
+        );
+        match d.verdict() {
+            Verdict::Allowed => allowed_lines.push(format!("{} {port}", t.port_label)),
+            Verdict::Denied => denied.push((t, d)),
+            _ => undecided.push((t, d)),
+        }
+    }
+    let dns = dns_findings(state, set, &nss, &c);
+    evidence.extend(dns.evidence.iter().cloned());
+
+    let cname = client_name(&c);
+    if !denied.is_empty() || dns.denied_udp {
+        let mut parts = Vec::new();
+        let mut fix = Vec::new();
+        if let Some((t, d)) = denied.first() {
+            let port = format!("{}/{}", t.port, t.protocol);
+            if d.ingress.verdict == Verdict::Denied {
+                parts.push(format!(
+                    "NetworkPolicy denies {cname} → {} on {port}: {} selects the backend pods and no ingress rule allows this client",
+                    who(t),
+                    d.ingress.selecting.join(", ")
+                ));
+                fix.push(format!(
+                    "{} this NetworkPolicy (additive: it allows only this client):\n{}",
+                    add_verb(state),
+                    ingress_policy(state, selector, Some(&c), t)
+                ));
+                // What the selecting policies do allow, next to what the client is.
+                let sources = set.ingress_sources(&t.pod, t.port, t.protocol);
+                for (rule, from) in &sources.allowed {
+                    evidence.push(
+                        Evidence::new(
+                            "PolicyRule",
+                            format!("{rule} allows {port} only from {}", from.join("; ")),
+                        )
+                        .on(policy_ref(&rule.policy)),
+                    );
+                }
+                if sources.allowed.is_empty() {
+                    evidence.push(Evidence::new(
+                        "PolicyRule",
+                        format!(
+                            "no rule of {} allows {port} from any source",
+                            d.ingress.selecting.join(", ")
+                        ),
+                    ));
+                }
+                let client_ns_labels = namespace_labels(state, &c.namespace);
+                evidence.push(Evidence::new(
+                    "ClientIdentity",
+                    format!(
+                        "the client: pod labels {}; namespace {} labels {}",
+                        crate::text::labels(&role_labels(&c.labels)),
+                        c.namespace,
+                        client_ns_labels
+                    ),
+                ));
+            }
+            if d.egress.verdict == Verdict::Denied {
+                parts.push(format!(
+                    "the client's egress is restricted by {} and allows no traffic to {} on {port}",
+                    d.egress.selecting.join(", "),
+                    who(t)
+                ));
+                fix.push(format!(
+                    "{} this NetworkPolicy in the client's namespace:\n{}",
+                    add_verb(state),
+                    egress_policy(state, selector, &c, t)
+                ));
+            }
+        }
+        if dns.denied_udp {
+            parts.push(format!(
+                "forgot DNS egress: {} restricts the client's egress and allows no DNS to {} (the client cannot resolve the Service's name)",
+                dns.selecting.join(", "),
+                dns.target
+            ));
+            fix.push(format!(
+                "{} this NetworkPolicy to allow DNS:\n{}",
+                add_verb(state),
+                dns_policy(&c, &dns)
+            ));
+        }
+        return Outcome::fail(parts.join("; ")).evidence(evidence).fix(fix);
+    }
+    if let Some((t, d)) = undecided.first() {
+        let reason = match d.verdict() {
+            Verdict::ImplementationDefined(r) | Verdict::Unknown(r) => r,
+            _ => String::new(),
+        };
+        return Outcome::warn(format!("{cname} → {} on {}/{}: {}: {reason}", who(t), t.port, t.protocol, d.verdict().word()))
+            .evidence(evidence)
+            .fix(["confirm with a probe from the client (pods.listening, when it is built), or with `kubectl exec` and `nc -zv`".to_string()]);
+    }
+    if dns.denied_tcp {
+        return Outcome::warn(format!(
+            "{cname} may reach the Service, but its egress allows DNS over UDP only: large answers (TCP fallback) fail"
+        ))
+        .evidence(evidence)
+        .fix([format!("{} this NetworkPolicy:\n{}", add_verb(state), dns_policy(&c, &dns))]);
+    }
+    allowed_lines.dedup();
+    Outcome::pass(format!(
+        "{cname} may reach the backends on {}",
+        allowed_lines.join(", ")
+    ))
+    .evidence(evidence)
+}
+
+fn add_verb(state: &ClusterState) -> &'static str {
+    if state.is_offline() {
+        "add to the manifests"
+    } else {
+        "apply (kubectl apply -f -)"
+    }
+}
+
+/// The DNS path of a client: cluster DNS pods, read or assumed.
+struct Dns {
+    denied_udp: bool,
+    denied_tcp: bool,
+    selecting: Vec<String>,
+    target: String,
+    pod: PodInfo,
+    evidence: Vec<Evidence>,
+}
+
+fn dns_findings(state: &ClusterState, set: &PolicySet, nss: &Namespaces, client: &PodInfo) -> Dns {
+    let (pod, assumed) = match &state.dns_pods {
+        Fact::Known(pods) if !pods.is_empty() => (PodInfo::from_pod(&pods[0]), false),
+        _ => (
+            PodInfo {
+                namespace: "kube-system".into(),
+                name: "kube-dns".into(),
+                labels: [("k8s-app".to_string(), "kube-dns".to_string())].into(),
+                ports: vec![
+                    ("dns".into(), 53, Protocol::Udp),
+                    ("dns-tcp".into(), 53, Protocol::Tcp),
+                ],
+                ..Default::default()
+            },
+            true,
+        ),
+    };
+    let port_for = |proto: Protocol| {
+        pod.ports
+            .iter()
+            .find(|(n, _, p)| *p == proto && n.starts_with("dns"))
+            .map_or(53, |(_, n, _)| *n)
+    };
+    let target = format!(
+        "{}/{} pods (k8s-app=kube-dns){}",
+        pod.namespace,
+        "kube-dns",
+        if assumed { ", assumed" } else { "" }
+    );
+    let src = Party::Pod(client.clone());
+    let udp = set.decide(
+        nss,
+        &src,
+        &Party::Pod(pod.clone()),
+        port_for(Protocol::Udp),
+        Protocol::Udp,
+    );
+    let tcp = set.decide(
+        nss,
+        &src,
+        &Party::Pod(pod.clone()),
+        port_for(Protocol::Tcp),
+        Protocol::Tcp,
+    );
+    let mut evidence = Vec::new();
+    if !udp.egress.selecting.is_empty() {
+        evidence.push(Evidence::new(
+            "DnsEgress",
+            format!(
+                "DNS {} → {target}: UDP {} ({}), TCP {} ({})",
+                client_name(client),
+                udp.egress.verdict.word(),
+                udp.egress.reason,
+                tcp.egress.verdict.word(),
+                tcp.egress.reason
+            ),
+        ));
+    }
+    Dns {
+        denied_udp: udp.egress.verdict == Verdict::Denied,
+        denied_tcp: tcp.egress.verdict == Verdict::Denied,
+        selecting: udp.egress.selecting,
+        target,
+        pod,
+        evidence,
+    }
+}
+
+fn flow_map(labels: &BTreeMap<String, String>) -> String {
+    let parts: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k:?}: {v:?}"))
+        .collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+fn peer_yaml(indent: &str, labels: &BTreeMap<String, String>, namespace: Option<&str>) -> String {
+    let mut s = format!(
+        "{indent}- podSelector: {{matchLabels: {}}}\n",
+        flow_map(labels)
+    );
+    if let Some(ns) = namespace {
+        s.push_str(&format!("{indent}  namespaceSelector: {{matchLabels: {{\"kubernetes.io/metadata.name\": {ns:?}}}}}\n"));
+    }
+    s
+}
+
+fn slug(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    s.trim_matches('-').chars().take(40).collect()
+}
+
+/// An additive ingress policy allowing exactly this client (or a placeholder) to the backends.
+fn ingress_policy(
+    state: &ClusterState,
+    selector: &BTreeMap<String, String>,
+    client: Option<&PodInfo>,
+    t: &Target,
+) -> String {
+    let (labels, ns, name) = match client {
+        Some(c) => (
+            role_labels(&c.labels),
+            (c.namespace != state.namespace).then_some(c.namespace.as_str()),
+            slug(&c.name),
+        ),
+        None => (
+            [("app".to_string(), "CLIENT".to_string())].into(),
+            None,
+            "client".to_string(),
+        ),
+    };
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-{name}-to-{svc}\n  namespace: {sns}\nspec:\n  podSelector: {{matchLabels: {sel}}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n{peer}    ports:\n    - {{port: {port}, protocol: {proto}}}",
+        svc = state.service_name,
+        sns = state.namespace,
+        sel = flow_map(selector),
+        peer = peer_yaml("    ", &labels, ns),
+        port = t.port,
+        proto = t.protocol,
+    )
+}
+
+/// An additive egress policy for the client to the backends.
+fn egress_policy(
+    state: &ClusterState,
+    selector: &BTreeMap<String, String>,
+    c: &PodInfo,
+    t: &Target,
+) -> String {
+    let ns = (c.namespace != state.namespace).then_some(state.namespace.as_str());
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-{name}-to-{svc}\n  namespace: {cns}\nspec:\n  podSelector: {{matchLabels: {client}}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n{peer}    ports:\n    - {{port: {port}, protocol: {proto}}}",
+        name = slug(&c.name),
+        svc = state.service_name,
+        cns = c.namespace,
+        client = flow_map(&role_labels(&c.labels)),
+        peer = peer_yaml("    ", selector, ns),
+        port = t.port,
+        proto = t.protocol,
+    )
+}
+
+fn dns_policy(c: &PodInfo, dns: &Dns) -> String {
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-dns\n  namespace: {cns}\nspec:\n  podSelector: {{matchLabels: {client}}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n{peer}    ports:\n    - {{port: 53, protocol: UDP}}\n    - {{port: 53, protocol: TCP}}",
+        cns = c.namespace,
+        client = flow_map(&role_labels(&c.labels)),
+        peer = peer_yaml(
+            "    ",
+            &role_labels(&dns.pod.labels),
+            Some(dns.pod.namespace.as_str())
+        ),
+    )
+}

@@ -1,0 +1,132 @@
+//! The NetworkPolicy check end to end: the policy it prints as the fix really fixes the finding.
+
+use crate::support::{Run, repo};
+
+/// Runs offline, applies the verdict's first fix (a NetworkPolicy after its first line) to the
+/// manifests, and runs again.
+fn fix_then_rerun(scenario: &str, args: &[&str]) {
+    let manifests = repo()
+        .join("tests/scenarios")
+        .join(scenario)
+        .join("manifests.yaml");
+    let f = manifests.display().to_string();
+    let mut base = vec!["svc", "cart", "-n", "shop", "-o", "json", "-f"];
+    base.push(&f);
+    base.extend_from_slice(args);
+    let before = Run::new(&base).run();
+    assert_eq!(before.code, 1, "{scenario}: {}", before.stdout);
+    let j = before.json();
+    assert_eq!(j["verdict"]["check"], "netpol.allows");
+    let fix = j["verdict"]["fix"][0].as_str().unwrap();
+    let (_, yaml) = fix
+        .split_once('\n')
+        .expect("a YAML snippet after the first line");
+    let original = std::fs::read_to_string(&manifests).unwrap();
+    let run = Run::new(["svc", "cart", "-n", "shop", "-o", "json", "-f"]);
+    let fixed = run.write("fixed.yaml", &format!("{original}\n---\n{yaml}\n"));
+    let after = run.arg(fixed.display().to_string()).args(args).run();
+    assert_eq!(
+        after.check_status("netpol.allows"),
+        "pass",
+        "{scenario} after the fix:\n{}",
+        after.stdout
+    );
+    assert_eq!(after.code, 0, "{}", after.stdout);
+}
+
+#[test]
+fn printed_policies_fix_what_they_claim() {
+    fix_then_rerun("netpol-default-deny", &["--from", "pod/frontend"]);
+    fix_then_rerun("netpol-named-port-mismatch", &["--from", "pod/frontend"]);
+    fix_then_rerun(
+        "netpol-namespace-label-missing",
+        &["--from", "pod/front/frontend"],
+    );
+    fix_then_rerun("netpol-egress-without-dns", &["--from", "pod/frontend"]);
+}
+
+#[test]
+fn a_would_be_client_is_judged_by_its_labels() {
+    let f = repo()
+        .join("tests/scenarios/netpol-healthy-allow/manifests.yaml")
+        .display()
+        .to_string();
+    let ok = Run::new([
+        "svc",
+        "cart",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+        "-f",
+        &f,
+        "--from",
+        "ns/shop",
+        "--labels",
+        "app=frontend",
+    ])
+    .run();
+    assert_eq!(ok.check_status("netpol.allows"), "pass", "{}", ok.stdout);
+    let denied = Run::new([
+        "svc",
+        "cart",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+        "-f",
+        &f,
+        "--from",
+        "ns/shop",
+        "--labels",
+        "app=intruder",
+    ])
+    .run();
+    assert_eq!(
+        denied.check_status("netpol.allows"),
+        "fail",
+        "{}",
+        denied.stdout
+    );
+    assert_eq!(denied.code, 1);
+    let usage = Run::new(["svc", "cart", "-f", &f, "--from", "deployment/x"]).run();
+    assert_eq!(usage.code, 2, "{}", usage.stderr);
+}
+
+#[test]
+fn a_missing_client_pod_leaves_the_diagnosis_incomplete() {
+    let dir = repo().join("tests/scenarios/netpol-healthy-allow");
+    let server =
+        crate::support::server_with(&[&dir.join("manifests.yaml"), &dir.join("cluster.yaml")]);
+    let out = Run::new([
+        "svc", "cart", "-n", "shop", "-o", "json", "--from", "pod/nope",
+    ])
+    .kubeconfig(&server, None)
+    .run();
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    assert_eq!(out.check_status("netpol.allows"), "skip");
+}
+
+#[test]
+fn forbidden_policy_list_skips_naming_the_permission() {
+    let dir = repo().join("tests/scenarios/netpol-healthy-allow");
+    let api = fakeapi::FakeApi::new();
+    for f in ["manifests.yaml", "cluster.yaml"] {
+        api.load_yaml(&std::fs::read_to_string(dir.join(f)).unwrap())
+            .unwrap();
+    }
+    api.forbid("list", "networkpolicies", Some("shop"));
+    let server = api.start();
+    let out = Run::new(["svc", "cart", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 3);
+    let j = out.json();
+    let c = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "netpol.allows")
+        .unwrap();
+    assert_eq!(c["reason"], "forbidden: needs list networkpolicies in shop");
+}
