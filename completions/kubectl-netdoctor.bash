@@ -28,6 +28,9 @@ _kubectl__netdoctor() {
             kubectl__netdoctor,man)
                 cmd="kubectl__netdoctor__subcmd__man"
                 ;;
+            kubectl__netdoctor,path)
+                cmd="kubectl__netdoctor__subcmd__path"
+                ;;
             kubectl__netdoctor,service)
                 cmd="kubectl__netdoctor__subcmd__svc"
                 ;;
@@ -46,6 +49,9 @@ _kubectl__netdoctor() {
             kubectl__netdoctor__subcmd__help,man)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__man"
                 ;;
+            kubectl__netdoctor__subcmd__help,path)
+                cmd="kubectl__netdoctor__subcmd__help__subcmd__path"
+                ;;
             kubectl__netdoctor__subcmd__help,svc)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__svc"
                 ;;
@@ -56,7 +62,7 @@ _kubectl__netdoctor() {
 
     case "${cmd}" in
         kubectl__netdoctor)
-            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help --version svc service explain completions man help"
+            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help --version svc service path explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -182,7 +188,7 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__subcmd__netdoctor__subcmd__help)
-            opts="svc explain completions man help"
+            opts="svc path explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,6 +257,20 @@ _kubectl__netdoctor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__netdoctor__subcmd__help__subcmd__path)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__netdoctor__subcmd__help__subcmd__svc)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -272,6 +292,68 @@ _kubectl__netdoctor() {
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__netdoctor__subcmd__path)
+            opts="-f -n -o -v -h --from --labels --to --filename --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -39,6 +39,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s h -
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "svc" -d 'Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "service" -d 'Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
@@ -77,6 +78,22 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand serv
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l from -d 'The client: pod/NAME, pod/NAMESPACE/NAME, or ns/NAMESPACE with --labels' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l to -d 'The target: svc/NAME[:PORT] (every backend pod) or pod/NAME:PORT[/UDP]' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s f -l filename -d 'Decide on manifests instead of a live cluster' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
+json\t'The Diagnosis document (schema netdoctor.io/v1)'
+yaml\t'The Diagnosis document as YAML'
+junit\t'JUnit XML, one testcase per check'
+markdown\t'Markdown, for tickets and runbooks'"
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s v -l verbose -d 'Print each API request and its outcome to stderr'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -113,8 +130,9 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc explain completions man help" -f -a "svc" -d 'Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc explain completions man help" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc explain completions man help" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc explain completions man help" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc explain completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "svc" -d 'Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -81,6 +81,8 @@ pub enum Command {
     /// Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports.
     #[command(visible_alias = "service")]
     Svc(SvcArgs),
+    /// Can this client reach that target? NetworkPolicy decisions both ways, per backend pod.
+    Path(PathArgs),
     /// Print the runbook page of a check, or list the checks.
     Explain(ExplainArgs),
     /// Print a shell completion script (what completions/ is generated from).
@@ -116,6 +118,22 @@ pub struct SvcArgs {
     /// Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2.
     #[arg(long, value_name = "K=V,...", requires = "from")]
     pub labels: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PathArgs {
+    /// The client: pod/NAME, pod/NAMESPACE/NAME, or ns/NAMESPACE with --labels.
+    #[arg(long, value_name = "pod/NAME|ns/NAMESPACE")]
+    pub from: String,
+    /// Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2.
+    #[arg(long, value_name = "K=V,...")]
+    pub labels: Option<String>,
+    /// The target: svc/NAME[:PORT] (every backend pod) or pod/NAME:PORT[/UDP].
+    #[arg(long, value_name = "svc/NAME[:PORT]|pod/NAME:PORT")]
+    pub to: String,
+    /// Decide on manifests instead of a live cluster.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub filenames: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

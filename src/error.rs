@@ -29,6 +29,9 @@ pub enum Error {
     /// A manifest that cannot be read or parsed.
     #[error("{0}")]
     Manifest(String),
+    /// The object a command starts from does not exist (a finding: exit 1).
+    #[error("{0}")]
+    NotFound(String),
     /// No usable kubeconfig, or an unknown context.
     #[error("{0}")]
     Kubeconfig(String),
@@ -47,6 +50,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
             Error::Usage(_) | Error::Manifest(_) => exit::USAGE,
+            Error::NotFound(_) => exit::FAILED,
             Error::Kubeconfig(_) | Error::Unreachable(_) | Error::Output(_) => exit::INCOMPLETE,
             Error::Interrupted { code, .. } => *code,
         })

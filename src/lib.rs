@@ -11,6 +11,7 @@ pub mod explain;
 pub mod generate;
 pub mod k8s;
 pub mod netpol;
+pub mod path;
 pub mod render;
 pub mod report;
 pub mod source;
@@ -51,6 +52,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             std::io::stdout().write_all(text.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Path(args) => {
+            settings.require_output(
+                "path",
+                &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Yaml],
+            )?;
+            let runtime = runtime()?;
+            runtime.block_on(interruptible(path::run(&settings, &args)))
+        }
         Command::Completions { shell } => {
             std::io::stdout().write_all(&generate::completions(shell))?;
             Ok(ExitCode::SUCCESS)
@@ -65,13 +74,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Yaml],
             )?;
             let name = service_name(&args.name)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()?;
-            runtime.block_on(interruptible(svc(&settings, &args, &name)))
+            runtime()?.block_on(interruptible(svc(&settings, &args, &name)))
         }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }
 
 /// Accepts `NAME`, `svc/NAME` and `service/NAME`, like kubectl.

@@ -130,3 +130,114 @@ fn forbidden_policy_list_skips_naming_the_permission() {
         .unwrap();
     assert_eq!(c["reason"], "forbidden: needs list networkpolicies in shop");
 }
+
+fn scenario_files(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = repo().join("tests/scenarios").join(name);
+    (dir.join("manifests.yaml"), dir.join("cluster.yaml"))
+}
+
+#[test]
+fn path_exit_codes_follow_the_decision_live_and_offline() {
+    // (scenario, --from, exit): allowed 0, denied 1, implementation-defined 3.
+    let cases = [
+        ("netpol-healthy-allow", "pod/frontend", 0),
+        ("netpol-default-deny", "pod/frontend", 1),
+        ("netpol-egress-without-dns", "pod/frontend", 1),
+        ("netpol-hostnetwork-client", "pod/frontend", 3),
+        ("netpol-namespace-label-missing", "pod/front/frontend", 1),
+    ];
+    for (scenario, from, code) in cases {
+        let (m, c) = scenario_files(scenario);
+        let offline = Run::new([
+            "path", "--from", from, "--to", "svc/cart", "-n", "shop", "-f",
+        ])
+        .arg(m.display().to_string())
+        .run();
+        assert_eq!(
+            offline.code, code,
+            "{scenario} offline: {}{}",
+            offline.stdout, offline.stderr
+        );
+        let server = crate::support::server_with(&[&m, &c]);
+        let live = Run::new([
+            "path", "--from", from, "--to", "svc/cart", "-n", "shop", "-o", "json",
+        ])
+        .kubeconfig(&server, None)
+        .run();
+        assert_eq!(
+            live.code, code,
+            "{scenario} live: {}{}",
+            live.stdout, live.stderr
+        );
+        let j = live.json();
+        assert_eq!(j["kind"], "PathReport");
+        assert_eq!(j["source"], "live");
+        assert_eq!(j["paths"][0]["to"], "shop/cart-5c6d-aaaaa");
+        assert_eq!(
+            j["paths"][0]["port"], 8080,
+            "the policy sees the targetPort"
+        );
+        assert!(server.requests().iter().all(|r| !r.is_write()));
+    }
+}
+
+#[test]
+fn path_to_a_pod_port_by_name_and_deciding_rules_in_json() {
+    let (m, c) = scenario_files("netpol-default-deny");
+    let server = crate::support::server_with(&[&m, &c]);
+    let out = Run::new([
+        "path",
+        "--from",
+        "pod/frontend",
+        "--to",
+        "pod/cart-5c6d-aaaaa:http",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+    ])
+    .kubeconfig(&server, None)
+    .run();
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let j = out.json();
+    assert_eq!(j["verdict"], "denied");
+    assert_eq!(
+        j["paths"][0]["ingress"]["selecting"][0],
+        "shop/default-deny"
+    );
+    assert_eq!(j["paths"][0]["egress"]["verdict"], "allowed");
+    // An unknown port name is a usage error; a missing target a finding.
+    let out = Run::new([
+        "path",
+        "--from",
+        "pod/frontend",
+        "--to",
+        "pod/cart-5c6d-aaaaa:nope",
+        "-n",
+        "shop",
+    ])
+    .kubeconfig(&server, None)
+    .run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = Run::new([
+        "path",
+        "--from",
+        "pod/frontend",
+        "--to",
+        "svc/nope",
+        "-n",
+        "shop",
+    ])
+    .kubeconfig(&server, None)
+    .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Service shop/nope not found"),
+        "{}",
+        out.stderr
+    );
+    let out = Run::new(["path", "--from", "pod/frontend", "--to", "deploy/x"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 2);
+}

@@ -26,13 +26,13 @@ const REVISION_LABELS: &[&str] = &[
 ];
 
 /// One backend pod (a representative of pods with the same labels) and one of its target ports.
-struct Target {
-    pod: PodInfo,
+pub(crate) struct Target {
+    pub(crate) pod: PodInfo,
     /// How many matched pods share these labels.
-    count: usize,
-    port_label: String,
-    port: u16,
-    protocol: Protocol,
+    pub(crate) count: usize,
+    pub(crate) port_label: String,
+    pub(crate) port: u16,
+    pub(crate) protocol: Protocol,
 }
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
@@ -97,7 +97,7 @@ fn location(state: &ClusterState, policy: &str) -> String {
 
 /// Backends grouped by their labels (policies select by labels), with every Service port's
 /// resolved target port.
-fn targets(spec: &k8s_openapi::api::core::v1::ServiceSpec, pods: &[Pod]) -> Vec<Target> {
+pub(crate) fn targets(spec: &k8s_openapi::api::core::v1::ServiceSpec, pods: &[Pod]) -> Vec<Target> {
     let mut groups: Vec<(BTreeMap<String, String>, &Pod, usize)> = Vec::new();
     for pod in pods {
         let labels = role_labels(&k8s::labels_of(pod));
@@ -136,7 +136,7 @@ fn role_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn who(t: &Target) -> String {
+pub(crate) fn who(t: &Target) -> String {
     if t.count > 1 {
         format!("{} pods like {}/{}", t.count, t.pod.namespace, t.pod.name)
     } else {
@@ -219,7 +219,7 @@ fn policy_ref(id: &str) -> ObjectRef {
     ObjectRef::new("NetworkPolicy", ns, name)
 }
 
-fn namespaces(state: &ClusterState) -> (Namespaces, Option<Evidence>) {
+pub(crate) fn namespaces(state: &ClusterState) -> (Namespaces, Option<Evidence>) {
     let map = |list: &Vec<k8s_openapi::api::core::v1::Namespace>| {
         list.iter()
             .filter_map(|n| {
@@ -265,7 +265,7 @@ fn namespace_labels(state: &ClusterState, ns: &str) -> String {
     }
 }
 
-fn client_info(client: &Client) -> Result<PodInfo, Box<Outcome>> {
+pub(crate) fn client_info(client: &Client) -> Result<PodInfo, Box<Outcome>> {
     match client {
         Client::Hypothetical { namespace, labels } => Ok(PodInfo {
             namespace: namespace.clone(),
@@ -288,7 +288,7 @@ fn client_info(client: &Client) -> Result<PodInfo, Box<Outcome>> {
     }
 }
 
-fn client_name(c: &PodInfo) -> String {
+pub(crate) fn client_name(c: &PodInfo) -> String {
     format!("{}/{}", c.namespace, c.name)
 }
 
@@ -447,16 +447,21 @@ fn add_verb(state: &ClusterState) -> &'static str {
 }
 
 /// The DNS path of a client: cluster DNS pods, read or assumed.
-struct Dns {
-    denied_udp: bool,
-    denied_tcp: bool,
-    selecting: Vec<String>,
-    target: String,
-    pod: PodInfo,
-    evidence: Vec<Evidence>,
+pub(crate) struct Dns {
+    pub(crate) denied_udp: bool,
+    pub(crate) denied_tcp: bool,
+    pub(crate) selecting: Vec<String>,
+    pub(crate) target: String,
+    pub(crate) pod: PodInfo,
+    pub(crate) evidence: Vec<Evidence>,
 }
 
-fn dns_findings(state: &ClusterState, set: &PolicySet, nss: &Namespaces, client: &PodInfo) -> Dns {
+pub(crate) fn dns_findings(
+    state: &ClusterState,
+    set: &PolicySet,
+    nss: &Namespaces,
+    client: &PodInfo,
+) -> Dns {
     let (pod, assumed) = match &state.dns_pods {
         Fact::Known(pods) if !pods.is_empty() => (PodInfo::from_pod(&pods[0]), false),
         _ => (

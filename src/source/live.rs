@@ -474,6 +474,49 @@ fn humantime(d: Duration) -> String {
 }
 
 impl Live {
+    /// What `path --to pod/NAME` needs: the pod, and the policy round for it and the client.
+    pub async fn pod_state(
+        &self,
+        ns: &str,
+        name: &str,
+        client: Option<&ClientSpec>,
+    ) -> Result<ClusterState> {
+        let work = async {
+            let mut s = ClusterState::new(SourceKind::Live, ns, "");
+            let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+            let pod = match self
+                .bounded(format!("get pod {ns}/{name}"), pods.get_opt(name))
+                .await
+            {
+                Ok(p) => p,
+                Err(ReadError::Transport(m)) => {
+                    return Err(Error::Unreachable(format!(
+                        "cannot reach the API server at {}: {m}",
+                        self.server
+                    )));
+                }
+                Err(e) => {
+                    return Err(Error::Unreachable(
+                        e.into_unavailable("get", "pods", Some(ns)).reason(),
+                    ));
+                }
+            };
+            s.pods = Fact::Known(pod.into_iter().collect());
+            self.gather_policy(&mut s, client).await;
+            Ok(s)
+        };
+        match self.timeout {
+            Some(t) => tokio::time::timeout(t, work).await.map_err(|_| {
+                Error::Unreachable(format!(
+                    "the API server at {} did not answer within {} (--request-timeout)",
+                    self.server,
+                    humantime(t)
+                ))
+            })?,
+            None => work.await,
+        }
+    }
+
     /// The policy round: NetworkPolicies of the Service's namespace (and the client's), and with a
     /// client, the namespaces' labels, the client pod and the cluster DNS pods its egress needs.
     async fn gather_policy(&self, s: &mut ClusterState, client: Option<&ClientSpec>) {

@@ -1,0 +1,428 @@
+//! `path --from CLIENT --to svc/NAME[:PORT]|pod/NAME:PORT`: can this client reach that target?
+//! The NetworkPolicy decision both ways (the client's egress, the target's ingress) for every
+//! backend pod and port, with the deciding rules; the client's DNS egress when it is restricted.
+//! Exit 1 when any path is denied, 3 when some are only implementation-defined or unknown.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::checks::netpol_allows::{self as np, Target};
+use crate::cli::{OutputFormat, PathArgs};
+use crate::config::{self, Settings};
+use crate::error::{Error, Result, exit};
+use crate::k8s;
+use crate::netpol::{Decision, Party, PodInfo, PolicySet, Protocol, Verdict};
+use crate::report::API_VERSION;
+use crate::source::live::Live;
+use crate::source::manifests;
+use crate::state::{ClusterState, Fact, SourceKind};
+use crate::text::sanitize;
+
+/// What `--to` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// A Service, optionally one of its ports (number or name).
+    Service { name: String, port: Option<String> },
+    /// A pod and a port (number or container port name), with the protocol.
+    Pod {
+        name: String,
+        port: String,
+        protocol: Protocol,
+    },
+}
+
+pub fn parse_destination(s: &str) -> Result<Destination> {
+    let bad = || {
+        Error::Usage(format!(
+            "invalid --to {s:?}: use svc/NAME[:PORT] or pod/NAME:PORT[/UDP]"
+        ))
+    };
+    let (kind, rest) = s.split_once('/').ok_or_else(bad)?;
+    match kind {
+        "svc" | "service" | "services" => {
+            let (name, port) = match rest.split_once(':') {
+                Some((n, p)) if !p.is_empty() => (n, Some(p.to_string())),
+                Some(_) => return Err(bad()),
+                None => (rest, None),
+            };
+            config::validate_name("Service name", name)?;
+            Ok(Destination::Service {
+                name: name.to_string(),
+                port,
+            })
+        }
+        "pod" | "pods" | "po" => {
+            let (name, port) = rest.split_once(':').ok_or_else(bad)?;
+            config::validate_name("pod name", name)?;
+            let (port, protocol) = match port.split_once('/') {
+                Some((p, proto)) => (
+                    p,
+                    Protocol::parse(Some(&proto.to_uppercase()))
+                        .map_err(|e| Error::Usage(format!("--to: {e}")))?,
+                ),
+                None => (port, Protocol::Tcp),
+            };
+            if port.is_empty() {
+                return Err(bad());
+            }
+            Ok(Destination::Pod {
+                name: name.to_string(),
+                port: port.to_string(),
+                protocol,
+            })
+        }
+        _ => Err(bad()),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Side {
+    verdict: &'static str,
+    reason: String,
+    selecting: Vec<String>,
+    allowed_by: Vec<String>,
+}
+
+impl From<&Decision> for Side {
+    fn from(d: &Decision) -> Self {
+        Side {
+            verdict: d.verdict.word(),
+            reason: d.reason.clone(),
+            selecting: d.selecting.clone(),
+            allowed_by: d.allowed_by.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Row {
+    to: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_port: Option<String>,
+    port: u16,
+    protocol: String,
+    verdict: &'static str,
+    egress: Side,
+    ingress: Side,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DnsRow {
+    to: String,
+    udp: &'static str,
+    tcp: &'static str,
+    selecting: Vec<String>,
+}
+
+/// The `path` document (`-o json`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PathReport {
+    api_version: &'static str,
+    kind: &'static str,
+    source: SourceKind,
+    from: String,
+    to: String,
+    verdict: &'static str,
+    paths: Vec<Row>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dns: Option<DnsRow>,
+    notes: Vec<String>,
+}
+
+pub async fn run(settings: &Settings, args: &PathArgs) -> Result<ExitCode> {
+    let client = config::client_spec(Some(&args.from), args.labels.as_deref())?
+        .ok_or_else(|| Error::Usage("--from is required".into()))?;
+    let dest = parse_destination(&args.to)?;
+    let svc_name = match &dest {
+        Destination::Service { name, .. } => name.clone(),
+        Destination::Pod { .. } => String::new(),
+    };
+    let state = if args.filenames.is_empty() {
+        let live = Live::connect(settings).await?;
+        let ns = settings
+            .namespace
+            .clone()
+            .unwrap_or_else(|| live.default_namespace.clone());
+        match &dest {
+            Destination::Service { name, .. } => {
+                live.service_state(&ns, name, Some(&client)).await?
+            }
+            Destination::Pod { name, .. } => live.pod_state(&ns, name, Some(&client)).await?,
+        }
+    } else {
+        let loaded = manifests::load(&args.filenames)?;
+        let ns = settings
+            .namespace
+            .clone()
+            .or_else(|| crate::source::live::kubeconfig_namespace(settings))
+            .unwrap_or_else(|| "default".into());
+        let mut s = manifests::state_for_service(&loaded, &ns, &svc_name, Some(&client))?;
+        if let Destination::Pod { name, .. } = &dest {
+            let found = s.namespace_pods.known().and_then(|p| {
+                p.iter()
+                    .find(|p| k8s::name_of(&p.metadata) == name)
+                    .cloned()
+            });
+            s.pods = Fact::Known(found.into_iter().collect());
+        }
+        s
+    };
+    let report = build(&state, &dest, &args.from, &args.to)?;
+    let mut out = std::io::stdout().lock();
+    match settings.output {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Yaml => {
+            let y = serde_saphyr::to_string(&report).map_err(std::io::Error::other)?;
+            out.write_all(y.as_bytes())?;
+        }
+        _ => human(&report, &mut out)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::from(match report.verdict {
+        "denied" => exit::FAILED,
+        "allowed" => exit::OK,
+        _ => exit::INCOMPLETE,
+    }))
+}
+
+fn not_found(what: String) -> Error {
+    Error::NotFound(what)
+}
+
+fn build(state: &ClusterState, dest: &Destination, from: &str, to: &str) -> Result<PathReport> {
+    if let Destination::Service { name, .. } = dest {
+        if state.service().is_none() {
+            return Err(match state.service.as_result() {
+                Err(u) => Error::Unreachable(format!(
+                    "cannot read Service {}/{name}: {}",
+                    state.namespace,
+                    u.reason()
+                )),
+                Ok(_) => not_found(format!("Service {}/{name} not found", state.namespace)),
+            });
+        }
+    }
+    let policies = match state.policies.as_result() {
+        Ok(p) => p,
+        Err(u) => return Err(Error::Unreachable(format!("cannot decide: {}", u.reason()))),
+    };
+    let set = PolicySet::compile(policies).map_err(|e| Error::Manifest(e.to_string()))?;
+    let client = state
+        .client
+        .as_ref()
+        .ok_or_else(|| Error::Unreachable("the client could not be read".to_string()))?;
+    let c = np::client_info(client)
+        .map_err(|o| Error::Unreachable(o.summary.trim_start_matches("skipped: ").to_string()))?;
+    let pods = state.pods.known().cloned().unwrap_or_default();
+    let targets: Vec<Target> = match dest {
+        Destination::Service { name, port } => {
+            let svc = state.service().ok_or_else(|| {
+                not_found(format!("Service {}/{name} not found", state.namespace))
+            })?;
+            let spec = svc.spec.clone().unwrap_or_default();
+            if pods.is_empty() {
+                return Err(not_found(format!(
+                    "Service {}/{name} selects no pods (kubectl netdoctor svc {name} tells why)",
+                    state.namespace
+                )));
+            }
+            let all = np::targets(&spec, &pods);
+            match port {
+                None => all,
+                Some(p) => {
+                    let chosen: Vec<Target> = all
+                        .into_iter()
+                        .filter(|t| {
+                            spec.ports.iter().flatten().any(|sp| {
+                                (sp.port.to_string() == *p
+                                    || sp.name.as_deref() == Some(p.as_str()))
+                                    && k8s::describe_service_port(sp) == t.port_label
+                            })
+                        })
+                        .collect();
+                    if chosen.is_empty() {
+                        return Err(Error::Usage(format!(
+                            "Service {}/{name} has no port {p} that resolves on its pods",
+                            state.namespace
+                        )));
+                    }
+                    chosen
+                }
+            }
+        }
+        Destination::Pod {
+            name,
+            port,
+            protocol,
+        } => {
+            let pod = pods
+                .first()
+                .ok_or_else(|| not_found(format!("pod {}/{name} not found", state.namespace)))?;
+            let info = PodInfo::from_pod(pod);
+            let number = match port.parse::<u16>() {
+                Ok(n) => n,
+                Err(_) => info
+                    .ports
+                    .iter()
+                    .find(|(n, _, p)| n == port && p == protocol)
+                    .map(|(_, n, _)| *n)
+                    .ok_or_else(|| {
+                        Error::Usage(format!(
+                            "pod {}/{name} declares no {protocol} port named {port}",
+                            state.namespace
+                        ))
+                    })?,
+            };
+            vec![Target {
+                pod: info,
+                count: 1,
+                port_label: format!("{number}/{protocol}"),
+                port: number,
+                protocol: *protocol,
+            }]
+        }
+    };
+    let (nss, note) = np::namespaces(state);
+    let src = Party::Pod(c.clone());
+    let mut rows = Vec::new();
+    let mut worst = Verdict::Allowed;
+    for t in &targets {
+        let d = set.decide(&nss, &src, &Party::Pod(t.pod.clone()), t.port, t.protocol);
+        let v = d.verdict();
+        worst = combine(worst, v.clone());
+        rows.push(Row {
+            to: np::who(t),
+            service_port: matches!(dest, Destination::Service { .. }).then(|| t.port_label.clone()),
+            port: t.port,
+            protocol: t.protocol.to_string(),
+            verdict: v.word(),
+            egress: (&d.egress).into(),
+            ingress: (&d.ingress).into(),
+        });
+    }
+    let dns = np::dns_findings(state, &set, &nss, &c);
+    let dns_row = (!dns.selecting.is_empty()).then(|| {
+        if dns.denied_udp {
+            worst = combine(worst.clone(), Verdict::Denied);
+        }
+        DnsRow {
+            to: dns.target.clone(),
+            udp: if dns.denied_udp { "denied" } else { "allowed" },
+            tcp: if dns.denied_tcp { "denied" } else { "allowed" },
+            selecting: dns.selecting.clone(),
+        }
+    });
+    Ok(PathReport {
+        api_version: API_VERSION,
+        kind: "PathReport",
+        source: state.source,
+        from: from.to_string(),
+        to: to.to_string(),
+        verdict: worst.word(),
+        paths: rows,
+        dns: dns_row,
+        notes: note.into_iter().map(|e| e.message).collect(),
+    })
+}
+
+/// Denied beats undecided beats allowed.
+fn combine(a: Verdict, b: Verdict) -> Verdict {
+    match (&a, &b) {
+        (Verdict::Denied, _) => a,
+        (_, Verdict::Denied) => b,
+        (Verdict::Allowed, _) => b,
+        _ => a,
+    }
+}
+
+fn human(r: &PathReport, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} → {}: {}",
+        sanitize(&r.from),
+        sanitize(&r.to),
+        r.verdict.to_uppercase()
+    )?;
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(["to", "port", "verdict", "client egress", "target ingress"]);
+    for row in &r.paths {
+        table.add_row([
+            sanitize(&row.to),
+            format!("{}/{}", row.port, row.protocol),
+            row.verdict.to_string(),
+            sanitize(&row.egress.reason),
+            sanitize(&row.ingress.reason),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    if let Some(d) = &r.dns {
+        writeln!(
+            out,
+            "DNS → {}: UDP {}, TCP {} (client egress restricted by {})",
+            sanitize(&d.to),
+            d.udp,
+            d.tcp,
+            d.selecting.join(", ")
+        )?;
+    }
+    for n in &r.notes {
+        writeln!(out, "note: {}", sanitize(n))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations() {
+        assert_eq!(
+            parse_destination("svc/cart").unwrap(),
+            Destination::Service {
+                name: "cart".into(),
+                port: None
+            }
+        );
+        assert_eq!(
+            parse_destination("svc/cart:http").unwrap(),
+            Destination::Service {
+                name: "cart".into(),
+                port: Some("http".into())
+            }
+        );
+        assert_eq!(
+            parse_destination("pod/db-0:5432").unwrap(),
+            Destination::Pod {
+                name: "db-0".into(),
+                port: "5432".into(),
+                protocol: Protocol::Tcp
+            }
+        );
+        assert_eq!(
+            parse_destination("pod/dns-1:53/udp").unwrap(),
+            Destination::Pod {
+                name: "dns-1".into(),
+                port: "53".into(),
+                protocol: Protocol::Udp
+            }
+        );
+        assert!(parse_destination("pod/db-0").is_err());
+        assert!(parse_destination("deploy/x").is_err());
+        assert!(parse_destination("svc/x:").is_err());
+    }
+}
