@@ -31,6 +31,9 @@ _kubectl__netdoctor() {
             kubectl__netdoctor,path)
                 cmd="kubectl__netdoctor__subcmd__path"
                 ;;
+            kubectl__netdoctor,reach)
+                cmd="kubectl__netdoctor__subcmd__reach"
+                ;;
             kubectl__netdoctor,service)
                 cmd="kubectl__netdoctor__subcmd__svc"
                 ;;
@@ -52,6 +55,9 @@ _kubectl__netdoctor() {
             kubectl__netdoctor__subcmd__help,path)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__path"
                 ;;
+            kubectl__netdoctor__subcmd__help,reach)
+                cmd="kubectl__netdoctor__subcmd__help__subcmd__reach"
+                ;;
             kubectl__netdoctor__subcmd__help,svc)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__svc"
                 ;;
@@ -62,7 +68,7 @@ _kubectl__netdoctor() {
 
     case "${cmd}" in
         kubectl__netdoctor)
-            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help --version svc service path explain completions man help"
+            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help --version svc service path reach explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -85,11 +91,11 @@ _kubectl__netdoctor() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -127,11 +133,11 @@ _kubectl__netdoctor() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -169,11 +175,11 @@ _kubectl__netdoctor() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -188,7 +194,7 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__subcmd__netdoctor__subcmd__help)
-            opts="svc path explain completions man help"
+            opts="svc path reach explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,6 +277,20 @@ _kubectl__netdoctor() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__netdoctor__subcmd__help__subcmd__reach)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__netdoctor__subcmd__help__subcmd__svc)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -309,11 +329,11 @@ _kubectl__netdoctor() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -371,11 +391,61 @@ _kubectl__netdoctor() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__netdoctor__subcmd__reach)
+            opts="-A -f -n -o -v -h --all-namespaces --filename --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -429,11 +499,11 @@ _kubectl__netdoctor() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json yaml junit markdown" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)

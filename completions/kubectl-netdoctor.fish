@@ -31,7 +31,8 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s o -
 json\t'The Diagnosis document (schema netdoctor.io/v1)'
 yaml\t'The Diagnosis document as YAML'
 junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'"
+markdown\t'Markdown, for tickets and runbooks'
+csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s v -l verbose -d 'Print each API request and its outcome to stderr'
@@ -40,6 +41,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s V -
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "svc" -d 'Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "service" -d 'Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
@@ -54,7 +56,8 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc"
 json\t'The Diagnosis document (schema netdoctor.io/v1)'
 yaml\t'The Diagnosis document as YAML'
 junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'"
+markdown\t'Markdown, for tickets and runbooks'
+csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-probe -d 'API reads only: create no probe pod (this version never creates one)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l strict -d 'Treat warnings as failures (exit 1)'
@@ -71,7 +74,8 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand serv
 json\t'The Diagnosis document (schema netdoctor.io/v1)'
 yaml\t'The Diagnosis document as YAML'
 junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'"
+markdown\t'Markdown, for tickets and runbooks'
+csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-probe -d 'API reads only: create no probe pod (this version never creates one)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l strict -d 'Treat warnings as failures (exit 1)'
@@ -89,11 +93,27 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path
 json\t'The Diagnosis document (schema netdoctor.io/v1)'
 yaml\t'The Diagnosis document as YAML'
 junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'"
+markdown\t'Markdown, for tickets and runbooks'
+csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s f -l filename -d 'Read manifests instead of a live cluster' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
+json\t'The Diagnosis document (schema netdoctor.io/v1)'
+yaml\t'The Diagnosis document as YAML'
+junit\t'JUnit XML, one testcase per check'
+markdown\t'Markdown, for tickets and runbooks'
+csv\t'Comma-separated values (reach)'"
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s A -l all-namespaces -d 'Every namespace (else -n, the context\'s namespace, or "default")'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s v -l verbose -d 'Print each API request and its outcome to stderr'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -101,7 +121,8 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand expl
 json\t'The Diagnosis document (schema netdoctor.io/v1)'
 yaml\t'The Diagnosis document as YAML'
 junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'"
+markdown\t'Markdown, for tickets and runbooks'
+csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s v -l verbose -d 'Print each API request and its outcome to stderr'
@@ -113,7 +134,8 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand comp
 json\t'The Diagnosis document (schema netdoctor.io/v1)'
 yaml\t'The Diagnosis document as YAML'
 junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'"
+markdown\t'Markdown, for tickets and runbooks'
+csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -s v -l verbose -d 'Print each API request and its outcome to stderr'
@@ -125,14 +147,16 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man"
 json\t'The Diagnosis document (schema netdoctor.io/v1)'
 yaml\t'The Diagnosis document as YAML'
 junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'"
+markdown\t'Markdown, for tickets and runbooks'
+csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "svc" -d 'Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path explain completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path reach explain completions man help" -f -a "svc" -d 'Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path reach explain completions man help" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path reach explain completions man help" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path reach explain completions man help" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path reach explain completions man help" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path reach explain completions man help" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc path reach explain completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -62,6 +62,8 @@ pub enum OutputFormat {
     Junit,
     /// Markdown, for tickets and runbooks.
     Markdown,
+    /// Comma-separated values (reach).
+    Csv,
 }
 
 impl OutputFormat {
@@ -72,6 +74,7 @@ impl OutputFormat {
             OutputFormat::Yaml => "yaml",
             OutputFormat::Junit => "junit",
             OutputFormat::Markdown => "markdown",
+            OutputFormat::Csv => "csv",
         }
     }
 }
@@ -83,6 +86,8 @@ pub enum Command {
     Svc(SvcArgs),
     /// Can this client reach that target? NetworkPolicy decisions both ways, per backend pod.
     Path(PathArgs),
+    /// Who can talk to whom: every allowed workload → workload connection, with ports.
+    Reach(ReachArgs),
     /// Print the runbook page of a check, or list the checks.
     Explain(ExplainArgs),
     /// Print a shell completion script (what completions/ is generated from).
@@ -132,6 +137,16 @@ pub struct PathArgs {
     #[arg(long, value_name = "svc/NAME[:PORT]|pod/NAME:PORT")]
     pub to: String,
     /// Decide on manifests instead of a live cluster.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub filenames: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReachArgs {
+    /// Every namespace (else -n, the context's namespace, or "default").
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Read manifests instead of a live cluster.
     #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub filenames: Vec<PathBuf>,
 }

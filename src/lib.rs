@@ -12,6 +12,7 @@ pub mod generate;
 pub mod k8s;
 pub mod netpol;
 pub mod path;
+pub mod reach;
 pub mod render;
 pub mod report;
 pub mod source;
@@ -59,6 +60,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             )?;
             let runtime = runtime()?;
             runtime.block_on(interruptible(path::run(&settings, &args)))
+        }
+        Command::Reach(args) => {
+            settings.require_output(
+                "reach",
+                &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Csv],
+            )?;
+            runtime()?.block_on(interruptible(reach::run(&settings, &args)))
         }
         Command::Completions { shell } => {
             std::io::stdout().write_all(&generate::completions(shell))?;

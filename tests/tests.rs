@@ -7,4 +7,5 @@ mod cli;
 mod kubectl;
 mod live;
 mod netpol;
+mod reach;
 mod scenarios;

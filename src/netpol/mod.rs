@@ -18,6 +18,7 @@
 //!   namespace whose other labels are unknown yields "unknown", not a deny.
 
 mod compile;
+mod ports;
 mod selector;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 pub use compile::{InvalidPolicy, PolicySet};
+pub use ports::PortSet;
 pub use selector::{Labels, Match, NAMESPACE_NAME_LABEL, Selector};
 
 use compile::{Peer, Policy, PortSpec, Rule};
@@ -463,6 +465,14 @@ fn peer_matches(namespaces: &Namespaces, policy: &Policy, peer: &Peer, party: &P
                 RuleMatch::No
             }
         }
+        (Peer::IpBlock { cidr, .. }, Party::Pod(p)) if p.ip.is_none() && !p.host_network => {
+            RuleMatch::Undecided(Verdict::Unknown(format!(
+                "ipBlock {cidr} of {} against {}/{}, whose address is not known (offline)",
+                policy.id(),
+                p.namespace,
+                p.name
+            )))
+        }
         (Peer::IpBlock { cidr, except }, Party::Pod(p)) => {
             let inside = match p.ip {
                 Some(ip) => cidr.contains(&ip) && !except.iter().any(|e| e.contains(&ip)),
@@ -635,5 +645,221 @@ fn describe_peer(policy: &Policy, peer: &Peer) -> String {
                 Some(n) => format!("{who} in namespaces {n}"),
             }
         }
+    }
+}
+
+/// Every (protocol, port) on which `src` may connect to `dst`, for `reach`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reachable {
+    pub allowed: PortSet,
+    /// Ports whose answer is implementation-defined or unknown, with why.
+    pub undecided: PortSet,
+    pub reasons: Vec<String>,
+}
+
+struct SidePorts {
+    allowed: PortSet,
+    undecided: PortSet,
+    reasons: Vec<String>,
+}
+
+impl PolicySet {
+    /// The ports `decide` would allow between two parties, over the whole port space.
+    pub fn allowed_ports(&self, namespaces: &Namespaces, src: &Party, dst: &Party) -> Reachable {
+        if let (Party::Pod(s), Party::Pod(d)) = (src, dst) {
+            if s.namespace == d.namespace && s.name == d.name && !s.name.is_empty() {
+                return Reachable {
+                    allowed: PortSet::all(),
+                    ..Default::default()
+                };
+            }
+        }
+        let full = || SidePorts {
+            allowed: PortSet::all(),
+            undecided: PortSet::empty(),
+            reasons: Vec::new(),
+        };
+        let egress = match src {
+            Party::Pod(s) => self.side_ports(namespaces, Direction::Egress, s, dst),
+            Party::External(_) => full(),
+        };
+        let ingress = match dst {
+            Party::Pod(d) => self.side_ports(namespaces, Direction::Ingress, d, src),
+            Party::External(_) => full(),
+        };
+        let allowed = egress.allowed.intersect(&ingress.allowed);
+        let mut e_any = egress.allowed.clone();
+        e_any.union(&egress.undecided);
+        let mut i_any = ingress.allowed.clone();
+        i_any.union(&ingress.undecided);
+        let undecided = e_any.intersect(&i_any).minus(&allowed);
+        let mut reasons = egress.reasons;
+        reasons.extend(ingress.reasons);
+        if undecided.is_empty() {
+            reasons.clear();
+        }
+        Reachable {
+            allowed,
+            undecided,
+            reasons,
+        }
+    }
+
+    fn side_ports(
+        &self,
+        namespaces: &Namespaces,
+        dir: Direction,
+        pod: &PodInfo,
+        peer: &Party,
+    ) -> SidePorts {
+        let selecting: Vec<&Policy> = self
+            .in_namespace(&pod.namespace)
+            .filter(|p| p.pod_selector.matches(&pod.labels))
+            .filter(|p| p.rules(dir).is_some())
+            .collect();
+        if selecting.is_empty() {
+            return SidePorts {
+                allowed: PortSet::all(),
+                undecided: PortSet::empty(),
+                reasons: Vec::new(),
+            };
+        }
+        if pod.host_network {
+            return SidePorts {
+                allowed: PortSet::empty(),
+                undecided: PortSet::all(),
+                reasons: vec![format!(
+                    "{}/{} runs with hostNetwork: policies selecting it are implementation-defined",
+                    pod.namespace, pod.name
+                )],
+            };
+        }
+        if dir == Direction::Ingress {
+            if let Party::Pod(p) = peer {
+                if p.host_network && p.node.is_some() && p.node == pod.node {
+                    return SidePorts {
+                        allowed: PortSet::all(),
+                        undecided: PortSet::empty(),
+                        reasons: Vec::new(),
+                    };
+                }
+            }
+        }
+        let owner: Option<&PodInfo> = match dir {
+            Direction::Ingress => Some(pod),
+            Direction::Egress => match peer {
+                Party::Pod(p) => Some(p),
+                Party::External(_) => None,
+            },
+        };
+        let mut out = SidePorts {
+            allowed: PortSet::empty(),
+            undecided: PortSet::empty(),
+            reasons: Vec::new(),
+        };
+        for policy in &selecting {
+            for rule in policy.rules(dir).into_iter().flatten() {
+                let ports = rule_ports(&rule.ports, owner);
+                if ports.is_empty() {
+                    continue;
+                }
+                let m = match &rule.peers {
+                    None => RuleMatch::Yes,
+                    Some(peers) => {
+                        let mut m = RuleMatch::No;
+                        for p in peers {
+                            match peer_matches(namespaces, policy, p, peer) {
+                                RuleMatch::Yes => {
+                                    m = RuleMatch::Yes;
+                                    break;
+                                }
+                                RuleMatch::Undecided(v) => m = RuleMatch::Undecided(v),
+                                RuleMatch::No => {}
+                            }
+                        }
+                        m
+                    }
+                };
+                match m {
+                    RuleMatch::Yes => out.allowed.union(&ports),
+                    RuleMatch::Undecided(v) => {
+                        out.undecided.union(&ports);
+                        if let Verdict::ImplementationDefined(r) | Verdict::Unknown(r) = v {
+                            if !out.reasons.contains(&r) {
+                                out.reasons.push(r);
+                            }
+                        }
+                    }
+                    RuleMatch::No => {}
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The ports a rule's `ports` field allows, named ports resolved on the destination pod.
+fn rule_ports(ports: &Option<Vec<PortSpec>>, owner: Option<&PodInfo>) -> PortSet {
+    let Some(specs) = ports else {
+        return PortSet::all();
+    };
+    let mut set = PortSet::empty();
+    for spec in specs {
+        match spec {
+            PortSpec::Any(p) => set.add(*p, 1, 65535),
+            PortSpec::Range(p, a, b) => set.add(*p, *a, *b),
+            PortSpec::Named(p, name) => {
+                for (n, num, proto) in owner.map(|o| o.ports.as_slice()).unwrap_or_default() {
+                    if n == name && proto == p {
+                        set.add(*p, *num, *num);
+                    }
+                }
+            }
+        }
+    }
+    set
+}
+
+impl PolicySet {
+    /// What a pod is open to, read off its policies' own peers: `(who, ports)` for ingress (sources)
+    /// or egress (destinations). Not isolated: `("any source"/"any destination", all)`.
+    pub fn exposure(&self, dir: Direction, pod: &PodInfo) -> Vec<(String, PortSet)> {
+        let any = match dir {
+            Direction::Ingress => "any source",
+            Direction::Egress => "any destination",
+        };
+        let selecting: Vec<&Policy> = self
+            .in_namespace(&pod.namespace)
+            .filter(|p| p.pod_selector.matches(&pod.labels))
+            .filter(|p| p.rules(dir).is_some())
+            .collect();
+        if selecting.is_empty() {
+            return vec![(format!("{any} (no policy isolates it)"), PortSet::all())];
+        }
+        // Egress named ports resolve on destinations, which a description cannot know.
+        let owner = (dir == Direction::Ingress).then_some(pod);
+        let mut out: Vec<(String, PortSet)> = Vec::new();
+        let mut push = |who: String, ports: &PortSet| match out.iter_mut().find(|(w, _)| *w == who)
+        {
+            Some((_, set)) => set.union(ports),
+            None => out.push((who, ports.clone())),
+        };
+        for policy in selecting {
+            for rule in policy.rules(dir).into_iter().flatten() {
+                let ports = rule_ports(&rule.ports, owner);
+                if ports.is_empty() {
+                    continue;
+                }
+                match &rule.peers {
+                    None => push(any.to_string(), &ports),
+                    Some(peers) => {
+                        for p in peers {
+                            push(describe_peer(policy, p), &ports);
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 }

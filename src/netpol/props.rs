@@ -248,4 +248,17 @@ proptest! {
         }
         prop_assert_eq!(verdict(&policies, c), verdict(&reversed, c));
     }
+
+    #[test]
+    fn allowed_ports_agree_with_decide(policies in proptest::collection::vec(policy(), 0..6), c in case(), sctp in any::<bool>()) {
+        let (s, d, port, proto) = c;
+        let proto = if sctp { Protocol::Sctp } else { proto };
+        let set = PolicySet::compile(&policies).unwrap();
+        let nss = namespaces();
+        let (src, dst) = (Party::Pod(pod(s)), Party::Pod(pod(d)));
+        let r = set.allowed_ports(&nss, &src, &dst);
+        let v = set.decide(&nss, &src, &dst, port, proto).verdict();
+        prop_assert_eq!(v == Verdict::Allowed, r.allowed.contains(proto, port), "{:?} vs {:?}", v, r);
+        prop_assert_eq!(v == Verdict::Denied, !r.allowed.contains(proto, port) && !r.undecided.contains(proto, port));
+    }
 }

@@ -25,9 +25,11 @@ pub fn diagnosis(
         }
         OutputFormat::Table => human::render(d, color, out),
         // Commands validate the format first (Settings::require_output); these come with `scan`.
-        OutputFormat::Junit | OutputFormat::Markdown => Err(std::io::Error::other(format!(
-            "-o {} is not produced for a single Service",
-            format.name()
-        ))),
+        OutputFormat::Junit | OutputFormat::Markdown | OutputFormat::Csv => {
+            Err(std::io::Error::other(format!(
+                "-o {} is not produced for a single Service",
+                format.name()
+            )))
+        }
     }
 }

@@ -474,6 +474,60 @@ fn humantime(d: Duration) -> String {
 }
 
 impl Live {
+    /// What `reach` needs: pods and policies of a namespace (or all), and namespace labels.
+    pub async fn reach_input(&self, ns: Option<&str>) -> Result<crate::reach::ReachInput> {
+        let (pods, policies): (Api<Pod>, Api<NetworkPolicy>) = match ns {
+            Some(n) => (
+                Api::namespaced(self.client.clone(), n),
+                Api::namespaced(self.client.clone(), n),
+            ),
+            None => (Api::all(self.client.clone()), Api::all(self.client.clone())),
+        };
+        let scope = ns.map_or("-A".to_string(), |n| format!("in {n}"));
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let work = async {
+            tokio::join!(
+                self.list(pods, format!("list pods {scope}"), ListParams::default()),
+                self.list(
+                    policies,
+                    format!("list networkpolicies {scope}"),
+                    ListParams::default()
+                ),
+                self.list(
+                    namespaces,
+                    "list namespaces".to_string(),
+                    ListParams::default()
+                ),
+            )
+        };
+        let (p, np, nss) = match self.timeout {
+            Some(t) => tokio::time::timeout(t, work).await.map_err(|_| {
+                Error::Unreachable(format!(
+                    "the API server at {} did not answer within {} (--request-timeout)",
+                    self.server,
+                    humantime(t)
+                ))
+            })?,
+            None => work.await,
+        };
+        let fatal = |e: ReadError, resource: &'static str| match e {
+            ReadError::Transport(m) => Error::Unreachable(format!(
+                "cannot reach the API server at {}: {m}",
+                self.server
+            )),
+            other => Error::Unreachable(format!(
+                "cannot decide: {}",
+                other.into_unavailable("list", resource, ns).reason()
+            )),
+        };
+        Ok(crate::reach::ReachInput {
+            source: SourceKind::Live,
+            pods: p.map_err(|e| fatal(e, "pods"))?,
+            policies: np.map_err(|e| fatal(e, "networkpolicies"))?,
+            namespaces: self.fact(nss, "list", "namespaces", None),
+        })
+    }
+
     /// What `path --to pod/NAME` needs: the pod, and the policy round for it and the client.
     pub async fn pod_state(
         &self,

@@ -309,6 +309,30 @@ fn classify(loaded: &[Loaded], namespace: &str) -> Result<Objects> {
     Ok(o)
 }
 
+/// What `reach` needs from manifests: pods (and workload templates) and policies in scope.
+pub fn reach_input(
+    loaded: &[Loaded],
+    scope: Option<&str>,
+    default_ns: &str,
+) -> Result<crate::reach::ReachInput> {
+    let o = classify(loaded, default_ns)?;
+    let in_scope = |ns: Option<&str>| scope.is_none_or(|s| ns == Some(s));
+    Ok(crate::reach::ReachInput {
+        source: SourceKind::Manifests,
+        pods: o
+            .pods
+            .into_iter()
+            .filter(|p| in_scope(p.metadata.namespace.as_deref()))
+            .collect(),
+        policies: o
+            .policies
+            .into_iter()
+            .filter(|p| in_scope(p.metadata.namespace.as_deref()))
+            .collect(),
+        namespaces: Fact::Known(o.namespaces),
+    })
+}
+
 /// Builds the Service flow's state from manifests.
 pub fn state_for_service(
     loaded: &[Loaded],
