@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod cni;
 pub mod config;
 pub mod error;
 pub mod explain;

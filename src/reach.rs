@@ -66,9 +66,10 @@ struct Connection {
     note: String,
 }
 
+/// The `reach` document (`-o json`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ReachReport {
+pub struct ReachReport {
     api_version: &'static str,
     kind: &'static str,
     source: SourceKind,
@@ -101,7 +102,8 @@ fn workloads(pods: &[Pod]) -> Vec<Workload> {
     map.into_values().collect()
 }
 
-fn analyse(input: &ReachInput, scope: &str) -> Result<ReachReport> {
+/// Every connection in scope; public for the benchmark.
+pub fn analyse(input: &ReachInput, scope: &str) -> Result<ReachReport> {
     let set = PolicySet::compile(&input.policies).map_err(|e| Error::Manifest(e.to_string()))?;
     let mut notes = Vec::new();
     let map = |list: &Vec<Namespace>| {
@@ -189,6 +191,18 @@ fn analyse(input: &ReachInput, scope: &str) -> Result<ReachReport> {
         connections,
         notes,
     })
+}
+
+impl ReachReport {
+    /// (workload pairs, exposure rows).
+    pub fn counts(&self) -> (usize, usize) {
+        let pairs = self
+            .connections
+            .iter()
+            .filter(|c| c.kind == "workload")
+            .count();
+        (pairs, self.connections.len() - pairs)
+    }
 }
 
 pub async fn run(settings: &Settings, args: &ReachArgs) -> Result<ExitCode> {

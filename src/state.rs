@@ -152,8 +152,22 @@ pub struct ClusterState {
     pub namespaces: Fact<Vec<Namespace>>,
     /// The cluster DNS pods a client's egress must reach (kube-dns), when they were read.
     pub dns_pods: Fact<Vec<Pod>>,
+    /// Who enforces policies: the cluster's DaemonSets (names and container names), read when
+    /// policies exist. `Unavailable(Offline)` offline unless manifests carry them.
+    pub daemonsets: Fact<Vec<Workload>>,
+    /// API groups that carry other policy engines (crd.projectcalico.org, cilium.io, …).
+    pub policy_apis: Fact<Vec<String>>,
     /// Offline: where each object came from.
     pub origins: BTreeMap<ObjectRef, Origin>,
+}
+
+/// A cluster component, as far as the CNI detection needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workload {
+    pub namespace: String,
+    pub name: String,
+    /// Container names and their arguments, joined (e.g. "aws-network-policy-agent --enable-…").
+    pub containers: Vec<String>,
 }
 
 /// Who sends the traffic, as `--from` names it.
@@ -216,6 +230,8 @@ impl ClusterState {
             policies: Fact::default(),
             namespaces: Fact::default(),
             dns_pods: Fact::default(),
+            daemonsets: Fact::default(),
+            policy_apis: Fact::default(),
             origins: BTreeMap::new(),
         }
     }

@@ -241,3 +241,81 @@ fn path_to_a_pod_port_by_name_and_deciding_rules_in_json() {
         .run();
     assert_eq!(out.code, 2);
 }
+
+#[test]
+fn a_deny_where_nothing_enforces_policy_is_a_warning_and_other_engines_are_named() {
+    let (m, c) = scenario_files("netpol-default-deny");
+    let flannel = "apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: kube-flannel-ds, namespace: kube-flannel}
+spec:
+  selector: {matchLabels: {app: flannel}}
+  template:
+    metadata: {labels: {app: flannel}}
+    spec: {containers: [{name: kube-flannel, image: flannel}]}
+";
+    let api = fakeapi::FakeApi::new();
+    for f in [&m, &c] {
+        api.load_yaml(&std::fs::read_to_string(f).unwrap()).unwrap();
+    }
+    api.load_yaml(flannel).unwrap();
+    api.announce_group("cilium.io", "v2");
+    let server = api.start();
+    let out = Run::new([
+        "svc",
+        "cart",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+        "--from",
+        "pod/frontend",
+    ])
+    .kubeconfig(&server, None)
+    .run();
+    assert_eq!(out.code, 0, "a moot deny warns: {}", out.stdout);
+    let j = out.json();
+    let check = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "netpol.allows")
+        .unwrap()
+        .clone();
+    assert_eq!(check["status"], "warn");
+    assert!(
+        check["summary"]
+            .as_str()
+            .unwrap()
+            .contains("flannel alone does not enforce NetworkPolicy"),
+        "{check}"
+    );
+    let kinds: Vec<&str> = check["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"OtherPolicyEngine") && kinds.contains(&"Enforcement"),
+        "{kinds:?}"
+    );
+
+    // With an enforcing CNI the same deny fails.
+    let api = fakeapi::FakeApi::new();
+    for f in [&m, &scenario_files("netpol-default-deny").1] {
+        api.load_yaml(&std::fs::read_to_string(f).unwrap()).unwrap();
+    }
+    api.load_yaml(&flannel.replace("kube-flannel-ds", "calico-node"))
+        .unwrap();
+    let server = api.start();
+    let out = Run::new(["svc", "cart", "-n", "shop", "--from", "pod/frontend"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("NetworkPolicy is enforced by Calico"),
+        "{}",
+        out.stdout
+    );
+}

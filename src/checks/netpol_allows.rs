@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::unavailable;
+use crate::cni::{self, Enforcement};
 use crate::k8s;
 use crate::netpol::{Namespaces, Party, PathDecision, PodInfo, PolicySet, Protocol, Verdict};
 use crate::report::{Evidence, Outcome, SkipKind};
@@ -84,10 +85,12 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             "no backend pod resolves a target port (see ports.target)",
         );
     }
-    match &state.client {
+    let (enforced, notes) = enforcement(state);
+    let outcome = match &state.client {
         None => summary(state, &set, &targets, &selector),
         Some(client) => with_client(state, &set, client, &targets, &selector),
-    }
+    };
+    moot(outcome, &enforced).evidence(notes)
 }
 
 fn location(state: &ClusterState, policy: &str) -> String {
@@ -212,6 +215,51 @@ fn summary(
     Outcome::fail(summary)
         .evidence(evidence)
         .fix([format!("{} this NetworkPolicy (edit the client's labels), or name a client with --from:\n{snippet}", add_verb(state))])
+}
+
+/// Who enforces NetworkPolicy, and which other engines' policies the verdict does not cover.
+fn enforcement(state: &ClusterState) -> (Enforcement, Vec<Evidence>) {
+    let e = match &state.daemonsets {
+        Fact::Known(ds) => cni::enforcement(ds),
+        Fact::Unavailable(_) => Enforcement::Unknown,
+    };
+    let mut notes = Vec::new();
+    if let Fact::Known(groups) = &state.policy_apis {
+        for (engine, group) in cni::other_engines(groups) {
+            notes.push(Evidence::new(
+                "OtherPolicyEngine",
+                format!("this verdict covers NetworkPolicy only: {engine} ({group}) is installed and its policies are not evaluated"),
+            ));
+        }
+    }
+    match &e {
+        Enforcement::Enforced(name) => notes.push(Evidence::new(
+            "Enforcement",
+            format!("NetworkPolicy is enforced by {name}"),
+        )),
+        Enforcement::NotEnforced(why) => notes.push(Evidence::new(
+            "Enforcement",
+            format!("NetworkPolicy is not enforced here: {why}"),
+        )),
+        Enforcement::Unknown => {}
+    }
+    (e, notes)
+}
+
+/// A deny where nothing enforces NetworkPolicy is moot: a warning, not a failure.
+fn moot(outcome: Outcome, e: &Enforcement) -> Outcome {
+    match e {
+        Enforcement::NotEnforced(why) if outcome.status == crate::report::Status::Fail => {
+            let mut w = Outcome::warn(format!(
+                "{} — but {why}, so this deny does not block traffic",
+                outcome.summary
+            ));
+            w.evidence = outcome.evidence;
+            w.fix = outcome.fix;
+            w
+        }
+        _ => outcome,
+    }
 }
 
 fn policy_ref(id: &str) -> ObjectRef {

@@ -474,6 +474,56 @@ fn humantime(d: Duration) -> String {
 }
 
 impl Live {
+    /// The cluster's DaemonSets (one page): the CNI is one of them.
+    async fn daemonsets(&self) -> Fact<Vec<crate::state::Workload>> {
+        let api: Api<k8s_openapi::api::apps::v1::DaemonSet> = Api::all(self.client.clone());
+        let res = self
+            .bounded(
+                "list daemonsets -A".to_string(),
+                api.list(&ListParams::default().limit(PAGE)),
+            )
+            .await;
+        self.fact(
+            res.map(|list| {
+                list.items
+                    .into_iter()
+                    .map(|ds| crate::state::Workload {
+                        namespace: ds.metadata.namespace.unwrap_or_default(),
+                        name: ds.metadata.name.unwrap_or_default(),
+                        containers: ds
+                            .spec
+                            .and_then(|s| s.template.spec)
+                            .map(|s| {
+                                s.containers
+                                    .into_iter()
+                                    .map(|c| {
+                                        let mut words = vec![c.name];
+                                        words.extend(c.args.unwrap_or_default());
+                                        words.join(" ")
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    })
+                    .collect()
+            }),
+            "list",
+            "daemonsets",
+            None,
+        )
+    }
+
+    /// API groups from discovery (other policy engines announce themselves there).
+    async fn policy_apis(&self) -> Fact<Vec<String>> {
+        let res = self
+            .bounded("discovery /apis".to_string(), self.client.list_api_groups())
+            .await;
+        match res {
+            Ok(list) => Fact::Known(list.groups.into_iter().map(|g| g.name).collect()),
+            Err(e) => Fact::Unavailable(e.into_unavailable("get", "/apis (discovery)", None)),
+        }
+    }
+
     /// What `reach` needs: pods and policies of a namespace (or all), and namespace labels.
     pub async fn reach_input(&self, ns: Option<&str>) -> Result<crate::reach::ReachInput> {
         let (pods, policies): (Api<Pod>, Api<NetworkPolicy>) = match ns {
@@ -650,10 +700,16 @@ impl Live {
                 Err(e) => failure = Some(e.into_unavailable("list", "networkpolicies", Some(&n))),
             }
         }
+        let any_policy = !all.is_empty();
         s.policies = match failure {
             Some(u) => Fact::Unavailable(u),
             None => Fact::Known(all),
         };
+        if any_policy {
+            let (ds, groups) = tokio::join!(self.daemonsets(), self.policy_apis());
+            s.daemonsets = ds;
+            s.policy_apis = groups;
+        }
         if let Some(n) = nss {
             s.namespaces = self.fact(n, "list", "namespaces", None);
         }

@@ -65,6 +65,8 @@ struct Shared {
     forbidden: RwLock<Vec<Forbid>>,
     latency_ms: AtomicU64,
     resource_version: AtomicU64,
+    /// API groups announced in discovery without resources served (CRDs of other tools).
+    extra_groups: RwLock<Vec<(String, String)>>,
 }
 
 /// The fake API server's store and settings; cheap to clone (shared).
@@ -180,6 +182,15 @@ impl FakeApi {
             resource: resource.into(),
             namespace: namespace.map(Into::into),
         });
+    }
+
+    /// Lists an API group in discovery (as a CRD would), without serving its resources.
+    pub fn announce_group(&self, group: &str, version: &str) {
+        self.shared
+            .extra_groups
+            .write()
+            .unwrap()
+            .push((group.into(), version.into()));
     }
 
     /// Delays every response.
@@ -396,7 +407,7 @@ async fn handle(
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
     let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
-    if let Some(r) = discovery(&segments) {
+    if let Some(r) = discovery(&api, &segments) {
         return r;
     }
     let target = match parse_target(&segments) {
@@ -564,7 +575,7 @@ fn api_group(group: &str, version: &str) -> Value {
     json!({"name": group, "versions": [gv], "preferredVersion": gv})
 }
 
-fn discovery(segments: &[&str]) -> Option<Response> {
+fn discovery(api: &FakeApi, segments: &[&str]) -> Option<Response> {
     let body = match segments {
         ["version"] => json!({
             "major": VERSION.0, "minor": VERSION.1, "gitVersion": format!("v{}.{}.0", VERSION.0, VERSION.1),
@@ -576,10 +587,13 @@ fn discovery(segments: &[&str]) -> Option<Response> {
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}],
         }),
         ["apis"] => {
-            let groups: Vec<Value> = resources::groups()
+            let mut groups: Vec<Value> = resources::groups()
                 .into_iter()
                 .map(|(g, v)| api_group(g, v))
                 .collect();
+            for (g, v) in api.shared.extra_groups.read().unwrap().iter() {
+                groups.push(api_group(g, v));
+            }
             json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
         }
         ["api", "v1"] => resource_list("v1", "", "v1"),
