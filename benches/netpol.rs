@@ -300,7 +300,7 @@ fn main() {
         namespaces: Fact::Known(namespaces.clone()),
     };
     let start = Instant::now();
-    let report = analyse(&input, "all namespaces").expect("reach");
+    let report = analyse(&input, true, "all namespaces").expect("reach");
     let secs = start.elapsed().as_secs_f64();
     let (pairs, rules) = report.counts();
     let workloads = NAMESPACES * WORKLOADS_PER_NS;

@@ -103,7 +103,7 @@ fn workloads(pods: &[Pod]) -> Vec<Workload> {
 }
 
 /// Every connection in scope; public for the benchmark.
-pub fn analyse(input: &ReachInput, scope: &str) -> Result<ReachReport> {
+pub fn analyse(input: &ReachInput, all_namespaces: bool, scope: &str) -> Result<ReachReport> {
     let set = PolicySet::compile(&input.policies).map_err(|e| Error::Manifest(e.to_string()))?;
     let mut notes = Vec::new();
     let map = |list: &Vec<Namespace>| {
@@ -182,6 +182,12 @@ pub fn analyse(input: &ReachInput, scope: &str) -> Result<ReachReport> {
     if wl.is_empty() {
         notes.push("no pods or workloads in scope".into());
     }
+    let infos: Vec<PodInfo> = input.pods.iter().map(PodInfo::from_pod).collect();
+    notes.extend(
+        set.lint(&infos, &nss, all_namespaces)
+            .into_iter()
+            .map(|l| format!("warning: {l}")),
+    );
     Ok(ReachReport {
         api_version: API_VERSION,
         kind: "ReachReport",
@@ -237,8 +243,9 @@ pub async fn run(settings: &Settings, args: &ReachArgs) -> Result<ExitCode> {
             scope,
         )
     };
+    let all = scope.is_none();
     let scope = scope.map_or("all namespaces".to_string(), |n| format!("namespace {n}"));
-    let report = analyse(&input, &scope)?;
+    let report = analyse(&input, all, &scope)?;
     let mut out = std::io::stdout().lock();
     match settings.output {
         OutputFormat::Json => {

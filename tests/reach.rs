@@ -95,6 +95,21 @@ fn reach_on_a_directory_of_manifests() {
         "frontend admits nothing: {exposure:#?}"
     );
 
+    let notes: Vec<&str> = j["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes,
+        vec![
+            "warning: shop/ghost-metrics ingress rule 0: peer pods app=ghost in shop matches no pod",
+            "warning: shop/ghost-metrics ingress rule 0: named port metrics/TCP is declared by none of the pods it selects",
+            "warning: shop/stale selects no pods (podSelector app=legacy)",
+        ]
+    );
+
     let csv = Run::new(["reach", "-n", "shop", "-o", "csv", "-f", &dir]).run();
     assert_eq!(
         csv.stdout.lines().next(),

@@ -95,6 +95,10 @@ impl PolicySet {
         self.by_namespace.get(ns).into_iter().flatten()
     }
 
+    pub(super) fn by_namespace_values(&self) -> impl Iterator<Item = &Policy> {
+        self.by_namespace.values().flatten()
+    }
+
     pub fn len(&self) -> usize {
         self.by_namespace.values().map(Vec::len).sum()
     }

@@ -863,3 +863,83 @@ impl PolicySet {
         out
     }
 }
+
+impl PolicySet {
+    /// Policies that do nothing useful, against the pods in scope: a policy that selects no pod,
+    /// a selector peer that matches no pod, a named port no selected pod declares. `all_namespaces`
+    /// says whether `pods` covers every namespace (else peers reaching other namespaces are not
+    /// judged).
+    pub fn lint(
+        &self,
+        pods: &[PodInfo],
+        namespaces: &Namespaces,
+        all_namespaces: bool,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut policies: Vec<&Policy> = self.by_namespace_values().collect();
+        policies.sort_by_key(|p| p.id());
+        for policy in policies {
+            let selected: Vec<&PodInfo> = pods
+                .iter()
+                .filter(|p| {
+                    p.namespace == policy.namespace && policy.pod_selector.matches(&p.labels)
+                })
+                .collect();
+            if selected.is_empty() {
+                out.push(format!(
+                    "{} selects no pods (podSelector {})",
+                    policy.id(),
+                    policy.pod_selector
+                ));
+                continue;
+            }
+            for dir in [Direction::Ingress, Direction::Egress] {
+                for (i, rule) in policy.rules(dir).into_iter().flatten().enumerate() {
+                    for peer in rule.peers.iter().flatten() {
+                        let Peer::Pods {
+                            pods: pod_sel,
+                            namespaces: ns_sel,
+                        } = peer
+                        else {
+                            continue;
+                        };
+                        if ns_sel.is_some() && !all_namespaces {
+                            continue;
+                        }
+                        let matches = pods.iter().any(|p| {
+                            let ns_ok = match ns_sel {
+                                None => p.namespace == policy.namespace,
+                                Some(sel) => namespaces.matches(sel, &p.namespace) != Match::No,
+                            };
+                            ns_ok && pod_sel.as_ref().is_none_or(|s| s.matches(&p.labels))
+                        });
+                        if !matches {
+                            out.push(format!(
+                                "{} {} rule {i}: peer {} matches no pod",
+                                policy.id(),
+                                dir.word(),
+                                describe_peer(policy, peer)
+                            ));
+                        }
+                    }
+                    if dir == Direction::Ingress {
+                        for spec in rule.ports.iter().flatten() {
+                            if let PortSpec::Named(proto, name) = spec {
+                                let declared = selected.iter().any(|p| {
+                                    p.ports.iter().any(|(n, _, pr)| n == name && pr == proto)
+                                });
+                                if !declared {
+                                    out.push(format!(
+                                        "{} ingress rule {i}: named port {name}/{proto} is declared by none of the pods it selects",
+                                        policy.id()
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
