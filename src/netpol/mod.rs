@@ -108,7 +108,7 @@ impl Namespaces {
     /// Every namespace's labels are known (live, after listing namespaces).
     pub fn complete(labels: HashMap<String, BTreeMap<String, String>>) -> Self {
         Namespaces {
-            labels,
+            labels: with_name_labels(labels),
             complete: true,
         }
     }
@@ -116,34 +116,35 @@ impl Namespaces {
     /// Only some namespaces' labels are known (offline: Namespace objects in the manifests).
     pub fn partial(labels: HashMap<String, BTreeMap<String, String>>) -> Self {
         Namespaces {
-            labels,
+            labels: with_name_labels(labels),
             complete: false,
         }
     }
 
-    /// Labels of a namespace, with `kubernetes.io/metadata.name` always present.
-    fn of(&self, ns: &str) -> (BTreeMap<String, String>, bool) {
-        match self.labels.get(ns) {
-            Some(l) => {
-                let mut l = l.clone();
-                l.insert(NAMESPACE_NAME_LABEL.into(), ns.into());
-                (l, true)
-            }
-            None => {
-                let l = [(NAMESPACE_NAME_LABEL.to_string(), ns.to_string())].into();
-                (l, self.complete)
-            }
-        }
-    }
-
     fn matches(&self, sel: &Selector, ns: &str) -> Match {
-        let (labels, known) = self.of(ns);
-        if known {
-            sel.matches_partial(Labels::Known(&labels))
-        } else {
-            sel.matches_partial(Labels::Partial(&labels))
+        match self.labels.get(ns) {
+            Some(labels) => sel.matches_partial(Labels::Known(labels)),
+            None => {
+                let labels: BTreeMap<String, String> =
+                    [(NAMESPACE_NAME_LABEL.to_string(), ns.to_string())].into();
+                if self.complete {
+                    sel.matches_partial(Labels::Known(&labels))
+                } else {
+                    sel.matches_partial(Labels::Partial(&labels))
+                }
+            }
         }
     }
+}
+
+/// Every namespace carries `kubernetes.io/metadata.name`: set it once, up front.
+fn with_name_labels(
+    mut labels: HashMap<String, BTreeMap<String, String>>,
+) -> HashMap<String, BTreeMap<String, String>> {
+    for (ns, l) in labels.iter_mut() {
+        l.insert(NAMESPACE_NAME_LABEL.into(), ns.clone());
+    }
+    labels
 }
 
 /// The answer for one direction.
@@ -679,6 +680,19 @@ impl PolicySet {
             undecided: PortSet::empty(),
             reasons: Vec::new(),
         };
+        // Fast path: neither side isolated.
+        let isolated = |pod: &PodInfo, dir: Direction| {
+            self.in_namespace(&pod.namespace)
+                .any(|p| p.rules(dir).is_some() && p.pod_selector.matches(&pod.labels))
+        };
+        let src_isolated = matches!(src, Party::Pod(s) if isolated(s, Direction::Egress));
+        let dst_isolated = matches!(dst, Party::Pod(d) if isolated(d, Direction::Ingress));
+        if !src_isolated && !dst_isolated {
+            return Reachable {
+                allowed: PortSet::all(),
+                ..Default::default()
+            };
+        }
         let egress = match src {
             Party::Pod(s) => self.side_ports(namespaces, Direction::Egress, s, dst),
             Party::External(_) => full(),
@@ -941,5 +955,81 @@ impl PolicySet {
             }
         }
         out
+    }
+}
+
+impl PolicySet {
+    /// The pods (indexes into `pods`) that could possibly be admitted by `dst`'s ingress policies:
+    /// a superset, for `reach` to evaluate instead of every pair. `None`: `dst` is not isolated
+    /// for ingress, or a rule admits every source.
+    pub fn possible_sources(
+        &self,
+        namespaces: &Namespaces,
+        dst: &PodInfo,
+        pods: &[PodInfo],
+        by_namespace: &HashMap<String, Vec<usize>>,
+    ) -> Option<Vec<usize>> {
+        let selecting: Vec<&Policy> = self
+            .in_namespace(&dst.namespace)
+            .filter(|p| p.ingress.is_some() && p.pod_selector.matches(&dst.labels))
+            .collect();
+        if selecting.is_empty() || dst.host_network {
+            return None;
+        }
+        let mut out: Vec<usize> = Vec::new();
+        let all_namespaces: Vec<&String> = by_namespace.keys().collect();
+        for policy in selecting {
+            for rule in policy.ingress.iter().flatten() {
+                let Some(peers) = &rule.peers else {
+                    return None;
+                };
+                for peer in peers {
+                    match peer {
+                        Peer::IpBlock { cidr, except } => {
+                            out.extend(pods.iter().enumerate().filter_map(|(i, p)| {
+                                let maybe = p.host_network
+                                    || p.ip.is_none_or(|ip| {
+                                        cidr.contains(&ip)
+                                            && !except.iter().any(|e| e.contains(&ip))
+                                    });
+                                maybe.then_some(i)
+                            }))
+                        }
+                        Peer::Pods {
+                            pods: pod_sel,
+                            namespaces: ns_sel,
+                        } => {
+                            let nss: Vec<&String> = match ns_sel {
+                                None => vec![&policy.namespace],
+                                Some(sel) => all_namespaces
+                                    .iter()
+                                    .copied()
+                                    .filter(|n| namespaces.matches(sel, n) != Match::No)
+                                    .collect(),
+                            };
+                            for n in nss {
+                                for &i in by_namespace.get(n.as_str()).into_iter().flatten() {
+                                    if pod_sel.as_ref().is_none_or(|s| s.matches(&pods[i].labels))
+                                        || pods[i].host_network
+                                    {
+                                        out.push(i);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // hostNetwork pods on dst's node are always admitted.
+        out.extend(
+            pods.iter()
+                .enumerate()
+                .filter(|(_, p)| p.host_network)
+                .map(|(i, _)| i),
+        );
+        out.sort_unstable();
+        out.dedup();
+        Some(out)
     }
 }

@@ -261,4 +261,25 @@ proptest! {
         prop_assert_eq!(v == Verdict::Allowed, r.allowed.contains(proto, port), "{:?} vs {:?}", v, r);
         prop_assert_eq!(v == Verdict::Denied, !r.allowed.contains(proto, port) && !r.undecided.contains(proto, port));
     }
+
+    #[test]
+    fn possible_sources_never_misses_a_reachable_pair(policies in proptest::collection::vec(policy(), 0..6)) {
+        let set = PolicySet::compile(&policies).unwrap();
+        let nss = namespaces();
+        let pods: Vec<PodInfo> = (0..9).map(pod).collect();
+        let mut by_ns: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        for (i, p) in pods.iter().enumerate() {
+            by_ns.entry(p.namespace.clone()).or_default().push(i);
+        }
+        for (j, dst) in pods.iter().enumerate() {
+            let Some(sources) = set.possible_sources(&nss, dst, &pods, &by_ns) else { continue };
+            for (i, src) in pods.iter().enumerate() {
+                if i == j { continue; }
+                let r = set.allowed_ports(&nss, &Party::Pod(src.clone()), &Party::Pod(dst.clone()));
+                if !r.allowed.is_empty() || !r.undecided.is_empty() {
+                    prop_assert!(sources.contains(&i), "{}/{} → {}/{} reachable ({:?}) but not a possible source", src.namespace, src.name, dst.namespace, dst.name, r);
+                }
+            }
+        }
+    }
 }

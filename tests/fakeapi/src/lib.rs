@@ -67,6 +67,8 @@ struct Shared {
     resource_version: AtomicU64,
     /// API groups announced in discovery without resources served (CRDs of other tools).
     extra_groups: RwLock<Vec<(String, String)>>,
+    /// Custom resources served besides the built-in catalogue.
+    custom: RwLock<Vec<&'static Resource>>,
 }
 
 /// The fake API server's store and settings; cheap to clone (shared).
@@ -120,7 +122,7 @@ impl FakeApi {
     pub fn insert(&self, mut obj: Value) -> Result<(), String> {
         let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
         let kind = obj["kind"].as_str().unwrap_or_default().to_string();
-        let res = resources::by_kind(&api_version, &kind)
+        let res = resources::by_kind(&self.catalogue(), &api_version, &kind)
             .ok_or_else(|| format!("fakeapi does not serve {api_version} {kind}"))?;
         let name = obj
             .pointer("/metadata/name")
@@ -182,6 +184,39 @@ impl FakeApi {
             resource: resource.into(),
             namespace: namespace.map(Into::into),
         });
+    }
+
+    /// Serves a custom resource (as a CRD would): its group appears in discovery, and objects of
+    /// its kind can be loaded, got and listed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_custom_resource(
+        &self,
+        group: &str,
+        version: &str,
+        kind: &str,
+        plural: &str,
+        namespaced: bool,
+    ) {
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+        let singular = leak(&kind.to_lowercase());
+        let r: &'static Resource = Box::leak(Box::new(Resource {
+            group: leak(group),
+            version: leak(version),
+            kind: leak(kind),
+            plural: leak(plural),
+            singular,
+            namespaced,
+            short_names: &[],
+            fields: &[],
+        }));
+        self.shared.custom.write().unwrap().push(r);
+    }
+
+    /// Every resource served: the built-in catalogue and the custom ones.
+    fn catalogue(&self) -> Vec<&'static Resource> {
+        let mut all: Vec<&'static Resource> = RESOURCES.iter().collect();
+        all.extend(self.shared.custom.read().unwrap().iter().copied());
+        all
     }
 
     /// Lists an API group in discovery (as a CRD would), without serving its resources.
@@ -355,7 +390,10 @@ struct Target {
     name: Option<String>,
 }
 
-fn parse_target(segments: &[&str]) -> Option<Result<Target, Response>> {
+fn parse_target(
+    catalogue: &[&'static Resource],
+    segments: &[&str],
+) -> Option<Result<Target, Response>> {
     let (group, version, rest) = match segments {
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
@@ -369,7 +407,7 @@ fn parse_target(segments: &[&str]) -> Option<Result<Target, Response>> {
         [plural, name] => (None, *plural, Some(*name)),
         _ => return Some(Err(not_found_path())),
     };
-    let Some(res) = resources::by_plural(group, version, plural) else {
+    let Some(res) = resources::by_plural(catalogue, group, version, plural) else {
         return Some(Err(not_found_path()));
     };
     if namespace.is_some() && !res.namespaced {
@@ -410,7 +448,7 @@ async fn handle(
     if let Some(r) = discovery(&api, &segments) {
         return r;
     }
-    let target = match parse_target(&segments) {
+    let target = match parse_target(&api.catalogue(), &segments) {
         None => return not_found_path(),
         Some(Err(r)) => return r,
         Some(Ok(t)) => t,
@@ -556,8 +594,13 @@ fn list(api: &FakeApi, t: &Target, query: &HashMap<String, String>) -> Response 
     )
 }
 
-fn resource_list(group_version: &str, group: &str, version: &str) -> Value {
-    let resources: Vec<Value> = RESOURCES
+fn resource_list(
+    catalogue: &[&'static Resource],
+    group_version: &str,
+    group: &str,
+    version: &str,
+) -> Value {
+    let resources: Vec<Value> = catalogue
         .iter()
         .filter(|r| r.group == group && r.version == version)
         .map(|r| {
@@ -587,7 +630,7 @@ fn discovery(api: &FakeApi, segments: &[&str]) -> Option<Response> {
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}],
         }),
         ["apis"] => {
-            let mut groups: Vec<Value> = resources::groups()
+            let mut groups: Vec<Value> = resources::groups(&api.catalogue())
                 .into_iter()
                 .map(|(g, v)| api_group(g, v))
                 .collect();
@@ -596,9 +639,9 @@ fn discovery(api: &FakeApi, segments: &[&str]) -> Option<Response> {
             }
             json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
         }
-        ["api", "v1"] => resource_list("v1", "", "v1"),
+        ["api", "v1"] => resource_list(&api.catalogue(), "v1", "", "v1"),
         ["apis", g] => {
-            let (g, v) = resources::groups()
+            let (g, v) = resources::groups(&api.catalogue())
                 .into_iter()
                 .find(|(name, _)| name == g)?;
             let mut body = api_group(g, v);
@@ -607,8 +650,10 @@ fn discovery(api: &FakeApi, segments: &[&str]) -> Option<Response> {
             body
         }
         ["apis", g, v] => {
-            resources::groups().into_iter().find(|gv| gv == &(*g, *v))?;
-            resource_list(&format!("{g}/{v}"), g, v)
+            resources::groups(&api.catalogue())
+                .into_iter()
+                .find(|gv| gv == &(*g, *v))?;
+            resource_list(&api.catalogue(), &format!("{g}/{v}"), g, v)
         }
         _ => return None,
     };

@@ -272,22 +272,33 @@ pub const RESOURCES: &[Resource] = &[
     ),
 ];
 
-pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static Resource> {
-    RESOURCES
+pub fn by_kind(
+    catalogue: &[&'static Resource],
+    api_version: &str,
+    kind: &str,
+) -> Option<&'static Resource> {
+    catalogue
         .iter()
+        .copied()
         .find(|r| r.kind == kind && r.group_version() == api_version)
 }
 
-pub fn by_plural(group: &str, version: &str, plural: &str) -> Option<&'static Resource> {
-    RESOURCES
+pub fn by_plural(
+    catalogue: &[&'static Resource],
+    group: &str,
+    version: &str,
+    plural: &str,
+) -> Option<&'static Resource> {
+    catalogue
         .iter()
+        .copied()
         .find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
 /// Groups other than core, in a stable order.
-pub fn groups() -> Vec<(&'static str, &'static str)> {
+pub fn groups(catalogue: &[&'static Resource]) -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&str, &str)> = Vec::new();
-    for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
+    for r in catalogue.iter().filter(|r| !r.group.is_empty()) {
         if !out.contains(&(r.group, r.version)) {
             out.push((r.group, r.version));
         }
