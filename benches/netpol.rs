@@ -41,7 +41,19 @@ fn pod(ns: usize, w: usize, i: usize) -> Pod {
             labels: Some(labels(&[
                 ("app", format!("app{w}")),
                 ("tier", format!("t{}", w % 3)),
+                ("pod-template-hash", format!("h{w}")),
             ])),
+            // Owned by Deployment app{w} through its ReplicaSet, as real pods are.
+            owner_references: Some(vec![
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                    api_version: "apps/v1".into(),
+                    kind: "ReplicaSet".into(),
+                    name: format!("app{w}-h{w}"),
+                    uid: format!("rs-{ns}-{w}"),
+                    controller: Some(true),
+                    ..Default::default()
+                },
+            ]),
             ..Default::default()
         },
         spec: Some(PodSpec {

@@ -66,6 +66,64 @@ pub fn enforcement(daemonsets: &[Workload]) -> Enforcement {
     Enforcement::Unknown
 }
 
+/// Policy kinds of other engines, to name the ones that exist: (group, kind, plural, namespaced).
+pub const ENGINE_KINDS: &[(&str, &str, &str, bool)] = &[
+    (
+        "crd.projectcalico.org",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+    ),
+    (
+        "crd.projectcalico.org",
+        "GlobalNetworkPolicy",
+        "globalnetworkpolicies",
+        false,
+    ),
+    (
+        "cilium.io",
+        "CiliumNetworkPolicy",
+        "ciliumnetworkpolicies",
+        true,
+    ),
+    (
+        "cilium.io",
+        "CiliumClusterwideNetworkPolicy",
+        "ciliumclusterwidenetworkpolicies",
+        false,
+    ),
+    (
+        "policy.networking.k8s.io",
+        "AdminNetworkPolicy",
+        "adminnetworkpolicies",
+        false,
+    ),
+    (
+        "policy.networking.k8s.io",
+        "BaselineAdminNetworkPolicy",
+        "baselineadminnetworkpolicies",
+        false,
+    ),
+    (
+        "security.istio.io",
+        "AuthorizationPolicy",
+        "authorizationpolicies",
+        true,
+    ),
+    (
+        "policy.linkerd.io",
+        "AuthorizationPolicy",
+        "authorizationpolicies",
+        true,
+    ),
+    (
+        "networking.gke.io",
+        "FQDNNetworkPolicy",
+        "fqdnnetworkpolicies",
+        true,
+    ),
+];
+
 /// Other policy engines whose API groups discovery lists: (engine, group).
 pub fn other_engines(groups: &[String]) -> Vec<(&'static str, String)> {
     let known: [(&str, &str); 6] = [

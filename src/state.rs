@@ -71,6 +71,13 @@ impl<T> Fact<T> {
         }
     }
 
+    pub fn map_known<U>(self, f: impl FnOnce(T) -> U) -> Fact<U> {
+        match self {
+            Fact::Known(t) => Fact::Known(f(t)),
+            Fact::Unavailable(u) => Fact::Unavailable(u),
+        }
+    }
+
     pub fn as_result(&self) -> Result<&T, &Unavailable> {
         match self {
             Fact::Known(t) => Ok(t),
@@ -157,6 +164,9 @@ pub struct ClusterState {
     pub daemonsets: Fact<Vec<Workload>>,
     /// API groups that carry other policy engines (crd.projectcalico.org, cilium.io, …).
     pub policy_apis: Fact<Vec<String>>,
+    /// Those engines' policies in the namespaces concerned and cluster-wide ("CiliumNetworkPolicy
+    /// shop/allow-dns"), or why they could not be read.
+    pub other_policies: Vec<Fact<Vec<String>>>,
     /// Offline: where each object came from.
     pub origins: BTreeMap<ObjectRef, Origin>,
 }
@@ -232,6 +242,7 @@ impl ClusterState {
             dns_pods: Fact::default(),
             daemonsets: Fact::default(),
             policy_apis: Fact::default(),
+            other_policies: Vec::new(),
             origins: BTreeMap::new(),
         }
     }

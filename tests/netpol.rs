@@ -319,3 +319,70 @@ spec:
         out.stdout
     );
 }
+
+#[test]
+fn other_engines_policies_are_named_and_turn_a_pass_into_a_warning() {
+    let (m, c) = scenario_files("netpol-healthy-allow");
+    let api = fakeapi::FakeApi::new();
+    api.add_custom_resource(
+        "cilium.io",
+        "v2",
+        "CiliumNetworkPolicy",
+        "ciliumnetworkpolicies",
+        true,
+    );
+    api.add_custom_resource(
+        "cilium.io",
+        "v2",
+        "CiliumClusterwideNetworkPolicy",
+        "ciliumclusterwidenetworkpolicies",
+        false,
+    );
+    for f in [&m, &c] {
+        api.load_yaml(&std::fs::read_to_string(f).unwrap()).unwrap();
+    }
+    api.load_yaml(
+        "apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: l7-only-get, namespace: shop}
+spec: {endpointSelector: {matchLabels: {app: cart}}}
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: lockdown}
+spec: {endpointSelector: {}}
+",
+    )
+    .unwrap();
+    let server = api.start();
+    let out = Run::new(["svc", "cart", "-n", "shop", "--from", "pod/frontend"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("WARN  netpol.allows"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "CiliumNetworkPolicy shop/l7-only-get also applies here and is not evaluated"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("CiliumClusterwideNetworkPolicy lockdown also applies here"),
+        "{}",
+        out.stdout
+    );
+    let strict = Run::new([
+        "svc",
+        "cart",
+        "-n",
+        "shop",
+        "--from",
+        "pod/frontend",
+        "--strict",
+    ])
+    .kubeconfig(&server, None)
+    .run();
+    assert_eq!(strict.code, 1);
+}

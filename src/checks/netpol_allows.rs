@@ -90,7 +90,26 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         None => summary(state, &set, &targets, &selector),
         Some(client) => with_client(state, &set, client, &targets, &selector),
     };
-    moot(outcome, &enforced).evidence(notes)
+    let outcome = moot(outcome, &enforced);
+    // Another engine's policies exist here: an allow is only NetworkPolicy's half of the answer.
+    let others: Vec<&str> = notes
+        .iter()
+        .filter(|e| e.kind == "OtherPolicy" && e.message.ends_with("not evaluated"))
+        .map(|e| e.message.as_str())
+        .collect();
+    let outcome = if outcome.status == crate::report::Status::Pass && !others.is_empty() {
+        let mut w = Outcome::warn(format!(
+            "{} — NetworkPolicy only: {} other-engine policies apply here and are not evaluated",
+            outcome.summary,
+            others.len()
+        ));
+        w.evidence = outcome.evidence;
+        w.fix = outcome.fix;
+        w
+    } else {
+        outcome
+    };
+    outcome.evidence(notes)
 }
 
 fn location(state: &ClusterState, policy: &str) -> String {
@@ -230,6 +249,22 @@ fn enforcement(state: &ClusterState) -> (Enforcement, Vec<Evidence>) {
                 "OtherPolicyEngine",
                 format!("this verdict covers NetworkPolicy only: {engine} ({group}) is installed and its policies are not evaluated"),
             ));
+        }
+    }
+    for fact in &state.other_policies {
+        match fact {
+            Fact::Known(names) => {
+                for n in names {
+                    notes.push(Evidence::new(
+                        "OtherPolicy",
+                        format!("{n} also applies here and is not evaluated"),
+                    ));
+                }
+            }
+            Fact::Unavailable(u) => notes.push(Evidence::new(
+                "OtherPolicy",
+                format!("could not look for other engines' policies: {}", u.reason()),
+            )),
         }
     }
     match &e {

@@ -513,13 +513,87 @@ impl Live {
         )
     }
 
-    /// API groups from discovery (other policy engines announce themselves there).
-    async fn policy_apis(&self) -> Fact<Vec<String>> {
+    /// Policies of other engines found in discovery: named, not evaluated.
+    async fn other_policies(
+        &self,
+        groups: &[(String, String)],
+        namespaces: &[String],
+    ) -> Vec<Fact<Vec<String>>> {
+        use kube::api::{ApiResource, DynamicObject};
+        use kube::core::GroupVersionKind;
+        let mut reads = Vec::new();
+        for (group, kind, plural, namespaced) in crate::cni::ENGINE_KINDS {
+            let Some((_, version)) = groups.iter().find(|(g, _)| g == group) else {
+                continue;
+            };
+            let ar = ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk(group, version, kind),
+                plural,
+            );
+            let scopes: Vec<Option<&str>> = if *namespaced {
+                namespaces.iter().map(|n| Some(n.as_str())).collect()
+            } else {
+                vec![None]
+            };
+            for scope in scopes {
+                let api: Api<DynamicObject> = match scope {
+                    Some(n) => Api::namespaced_with(self.client.clone(), n, &ar),
+                    None => Api::all_with(self.client.clone(), &ar),
+                };
+                let what = format!(
+                    "list {plural}.{group} {}",
+                    scope.map_or("cluster-wide".to_string(), |n| format!("in {n}"))
+                );
+                reads.push(async move {
+                    let res = self
+                        .bounded(what, api.list(&ListParams::default().limit(PAGE)))
+                        .await;
+                    self.fact(
+                        res.map(|l| {
+                            l.items
+                                .into_iter()
+                                .map(|o| match &o.metadata.namespace {
+                                    Some(n) => format!(
+                                        "{kind} {n}/{}",
+                                        o.metadata.name.clone().unwrap_or_default()
+                                    ),
+                                    None => format!(
+                                        "{kind} {}",
+                                        o.metadata.name.clone().unwrap_or_default()
+                                    ),
+                                })
+                                .collect()
+                        }),
+                        "list",
+                        plural,
+                        scope,
+                    )
+                });
+            }
+        }
+        join_all(reads).await
+    }
+
+    /// API groups from discovery, with their preferred versions (other policy engines announce
+    /// themselves there).
+    async fn policy_apis(&self) -> Fact<Vec<(String, String)>> {
         let res = self
             .bounded("discovery /apis".to_string(), self.client.list_api_groups())
             .await;
         match res {
-            Ok(list) => Fact::Known(list.groups.into_iter().map(|g| g.name).collect()),
+            Ok(list) => Fact::Known(
+                list.groups
+                    .into_iter()
+                    .map(|g| {
+                        let version = g
+                            .preferred_version
+                            .map(|v| v.version)
+                            .or_else(|| g.versions.first().map(|v| v.version.clone()))
+                            .unwrap_or_default();
+                        (g.name, version)
+                    })
+                    .collect(),
+            ),
             Err(e) => Fact::Unavailable(e.into_unavailable("get", "/apis (discovery)", None)),
         }
     }
@@ -708,7 +782,14 @@ impl Live {
         if any_policy {
             let (ds, groups) = tokio::join!(self.daemonsets(), self.policy_apis());
             s.daemonsets = ds;
-            s.policy_apis = groups;
+            let mut namespaces = vec![ns.clone()];
+            if client_ns != ns {
+                namespaces.push(client_ns.clone());
+            }
+            if let Fact::Known(groups) = &groups {
+                s.other_policies = self.other_policies(groups, &namespaces).await;
+            }
+            s.policy_apis = groups.map_known(|g| g.into_iter().map(|(name, _)| name).collect());
         }
         if let Some(n) = nss {
             s.namespaces = self.fact(n, "list", "namespaces", None);
