@@ -167,6 +167,11 @@ pub struct ClusterState {
     /// Those engines' policies in the namespaces concerned and cluster-wide ("CiliumNetworkPolicy
     /// shop/allow-dns"), or why they could not be read.
     pub other_policies: Vec<Fact<Vec<String>>>,
+    /// Workloads that match the selector and ask for zero replicas ("Deployment web").
+    pub scaled_to_zero: Vec<String>,
+    /// Whether the Service is judged as one of many (`scan`): then a Service nothing routes to
+    /// may lack endpoints.
+    pub scan: bool,
     /// Offline: where each object came from.
     pub origins: BTreeMap<ObjectRef, Origin>,
 }
@@ -243,6 +248,8 @@ impl ClusterState {
             daemonsets: Fact::default(),
             policy_apis: Fact::default(),
             other_policies: Vec::new(),
+            scaled_to_zero: Vec::new(),
+            scan: false,
             origins: BTreeMap::new(),
         }
     }

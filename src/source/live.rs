@@ -142,9 +142,12 @@ impl Live {
             }
         };
         if let Some(t) = settings.request_timeout {
-            config.connect_timeout = Some(t);
-            config.read_timeout = Some(t);
-            config.write_timeout = Some(t);
+            // The client's own timeouts are a backstop: `bounded` cuts each request at exactly
+            // --request-timeout, with one message.
+            let backstop = t + Duration::from_secs(1);
+            config.connect_timeout = Some(backstop);
+            config.read_timeout = Some(backstop);
+            config.write_timeout = Some(backstop);
         }
         let server = config.cluster_url.to_string();
         let default_namespace = config.default_namespace.clone();

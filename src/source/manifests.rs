@@ -2,21 +2,18 @@
 //! deployed. Workloads contribute their pod templates, so selector and port checks work on
 //! `helm template` output; facts only a running cluster has are `Unavailable::Offline`.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, PodTemplateSpec, Service};
+use k8s_openapi::api::core::v1::{Event, Pod, PodTemplateSpec, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::snapshot::Snapshot;
 use crate::error::{Error, Result};
-use crate::k8s;
-use crate::state::{
-    Client, ClientSpec, ClusterState, Fact, ObjectRef, Origin, SourceKind, TEMPLATE_OF, Unavailable,
-};
+use crate::state::{ClientSpec, ClusterState, Fact, ObjectRef, Origin, SourceKind, TEMPLATE_OF};
 
 /// One object read from a manifest, with where it came from.
 #[derive(Debug)]
@@ -196,19 +193,6 @@ fn push_object(
     Ok(())
 }
 
-/// Objects of the manifests, typed, with namespaces defaulted the way `kubectl apply -f` does.
-#[derive(Default)]
-struct Objects {
-    services: Vec<Service>,
-    pods: Vec<Pod>,
-    slices: Vec<EndpointSlice>,
-    events: Vec<Event>,
-    nodes: Vec<Node>,
-    policies: Vec<NetworkPolicy>,
-    namespaces: Vec<Namespace>,
-    origins: BTreeMap<ObjectRef, Origin>,
-}
-
 fn typed<T: DeserializeOwned>(l: &Loaded, kind: &str) -> Result<T> {
     serde_json::from_value(l.value.clone()).map_err(|e| {
         Error::Manifest(format!(
@@ -233,8 +217,9 @@ fn template_of(kind: &str, v: &Value) -> Option<Value> {
     t.cloned()
 }
 
-fn classify(loaded: &[Loaded], namespace: &str) -> Result<Objects> {
-    let mut o = Objects::default();
+/// Manifests as a snapshot of what the cluster would hold.
+pub fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
+    let mut o = Snapshot::new(SourceKind::Manifests);
     for l in loaded {
         let kind = l.value["kind"].as_str().unwrap_or_default();
         let api = l.value["apiVersion"].as_str().unwrap_or_default();
@@ -340,148 +325,14 @@ pub fn state_for_service(
     name: &str,
     client: Option<&ClientSpec>,
 ) -> Result<ClusterState> {
-    let o = classify(loaded, namespace)?;
-    let mut s = ClusterState::new(SourceKind::Manifests, namespace, name);
-    let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        m.namespace.as_deref() == Some(namespace)
-    };
-    let service = o
-        .services
-        .iter()
-        .find(|svc| in_ns(&svc.metadata) && svc.metadata.name.as_deref() == Some(name))
-        .cloned();
-    s.namespace_services = Fact::Known(
-        o.services
-            .iter()
-            .filter(|x| in_ns(&x.metadata))
-            .filter_map(|x| x.metadata.name.clone())
-            .collect(),
-    );
-    s.same_name_elsewhere = Fact::Known(
-        o.services
-            .iter()
-            .filter(|x| !in_ns(&x.metadata) && x.metadata.name.as_deref() == Some(name))
-            .filter_map(|x| x.metadata.namespace.clone())
-            .collect(),
-    );
-    let selector = service
-        .as_ref()
-        .and_then(|svc| svc.spec.as_ref())
-        .and_then(|spec| spec.selector.clone())
-        .unwrap_or_default();
-    let ns_pods: Vec<Pod> = o
-        .pods
-        .iter()
-        .filter(|p| in_ns(&p.metadata))
-        .cloned()
-        .collect();
-    let matches =
-        |p: &&Pod| !selector.is_empty() && k8s::selector_matches(&selector, &k8s::labels_of(p));
-    s.pods = Fact::Known(ns_pods.iter().filter(matches).cloned().collect());
-    s.pods_elsewhere = Fact::Known(
-        o.pods
-            .iter()
-            .filter(|p| !in_ns(&p.metadata))
-            .filter(matches)
-            .cloned()
-            .collect(),
-    );
-    s.namespace_pods = Fact::Known(ns_pods);
-
-    let label = |sl: &EndpointSlice| {
-        sl.metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get("kubernetes.io/service-name"))
-            .cloned()
-    };
-    let ns_slices: Vec<&EndpointSlice> = o.slices.iter().filter(|sl| in_ns(&sl.metadata)).collect();
-    let mine: Vec<EndpointSlice> = ns_slices
-        .iter()
-        .filter(|sl| label(sl).as_deref() == Some(name))
-        .map(|sl| (*sl).clone())
-        .collect();
-    s.unlabelled_slices = Fact::Known(
-        ns_slices
-            .iter()
-            .filter(|sl| label(sl).is_none())
-            .map(|sl| (*sl).clone())
-            .collect(),
-    );
-    // Selector-less Services have hand-made slices, which manifests carry; for the others the
-    // controller makes them at run time, unless the manifests are an export of a live cluster.
-    s.slices = if selector.is_empty() || !mine.is_empty() {
-        Fact::Known(mine)
-    } else {
-        Fact::Unavailable(Unavailable::Offline(
-            "EndpointSlices exist only in a running cluster",
-        ))
-    };
-    if let Some(svc) = &service {
-        s.external_target = super::external_target(svc);
-        if let Some((r, fact)) = &mut s.external_target {
-            let exists = o.services.iter().any(|x| {
-                x.metadata.namespace == r.namespace
-                    && x.metadata.name.as_deref() == Some(r.name.as_str())
-            });
-            *fact = Fact::Known(exists);
-        }
-    }
-    s.client = client.map(|spec| match spec {
-        ClientSpec::Pod {
-            namespace: cns,
-            name: cname,
-        } => {
-            let cns = cns.clone().unwrap_or_else(|| namespace.to_string());
-            // A Pod of that name, else a workload whose template stands in for its pods.
-            let pod = o
-                .pods
-                .iter()
-                .filter(|p| p.metadata.namespace.as_deref() == Some(cns.as_str()))
-                .find(|p| p.metadata.name.as_deref() == Some(cname.as_str()))
-                .cloned();
-            Client::Pod {
-                namespace: cns,
-                name: cname.clone(),
-                pod: Box::new(Fact::Known(pod)),
-            }
-        }
-        ClientSpec::Namespace {
-            namespace: cns,
-            labels,
-        } => Client::Hypothetical {
-            namespace: cns.clone(),
-            labels: labels.clone(),
-        },
-    });
-    let client_ns = s
-        .client
-        .as_ref()
-        .map(|c| c.namespace().to_string())
-        .unwrap_or_else(|| namespace.to_string());
-    s.policies = Fact::Known(
-        o.policies
-            .into_iter()
-            .filter(|p| {
-                let pns = p.metadata.namespace.as_deref();
-                pns == Some(namespace) || pns == Some(client_ns.as_str())
-            })
-            .collect(),
-    );
-    s.namespaces = Fact::Known(o.namespaces);
-    s.dns_pods = Fact::Unavailable(Unavailable::Offline(
-        "the cluster DNS pods are not in the manifests",
-    ));
-    s.service = Fact::Known(service);
-    s.events = Fact::Known(o.events);
-    s.nodes = Fact::Known(o.nodes);
-    s.origins = o.origins;
-    Ok(s)
+    Ok(classify(loaded, namespace)?.state_for_service(namespace, name, client))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::k8s;
+    use crate::state::Unavailable;
 
     fn parse(text: &str) -> Result<Vec<Loaded>> {
         let mut out = Vec::new();

@@ -3,6 +3,7 @@
 
 pub mod live;
 pub mod manifests;
+pub mod snapshot;
 
 use k8s_openapi::api::core::v1::Service;
 

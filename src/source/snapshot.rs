@@ -1,0 +1,218 @@
+//! A snapshot of what a cluster holds — read from manifests, or listed from a live API server
+//! once per namespace for `scan` — and the per-Service `ClusterState` derived from it.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+use crate::k8s;
+use crate::state::{
+    Client, ClientSpec, ClusterState, Fact, ObjectRef, Origin, SourceKind, Unavailable,
+};
+
+/// Objects of a scope, typed.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub source: SourceKind,
+    pub services: Vec<Service>,
+    pub pods: Vec<Pod>,
+    pub slices: Vec<EndpointSlice>,
+    pub events: Vec<Event>,
+    pub nodes: Vec<Node>,
+    pub policies: Vec<NetworkPolicy>,
+    pub namespaces: Vec<Namespace>,
+    /// Whether the namespaces could be read (live) — offline they are what the manifests hold.
+    pub namespaces_fact: Fact<()>,
+    /// Workloads asking for zero replicas: (kind, namespace, name, template labels).
+    pub scaled_to_zero: Vec<(String, String, String, BTreeMap<String, String>)>,
+    /// Offline: where each object came from.
+    pub origins: BTreeMap<ObjectRef, Origin>,
+}
+
+impl Snapshot {
+    pub fn new(source: SourceKind) -> Self {
+        Snapshot {
+            source,
+            services: Vec::new(),
+            pods: Vec::new(),
+            slices: Vec::new(),
+            events: Vec::new(),
+            nodes: Vec::new(),
+            policies: Vec::new(),
+            namespaces: Vec::new(),
+            namespaces_fact: Fact::Known(()),
+            scaled_to_zero: Vec::new(),
+            origins: BTreeMap::new(),
+        }
+    }
+
+    /// The Service flow's state for one Service, from the snapshot.
+    pub fn state_for_service(
+        &self,
+        namespace: &str,
+        name: &str,
+        client: Option<&ClientSpec>,
+    ) -> ClusterState {
+        let o = self;
+        let mut s = ClusterState::new(self.source, namespace, name);
+        let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            m.namespace.as_deref() == Some(namespace)
+        };
+        let service = o
+            .services
+            .iter()
+            .find(|svc| in_ns(&svc.metadata) && svc.metadata.name.as_deref() == Some(name))
+            .cloned();
+        s.namespace_services = Fact::Known(
+            o.services
+                .iter()
+                .filter(|x| in_ns(&x.metadata))
+                .filter_map(|x| x.metadata.name.clone())
+                .collect(),
+        );
+        s.same_name_elsewhere = Fact::Known(
+            o.services
+                .iter()
+                .filter(|x| !in_ns(&x.metadata) && x.metadata.name.as_deref() == Some(name))
+                .filter_map(|x| x.metadata.namespace.clone())
+                .collect(),
+        );
+        let selector = service
+            .as_ref()
+            .and_then(|svc| svc.spec.as_ref())
+            .and_then(|spec| spec.selector.clone())
+            .unwrap_or_default();
+        let ns_pods: Vec<Pod> = o
+            .pods
+            .iter()
+            .filter(|p| in_ns(&p.metadata))
+            .cloned()
+            .collect();
+        let matches =
+            |p: &&Pod| !selector.is_empty() && k8s::selector_matches(&selector, &k8s::labels_of(p));
+        s.pods = Fact::Known(ns_pods.iter().filter(matches).cloned().collect());
+        s.pods_elsewhere = Fact::Known(
+            o.pods
+                .iter()
+                .filter(|p| !in_ns(&p.metadata))
+                .filter(matches)
+                .cloned()
+                .collect(),
+        );
+        s.namespace_pods = Fact::Known(ns_pods);
+
+        let label = |sl: &EndpointSlice| {
+            sl.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("kubernetes.io/service-name"))
+                .cloned()
+        };
+        let ns_slices: Vec<&EndpointSlice> =
+            o.slices.iter().filter(|sl| in_ns(&sl.metadata)).collect();
+        let mine: Vec<EndpointSlice> = ns_slices
+            .iter()
+            .filter(|sl| label(sl).as_deref() == Some(name))
+            .map(|sl| (*sl).clone())
+            .collect();
+        s.unlabelled_slices = Fact::Known(
+            ns_slices
+                .iter()
+                .filter(|sl| label(sl).is_none())
+                .map(|sl| (*sl).clone())
+                .collect(),
+        );
+        // Selector-less Services have hand-made slices, which manifests carry; for the others the
+        // controller makes them at run time, unless the manifests are an export of a live cluster.
+        s.slices = if selector.is_empty() || !mine.is_empty() || self.source == SourceKind::Live {
+            Fact::Known(mine)
+        } else {
+            Fact::Unavailable(Unavailable::Offline(
+                "EndpointSlices exist only in a running cluster",
+            ))
+        };
+        if let Some(svc) = &service {
+            s.external_target = super::external_target(svc);
+            if let Some((r, fact)) = &mut s.external_target {
+                let exists = o.services.iter().any(|x| {
+                    x.metadata.namespace == r.namespace
+                        && x.metadata.name.as_deref() == Some(r.name.as_str())
+                });
+                *fact = Fact::Known(exists);
+            }
+        }
+        s.client = client.map(|spec| match spec {
+            ClientSpec::Pod {
+                namespace: cns,
+                name: cname,
+            } => {
+                let cns = cns.clone().unwrap_or_else(|| namespace.to_string());
+                // A Pod of that name, else a workload whose template stands in for its pods.
+                let pod = o
+                    .pods
+                    .iter()
+                    .filter(|p| p.metadata.namespace.as_deref() == Some(cns.as_str()))
+                    .find(|p| p.metadata.name.as_deref() == Some(cname.as_str()))
+                    .cloned();
+                Client::Pod {
+                    namespace: cns,
+                    name: cname.clone(),
+                    pod: Box::new(Fact::Known(pod)),
+                }
+            }
+            ClientSpec::Namespace {
+                namespace: cns,
+                labels,
+            } => Client::Hypothetical {
+                namespace: cns.clone(),
+                labels: labels.clone(),
+            },
+        });
+        let client_ns = s
+            .client
+            .as_ref()
+            .map(|c| c.namespace().to_string())
+            .unwrap_or_else(|| namespace.to_string());
+        s.policies = Fact::Known(
+            o.policies
+                .iter()
+                .filter(|p| {
+                    let pns = p.metadata.namespace.as_deref();
+                    pns == Some(namespace) || pns == Some(client_ns.as_str())
+                })
+                .cloned()
+                .collect(),
+        );
+        s.namespaces = o
+            .namespaces_fact
+            .clone()
+            .map_known(|_| o.namespaces.clone());
+        s.dns_pods = match self.source {
+            SourceKind::Manifests => Fact::Unavailable(Unavailable::Offline(
+                "the cluster DNS pods are not in the manifests",
+            )),
+            SourceKind::Live => Fact::Known(Vec::new()),
+        };
+        s.scaled_to_zero = o
+            .scaled_to_zero
+            .iter()
+            .filter(|(_, wns, _, labels)| {
+                wns == namespace && !selector.is_empty() && k8s::selector_matches(&selector, labels)
+            })
+            .map(|(kind, _, wname, _)| format!("{kind} {wname}"))
+            .collect();
+        s.service = Fact::Known(service);
+        s.events = Fact::Known(
+            o.events
+                .iter()
+                .filter(|e| in_ns(&e.metadata))
+                .cloned()
+                .collect(),
+        );
+        s.nodes = Fact::Known(o.nodes.clone());
+        s.origins = o.origins.clone();
+        s
+    }
+}
