@@ -80,7 +80,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Svc(args) => {
             settings.require_output(
                 "svc",
-                &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Yaml],
+                &[
+                    OutputFormat::Table,
+                    OutputFormat::Json,
+                    OutputFormat::Yaml,
+                    OutputFormat::Junit,
+                    OutputFormat::Markdown,
+                ],
             )?;
             let name = service_name(&args.name)?;
             runtime()?.block_on(interruptible(svc(&settings, &args, &name)))
@@ -132,7 +138,13 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
     };
     let diagnosis = Diagnosis::new(target, state.source, results);
     let mut stdout = std::io::stdout().lock();
-    render::diagnosis(&diagnosis, settings.output, settings.color, &mut stdout)?;
+    render::diagnosis(
+        &diagnosis,
+        settings.output,
+        settings.color,
+        args.strict,
+        &mut stdout,
+    )?;
     stdout.flush()?;
     Ok(ExitCode::from(diagnosis.exit_code(args.strict)))
 }

@@ -35,7 +35,7 @@ fn usage_errors_exit_2_with_one_line() {
         vec!["svc"],
         vec!["svc", "x", "--bogus"],
         vec!["svc", "x", "-o", "xml"],
-        vec!["svc", "x", "-o", "junit", "-f", "examples/broken-shop"],
+        vec!["svc", "x", "-o", "csv", "-f", "examples/broken-shop"],
         vec![
             "svc",
             "x",

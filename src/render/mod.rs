@@ -1,6 +1,8 @@
 //! Renderers: one module per output format, each only formatting a [`Diagnosis`].
 
 mod human;
+mod junit;
+mod markdown;
 
 use std::io::Write;
 
@@ -12,6 +14,7 @@ pub fn diagnosis(
     d: &Diagnosis,
     format: OutputFormat,
     color: bool,
+    strict: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match format {
@@ -24,12 +27,11 @@ pub fn diagnosis(
             out.write_all(yaml.as_bytes())
         }
         OutputFormat::Table => human::render(d, color, out),
-        // Commands validate the format first (Settings::require_output); these come with `scan`.
-        OutputFormat::Junit | OutputFormat::Markdown | OutputFormat::Csv => {
-            Err(std::io::Error::other(format!(
-                "-o {} is not produced for a single Service",
-                format.name()
-            )))
-        }
+        OutputFormat::Junit => junit::render(std::slice::from_ref(d), strict, out),
+        OutputFormat::Markdown => markdown::render(std::slice::from_ref(d), out),
+        // Commands validate the format first (Settings::require_output).
+        OutputFormat::Csv => Err(std::io::Error::other(
+            "-o csv is not produced for a Service",
+        )),
     }
 }

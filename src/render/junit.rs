@@ -1,0 +1,127 @@
+//! JUnit XML: one testsuite per Service, one testcase per check. Failures carry the finding, the
+//! evidence and the fix as text; skips their reason; warnings pass (fail under --strict) with the
+//! finding in system-out. CI systems render this natively.
+
+use std::io::Write;
+
+use crate::report::{Diagnosis, Status};
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in crate::text::sanitize(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Multi-line text for an element body: sanitised line by line, newlines kept.
+fn body(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| l.lines().map(escape).collect::<Vec<_>>().join("\n"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub(crate) fn render(
+    items: &[Diagnosis],
+    strict: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let count = |pred: &dyn Fn(Status) -> bool| {
+        items
+            .iter()
+            .flat_map(|d| &d.checks)
+            .filter(|c| pred(c.status))
+            .count()
+    };
+    let tests = count(&|_| true);
+    let failures = count(&|s| s == Status::Fail || (strict && s == Status::Warn));
+    let errors = count(&|s| s == Status::Error);
+    let skipped = count(&|s| s == Status::Skip);
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        out,
+        r#"<testsuites name="kubectl-netdoctor" tests="{tests}" failures="{failures}" errors="{errors}" skipped="{skipped}">"#
+    )?;
+    for d in items {
+        let suite = format!("{}/{}", d.target.namespace, d.target.name);
+        let n = |pred: &dyn Fn(Status) -> bool| d.checks.iter().filter(|c| pred(c.status)).count();
+        writeln!(
+            out,
+            r#"  <testsuite name="{}" tests="{}" failures="{}" errors="{}" skipped="{}">"#,
+            escape(&suite),
+            d.checks.len(),
+            n(&|s| s == Status::Fail || (strict && s == Status::Warn)),
+            n(&|s| s == Status::Error),
+            n(&|s| s == Status::Skip)
+        )?;
+        for c in &d.checks {
+            write!(
+                out,
+                r#"    <testcase name="{}" classname="{}""#,
+                c.id,
+                escape(&suite)
+            )?;
+            let mut detail: Vec<String> = c
+                .evidence
+                .iter()
+                .map(|e| format!("- {}", e.message))
+                .collect();
+            if !c.fix.is_empty() {
+                detail.push("Fix:".into());
+                detail.extend(c.fix.iter().cloned());
+            }
+            let failure = c.status == Status::Fail || (strict && c.status == Status::Warn);
+            match c.status {
+                Status::Pass => writeln!(out, "/>")?,
+                _ if failure => {
+                    writeln!(out, ">")?;
+                    writeln!(
+                        out,
+                        r#"      <failure message="{}" type="{}">{}</failure>"#,
+                        escape(&c.summary),
+                        c.status.as_str(),
+                        body(&detail)
+                    )?;
+                    writeln!(out, "    </testcase>")?;
+                }
+                Status::Warn => {
+                    writeln!(out, ">")?;
+                    let mut lines = vec![format!("WARN: {}", c.summary)];
+                    lines.extend(detail);
+                    writeln!(out, "      <system-out>{}</system-out>", body(&lines))?;
+                    writeln!(out, "    </testcase>")?;
+                }
+                Status::Skip => {
+                    writeln!(out, ">")?;
+                    writeln!(
+                        out,
+                        r#"      <skipped message="{}"/>"#,
+                        escape(c.reason.as_deref().unwrap_or(&c.summary))
+                    )?;
+                    writeln!(out, "    </testcase>")?;
+                }
+                _ => {
+                    writeln!(out, ">")?;
+                    writeln!(
+                        out,
+                        r#"      <error message="{}">{}</error>"#,
+                        escape(&c.summary),
+                        body(&detail)
+                    )?;
+                    writeln!(out, "    </testcase>")?;
+                }
+            }
+        }
+        writeln!(out, "  </testsuite>")?;
+    }
+    writeln!(out, "</testsuites>")
+}

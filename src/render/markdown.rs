@@ -1,0 +1,89 @@
+//! Markdown: a section per Service with the checklist and the verdict, fit to paste into a ticket
+//! or a runbook. Cluster-supplied text is sanitised and kept out of Markdown syntax.
+
+use std::io::Write;
+
+use crate::report::{Diagnosis, Status};
+
+/// Sanitised, with the characters that would start Markdown syntax escaped.
+fn md(s: &str) -> String {
+    let mut out = String::new();
+    for c in crate::text::sanitize(s).chars() {
+        if "\\`*_[]<>|#".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn mark(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "✅ pass",
+        Status::Warn => "⚠️ warn",
+        Status::Fail => "❌ fail",
+        Status::Skip => "⏭️ skip",
+        Status::Error => "💥 error",
+    }
+}
+
+pub(crate) fn render(items: &[Diagnosis], out: &mut dyn Write) -> std::io::Result<()> {
+    for (i, d) in items.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        let v = &d.verdict;
+        let verdict = match v.check {
+            Some(id) => format!("{} at `{id}`", v.status.to_uppercase()),
+            None => v.status.to_uppercase(),
+        };
+        writeln!(
+            out,
+            "## Service `{}/{}` — {verdict}",
+            md(&d.target.namespace),
+            md(&d.target.name)
+        )?;
+        writeln!(out)?;
+        writeln!(out, "| check | status | finding |")?;
+        writeln!(out, "|---|---|---|")?;
+        for c in &d.checks {
+            writeln!(
+                out,
+                "| `{}` | {} | {} |",
+                c.id,
+                mark(c.status),
+                md(&c.summary)
+            )?;
+        }
+        writeln!(out)?;
+        writeln!(out, "**Verdict:** {}", md(&v.summary))?;
+        for c in d
+            .checks
+            .iter()
+            .filter(|c| matches!(c.status, Status::Fail | Status::Warn | Status::Error))
+        {
+            if c.evidence.is_empty() {
+                continue;
+            }
+            writeln!(out)?;
+            writeln!(out, "Evidence for `{}`:", c.id)?;
+            writeln!(out)?;
+            for e in &c.evidence {
+                writeln!(out, "- {}", md(&e.message))?;
+            }
+        }
+        if !v.fix.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "**Fix:**")?;
+            writeln!(out)?;
+            writeln!(out, "```")?;
+            for f in &v.fix {
+                for line in f.lines() {
+                    writeln!(out, "{}", crate::text::sanitize(line).replace("```", "'''"))?;
+                }
+            }
+            writeln!(out, "```")?;
+        }
+    }
+    Ok(())
+}
