@@ -33,6 +33,12 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     };
     let ports = spec.ports.clone().unwrap_or_default();
     let pods = state.pods.known().map(Vec::as_slice).unwrap_or_default();
+    if pods.is_empty() && !state.scaled_to_zero.is_empty() {
+        return Outcome::skip(
+            SkipKind::NotApplicable,
+            "scaled to zero: no endpoints expected",
+        );
+    }
     let selector_less = spec.selector.as_ref().is_none_or(|s| s.is_empty());
 
     if slices.is_empty() && !selector_less && !pods.is_empty() {

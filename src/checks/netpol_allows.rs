@@ -78,6 +78,9 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         Ok(p) => p,
         Err(u) => return unavailable(u),
     };
+    if pods.is_empty() {
+        return Outcome::skip(SkipKind::NotApplicable, "no backend pods (scaled to zero)");
+    }
     let targets = targets(&spec, pods);
     if targets.is_empty() {
         return Outcome::skip(

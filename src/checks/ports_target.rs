@@ -40,6 +40,12 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         Ok(p) => p,
         Err(u) => return unavailable(u),
     };
+    if pods.is_empty() {
+        return Outcome::skip(
+            SkipKind::NotApplicable,
+            "no pods to resolve target ports on (scaled to zero)",
+        );
+    }
     let ports = spec.ports.clone().unwrap_or_default();
     if ports.is_empty() {
         return Outcome::pass(

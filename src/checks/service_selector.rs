@@ -160,10 +160,18 @@ fn selector_less(state: &ClusterState) -> Outcome {
             ),
         ]
     };
-    Outcome::fail(format!(
+    let summary = format!(
         "selector-less Service and no EndpointSlice labelled {SERVICE_NAME_LABEL}={name}: it has no backends"
-    ))
-    .fix(fix)
+    );
+    if state.scan {
+        // Among many Services, one without endpoints that nothing is known to route to is normal
+        // (leader election, placeholders for an operator): worth a look, not a failure.
+        return Outcome::warn(format!(
+            "{summary} (normal for leader-election and placeholder Services)"
+        ))
+        .fix(fix);
+    }
+    Outcome::fail(summary).fix(fix)
 }
 
 fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, String>) -> Outcome {
@@ -183,6 +191,16 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
         return Outcome::pass(format!("selector {sel} matches {what} in {ns}"));
     }
 
+    if !state.scaled_to_zero.is_empty() {
+        return Outcome::warn(format!(
+            "selector {sel} matches no pods: {} asks for 0 replicas (scaled to zero)",
+            state.scaled_to_zero.join(", ")
+        ))
+        .fix([format!(
+            "if traffic is expected: kubectl scale {} -n {ns} --replicas=1",
+            state.scaled_to_zero[0].replacen(' ', "/", 1).to_lowercase()
+        )]);
+    }
     let mut outcome = Outcome::fail(format!("selector {sel} matches no pods in namespace {ns}"));
     let others = match &state.namespace_pods {
         Fact::Known(p) => p,
@@ -601,5 +619,34 @@ ports: [{port: 80}]
             "{}",
             o.summary
         );
+    }
+
+    #[test]
+    fn scaled_to_zero_is_a_warning_not_a_failure() {
+        let mut s = state("shop", "postgres", PG);
+        s.scaled_to_zero = vec!["Deployment postgres-v2".into()];
+        let o = run(&s);
+        assert_eq!(o.status, Status::Warn, "{}", o.summary);
+        assert!(
+            o.summary
+                .contains("Deployment postgres-v2 asks for 0 replicas"),
+            "{}",
+            o.summary
+        );
+        assert_eq!(
+            o.fix,
+            vec![
+                "if traffic is expected: kubectl scale deployment/postgres-v2 -n shop --replicas=1"
+            ]
+        );
+    }
+
+    #[test]
+    fn selector_less_without_endpoints_warns_in_a_scan() {
+        let yaml = "kind: Service\nmetadata: {name: leader, namespace: shop}\nspec: {ports: [{port: 80}]}\n";
+        assert_eq!(run(&state("shop", "leader", yaml)).status, Status::Fail);
+        let mut s = state("shop", "leader", yaml);
+        s.scan = true;
+        assert_eq!(run(&s).status, Status::Warn);
     }
 }

@@ -2,6 +2,7 @@
 //! of concurrent requests, with server-side selectors and paging. Never all pods of a cluster for
 //! one Service: pods by the selector; the namespace's pods only when the selector matched nothing.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
@@ -383,7 +384,11 @@ impl Live {
         if !selector_less && matches!(&s.pods, Fact::Known(p) if p.is_empty()) {
             let all_pods: Api<Pod> = Api::all(self.client.clone());
             let one_page = ListParams::default().labels(&sel).limit(50);
-            let (here, elsewhere) = tokio::join!(
+            let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+                Api::namespaced(self.client.clone(), ns);
+            let statefulsets: Api<k8s_openapi::api::apps::v1::StatefulSet> =
+                Api::namespaced(self.client.clone(), ns);
+            let (here, elsewhere, deploys, sets) = tokio::join!(
                 self.list(
                     pods.clone(),
                     format!("list pods in {ns}"),
@@ -391,9 +396,46 @@ impl Live {
                 ),
                 // One page is enough to say "they run in namespace X".
                 self.bounded(format!("list pods -A -l {sel}"), all_pods.list(&one_page)),
+                // A workload scaled to zero explains an empty selector.
+                self.list(
+                    deployments,
+                    format!("list deployments in {ns}"),
+                    ListParams::default()
+                ),
+                self.list(
+                    statefulsets,
+                    format!("list statefulsets in {ns}"),
+                    ListParams::default()
+                ),
             );
             s.namespace_pods = self.fact(here, "list", "pods", Some(ns));
             s.pods_elsewhere = self.fact(elsewhere.map(|l| l.items), "list", "pods", None);
+            let zero = |kind: &str,
+                        name: Option<String>,
+                        replicas: Option<i32>,
+                        labels: Option<BTreeMap<String, String>>| {
+                let labels = labels.unwrap_or_default();
+                (replicas == Some(0) && k8s::selector_matches(&selector, &labels))
+                    .then(|| format!("{kind} {}", name.unwrap_or_default()))
+            };
+            for d in deploys.into_iter().flatten() {
+                let spec = d.spec.unwrap_or_default();
+                s.scaled_to_zero.extend(zero(
+                    "Deployment",
+                    d.metadata.name,
+                    spec.replicas,
+                    spec.template.metadata.and_then(|m| m.labels),
+                ));
+            }
+            for st in sets.into_iter().flatten() {
+                let spec = st.spec.unwrap_or_default();
+                s.scaled_to_zero.extend(zero(
+                    "StatefulSet",
+                    st.metadata.name,
+                    spec.replicas,
+                    spec.template.metadata.and_then(|m| m.labels),
+                ));
+            }
         } else {
             s.namespace_pods = Fact::Known(Vec::new());
             s.pods_elsewhere = Fact::Known(Vec::new());
@@ -477,6 +519,171 @@ fn humantime(d: Duration) -> String {
 }
 
 impl Live {
+    /// What `scan` needs, each kind listed once for the scope (a namespace, or all), however
+    /// many Services there are: the request count does not grow with the Services.
+    pub async fn snapshot(
+        &self,
+        ns: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<crate::source::snapshot::Snapshot> {
+        use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+        let scope = ns.map_or("-A".to_string(), |n| format!("in {n}"));
+        macro_rules! api {
+            ($t:ty) => {{
+                let a: Api<$t> = match ns {
+                    Some(n) => Api::namespaced(self.client.clone(), n),
+                    None => Api::all(self.client.clone()),
+                };
+                a
+            }};
+        }
+        let svc_lp = match selector {
+            Some(sel) => ListParams::default().labels(sel),
+            None => ListParams::default(),
+        };
+        let work = async {
+            tokio::join!(
+                self.list(api!(Service), format!("list services {scope}"), svc_lp),
+                self.list(
+                    api!(Pod),
+                    format!("list pods {scope}"),
+                    ListParams::default()
+                ),
+                self.list(
+                    api!(EndpointSlice),
+                    format!("list endpointslices {scope}"),
+                    ListParams::default()
+                ),
+                self.list(
+                    api!(NetworkPolicy),
+                    format!("list networkpolicies {scope}"),
+                    ListParams::default()
+                ),
+                self.list(
+                    api!(Deployment),
+                    format!("list deployments {scope}"),
+                    ListParams::default()
+                ),
+                self.list(
+                    api!(StatefulSet),
+                    format!("list statefulsets {scope}"),
+                    ListParams::default()
+                ),
+                self.list(
+                    api!(Event),
+                    format!("list warning events of pods {scope}"),
+                    ListParams::default().fields("involvedObject.kind=Pod,type=Warning")
+                ),
+                self.list(
+                    Api::<Namespace>::all(self.client.clone()),
+                    "list namespaces".to_string(),
+                    ListParams::default()
+                ),
+                self.list(
+                    Api::<Node>::all(self.client.clone()),
+                    "list nodes".to_string(),
+                    ListParams::default()
+                ),
+            )
+        };
+        let (
+            services,
+            pods,
+            slices,
+            policies,
+            deployments,
+            statefulsets,
+            events,
+            namespaces,
+            nodes,
+        ) = match self.timeout {
+            Some(t) => tokio::time::timeout(t, work).await.map_err(|_| {
+                Error::Unreachable(format!(
+                    "the API server at {} did not answer within {} (--request-timeout)",
+                    self.server,
+                    humantime(t)
+                ))
+            })?,
+            None => work.await,
+        };
+        let services = services.map_err(|e| match e {
+            ReadError::Transport(m) => Error::Unreachable(format!(
+                "cannot reach the API server at {}: {m}",
+                self.server
+            )),
+            other => Error::Unreachable(format!(
+                "cannot scan: {}",
+                other.into_unavailable("list", "services", ns).reason()
+            )),
+        })?;
+        let mut snap = crate::source::snapshot::Snapshot::new(SourceKind::Live);
+        snap.services = services;
+        fn take<T>(
+            missing: &mut BTreeMap<&'static str, Unavailable>,
+            res: std::result::Result<Vec<T>, ReadError>,
+            kind: &'static str,
+            ns: Option<&str>,
+        ) -> Vec<T> {
+            res.unwrap_or_else(|e| {
+                missing.insert(kind, e.into_unavailable("list", kind, ns));
+                Vec::new()
+            })
+        }
+        let m = &mut snap.unavailable;
+        let pods = take(m, pods, "pods", ns);
+        let slices = take(m, slices, "endpointslices", ns);
+        let policies = take(m, policies, "networkpolicies", ns);
+        let deployments: Vec<Deployment> = take(m, deployments, "deployments", ns);
+        let statefulsets: Vec<StatefulSet> = take(m, statefulsets, "statefulsets", ns);
+        let events = take(m, events, "events", ns);
+        let nodes = take(m, nodes, "nodes", None);
+        snap.pods = pods;
+        snap.slices = slices;
+        snap.policies = policies;
+        snap.events = events;
+        snap.nodes = nodes;
+        match namespaces {
+            Ok(n) => snap.namespaces = n,
+            Err(e) => {
+                snap.namespaces_fact =
+                    Fact::Unavailable(e.into_unavailable("list", "namespaces", None))
+            }
+        }
+        for d in deployments {
+            let spec = d.spec.unwrap_or_default();
+            if spec.replicas == Some(0) {
+                let labels = spec
+                    .template
+                    .metadata
+                    .and_then(|m| m.labels)
+                    .unwrap_or_default();
+                snap.scaled_to_zero.push((
+                    "Deployment".into(),
+                    d.metadata.namespace.unwrap_or_default(),
+                    d.metadata.name.unwrap_or_default(),
+                    labels,
+                ));
+            }
+        }
+        for st in statefulsets {
+            let spec = st.spec.unwrap_or_default();
+            if spec.replicas == Some(0) {
+                let labels = spec
+                    .template
+                    .metadata
+                    .and_then(|m| m.labels)
+                    .unwrap_or_default();
+                snap.scaled_to_zero.push((
+                    "StatefulSet".into(),
+                    st.metadata.namespace.unwrap_or_default(),
+                    st.metadata.name.unwrap_or_default(),
+                    labels,
+                ));
+            }
+        }
+        Ok(snap)
+    }
+
     /// The cluster's DaemonSets (one page): the CNI is one of them.
     async fn daemonsets(&self) -> Fact<Vec<crate::state::Workload>> {
         let api: Api<k8s_openapi::api::apps::v1::DaemonSet> = Api::all(self.client.clone());

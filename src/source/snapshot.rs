@@ -27,6 +27,8 @@ pub struct Snapshot {
     pub namespaces_fact: Fact<()>,
     /// Workloads asking for zero replicas: (kind, namespace, name, template labels).
     pub scaled_to_zero: Vec<(String, String, String, BTreeMap<String, String>)>,
+    /// Kinds that could not be read (live), by plural: their facts are unavailable.
+    pub unavailable: BTreeMap<&'static str, Unavailable>,
     /// Offline: where each object came from.
     pub origins: BTreeMap<ObjectRef, Origin>,
 }
@@ -44,6 +46,7 @@ impl Snapshot {
             namespaces: Vec::new(),
             namespaces_fact: Fact::Known(()),
             scaled_to_zero: Vec::new(),
+            unavailable: BTreeMap::new(),
             origins: BTreeMap::new(),
         }
     }
