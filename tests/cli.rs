@@ -52,10 +52,10 @@ fn usage_errors_exit_2_with_one_line() {
         assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
         assert!(!out.stderr.contains("panicked"), "{args:?}: {}", out.stderr);
     }
-    let out = Run::new(["svc", "x", "-o", "junit", "-f", "examples/broken-shop"]).run();
+    let out = Run::new(["svc", "x", "-o", "csv", "-f", "examples/broken-shop"]).run();
     assert_eq!(
         out.stderr.trim(),
-        "error: svc does not support -o junit (supported: table, json, yaml)"
+        "error: svc does not support -o csv (supported: table, json, yaml, junit, markdown)"
     );
 }
 
