@@ -34,6 +34,9 @@ _kubectl__netdoctor() {
             kubectl__netdoctor,reach)
                 cmd="kubectl__netdoctor__subcmd__reach"
                 ;;
+            kubectl__netdoctor,scan)
+                cmd="kubectl__netdoctor__subcmd__scan"
+                ;;
             kubectl__netdoctor,service)
                 cmd="kubectl__netdoctor__subcmd__svc"
                 ;;
@@ -58,6 +61,9 @@ _kubectl__netdoctor() {
             kubectl__netdoctor__subcmd__help,reach)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__reach"
                 ;;
+            kubectl__netdoctor__subcmd__help,scan)
+                cmd="kubectl__netdoctor__subcmd__help__subcmd__scan"
+                ;;
             kubectl__netdoctor__subcmd__help,svc)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__svc"
                 ;;
@@ -68,7 +74,7 @@ _kubectl__netdoctor() {
 
     case "${cmd}" in
         kubectl__netdoctor)
-            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help --version svc service path reach explain completions man help"
+            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help --version svc service scan path reach explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -194,7 +200,7 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__subcmd__netdoctor__subcmd__help)
-            opts="svc path reach explain completions man help"
+            opts="svc scan path reach explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -278,6 +284,20 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__subcmd__netdoctor__subcmd__help__subcmd__reach)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__netdoctor__subcmd__help__subcmd__scan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -416,6 +436,64 @@ _kubectl__netdoctor() {
                 return 0
             fi
             case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__netdoctor__subcmd__scan)
+            opts="-A -l -f -n -o -v -h --all-namespaces --selector --filename --strict --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --filename)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -84,6 +84,8 @@ pub enum Command {
     /// Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports.
     #[command(visible_alias = "service")]
     Svc(SvcArgs),
+    /// Every Service in scope through the API-level checks, for CI (exit 1 on any failure).
+    Scan(ScanArgs),
     /// Can this client reach that target? NetworkPolicy decisions both ways, per backend pod.
     Path(PathArgs),
     /// Who can talk to whom: every allowed workload → workload connection, with ports.
@@ -139,6 +141,22 @@ pub struct PathArgs {
     /// Decide on manifests instead of a live cluster.
     #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub filenames: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Every namespace (else -n, the context's namespace, or "default").
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Only Services with these labels (kubectl's label selector).
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Scan manifests instead of a live cluster.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub filenames: Vec<PathBuf>,
+    /// Treat warnings as failures (exit 1).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ pub mod path;
 pub mod reach;
 pub mod render;
 pub mod report;
+pub mod scan;
 pub mod source;
 pub mod state;
 pub mod text;
@@ -61,6 +62,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             )?;
             let runtime = runtime()?;
             runtime.block_on(interruptible(path::run(&settings, &args)))
+        }
+        Command::Scan(args) => {
+            settings.require_output(
+                "scan",
+                &[
+                    OutputFormat::Table,
+                    OutputFormat::Json,
+                    OutputFormat::Yaml,
+                    OutputFormat::Junit,
+                    OutputFormat::Markdown,
+                ],
+            )?;
+            runtime()?.block_on(interruptible(scan::run(&settings, &args)))
         }
         Command::Reach(args) => {
             settings.require_output(

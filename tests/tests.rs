@@ -8,4 +8,5 @@ mod kubectl;
 mod live;
 mod netpol;
 mod reach;
+mod scan;
 mod scenarios;

@@ -35,3 +35,47 @@ pub fn diagnosis(
         )),
     }
 }
+
+/// Writes a scan report in the chosen format.
+pub fn scan(
+    r: &crate::scan::ScanReport,
+    format: OutputFormat,
+    _color: bool,
+    strict: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, r)?;
+            writeln!(out)
+        }
+        OutputFormat::Yaml => {
+            let yaml = serde_saphyr::to_string(r).map_err(std::io::Error::other)?;
+            out.write_all(yaml.as_bytes())
+        }
+        OutputFormat::Junit => junit::render(&r.items, strict, out),
+        OutputFormat::Markdown => {
+            writeln!(
+                out,
+                "# kubectl-netdoctor scan of {}\n",
+                crate::text::sanitize(&r.scope)
+            )?;
+            let s = &r.summary;
+            writeln!(
+                out,
+                "{} Services: {} fail, {} warn, {} incomplete, {} pass.\n",
+                s.services, s.fail, s.warn, s.incomplete, s.pass
+            )?;
+            if !r.findings.is_empty() {
+                writeln!(out, "Findings:\n")?;
+                for f in &r.findings {
+                    writeln!(out, "- {}", crate::text::sanitize(&f.message))?;
+                }
+                writeln!(out)?;
+            }
+            markdown::render(&r.items, out)
+        }
+        OutputFormat::Table => crate::scan::human(r, out),
+        OutputFormat::Csv => Err(std::io::Error::other("-o csv is not produced for a scan")),
+    }
+}

@@ -216,6 +216,23 @@ impl Snapshot {
         );
         s.nodes = Fact::Known(o.nodes.clone());
         s.origins = o.origins.clone();
+        // What the source could not read stays unknown, never empty.
+        for (kind, u) in &self.unavailable {
+            match *kind {
+                "pods" => {
+                    s.pods = Fact::Unavailable(u.clone());
+                    s.namespace_pods = Fact::Unavailable(u.clone());
+                }
+                "endpointslices" => {
+                    s.slices = Fact::Unavailable(u.clone());
+                    s.unlabelled_slices = Fact::Unavailable(u.clone());
+                }
+                "networkpolicies" => s.policies = Fact::Unavailable(u.clone()),
+                "events" => s.events = Fact::Unavailable(u.clone()),
+                "nodes" => s.nodes = Fact::Unavailable(u.clone()),
+                _ => {}
+            }
+        }
         s
     }
 }

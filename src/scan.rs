@@ -1,0 +1,306 @@
+//! `scan [-n NS | -A] [-l SELECTOR] [-f PATH]`: the API-level checks for every Service in scope,
+//! plus findings about the scope itself, for CI smoke checks after deploy. Each kind is read once
+//! per scope, however many Services there are.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::checks;
+use crate::cli::ScanArgs;
+use crate::config::Settings;
+use crate::error::{Error, Result, exit};
+use crate::netpol::{Namespaces, PodInfo, PolicySet};
+use crate::report::{API_VERSION, Diagnosis, Target};
+use crate::source::live::Live;
+use crate::source::manifests;
+use crate::source::snapshot::Snapshot;
+use crate::state::{Fact, SourceKind};
+use crate::text::sanitize;
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Finding {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize, Default, Debug)]
+pub struct Summary {
+    pub services: usize,
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub incomplete: usize,
+}
+
+/// The `scan` document (DESIGN §4).
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanReport {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub source: SourceKind,
+    pub scope: String,
+    pub items: Vec<Diagnosis>,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+impl ScanReport {
+    /// 1 if any Service failed (or warned, under --strict), else 3 if any is incomplete, else 0.
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        let codes: Vec<u8> = self.items.iter().map(|d| d.exit_code(strict)).collect();
+        if codes.contains(&exit::FAILED) {
+            exit::FAILED
+        } else if codes.contains(&exit::INCOMPLETE) {
+            exit::INCOMPLETE
+        } else {
+            exit::OK
+        }
+    }
+}
+
+/// Equality-based label selectors for offline `-l` (`a=b,c!=d,e`), as kubectl accepts them.
+fn selector_matches(
+    selector: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> Result<bool> {
+    for term in selector.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let ok = if let Some((k, v)) = term.split_once("!=") {
+            labels.get(k.trim()).is_none_or(|x| x != v.trim())
+        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            labels.get(k.trim()).is_some_and(|x| x == v.trim())
+        } else if let Some(k) = term.strip_prefix('!') {
+            !labels.contains_key(k.trim())
+        } else if term.contains([' ', '(']) {
+            return Err(Error::Usage(format!(
+                "-l {selector:?}: offline, only k=v, k!=v, k and !k are supported"
+            )));
+        } else {
+            labels.contains_key(term)
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Judges every Service of the snapshot in scope.
+pub fn analyse(
+    snap: &Snapshot,
+    scope_ns: Option<&str>,
+    selector: Option<&str>,
+    scope: &str,
+) -> Result<ScanReport> {
+    let mut services: Vec<(String, String)> = Vec::new();
+    for svc in &snap.services {
+        let ns = svc.metadata.namespace.clone().unwrap_or_default();
+        if scope_ns.is_some_and(|s| s != ns) {
+            continue;
+        }
+        if let Some(sel) = selector {
+            if snap.source == SourceKind::Manifests
+                && !selector_matches(sel, &svc.metadata.labels.clone().unwrap_or_default())?
+            {
+                continue;
+            }
+        }
+        services.push((ns, svc.metadata.name.clone().unwrap_or_default()));
+    }
+    services.sort();
+    let mut items = Vec::with_capacity(services.len());
+    let mut summary = Summary {
+        services: services.len(),
+        ..Default::default()
+    };
+    for (ns, name) in &services {
+        let mut state = snap.state_for_service(ns, name, None);
+        state.scan = true;
+        let results = checks::run_all(&state);
+        let d = Diagnosis::new(
+            Target {
+                kind: "Service",
+                namespace: ns.clone(),
+                name: name.clone(),
+            },
+            snap.source,
+            results,
+        );
+        match d.verdict.status {
+            "pass" => summary.pass += 1,
+            "warn" => summary.warn += 1,
+            "fail" => summary.fail += 1,
+            _ => summary.incomplete += 1,
+        }
+        items.push(d);
+    }
+    let mut findings = Vec::new();
+    match PolicySet::compile(&snap.policies) {
+        Ok(set) => {
+            let pods: Vec<PodInfo> = snap.pods.iter().map(PodInfo::from_pod).collect();
+            let nss = Namespaces::partial(
+                snap.namespaces
+                    .iter()
+                    .filter_map(|n| {
+                        Some((
+                            n.metadata.name.clone()?,
+                            n.metadata.labels.clone().unwrap_or_default(),
+                        ))
+                    })
+                    .collect(),
+            );
+            if !snap.unavailable.contains_key("pods") {
+                for l in set.lint(&pods, &nss, scope_ns.is_none()) {
+                    findings.push(Finding {
+                        kind: "NetworkPolicy",
+                        message: l,
+                    });
+                }
+            }
+        }
+        Err(e) => findings.push(Finding {
+            kind: "InvalidNetworkPolicy",
+            message: e.to_string(),
+        }),
+    }
+    for (kind, u) in &snap.unavailable {
+        findings.push(Finding {
+            kind: "Unreadable",
+            message: format!("{kind}: {}", u.reason()),
+        });
+    }
+    if let Fact::Unavailable(u) = &snap.namespaces_fact {
+        findings.push(Finding {
+            kind: "Unreadable",
+            message: format!("namespaces: {}", u.reason()),
+        });
+    }
+    Ok(ScanReport {
+        api_version: API_VERSION,
+        kind: "ScanReport",
+        source: snap.source,
+        scope: scope.to_string(),
+        items,
+        findings,
+        summary,
+    })
+}
+
+/// A spinner on stderr while a live scan gathers, only on a terminal.
+fn spinner(settings: &Settings) -> indicatif::ProgressBar {
+    let tty =
+        std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
+    if !tty || settings.verbose > 0 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message("reading the cluster…");
+    pb.enable_steady_tick(Duration::from_millis(100));
+    pb
+}
+
+pub async fn run(settings: &Settings, args: &ScanArgs) -> Result<ExitCode> {
+    let (snap, scope_ns) = if args.filenames.is_empty() {
+        let live = Live::connect(settings).await?;
+        let ns = settings
+            .namespace
+            .clone()
+            .unwrap_or_else(|| live.default_namespace.clone());
+        let scope_ns = (!args.all_namespaces).then_some(ns);
+        let pb = spinner(settings);
+        let snap = live
+            .snapshot(scope_ns.as_deref(), args.selector.as_deref())
+            .await;
+        pb.finish_and_clear();
+        (snap?, scope_ns)
+    } else {
+        let loaded = manifests::load(&args.filenames)?;
+        let ns = settings
+            .namespace
+            .clone()
+            .or_else(|| crate::source::live::kubeconfig_namespace(settings))
+            .unwrap_or_else(|| "default".into());
+        let snap = manifests::classify(&loaded, &ns)?;
+        (snap, (!args.all_namespaces).then_some(ns))
+    };
+    let scope = scope_ns
+        .as_deref()
+        .map_or("all namespaces".to_string(), |n| format!("namespace {n}"));
+    let report = analyse(&snap, scope_ns.as_deref(), args.selector.as_deref(), &scope)?;
+    let mut out = std::io::stdout().lock();
+    crate::render::scan(
+        &report,
+        settings.output,
+        settings.color,
+        args.strict,
+        &mut out,
+    )?;
+    out.flush()?;
+    Ok(ExitCode::from(report.exit_code(args.strict)))
+}
+
+/// The human view of a scan: one row per Service, then findings, then each problem's verdict.
+pub(crate) fn human(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let s = &r.summary;
+    writeln!(
+        out,
+        "Scan of {} ({}): {} Services — {} fail, {} warn, {} incomplete, {} pass",
+        r.scope,
+        match r.source {
+            SourceKind::Live => "live cluster",
+            SourceKind::Manifests => "manifests",
+        },
+        s.services,
+        s.fail,
+        s.warn,
+        s.incomplete,
+        s.pass
+    )?;
+    if !r.items.is_empty() {
+        let mut table = Table::new();
+        table
+            .load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(["service", "status", "check", "finding"]);
+        for d in &r.items {
+            table.add_row([
+                sanitize(&format!("{}/{}", d.target.namespace, d.target.name)),
+                d.verdict.status.to_uppercase(),
+                d.verdict.check.unwrap_or("").to_string(),
+                sanitize(&d.verdict.summary),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+    }
+    if !r.findings.is_empty() {
+        writeln!(out, "\nFindings:")?;
+        for f in &r.findings {
+            writeln!(out, "  ! {}", sanitize(&f.message))?;
+        }
+    }
+    for d in r
+        .items
+        .iter()
+        .filter(|d| d.verdict.status != "pass" && !d.verdict.fix.is_empty())
+    {
+        writeln!(
+            out,
+            "\n{}/{}: {} at {}",
+            sanitize(&d.target.namespace),
+            sanitize(&d.target.name),
+            d.verdict.status.to_uppercase(),
+            d.verdict.check.unwrap_or("")
+        )?;
+        for f in &d.verdict.fix {
+            for line in f.lines() {
+                writeln!(out, "    {}", sanitize(line))?;
+            }
+        }
+    }
+    Ok(())
+}
