@@ -18,6 +18,10 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../checks/endpoints.ready.md"),
     ),
     ("ports.target", include_str!("../checks/ports.target.md")),
+    (
+        "ingress.routes",
+        include_str!("../checks/ingress.routes.md"),
+    ),
     ("netpol.allows", include_str!("../checks/netpol.allows.md")),
 ];
 

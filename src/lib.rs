@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod explain;
 pub mod generate;
+pub mod ingress;
 pub mod k8s;
 pub mod netpol;
 pub mod path;
@@ -20,6 +21,7 @@ pub mod scan;
 pub mod source;
 pub mod state;
 pub mod text;
+pub mod tls;
 
 use std::io::Write;
 use std::process::ExitCode;

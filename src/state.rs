@@ -5,9 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use serde::Serialize;
 
 /// Where the facts came from.
@@ -167,6 +168,14 @@ pub struct ClusterState {
     /// Those engines' policies in the namespaces concerned and cluster-wide ("CiliumNetworkPolicy
     /// shop/allow-dns"), or why they could not be read.
     pub other_policies: Vec<Fact<Vec<String>>>,
+    /// Ingresses of the Service's namespace.
+    pub ingresses: Fact<Vec<Ingress>>,
+    /// IngressClasses (read when an Ingress routes to the Service).
+    pub ingress_classes: Fact<Vec<IngressClass>>,
+    /// Pods of the ingress controllers the classes name, from every namespace.
+    pub controller_pods: Fact<Vec<Pod>>,
+    /// TLS secrets the routing Ingresses name, fetched by name: (name, secret or why not).
+    pub tls_secrets: Vec<(String, Fact<Option<Secret>>)>,
     /// Workloads that match the selector and ask for zero replicas ("Deployment web").
     pub scaled_to_zero: Vec<String>,
     /// Whether the Service is judged as one of many (`scan`): then a Service nothing routes to
@@ -250,12 +259,40 @@ impl ClusterState {
             other_policies: Vec::new(),
             scaled_to_zero: Vec::new(),
             scan: false,
+            ingresses: Fact::default(),
+            ingress_classes: Fact::default(),
+            controller_pods: Fact::default(),
+            tls_secrets: Vec::new(),
             origins: BTreeMap::new(),
         }
     }
 
     pub fn service(&self) -> Option<&Service> {
         self.service.known().and_then(Option::as_ref)
+    }
+
+    /// Ingresses whose rules or default backend send traffic to this Service.
+    pub fn routing_ingresses(&self) -> Vec<&Ingress> {
+        let name = self.service_name.as_str();
+        self.ingresses
+            .known()
+            .into_iter()
+            .flatten()
+            .filter(|ing| {
+                let spec = ing.spec.as_ref();
+                let default = spec
+                    .and_then(|s| s.default_backend.as_ref())
+                    .and_then(|b| b.service.as_ref())
+                    .is_some_and(|b| b.name == name);
+                let rules = spec.iter().flat_map(|s| s.rules.iter().flatten()).any(|r| {
+                    r.http
+                        .iter()
+                        .flat_map(|h| h.paths.iter())
+                        .any(|p| p.backend.service.as_ref().is_some_and(|b| b.name == name))
+                });
+                default || rules
+            })
+            .collect()
     }
 
     pub fn is_offline(&self) -> bool {

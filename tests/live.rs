@@ -22,7 +22,7 @@ fn reads_only_what_the_flow_needs_and_writes_nothing() {
         .map(|r| format!("{} {}", r.path, r.query))
         .collect();
     // The Service by name, its pods by selector (server-side), its slices by label, the
-    // namespace's NetworkPolicies; nothing else.
+    // namespace's Ingresses and NetworkPolicies; nothing else.
     assert!(
         paths
             .iter()
@@ -48,7 +48,13 @@ fn reads_only_what_the_flow_needs_and_writes_nothing() {
             .any(|p| p.starts_with("/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies ")),
         "{paths:#?}"
     );
-    assert_eq!(reqs.len(), 4, "{paths:#?}");
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("/apis/networking.k8s.io/v1/namespaces/shop/ingresses ")),
+        "{paths:#?}"
+    );
+    assert_eq!(reqs.len(), 5, "{paths:#?}");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use crate::report::{CheckResult, Outcome, SkipKind, Status};
 use crate::state::{ClusterState, Unavailable};
 
 mod endpoints_ready;
+mod ingress_routes;
 pub(crate) mod netpol_allows;
 mod ports_target;
 mod service_exists;
@@ -75,6 +76,14 @@ pub const REGISTRY: &[CheckDef] = &[
         run: ports_target::run,
     },
     CheckDef {
+        id: "ingress.routes",
+        title: "Ingresses in front of the Service route to it",
+        order: 8,
+        needs: Needs::Api,
+        depends_on: &["service.exists"],
+        run: ingress_routes::run,
+    },
+    CheckDef {
         id: "netpol.allows",
         title: "NetworkPolicies allow the client to the pods (and to DNS)",
         order: 9,
@@ -85,12 +94,7 @@ pub const REGISTRY: &[CheckDef] = &[
 ];
 
 /// The checks of the full flow (DESIGN §3) that this version does not have yet.
-pub const NOT_BUILT: &[&str] = &[
-    "pods.listening",
-    "service.clusterip",
-    "dns.resolves",
-    "ingress.routes",
-];
+pub const NOT_BUILT: &[&str] = &["pods.listening", "service.clusterip", "dns.resolves"];
 
 pub fn find(id: &str) -> Option<&'static CheckDef> {
     REGISTRY.iter().find(|c| c.id == id)

@@ -89,7 +89,7 @@ pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io
         out,
         "{}",
         p.dim(&format!(
-            "Not built in this version: {} (checks 5-8 of the flow).",
+            "Not built in this version: {} (checks 5-7 of the flow).",
             checks::NOT_BUILT.join(", ")
         ))
     )?;

@@ -235,6 +235,7 @@ impl Live {
         let work = async {
             let mut s = self.gather(ns, name).await?;
             if s.service().is_some() {
+                self.gather_ingress(&mut s).await;
                 self.gather_policy(&mut s, client).await;
             }
             Ok(s)
@@ -519,6 +520,111 @@ fn humantime(d: Duration) -> String {
 }
 
 impl Live {
+    /// The Ingress round: the namespace's Ingresses; for those routing to the Service, the
+    /// IngressClasses, the pods of the controllers they name, and their TLS secrets by name.
+    async fn gather_ingress(&self, s: &mut ClusterState) {
+        use k8s_openapi::api::core::v1::Secret;
+        use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+        let ns = s.namespace.clone();
+        let api: Api<Ingress> = Api::namespaced(self.client.clone(), &ns);
+        let res = self
+            .list(
+                api,
+                format!("list ingresses in {ns}"),
+                ListParams::default(),
+            )
+            .await;
+        s.ingresses = self.fact(res, "list", "ingresses", Some(&ns));
+        let routing: Vec<Ingress> = s.routing_ingresses().into_iter().cloned().collect();
+        if routing.is_empty() {
+            return;
+        }
+        let classes_api: Api<IngressClass> = Api::all(self.client.clone());
+        let classes = self
+            .list(
+                classes_api,
+                "list ingressclasses".to_string(),
+                ListParams::default(),
+            )
+            .await;
+        s.ingress_classes = self.fact(classes, "list", "ingressclasses", None);
+        // The controllers the routing Ingresses name, through their class or the annotation.
+        let mut controllers: Vec<&'static crate::ingress::Controller> = Vec::new();
+        for ing in &routing {
+            let class = ing.spec.as_ref().and_then(|s| s.ingress_class_name.clone());
+            let annotation = ing
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("kubernetes.io/ingress.class").cloned());
+            let found = match (class, annotation) {
+                (Some(c), _) => s
+                    .ingress_classes
+                    .known()
+                    .into_iter()
+                    .flatten()
+                    .find(|ic| ic.metadata.name.as_deref() == Some(c.as_str()))
+                    .and_then(|ic| ic.spec.as_ref().and_then(|sp| sp.controller.clone()))
+                    .map(|c| crate::ingress::by_class_controller(&c))
+                    .unwrap_or_default(),
+                (None, Some(a)) => crate::ingress::by_annotation(&a),
+                (None, None) => Vec::new(),
+            };
+            for c in found {
+                if !controllers.contains(&c) {
+                    controllers.push(c);
+                }
+            }
+        }
+        let selectors: Vec<&str> = controllers
+            .iter()
+            .flat_map(|c| c.pod_selectors.iter().copied())
+            .collect();
+        let pod_reads = selectors.iter().map(|sel| {
+            let api: Api<Pod> = Api::all(self.client.clone());
+            async move {
+                self.list(
+                    api,
+                    format!("list pods -A -l {sel}"),
+                    ListParams::default().labels(sel),
+                )
+                .await
+            }
+        });
+        let mut secret_names: Vec<String> = routing
+            .iter()
+            .flat_map(|i| i.spec.iter().flat_map(|s| s.tls.iter().flatten()))
+            .filter_map(|t| t.secret_name.clone())
+            .collect();
+        secret_names.sort();
+        secret_names.dedup();
+        let secrets_api: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
+        let secret_reads = secret_names.iter().map(|n| {
+            let api = secrets_api.clone();
+            let ns = ns.clone();
+            async move {
+                let res = self
+                    .bounded(format!("get secret {ns}/{n}"), api.get_opt(n))
+                    .await;
+                (n.clone(), self.fact(res, "get", "secrets", Some(&ns)))
+            }
+        });
+        let (pods, secrets) = tokio::join!(join_all(pod_reads), join_all(secret_reads));
+        let mut all = Vec::new();
+        let mut failure = None;
+        for r in pods {
+            match r {
+                Ok(p) => all.extend(p),
+                Err(e) => failure = Some(e.into_unavailable("list", "pods", None)),
+            }
+        }
+        s.controller_pods = match failure {
+            Some(u) => Fact::Unavailable(u),
+            None => Fact::Known(all),
+        };
+        s.tls_secrets = secrets;
+    }
+
     /// What `scan` needs, each kind listed once for the scope (a namespace, or all), however
     /// many Services there are: the request count does not grow with the Services.
     pub async fn snapshot(
@@ -647,6 +753,80 @@ impl Live {
             Err(e) => {
                 snap.namespaces_fact =
                     Fact::Unavailable(e.into_unavailable("list", "namespaces", None))
+            }
+        }
+        // Ingresses: their classes, every known controller's pods, and their TLS secrets by name.
+        {
+            use k8s_openapi::api::core::v1::Secret;
+            use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+            let ingresses = self
+                .list(
+                    api!(Ingress),
+                    format!("list ingresses {scope}"),
+                    ListParams::default(),
+                )
+                .await;
+            snap.ingresses = take(&mut snap.unavailable, ingresses, "ingresses", ns);
+            if !snap.ingresses.is_empty() {
+                let classes = self
+                    .list(
+                        Api::<IngressClass>::all(self.client.clone()),
+                        "list ingressclasses".to_string(),
+                        ListParams::default(),
+                    )
+                    .await;
+                snap.ingress_classes = take(&mut snap.unavailable, classes, "ingressclasses", None);
+                let selectors: Vec<&str> = crate::ingress::CONTROLLERS
+                    .iter()
+                    .flat_map(|c| c.pod_selectors.iter().copied())
+                    .collect();
+                let reads = selectors.iter().map(|sel| {
+                    let api: Api<Pod> = Api::all(self.client.clone());
+                    async move {
+                        self.list(
+                            api,
+                            format!("list pods -A -l {sel}"),
+                            ListParams::default().labels(sel),
+                        )
+                        .await
+                    }
+                });
+                let mut pods = Vec::new();
+                let mut failure = None;
+                for r in join_all(reads).await {
+                    match r {
+                        Ok(p) => pods.extend(p),
+                        Err(e) => failure = Some(e.into_unavailable("list", "pods", None)),
+                    }
+                }
+                snap.controller_pods = match failure {
+                    Some(u) => Fact::Unavailable(u),
+                    None => Fact::Known(pods),
+                };
+                let mut names: Vec<(String, String)> = snap
+                    .ingresses
+                    .iter()
+                    .flat_map(|i| {
+                        let ins = i.metadata.namespace.clone().unwrap_or_default();
+                        i.spec
+                            .iter()
+                            .flat_map(|s| s.tls.iter().flatten())
+                            .filter_map(move |t| t.secret_name.clone().map(|n| (ins.clone(), n)))
+                    })
+                    .collect();
+                names.sort();
+                names.dedup();
+                let reads = names.into_iter().map(|(sns, n)| {
+                    let api: Api<Secret> = Api::namespaced(self.client.clone(), &sns);
+                    async move {
+                        let res = self
+                            .bounded(format!("get secret {sns}/{n}"), api.get_opt(&n))
+                            .await;
+                        let fact = self.fact(res, "get", "secrets", Some(&sns));
+                        (sns, n, fact)
+                    }
+                });
+                snap.secrets = join_all(reads).await;
             }
         }
         for d in deployments {

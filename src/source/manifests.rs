@@ -262,6 +262,18 @@ pub fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
             }
             ("v1", "Node") => o.nodes.push(typed(l, kind)?),
             ("v1", "Namespace") => o.namespaces.push(typed(l, kind)?),
+            ("networking.k8s.io/v1", "Ingress") => {
+                let mut i: k8s_openapi::api::networking::v1::Ingress = typed(l, kind)?;
+                set_ns(&mut i.metadata);
+                o.ingresses.push(i);
+            }
+            ("networking.k8s.io/v1", "IngressClass") => o.ingress_classes.push(typed(l, kind)?),
+            ("v1", "Secret") => {
+                let mut sec: k8s_openapi::api::core::v1::Secret = typed(l, kind)?;
+                set_ns(&mut sec.metadata);
+                o.secrets
+                    .push((ns.clone(), name.clone(), Fact::Known(Some(sec))));
+            }
             ("networking.k8s.io/v1", "NetworkPolicy") => {
                 let mut p: NetworkPolicy = typed(l, kind)?;
                 set_ns(&mut p.metadata);

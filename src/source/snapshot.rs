@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 
 use crate::k8s;
 use crate::state::{
@@ -27,6 +28,12 @@ pub struct Snapshot {
     pub namespaces_fact: Fact<()>,
     /// Workloads asking for zero replicas: (kind, namespace, name, template labels).
     pub scaled_to_zero: Vec<(String, String, String, BTreeMap<String, String>)>,
+    pub ingresses: Vec<Ingress>,
+    pub ingress_classes: Vec<IngressClass>,
+    /// Pods of ingress controllers (live: every namespace); offline unknown.
+    pub controller_pods: Fact<Vec<Pod>>,
+    /// TLS secrets by (namespace, name): read by name live, from the manifests offline.
+    pub secrets: Vec<(String, String, Fact<Option<Secret>>)>,
     /// Kinds that could not be read (live), by plural: their facts are unavailable.
     pub unavailable: BTreeMap<&'static str, Unavailable>,
     /// Offline: where each object came from.
@@ -46,6 +53,12 @@ impl Snapshot {
             namespaces: Vec::new(),
             namespaces_fact: Fact::Known(()),
             scaled_to_zero: Vec::new(),
+            ingresses: Vec::new(),
+            ingress_classes: Vec::new(),
+            controller_pods: Fact::Unavailable(Unavailable::Offline(
+                "ingress controllers run only in a live cluster",
+            )),
+            secrets: Vec::new(),
             unavailable: BTreeMap::new(),
             origins: BTreeMap::new(),
         }
@@ -216,6 +229,33 @@ impl Snapshot {
         );
         s.nodes = Fact::Known(o.nodes.clone());
         s.origins = o.origins.clone();
+        s.ingresses = Fact::Known(
+            o.ingresses
+                .iter()
+                .filter(|i| in_ns(&i.metadata))
+                .cloned()
+                .collect(),
+        );
+        s.ingress_classes = Fact::Known(o.ingress_classes.clone());
+        s.controller_pods = o.controller_pods.clone();
+        let wanted: Vec<String> = s
+            .routing_ingresses()
+            .iter()
+            .flat_map(|i| i.spec.iter().flat_map(|sp| sp.tls.iter().flatten()))
+            .filter_map(|t| t.secret_name.clone())
+            .collect();
+        for name in wanted {
+            if s.tls_secrets.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            let found = o
+                .secrets
+                .iter()
+                .find(|(sns, sn, _)| sns == namespace && *sn == name)
+                .map(|(_, _, f)| f.clone());
+            s.tls_secrets
+                .push((name, found.unwrap_or(Fact::Known(None))));
+        }
         // What the source could not read stays unknown, never empty.
         for (kind, u) in &self.unavailable {
             match *kind {

@@ -1,0 +1,543 @@
+//! `ingress.routes`: every Ingress that routes to the Service can work — its class resolves to a
+//! running controller, the backend port exists on the Service, its TLS secrets are valid for its
+//! hosts, and an address is assigned.
+//!
+//! Class resolution (DESIGN §3): `spec.ingressClassName` → that IngressClass; else the legacy
+//! `kubernetes.io/ingress.class` annotation, a free string controllers match against their flags;
+//! else nothing. Admission writes the default class into new Ingresses only, so a live Ingress
+//! without a class predates any default; offline, the default the cluster would apply is applied.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass, IngressServiceBackend};
+
+use super::unavailable;
+use crate::ingress::{self, Controller};
+use crate::k8s;
+use crate::report::{Evidence, Outcome, SkipKind, Status};
+use crate::state::{ClusterState, Fact, ObjectRef};
+use crate::tls;
+
+const DEFAULT_CLASS: &str = "ingressclass.kubernetes.io/is-default-class";
+const LEGACY_CLASS: &str = "kubernetes.io/ingress.class";
+
+/// One problem or note about one Ingress.
+struct Finding {
+    status: Status,
+    message: String,
+    fix: Option<String>,
+}
+
+impl Finding {
+    fn fail(message: String, fix: impl Into<Option<String>>) -> Self {
+        Finding {
+            status: Status::Fail,
+            message,
+            fix: fix.into(),
+        }
+    }
+    fn warn(message: String, fix: impl Into<Option<String>>) -> Self {
+        Finding {
+            status: Status::Warn,
+            message,
+            fix: fix.into(),
+        }
+    }
+    fn skip(message: String) -> Self {
+        Finding {
+            status: Status::Skip,
+            message,
+            fix: None,
+        }
+    }
+}
+
+pub(super) fn run(state: &ClusterState) -> Outcome {
+    let Some(svc) = state.service() else {
+        return Outcome::skip(SkipKind::Dependency, "the Service was not read");
+    };
+    if let Err(u) = state.ingresses.as_result() {
+        return unavailable(u);
+    }
+    let routing = state.routing_ingresses();
+    if routing.is_empty() {
+        return Outcome::pass(format!(
+            "no Ingress in {} routes to this Service",
+            state.namespace
+        ));
+    }
+    let mut findings: Vec<(String, Finding)> = Vec::new();
+    let mut ok_lines = Vec::new();
+    for ing in &routing {
+        let name = k8s::name_of(&ing.metadata).to_string();
+        let before = findings.len();
+        for f in check_ingress(state, svc, ing, &routing) {
+            findings.push((name.clone(), f));
+        }
+        if findings.len() == before {
+            let addr = address(ing).unwrap_or_default();
+            ok_lines.push(format!(
+                "Ingress {name} routes here via a running controller{addr}"
+            ));
+        }
+    }
+    let worst = |s: Status| findings.iter().any(|(_, f)| f.status == s);
+    let evidence =
+        findings.iter().map(|(ing, f)| {
+            Evidence::new("IngressFinding", format!("Ingress {ing}: {}", f.message))
+                .on(ObjectRef::new("Ingress", &state.namespace, ing))
+        });
+    let fix: Vec<String> = findings.iter().filter_map(|(_, f)| f.fix.clone()).collect();
+    let pick = |s: Status| {
+        findings
+            .iter()
+            .filter(|(_, f)| f.status == s)
+            .map(|(i, f)| format!("Ingress {i}: {}", f.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let outcome = if worst(Status::Fail) {
+        Outcome::fail(pick(Status::Fail))
+    } else if worst(Status::Skip) {
+        // Part of the answer could not be read (a forbidden secret): say which, decide nothing.
+        let reason = findings
+            .iter()
+            .find(|(_, f)| f.status == Status::Skip)
+            .map(|(_, f)| f.message.clone())
+            .unwrap_or_default();
+        Outcome::skip(SkipKind::Unavailable, reason)
+    } else if worst(Status::Warn) {
+        Outcome::warn(pick(Status::Warn))
+    } else {
+        Outcome::pass(ok_lines.join("; "))
+    };
+    outcome.evidence(evidence).fix(fix)
+}
+
+fn address(ing: &Ingress) -> Option<String> {
+    let lb = ing.status.as_ref()?.load_balancer.as_ref()?;
+    let first = lb.ingress.as_ref()?.first()?;
+    let a = first.ip.clone().or_else(|| first.hostname.clone())?;
+    Some(format!(" at {a}"))
+}
+
+/// How an Ingress's class resolves.
+enum Class<'a> {
+    Named(&'a IngressClass),
+    Missing(String),
+    Annotation(String),
+    /// Offline, no class: the default the cluster would apply (and how many defaults there are).
+    Default(&'a IngressClass, usize),
+    None,
+}
+
+fn resolve<'a>(state: &'a ClusterState, ing: &Ingress) -> Result<Class<'a>, Outcome> {
+    let classes = match state.ingress_classes.as_result() {
+        Ok(c) => c,
+        Err(u) => return Err(unavailable(u)),
+    };
+    if let Some(name) = ing.spec.as_ref().and_then(|s| s.ingress_class_name.clone()) {
+        return Ok(
+            match classes
+                .iter()
+                .find(|c| c.metadata.name.as_deref() == Some(name.as_str()))
+            {
+                Some(c) => Class::Named(c),
+                None => Class::Missing(name),
+            },
+        );
+    }
+    if let Some(a) = ing
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(LEGACY_CLASS))
+    {
+        return Ok(Class::Annotation(a.clone()));
+    }
+    if state.is_offline() {
+        let mut defaults: Vec<&IngressClass> = classes
+            .iter()
+            .filter(|c| {
+                c.metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(DEFAULT_CLASS))
+                    .is_some_and(|v| v == "true")
+            })
+            .collect();
+        // Several defaults: admission picks the newest.
+        defaults.sort_by_key(|c| c.metadata.creation_timestamp.as_ref().map(|t| t.0));
+        if let Some(newest) = defaults.last() {
+            return Ok(Class::Default(newest, defaults.len()));
+        }
+    }
+    Ok(Class::None)
+}
+
+fn check_ingress(
+    state: &ClusterState,
+    svc: &Service,
+    ing: &Ingress,
+    all: &[&Ingress],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let ns = &state.namespace;
+    let iname = k8s::name_of(&ing.metadata);
+    let class_names: Vec<String> = state
+        .ingress_classes
+        .known()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect();
+    let set_class = |what: &str| {
+        if state.is_offline() {
+            format!(
+                "set spec.ingressClassName to {what} in {}",
+                state.edit_location("Ingress", ns, iname)
+            )
+        } else {
+            format!(
+                "kubectl patch ingress {iname} -n {ns} --type merge -p '{{\"spec\":{{\"ingressClassName\":\"{what}\"}}}}'"
+            )
+        }
+    };
+    let controllers: Vec<&'static Controller> = match resolve(state, ing) {
+        Err(o) => {
+            out.push(Finding::skip(o.skip.map(|(_, r)| r).unwrap_or(o.summary)));
+            Vec::new()
+        }
+        Ok(Class::Missing(name)) => {
+            let known = if class_names.is_empty() {
+                "none exists".to_string()
+            } else {
+                format!("existing: {}", class_names.join(", "))
+            };
+            out.push(Finding::fail(
+                format!("IngressClass {name} does not exist ({known}): no controller serves this Ingress"),
+                set_class(class_names.first().map_or("<class>", String::as_str)),
+            ));
+            Vec::new()
+        }
+        Ok(Class::Named(c)) => controllers_of(c, &mut out),
+        Ok(Class::Default(c, n)) => {
+            let name = c.metadata.name.clone().unwrap_or_default();
+            if n > 1 {
+                out.push(Finding::warn(format!("{n} IngressClasses are marked default; admission will pick the newest, {name}"), set_class(&name)));
+            }
+            controllers_of(c, &mut out)
+        }
+        Ok(Class::Annotation(value)) => {
+            let found = ingress::by_annotation(&value);
+            if found.is_empty() {
+                out.push(Finding::warn(
+                    format!("legacy annotation {LEGACY_CLASS}: {value} names no known controller (controllers match it against their own flags)"),
+                    set_class(class_names.first().map_or("<class>", String::as_str)),
+                ));
+            }
+            found
+        }
+        Ok(Class::None) => {
+            let why = if state.is_offline() {
+                "no IngressClass is marked default, so the cluster will leave it class-less"
+                    .to_string()
+            } else {
+                "it was created before any default IngressClass existed".to_string()
+            };
+            out.push(Finding::warn(
+                format!("no class: {why}; no controller may watch it (GKE's ingress-gce does handle class-less Ingresses)"),
+                set_class(class_names.first().map_or("<class>", String::as_str)),
+            ));
+            Vec::new()
+        }
+    };
+    if !controllers.is_empty() {
+        out.extend(controller_running(state, &controllers));
+    }
+    out.extend(backend_ports(state, svc, ing));
+    out.extend(tls_findings(state, ing));
+    if !state.is_offline() && address(ing).is_none() {
+        out.push(Finding::warn(
+            "no address assigned (status.loadBalancer is empty): the controller has not published it yet, or its load balancer is pending".to_string(),
+            Some(format!("kubectl describe ingress {iname} -n {ns}")),
+        ));
+    }
+    // The same host and path claimed by another Ingress: which one wins is controller-specific.
+    for other in all.iter().filter(|o| o.metadata.name != ing.metadata.name) {
+        for (host, path) in host_paths(ing) {
+            if host_paths(other).contains(&(host.clone(), path.clone())) {
+                out.push(Finding::warn(
+                    format!(
+                        "host {} path {path} is also claimed by Ingress {}",
+                        if host.is_empty() { "*" } else { &host },
+                        k8s::name_of(&other.metadata)
+                    ),
+                    None,
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn controllers_of(c: &IngressClass, out: &mut Vec<Finding>) -> Vec<&'static Controller> {
+    let value = c
+        .spec
+        .as_ref()
+        .and_then(|s| s.controller.clone())
+        .unwrap_or_default();
+    let found = ingress::by_class_controller(&value);
+    if found.is_empty() {
+        out.push(Finding::warn(
+            format!("IngressClass {} names controller {value}, which this tool does not know: its pods were not looked for", c.metadata.name.clone().unwrap_or_default()),
+            None,
+        ));
+    }
+    found
+}
+
+fn controller_running(state: &ClusterState, controllers: &[&'static Controller]) -> Vec<Finding> {
+    if controllers.iter().any(|c| c.outside) {
+        let names: Vec<&str> = controllers.iter().map(|c| c.name).collect();
+        return vec![Finding::warn(
+            format!(
+                "{} runs outside the cluster: it cannot be verified from inside",
+                names.join(", ")
+            ),
+            None,
+        )];
+    }
+    let pods = match &state.controller_pods {
+        Fact::Known(p) => p,
+        Fact::Unavailable(u) if !u.is_incomplete() => return Vec::new(),
+        Fact::Unavailable(u) => return vec![Finding::skip(u.reason())],
+    };
+    let mine: Vec<_> = pods
+        .iter()
+        .filter(|p| {
+            controllers
+                .iter()
+                .any(|c| ingress::pod_is(c, &k8s::labels_of(p)))
+        })
+        .collect();
+    let ready = mine
+        .iter()
+        .filter(|p| k8s::pod_ready(p) == Some(true))
+        .count();
+    let names: Vec<&str> = controllers.iter().map(|c| c.name).collect();
+    let searched: Vec<&str> = controllers
+        .iter()
+        .flat_map(|c| c.pod_selectors.iter().copied())
+        .collect();
+    if mine.is_empty() {
+        vec![Finding::fail(
+            format!(
+                "no {} pods run in the cluster (searched every namespace for {})",
+                names.join(" or "),
+                searched.join(", ")
+            ),
+            Some(format!(
+                "install or start the controller, then check: kubectl get pods -A -l {}",
+                searched[0]
+            )),
+        )]
+    } else if ready == 0 {
+        let where_: Vec<String> = mine
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}/{}",
+                    p.metadata.namespace.clone().unwrap_or_default(),
+                    k8s::name_of(&p.metadata)
+                )
+            })
+            .collect();
+        vec![Finding::fail(
+            format!(
+                "{} pods exist but none is ready ({})",
+                names.join(" or "),
+                where_.join(", ")
+            ),
+            Some(format!(
+                "kubectl describe pod {} -n {}",
+                k8s::name_of(&mine[0].metadata),
+                mine[0].metadata.namespace.clone().unwrap_or_default()
+            )),
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+fn backends<'a>(ing: &'a Ingress, service: &str) -> Vec<&'a IngressServiceBackend> {
+    let spec = ing.spec.as_ref();
+    let default = spec
+        .and_then(|s| s.default_backend.as_ref())
+        .and_then(|b| b.service.as_ref());
+    let rules = spec
+        .into_iter()
+        .flat_map(|s| s.rules.iter().flatten())
+        .flat_map(|r| r.http.iter().flat_map(|h| h.paths.iter()))
+        .filter_map(|p| p.backend.service.as_ref());
+    default
+        .into_iter()
+        .chain(rules)
+        .filter(|b| b.name == service)
+        .collect()
+}
+
+fn backend_ports(state: &ClusterState, svc: &Service, ing: &Ingress) -> Vec<Finding> {
+    let ports = svc
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.clone())
+        .unwrap_or_default();
+    let listed: Vec<String> = ports.iter().map(k8s::describe_service_port).collect();
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for b in backends(ing, &state.service_name) {
+        let Some(p) = &b.port else { continue };
+        let (ok, what) = match (&p.name, p.number) {
+            (Some(name), _) => (
+                ports
+                    .iter()
+                    .any(|sp| sp.name.as_deref() == Some(name.as_str())),
+                format!("port name {name}"),
+            ),
+            (None, Some(n)) => (ports.iter().any(|sp| sp.port == n), format!("port {n}")),
+            (None, None) => continue,
+        };
+        if !ok && !seen.contains(&what) {
+            seen.push(what.clone());
+            out.push(Finding::fail(
+                format!(
+                    "backend {what} is not a port of Service {} (its ports: {})",
+                    state.service_name,
+                    listed.join(", ")
+                ),
+                Some(format!(
+                    "point the backend at one of: {}",
+                    listed.join(", ")
+                )),
+            ));
+        }
+    }
+    out
+}
+
+fn host_paths(ing: &Ingress) -> Vec<(String, String)> {
+    ing.spec
+        .iter()
+        .flat_map(|s| s.rules.iter().flatten())
+        .flat_map(|r| {
+            let host = r.host.clone().unwrap_or_default();
+            r.http
+                .iter()
+                .flat_map(|h| h.paths.iter())
+                .map(move |p| (host.clone(), p.path.clone().unwrap_or_else(|| "/".into())))
+        })
+        .collect()
+}
+
+fn secret_bytes(s: &Secret, key: &str) -> Option<Vec<u8>> {
+    s.data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .map(|b| b.0.clone())
+        .or_else(|| {
+            s.string_data
+                .as_ref()
+                .and_then(|d| d.get(key))
+                .map(|v| v.as_bytes().to_vec())
+        })
+}
+
+fn tls_findings(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let ns = &state.namespace;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    for t in ing.spec.iter().flat_map(|s| s.tls.iter().flatten()) {
+        let Some(name) = &t.secret_name else { continue };
+        let hosts = t.hosts.clone().unwrap_or_default();
+        let fact = state
+            .tls_secrets
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f);
+        let secret = match fact {
+            None | Some(Fact::Known(None)) => {
+                out.push(Finding::fail(
+                    format!("TLS secret {name} does not exist in {ns}: the controller serves its default certificate"),
+                    Some(format!("kubectl create secret tls {name} -n {ns} --cert=tls.crt --key=tls.key")),
+                ));
+                continue;
+            }
+            Some(Fact::Unavailable(u)) => {
+                out.push(Finding::skip(format!("TLS secret {name}: {}", u.reason())));
+                continue;
+            }
+            Some(Fact::Known(Some(s))) => s,
+        };
+        let kind = secret.type_.clone().unwrap_or_else(|| "Opaque".into());
+        if kind != "kubernetes.io/tls" {
+            out.push(Finding::warn(format!("TLS secret {name} has type {kind}, not kubernetes.io/tls (some controllers ignore it)"), None));
+        }
+        let (Some(crt), Some(_key)) = (
+            secret_bytes(secret, "tls.crt"),
+            secret_bytes(secret, "tls.key"),
+        ) else {
+            out.push(Finding::fail(format!("TLS secret {name} lacks tls.crt or tls.key"), Some(format!("kubectl create secret tls {name} -n {ns} --cert=tls.crt --key=tls.key --dry-run=client -o yaml | kubectl apply -f -"))));
+            continue;
+        };
+        let cert = match tls::parse(&crt) {
+            Ok(c) => c,
+            Err(e) => {
+                out.push(Finding::fail(
+                    format!("TLS secret {name}: tls.crt is unreadable ({e})"),
+                    None,
+                ));
+                continue;
+            }
+        };
+        let renew = format!(
+            "renew the certificate in secret {name} (cert-manager: kubectl describe certificate -n {ns})"
+        );
+        if now > cert.not_after {
+            out.push(Finding::fail(
+                format!(
+                    "TLS secret {name}: the certificate expired {} days ago",
+                    (now - cert.not_after) / 86_400
+                ),
+                Some(renew.clone()),
+            ));
+        } else if now < cert.not_before {
+            out.push(Finding::fail(
+                format!("TLS secret {name}: the certificate is not valid yet"),
+                Some(renew.clone()),
+            ));
+        }
+        let uncovered: Vec<&String> = hosts
+            .iter()
+            .filter(|h| !cert.names.iter().any(|n| tls::covers(n, h)))
+            .collect();
+        if !uncovered.is_empty() {
+            out.push(Finding::fail(
+                format!(
+                    "TLS secret {name}: the certificate names {} but not {}",
+                    cert.names.join(", "),
+                    uncovered
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Some(renew),
+            ));
+        }
+    }
+    out
+}

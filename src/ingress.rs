@@ -1,0 +1,119 @@
+//! Ingress controllers: how an IngressClass's `spec.controller` (or the legacy annotation's free
+//! string) maps to a controller, and the labels its pods carry, so that its presence can be
+//! checked. The `ingress.routes` check and the policy check's view of controller pods share it.
+
+/// A known ingress controller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Controller {
+    pub name: &'static str,
+    /// Values of `IngressClass.spec.controller` it claims.
+    pub class_controllers: &'static [&'static str],
+    /// Values of the legacy `kubernetes.io/ingress.class` annotation it watches by default.
+    pub annotation_values: &'static [&'static str],
+    /// Label selectors its pods carry (any of them).
+    pub pod_selectors: &'static [&'static str],
+    /// Runs outside the cluster (a cloud's load balancer controller): cannot be verified.
+    pub outside: bool,
+}
+
+pub const CONTROLLERS: &[Controller] = &[
+    Controller {
+        name: "ingress-nginx",
+        class_controllers: &["k8s.io/ingress-nginx"],
+        annotation_values: &["nginx"],
+        pod_selectors: &["app.kubernetes.io/name=ingress-nginx", "app=ingress-nginx"],
+        outside: false,
+    },
+    Controller {
+        name: "NGINX Ingress Controller (F5 NGINX)",
+        class_controllers: &["nginx.org/ingress-controller"],
+        annotation_values: &["nginx"],
+        pod_selectors: &["app.kubernetes.io/name=nginx-ingress", "app=nginx-ingress"],
+        outside: false,
+    },
+    Controller {
+        name: "Traefik",
+        class_controllers: &["traefik.io/ingress-controller"],
+        annotation_values: &["traefik"],
+        pod_selectors: &["app.kubernetes.io/name=traefik", "app=traefik"],
+        outside: false,
+    },
+    Controller {
+        name: "HAProxy",
+        class_controllers: &[
+            "haproxy-ingress.github.io/controller",
+            "haproxy.org/ingress-controller/haproxy",
+        ],
+        annotation_values: &["haproxy"],
+        pod_selectors: &[
+            "app.kubernetes.io/name=haproxy-ingress",
+            "app.kubernetes.io/name=kubernetes-ingress",
+            "run=haproxy-ingress",
+        ],
+        outside: false,
+    },
+    Controller {
+        name: "Contour",
+        class_controllers: &[
+            "projectcontour.io/contour",
+            "projectcontour.io/ingress-controller",
+        ],
+        annotation_values: &["contour"],
+        pod_selectors: &["app.kubernetes.io/name=contour", "app=contour"],
+        outside: false,
+    },
+    Controller {
+        name: "Kong",
+        class_controllers: &["ingress-controllers.konghq.com/kong"],
+        annotation_values: &["kong"],
+        pod_selectors: &["app.kubernetes.io/name=kong", "app=kong"],
+        outside: false,
+    },
+    Controller {
+        name: "Istio ingress gateway",
+        class_controllers: &["istio.io/ingress-controller"],
+        annotation_values: &["istio"],
+        pod_selectors: &["istio=ingressgateway", "app=istio-ingressgateway"],
+        outside: false,
+    },
+    Controller {
+        name: "AWS Load Balancer Controller",
+        class_controllers: &["ingress.k8s.aws/alb"],
+        annotation_values: &["alb"],
+        pod_selectors: &["app.kubernetes.io/name=aws-load-balancer-controller"],
+        outside: false,
+    },
+    Controller {
+        name: "GKE Ingress (ingress-gce)",
+        class_controllers: &["k8s.io/ingress-gce"],
+        annotation_values: &["gce", "gce-internal"],
+        pod_selectors: &[],
+        outside: true,
+    },
+];
+
+/// Controllers claiming an IngressClass's `spec.controller`.
+pub fn by_class_controller(value: &str) -> Vec<&'static Controller> {
+    CONTROLLERS
+        .iter()
+        .filter(|c| c.class_controllers.contains(&value))
+        .collect()
+}
+
+/// Controllers that watch a legacy annotation value by default.
+pub fn by_annotation(value: &str) -> Vec<&'static Controller> {
+    CONTROLLERS
+        .iter()
+        .filter(|c| c.annotation_values.contains(&value))
+        .collect()
+}
+
+/// Whether a pod carries one of a controller's selectors (equality terms `k=v`).
+pub fn pod_is(c: &Controller, labels: &std::collections::BTreeMap<String, String>) -> bool {
+    c.pod_selectors.iter().any(|sel| {
+        sel.split(',').all(|term| {
+            term.split_once('=')
+                .is_some_and(|(k, v)| labels.get(k).is_some_and(|x| x == v))
+        })
+    })
+}
