@@ -4,6 +4,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod ingress;
 mod kubectl;
 mod live;
 mod netpol;

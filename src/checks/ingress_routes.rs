@@ -132,10 +132,10 @@ enum Class<'a> {
     None,
 }
 
-fn resolve<'a>(state: &'a ClusterState, ing: &Ingress) -> Result<Class<'a>, Outcome> {
+fn resolve<'a>(state: &'a ClusterState, ing: &Ingress) -> Result<Class<'a>, String> {
     let classes = match state.ingress_classes.as_result() {
         Ok(c) => c,
-        Err(u) => return Err(unavailable(u)),
+        Err(u) => return Err(u.reason()),
     };
     if let Some(name) = ing.spec.as_ref().and_then(|s| s.ingress_class_name.clone()) {
         return Ok(
@@ -205,8 +205,8 @@ fn check_ingress(
         }
     };
     let controllers: Vec<&'static Controller> = match resolve(state, ing) {
-        Err(o) => {
-            out.push(Finding::skip(o.skip.map(|(_, r)| r).unwrap_or(o.summary)));
+        Err(reason) => {
+            out.push(Finding::skip(reason));
             Vec::new()
         }
         Ok(Class::Missing(name)) => {

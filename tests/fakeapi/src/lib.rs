@@ -147,6 +147,9 @@ impl FakeApi {
         if kind == "Service" {
             allocate_cluster_ip(&mut obj, &self.shared.resource_version);
         }
+        if kind == "Secret" {
+            fold_string_data(&mut obj);
+        }
         let meta = obj["metadata"]
             .as_object_mut()
             .ok_or("metadata is not a mapping")?;
@@ -293,6 +296,41 @@ fn allocate_cluster_ip(obj: &mut Value, counter: &AtomicU64) {
     spec.insert("clusterIP".into(), json!(ip));
     spec.entry("clusterIPs").or_insert_with(|| json!([ip]));
     spec.entry("type").or_insert_with(|| json!("ClusterIP"));
+}
+
+/// What the API server does with a Secret's `stringData`: base64 into `data`, never stored.
+fn fold_string_data(obj: &mut Value) {
+    let Some(o) = obj.as_object_mut() else { return };
+    let Some(Value::Object(strings)) = o.remove("stringData") else {
+        return;
+    };
+    let data = o.entry("data").or_insert_with(|| json!({}));
+    if let Some(d) = data.as_object_mut() {
+        for (k, v) in strings {
+            d.insert(k, json!(base64(v.as_str().unwrap_or_default().as_bytes())));
+        }
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn namespace_object(name: &str) -> Value {
@@ -658,4 +696,22 @@ fn discovery(api: &FakeApi, segments: &[&str]) -> Option<Response> {
         _ => return None,
     };
     Some(json_response(StatusCode::OK, body))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_rfc_examples() {
+        for (plain, enc) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(plain.as_bytes()), enc);
+        }
+    }
 }

@@ -1,0 +1,193 @@
+//! TLS secrets of Ingresses, with certificates generated at test time (never a fixture that
+//! expires): valid, expired, for another host, of the wrong type, unreadable.
+
+use crate::support::{FakeApi, Output, Run, repo};
+
+struct Cert {
+    crt: String,
+    key: String,
+}
+
+/// A certificate for `hosts`, valid from `from` to `to` (years).
+fn cert(hosts: &[&str], from: i32, to: i32) -> Cert {
+    let mut params =
+        rcgen::CertificateParams::new(hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    params.not_before = rcgen::date_time_ymd(from, 1, 1);
+    params.not_after = rcgen::date_time_ymd(to, 1, 1);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let c = params.self_signed(&key).unwrap();
+    Cert {
+        crt: c.pem(),
+        key: key.serialize_pem(),
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("      {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn secret(kind: &str, c: &Cert) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: shop-tls, namespace: shop}}\ntype: {kind}\nstringData:\n  tls.crt: |\n{}\n  tls.key: |\n{}\n",
+        indent(&c.crt),
+        indent(&c.key)
+    )
+}
+
+const TLS: &str = "spec:\n  tls:\n  - hosts: [shop.example.com]\n    secretName: shop-tls\n";
+
+/// The healthy Ingress scenario with a TLS section and `extra` objects, live and offline.
+fn run(extra: &str, forbid_secrets: bool) -> (Output, Output) {
+    let dir = repo().join("tests/scenarios/ingress-healthy");
+    let add_tls = |text: String| {
+        text.replacen(
+            "spec:\n  ingressClassName: nginx\n",
+            &format!("{TLS}  ingressClassName: nginx\n"),
+            1,
+        )
+    };
+    let manifests = add_tls(std::fs::read_to_string(dir.join("manifests.yaml")).unwrap());
+    let cluster = add_tls(std::fs::read_to_string(dir.join("cluster.yaml")).unwrap());
+    assert!(manifests.contains("secretName: shop-tls") && cluster.contains("secretName: shop-tls"));
+    let api = FakeApi::new();
+    for text in [&manifests, &cluster] {
+        api.load_yaml(text).unwrap();
+    }
+    if !extra.is_empty() {
+        api.load_yaml(extra).unwrap();
+    }
+    if forbid_secrets {
+        api.forbid("get", "secrets", Some("shop"));
+    }
+    let server = api.start();
+    let live = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.path != "/api/v1/namespaces/shop/secrets"),
+        "secrets are read by name, never listed"
+    );
+    let offline_run = Run::new(["svc", "web", "-n", "shop", "-o", "json", "-f"]);
+    let path = offline_run.write("all.yaml", &format!("{manifests}\n---\n{extra}"));
+    let offline = offline_run.arg(path.display().to_string()).run();
+    (live, offline)
+}
+
+fn ingress_check(out: &Output) -> serde_json::Value {
+    let j = out.json();
+    j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "ingress.routes")
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_valid_certificate_for_the_host_passes() {
+    let (live, offline) = run(
+        &secret(
+            "kubernetes.io/tls",
+            &cert(&["shop.example.com"], 2020, 2100),
+        ),
+        false,
+    );
+    assert_eq!(ingress_check(&live)["status"], "pass", "{}", live.stdout);
+    assert_eq!(
+        ingress_check(&offline)["status"],
+        "pass",
+        "{}",
+        offline.stdout
+    );
+    // A wildcard covers one label.
+    let (live, _) = run(
+        &secret("kubernetes.io/tls", &cert(&["*.example.com"], 2020, 2100)),
+        false,
+    );
+    assert_eq!(ingress_check(&live)["status"], "pass", "{}", live.stdout);
+}
+
+#[test]
+fn an_expired_certificate_fails() {
+    let (live, offline) = run(
+        &secret(
+            "kubernetes.io/tls",
+            &cert(&["shop.example.com"], 2015, 2020),
+        ),
+        false,
+    );
+    for out in [&live, &offline] {
+        let c = ingress_check(out);
+        assert_eq!(c["status"], "fail", "{}", out.stdout);
+        assert!(
+            c["summary"]
+                .as_str()
+                .unwrap()
+                .contains("TLS secret shop-tls: the certificate expired"),
+            "{c}"
+        );
+        assert_eq!(out.code, 1);
+    }
+}
+
+#[test]
+fn a_certificate_for_another_host_fails() {
+    let (live, _) = run(
+        &secret(
+            "kubernetes.io/tls",
+            &cert(&["www.example.org", "*.shop.example.com"], 2020, 2100),
+        ),
+        false,
+    );
+    let c = ingress_check(&live);
+    assert_eq!(c["status"], "fail");
+    assert!(
+        c["summary"].as_str().unwrap().contains(
+            "the certificate names www.example.org, *.shop.example.com but not shop.example.com"
+        ),
+        "{c}"
+    );
+}
+
+#[test]
+fn a_secret_of_another_type_warns() {
+    let (live, _) = run(
+        &secret("Opaque", &cert(&["shop.example.com"], 2020, 2100)),
+        false,
+    );
+    let c = ingress_check(&live);
+    assert_eq!(c["status"], "warn", "{c}");
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .contains("has type Opaque, not kubernetes.io/tls"),
+        "{c}"
+    );
+}
+
+#[test]
+fn an_unreadable_secret_skips_naming_the_permission() {
+    let (live, _) = run(
+        &secret(
+            "kubernetes.io/tls",
+            &cert(&["shop.example.com"], 2020, 2100),
+        ),
+        true,
+    );
+    let c = ingress_check(&live);
+    assert_eq!(c["status"], "skip", "{c}");
+    assert_eq!(
+        c["reason"],
+        "TLS secret shop-tls: forbidden: needs get secrets in shop"
+    );
+    assert_eq!(live.code, 3);
+}
