@@ -191,3 +191,55 @@ fn an_unreadable_secret_skips_naming_the_permission() {
     );
     assert_eq!(live.code, 3);
 }
+
+#[test]
+fn a_policy_that_blocks_the_ingress_controller_fails_and_its_fix_works() {
+    let dir = repo().join("tests/scenarios/ingress-healthy");
+    let deny = "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-frontend, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: frontend}}}]}]
+";
+    let serve = |extra: &[&str]| {
+        let api = FakeApi::new();
+        for f in ["manifests.yaml", "cluster.yaml"] {
+            api.load_yaml(&std::fs::read_to_string(dir.join(f)).unwrap())
+                .unwrap();
+        }
+        for e in extra {
+            api.load_yaml(e).unwrap();
+        }
+        api.start()
+    };
+    let server = serve(&[deny]);
+    let out = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let j = out.json();
+    assert_eq!(j["verdict"]["check"], "netpol.allows");
+    let summary = j["verdict"]["summary"].as_str().unwrap();
+    assert!(summary.contains("NetworkPolicy blocks the ingress controller ingress-nginx (ingress-nginx/ingress-nginx-controller-5d8c-zzzzz)"), "{summary}");
+    let fix = j["verdict"]["fix"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, yaml) = fix.split_once('\n').unwrap();
+    assert!(
+        yaml.contains(
+            r#"namespaceSelector: {matchLabels: {"kubernetes.io/metadata.name": "ingress-nginx"}}"#
+        ),
+        "{yaml}"
+    );
+    let server = serve(&[deny, yaml]);
+    let out = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 0, "after the printed fix: {}", out.stdout);
+}

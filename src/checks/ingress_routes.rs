@@ -282,6 +282,42 @@ fn check_ingress(
     out
 }
 
+/// The controllers that serve an Ingress, by its class or legacy annotation (quietly: findings
+/// about them are this check's business).
+fn serving(state: &ClusterState, ing: &Ingress) -> Vec<&'static Controller> {
+    let mut ignored = Vec::new();
+    match resolve(state, ing) {
+        Ok(Class::Named(c)) | Ok(Class::Default(c, _)) => controllers_of(c, &mut ignored),
+        Ok(Class::Annotation(v)) => ingress::by_annotation(&v),
+        _ => Vec::new(),
+    }
+}
+
+/// The ready pods of the controllers in front of the Service, with the controller's name: the
+/// policy check judges their path to the backends too.
+pub(crate) fn controller_pods(
+    state: &ClusterState,
+) -> Vec<(&'static str, &k8s_openapi::api::core::v1::Pod)> {
+    let Fact::Known(pods) = &state.controller_pods else {
+        return Vec::new();
+    };
+    let mut out: Vec<(&'static str, &k8s_openapi::api::core::v1::Pod)> = Vec::new();
+    for ing in state.routing_ingresses() {
+        for c in serving(state, ing) {
+            for p in pods.iter().filter(|p| {
+                ingress::pod_is(c, &k8s::labels_of(p)) && k8s::pod_ready(p) == Some(true)
+            }) {
+                if !out.iter().any(|(_, q)| {
+                    q.metadata.uid == p.metadata.uid && q.metadata.name == p.metadata.name
+                }) {
+                    out.push((c.name, p));
+                }
+            }
+        }
+    }
+    out
+}
+
 fn controllers_of(c: &IngressClass, out: &mut Vec<Finding>) -> Vec<&'static Controller> {
     let value = c
         .spec

@@ -8,7 +8,7 @@ use crate::report::{CheckResult, Outcome, SkipKind, Status};
 use crate::state::{ClusterState, Unavailable};
 
 mod endpoints_ready;
-mod ingress_routes;
+pub(crate) mod ingress_routes;
 pub(crate) mod netpol_allows;
 mod ports_target;
 mod service_exists;

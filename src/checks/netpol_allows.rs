@@ -93,6 +93,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         None => summary(state, &set, &targets, &selector),
         Some(client) => with_client(state, &set, client, &targets, &selector),
     };
+    let outcome = ingress_controllers(state, &set, &targets, &selector, outcome);
     let outcome = moot(outcome, &enforced);
     // Another engine's policies exist here: an allow is only NetworkPolicy's half of the answer.
     let others: Vec<&str> = notes
@@ -237,6 +238,97 @@ fn summary(
     Outcome::fail(summary)
         .evidence(evidence)
         .fix([format!("{} this NetworkPolicy (edit the client's labels), or name a client with --from:\n{snippet}", add_verb(state))])
+}
+
+/// The ingress controllers in front of the Service must reach the backends too: a policy that
+/// admits "the frontend" but not the controller turns every request through the Ingress into a
+/// 502/504.
+fn ingress_controllers(
+    state: &ClusterState,
+    set: &PolicySet,
+    targets: &[Target],
+    selector: &BTreeMap<String, String>,
+    outcome: Outcome,
+) -> Outcome {
+    let controllers = crate::checks::ingress_routes::controller_pods(state);
+    if controllers.is_empty() {
+        return outcome;
+    }
+    let (nss, _) = namespaces(state);
+    let mut outcome = outcome;
+    let mut denied: Option<(String, &Target, PathDecision)> = None;
+    let mut undecided: Option<(String, String)> = None;
+    for (name, pod) in &controllers {
+        let c = PodInfo::from_pod(pod);
+        for t in targets {
+            let d = set.decide(
+                &nss,
+                &Party::Pod(c.clone()),
+                &Party::Pod(t.pod.clone()),
+                t.port,
+                t.protocol,
+            );
+            let line = format!(
+                "ingress controller {name} ({}) → {} {}/{}: {}",
+                client_name(&c),
+                who(t),
+                t.port,
+                t.protocol,
+                d.verdict().word()
+            );
+            outcome.evidence.push(Evidence::new(
+                "IngressControllerPath",
+                format!("{line} ({})", d.ingress.reason),
+            ));
+            match d.verdict() {
+                Verdict::Denied if denied.is_none() => denied = Some((name.to_string(), t, d)),
+                Verdict::ImplementationDefined(r) | Verdict::Unknown(r) if undecided.is_none() => {
+                    undecided = Some((name.to_string(), r))
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some((name, t, d)) = denied {
+        let c = controllers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| PodInfo::from_pod(p))
+            .unwrap_or_default();
+        let summary = format!(
+            "NetworkPolicy blocks the ingress controller {name} ({}) from the backends on {}/{} ({}): requests through the Ingress fail with 502/504",
+            client_name(&c),
+            t.port,
+            t.protocol,
+            d.ingress.reason
+        );
+        let fix = format!(
+            "{} this NetworkPolicy to admit the controller:\n{}",
+            add_verb(state),
+            ingress_policy(state, selector, Some(&c), t)
+        );
+        return if outcome.status == crate::report::Status::Fail {
+            outcome.summary = format!("{}; {summary}", outcome.summary);
+            outcome.fix.push(fix);
+            outcome
+        } else {
+            let mut o = Outcome::fail(summary).fix([fix]);
+            o.evidence = outcome.evidence;
+            o
+        };
+    }
+    if let Some((name, reason)) = undecided {
+        if outcome.status == crate::report::Status::Pass {
+            let mut o = Outcome::warn(format!(
+                "{}; the ingress controller {name}'s path is implementation-defined: {reason}",
+                outcome.summary
+            ));
+            o.evidence = outcome.evidence;
+            o.fix = outcome.fix;
+            return o;
+        }
+    }
+    outcome
 }
 
 /// Who enforces NetworkPolicy, and which other engines' policies the verdict does not cover.
