@@ -25,6 +25,12 @@ _kubectl__netdoctor() {
             kubectl__netdoctor,help)
                 cmd="kubectl__netdoctor__subcmd__help"
                 ;;
+            kubectl__netdoctor,ing)
+                cmd="kubectl__netdoctor__subcmd__ingress"
+                ;;
+            kubectl__netdoctor,ingress)
+                cmd="kubectl__netdoctor__subcmd__ingress"
+                ;;
             kubectl__netdoctor,man)
                 cmd="kubectl__netdoctor__subcmd__man"
                 ;;
@@ -52,6 +58,9 @@ _kubectl__netdoctor() {
             kubectl__netdoctor__subcmd__help,help)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__help"
                 ;;
+            kubectl__netdoctor__subcmd__help,ingress)
+                cmd="kubectl__netdoctor__subcmd__help__subcmd__ingress"
+                ;;
             kubectl__netdoctor__subcmd__help,man)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__man"
                 ;;
@@ -74,7 +83,7 @@ _kubectl__netdoctor() {
 
     case "${cmd}" in
         kubectl__netdoctor)
-            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help --version svc service scan path reach explain completions man help"
+            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help --version svc service ingress ing scan path reach explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,7 +209,7 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__subcmd__netdoctor__subcmd__help)
-            opts="svc scan path reach explain completions man help"
+            opts="svc ingress scan path reach explain completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -242,6 +251,20 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__subcmd__netdoctor__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__netdoctor__subcmd__help__subcmd__ingress)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -318,6 +341,56 @@ _kubectl__netdoctor() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__netdoctor__subcmd__ingress)
+            opts="-f -n -o -v -h --filename --strict --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -84,6 +84,9 @@ pub enum Command {
     /// Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports.
     #[command(visible_alias = "service")]
     Svc(SvcArgs),
+    /// Start from an Ingress: each backend Service's flow (class, controller, TLS included).
+    #[command(visible_alias = "ing")]
+    Ingress(IngressArgs),
     /// Every Service in scope through the API-level checks, for CI (exit 1 on any failure).
     Scan(ScanArgs),
     /// Can this client reach that target? NetworkPolicy decisions both ways, per backend pod.
@@ -141,6 +144,18 @@ pub struct PathArgs {
     /// Decide on manifests instead of a live cluster.
     #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub filenames: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct IngressArgs {
+    /// The Ingress's name (also ing/NAME or ingress/NAME).
+    pub name: String,
+    /// Diagnose manifests instead of a live cluster.
+    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    pub filenames: Vec<PathBuf>,
+    /// Treat warnings as failures (exit 1).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

@@ -65,6 +65,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let runtime = runtime()?;
             runtime.block_on(interruptible(path::run(&settings, &args)))
         }
+        Command::Ingress(args) => {
+            settings.require_output(
+                "ingress",
+                &[
+                    OutputFormat::Table,
+                    OutputFormat::Json,
+                    OutputFormat::Yaml,
+                    OutputFormat::Junit,
+                    OutputFormat::Markdown,
+                ],
+            )?;
+            runtime()?.block_on(interruptible(scan::run_ingress(&settings, &args)))
+        }
         Command::Scan(args) => {
             settings.require_output(
                 "scan",

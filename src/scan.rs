@@ -168,6 +168,66 @@ pub fn analyse(
             message: e.to_string(),
         }),
     }
+    // Ingress backends pointing at Services or ports that do not exist (only when every Service
+    // of the scope was read: with -l, absent ones may just be filtered out).
+    if selector.is_none() {
+        for ing in snap
+            .ingresses
+            .iter()
+            .filter(|i| scope_ns.is_none_or(|s| i.metadata.namespace.as_deref() == Some(s)))
+        {
+            let ins = ing.metadata.namespace.clone().unwrap_or_default();
+            let iname = ing.metadata.name.clone().unwrap_or_default();
+            let spec = ing.spec.as_ref();
+            let backends = spec
+                .and_then(|s| s.default_backend.as_ref())
+                .and_then(|b| b.service.as_ref())
+                .into_iter()
+                .chain(
+                    spec.into_iter()
+                        .flat_map(|s| s.rules.iter().flatten())
+                        .flat_map(|r| r.http.iter().flat_map(|h| h.paths.iter()))
+                        .filter_map(|p| p.backend.service.as_ref()),
+                );
+            let mut seen = Vec::new();
+            for b in backends {
+                if seen.contains(&b.name) {
+                    continue;
+                }
+                seen.push(b.name.clone());
+                let svc = snap.services.iter().find(|s| {
+                    s.metadata.namespace.as_deref() == Some(ins.as_str())
+                        && s.metadata.name.as_deref() == Some(b.name.as_str())
+                });
+                match svc {
+                    None => findings.push(Finding {
+                        kind: "IngressBackend",
+                        message: format!(
+                            "Ingress {ins}/{iname} routes to Service {}, which does not exist",
+                            b.name
+                        ),
+                    }),
+                    Some(svc) => {
+                        let ports = svc
+                            .spec
+                            .as_ref()
+                            .and_then(|s| s.ports.clone())
+                            .unwrap_or_default();
+                        let ok = b.port.as_ref().is_none_or(|p| match (&p.name, p.number) {
+                            (Some(n), _) => ports
+                                .iter()
+                                .any(|sp| sp.name.as_deref() == Some(n.as_str())),
+                            (None, Some(n)) => ports.iter().any(|sp| sp.port == n),
+                            (None, None) => true,
+                        });
+                        if !ok {
+                            findings.push(Finding { kind: "IngressBackend", message: format!("Ingress {ins}/{iname} routes to a port Service {} does not have", b.name) });
+                        }
+                    }
+                }
+            }
+        }
+    }
     for (kind, u) in &snap.unavailable {
         findings.push(Finding {
             kind: "Unreadable",
@@ -189,6 +249,125 @@ pub fn analyse(
         findings,
         summary,
     })
+}
+
+/// `ingress NAME`: the flow of every Service the Ingress routes to, as one report.
+pub async fn run_ingress(settings: &Settings, args: &crate::cli::IngressArgs) -> Result<ExitCode> {
+    use k8s_openapi::api::networking::v1::Ingress;
+    let name = args
+        .name
+        .strip_prefix("ing/")
+        .or_else(|| args.name.strip_prefix("ingress/"))
+        .or_else(|| args.name.strip_prefix("ingresses/"))
+        .unwrap_or(&args.name)
+        .to_string();
+    crate::config::validate_name("Ingress name", &name)?;
+    let backends = |ing: &Ingress| -> Vec<String> {
+        let spec = ing.spec.as_ref();
+        let mut names: Vec<String> = spec
+            .and_then(|s| s.default_backend.as_ref())
+            .and_then(|b| b.service.as_ref())
+            .map(|b| b.name.clone())
+            .into_iter()
+            .chain(
+                spec.into_iter()
+                    .flat_map(|s| s.rules.iter().flatten())
+                    .flat_map(|r| r.http.iter().flat_map(|h| h.paths.iter()))
+                    .filter_map(|p| p.backend.service.as_ref().map(|b| b.name.clone())),
+            )
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let mut items = Vec::new();
+    let (source, ns) = if args.filenames.is_empty() {
+        let live = Live::connect(settings).await?;
+        let ns = settings
+            .namespace
+            .clone()
+            .unwrap_or_else(|| live.default_namespace.clone());
+        let ing = live
+            .ingress(&ns, &name)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("Ingress {ns}/{name} not found")))?;
+        for svc in backends(&ing) {
+            let state = live.service_state(&ns, &svc, None).await?;
+            items.push(Diagnosis::new(
+                Target {
+                    kind: "Service",
+                    namespace: ns.clone(),
+                    name: svc,
+                },
+                state.source,
+                checks::run_all(&state),
+            ));
+        }
+        (SourceKind::Live, ns)
+    } else {
+        let loaded = manifests::load(&args.filenames)?;
+        let ns = settings
+            .namespace
+            .clone()
+            .or_else(|| crate::source::live::kubeconfig_namespace(settings))
+            .unwrap_or_else(|| "default".into());
+        let snap = manifests::classify(&loaded, &ns)?;
+        let ing = snap
+            .ingresses
+            .iter()
+            .find(|i| {
+                i.metadata.namespace.as_deref() == Some(ns.as_str())
+                    && i.metadata.name.as_deref() == Some(name.as_str())
+            })
+            .cloned()
+            .ok_or_else(|| {
+                Error::NotFound(format!("Ingress {ns}/{name} not found in the manifests"))
+            })?;
+        for svc in backends(&ing) {
+            let state = snap.state_for_service(&ns, &svc, None);
+            items.push(Diagnosis::new(
+                Target {
+                    kind: "Service",
+                    namespace: ns.clone(),
+                    name: svc,
+                },
+                state.source,
+                checks::run_all(&state),
+            ));
+        }
+        (SourceKind::Manifests, ns)
+    };
+    let mut summary = Summary {
+        services: items.len(),
+        ..Default::default()
+    };
+    for d in &items {
+        match d.verdict.status {
+            "pass" => summary.pass += 1,
+            "warn" => summary.warn += 1,
+            "fail" => summary.fail += 1,
+            _ => summary.incomplete += 1,
+        }
+    }
+    let report = ScanReport {
+        api_version: API_VERSION,
+        kind: "ScanReport",
+        source,
+        scope: format!("Ingress {ns}/{name}"),
+        items,
+        findings: Vec::new(),
+        summary,
+    };
+    let mut out = std::io::stdout().lock();
+    crate::render::scan(
+        &report,
+        settings.output,
+        settings.color,
+        args.strict,
+        &mut out,
+    )?;
+    out.flush()?;
+    Ok(ExitCode::from(report.exit_code(args.strict)))
 }
 
 /// A spinner on stderr while a live scan gathers, only on a terminal.

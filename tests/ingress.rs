@@ -243,3 +243,35 @@ spec:
         .run();
     assert_eq!(out.code, 0, "after the printed fix: {}", out.stdout);
 }
+
+#[test]
+fn the_ingress_command_runs_each_backend_services_flow() {
+    for (scenario, code, verdict) in [
+        ("ingress-healthy", 0, None),
+        ("ingress-backend-port-name", 1, Some("ingress.routes")),
+    ] {
+        let dir = repo().join("tests/scenarios").join(scenario);
+        let server =
+            crate::support::server_with(&[&dir.join("manifests.yaml"), &dir.join("cluster.yaml")]);
+        let live = Run::new(["ingress", "web", "-n", "shop", "-o", "json"])
+            .kubeconfig(&server, None)
+            .run();
+        let offline = Run::new(["ingress", "ing/web", "-n", "shop", "-o", "json", "-f"])
+            .arg(dir.join("manifests.yaml").display().to_string())
+            .run();
+        for out in [&live, &offline] {
+            assert_eq!(out.code, code, "{scenario}: {}{}", out.stdout, out.stderr);
+            let j = out.json();
+            assert_eq!(j["scope"], "Ingress shop/web");
+            assert_eq!(j["items"][0]["target"]["name"], "web");
+            assert_eq!(j["items"][0]["verdict"]["check"].as_str(), verdict);
+        }
+    }
+    let dir = repo().join("tests/scenarios/ingress-healthy");
+    let server = crate::support::server_with(&[&dir.join("manifests.yaml")]);
+    let missing = Run::new(["ingress", "nope", "-n", "shop"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(missing.code, 1);
+    assert_eq!(missing.stderr.trim(), "error: Ingress shop/nope not found");
+}

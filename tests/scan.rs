@@ -263,3 +263,42 @@ fn forbidden_kinds_make_a_scan_incomplete() {
         "error: cannot scan: forbidden: needs list services in shop"
     );
 }
+
+#[test]
+fn ingress_backends_to_missing_services_or_ports_are_findings() {
+    let healthy =
+        std::fs::read_to_string(repo().join("tests/scenarios/ingress-healthy/manifests.yaml"))
+            .unwrap();
+    let extra = "apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: broken, namespace: shop}
+spec:
+  ingressClassName: nginx
+  defaultBackend: {service: {name: ghost, port: {number: 80}}}
+  rules:
+  - http:
+      paths:
+      - {path: /api, pathType: Prefix, backend: {service: {name: web, port: {number: 8080}}}}
+";
+    let run = Run::new(["scan", "-n", "shop", "-o", "json", "-f"]);
+    let path = run.write("all.yaml", &format!("{healthy}\n---\n{extra}"));
+    let out = run.arg(path.display().to_string()).run();
+    let j = out.json();
+    validate(&j, "scan.schema.json");
+    let findings: Vec<&str> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "IngressBackend")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            "Ingress shop/broken routes to Service ghost, which does not exist",
+            "Ingress shop/broken routes to a port Service web does not have"
+        ]
+    );
+    // The web Service itself fails: an Ingress in front of it uses a port it lacks.
+    assert_eq!(out.code, 1);
+}

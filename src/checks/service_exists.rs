@@ -14,7 +14,21 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     let (ns, name) = (&state.namespace, &state.service_name);
     match state.service.as_result() {
         Err(u) => unavailable(u),
-        Ok(Some(svc)) => Outcome::pass(format!("Service {ns}/{name} exists: {}", describe(svc))),
+        Ok(Some(svc)) => {
+            let summary = format!("Service {ns}/{name} exists: {}", describe(svc));
+            let spec = svc.spec.clone().unwrap_or_default();
+            let lb_address = svc
+                .status
+                .as_ref()
+                .and_then(|s| s.load_balancer.as_ref())
+                .and_then(|l| l.ingress.as_ref())
+                .is_some_and(|i| !i.is_empty());
+            if spec.type_.as_deref() == Some("LoadBalancer") && !state.is_offline() && !lb_address {
+                return Outcome::warn(format!("{summary}; type LoadBalancer but no external address yet: pending (no load-balancer controller?)"))
+                    .fix([format!("kubectl describe service {name} -n {ns}   # events of the load-balancer controller")]);
+            }
+            Outcome::pass(summary)
+        }
         Ok(None) => missing(state),
     }
 }
@@ -201,5 +215,20 @@ mod tests {
             "{}",
             o.summary
         );
+    }
+
+    #[test]
+    fn a_load_balancer_without_an_address_is_pending() {
+        let yaml = "kind: Service\nmetadata: {name: web, namespace: shop}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}\n";
+        let o = run(&state("shop", "web", yaml));
+        assert_eq!(o.status, Status::Warn);
+        assert!(
+            o.summary.contains("pending (no load-balancer controller?)"),
+            "{}",
+            o.summary
+        );
+        let with_ip =
+            format!("{yaml}status: {{loadBalancer: {{ingress: [{{ip: 203.0.113.7}}]}}}}\n");
+        assert_eq!(run(&state("shop", "web", &with_ip)).status, Status::Pass);
     }
 }

@@ -520,6 +520,30 @@ fn humantime(d: Duration) -> String {
 }
 
 impl Live {
+    /// One Ingress by name (`ingress NAME`).
+    pub async fn ingress(
+        &self,
+        ns: &str,
+        name: &str,
+    ) -> Result<Option<k8s_openapi::api::networking::v1::Ingress>> {
+        let api: Api<k8s_openapi::api::networking::v1::Ingress> =
+            Api::namespaced(self.client.clone(), ns);
+        match self
+            .bounded(format!("get ingress {ns}/{name}"), api.get_opt(name))
+            .await
+        {
+            Ok(i) => Ok(i),
+            Err(ReadError::Transport(m)) => Err(Error::Unreachable(format!(
+                "cannot reach the API server at {}: {m}",
+                self.server
+            ))),
+            Err(e) => Err(Error::Unreachable(format!(
+                "cannot read the Ingress: {}",
+                e.into_unavailable("get", "ingresses", Some(ns)).reason()
+            ))),
+        }
+    }
+
     /// The Ingress round: the namespace's Ingresses; for those routing to the Service, the
     /// IngressClasses, the pods of the controllers they name, and their TLS secrets by name.
     async fn gather_ingress(&self, s: &mut ClusterState) {
