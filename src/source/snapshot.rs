@@ -34,13 +34,41 @@ pub struct Snapshot {
     pub controller_pods: Fact<Vec<Pod>>,
     /// TLS secrets by (namespace, name): read by name live, from the manifests offline.
     pub secrets: Vec<(String, String, Fact<Option<Secret>>)>,
+    /// Positions of pods and slices by namespace, built on first use.
+    pub index: std::sync::OnceLock<Index>,
     /// Kinds that could not be read (live), by plural: their facts are unavailable.
     pub unavailable: BTreeMap<&'static str, Unavailable>,
     /// Offline: where each object came from.
     pub origins: BTreeMap<ObjectRef, Origin>,
 }
 
+/// Where each namespace's pods and slices are in the snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct Index {
+    pods: std::collections::HashMap<String, Vec<usize>>,
+    slices: std::collections::HashMap<String, Vec<usize>>,
+}
+
 impl Snapshot {
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| {
+            let mut idx = Index::default();
+            for (i, p) in self.pods.iter().enumerate() {
+                idx.pods
+                    .entry(p.metadata.namespace.clone().unwrap_or_default())
+                    .or_default()
+                    .push(i);
+            }
+            for (i, sl) in self.slices.iter().enumerate() {
+                idx.slices
+                    .entry(sl.metadata.namespace.clone().unwrap_or_default())
+                    .or_default()
+                    .push(i);
+            }
+            idx
+        })
+    }
+
     pub fn new(source: SourceKind) -> Self {
         Snapshot {
             source,
@@ -59,6 +87,7 @@ impl Snapshot {
                 "ingress controllers run only in a live cluster",
             )),
             secrets: Vec::new(),
+            index: std::sync::OnceLock::new(),
             unavailable: BTreeMap::new(),
             origins: BTreeMap::new(),
         }
@@ -100,24 +129,32 @@ impl Snapshot {
             .and_then(|svc| svc.spec.as_ref())
             .and_then(|spec| spec.selector.clone())
             .unwrap_or_default();
-        let ns_pods: Vec<Pod> = o
+        let index = self.index();
+        let ns_pods: Vec<&Pod> = index
             .pods
-            .iter()
-            .filter(|p| in_ns(&p.metadata))
-            .cloned()
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .map(|&i| &o.pods[i])
             .collect();
         let matches =
             |p: &&Pod| !selector.is_empty() && k8s::selector_matches(&selector, &k8s::labels_of(p));
-        s.pods = Fact::Known(ns_pods.iter().filter(matches).cloned().collect());
-        s.pods_elsewhere = Fact::Known(
+        let selected: Vec<Pod> = ns_pods.iter().copied().filter(matches).cloned().collect();
+        // Only a selector that matched nothing here needs the near-miss facts (as live).
+        let near_miss = selected.is_empty();
+        s.pods_elsewhere = Fact::Known(if near_miss && !selector.is_empty() {
             o.pods
                 .iter()
                 .filter(|p| !in_ns(&p.metadata))
                 .filter(matches)
+                .take(50)
                 .cloned()
-                .collect(),
-        );
-        s.namespace_pods = Fact::Known(ns_pods);
+                .collect()
+        } else {
+            Vec::new()
+        });
+        s.pods = Fact::Known(selected);
+        s.namespace_pods = Fact::Known(ns_pods.into_iter().cloned().collect());
 
         let label = |sl: &EndpointSlice| {
             sl.metadata
@@ -126,8 +163,13 @@ impl Snapshot {
                 .and_then(|l| l.get("kubernetes.io/service-name"))
                 .cloned()
         };
-        let ns_slices: Vec<&EndpointSlice> =
-            o.slices.iter().filter(|sl| in_ns(&sl.metadata)).collect();
+        let ns_slices: Vec<&EndpointSlice> = index
+            .slices
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .map(|&i| &o.slices[i])
+            .collect();
         let mine: Vec<EndpointSlice> = ns_slices
             .iter()
             .filter(|sl| label(sl).as_deref() == Some(name))
@@ -220,14 +262,46 @@ impl Snapshot {
             .map(|(kind, _, wname, _)| format!("{kind} {wname}"))
             .collect();
         s.service = Fact::Known(service);
+        // Events and nodes only of the selected pods: what explains them, not the whole scope.
+        let (pod_names, node_names): (Vec<String>, Vec<String>) = s
+            .pods
+            .known()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                (
+                    k8s::name_of(&p.metadata).to_string(),
+                    p.spec
+                        .as_ref()
+                        .and_then(|sp| sp.node_name.clone())
+                        .unwrap_or_default(),
+                )
+            })
+            .unzip();
         s.events = Fact::Known(
             o.events
                 .iter()
                 .filter(|e| in_ns(&e.metadata))
+                .filter(|e| {
+                    e.involved_object
+                        .name
+                        .as_ref()
+                        .is_some_and(|n| pod_names.contains(n))
+                })
                 .cloned()
                 .collect(),
         );
-        s.nodes = Fact::Known(o.nodes.clone());
+        s.nodes = Fact::Known(
+            o.nodes
+                .iter()
+                .filter(|n| {
+                    node_names
+                        .iter()
+                        .any(|x| Some(x.as_str()) == n.metadata.name.as_deref())
+                })
+                .cloned()
+                .collect(),
+        );
         s.origins = o.origins.clone();
         s.ingresses = Fact::Known(
             o.ingresses
