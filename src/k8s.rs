@@ -25,6 +25,14 @@ pub fn selector_matches(
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// Whether a Service selector matches a pod, without copying its labels.
+pub fn selector_matches_pod(selector: &BTreeMap<String, String>, pod: &Pod) -> bool {
+    let labels = pod.metadata.labels.as_ref();
+    selector
+        .iter()
+        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+}
+
 /// How a pod's labels fall short of a selector.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LabelDiff {

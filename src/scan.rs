@@ -410,8 +410,10 @@ pub async fn run(settings: &Settings, args: &ScanArgs) -> Result<ExitCode> {
     let scope = scope_ns
         .as_deref()
         .map_or("all namespaces".to_string(), |n| format!("namespace {n}"));
+    let started = std::time::Instant::now();
     let report = analyse(&snap, scope_ns.as_deref(), args.selector.as_deref(), &scope)?;
-    let mut out = std::io::stdout().lock();
+    let judged = started.elapsed();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     crate::render::scan(
         &report,
         settings.output,
@@ -420,6 +422,14 @@ pub async fn run(settings: &Settings, args: &ScanArgs) -> Result<ExitCode> {
         &mut out,
     )?;
     out.flush()?;
+    if settings.verbose > 0 {
+        eprintln!(
+            "netdoctor: judged {} Services in {} ms, rendered in {} ms",
+            report.summary.services,
+            judged.as_millis(),
+            (started.elapsed() - judged).as_millis()
+        );
+    }
     Ok(ExitCode::from(report.exit_code(args.strict)))
 }
 

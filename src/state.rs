@@ -182,7 +182,7 @@ pub struct ClusterState {
     /// may lack endpoints.
     pub scan: bool,
     /// Offline: where each object came from.
-    pub origins: BTreeMap<ObjectRef, Origin>,
+    pub origins: std::sync::Arc<BTreeMap<ObjectRef, Origin>>,
 }
 
 /// A cluster component, as far as the CNI detection needs it.
@@ -263,7 +263,7 @@ impl ClusterState {
             ingress_classes: Fact::default(),
             controller_pods: Fact::default(),
             tls_secrets: Vec::new(),
-            origins: BTreeMap::new(),
+            origins: Default::default(),
         }
     }
 

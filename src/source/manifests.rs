@@ -100,10 +100,23 @@ fn documents(text: &str) -> Vec<(usize, String)> {
     docs
 }
 
+/// YAML limits: the parser's defaults protect against hostile input (depth, alias expansion) but
+/// cap a document at 250,000 nodes, less than a `kubectl get -o yaml` of a large namespace holds.
+/// Raise the size caps, keep the rest.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 50_000_000;
+    budget.max_events = 100_000_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
 /// Parses one file's text (YAML stream or JSON) into objects, expanding `kind: List`.
 pub fn parse_text(file: &str, text: &str, out: &mut Vec<Loaded>) -> Result<()> {
     let trimmed = text.trim_start();
-    let docs: Vec<(usize, String)> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+    let json = trimmed.starts_with('{') || trimmed.starts_with('[');
+    let docs: Vec<(usize, String)> = if json {
         vec![(1, text.to_string())]
     } else {
         documents(text)
@@ -120,10 +133,15 @@ pub fn parse_text(file: &str, text: &str, out: &mut Vec<Loaded>) -> Result<()> {
         let at = |msg: String| {
             Error::Manifest(format!("{file}: document {number} (line {line}): {msg}"))
         };
-        let value: Value = serde_saphyr::from_str(&doc).map_err(|e| {
-            let first = e.to_string().lines().next().unwrap_or_default().to_string();
-            at(first)
-        })?;
+        let value: Value = if json {
+            // `kubectl get -o json` of a whole cluster: serde_json has no node budget to breach.
+            serde_json::from_str(&doc).map_err(|e| at(e.to_string()))?
+        } else {
+            serde_saphyr::from_str_with_options(&doc, yaml_options()).map_err(|e| {
+                let first = e.to_string().lines().next().unwrap_or_default().to_string();
+                at(first)
+            })?
+        };
         let origin = Origin {
             file: file.to_string(),
             document: number,
@@ -301,7 +319,7 @@ pub fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
                 }
             }
         }
-        o.origins.insert(key, l.origin.clone());
+        std::sync::Arc::make_mut(&mut o.origins).insert(key, l.origin.clone());
     }
     Ok(o)
 }
@@ -382,6 +400,22 @@ mod tests {
                 .starts_with("t.yaml: document 1: invalid Service:"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn large_lists_parse_in_json_and_yaml() {
+        let mut json = String::from(r#"{"apiVersion":"v1","kind":"List","items":["#);
+        let mut yaml = String::from("apiVersion: v1\nkind: List\nitems:\n");
+        for i in 0..30_000 {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&format!(r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p{i}","namespace":"ns","labels":{{"app":"a","tier":"t"}}}}}}"#));
+            yaml.push_str(&format!("- {{apiVersion: v1, kind: Pod, metadata: {{name: p{i}, namespace: ns, labels: {{app: a, tier: t}}}}}}\n"));
+        }
+        json.push_str("]}");
+        assert_eq!(parse(&json).unwrap().len(), 30_000);
+        assert_eq!(parse(&yaml).unwrap().len(), 30_000);
     }
 
     #[test]

@@ -39,14 +39,16 @@ pub struct Snapshot {
     /// Kinds that could not be read (live), by plural: their facts are unavailable.
     pub unavailable: BTreeMap<&'static str, Unavailable>,
     /// Offline: where each object came from.
-    pub origins: BTreeMap<ObjectRef, Origin>,
+    pub origins: std::sync::Arc<BTreeMap<ObjectRef, Origin>>,
 }
 
 /// Where each namespace's pods and slices are in the snapshot.
 #[derive(Clone, Debug, Default)]
 pub struct Index {
+    services: std::collections::HashMap<(String, String), usize>,
     pods: std::collections::HashMap<String, Vec<usize>>,
     slices: std::collections::HashMap<String, Vec<usize>>,
+    policies: std::collections::HashMap<String, Vec<usize>>,
 }
 
 impl Snapshot {
@@ -55,6 +57,19 @@ impl Snapshot {
             let mut idx = Index::default();
             for (i, p) in self.pods.iter().enumerate() {
                 idx.pods
+                    .entry(p.metadata.namespace.clone().unwrap_or_default())
+                    .or_default()
+                    .push(i);
+            }
+            for (i, svc) in self.services.iter().enumerate() {
+                let key = (
+                    svc.metadata.namespace.clone().unwrap_or_default(),
+                    svc.metadata.name.clone().unwrap_or_default(),
+                );
+                idx.services.entry(key).or_insert(i);
+            }
+            for (i, p) in self.policies.iter().enumerate() {
+                idx.policies
                     .entry(p.metadata.namespace.clone().unwrap_or_default())
                     .or_default()
                     .push(i);
@@ -89,7 +104,7 @@ impl Snapshot {
             secrets: Vec::new(),
             index: std::sync::OnceLock::new(),
             unavailable: BTreeMap::new(),
-            origins: BTreeMap::new(),
+            origins: Default::default(),
         }
     }
 
@@ -105,31 +120,33 @@ impl Snapshot {
         let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
             m.namespace.as_deref() == Some(namespace)
         };
-        let service = o
+        let index = self.index();
+        let service = index
             .services
-            .iter()
-            .find(|svc| in_ns(&svc.metadata) && svc.metadata.name.as_deref() == Some(name))
-            .cloned();
-        s.namespace_services = Fact::Known(
-            o.services
-                .iter()
-                .filter(|x| in_ns(&x.metadata))
-                .filter_map(|x| x.metadata.name.clone())
-                .collect(),
-        );
-        s.same_name_elsewhere = Fact::Known(
-            o.services
-                .iter()
-                .filter(|x| !in_ns(&x.metadata) && x.metadata.name.as_deref() == Some(name))
-                .filter_map(|x| x.metadata.namespace.clone())
-                .collect(),
-        );
+            .get(&(namespace.to_string(), name.to_string()))
+            .map(|&i| o.services[i].clone());
+        // Near names and other namespaces matter only when the Service is missing.
+        if service.is_none() {
+            s.namespace_services = Fact::Known(
+                o.services
+                    .iter()
+                    .filter(|x| in_ns(&x.metadata))
+                    .filter_map(|x| x.metadata.name.clone())
+                    .collect(),
+            );
+            s.same_name_elsewhere = Fact::Known(
+                o.services
+                    .iter()
+                    .filter(|x| !in_ns(&x.metadata) && x.metadata.name.as_deref() == Some(name))
+                    .filter_map(|x| x.metadata.namespace.clone())
+                    .collect(),
+            );
+        }
         let selector = service
             .as_ref()
             .and_then(|svc| svc.spec.as_ref())
             .and_then(|spec| spec.selector.clone())
             .unwrap_or_default();
-        let index = self.index();
         let ns_pods: Vec<&Pod> = index
             .pods
             .get(namespace)
@@ -137,8 +154,7 @@ impl Snapshot {
             .flatten()
             .map(|&i| &o.pods[i])
             .collect();
-        let matches =
-            |p: &&Pod| !selector.is_empty() && k8s::selector_matches(&selector, &k8s::labels_of(p));
+        let matches = |p: &&Pod| !selector.is_empty() && k8s::selector_matches_pod(&selector, p);
         let selected: Vec<Pod> = ns_pods.iter().copied().filter(matches).cloned().collect();
         // Only a selector that matched nothing here needs the near-miss facts (as live).
         let near_miss = selected.is_empty();
@@ -154,7 +170,11 @@ impl Snapshot {
             Vec::new()
         });
         s.pods = Fact::Known(selected);
-        s.namespace_pods = Fact::Known(ns_pods.into_iter().cloned().collect());
+        s.namespace_pods = Fact::Known(if near_miss {
+            ns_pods.into_iter().cloned().collect()
+        } else {
+            Vec::new()
+        });
 
         let label = |sl: &EndpointSlice| {
             sl.metadata
@@ -233,14 +253,15 @@ impl Snapshot {
             .as_ref()
             .map(|c| c.namespace().to_string())
             .unwrap_or_else(|| namespace.to_string());
+        let mut policy_namespaces = vec![namespace];
+        if client_ns != namespace {
+            policy_namespaces.push(client_ns.as_str());
+        }
         s.policies = Fact::Known(
-            o.policies
-                .iter()
-                .filter(|p| {
-                    let pns = p.metadata.namespace.as_deref();
-                    pns == Some(namespace) || pns == Some(client_ns.as_str())
-                })
-                .cloned()
+            policy_namespaces
+                .into_iter()
+                .flat_map(|n| index.policies.get(n).into_iter().flatten())
+                .map(|&i| o.policies[i].clone())
                 .collect(),
         );
         s.namespaces = o
