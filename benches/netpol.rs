@@ -186,7 +186,7 @@ fn service_state(
     s.pods = Fact::Known(backends);
     s.slices = Fact::Known(Vec::new());
     s.policies = Fact::Known(policies.to_vec());
-    s.namespaces = Fact::Known(namespaces.to_vec());
+    s.namespaces = Fact::Known(std::sync::Arc::new(namespaces.to_vec()));
     let client = pods
         .iter()
         .find(|p| p.metadata.namespace.as_deref() == Some("ns8"))

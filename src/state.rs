@@ -157,7 +157,7 @@ pub struct ClusterState {
     /// NetworkPolicies of the Service's namespace and of the client's.
     pub policies: Fact<Vec<NetworkPolicy>>,
     /// Namespaces with their labels (for namespaceSelectors). Offline: those in the manifests.
-    pub namespaces: Fact<Vec<Namespace>>,
+    pub namespaces: Fact<std::sync::Arc<Vec<Namespace>>>,
     /// The cluster DNS pods a client's egress must reach (kube-dns), when they were read.
     pub dns_pods: Fact<Vec<Pod>>,
     /// Who enforces policies: the cluster's DaemonSets (names and container names), read when

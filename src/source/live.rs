@@ -1206,7 +1206,9 @@ impl Live {
             s.policy_apis = groups.map_known(|g| g.into_iter().map(|(name, _)| name).collect());
         }
         if let Some(n) = nss {
-            s.namespaces = self.fact(n, "list", "namespaces", None);
+            s.namespaces = self
+                .fact(n, "list", "namespaces", None)
+                .map_known(std::sync::Arc::new);
         }
         if let Some(d) = dns {
             s.dns_pods = self.fact(d, "list", "pods", Some("kube-system"));

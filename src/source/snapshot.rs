@@ -49,12 +49,17 @@ pub struct Index {
     pods: std::collections::HashMap<String, Vec<usize>>,
     slices: std::collections::HashMap<String, Vec<usize>>,
     policies: std::collections::HashMap<String, Vec<usize>>,
+    /// Shared by every Service's state: one copy, however many Services.
+    namespaces: std::sync::Arc<Vec<Namespace>>,
 }
 
 impl Snapshot {
     fn index(&self) -> &Index {
         self.index.get_or_init(|| {
-            let mut idx = Index::default();
+            let mut idx = Index {
+                namespaces: std::sync::Arc::new(self.namespaces.clone()),
+                ..Index::default()
+            };
             for (i, p) in self.pods.iter().enumerate() {
                 idx.pods
                     .entry(p.metadata.namespace.clone().unwrap_or_default())
@@ -267,7 +272,7 @@ impl Snapshot {
         s.namespaces = o
             .namespaces_fact
             .clone()
-            .map_known(|_| o.namespaces.clone());
+            .map_known(|_| index.namespaces.clone());
         s.dns_pods = match self.source {
             SourceKind::Manifests => Fact::Unavailable(Unavailable::Offline(
                 "the cluster DNS pods are not in the manifests",

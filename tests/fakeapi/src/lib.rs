@@ -96,7 +96,12 @@ impl FakeApi {
     /// Loads objects from a YAML stream (or JSON), expanding `kind: List`. Objects without a
     /// namespace go to "default", like `kubectl apply`.
     pub fn load_yaml(&self, text: &str) -> Result<usize, String> {
-        let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| e.to_string())?;
+        let trimmed = text.trim_start();
+        let docs: Vec<Value> = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            vec![serde_json::from_str(text).map_err(|e| e.to_string())?]
+        } else {
+            serde_saphyr::from_multiple(text).map_err(|e| e.to_string())?
+        };
         let mut n = 0;
         for doc in docs {
             if doc.is_null() {

@@ -12,8 +12,15 @@ fn main() {
             kubeconfig_path = files.remove(i);
         }
     }
+    let mut latency = None;
+    if let Some(i) = files.iter().position(|a| a == "--latency-ms") {
+        files.remove(i);
+        if i < files.len() {
+            latency = files.remove(i).parse::<u64>().ok();
+        }
+    }
     if files.is_empty() {
-        eprintln!("usage: fakeapi [--kubeconfig PATH] FILE.yaml...");
+        eprintln!("usage: fakeapi [--kubeconfig PATH] [--latency-ms N] FILE.yaml...");
         std::process::exit(2);
     }
     let api = fakeapi::FakeApi::new();
@@ -26,6 +33,9 @@ fn main() {
             eprintln!("{f}: {e}");
             std::process::exit(2);
         }
+    }
+    if let Some(ms) = latency {
+        api.set_latency(std::time::Duration::from_millis(ms));
     }
     let server = api.start();
     std::fs::File::create(&kubeconfig_path)
