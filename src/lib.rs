@@ -9,6 +9,8 @@ pub mod cni;
 pub mod config;
 pub mod error;
 pub mod explain;
+#[cfg(test)]
+mod fixtures;
 pub mod generate;
 pub mod ingress;
 pub mod k8s;
@@ -66,29 +68,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime.block_on(interruptible(path::run(&settings, &args)))
         }
         Command::Ingress(args) => {
-            settings.require_output(
-                "ingress",
-                &[
-                    OutputFormat::Table,
-                    OutputFormat::Json,
-                    OutputFormat::Yaml,
-                    OutputFormat::Junit,
-                    OutputFormat::Markdown,
-                ],
-            )?;
+            settings.require_output("ingress", REPORT_FORMATS)?;
             runtime()?.block_on(interruptible(scan::run_ingress(&settings, &args)))
         }
         Command::Scan(args) => {
-            settings.require_output(
-                "scan",
-                &[
-                    OutputFormat::Table,
-                    OutputFormat::Json,
-                    OutputFormat::Yaml,
-                    OutputFormat::Junit,
-                    OutputFormat::Markdown,
-                ],
-            )?;
+            settings.require_output("scan", REPORT_FORMATS)?;
             runtime()?.block_on(interruptible(scan::run(&settings, &args)))
         }
         Command::Reach(args) => {
@@ -107,21 +91,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Svc(args) => {
-            settings.require_output(
-                "svc",
-                &[
-                    OutputFormat::Table,
-                    OutputFormat::Json,
-                    OutputFormat::Yaml,
-                    OutputFormat::Junit,
-                    OutputFormat::Markdown,
-                ],
-            )?;
+            settings.require_output("svc", REPORT_FORMATS)?;
             let name = service_name(&args.name)?;
             runtime()?.block_on(interruptible(svc(&settings, &args, &name)))
         }
     }
 }
+
+/// What svc, ingress and scan print.
+const REPORT_FORMATS: &[OutputFormat] = &[
+    OutputFormat::Table,
+    OutputFormat::Json,
+    OutputFormat::Yaml,
+    OutputFormat::Junit,
+    OutputFormat::Markdown,
+];
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

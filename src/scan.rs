@@ -50,6 +50,25 @@ pub struct ScanReport {
     pub summary: Summary,
 }
 
+impl Summary {
+    /// Counts of verdicts over Diagnoses.
+    pub fn of(items: &[Diagnosis]) -> Self {
+        let mut s = Summary {
+            services: items.len(),
+            ..Default::default()
+        };
+        for d in items {
+            match d.verdict.status {
+                "pass" => s.pass += 1,
+                "warn" => s.warn += 1,
+                "fail" => s.fail += 1,
+                _ => s.incomplete += 1,
+            }
+        }
+        s
+    }
+}
+
 impl ScanReport {
     /// 1 if any Service failed (or warned, under --strict), else 3 if any is incomplete, else 0.
     pub fn exit_code(&self, strict: bool) -> u8 {
@@ -114,10 +133,6 @@ pub fn analyse(
     }
     services.sort();
     let mut items = Vec::with_capacity(services.len());
-    let mut summary = Summary {
-        services: services.len(),
-        ..Default::default()
-    };
     for (ns, name) in &services {
         let mut state = snap.state_for_service(ns, name, None);
         state.scan = true;
@@ -131,14 +146,9 @@ pub fn analyse(
             snap.source,
             results,
         );
-        match d.verdict.status {
-            "pass" => summary.pass += 1,
-            "warn" => summary.warn += 1,
-            "fail" => summary.fail += 1,
-            _ => summary.incomplete += 1,
-        }
         items.push(d);
     }
+    let summary = Summary::of(&items);
     let mut findings = Vec::new();
     match PolicySet::compile(&snap.policies) {
         Ok(set) => {
@@ -337,18 +347,7 @@ pub async fn run_ingress(settings: &Settings, args: &crate::cli::IngressArgs) ->
         }
         (SourceKind::Manifests, ns)
     };
-    let mut summary = Summary {
-        services: items.len(),
-        ..Default::default()
-    };
-    for d in &items {
-        match d.verdict.status {
-            "pass" => summary.pass += 1,
-            "warn" => summary.warn += 1,
-            "fail" => summary.fail += 1,
-            _ => summary.incomplete += 1,
-        }
-    }
+    let summary = Summary::of(&items);
     let report = ScanReport {
         api_version: API_VERSION,
         kind: "ScanReport",

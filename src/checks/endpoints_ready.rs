@@ -435,7 +435,7 @@ fn traffic_policy_notes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures::state;
+    use crate::fixtures::state;
     use crate::report::Status;
 
     const SVC: &str = "

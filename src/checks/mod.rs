@@ -138,9 +138,6 @@ pub(crate) fn near_ids(wanted: &str, ids: &[String]) -> Vec<String> {
 }
 
 #[cfg(test)]
-pub(crate) mod fixtures;
-
-#[cfg(test)]
 mod tests {
     use super::*;
 

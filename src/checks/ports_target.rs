@@ -450,7 +450,7 @@ fn set_target_port(state: &ClusterState, index: usize, value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures::state;
+    use crate::fixtures::state;
 
     fn svc(ports: &str) -> String {
         format!(

@@ -164,7 +164,7 @@ fn missing(state: &ClusterState) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures::state;
+    use crate::fixtures::state;
     use crate::report::Status;
 
     #[test]

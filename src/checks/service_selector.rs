@@ -482,7 +482,7 @@ fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures::state;
+    use crate::fixtures::state;
     use crate::report::Status;
 
     const PG: &str = "

@@ -411,32 +411,13 @@ impl Live {
             );
             s.namespace_pods = self.fact(here, "list", "pods", Some(ns));
             s.pods_elsewhere = self.fact(elsewhere.map(|l| l.items), "list", "pods", None);
-            let zero = |kind: &str,
-                        name: Option<String>,
-                        replicas: Option<i32>,
-                        labels: Option<BTreeMap<String, String>>| {
-                let labels = labels.unwrap_or_default();
-                (replicas == Some(0) && k8s::selector_matches(&selector, &labels))
-                    .then(|| format!("{kind} {}", name.unwrap_or_default()))
-            };
-            for d in deploys.into_iter().flatten() {
-                let spec = d.spec.unwrap_or_default();
-                s.scaled_to_zero.extend(zero(
-                    "Deployment",
-                    d.metadata.name,
-                    spec.replicas,
-                    spec.template.metadata.and_then(|m| m.labels),
-                ));
-            }
-            for st in sets.into_iter().flatten() {
-                let spec = st.spec.unwrap_or_default();
-                s.scaled_to_zero.extend(zero(
-                    "StatefulSet",
-                    st.metadata.name,
-                    spec.replicas,
-                    spec.template.metadata.and_then(|m| m.labels),
-                ));
-            }
+            let zero =
+                zero_replica_workloads(deploys.unwrap_or_default(), sets.unwrap_or_default());
+            s.scaled_to_zero = zero
+                .into_iter()
+                .filter(|(_, _, _, labels)| k8s::selector_matches(&selector, labels))
+                .map(|(kind, _, name, _)| format!("{kind} {name}"))
+                .collect();
         } else {
             s.namespace_pods = Fact::Known(Vec::new());
             s.pods_elsewhere = Fact::Known(Vec::new());
@@ -499,6 +480,46 @@ impl Live {
         }
         Ok(s)
     }
+}
+
+/// Deployments and StatefulSets asking for zero replicas: (kind, namespace, name, template labels).
+fn zero_replica_workloads(
+    deployments: Vec<k8s_openapi::api::apps::v1::Deployment>,
+    statefulsets: Vec<k8s_openapi::api::apps::v1::StatefulSet>,
+) -> Vec<(String, String, String, BTreeMap<String, String>)> {
+    let deployments = deployments.into_iter().filter_map(|d| {
+        let spec = d.spec?;
+        (spec.replicas == Some(0)).then(|| {
+            let labels = spec
+                .template
+                .metadata
+                .and_then(|m| m.labels)
+                .unwrap_or_default();
+            (
+                "Deployment".to_string(),
+                d.metadata.namespace.unwrap_or_default(),
+                d.metadata.name.unwrap_or_default(),
+                labels,
+            )
+        })
+    });
+    let statefulsets = statefulsets.into_iter().filter_map(|st| {
+        let spec = st.spec?;
+        (spec.replicas == Some(0)).then(|| {
+            let labels = spec
+                .template
+                .metadata
+                .and_then(|m| m.labels)
+                .unwrap_or_default();
+            (
+                "StatefulSet".to_string(),
+                st.metadata.namespace.unwrap_or_default(),
+                st.metadata.name.unwrap_or_default(),
+                labels,
+            )
+        })
+    });
+    deployments.chain(statefulsets).collect()
 }
 
 fn default_kubeconfig() -> Option<std::result::Result<Kubeconfig, kube::config::KubeconfigError>> {
@@ -853,38 +874,7 @@ impl Live {
                 snap.secrets = join_all(reads).await;
             }
         }
-        for d in deployments {
-            let spec = d.spec.unwrap_or_default();
-            if spec.replicas == Some(0) {
-                let labels = spec
-                    .template
-                    .metadata
-                    .and_then(|m| m.labels)
-                    .unwrap_or_default();
-                snap.scaled_to_zero.push((
-                    "Deployment".into(),
-                    d.metadata.namespace.unwrap_or_default(),
-                    d.metadata.name.unwrap_or_default(),
-                    labels,
-                ));
-            }
-        }
-        for st in statefulsets {
-            let spec = st.spec.unwrap_or_default();
-            if spec.replicas == Some(0) {
-                let labels = spec
-                    .template
-                    .metadata
-                    .and_then(|m| m.labels)
-                    .unwrap_or_default();
-                snap.scaled_to_zero.push((
-                    "StatefulSet".into(),
-                    st.metadata.namespace.unwrap_or_default(),
-                    st.metadata.name.unwrap_or_default(),
-                    labels,
-                ));
-            }
-        }
+        snap.scaled_to_zero = zero_replica_workloads(deployments, statefulsets);
         Ok(snap)
     }
 
