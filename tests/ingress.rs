@@ -275,3 +275,21 @@ fn the_ingress_command_runs_each_backend_services_flow() {
     assert_eq!(missing.code, 1);
     assert_eq!(missing.stderr.trim(), "error: Ingress shop/nope not found");
 }
+
+#[test]
+fn the_backend_protocol_annotation_answers_an_https_backend() {
+    let m = std::fs::read_to_string(
+        repo().join("tests/scenarios/ingress-https-backend/manifests.yaml"),
+    )
+    .unwrap();
+    let annotated = m.replacen(
+        "kind: Ingress\nmetadata:\n  name: web\n  namespace: shop\n",
+        "kind: Ingress\nmetadata:\n  name: web\n  namespace: shop\n  annotations: {nginx.ingress.kubernetes.io/backend-protocol: HTTPS}\n",
+        1,
+    );
+    assert_ne!(annotated, m, "the fixture's Ingress header changed");
+    let run = Run::new(["svc", "web", "-n", "shop", "-o", "json", "-f"]);
+    let p = run.write("annotated.yaml", &annotated);
+    let out = run.arg(p.display().to_string()).run();
+    assert_eq!(ingress_check(&out)["status"], "pass", "{}", out.stdout);
+}

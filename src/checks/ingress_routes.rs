@@ -445,6 +445,19 @@ fn backend_ports(state: &ClusterState, svc: &Service, ing: &Ingress) -> Vec<Find
             (None, Some(n)) => (ports.iter().any(|sp| sp.port == n), format!("port {n}")),
             (None, None) => continue,
         };
+        if ok {
+            let sp = ports.iter().find(|sp| match (&p.name, p.number) {
+                (Some(name), _) => sp.name.as_deref() == Some(name.as_str()),
+                (None, Some(n)) => sp.port == n,
+                _ => false,
+            });
+            if let Some(f) = sp.and_then(|sp| backend_protocol(ing, sp)) {
+                if !seen.contains(&f.message) {
+                    seen.push(f.message.clone());
+                    out.push(f);
+                }
+            }
+        }
         if !ok && !seen.contains(&what) {
             seen.push(what.clone());
             out.push(Finding::fail(
@@ -461,6 +474,46 @@ fn backend_ports(state: &ClusterState, svc: &Service, ing: &Ingress) -> Vec<Find
         }
     }
     out
+}
+
+/// A backend that expects TLS while the controller will speak plain HTTP to it, or the reverse:
+/// `appProtocol` (or a port named https) against the controllers' backend-protocol annotations.
+fn backend_protocol(
+    ing: &Ingress,
+    sp: &k8s_openapi::api::core::v1::ServicePort,
+) -> Option<Finding> {
+    const ANNOTATIONS: [&str; 3] = [
+        "nginx.ingress.kubernetes.io/backend-protocol",
+        "nginx.org/ssl-services",
+        "traefik.ingress.kubernetes.io/service.serversscheme",
+    ];
+    let app = sp.app_protocol.as_deref().map(str::to_lowercase);
+    let name = sp.name.as_deref().unwrap_or("").to_lowercase();
+    let wants_tls = matches!(app.as_deref(), Some("https" | "kubernetes.io/wss"))
+        || name == "https"
+        || name.starts_with("https-");
+    let said = ing
+        .metadata
+        .annotations
+        .iter()
+        .flatten()
+        .find(|(k, _)| ANNOTATIONS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.to_lowercase()));
+    let tls_said = said
+        .as_ref()
+        .is_some_and(|(k, v)| k == "nginx.org/ssl-services" || v == "https" || v == "grpcs");
+    let port = k8s::describe_service_port(sp);
+    match (wants_tls, tls_said) {
+        (true, false) => Some(Finding::warn(
+            format!("Service port {port} expects HTTPS (appProtocol/name) but no backend-protocol annotation says so: most controllers will speak plain HTTP to it"),
+            Some("annotate the Ingress for your controller, e.g. nginx.ingress.kubernetes.io/backend-protocol: HTTPS".to_string()),
+        )),
+        (false, true) if app.as_deref().is_some_and(|a| a == "http" || a == "h2c") => Some(Finding::warn(
+            format!("the Ingress asks its controller for HTTPS to the backend, but Service port {port} declares appProtocol {}", app.unwrap_or_default()),
+            None,
+        )),
+        _ => None,
+    }
 }
 
 fn host_paths(ing: &Ingress) -> Vec<(String, String)> {
