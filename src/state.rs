@@ -176,6 +176,8 @@ pub struct ClusterState {
     pub controller_pods: Fact<Vec<Pod>>,
     /// TLS secrets the routing Ingresses name, fetched by name: (name, secret or why not).
     pub tls_secrets: Vec<(String, Fact<Option<Secret>>)>,
+    /// The cluster is GKE (its API server's version says so): ingress-gce serves class-less Ingresses.
+    pub gke: bool,
     /// Workloads that match the selector and ask for zero replicas ("Deployment web").
     pub scaled_to_zero: Vec<String>,
     /// Whether the Service is judged as one of many (`scan`): then a Service nothing routes to
@@ -259,6 +261,7 @@ impl ClusterState {
             other_policies: Vec::new(),
             scaled_to_zero: Vec::new(),
             scan: false,
+            gke: false,
             ingresses: Fact::default(),
             ingress_classes: Fact::default(),
             controller_pods: Fact::default(),

@@ -293,3 +293,28 @@ fn the_backend_protocol_annotation_answers_an_https_backend() {
     let out = run.arg(p.display().to_string()).run();
     assert_eq!(ingress_check(&out)["status"], "pass", "{}", out.stdout);
 }
+
+#[test]
+fn on_gke_a_classless_ingress_belongs_to_ingress_gce() {
+    let dir = repo().join("tests/scenarios/ingress-classless");
+    let api = FakeApi::new();
+    for f in ["manifests.yaml", "cluster.yaml"] {
+        api.load_yaml(&std::fs::read_to_string(dir.join(f)).unwrap())
+            .unwrap();
+    }
+    api.set_version_suffix("-gke.1200");
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    let c = ingress_check(&out);
+    assert_eq!(c["status"], "warn", "{c}");
+    let summary = c["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(
+            "GKE Ingress (ingress-gce) runs outside the cluster: it cannot be verified from inside"
+        ),
+        "{summary}"
+    );
+    assert!(!summary.contains("no controller may watch it"), "{summary}");
+}

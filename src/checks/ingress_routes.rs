@@ -239,6 +239,10 @@ fn check_ingress(
             }
             found
         }
+        Ok(Class::None) if state.gke => {
+            // GKE's ingress-gce serves class-less Ingresses; it runs outside the cluster.
+            ingress::by_annotation("gce")
+        }
         Ok(Class::None) => {
             let why = if state.is_offline() {
                 "no IngressClass is marked default, so the cluster will leave it class-less"

@@ -584,6 +584,25 @@ impl Live {
         if routing.is_empty() {
             return;
         }
+        // A class-less Ingress is served on GKE (ingress-gce), nowhere else: ask the version.
+        let classless = routing.iter().any(|i| {
+            i.spec
+                .as_ref()
+                .and_then(|s| s.ingress_class_name.as_ref())
+                .is_none()
+                && i.metadata
+                    .annotations
+                    .as_ref()
+                    .is_none_or(|a| !a.contains_key("kubernetes.io/ingress.class"))
+        });
+        if classless {
+            if let Ok(v) = self
+                .bounded("get /version".to_string(), self.client.apiserver_version())
+                .await
+            {
+                s.gke = v.git_version.contains("-gke.");
+            }
+        }
         let classes_api: Api<IngressClass> = Api::all(self.client.clone());
         let classes = self
             .list(

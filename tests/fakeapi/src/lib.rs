@@ -69,6 +69,8 @@ struct Shared {
     extra_groups: RwLock<Vec<(String, String)>>,
     /// Custom resources served besides the built-in catalogue.
     custom: RwLock<Vec<&'static Resource>>,
+    /// A `gitVersion` suffix, as managed clusters report one ("-gke.1200").
+    version_suffix: RwLock<String>,
 }
 
 /// The fake API server's store and settings; cheap to clone (shared).
@@ -218,6 +220,11 @@ impl FakeApi {
             fields: &[],
         }));
         self.shared.custom.write().unwrap().push(r);
+    }
+
+    /// Reports `v1.32.0<suffix>` as gitVersion, like a managed cluster ("-gke.1200").
+    pub fn set_version_suffix(&self, suffix: &str) {
+        *self.shared.version_suffix.write().unwrap() = suffix.to_string();
     }
 
     /// Every resource served: the built-in catalogue and the custom ones.
@@ -664,7 +671,7 @@ fn api_group(group: &str, version: &str) -> Value {
 fn discovery(api: &FakeApi, segments: &[&str]) -> Option<Response> {
     let body = match segments {
         ["version"] => json!({
-            "major": VERSION.0, "minor": VERSION.1, "gitVersion": format!("v{}.{}.0", VERSION.0, VERSION.1),
+            "major": VERSION.0, "minor": VERSION.1, "gitVersion": format!("v{}.{}.0{}", VERSION.0, VERSION.1, api.shared.version_suffix.read().unwrap()),
             "gitCommit": "fake", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
             "goVersion": "go1.23", "compiler": "gc", "platform": "linux/amd64",
         }),
