@@ -87,6 +87,9 @@ pub enum Command {
     /// Start from an Ingress: each backend Service's flow (class, controller, TLS included).
     #[command(visible_alias = "ing")]
     Ingress(IngressArgs),
+    /// Cluster DNS health without a probe: the DNS Service's flow, its pods, NodeLocal DNSCache,
+    /// the cluster domain.
+    Dns(DnsArgs),
     /// Every Service in scope through the API-level checks, for CI (exit 1 on any failure).
     Scan(ScanArgs),
     /// Can this client reach that target? NetworkPolicy decisions both ways, per backend pod.
@@ -153,6 +156,16 @@ pub struct IngressArgs {
     /// Diagnose manifests instead of a live cluster.
     #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub filenames: Vec<PathBuf>,
+    /// Treat warnings as failures (exit 1).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    /// The cluster DNS Service, NAMESPACE/NAME (kube-dns in kube-system by default).
+    #[arg(long, value_name = "NS/NAME", default_value = "kube-system/kube-dns")]
+    pub service: String,
     /// Treat warnings as failures (exit 1).
     #[arg(long)]
     pub strict: bool,

@@ -71,6 +71,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             settings.require_output("ingress", REPORT_FORMATS)?;
             runtime()?.block_on(interruptible(scan::run_ingress(&settings, &args)))
         }
+        Command::Dns(args) => {
+            settings.require_output("dns", REPORT_FORMATS)?;
+            runtime()?.block_on(interruptible(scan::run_dns(&settings, &args)))
+        }
         Command::Scan(args) => {
             settings.require_output("scan", REPORT_FORMATS)?;
             runtime()?.block_on(interruptible(scan::run(&settings, &args)))

@@ -22,6 +22,23 @@ use crate::source::snapshot::Snapshot;
 use crate::state::{Fact, SourceKind};
 use crate::text::sanitize;
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cluster_domain_from_the_corefile() {
+        let corefile = ".:53 {\n    errors\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n    }\n    forward . /etc/resolv.conf\n}\n";
+        assert_eq!(
+            super::cluster_domain(corefile).as_deref(),
+            Some("cluster.local")
+        );
+        assert_eq!(
+            super::cluster_domain("kubernetes corp.example. in-addr.arpa").as_deref(),
+            Some("corp.example")
+        );
+        assert_eq!(super::cluster_domain(".:53 { forward . 8.8.8.8 }"), None);
+    }
+}
+
 #[derive(Serialize, Clone, Debug)]
 pub struct Finding {
     pub kind: &'static str,
@@ -367,6 +384,84 @@ pub async fn run_ingress(settings: &Settings, args: &crate::cli::IngressArgs) ->
     )?;
     out.flush()?;
     Ok(ExitCode::from(report.exit_code(args.strict)))
+}
+
+/// `dns`: the cluster DNS Service's flow, plus what only DNS has: NodeLocal DNSCache, the cluster
+/// domain, DNS pods that restart. The probe half (resolution from a client) comes with the probe.
+pub async fn run_dns(settings: &Settings, args: &crate::cli::DnsArgs) -> Result<ExitCode> {
+    let (ns, name) = args.service.split_once('/').ok_or_else(|| {
+        Error::Usage(format!(
+            "invalid --service {:?}: use NAMESPACE/NAME",
+            args.service
+        ))
+    })?;
+    crate::config::validate_name("namespace", ns)?;
+    crate::config::validate_name("Service name", name)?;
+    let live = Live::connect(settings).await?;
+    let state = live.service_state(ns, name, None).await?;
+    let d = Diagnosis::new(
+        Target {
+            kind: "Service",
+            namespace: ns.to_string(),
+            name: name.to_string(),
+        },
+        state.source,
+        checks::run_all(&state),
+    );
+    let infra = live.dns_infra(ns).await;
+    let mut findings: Vec<Finding> = infra
+        .into_iter()
+        .map(|(kind, message)| Finding { kind, message })
+        .collect();
+    for pod in state.pods.known().into_iter().flatten() {
+        for cs in pod
+            .status
+            .iter()
+            .flat_map(|s| s.container_statuses.iter().flatten())
+        {
+            if cs.restart_count > 0 {
+                findings.push(Finding {
+                    kind: "DnsPodRestarts",
+                    message: format!(
+                        "{} container {} restarted {} times (timeouts while it restarts)",
+                        crate::k8s::describe_pod(pod),
+                        cs.name,
+                        cs.restart_count
+                    ),
+                });
+            }
+        }
+    }
+    let items = vec![d];
+    let report = ScanReport {
+        api_version: API_VERSION,
+        kind: "ScanReport",
+        source: SourceKind::Live,
+        scope: format!("cluster DNS ({ns}/{name})"),
+        summary: Summary::of(&items),
+        items,
+        findings,
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    crate::render::scan(
+        &report,
+        settings.output,
+        settings.color,
+        args.strict,
+        &mut out,
+    )?;
+    out.flush()?;
+    Ok(ExitCode::from(report.exit_code(args.strict)))
+}
+
+/// The cluster domain from a CoreDNS Corefile: the first zone of its `kubernetes` plugin.
+pub fn cluster_domain(corefile: &str) -> Option<String> {
+    corefile.lines().map(str::trim).find_map(|l| {
+        let rest = l.strip_prefix("kubernetes ")?;
+        rest.split_whitespace()
+            .next()
+            .map(|z| z.trim_end_matches('.').to_string())
+    })
 }
 
 /// A spinner on stderr while a live scan gathers, only on a terminal.

@@ -4,6 +4,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod dns;
 mod ingress;
 mod kubectl;
 mod live;

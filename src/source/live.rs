@@ -541,6 +541,72 @@ fn humantime(d: Duration) -> String {
 }
 
 impl Live {
+    /// What only the DNS infrastructure has: NodeLocal DNSCache (a DaemonSet answering on a
+    /// link-local address) and the cluster domain (the CoreDNS Corefile). (kind, message) pairs.
+    pub async fn dns_infra(&self, ns: &str) -> Vec<(&'static str, String)> {
+        use k8s_openapi::api::apps::v1::DaemonSet;
+        use k8s_openapi::api::core::v1::ConfigMap;
+        let ds_api: Api<DaemonSet> = Api::namespaced(self.client.clone(), ns);
+        let cm_api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
+        let (ds, cm) = tokio::join!(
+            self.list(
+                ds_api,
+                format!("list daemonsets in {ns}"),
+                ListParams::default()
+            ),
+            self.bounded(
+                format!("get configmap {ns}/coredns"),
+                cm_api.get_opt("coredns")
+            ),
+        );
+        let mut out = Vec::new();
+        match ds {
+            Ok(list) => {
+                let local: Vec<String> = list
+                    .iter()
+                    .filter(|d| {
+                        d.metadata.name.as_deref().is_some_and(|n| {
+                            n.contains("node-local-dns") || n.contains("nodelocaldns")
+                        })
+                    })
+                    .map(|d| {
+                        let ready = d.status.as_ref().map_or(0, |s| s.number_ready);
+                        let want = d.status.as_ref().map_or(0, |s| s.desired_number_scheduled);
+                        format!(
+                            "{} ({ready}/{want} ready)",
+                            d.metadata.name.clone().unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                if local.is_empty() {
+                    out.push((
+                        "NodeLocalDNS",
+                        "NodeLocal DNSCache not found: pods send DNS to the cluster DNS Service"
+                            .to_string(),
+                    ));
+                } else {
+                    out.push(("NodeLocalDNS", format!("NodeLocal DNSCache runs: {} — pods using it send DNS to a link-local address on their node (169.254.20.10 by default)", local.join(", "))));
+                }
+            }
+            Err(e) => out.push((
+                "Unreadable",
+                format!(
+                    "daemonsets: {}",
+                    e.into_unavailable("list", "daemonsets", Some(ns)).reason()
+                ),
+            )),
+        }
+        match cm {
+            Ok(Some(cm)) => match cm.data.as_ref().and_then(|d| d.get("Corefile")).and_then(|c| crate::scan::cluster_domain(c)) {
+                Some(domain) => out.push(("ClusterDomain", format!("cluster domain: {domain} (Services resolve as NAME.NAMESPACE.svc.{domain})"))),
+                None => out.push(("ClusterDomain", "the CoreDNS Corefile names no kubernetes zone".to_string())),
+            },
+            Ok(None) => out.push(("ClusterDomain", format!("no ConfigMap {ns}/coredns: the cluster domain is not known (cluster.local is the default)"))),
+            Err(e) => out.push(("Unreadable", format!("configmaps: {}", e.into_unavailable("get", "configmaps", Some(ns)).reason()))),
+        }
+        out
+    }
+
     /// One Ingress by name (`ingress NAME`).
     pub async fn ingress(
         &self,

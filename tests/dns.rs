@@ -1,0 +1,136 @@
+//! `dns`: the cluster DNS Service's flow and the DNS infrastructure around it (no probe).
+
+use crate::support::{FakeApi, Run};
+
+fn cluster(ready: bool) -> String {
+    let r = if ready { "True" } else { "False" };
+    let er = if ready { "true" } else { "false" };
+    format!(
+        r#"apiVersion: v1
+kind: Service
+metadata: {{name: kube-dns, namespace: kube-system, labels: {{k8s-app: kube-dns}}}}
+spec:
+  clusterIP: 10.96.0.10
+  selector: {{k8s-app: kube-dns}}
+  ports:
+  - {{name: dns, port: 53, protocol: UDP, targetPort: 53}}
+  - {{name: dns-tcp, port: 53, protocol: TCP, targetPort: 53}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: coredns-7db6-aaaaa, namespace: kube-system, labels: {{k8s-app: kube-dns}}}}
+spec:
+  containers:
+  - name: coredns
+    image: coredns
+    ports: [{{name: dns, containerPort: 53, protocol: UDP}}, {{name: dns-tcp, containerPort: 53, protocol: TCP}}]
+status:
+  phase: Running
+  podIP: 10.244.0.5
+  conditions: [{{type: Ready, status: "{r}"}}]
+  containerStatuses: [{{name: coredns, ready: {er}, restartCount: 4, image: coredns, imageID: "", lastState: {{terminated: {{exitCode: 1, reason: Error}}}}}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {{name: kube-dns-abc, namespace: kube-system, labels: {{kubernetes.io/service-name: kube-dns}}}}
+addressType: IPv4
+ports: [{{name: dns, port: 53, protocol: UDP}}, {{name: dns-tcp, port: 53, protocol: TCP}}]
+endpoints:
+- {{addresses: [10.244.0.5], conditions: {{ready: {er}}}, targetRef: {{kind: Pod, namespace: kube-system, name: coredns-7db6-aaaaa}}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: coredns, namespace: kube-system}}
+data:
+  Corefile: |
+    .:53 {{
+        errors
+        kubernetes corp.internal in-addr.arpa ip6.arpa {{
+          pods insecure
+        }}
+        forward . /etc/resolv.conf
+    }}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: node-local-dns, namespace: kube-system}}
+spec:
+  selector: {{matchLabels: {{k8s-app: node-local-dns}}}}
+  template:
+    metadata: {{labels: {{k8s-app: node-local-dns}}}}
+    spec: {{hostNetwork: true, containers: [{{name: node-cache, image: k8s-dns-node-cache}}]}}
+status: {{numberReady: 3, desiredNumberScheduled: 3, currentNumberScheduled: 3, numberMisscheduled: 0}}
+"#
+    )
+}
+
+#[test]
+fn healthy_dns_reports_node_local_cache_domain_and_restarts() {
+    let api = FakeApi::new();
+    api.load_yaml(&cluster(true)).unwrap();
+    let server = api.start();
+    let out = Run::new(["dns", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let j = out.json();
+    assert_eq!(j["scope"], "cluster DNS (kube-system/kube-dns)");
+    assert_eq!(j["items"][0]["verdict"]["status"], "pass");
+    let findings: Vec<(String, String)> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        findings
+            .iter()
+            .any(|(k, m)| k == "NodeLocalDNS" && m.contains("node-local-dns (3/3 ready)")),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|(k, m)| k == "ClusterDomain" && m.contains("cluster domain: corp.internal")),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|(k, m)| k == "DnsPodRestarts" && m.contains("restarted 4 times")),
+        "{findings:?}"
+    );
+    assert!(server.requests().iter().all(|r| !r.is_write()));
+}
+
+#[test]
+fn kube_dns_without_ready_endpoints_fails() {
+    let api = FakeApi::new();
+    api.load_yaml(&cluster(false)).unwrap();
+    let server = api.start();
+    let out = Run::new(["dns"]).kubeconfig(&server, None).run();
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("1 Services — 1 fail"), "{}", out.stdout);
+    let json = Run::new(["dns", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    let j = json.json();
+    let v = &j["items"][0]["verdict"];
+    assert_eq!(v["check"], "endpoints.ready");
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("no ready endpoints for dns 53/UDP, dns-tcp 53/TCP"),
+        "{v}"
+    );
+    let bad = Run::new(["dns", "--service", "kube-dns"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(bad.code, 2);
+}
