@@ -27,6 +27,8 @@ use crate::text;
 const EXPLAIN_PODS: usize = 10;
 /// Page size for lists.
 const PAGE: u32 = 500;
+/// Page size for `scan`, which reads whole scopes: fewer round trips, as many objects.
+const SCAN_PAGE: u32 = 2000;
 
 /// Why a read failed.
 #[derive(Debug)]
@@ -200,7 +202,12 @@ impl Live {
     where
         K: Clone + DeserializeOwned + Debug + kube::Resource,
     {
-        let mut lp = lp.limit(PAGE);
+        // A caller's own page size wins (scan asks for larger pages).
+        let mut lp = if lp.limit.is_some() {
+            lp
+        } else {
+            lp.limit(PAGE)
+        };
         let mut items = Vec::new();
         loop {
             let page = self.bounded(what.clone(), api.list(&lp)).await?;
@@ -774,8 +781,8 @@ impl Live {
             }};
         }
         let svc_lp = match selector {
-            Some(sel) => ListParams::default().labels(sel),
-            None => ListParams::default(),
+            Some(sel) => ListParams::default().limit(SCAN_PAGE).labels(sel),
+            None => ListParams::default().limit(SCAN_PAGE),
         };
         let work = async {
             tokio::join!(
@@ -783,42 +790,44 @@ impl Live {
                 self.list(
                     api!(Pod),
                     format!("list pods {scope}"),
-                    ListParams::default()
+                    ListParams::default().limit(SCAN_PAGE)
                 ),
                 self.list(
                     api!(EndpointSlice),
                     format!("list endpointslices {scope}"),
-                    ListParams::default()
+                    ListParams::default().limit(SCAN_PAGE)
                 ),
                 self.list(
                     api!(NetworkPolicy),
                     format!("list networkpolicies {scope}"),
-                    ListParams::default()
+                    ListParams::default().limit(SCAN_PAGE)
                 ),
                 self.list(
                     api!(Deployment),
                     format!("list deployments {scope}"),
-                    ListParams::default()
+                    ListParams::default().limit(SCAN_PAGE)
                 ),
                 self.list(
                     api!(StatefulSet),
                     format!("list statefulsets {scope}"),
-                    ListParams::default()
+                    ListParams::default().limit(SCAN_PAGE)
                 ),
                 self.list(
                     api!(Event),
                     format!("list warning events of pods {scope}"),
-                    ListParams::default().fields("involvedObject.kind=Pod,type=Warning")
+                    ListParams::default()
+                        .limit(SCAN_PAGE)
+                        .fields("involvedObject.kind=Pod,type=Warning")
                 ),
                 self.list(
                     Api::<Namespace>::all(self.client.clone()),
                     "list namespaces".to_string(),
-                    ListParams::default()
+                    ListParams::default().limit(SCAN_PAGE)
                 ),
                 self.list(
                     Api::<Node>::all(self.client.clone()),
                     "list nodes".to_string(),
-                    ListParams::default()
+                    ListParams::default().limit(SCAN_PAGE)
                 ),
             )
         };
@@ -893,7 +902,7 @@ impl Live {
                 .list(
                     api!(Ingress),
                     format!("list ingresses {scope}"),
-                    ListParams::default(),
+                    ListParams::default().limit(SCAN_PAGE),
                 )
                 .await;
             snap.ingresses = take(&mut snap.unavailable, ingresses, "ingresses", ns);
@@ -902,7 +911,7 @@ impl Live {
                     .list(
                         Api::<IngressClass>::all(self.client.clone()),
                         "list ingressclasses".to_string(),
-                        ListParams::default(),
+                        ListParams::default().limit(SCAN_PAGE),
                     )
                     .await;
                 snap.ingress_classes = take(&mut snap.unavailable, classes, "ingressclasses", None);
@@ -916,7 +925,7 @@ impl Live {
                         self.list(
                             api,
                             format!("list pods -A -l {sel}"),
-                            ListParams::default().labels(sel),
+                            ListParams::default().limit(SCAN_PAGE).labels(sel),
                         )
                         .await
                     }
