@@ -81,7 +81,7 @@ impl OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Diagnose one Service: the ordered flow, Service → EndpointSlices → Pods → ports.
+    /// Diagnose one Service: the ordered flow (Service, endpoints, ports, Ingress, NetworkPolicy).
     #[command(visible_alias = "service")]
     Svc(SvcArgs),
     /// Start from an Ingress: each backend Service's flow (class, controller, TLS included).
