@@ -33,7 +33,6 @@ use clap::Parser;
 use crate::cli::{Cli, Command, OutputFormat, SvcArgs};
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::report::{Diagnosis, Target};
 use crate::source::live::Live;
 use crate::source::manifests;
 
@@ -140,20 +139,10 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
         live.service_state(&ns, name, client.as_ref()).await?
     } else {
         let loaded = manifests::load(&args.filenames)?;
-        let ns = settings
-            .namespace
-            .clone()
-            .or_else(|| source::live::kubeconfig_namespace(settings))
-            .unwrap_or_else(|| "default".to_string());
+        let ns = crate::source::live::offline_namespace(settings);
         manifests::state_for_service(&loaded, &ns, name, client.as_ref())?
     };
-    let results = checks::run_all(&state);
-    let target = Target {
-        kind: "Service",
-        namespace: state.namespace.clone(),
-        name: state.service_name.clone(),
-    };
-    let diagnosis = Diagnosis::new(target, state.source, results);
+    let diagnosis = checks::diagnose(&state);
     let mut stdout = std::io::stdout().lock();
     render::diagnosis(
         &diagnosis,

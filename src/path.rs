@@ -159,11 +159,7 @@ pub async fn run(settings: &Settings, args: &PathArgs) -> Result<ExitCode> {
         }
     } else {
         let loaded = manifests::load(&args.filenames)?;
-        let ns = settings
-            .namespace
-            .clone()
-            .or_else(|| crate::source::live::kubeconfig_namespace(settings))
-            .unwrap_or_else(|| "default".into());
+        let ns = crate::source::live::offline_namespace(settings);
         let mut s = manifests::state_for_service(&loaded, &ns, &svc_name, Some(&client))?;
         if let Destination::Pod { name, .. } = &dest {
             let found = s.namespace_pods.known().and_then(|p| {

@@ -252,13 +252,7 @@ pub async fn run(settings: &Settings, args: &ReachArgs) -> Result<ExitCode> {
         let scope = if args.all_namespaces {
             None
         } else {
-            Some(
-                settings
-                    .namespace
-                    .clone()
-                    .or_else(|| crate::source::live::kubeconfig_namespace(settings))
-                    .unwrap_or_else(|| "default".into()),
-            )
+            Some(crate::source::live::offline_namespace(settings))
         };
         let default_ns = scope
             .clone()

@@ -15,7 +15,7 @@ use crate::cli::ScanArgs;
 use crate::config::Settings;
 use crate::error::{Error, Result, exit};
 use crate::netpol::{Namespaces, PodInfo, PolicySet};
-use crate::report::{API_VERSION, Diagnosis, Target};
+use crate::report::{API_VERSION, Diagnosis};
 use crate::source::live::Live;
 use crate::source::manifests;
 use crate::source::snapshot::Snapshot;
@@ -153,17 +153,7 @@ pub fn analyse(
     for (ns, name) in &services {
         let mut state = snap.state_for_service(ns, name, None);
         state.scan = true;
-        let results = checks::run_all(&state);
-        let d = Diagnosis::new(
-            Target {
-                kind: "Service",
-                namespace: ns.clone(),
-                name: name.clone(),
-            },
-            snap.source,
-            results,
-        );
-        items.push(d);
+        items.push(checks::diagnose(&state));
     }
     let summary = Summary::of(&items);
     let mut findings = Vec::new();
@@ -320,24 +310,12 @@ pub async fn run_ingress(settings: &Settings, args: &crate::cli::IngressArgs) ->
             .ok_or_else(|| Error::NotFound(format!("Ingress {ns}/{name} not found")))?;
         for svc in backends(&ing) {
             let state = live.service_state(&ns, &svc, None).await?;
-            items.push(Diagnosis::new(
-                Target {
-                    kind: "Service",
-                    namespace: ns.clone(),
-                    name: svc,
-                },
-                state.source,
-                checks::run_all(&state),
-            ));
+            items.push(checks::diagnose(&state));
         }
         (SourceKind::Live, ns)
     } else {
         let loaded = manifests::load(&args.filenames)?;
-        let ns = settings
-            .namespace
-            .clone()
-            .or_else(|| crate::source::live::kubeconfig_namespace(settings))
-            .unwrap_or_else(|| "default".into());
+        let ns = crate::source::live::offline_namespace(settings);
         let snap = manifests::classify(&loaded, &ns)?;
         let ing = snap
             .ingresses
@@ -352,15 +330,7 @@ pub async fn run_ingress(settings: &Settings, args: &crate::cli::IngressArgs) ->
             })?;
         for svc in backends(&ing) {
             let state = snap.state_for_service(&ns, &svc, None);
-            items.push(Diagnosis::new(
-                Target {
-                    kind: "Service",
-                    namespace: ns.clone(),
-                    name: svc,
-                },
-                state.source,
-                checks::run_all(&state),
-            ));
+            items.push(checks::diagnose(&state));
         }
         (SourceKind::Manifests, ns)
     };
@@ -399,15 +369,7 @@ pub async fn run_dns(settings: &Settings, args: &crate::cli::DnsArgs) -> Result<
     crate::config::validate_name("Service name", name)?;
     let live = Live::connect(settings).await?;
     let state = live.service_state(ns, name, None).await?;
-    let d = Diagnosis::new(
-        Target {
-            kind: "Service",
-            namespace: ns.to_string(),
-            name: name.to_string(),
-        },
-        state.source,
-        checks::run_all(&state),
-    );
+    let d = checks::diagnose(&state);
     let infra = live.dns_infra(ns).await;
     let mut findings: Vec<Finding> = infra
         .into_iter()
@@ -493,11 +455,7 @@ pub async fn run(settings: &Settings, args: &ScanArgs) -> Result<ExitCode> {
         (snap?, scope_ns)
     } else {
         let loaded = manifests::load(&args.filenames)?;
-        let ns = settings
-            .namespace
-            .clone()
-            .or_else(|| crate::source::live::kubeconfig_namespace(settings))
-            .unwrap_or_else(|| "default".into());
+        let ns = crate::source::live::offline_namespace(settings);
         let snap = manifests::classify(&loaded, &ns)?;
         (snap, (!args.all_namespaces).then_some(ns))
     };

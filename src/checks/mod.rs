@@ -122,6 +122,16 @@ pub fn run_all(state: &ClusterState) -> Vec<CheckResult> {
     results
 }
 
+/// Runs the flow on a Service's state and stamps the result with its target.
+pub fn diagnose(state: &ClusterState) -> crate::report::Diagnosis {
+    let target = crate::report::Target {
+        kind: "Service",
+        namespace: state.namespace.clone(),
+        name: state.service_name.clone(),
+    };
+    crate::report::Diagnosis::new(target, state.source, run_all(state))
+}
+
 /// A check that cannot read a fact skips with the fact's reason.
 pub(crate) fn unavailable(u: &Unavailable) -> Outcome {
     let kind = if u.is_incomplete() {

@@ -1316,6 +1316,16 @@ impl Live {
     }
 }
 
+/// The namespace offline: `-n`, else the context's when a kubeconfig is readable, else "default"
+/// (offline never requires a kubeconfig).
+pub fn offline_namespace(settings: &Settings) -> String {
+    settings
+        .namespace
+        .clone()
+        .or_else(|| kubeconfig_namespace(settings))
+        .unwrap_or_else(|| "default".to_string())
+}
+
 /// The context's namespace from the kubeconfig, when one is readable (offline mode's default).
 pub fn kubeconfig_namespace(settings: &Settings) -> Option<String> {
     let k = match &settings.kubeconfig {
