@@ -47,6 +47,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a 
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "agent" -d 'The in-pod probe program: connects to targets while capturing packets, prints one JSON line per target and a summary (schema: `explain pods.listening`)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -193,6 +194,29 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand expl
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l timeout -d 'Deadline per target: a TCP probe with no answer by then is "dropped"' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l capture-iface -d 'Interfaces to capture on (repeatable; default: the ones the targets\' packets leave by)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l pcap -d 'Write the captured packets to a pcap file ("-" for stdout; the JSON lines then go to stderr)' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l filter -d 'Keep only matching packets in the pcap: host IP, port N, tcp, udp, icmp, joined by and/or' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l duration -d 'Capture for this long (from the start), then stop' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l max-packets -d 'Stop capturing after this many packets in the pcap' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l resolv-conf -d 'The resolv.conf for DNS targets without @SERVER' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l repeat -d 'Run each DNS lookup this many times (intermittent timeouts show as "intermittent")' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l hard-deadline -d 'Exit (code 3) after this long whatever happens' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
+json\t'The Diagnosis document (schema netdoctor.io/v1)'
+yaml\t'The Diagnosis document as YAML'
+junit\t'JUnit XML, one testcase per check'
+markdown\t'Markdown, for tickets and runbooks'
+csv\t'Comma-separated values (reach)'"
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l no-capture -d 'Do not capture packets: verdicts from socket errors only (weaker evidence)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -s v -l verbose -d 'Print each API request and its outcome to stderr'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -219,13 +243,14 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain completions man help" -f -a "svc" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, Ingress, NetworkPolicy)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain completions man help" -f -a "ingress" -d 'Start from an Ingress: each backend Service\'s flow (class, controller, TLS included)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain completions man help" -f -a "dns" -d 'Cluster DNS health without a probe: the DNS Service\'s flow, its pods, NodeLocal DNSCache, the cluster domain'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain completions man help" -f -a "scan" -d 'Every Service in scope through the API-level checks, for CI (exit 1 on any failure)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain completions man help" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain completions man help" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain completions man help" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain completions man help" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain completions man help" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "svc" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, Ingress, NetworkPolicy)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "ingress" -d 'Start from an Ingress: each backend Service\'s flow (class, controller, TLS included)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "dns" -d 'Cluster DNS health without a probe: the DNS Service\'s flow, its pods, NodeLocal DNSCache, the cluster domain'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "scan" -d 'Every Service in scope through the API-level checks, for CI (exit 1 on any failure)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "agent" -d 'The in-pod probe program: connects to targets while capturing packets, prints one JSON line per target and a summary (schema: `explain pods.listening`)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -98,6 +98,10 @@ pub enum Command {
     Reach(ReachArgs),
     /// Print the runbook page of a check, or list the checks.
     Explain(ExplainArgs),
+    /// The in-pod probe program: connects to targets while capturing packets, prints one JSON
+    /// line per target and a summary (schema: `explain pods.listening`).
+    #[command(hide = true)]
+    Agent(AgentArgs),
     /// Print a shell completion script (what completions/ is generated from).
     #[command(hide = true)]
     Completions {
@@ -228,4 +232,42 @@ mod tests {
         assert_eq!(cli.global.namespace.as_deref(), Some("shop"));
         assert_eq!(cli.global.output, OutputFormat::Json);
     }
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// What to probe: tcp:IP:PORT, udp:IP:PORT ([IPv6]:PORT), dns:NAME[/A|AAAA|SRV][@SERVER[:PORT]]
+    /// (without @SERVER, through the resolv.conf as a process here would resolve).
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Deadline per target: a TCP probe with no answer by then is "dropped".
+    #[arg(long, default_value = "1.5s", value_parser = crate::config::parse_duration, value_name = "DURATION")]
+    pub timeout: std::time::Duration,
+    /// Interfaces to capture on (repeatable; default: the ones the targets' packets leave by).
+    #[arg(long = "capture-iface", value_name = "IFACE")]
+    pub capture_iface: Vec<String>,
+    /// Do not capture packets: verdicts from socket errors only (weaker evidence).
+    #[arg(long)]
+    pub no_capture: bool,
+    /// Write the captured packets to a pcap file ("-" for stdout; the JSON lines then go to stderr).
+    #[arg(long, value_name = "FILE|-")]
+    pub pcap: Option<PathBuf>,
+    /// Keep only matching packets in the pcap: host IP, port N, tcp, udp, icmp, joined by and/or.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Capture for this long (from the start), then stop.
+    #[arg(long, value_parser = crate::config::parse_duration, value_name = "DURATION")]
+    pub duration: Option<std::time::Duration>,
+    /// Stop capturing after this many packets in the pcap.
+    #[arg(long, value_name = "N")]
+    pub max_packets: Option<u64>,
+    /// The resolv.conf for DNS targets without @SERVER.
+    #[arg(long, default_value = "/etc/resolv.conf", value_name = "PATH")]
+    pub resolv_conf: PathBuf,
+    /// Run each DNS lookup this many times (intermittent timeouts show as "intermittent").
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100), value_name = "N")]
+    pub repeat: u32,
+    /// Exit (code 3) after this long whatever happens.
+    #[arg(long, default_value = "5m", value_parser = crate::config::parse_duration, value_name = "DURATION")]
+    pub hard_deadline: std::time::Duration,
 }

@@ -3,6 +3,7 @@
 //! Data flows one way (DESIGN §4): a source (live API or manifests) builds a [`state::ClusterState`];
 //! [`checks`] judge it without I/O; the [`report`] picks the verdict; a [`render`]er formats it.
 
+pub mod agent;
 pub mod checks;
 pub mod cli;
 pub mod cni;
@@ -85,6 +86,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             )?;
             runtime()?.block_on(interruptible(reach::run(&settings, &args)))
         }
+        Command::Agent(args) => agent::run(&args),
         Command::Completions { shell } => {
             std::io::stdout().write_all(&generate::completions(shell))?;
             Ok(ExitCode::SUCCESS)

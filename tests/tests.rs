@@ -9,6 +9,7 @@ mod ingress;
 mod kubectl;
 mod live;
 mod netpol;
+mod probe;
 mod reach;
 mod scan;
 mod scenarios;

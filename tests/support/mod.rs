@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 pub(crate) use fakeapi::{FakeApi, Server};
 
+pub(crate) mod netns;
+
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdoctor");
 
 pub(crate) fn repo() -> PathBuf {

@@ -1,0 +1,273 @@
+//! DNS lookups as a process in the pod makes them (its resolv.conf: nameservers, search list,
+//! ndots), or against one given server (each CoreDNS replica) with the same search rules.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{ResolveHosts, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::system_conf::parse_resolv_conf;
+use serde::Serialize;
+
+use super::target::DnsQuery;
+
+/// One JSON line per DNS target (schema: checks/pods.listening.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsLine {
+    pub kind: &'static str,
+    pub target: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record: String,
+    /// "resolv.conf" or the server asked.
+    pub via: String,
+    /// The nameservers asked.
+    pub servers: Vec<SocketAddr>,
+    /// resolved | nxdomain | nodata | servfail | refused | timeout | error
+    pub verdict: &'static str,
+    /// The response code when a server answered; null for a timeout or a transport error.
+    pub rcode: Option<String>,
+    /// The name that answered after the search list (e.g. cart.shop.svc.cluster.local.).
+    pub answered_name: Option<String>,
+    pub answers: Vec<String>,
+    pub latency_ms: f64,
+    /// How many times the lookup ran (--repeat) and how many resolved.
+    pub tries: u32,
+    pub resolved: u32,
+    /// Some tries resolved and some did not: the timeouts of a flapping replica or conntrack race.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub intermittent: bool,
+    pub detail: String,
+}
+
+/// A parsed resolv.conf, shared by every DNS target.
+pub struct ResolvConf {
+    config: ResolverConfig,
+    options: ResolverOpts,
+}
+
+impl ResolvConf {
+    pub fn read(path: &std::path::Path) -> Result<ResolvConf, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (config, options) =
+            parse_resolv_conf(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(ResolvConf { config, options })
+    }
+}
+
+pub async fn lookup(
+    query: &DnsQuery,
+    conf: Result<&ResolvConf, &str>,
+    deadline: Duration,
+    repeat: u32,
+) -> DnsLine {
+    let mut line = DnsLine {
+        kind: "dns",
+        target: format!("dns:{query}"),
+        name: query.name.clone(),
+        record: query.record.to_string(),
+        via: query
+            .server
+            .map_or_else(|| "resolv.conf".to_string(), |s| s.to_string()),
+        servers: Vec::new(),
+        verdict: "error",
+        rcode: None,
+        answered_name: None,
+        answers: Vec::new(),
+        latency_ms: 0.0,
+        tries: 0,
+        resolved: 0,
+        intermittent: false,
+        detail: String::new(),
+    };
+    let resolver = match resolver_for(query, conf, deadline) {
+        Ok((resolver, servers)) => {
+            line.servers = servers;
+            resolver
+        }
+        Err(e) => {
+            line.detail = e;
+            return line;
+        }
+    };
+    let mut first_failure: Option<Attempt> = None;
+    let mut last_success: Option<Attempt> = None;
+    let mut latency = Duration::ZERO;
+    for _ in 0..repeat.max(1) {
+        let started = Instant::now();
+        // The resolver's own timeouts multiply with attempts and search domains: the first name
+        // that times out ends the lookup, and the whole of it is bounded by the deadline.
+        let attempt = match tokio::time::timeout(
+            deadline + Duration::from_millis(250),
+            resolver.lookup(query.name.as_str(), query.record),
+        )
+        .await
+        {
+            Ok(result) => Attempt::from(result),
+            Err(_) => Attempt::timeout(),
+        };
+        latency = latency.max(started.elapsed());
+        line.tries += 1;
+        if attempt.verdict == "resolved" {
+            line.resolved += 1;
+            last_success = Some(attempt);
+        } else if first_failure.is_none() {
+            first_failure = Some(attempt);
+        }
+    }
+    line.latency_ms = (latency.as_secs_f64() * 100_000.0).round() / 100.0;
+    line.intermittent = line.resolved > 0 && line.resolved < line.tries;
+    let shown = first_failure.or(last_success).expect("at least one try");
+    line.verdict = shown.verdict;
+    line.rcode = shown.rcode;
+    line.answered_name = shown.answered_name;
+    line.answers = shown.answers;
+    line.detail = if line.intermittent {
+        format!(
+            "resolved {} of {} times; the others: {}",
+            line.resolved, line.tries, shown.detail
+        )
+    } else {
+        shown.detail
+    };
+    line
+}
+
+fn resolver_for(
+    query: &DnsQuery,
+    conf: Result<&ResolvConf, &str>,
+    deadline: Duration,
+) -> Result<(TokioResolver, Vec<SocketAddr>), String> {
+    let (config, mut options) = match (conf, query.server) {
+        (Ok(conf), _) => (conf.config.clone(), conf.options.clone()),
+        // An explicit server still needs no resolv.conf: the name is then asked as given.
+        (Err(_), Some(_)) => (
+            ResolverConfig::from_parts(None, Vec::new(), Vec::new()),
+            ResolverOpts::default(),
+        ),
+        (Err(e), None) => return Err(format!("cannot read the resolv.conf: {e}")),
+    };
+    let (domain, search, mut servers) = config.into_parts();
+    if let Some(server) = query.server {
+        let mut one = hickory_resolver::config::NameServerConfig::udp_and_tcp(server.ip());
+        for connection in &mut one.connections {
+            connection.port = server.port();
+        }
+        servers = vec![one];
+        options.use_hosts_file = ResolveHosts::Never;
+    }
+    let asked: Vec<SocketAddr> = servers
+        .iter()
+        .flat_map(|s| s.connections.first().map(|c| SocketAddr::new(s.ip, c.port)))
+        .collect();
+    options.timeout = deadline;
+    options.attempts = 0;
+    options.cache_size = 0;
+    let config = ResolverConfig::from_parts(domain, search, servers);
+    let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+        .with_options(options)
+        .build()
+        .map_err(|e| format!("cannot build a resolver: {e}"))?;
+    Ok((resolver, asked))
+}
+
+struct Attempt {
+    verdict: &'static str,
+    rcode: Option<String>,
+    answered_name: Option<String>,
+    answers: Vec<String>,
+    detail: String,
+}
+
+impl Attempt {
+    fn timeout() -> Attempt {
+        Attempt {
+            verdict: "timeout",
+            rcode: None,
+            answered_name: None,
+            answers: Vec::new(),
+            detail: "no answer before the deadline: the server is unreachable, drops UDP/53 \
+                     (DNS egress blocked?), or is overloaded"
+                .into(),
+        }
+    }
+
+    fn from(result: Result<hickory_resolver::lookup::Lookup, NetError>) -> Attempt {
+        match result {
+            Ok(lookup) => {
+                let wanted = lookup.query().query_type();
+                let answers: Vec<String> = lookup
+                    .answers()
+                    .iter()
+                    .filter(|r| r.record_type() == wanted)
+                    .map(|r| r.data.to_string())
+                    .collect();
+                let name = lookup.query().name().to_string();
+                Attempt {
+                    verdict: "resolved",
+                    rcode: Some("NOERROR".into()),
+                    detail: format!("{name} → {}", answers.join(", ")),
+                    answered_name: Some(name),
+                    answers,
+                }
+            }
+            Err(e) => {
+                let (verdict, rcode, detail) = failure(&e);
+                Attempt {
+                    verdict,
+                    rcode: rcode.map(str::to_string),
+                    answered_name: None,
+                    answers: Vec::new(),
+                    detail,
+                }
+            }
+        }
+    }
+}
+
+fn failure(e: &NetError) -> (&'static str, Option<&'static str>, String) {
+    if e.is_nx_domain() {
+        return (
+            "nxdomain",
+            Some("NXDOMAIN"),
+            "the name does not exist (NXDOMAIN) under any name of the search list".into(),
+        );
+    }
+    if e.is_no_records_found() {
+        return (
+            "nodata",
+            Some("NOERROR"),
+            "the name exists but has no record of this type".into(),
+        );
+    }
+    match e {
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => (
+            "servfail",
+            Some("SERVFAIL"),
+            "the server failed (SERVFAIL): an upstream or plugin error in CoreDNS".into(),
+        ),
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => (
+            "refused",
+            Some("REFUSED"),
+            "the server refused the query (REFUSED): it does not serve this zone for us".into(),
+        ),
+        NetError::Dns(DnsError::ResponseCode(code)) => {
+            ("error", None, format!("response code {code}"))
+        }
+        NetError::Timeout => {
+            let t = Attempt::timeout();
+            (t.verdict, None, t.detail)
+        }
+        other => ("error", None, other.to_string()),
+    }
+}
+
+impl ResolvConf {
+    /// The nameserver addresses, for choosing the interfaces to capture on.
+    pub fn server_ips(&self) -> Vec<std::net::IpAddr> {
+        self.config.name_servers().iter().map(|s| s.ip).collect()
+    }
+}

@@ -1,0 +1,686 @@
+//! TCP and UDP probes, and the verdict each one's packets support.
+//!
+//! TCP: bind a local port, connect with a short deadline, then read what the capture saw for that
+//! port: SYN-ACK → open; RST → refused; ICMP port-unreachable or prohibited → rejected; ICMP
+//! host/net-unreachable → unreachable; only our SYNs → dropped. The deadline ends the wait: no
+//! retransmission schedule is assumed (kernels differ: some retry every second). Without capture
+//! the connect() outcome is all there is, and the line says so (`"evidence": "connect"`).
+
+use std::io::ErrorKind;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::net::{TcpSocket, UdpSocket};
+
+use super::capture::{Capture, Seen};
+use super::host;
+use super::packet::{L4, Proto, Unreachable, tcp_flags};
+
+/// How long after the socket's answer the capture gets to deliver the packet that caused it.
+const SETTLE: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// TCP: SYN-ACK. UDP: a reply came back.
+    Open,
+    /// TCP RST: nothing listens (or it listens on 127.0.0.1 only), or a reject rule with tcp-reset.
+    Refused,
+    /// Our SYNs went out and nothing came back before the deadline: a policy or firewall drop.
+    Dropped,
+    /// ICMP port-unreachable or administratively prohibited: a firewall's REJECT, or — from a
+    /// ClusterIP — the service proxy's "no endpoints" rule.
+    Rejected,
+    /// ICMP host/net-unreachable, or no route from here: CNI or routing.
+    Unreachable,
+    /// UDP: ICMP port unreachable (nothing bound to the port).
+    Closed,
+    /// UDP: silence. Inconclusive: many UDP services answer nothing to an unknown datagram.
+    NoAnswer,
+    /// The probe itself could not run (e.g. no socket).
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Open => "open",
+            Verdict::Refused => "refused",
+            Verdict::Dropped => "dropped",
+            Verdict::Rejected => "rejected",
+            Verdict::Unreachable => "unreachable",
+            Verdict::Closed => "closed",
+            Verdict::NoAnswer => "no-answer",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// Where a verdict comes from: the packets themselves, or only the socket's error (weaker: a
+/// reject and an RST look alike, and a drop is only "no answer in time").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Evidence {
+    Packets,
+    Connect,
+}
+
+/// One JSON line per TCP or UDP target (schema: checks/pods.listening.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeLine {
+    pub kind: &'static str,
+    pub target: String,
+    pub verdict: Verdict,
+    pub evidence: Evidence,
+    /// The local address and port the probe used (what its packets are matched by).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iface: Option<String>,
+    /// Packets we sent (SYNs for TCP, datagrams for UDP) while the probe ran.
+    pub sent: u32,
+    /// SYN retransmits among them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retransmits: u32,
+    /// What came back: "syn-ack", "rst", "udp", an ICMP error's name; null for nothing.
+    pub reply: Option<String>,
+    /// Who answered: the pod behind a DNAT, a router for an ICMP error.
+    pub reply_from: Option<IpAddr>,
+    /// From the first packet sent to the answer, or to the socket's outcome without capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
+    /// What the socket said: "connected", "refused", "timeout", "host unreachable", …
+    pub socket: String,
+    pub elapsed_ms: f64,
+    pub detail: String,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 100_000.0).round() / 100.0
+}
+
+/// What the socket reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocketOutcome {
+    Connected,
+    Replied,
+    Timeout,
+    Failed(ErrorKind, String),
+}
+
+impl SocketOutcome {
+    fn from_error(e: &std::io::Error) -> SocketOutcome {
+        SocketOutcome::Failed(e.kind(), socket_error_name(e))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            SocketOutcome::Connected => "connected".into(),
+            SocketOutcome::Replied => "reply".into(),
+            SocketOutcome::Timeout => "timeout".into(),
+            SocketOutcome::Failed(_, name) => name.clone(),
+        }
+    }
+}
+
+fn socket_error_name(e: &std::io::Error) -> String {
+    match e.kind() {
+        ErrorKind::ConnectionRefused => "refused".into(),
+        ErrorKind::HostUnreachable => "host unreachable".into(),
+        ErrorKind::NetworkUnreachable => "network unreachable".into(),
+        ErrorKind::PermissionDenied => "not permitted".into(),
+        ErrorKind::ConnectionReset => "reset".into(),
+        _ => e.to_string(),
+    }
+}
+
+pub async fn tcp(target: SocketAddr, deadline: Duration, capture: Option<&Capture>) -> ProbeLine {
+    let started = Instant::now();
+    let mut result = tcp_exchange(target, deadline, capture).await;
+    result.target = format!("tcp:{target}");
+    result.elapsed_ms = ms(started.elapsed());
+    result
+}
+
+async fn tcp_exchange(
+    target: SocketAddr,
+    deadline: Duration,
+    capture: Option<&Capture>,
+) -> ProbeLine {
+    let failed = |verdict, e: std::io::Error, detail: String| {
+        ProbeLine::socket_only("tcp", verdict, &SocketOutcome::from_error(&e), detail)
+    };
+    let source = match host::source_for(target.ip()) {
+        Ok(ip) => ip,
+        Err(e) => {
+            let ip = target.ip();
+            let detail = format!("no route to {ip} from this host ({e}): nothing was sent");
+            return failed(Verdict::Unreachable, e, detail);
+        }
+    };
+    let socket = match bind_tcp(source) {
+        Ok(s) => s,
+        Err(e) => {
+            let detail = format!("cannot bind a TCP socket: {e}");
+            return failed(Verdict::Error, e, detail);
+        }
+    };
+    let local = socket.local_addr().ok();
+    if let (Some(capture), Some(local)) = (capture, local) {
+        capture.watch(Proto::Tcp, local);
+    }
+    let sent_at = Instant::now();
+    let outcome = match tokio::time::timeout(deadline, socket.connect(target)).await {
+        Ok(Ok(stream)) => {
+            drop(stream);
+            SocketOutcome::Connected
+        }
+        Ok(Err(e)) => SocketOutcome::from_error(&e),
+        Err(_) => SocketOutcome::Timeout,
+    };
+    let socket_took = sent_at.elapsed();
+    let seen = match (capture, local) {
+        (Some(capture), Some(local)) => Some(settle(capture, Proto::Tcp, local, &outcome).await),
+        _ => None,
+    };
+    let mut result = classify_tcp(seen.as_deref(), &outcome, socket_took);
+    result.local = local;
+    result
+}
+
+pub async fn udp(target: SocketAddr, deadline: Duration, capture: Option<&Capture>) -> ProbeLine {
+    let started = Instant::now();
+    let mut result = udp_exchange(target, deadline, capture).await;
+    result.target = format!("udp:{target}");
+    result.elapsed_ms = ms(started.elapsed());
+    result
+}
+
+async fn udp_exchange(
+    target: SocketAddr,
+    deadline: Duration,
+    capture: Option<&Capture>,
+) -> ProbeLine {
+    let failed = |verdict, e: std::io::Error, detail: String| {
+        ProbeLine::socket_only("udp", verdict, &SocketOutcome::from_error(&e), detail)
+    };
+    let source = match host::source_for(target.ip()) {
+        Ok(ip) => ip,
+        Err(e) => {
+            let ip = target.ip();
+            return failed(
+                Verdict::Unreachable,
+                e,
+                format!("no route to {ip} from this host: nothing was sent"),
+            );
+        }
+    };
+    let socket = match UdpSocket::bind(SocketAddr::new(source, 0)).await {
+        Ok(s) => s,
+        Err(e) => return failed(Verdict::Error, e, "cannot bind a UDP socket".into()),
+    };
+    let local = socket.local_addr().ok();
+    if let (Some(capture), Some(local)) = (capture, local) {
+        capture.watch(Proto::Udp, local);
+    }
+    // Connected, so that an ICMP port unreachable comes back as ECONNREFUSED.
+    if let Err(e) = socket.connect(target).await {
+        return failed(
+            Verdict::Unreachable,
+            e,
+            "connect failed: nothing was sent".into(),
+        );
+    }
+    let payload = datagram_for(target.port());
+    let sent_at = Instant::now();
+    let outcome = match socket.send(&payload).await {
+        Err(e) => SocketOutcome::from_error(&e),
+        Ok(_) => {
+            let mut buf = [0u8; 2048];
+            match tokio::time::timeout(deadline, socket.recv(&mut buf)).await {
+                Ok(Ok(_)) => SocketOutcome::Replied,
+                Ok(Err(e)) => SocketOutcome::from_error(&e),
+                Err(_) => SocketOutcome::Timeout,
+            }
+        }
+    };
+    let socket_took = sent_at.elapsed();
+    let seen = match (capture, local) {
+        (Some(capture), Some(local)) => Some(settle(capture, Proto::Udp, local, &outcome).await),
+        _ => None,
+    };
+    let mut result = classify_udp(seen.as_deref(), &outcome, socket_took);
+    result.local = local;
+    result
+}
+
+/// A datagram a server may answer: a DNS query for the root's NS records on port 53 (any DNS
+/// server replies, even with REFUSED), else a few bytes.
+fn datagram_for(port: u16) -> Vec<u8> {
+    if port == 53 {
+        // id, flags (RD), 1 question, 0 answers/authority/additional; "." NS IN
+        vec![
+            0x6e, 0x64, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1,
+        ]
+    } else {
+        b"netdoctor probe\n".to_vec()
+    }
+}
+
+fn bind_tcp(source: IpAddr) -> std::io::Result<TcpSocket> {
+    let socket = match source {
+        IpAddr::V4(_) => TcpSocket::new_v4()?,
+        IpAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(source, 0))?;
+    Ok(socket)
+}
+
+/// Waits (briefly) until the capture holds the packet that explains the socket's outcome, then
+/// stops watching.
+async fn settle(
+    capture: &Capture,
+    proto: Proto,
+    local: SocketAddr,
+    outcome: &SocketOutcome,
+) -> Vec<Seen> {
+    let expect_answer = !matches!(outcome, SocketOutcome::Timeout);
+    let until = Instant::now()
+        + if expect_answer {
+            SETTLE
+        } else {
+            Duration::from_millis(30)
+        };
+    loop {
+        let seen = capture.seen(proto, local);
+        let answered = seen.iter().any(|s| !s.outgoing);
+        if answered || Instant::now() >= until {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    capture.take(proto, local)
+}
+
+impl ProbeLine {
+    /// A line with only the socket's word on it (nothing captured yet).
+    fn socket_only(
+        kind: &'static str,
+        verdict: Verdict,
+        outcome: &SocketOutcome,
+        detail: String,
+    ) -> ProbeLine {
+        ProbeLine {
+            kind,
+            target: String::new(),
+            verdict,
+            evidence: Evidence::Connect,
+            local: None,
+            iface: None,
+            sent: 0,
+            retransmits: 0,
+            reply: None,
+            reply_from: None,
+            rtt_ms: None,
+            socket: outcome.describe(),
+            elapsed_ms: 0.0,
+            detail,
+        }
+    }
+}
+
+/// The verdict for a TCP probe: from its packets when the capture saw any, else from connect().
+pub fn classify_tcp(
+    seen: Option<&[Seen]>,
+    outcome: &SocketOutcome,
+    socket_took: Duration,
+) -> ProbeLine {
+    let mut line = ProbeLine::socket_only("tcp", Verdict::Error, outcome, String::new());
+    let packets = seen.unwrap_or_default();
+    let syns: Vec<&Seen> = packets
+        .iter()
+        .filter(|s| s.outgoing && matches!(s.packet.l4, L4::Tcp { flags, .. } if flags & tcp_flags::SYN != 0 && flags & tcp_flags::ACK == 0))
+        .collect();
+    line.sent = syns.len() as u32;
+    line.retransmits = line.sent.saturating_sub(1);
+    line.iface = syns
+        .first()
+        .copied()
+        .or(packets.first())
+        .map(|s| s.iface.to_string());
+    let answer = packets.iter().find(|s| !s.outgoing);
+    if let (Some(first), Some(answer)) = (syns.first(), answer) {
+        line.evidence = Evidence::Packets;
+        line.reply_from = Some(answer.packet.src);
+        line.rtt_ms = Some(ms(answer.at.saturating_duration_since(first.at)));
+        let from = answer.packet.src;
+        match &answer.packet.l4 {
+            L4::Tcp { flags, .. } if flags & tcp_flags::RST != 0 => {
+                line.verdict = Verdict::Refused;
+                line.reply = Some("rst".into());
+                line.detail = format!(
+                    "{from} answered the SYN with a reset: nothing listens on that port (or only on \
+                     127.0.0.1), or a policy engine rejects with tcp-reset"
+                );
+            }
+            L4::Tcp { flags, .. } if flags & tcp_flags::SYN != 0 => {
+                line.verdict = Verdict::Open;
+                line.reply = Some("syn-ack".into());
+                line.detail = format!("{from} answered with SYN-ACK: something listens");
+            }
+            L4::IcmpError { kind, .. } => {
+                line.reply = Some(icmp_name(*kind));
+                if kind.is_rejection() {
+                    line.verdict = Verdict::Rejected;
+                    line.detail = format!(
+                        "{from} sent {}: a firewall's REJECT, or a service proxy with no endpoints \
+                         for a ClusterIP",
+                        kind.describe()
+                    );
+                } else {
+                    line.verdict = Verdict::Unreachable;
+                    line.detail = format!(
+                        "{from} sent {}: no path to the pod (CNI routes, the node's network)",
+                        kind.describe()
+                    );
+                }
+            }
+            other => {
+                line.verdict = from_connect_tcp(outcome);
+                line.reply = Some(format!("{other:?}"));
+                line.detail = format!("an unexpected answer from {from}");
+            }
+        }
+        return line;
+    }
+    if let Some(first) = syns.first() {
+        if matches!(outcome, SocketOutcome::Timeout) {
+            line.evidence = Evidence::Packets;
+            line.verdict = Verdict::Dropped;
+            let waited = ms(socket_took);
+            line.detail = format!(
+                "{} SYN(s) sent on {}, nothing came back in {waited} ms: dropped by a \
+                 NetworkPolicy, a firewall or a security group",
+                line.sent, first.iface
+            );
+            return line;
+        }
+    }
+    // The capture saw nothing that explains the outcome (or was off): what connect() said.
+    line.verdict = from_connect_tcp(outcome);
+    line.rtt_ms = (!matches!(outcome, SocketOutcome::Timeout)).then(|| ms(socket_took));
+    line.detail = match (seen, outcome) {
+        (None, _) => format!(
+            "connect(): {} (no packet capture: a reset and a reject look alike, and a drop is \
+             only a timeout)",
+            outcome.describe()
+        ),
+        (Some(_), SocketOutcome::Timeout) if line.sent == 0 => "no SYN of this probe left the \
+             host before the deadline: the next hop did not answer ARP/neighbour discovery, or \
+             the packet was captured on another interface"
+            .into(),
+        (Some(_), _) => format!(
+            "connect(): {}; the capture saw no answer for this probe (socket-level load \
+             balancing answers inside the host)",
+            outcome.describe()
+        ),
+    };
+    line
+}
+
+fn from_connect_tcp(outcome: &SocketOutcome) -> Verdict {
+    match outcome {
+        SocketOutcome::Connected | SocketOutcome::Replied => Verdict::Open,
+        SocketOutcome::Timeout => Verdict::Dropped,
+        SocketOutcome::Failed(ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset, _) => {
+            Verdict::Refused
+        }
+        SocketOutcome::Failed(ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable, _) => {
+            Verdict::Unreachable
+        }
+        SocketOutcome::Failed(ErrorKind::PermissionDenied, _) => Verdict::Rejected,
+        SocketOutcome::Failed(..) => Verdict::Error,
+    }
+}
+
+fn icmp_name(kind: Unreachable) -> String {
+    match kind {
+        Unreachable::Port => "icmp-port-unreachable".into(),
+        Unreachable::Protocol => "icmp-proto-unreachable".into(),
+        Unreachable::Prohibited => "icmp-admin-prohibited".into(),
+        Unreachable::Host => "icmp-host-unreachable".into(),
+        Unreachable::Network => "icmp-net-unreachable".into(),
+        Unreachable::Other(code) => format!("icmp-unreachable-{code}"),
+    }
+}
+
+/// The verdict for a UDP probe.
+pub fn classify_udp(
+    seen: Option<&[Seen]>,
+    outcome: &SocketOutcome,
+    socket_took: Duration,
+) -> ProbeLine {
+    let mut line = ProbeLine::socket_only("udp", Verdict::Error, outcome, String::new());
+    let packets = seen.unwrap_or_default();
+    let sent: Vec<&Seen> = packets.iter().filter(|s| s.outgoing).collect();
+    line.sent = sent.len() as u32;
+    line.iface = packets.first().map(|s| s.iface.to_string());
+    if let (Some(first), Some(answer)) = (sent.first(), packets.iter().find(|s| !s.outgoing)) {
+        let from = answer.packet.src;
+        line.evidence = Evidence::Packets;
+        line.reply_from = Some(from);
+        line.rtt_ms = Some(ms(answer.at.saturating_duration_since(first.at)));
+        match &answer.packet.l4 {
+            L4::IcmpError {
+                kind: Unreachable::Port,
+                ..
+            } => {
+                line.verdict = Verdict::Closed;
+                line.reply = Some(icmp_name(Unreachable::Port));
+                line.detail =
+                    format!("{from} sent ICMP port unreachable: nothing is bound to the port");
+            }
+            L4::IcmpError { kind, .. } if kind.is_rejection() => {
+                line.verdict = Verdict::Rejected;
+                line.reply = Some(icmp_name(*kind));
+                line.detail = format!("{from} sent {}: a firewall rejects it", kind.describe());
+            }
+            L4::IcmpError { kind, .. } => {
+                line.verdict = Verdict::Unreachable;
+                line.reply = Some(icmp_name(*kind));
+                line.detail = format!("{from} sent {}: no path to the target", kind.describe());
+            }
+            _ => {
+                line.verdict = Verdict::Open;
+                line.reply = Some("udp".into());
+                line.detail = format!("{from} replied");
+            }
+        }
+        return line;
+    }
+    line.verdict = match outcome {
+        SocketOutcome::Replied | SocketOutcome::Connected => Verdict::Open,
+        SocketOutcome::Timeout => Verdict::NoAnswer,
+        SocketOutcome::Failed(ErrorKind::ConnectionRefused, _) => Verdict::Closed,
+        SocketOutcome::Failed(ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable, _) => {
+            Verdict::Unreachable
+        }
+        SocketOutcome::Failed(ErrorKind::PermissionDenied, _) => Verdict::Rejected,
+        SocketOutcome::Failed(..) => Verdict::Error,
+    };
+    if !matches!(outcome, SocketOutcome::Timeout) {
+        line.rtt_ms = Some(ms(socket_took));
+    }
+    line.detail = match (line.verdict, seen.is_some()) {
+        (Verdict::NoAnswer, _) => format!(
+            "no reply and no ICMP error in {} ms: inconclusive for UDP (the service may ignore \
+             the probe, or a filter drops it)",
+            ms(socket_took)
+        ),
+        (_, true) => format!(
+            "socket: {} (the capture saw no answer for this probe)",
+            outcome.describe()
+        ),
+        (_, false) => format!("socket: {} (no packet capture)", outcome.describe()),
+    };
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::agent::packet::Packet;
+
+    fn seen(ms_after: u64, outgoing: bool, src: &str, l4: L4) -> Seen {
+        Seen {
+            at: base() + Duration::from_millis(ms_after),
+            iface: Arc::from("eth0"),
+            outgoing,
+            packet: Packet {
+                src: src.parse().unwrap(),
+                dst: "10.0.0.1".parse().unwrap(),
+                l4,
+            },
+        }
+    }
+
+    fn base() -> Instant {
+        static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        *BASE.get_or_init(Instant::now)
+    }
+
+    fn syn(at: u64) -> Seen {
+        seen(
+            at,
+            true,
+            "10.0.0.1",
+            L4::Tcp {
+                sport: 40000,
+                dport: 80,
+                flags: tcp_flags::SYN,
+            },
+        )
+    }
+
+    #[test]
+    fn packets_decide_over_the_socket() {
+        let rst = seen(
+            1,
+            false,
+            "10.0.0.9",
+            L4::Tcp {
+                sport: 80,
+                dport: 40000,
+                flags: tcp_flags::RST | tcp_flags::ACK,
+            },
+        );
+        let refused = SocketOutcome::Failed(ErrorKind::ConnectionRefused, "refused".into());
+        let line = classify_tcp(Some(&[syn(0), rst]), &refused, Duration::from_millis(1));
+        assert_eq!(
+            (line.verdict, line.evidence),
+            (Verdict::Refused, Evidence::Packets)
+        );
+        assert_eq!(line.reply.as_deref(), Some("rst"));
+
+        // Linux reports an ICMP port unreachable to connect() as ECONNREFUSED too: only the
+        // packet tells a REJECT from an RST.
+        let icmp = seen(
+            1,
+            false,
+            "10.0.0.9",
+            L4::IcmpError {
+                kind: Unreachable::Port,
+                proto: Proto::Tcp,
+                inner_src: "10.0.0.1:40000".parse().unwrap(),
+                inner_dst: "10.0.0.9:80".parse().unwrap(),
+            },
+        );
+        let line = classify_tcp(
+            Some(&[syn(0), icmp.clone()]),
+            &refused,
+            Duration::from_millis(1),
+        );
+        assert_eq!(line.verdict, Verdict::Rejected);
+        assert_eq!(line.reply_from, Some("10.0.0.9".parse().unwrap()));
+        let line = classify_tcp(None, &refused, Duration::from_millis(1));
+        assert_eq!(
+            (line.verdict, line.evidence),
+            (Verdict::Refused, Evidence::Connect)
+        );
+    }
+
+    #[test]
+    fn unanswered_syns_are_a_drop_with_retransmits_counted() {
+        let line = classify_tcp(
+            Some(&[syn(0), syn(1000)]),
+            &SocketOutcome::Timeout,
+            Duration::from_millis(1500),
+        );
+        assert_eq!(
+            (line.verdict, line.sent, line.retransmits),
+            (Verdict::Dropped, 2, 1)
+        );
+        assert_eq!(line.reply, None);
+        let nothing = classify_tcp(
+            Some(&[]),
+            &SocketOutcome::Timeout,
+            Duration::from_millis(1500),
+        );
+        assert_eq!(
+            (nothing.verdict, nothing.evidence),
+            (Verdict::Dropped, Evidence::Connect)
+        );
+        assert!(nothing.detail.contains("no SYN"), "{}", nothing.detail);
+    }
+
+    #[test]
+    fn host_unreachable_from_a_router_is_unreachable() {
+        let icmp = seen(
+            3,
+            false,
+            "10.0.0.254",
+            L4::IcmpError {
+                kind: Unreachable::Host,
+                proto: Proto::Tcp,
+                inner_src: "10.0.0.1:40000".parse().unwrap(),
+                inner_dst: "10.0.0.9:80".parse().unwrap(),
+            },
+        );
+        let outcome = SocketOutcome::Failed(ErrorKind::HostUnreachable, "host unreachable".into());
+        let line = classify_tcp(Some(&[syn(0), icmp]), &outcome, Duration::from_millis(3));
+        assert_eq!(line.verdict, Verdict::Unreachable);
+        assert_eq!(line.reply_from, Some("10.0.0.254".parse().unwrap()));
+        assert_eq!(line.rtt_ms, Some(3.0));
+    }
+
+    #[test]
+    fn udp_silence_is_inconclusive() {
+        let out = seen(
+            0,
+            true,
+            "10.0.0.1",
+            L4::Udp {
+                sport: 40000,
+                dport: 9999,
+            },
+        );
+        let line = classify_udp(
+            Some(&[out]),
+            &SocketOutcome::Timeout,
+            Duration::from_millis(1500),
+        );
+        assert_eq!(line.verdict, Verdict::NoAnswer);
+        let refused = SocketOutcome::Failed(ErrorKind::ConnectionRefused, "refused".into());
+        assert_eq!(
+            classify_udp(None, &refused, Duration::ZERO).verdict,
+            Verdict::Closed
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! What the agent is asked to probe, as given on its command line.
+//!
+//! `tcp:IP:PORT`, `udp:IP:PORT` (IPv6 in brackets: `tcp:[fd00::1]:80`) and
+//! `dns:NAME[/TYPE][@SERVER[:PORT]]` with TYPE one of A, AAAA, SRV (default A). A DNS target
+//! without a server resolves the way a process in the pod would: through its resolv.conf.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use hickory_resolver::proto::rr::RecordType;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Tcp(SocketAddr),
+    Udp(SocketAddr),
+    Dns(DnsQuery),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsQuery {
+    pub name: String,
+    pub record: RecordType,
+    /// None: the servers of the resolv.conf, with its search list and ndots.
+    pub server: Option<SocketAddr>,
+}
+
+impl Target {
+    pub fn parse(arg: &str) -> Result<Target, String> {
+        let (scheme, rest) = arg.split_once(':').ok_or_else(|| {
+            format!("target {arg:?}: expected tcp:IP:PORT, udp:IP:PORT or dns:NAME")
+        })?;
+        match scheme {
+            "tcp" => Ok(Target::Tcp(
+                socket_addr(rest, None).map_err(|e| format!("target {arg:?}: {e}"))?,
+            )),
+            "udp" => Ok(Target::Udp(
+                socket_addr(rest, None).map_err(|e| format!("target {arg:?}: {e}"))?,
+            )),
+            "dns" => DnsQuery::parse(rest)
+                .map(Target::Dns)
+                .map_err(|e| format!("target {arg:?}: {e}")),
+            other => Err(format!(
+                "target {arg:?}: unknown kind {other:?} (expected tcp, udp or dns)"
+            )),
+        }
+    }
+
+    /// The protocol name used in the JSON lines.
+    pub fn proto(&self) -> &'static str {
+        match self {
+            Target::Tcp(_) => "tcp",
+            Target::Udp(_) => "udp",
+            Target::Dns(_) => "dns",
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Tcp(addr) => write!(f, "tcp:{addr}"),
+            Target::Udp(addr) => write!(f, "udp:{addr}"),
+            Target::Dns(q) => write!(f, "dns:{q}"),
+        }
+    }
+}
+
+impl DnsQuery {
+    fn parse(spec: &str) -> Result<DnsQuery, String> {
+        let (query, server) = match spec.split_once('@') {
+            Some((query, server)) => (query, Some(socket_addr(server, Some(53))?)),
+            None => (spec, None),
+        };
+        let (name, record) = match query.split_once('/') {
+            Some((name, kind)) => (name, record_type(kind)?),
+            None => (query, RecordType::A),
+        };
+        if name.is_empty() || name.len() > 253 {
+            return Err("a DNS name of 1 to 253 characters is needed".into());
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            return Err(format!("{name:?} is not a DNS name"));
+        }
+        Ok(DnsQuery {
+            name: name.to_string(),
+            record,
+            server,
+        })
+    }
+}
+
+impl fmt::Display for DnsQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.name)?;
+        if self.record != RecordType::A {
+            write!(f, "/{}", self.record)?;
+        }
+        match self.server {
+            Some(server) if server.port() == 53 => write!(f, "@{}", server.ip()),
+            Some(server) => write!(f, "@{server}"),
+            None => Ok(()),
+        }
+    }
+}
+
+fn record_type(kind: &str) -> Result<RecordType, String> {
+    match kind.to_ascii_uppercase().as_str() {
+        "A" => Ok(RecordType::A),
+        "AAAA" => Ok(RecordType::AAAA),
+        "SRV" => Ok(RecordType::SRV),
+        _ => Err(format!(
+            "record type {kind:?} is not supported (A, AAAA or SRV)"
+        )),
+    }
+}
+
+/// `IP:PORT`, `[IPv6]:PORT`, or — when a default port is given — a bare IP.
+fn socket_addr(spec: &str, default_port: Option<u16>) -> Result<SocketAddr, String> {
+    if let Ok(addr) = spec.parse::<SocketAddr>() {
+        if addr.port() == 0 {
+            return Err("port 0 cannot be probed".into());
+        }
+        return Ok(addr);
+    }
+    if let Some(port) = default_port {
+        let bare = spec.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return Ok(SocketAddr::new(ip, port));
+        }
+    }
+    Err(format!(
+        "{spec:?} is not IP:PORT (IPv6 as [ADDR]:PORT; names are not resolved here)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_kind() {
+        assert_eq!(
+            Target::parse("tcp:10.0.0.5:8080").unwrap(),
+            Target::Tcp("10.0.0.5:8080".parse().unwrap())
+        );
+        assert_eq!(
+            Target::parse("udp:[fd00::5]:53").unwrap(),
+            Target::Udp("[fd00::5]:53".parse().unwrap())
+        );
+        assert_eq!(
+            Target::parse("dns:cart.shop.svc.cluster.local/SRV@10.96.0.10").unwrap(),
+            Target::Dns(DnsQuery {
+                name: "cart.shop.svc.cluster.local".into(),
+                record: RecordType::SRV,
+                server: Some("10.96.0.10:53".parse().unwrap()),
+            })
+        );
+        let plain = Target::parse("dns:cart").unwrap();
+        assert_eq!(plain.to_string(), "dns:cart");
+        assert_eq!(
+            Target::parse("dns:x/aaaa@[fd00::a]:5353")
+                .unwrap()
+                .to_string(),
+            "dns:x/AAAA@[fd00::a]:5353"
+        );
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_probe() {
+        for bad in [
+            "10.0.0.5:80",
+            "tcp:10.0.0.5",
+            "tcp:host.example:80",
+            "tcp:10.0.0.5:0",
+            "icmp:10.0.0.5:1",
+            "dns:",
+            "dns:a b",
+            "dns:x/MX",
+            "dns:x@nameserver",
+        ] {
+            let err = Target::parse(bad).unwrap_err();
+            assert!(err.contains(bad), "{bad}: {err}");
+        }
+    }
+}
