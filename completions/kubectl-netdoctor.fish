@@ -47,11 +47,14 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a 
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "cleanup" -d 'Delete leftover probe Jobs and pods (label app.kubernetes.io/managed-by=kubectl-netdoctor)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "agent" -d 'The in-pod probe program: connects to targets while capturing packets, prints one JSON line per target and a summary (schema: `explain pods.listening`)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l from -d 'The client whose traffic to judge: pod/NAME (a real pod in the namespace; pod/NS/NAME elsewhere; offline also a workload\'s name) or ns/NAMESPACE (a would-be client there, with --labels). Without it, policies are summarised for any source' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
@@ -64,12 +67,14 @@ junit\t'JUnit XML, one testcase per check'
 markdown\t'Markdown, for tickets and runbooks'
 csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-probe -d 'API reads only: create no probe pod (this version never creates one)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l from -d 'The client whose traffic to judge: pod/NAME (a real pod in the namespace; pod/NS/NAME elsewhere; offline also a workload\'s name) or ns/NAMESPACE (a would-be client there, with --labels). Without it, policies are summarised for any source' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
@@ -82,7 +87,7 @@ junit\t'JUnit XML, one testcase per check'
 markdown\t'Markdown, for tickets and runbooks'
 csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-probe -d 'API reads only: create no probe pod (this version never creates one)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s v -l verbose -d 'Print each API request and its outcome to stderr'
@@ -194,6 +199,21 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand expl
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
+json\t'The Diagnosis document (schema netdoctor.io/v1)'
+yaml\t'The Diagnosis document as YAML'
+junit\t'JUnit XML, one testcase per check'
+markdown\t'Markdown, for tickets and runbooks'
+csv\t'Comma-separated values (reach)'"
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s A -l all-namespaces -d 'Every namespace (else -n, the context\'s namespace, or "default")'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l all -d 'Also delete probes still within their deadline (another run may be using them)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s v -l verbose -d 'Print each API request and its outcome to stderr'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l timeout -d 'Deadline per target: a TCP probe with no answer by then is "dropped"' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l capture-iface -d 'Interfaces to capture on (repeatable; default: the ones the targets\' packets leave by)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l pcap -d 'Write the captured packets to a pcap file ("-" for stdout; the JSON lines then go to stderr)' -r -F
@@ -243,14 +263,15 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "svc" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, Ingress, NetworkPolicy)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "ingress" -d 'Start from an Ingress: each backend Service\'s flow (class, controller, TLS included)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "dns" -d 'Cluster DNS health without a probe: the DNS Service\'s flow, its pods, NodeLocal DNSCache, the cluster domain'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "scan" -d 'Every Service in scope through the API-level checks, for CI (exit 1 on any failure)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "agent" -d 'The in-pod probe program: connects to targets while capturing packets, prints one JSON line per target and a summary (schema: `explain pods.listening`)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain agent completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "svc" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, Ingress, NetworkPolicy)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "ingress" -d 'Start from an Ingress: each backend Service\'s flow (class, controller, TLS included)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "dns" -d 'Cluster DNS health without a probe: the DNS Service\'s flow, its pods, NodeLocal DNSCache, the cluster domain'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "scan" -d 'Every Service in scope through the API-level checks, for CI (exit 1 on any failure)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "cleanup" -d 'Delete leftover probe Jobs and pods (label app.kubernetes.io/managed-by=kubectl-netdoctor)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "agent" -d 'The in-pod probe program: connects to targets while capturing packets, prints one JSON line per target and a summary (schema: `explain pods.listening`)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain cleanup agent completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -98,9 +98,11 @@ pub enum Command {
     Reach(ReachArgs),
     /// Print the runbook page of a check, or list the checks.
     Explain(ExplainArgs),
+    /// Delete leftover probe Jobs and pods (label app.kubernetes.io/managed-by=kubectl-netdoctor).
+    Cleanup(CleanupArgs),
     /// The in-pod probe program: connects to targets while capturing packets, prints one JSON
     /// line per target and a summary (schema: `explain pods.listening`).
-    #[command(hide = true)]
+    #[command(hide = true, args_override_self = true)]
     Agent(AgentArgs),
     /// Print a shell completion script (what completions/ is generated from).
     #[command(hide = true)]
@@ -121,9 +123,8 @@ pub struct SvcArgs {
     /// stdin; multi-document YAML, JSON, `kind: List`.
     #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub filenames: Vec<PathBuf>,
-    /// API reads only: create no probe pod (this version never creates one).
-    #[arg(long)]
-    pub no_probe: bool,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
     /// Treat warnings as failures (exit 1).
     #[arg(long)]
     pub strict: bool,
@@ -135,6 +136,20 @@ pub struct SvcArgs {
     /// Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2.
     #[arg(long, value_name = "K=V,...", requires = "from")]
     pub labels: Option<String>,
+}
+
+/// How the probe pod runs (checks 5–7).
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// API reads only: create no probe pod (checks 5–7 are skipped; nothing is written).
+    #[arg(long)]
+    pub no_probe: bool,
+    /// The probe's image (mirror it for clusters that cannot pull from the internet).
+    #[arg(long, value_name = "IMAGE", default_value = crate::probe::job::DEFAULT_IMAGE)]
+    pub probe_image: String,
+    /// How long the probe may take, pod start included; its Job's deadline follows.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::config::parse_duration)]
+    pub probe_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -270,4 +285,14 @@ pub struct AgentArgs {
     /// Exit (code 3) after this long whatever happens.
     #[arg(long, default_value = "5m", value_parser = crate::config::parse_duration, value_name = "DURATION")]
     pub hard_deadline: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Every namespace (else -n, the context's namespace, or "default").
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Also delete probes still within their deadline (another run may be using them).
+    #[arg(long)]
+    pub all: bool,
 }

@@ -1,6 +1,6 @@
 //! Runbook pages: `checks/<id>.md`, embedded in the binary and printed by `explain`.
 
-use crate::checks::{self, REGISTRY};
+use crate::checks::REGISTRY;
 use crate::error::{Error, Result};
 
 /// Every page, by check id. A test keeps this, the registry and `checks/` one-to-one.
@@ -18,6 +18,15 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../checks/endpoints.ready.md"),
     ),
     ("ports.target", include_str!("../checks/ports.target.md")),
+    (
+        "pods.listening",
+        include_str!("../checks/pods.listening.md"),
+    ),
+    (
+        "service.clusterip",
+        include_str!("../checks/service.clusterip.md"),
+    ),
+    ("dns.resolves", include_str!("../checks/dns.resolves.md")),
     (
         "ingress.routes",
         include_str!("../checks/ingress.routes.md"),
@@ -79,10 +88,7 @@ pub fn explain(check: Option<&str>) -> Result<String> {
                 def.title
             ));
         }
-        out.push_str(&format!(
-            "\nNot built yet: {}.\nRun `kubectl netdoctor explain <check>` for its runbook page.\n",
-            checks::NOT_BUILT.join(", ")
-        ));
+        out.push_str("\nRun `kubectl netdoctor explain <check>` for its runbook page.\n");
         return Ok(out);
     };
     match page(id) {

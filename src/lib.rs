@@ -17,6 +17,7 @@ pub mod ingress;
 pub mod k8s;
 pub mod netpol;
 pub mod path;
+pub mod probe;
 pub mod reach;
 pub mod render;
 pub mod report;
@@ -87,6 +88,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime()?.block_on(interruptible(reach::run(&settings, &args)))
         }
         Command::Agent(args) => agent::run(&args),
+        Command::Cleanup(args) => {
+            settings.require_output("cleanup", &[OutputFormat::Table])?;
+            runtime()?.block_on(interruptible(probe::run::cleanup(&settings, &args)))
+        }
         Command::Completions { shell } => {
             std::io::stdout().write_all(&generate::completions(shell))?;
             Ok(ExitCode::SUCCESS)
@@ -138,7 +143,15 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
             .namespace
             .clone()
             .unwrap_or_else(|| live.default_namespace.clone());
-        live.service_state(&ns, name, client.as_ref()).await?
+        let mut state = live.service_state(&ns, name, client.as_ref()).await?;
+        state.probe = if args.probe.no_probe {
+            state::Fact::Unavailable(state::Unavailable::NotRequested(
+                "--no-probe: API reads only",
+            ))
+        } else {
+            probe::probe_service(&live.prober(), &state, &probe_options(&args.probe)).await
+        };
+        state
     } else {
         let loaded = manifests::load(&args.filenames)?;
         let ns = crate::source::live::offline_namespace(settings);
@@ -157,8 +170,16 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
     Ok(ExitCode::from(diagnosis.exit_code(args.strict)))
 }
 
-/// Runs the work until it ends or a signal arrives: SIGINT exits 130, SIGTERM 143. (Nothing to
-/// clean up yet: this version creates no probe pods.)
+fn probe_options(args: &cli::ProbeArgs) -> probe::job::ProbeOptions {
+    probe::job::ProbeOptions {
+        image: args.probe_image.clone(),
+        timeout: args.probe_timeout,
+        ..Default::default()
+    }
+}
+
+/// Runs the work until it ends or a signal arrives: SIGINT exits 130, SIGTERM 143, after deleting
+/// the probe Jobs this run created.
 async fn interruptible<F: std::future::Future<Output = Result<ExitCode>>>(
     work: F,
 ) -> Result<ExitCode> {
@@ -167,11 +188,19 @@ async fn interruptible<F: std::future::Future<Output = Result<ExitCode>>>(
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
-        tokio::select! {
-            res = work => res,
-            _ = int.recv() => Err(Error::Interrupted { name: "SIGINT", code: error::exit::SIGINT }),
-            _ = term.recv() => Err(Error::Interrupted { name: "SIGTERM", code: error::exit::SIGTERM }),
+        let interrupted = tokio::select! {
+            res = work => return res,
+            _ = int.recv() => Error::Interrupted { name: "SIGINT", code: error::exit::SIGINT },
+            _ = term.recv() => Error::Interrupted { name: "SIGTERM", code: error::exit::SIGTERM },
+        };
+        let left = probe::run::cleanup_registered(std::time::Duration::from_secs(10)).await;
+        if !left.is_empty() {
+            eprintln!(
+                "warning: probe jobs left behind: {} (kubectl netdoctor cleanup deletes them)",
+                text::sanitize(&left.join(", "))
+            );
         }
+        Err(interrupted)
     }
     #[cfg(not(unix))]
     {

@@ -43,6 +43,8 @@ pub enum SkipKind {
     NotApplicable,
     /// A read it needs was forbidden or failed.
     Unavailable,
+    /// The user did not ask for what it needs (`--no-probe`, API-only commands).
+    NotRequested,
 }
 
 /// One piece of evidence: what was seen, on which object.

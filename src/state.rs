@@ -32,6 +32,8 @@ pub enum Unavailable {
     Offline(&'static str),
     /// The read failed for another reason (timeout, server error).
     Failed(String),
+    /// Not asked for: `--no-probe`, or a command that runs API checks only (`scan`).
+    NotRequested(&'static str),
 }
 
 impl Unavailable {
@@ -48,12 +50,13 @@ impl Unavailable {
             },
             Unavailable::Offline(what) => format!("offline: {what}"),
             Unavailable::Failed(msg) => format!("read failed: {msg}"),
+            Unavailable::NotRequested(why) => (*why).to_string(),
         }
     }
 
     /// Whether a check skipped for this reason leaves the diagnosis incomplete (exit 3).
     pub fn is_incomplete(&self) -> bool {
-        !matches!(self, Unavailable::Offline(_))
+        !matches!(self, Unavailable::Offline(_) | Unavailable::NotRequested(_))
     }
 }
 
@@ -185,6 +188,8 @@ pub struct ClusterState {
     pub scan: bool,
     /// Offline: where each object came from.
     pub origins: std::sync::Arc<BTreeMap<ObjectRef, Origin>>,
+    /// What the probe saw (checks 5–7), or why no probe ran.
+    pub probe: Fact<crate::probe::ProbeResults>,
 }
 
 /// A cluster component, as far as the CNI detection needs it.
@@ -267,6 +272,11 @@ impl ClusterState {
             controller_pods: Fact::default(),
             tls_secrets: Vec::new(),
             origins: Default::default(),
+            probe: Fact::Unavailable(if source == SourceKind::Manifests {
+                Unavailable::Offline("probes need a live cluster")
+            } else {
+                Unavailable::NotRequested("no probe: API checks only")
+            }),
         }
     }
 

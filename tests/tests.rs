@@ -10,6 +10,7 @@ mod kubectl;
 mod live;
 mod netpol;
 mod probe;
+mod probe_flow;
 mod reach;
 mod scan;
 mod scenarios;

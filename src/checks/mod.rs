@@ -7,10 +7,14 @@
 use crate::report::{CheckResult, Outcome, SkipKind, Status};
 use crate::state::{ClusterState, Unavailable};
 
+mod dns_resolves;
 mod endpoints_ready;
 pub(crate) mod ingress_routes;
 pub(crate) mod netpol_allows;
+mod pods_listening;
 mod ports_target;
+mod probed;
+mod service_clusterip;
 mod service_exists;
 mod service_selector;
 
@@ -76,6 +80,30 @@ pub const REGISTRY: &[CheckDef] = &[
         run: ports_target::run,
     },
     CheckDef {
+        id: "pods.listening",
+        title: "The pods accept connections on their target ports",
+        order: 5,
+        needs: Needs::Probe,
+        depends_on: &["endpoints.ready"],
+        run: pods_listening::run,
+    },
+    CheckDef {
+        id: "service.clusterip",
+        title: "The ClusterIP answers like the pods",
+        order: 6,
+        needs: Needs::Probe,
+        depends_on: &["pods.listening"],
+        run: service_clusterip::run,
+    },
+    CheckDef {
+        id: "dns.resolves",
+        title: "The Service's names resolve from the client's namespace",
+        order: 7,
+        needs: Needs::Probe,
+        depends_on: &["service.exists"],
+        run: dns_resolves::run,
+    },
+    CheckDef {
         id: "ingress.routes",
         title: "Ingresses in front of the Service route to it",
         order: 8,
@@ -92,9 +120,6 @@ pub const REGISTRY: &[CheckDef] = &[
         run: netpol_allows::run,
     },
 ];
-
-/// The checks of the full flow (DESIGN §3) that this version does not have yet.
-pub const NOT_BUILT: &[&str] = &["pods.listening", "service.clusterip", "dns.resolves"];
 
 pub fn find(id: &str) -> Option<&'static CheckDef> {
     REGISTRY.iter().find(|c| c.id == id)
@@ -134,10 +159,10 @@ pub fn diagnose(state: &ClusterState) -> crate::report::Diagnosis {
 
 /// A check that cannot read a fact skips with the fact's reason.
 pub(crate) fn unavailable(u: &Unavailable) -> Outcome {
-    let kind = if u.is_incomplete() {
-        SkipKind::Unavailable
-    } else {
-        SkipKind::Offline
+    let kind = match u {
+        Unavailable::NotRequested(_) => SkipKind::NotRequested,
+        Unavailable::Offline(_) => SkipKind::Offline,
+        _ => SkipKind::Unavailable,
     };
     Outcome::skip(kind, u.reason())
 }

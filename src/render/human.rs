@@ -7,7 +7,6 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use owo_colors::OwoColorize;
 
-use crate::checks;
 use crate::report::{CheckResult, Diagnosis, Evidence, Status};
 use crate::state::SourceKind;
 use crate::text::sanitize;
@@ -84,15 +83,6 @@ pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io
         let show_fix = Some(c.id) != d.verdict.check;
         check(&p, c, width, show_fix, out)?;
     }
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{}",
-        p.dim(&format!(
-            "Not built in this version: {} (checks 5-7 of the flow).",
-            checks::NOT_BUILT.join(", ")
-        ))
-    )?;
     writeln!(out)?;
     let v = &d.verdict;
     match v.check {

@@ -164,6 +164,15 @@ impl Live {
         })
     }
 
+    /// The probe orchestrator on this connection.
+    pub fn prober(&self) -> crate::probe::run::Prober {
+        crate::probe::run::Prober {
+            client: self.client.clone(),
+            request_timeout: self.timeout,
+            verbose: self.verbose,
+        }
+    }
+
     /// One request, bounded by --request-timeout and logged under -v.
     async fn bounded<T, F>(&self, what: String, fut: F) -> std::result::Result<T, ReadError>
     where

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub(crate) use fakeapi::{FakeApi, Server};
+pub(crate) use fakeapi::{FakeApi, PodRun, Server};
 
 pub(crate) mod netns;
 
@@ -47,12 +47,16 @@ impl Output {
 }
 
 /// A run of the binary: `Run::new(["svc", "x"]).kubeconfig(&server).run()`.
+///
+/// A live `svc` run gets `--no-probe` unless the test calls [`Run::probe`]: most tests are about
+/// the API checks, and a probe needs the fake kubelet (tests/probe_flow.rs).
 pub(crate) struct Run {
     args: Vec<String>,
     env: Vec<(String, String)>,
     stdin: Option<String>,
     home: tempfile::TempDir,
     timeout: Duration,
+    probe: bool,
 }
 
 impl Run {
@@ -63,7 +67,14 @@ impl Run {
             stdin: None,
             home: tempfile::tempdir().expect("temp HOME"),
             timeout: Duration::from_secs(60),
+            probe: false,
         }
+    }
+
+    /// Lets a live `svc` run create its probe Job.
+    pub(crate) fn probe(mut self) -> Self {
+        self.probe = true;
+        self
     }
 
     pub(crate) fn arg(mut self, a: impl AsRef<str>) -> Self {
@@ -110,7 +121,15 @@ impl Run {
         self.run_signalled(Some((signal.to_string(), after)))
     }
 
-    fn run_signalled(self, signal: Option<(String, Duration)>) -> Output {
+    fn run_signalled(mut self, signal: Option<(String, Duration)>) -> Output {
+        let svc = matches!(
+            self.args.first().map(String::as_str),
+            Some("svc" | "service")
+        );
+        let offline = self.args.iter().any(|a| a == "-f" || a == "--filename");
+        if svc && !offline && !self.probe && !self.args.iter().any(|a| a == "--no-probe") {
+            self.args.push("--no-probe".into());
+        }
         let mut cmd = Command::new(BIN);
         cmd.args(&self.args)
             .env_remove("KUBECONFIG")

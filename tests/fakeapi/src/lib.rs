@@ -10,8 +10,11 @@
 //! let kubeconfig = server.kubeconfig(Some("shop"));
 //! ```
 //!
-//! It grows with the product: create/delete, pod logs and a fake kubelet come with the probe.
+//! Writes are served where the probe flow needs them: create (with `generateName`), delete (with
+//! the propagation policies' effect on owned pods), pod logs, and a Job controller with a fake
+//! kubelet (see [`kubelet`]) that runs created probe pods the way a test decides.
 
+pub mod kubelet;
 mod resources;
 mod selector;
 
@@ -27,6 +30,7 @@ use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+pub use kubelet::{Kubelet, PodRun};
 pub use resources::{RESOURCES, Resource};
 pub use selector::{FieldSelector, LabelSelector};
 
@@ -71,6 +75,10 @@ struct Shared {
     custom: RwLock<Vec<&'static Resource>>,
     /// A `gitVersion` suffix, as managed clusters report one ("-gke.1200").
     version_suffix: RwLock<String>,
+    /// Runs the pods the Job controller creates; none: they stay Pending (no node).
+    kubelet: RwLock<Option<Kubelet>>,
+    /// Container logs by (namespace, pod).
+    logs: RwLock<HashMap<(String, String), String>>,
 }
 
 /// The fake API server's store and settings; cheap to clone (shared).
@@ -253,6 +261,34 @@ impl FakeApi {
     /// Every request received so far.
     pub fn requests(&self) -> Vec<Request> {
         self.shared.log.lock().unwrap().clone()
+    }
+
+    /// Runs every pod a created Job gets through `kubelet` (on a thread of its own).
+    pub fn set_kubelet(&self, kubelet: impl Fn(&Value) -> PodRun + Send + Sync + 'static) {
+        *self.shared.kubelet.write().unwrap() = Some(Arc::new(kubelet));
+    }
+
+    /// One stored object, by apiVersion, kind, namespace ("" for cluster-scoped) and name.
+    pub fn get(&self, api_version: &str, kind: &str, namespace: &str, name: &str) -> Option<Value> {
+        let res = resources::by_kind(&self.catalogue(), api_version, kind)?;
+        let key = (key_prefix(res), namespace.to_string(), name.to_string());
+        self.shared.objects.read().unwrap().get(&key).cloned()
+    }
+
+    /// Every stored object of a kind (all namespaces).
+    pub fn all(&self, api_version: &str, kind: &str) -> Vec<Value> {
+        let Some(res) = resources::by_kind(&self.catalogue(), api_version, kind) else {
+            return Vec::new();
+        };
+        let prefix = key_prefix(res);
+        self.shared
+            .objects
+            .read()
+            .unwrap()
+            .iter()
+            .filter(|((p, _, _), _)| *p == prefix)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// Serves on 127.0.0.1 (a free port) from a thread of its own, until the `Server` is dropped.
@@ -438,6 +474,8 @@ struct Target {
     res: &'static Resource,
     namespace: Option<String>,
     name: Option<String>,
+    /// "log" for pods/NAME/log.
+    subresource: Option<String>,
 }
 
 fn parse_target(
@@ -449,9 +487,14 @@ fn parse_target(
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
         _ => return None,
     };
+    let mut subresource = None;
     let (namespace, plural, name) = match rest {
         ["namespaces", ns, plural] => (Some(*ns), *plural, None),
         ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
+        ["namespaces", ns, "pods", name, "log"] if group.is_empty() => {
+            subresource = Some("log".to_string());
+            (Some(*ns), "pods", Some(*name))
+        }
         ["namespaces", name] if group.is_empty() => (None, "namespaces", Some(*name)),
         [plural] => (None, *plural, None),
         [plural, name] => (None, *plural, Some(*name)),
@@ -467,6 +510,7 @@ fn parse_target(
         res,
         namespace: namespace.map(Into::into),
         name: name.map(Into::into),
+        subresource,
     }))
 }
 
@@ -484,6 +528,7 @@ async fn handle(
     method: Method,
     uri: Uri,
     Query(query): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
 ) -> Response {
     api.shared.log.lock().unwrap().push(Request {
         method: method.to_string(),
@@ -503,13 +548,21 @@ async fn handle(
         Some(Err(r)) => return r,
         Some(Ok(t)) => t,
     };
-    if method != Method::GET {
-        return status(
-            405,
-            "MethodNotAllowed",
-            format!("{method} is not supported by the fake API server yet"),
-            json!({}),
-        );
+    match (&method, &target.name, &target.subresource) {
+        (&Method::GET, _, _) => {}
+        (&Method::POST, None, None) => return create(&api, &target, &body),
+        (&Method::DELETE, Some(name), None) => return delete(&api, &target, name, &query, &body),
+        _ => {
+            return status(
+                405,
+                "MethodNotAllowed",
+                format!("{method} is not supported by the fake API server"),
+                json!({}),
+            );
+        }
+    }
+    if let (Some(name), Some(_)) = (&target.name, &target.subresource) {
+        return logs(&api, &target, name);
     }
     if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
         return status(
@@ -656,7 +709,7 @@ fn resource_list(
         .map(|r| {
             json!({
                 "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
-                "kind": r.kind, "verbs": ["get", "list"], "shortNames": r.short_names,
+                "kind": r.kind, "verbs": ["create", "delete", "get", "list"], "shortNames": r.short_names,
             })
         })
         .collect();
@@ -708,6 +761,275 @@ fn discovery(api: &FakeApi, segments: &[&str]) -> Option<Response> {
         _ => return None,
     };
     Some(json_response(StatusCode::OK, body))
+}
+
+/// POST to a collection: the object as the server stores it (201), or a Status error.
+fn create(api: &FakeApi, t: &Target, body: &[u8]) -> Response {
+    if let Some(r) = forbidden(api, "create", t) {
+        return r;
+    }
+    let bad = |m: String| status(400, "BadRequest", m, json!({}));
+    let mut obj: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return bad(format!("the body is not JSON: {e}")),
+    };
+    if obj["kind"] != t.res.kind || obj["apiVersion"] != t.res.group_version() {
+        return bad(format!(
+            "the body is a {} {}, not a {} {}",
+            obj["apiVersion"],
+            obj["kind"],
+            t.res.group_version(),
+            t.res.kind
+        ));
+    }
+    let namespace = t.namespace.clone().unwrap_or_default();
+    let meta = &mut obj["metadata"];
+    if let Some(ns) = meta["namespace"].as_str().filter(|ns| *ns != namespace) {
+        return bad(format!(
+            "the namespace of the provided object ({ns}) does not match the namespace sent on the request ({namespace})"
+        ));
+    }
+    if meta["name"].as_str().unwrap_or_default().is_empty() {
+        let Some(prefix) = meta["generateName"].as_str() else {
+            return status(
+                422,
+                "Invalid",
+                format!(
+                    "{} is invalid: metadata.name: Required value: name or generateName is required",
+                    t.res.kind
+                ),
+                json!({}),
+            );
+        };
+        let n = api.shared.resource_version.load(Ordering::SeqCst);
+        meta["name"] = json!(format!("{prefix}{}", suffix(n)));
+    }
+    if !namespace.is_empty() {
+        meta["namespace"] = json!(namespace);
+    }
+    let name = meta["name"].as_str().unwrap_or_default().to_string();
+    let key = (key_prefix(t.res), namespace.clone(), name.clone());
+    if api.shared.objects.read().unwrap().contains_key(&key) {
+        return status(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", t.res.plural),
+            json!({"name": name, "kind": t.res.plural, "group": t.res.group}),
+        );
+    }
+    if let Err(e) = api.insert(obj) {
+        return bad(e);
+    }
+    let stored = api
+        .shared
+        .objects
+        .read()
+        .unwrap()
+        .get(&key)
+        .cloned()
+        .unwrap_or_default();
+    if t.res.kind == "Job" {
+        start_job(api, &stored);
+    }
+    json_response(StatusCode::CREATED, stored)
+}
+
+/// Five characters from a number, as generated names end.
+fn suffix(n: u64) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut n = n.wrapping_mul(2_654_435_761).wrapping_add(97);
+    (0..5)
+        .map(|_| {
+            let c = ALPHABET[(n % ALPHABET.len() as u64) as usize] as char;
+            n /= ALPHABET.len() as u64;
+            c
+        })
+        .collect()
+}
+
+/// The Job controller: one pod (or a FailedCreate event when PodSecurity refuses it), run by the
+/// fake kubelet on a thread of its own.
+fn start_job(api: &FakeApi, job: &Value) {
+    let namespace = job["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let job_name = job["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let level = api
+        .get("v1", "Namespace", "", &namespace)
+        .and_then(|ns| {
+            ns.pointer("/metadata/labels/pod-security.kubernetes.io~1enforce")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "privileged".into());
+    let n = api.shared.resource_version.load(Ordering::SeqCst);
+    let pod = kubelet::pod_for_job(job, &suffix(n + 7));
+    let pod_name = pod["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let violations = kubelet::pod_security_violations(&level, &pod["spec"]);
+    if !violations.is_empty() {
+        let message = format!(
+            "Error creating: pods \"{pod_name}\" is forbidden: violates PodSecurity \"{level}:latest\": {}",
+            violations.join(", ")
+        );
+        let _ = api.insert(json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": format!("{job_name}.{}", suffix(n + 13)), "namespace": namespace},
+            "involvedObject": {"kind": "Job", "namespace": namespace, "name": job_name, "apiVersion": "batch/v1"},
+            "reason": "FailedCreate", "message": message, "type": "Warning", "count": 1,
+        }));
+        return;
+    }
+    if api.insert(pod.clone()).is_err() {
+        return;
+    }
+    let Some(kubelet) = api.shared.kubelet.read().unwrap().clone() else {
+        return;
+    };
+    let api = api.clone();
+    std::thread::spawn(move || {
+        let run = kubelet(&pod);
+        let (Some(mut pod), Some(mut job)) = (
+            api.get("v1", "Pod", &namespace, &pod_name),
+            api.get("batch/v1", "Job", &namespace, &job_name),
+        ) else {
+            return; // deleted while it ran
+        };
+        kubelet::finished(&mut pod, &mut job, &run);
+        if let PodRun::Exited { logs, .. } = &run {
+            api.shared
+                .logs
+                .write()
+                .unwrap()
+                .insert((namespace.clone(), pod_name.clone()), logs.clone());
+        }
+        let _ = api.insert(pod);
+        let _ = api.insert(job);
+    });
+}
+
+/// DELETE of one object. Owned objects go too under Background or Foreground propagation; a Job's
+/// default is Orphan (its pods stay), as upstream keeps for compatibility.
+fn delete(
+    api: &FakeApi,
+    t: &Target,
+    name: &str,
+    query: &HashMap<String, String>,
+    body: &[u8],
+) -> Response {
+    if let Some(r) = forbidden(api, "delete", t) {
+        return r;
+    }
+    let from_body = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|b| b["propagationPolicy"].as_str().map(str::to_string));
+    let propagation = query
+        .get("propagationPolicy")
+        .cloned()
+        .or(from_body)
+        .unwrap_or_else(|| {
+            if t.res.kind == "Job" {
+                "Orphan".into()
+            } else {
+                "Background".into()
+            }
+        });
+    let key = (
+        key_prefix(t.res),
+        t.namespace.clone().unwrap_or_default(),
+        name.to_string(),
+    );
+    let mut objects = api.shared.objects.write().unwrap();
+    let Some(obj) = objects.remove(&key) else {
+        return status(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", t.res.plural),
+            json!({"name": name, "kind": t.res.plural, "group": t.res.group}),
+        );
+    };
+    if propagation != "Orphan" {
+        let uid = obj["metadata"]["uid"].clone();
+        objects.retain(|_, o| {
+            !o["metadata"]["ownerReferences"]
+                .as_array()
+                .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
+        });
+    }
+    json_response(
+        StatusCode::OK,
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": name, "kind": t.res.plural, "group": t.res.group, "uid": obj["metadata"]["uid"]},
+        }),
+    )
+}
+
+/// GET pods/NAME/log: what the fake kubelet recorded.
+fn logs(api: &FakeApi, t: &Target, name: &str) -> Response {
+    let rules = api.shared.forbidden.read().unwrap();
+    let refused = rules.iter().any(|f| {
+        f.verb == "get"
+            && f.resource == "pods/log"
+            && (f.namespace.is_none() || f.namespace == t.namespace)
+    });
+    drop(rules);
+    let namespace = t.namespace.clone().unwrap_or_default();
+    if refused {
+        return status(
+            403,
+            "Forbidden",
+            format!(
+                "pods \"{name}\" is forbidden: User \"tester\" cannot get resource \"pods/log\" in API group \"\" in the namespace \"{namespace}\""
+            ),
+            json!({"name": name, "kind": "pods"}),
+        );
+    }
+    let Some(pod) = api.get("v1", "Pod", &namespace, name) else {
+        return status(
+            404,
+            "NotFound",
+            format!("pods \"{name}\" not found"),
+            json!({"name": name, "kind": "pods"}),
+        );
+    };
+    match api
+        .shared
+        .logs
+        .read()
+        .unwrap()
+        .get(&(namespace, name.to_string()))
+    {
+        Some(text) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain")],
+            Body::from(text.clone()),
+        )
+            .into_response(),
+        None => {
+            let container = pod["spec"]["containers"][0]["name"]
+                .as_str()
+                .unwrap_or("agent");
+            let reason = pod
+                .pointer("/status/containerStatuses/0/state/waiting/reason")
+                .and_then(Value::as_str)
+                .unwrap_or("ContainerCreating");
+            status(
+                400,
+                "BadRequest",
+                format!(
+                    "container \"{container}\" in pod \"{name}\" is waiting to start: {reason}"
+                ),
+                json!({}),
+            )
+        }
+    }
 }
 
 #[cfg(test)]

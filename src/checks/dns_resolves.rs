@@ -1,0 +1,187 @@
+//! dns.resolves (7): the Service's names resolve from inside the client's namespace — through the
+//! probe pod's own resolv.conf (search list, ndots), and through every DNS replica — to the
+//! ClusterIP (the ready pod IPs when headless), on every try. Names are asked relative to the
+//! search list (`NAME.NS.svc`, `NAME.NS`, and `NAME` from the Service's own namespace), so that
+//! the cluster domain need not be known.
+
+use super::pods_listening::raise;
+use super::probed;
+use super::unavailable;
+use crate::probe::{ProbePlan, Purpose};
+use crate::report::{Evidence, Outcome, SkipKind, Status};
+use crate::state::ClusterState;
+
+pub(super) fn run(state: &ClusterState) -> Outcome {
+    let results = match state.probe.as_result() {
+        Ok(r) => r,
+        Err(u) => return unavailable(u),
+    };
+    let plan = ProbePlan::for_service(state, &[]);
+    let expected = &plan.expected_answers;
+    let mut evidence = Vec::new();
+    let mut fixes = Vec::new();
+    let mut worst = Status::Pass;
+    let mut problems = Vec::new();
+    let mut names = Vec::new();
+    let mut replicas = 0;
+    let mut tries = 0;
+    let headless = state
+        .service()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.cluster_ip.as_deref())
+        == Some("None");
+    let full_fails = results.records.iter().any(|r| {
+        r.kind == "dns"
+            && r.via.as_deref() == Some("resolv.conf")
+            && r.name.as_deref().is_some_and(|n| n.ends_with(".svc"))
+            && r.verdict == "nxdomain"
+    });
+    for planned in &plan.targets {
+        let Purpose::Dns { name, server } = &planned.purpose else {
+            continue;
+        };
+        let via = match server {
+            Some((pod, ip)) => format!("replica {pod} ({ip})"),
+            None => "resolv.conf".to_string(),
+        };
+        let Some(record) = results.records_for(&planned.arg).next() else {
+            raise(&mut worst, Status::Error);
+            problems.push(format!("{name} via {via}: the agent reported nothing"));
+            continue;
+        };
+        if server.is_some() {
+            replicas += 1;
+        } else if !names.contains(name) {
+            names.push(name.clone());
+        }
+        tries = tries.max(record.tries);
+        let mut e = Evidence::new(
+            "DnsLookup",
+            format!("{name} via {via}: {} — {}", record.verdict, record.detail),
+        )
+        .field("name", name.clone())
+        .field("via", via.clone())
+        .field("verdict", record.verdict.clone())
+        .field("answers", record.answers.join(", "));
+        if let Some(ms) = record.latency_ms {
+            e = e.field("latency", format!("{ms} ms"));
+        }
+        evidence.push(e);
+        match record.verdict.as_str() {
+            "resolved" => {
+                let wrong: Vec<&String> = record
+                    .answers
+                    .iter()
+                    .filter(|a| !expected.contains(a))
+                    .collect();
+                let missing = !headless
+                    && expected.iter().any(|x| {
+                        !record.answers.contains(x)
+                            && x.contains('.') == record.answers.iter().any(|a| a.contains('.'))
+                    });
+                if !wrong.is_empty() || missing || record.answers.is_empty() {
+                    raise(&mut worst, Status::Fail);
+                    problems.push(format!(
+                        "{name} via {via} resolves to {}, not {}",
+                        if record.answers.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            record.answers.join(", ")
+                        },
+                        expected.join(", ")
+                    ));
+                    fixes.push(format!(
+                        "see which name answered ({}): another Service or an external record may shadow it through the search list",
+                        record.answered_name.as_deref().unwrap_or("?")
+                    ));
+                } else if record.intermittent {
+                    raise(&mut worst, Status::Warn);
+                    problems.push(format!(
+                        "{name} via {via} resolved {} of {} times",
+                        record.resolved, record.tries
+                    ));
+                }
+            }
+            verdict => {
+                raise(&mut worst, Status::Fail);
+                let (problem, fix) =
+                    failure(state, name, &via, server.is_some(), verdict, full_fails);
+                problems.push(problem);
+                fixes.push(fix);
+            }
+        }
+    }
+    if names.is_empty() && replicas == 0 && problems.is_empty() {
+        return Outcome::skip(SkipKind::NotApplicable, "no name to resolve (ExternalName)");
+    }
+    fixes.dedup();
+    if worst != Status::Pass {
+        evidence.splice(0..0, probed::probe_evidence(results));
+    }
+    let outcome = match worst {
+        Status::Pass => Outcome::pass(format!(
+            "{} → {} (resolv.conf{}; {} tries each)",
+            names.join(", "),
+            expected.join(", "),
+            if replicas > 0 {
+                format!(" and {replicas} DNS replica(s)")
+            } else {
+                String::new()
+            },
+            tries.max(1)
+        )),
+        Status::Warn => Outcome::warn(problems.join("; ")),
+        Status::Error => {
+            let mut o = Outcome::fail(problems.join("; "));
+            o.status = Status::Error;
+            o
+        }
+        _ => Outcome::fail(problems.join("; ")),
+    };
+    outcome.evidence(evidence).fix(fixes)
+}
+
+fn failure(
+    state: &ClusterState,
+    name: &str,
+    via: &str,
+    replica: bool,
+    verdict: &str,
+    full_name_fails: bool,
+) -> (String, String) {
+    let (svc, ns) = (&state.service_name, &state.namespace);
+    match verdict {
+        "nxdomain" if full_name_fails => (
+            format!("{name} via {via}: NXDOMAIN — the cluster DNS does not know {ns}/{svc}"),
+            "check CoreDNS's kubernetes plugin (its zone must be the cluster domain) and its logs: kubectl -n kube-system logs -l k8s-app=kube-dns --tail=50".into(),
+        ),
+        "nxdomain" => (
+            format!("{name} via {via}: NXDOMAIN while {svc}.{ns}.svc resolves — the pod's search list lacks the cluster's domains"),
+            "give the client dnsPolicy: ClusterFirst (ClusterFirstWithHostNet for hostNetwork pods), or use the full name".into(),
+        ),
+        "timeout" if replica => (
+            format!("{name} via {via}: no answer — this DNS replica times out while resolution goes through it"),
+            "look at that replica: kubectl -n kube-system describe pod <it>; kubectl -n kube-system logs <it>".into(),
+        ),
+        "timeout" => (
+            format!("{name} via {via}: no answer — DNS egress is blocked (see netpol.allows) or the DNS Service has no working endpoint"),
+            "kubectl netdoctor dns; and allow UDP and TCP 53 to kube-dns in the client's egress policies".into(),
+        ),
+        "servfail" => (
+            format!("{name} via {via}: SERVFAIL — CoreDNS failed (an upstream or plugin error)"),
+            "kubectl -n kube-system logs -l k8s-app=kube-dns --tail=50".into(),
+        ),
+        "refused" => (
+            format!("{name} via {via}: REFUSED — the server does not serve this zone to the client"),
+            "check the nameserver in the pod's resolv.conf: kubectl exec <pod> -- cat /etc/resolv.conf".into(),
+        ),
+        "nodata" => (
+            format!("{name} via {via}: the name exists but has no address record"),
+            "a headless Service without ready pods has no A records: see endpoints.ready".into(),
+        ),
+        other => (
+            format!("{name} via {via}: {other}"),
+            "run the lookup by hand: kubectl run dnscheck --rm -it --image=nicolaka/netshoot -- dig NAME".into(),
+        ),
+    }
+}

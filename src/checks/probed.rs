@@ -1,0 +1,114 @@
+//! What the probe checks (5–7) share: reading the probe's lines for the planned targets, and the
+//! NetworkPolicy decision for the probe's own identity (DESIGN §3, cross-check of probe results).
+
+use crate::checks::netpol_allows;
+use crate::netpol::{Party, PathDecision, PodInfo, PolicySet, Protocol};
+use crate::probe::{AgentRecord, ProbeResults};
+use crate::report::Evidence;
+use crate::state::ClusterState;
+use crate::state::ObjectRef;
+
+/// The policy decision for the probe pod → a backend pod, when the policies could be read.
+pub(crate) fn probe_decision(
+    state: &ClusterState,
+    results: &ProbeResults,
+    pod_name: &str,
+    port: u16,
+    protocol: &str,
+) -> Option<PathDecision> {
+    let policies = state.policies.known()?;
+    let set = PolicySet::compile(policies).ok()?;
+    let (namespaces, _) = netpol_allows::namespaces(state);
+    let pod = state
+        .pods
+        .known()?
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some(pod_name))?;
+    let probe = Party::Pod(PodInfo {
+        namespace: results.namespace.clone(),
+        name: results.pod.clone(),
+        labels: results.labels.clone(),
+        node: results.node.clone(),
+        ..Default::default()
+    });
+    let protocol = Protocol::parse(Some(protocol)).ok()?;
+    Some(set.decide(
+        &namespaces,
+        &probe,
+        &Party::Pod(PodInfo::from_pod(pod)),
+        port,
+        protocol,
+    ))
+}
+
+/// The policies that deny, from a decision ("shop/deny-all").
+pub(crate) fn denying(decision: &PathDecision) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for side in [&decision.egress, &decision.ingress] {
+        if side.verdict == crate::netpol::Verdict::Denied {
+            names.extend(side.selecting.iter().map(String::as_str));
+        }
+    }
+    if names.is_empty() {
+        "NetworkPolicy".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// One probe line as evidence.
+pub(crate) fn evidence(kind: &'static str, what: &str, record: &AgentRecord) -> Evidence {
+    let mut e = Evidence::new(
+        kind,
+        format!("{what}: {} — {}", record.verdict, record.detail),
+    )
+    .field(
+        "target",
+        record
+            .target
+            .trim_start_matches("tcp:")
+            .trim_start_matches("udp:"),
+    )
+    .field("verdict", record.verdict.clone());
+    if let Some(reply) = &record.reply {
+        e = e.field("reply", reply.clone());
+    }
+    if let Some(from) = record.reply_from {
+        e = e.field("from", from.to_string());
+    }
+    if let Some(rtt) = record.rtt_ms {
+        e = e.field("rtt", format!("{rtt} ms"));
+    }
+    if record.sent > 1 {
+        e = e.field("sent", record.sent.to_string());
+    }
+    e.field(
+        "evidence",
+        record.evidence.clone().unwrap_or_else(|| "connect".into()),
+    )
+}
+
+/// Where the probe ran, as the first evidence item of a probe check.
+pub(crate) fn probe_evidence(results: &ProbeResults) -> Vec<Evidence> {
+    let mut out = vec![
+        Evidence::new(
+            "ProbePod",
+            format!(
+                "probe pod {}/{} on node {} ({} rung, capture {})",
+                results.namespace,
+                results.pod,
+                results.node.as_deref().unwrap_or("?"),
+                results.rung.as_str(),
+                if results.captured() { "on" } else { "off" }
+            ),
+        )
+        .on(ObjectRef::new("Pod", &results.namespace, &results.pod)),
+    ];
+    out.extend(
+        results
+            .notes
+            .iter()
+            .map(|n| Evidence::new("ProbeNote", n.clone())),
+    );
+    out
+}

@@ -1,0 +1,147 @@
+//! service.clusterip (6): the ClusterIP answers like the pods do. The probe connects several times
+//! per Service port (each connect may reach another backend). Pods open but the ClusterIP not is a
+//! service proxy fault on the probe's node; ICMP port unreachable from a ClusterIP is the proxy's
+//! "no endpoints" reject; some connects failing means the proxy still routes to a broken backend.
+
+use std::collections::BTreeMap;
+
+use super::pods_listening::raise;
+use super::probed;
+use super::unavailable;
+use crate::probe::{ProbePlan, Purpose};
+use crate::report::{Evidence, Outcome, SkipKind, Status};
+use crate::state::ClusterState;
+
+pub(super) fn run(state: &ClusterState) -> Outcome {
+    let results = match state.probe.as_result() {
+        Ok(r) => r,
+        Err(u) => return unavailable(u),
+    };
+    let plan = ProbePlan::for_service(state, &[]);
+    let node = results
+        .node
+        .as_deref()
+        .map_or_else(|| "the probe's node".to_string(), |n| format!("node {n}"));
+    let node_name = results.node.as_deref().unwrap_or("<node>");
+    let mut evidence = Vec::new();
+    let mut fixes = Vec::new();
+    let mut worst = Status::Pass;
+    let mut lines = Vec::new();
+    for planned in &plan.targets {
+        let Purpose::ClusterIp {
+            ip, port, protocol, ..
+        } = &planned.purpose
+        else {
+            continue;
+        };
+        let records: Vec<_> = results.records_for(&planned.arg).collect();
+        let what = format!("{ip}:{port}/{protocol}");
+        if records.is_empty() {
+            raise(&mut worst, Status::Error);
+            lines.push(format!("{what}: the agent reported nothing"));
+            continue;
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in &records {
+            *counts.entry(r.verdict.as_str()).or_default() += 1;
+        }
+        let n = records.len();
+        let open = counts.get("open").copied().unwrap_or(0);
+        let tally = counts
+            .iter()
+            .map(|(v, c)| format!("{c} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut e = probed::evidence(
+            "ClusterIpProbe",
+            &what,
+            records
+                .iter()
+                .find(|r| r.verdict != "open")
+                .unwrap_or(&records[0]),
+        )
+        .field("connects", n.to_string())
+        .field("outcomes", tally.clone());
+        e.message = format!("{what}: {tally} of {n} connects");
+        evidence.push(e);
+        let silent = counts.get("no-answer").copied().unwrap_or(0);
+        if open == n || (protocol == "UDP" && open + silent == n) {
+            lines.push(format!("{what} answered {open} of {n}"));
+            continue;
+        }
+        raise(&mut worst, Status::Fail);
+        if open > 0 {
+            lines.push(format!(
+                "{what}: {} of {n} connects failed ({tally})",
+                n - open
+            ));
+            fixes.push(format!(
+                "the proxy still routes to a backend that does not answer: compare kubectl get endpointslices -n {} -l kubernetes.io/service-name={} with the pods that answered in pods.listening; restart kube-proxy on {node} if its rules are stale",
+                state.namespace, state.service_name
+            ));
+            continue;
+        }
+        let (line, fix) = match counts.keys().next().copied().unwrap_or("") {
+            "rejected" => (
+                format!(
+                    "{what} is rejected (ICMP port unreachable): the service proxy on {node} has no endpoints for it"
+                ),
+                format!(
+                    "the proxy is out of sync with the EndpointSlices: kubectl -n kube-system logs -l k8s-app=kube-proxy --tail=50 (the pod on {node}), or restart it"
+                ),
+            ),
+            "dropped" => (
+                format!(
+                    "{what} does not answer while the pods do: no service proxy rule on {node}"
+                ),
+                format!(
+                    "check the service proxy on {node}: kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={node_name} (kube-proxy, or Cilium/Calico eBPF with its kube-proxy replacement)"
+                ),
+            ),
+            "refused" => (
+                format!("{what} is refused: the proxy forwards to a port where nothing listens"),
+                format!(
+                    "compare the proxy's rules with the Service's targetPort: iptables-save | grep {ip} on {node}"
+                ),
+            ),
+            _ => (
+                format!("{what}: {tally}"),
+                format!("check routing to the service range from {node}"),
+            ),
+        };
+        lines.push(line);
+        fixes.push(fix);
+    }
+    if lines.is_empty() {
+        return Outcome::skip(
+            SkipKind::NotApplicable,
+            "headless or without a ClusterIP: nothing to probe",
+        );
+    }
+    if let Some(affinity) = state
+        .service()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.session_affinity.as_deref())
+        .filter(|a| *a == "ClientIP")
+    {
+        evidence.push(Evidence::new(
+            "SessionAffinity",
+            format!(
+                "sessionAffinity {affinity}: every connect from the probe reaches the same backend"
+            ),
+        ));
+    }
+    if worst != Status::Pass {
+        evidence.splice(0..0, probed::probe_evidence(results));
+    }
+    let summary = lines.join("; ");
+    let mut outcome = match worst {
+        Status::Pass => Outcome::pass(summary),
+        _ => Outcome::fail(summary),
+    };
+    if worst == Status::Error {
+        outcome.status = Status::Error;
+    }
+    fixes.dedup();
+    outcome.evidence(evidence).fix(fixes)
+}

@@ -1,0 +1,389 @@
+//! What the probe connects to for one Service, computed from the gathered state (no I/O):
+//! every ready endpoint on its resolved port (EndpointSlices carry the number a named targetPort
+//! resolved to), the ClusterIP on every Service port (several connects, to reach several
+//! backends), and the Service's names through the pod's resolv.conf and through each DNS replica.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Service;
+
+use crate::k8s;
+use crate::state::{Client, ClusterState};
+
+/// Why a target is probed: what its verdict says something about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// A ready endpoint: `pods.listening`.
+    Endpoint {
+        pod: Option<String>,
+        /// The Service port's name ("" when unnamed) and the resolved number.
+        port_name: String,
+        port: u16,
+        protocol: String,
+    },
+    /// The ClusterIP on a Service port: `service.clusterip`.
+    ClusterIp {
+        ip: String,
+        port: u16,
+        protocol: String,
+        port_name: String,
+    },
+    /// A name of the Service through resolv.conf (`server: None`) or one DNS replica.
+    Dns {
+        name: String,
+        server: Option<(String, String)>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// The agent's argument (`tcp:IP:PORT`), also the `target` of its lines.
+    pub arg: String,
+    pub purpose: Purpose,
+    /// How many times it is passed (ClusterIP: several connects).
+    pub times: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbePlan {
+    /// Where the probe pod runs: the client's namespace, else the Service's.
+    pub namespace: String,
+    /// The client's node (`--from pod/X`): proxy and node-local DNS faults are per node.
+    pub node: Option<String>,
+    /// Labels of a would-be client (`--from ns/N --labels`) that policies reference.
+    pub labels: BTreeMap<String, String>,
+    pub targets: Vec<Planned>,
+    /// What a correct DNS answer contains: the ClusterIPs, or the ready pod IPs when headless.
+    pub expected_answers: Vec<String>,
+    /// Ports the agent cannot probe (SCTP), said in the report.
+    pub unsupported: Vec<String>,
+}
+
+/// Connects per ClusterIP port: enough to meet several backends of a random choice.
+fn clusterip_connects(backends: usize) -> usize {
+    (backends * 2).clamp(3, 12)
+}
+
+impl ProbePlan {
+    pub fn for_service(state: &ClusterState, policy_labels: &[String]) -> ProbePlan {
+        let (namespace, node, labels) = identity(state, policy_labels);
+        let mut plan = ProbePlan {
+            namespace,
+            node,
+            labels,
+            targets: Vec::new(),
+            expected_answers: Vec::new(),
+            unsupported: Vec::new(),
+        };
+        let Some(svc) = state.service() else {
+            return plan;
+        };
+        let spec = svc.spec.clone().unwrap_or_default();
+        if spec.type_.as_deref() == Some("ExternalName") {
+            return plan;
+        }
+        let mut backends: Vec<String> = Vec::new();
+        for slice in state.slices.known().into_iter().flatten() {
+            if !matches!(slice.address_type.as_str(), "IPv4" | "IPv6") {
+                continue;
+            }
+            for sp in slice.ports.iter().flatten() {
+                let (Some(port), proto) = (sp.port, k8s::protocol(sp.protocol.as_ref())) else {
+                    continue;
+                };
+                let Ok(port) = u16::try_from(port) else {
+                    continue;
+                };
+                for ep in &slice.endpoints {
+                    let ready = ep.conditions.as_ref().and_then(|c| c.ready) != Some(false);
+                    let Some(ip) = ep.addresses.first().filter(|_| ready) else {
+                        continue;
+                    };
+                    if !backends.contains(ip) {
+                        backends.push(ip.clone());
+                    }
+                    let arg = match agent_arg(proto, ip, port) {
+                        Some(arg) => arg,
+                        None => {
+                            plan.note_unsupported(format!("{proto} {ip}:{port}"));
+                            continue;
+                        }
+                    };
+                    let purpose = Purpose::Endpoint {
+                        pod: ep.target_ref.as_ref().and_then(|r| r.name.clone()),
+                        port_name: sp.name.clone().unwrap_or_default(),
+                        port,
+                        protocol: proto.to_string(),
+                    };
+                    plan.push(arg, purpose, 1);
+                }
+            }
+        }
+        let cluster_ips = cluster_ips(svc);
+        for ip in &cluster_ips {
+            for sp in spec.ports.iter().flatten() {
+                let proto = k8s::protocol(sp.protocol.as_ref());
+                let Ok(port) = u16::try_from(sp.port) else {
+                    continue;
+                };
+                let Some(arg) = agent_arg(proto, ip, port) else {
+                    plan.note_unsupported(format!("{proto} {ip}:{port}"));
+                    continue;
+                };
+                let purpose = Purpose::ClusterIp {
+                    ip: ip.clone(),
+                    port,
+                    protocol: proto.to_string(),
+                    port_name: sp.name.clone().unwrap_or_default(),
+                };
+                plan.push(arg, purpose, clusterip_connects(backends.len()));
+            }
+        }
+        let mut expected = if cluster_ips.is_empty() {
+            backends
+        } else {
+            cluster_ips
+        };
+        // Dual-stack: the lookups ask for A records, so the IPv4 addresses are the answer.
+        if expected.iter().any(|ip| !ip.contains(':')) {
+            expected.retain(|ip| !ip.contains(':'));
+        }
+        plan.expected_answers = expected;
+        plan.plan_dns(state);
+        plan
+    }
+
+    /// Names relative to the search list (so that the cluster domain need not be known):
+    /// `NAME.NS.svc`, `NAME.NS`, and `NAME` from the Service's own namespace; then `NAME.NS.svc`
+    /// through every DNS replica.
+    fn plan_dns(&mut self, state: &ClusterState) {
+        let (name, ns) = (&state.service_name, &state.namespace);
+        let full = format!("{name}.{ns}.svc");
+        let mut names = vec![full.clone(), format!("{name}.{ns}")];
+        if self.namespace == *ns {
+            names.push(name.clone());
+        }
+        // An IPv6-only Service has AAAA records only.
+        let kind = if !self.expected_answers.is_empty()
+            && self.expected_answers.iter().all(|ip| ip.contains(':'))
+        {
+            "/AAAA"
+        } else {
+            ""
+        };
+        for n in names {
+            let purpose = Purpose::Dns {
+                name: n.clone(),
+                server: None,
+            };
+            self.push(format!("dns:{n}{kind}"), purpose, 1);
+        }
+        for pod in state.dns_pods.known().into_iter().flatten() {
+            let Some(ip) = pod.status.as_ref().and_then(|s| s.pod_ip.clone()) else {
+                continue;
+            };
+            if k8s::pod_ready(pod) == Some(false) {
+                continue;
+            }
+            let server = if ip.contains(':') {
+                format!("[{ip}]")
+            } else {
+                ip.clone()
+            };
+            let purpose = Purpose::Dns {
+                name: full.clone(),
+                server: Some((k8s::name_of(&pod.metadata).to_string(), ip)),
+            };
+            self.push(format!("dns:{full}{kind}@{server}"), purpose, 1);
+        }
+    }
+
+    fn push(&mut self, arg: String, purpose: Purpose, times: usize) {
+        if !self.targets.iter().any(|t| t.arg == arg) {
+            self.targets.push(Planned {
+                arg,
+                purpose,
+                times,
+            });
+        }
+    }
+
+    fn note_unsupported(&mut self, what: String) {
+        if !self.unsupported.contains(&what) {
+            self.unsupported.push(what);
+        }
+    }
+
+    /// The agent's arguments, repeated targets included.
+    pub fn agent_targets(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .flat_map(|t| std::iter::repeat_n(t.arg.clone(), t.times))
+            .collect()
+    }
+
+    /// Whether anything but DNS would be probed.
+    pub fn has_connections(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|t| !matches!(t.purpose, Purpose::Dns { .. }))
+    }
+}
+
+/// Label keys the policies' pod selectors use (a would-be client's labels are copied onto the
+/// probe only where a policy could decide by them).
+pub fn referenced_labels(
+    policies: &[k8s_openapi::api::networking::v1::NetworkPolicy],
+) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, child) in map {
+                    if k == "podSelector" {
+                        for key in child["matchLabels"]
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, _)| k.clone())
+                        {
+                            out.push(key);
+                        }
+                        for e in child["matchExpressions"].as_array().into_iter().flatten() {
+                            out.extend(e["key"].as_str().map(str::to_string));
+                        }
+                    }
+                    walk(child, out);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for p in policies {
+        if let Ok(v) = serde_json::to_value(p) {
+            walk(&v, &mut out);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn agent_arg(protocol: &str, ip: &str, port: u16) -> Option<String> {
+    let scheme = match protocol {
+        "TCP" => "tcp",
+        "UDP" => "udp",
+        _ => return None,
+    };
+    Some(if ip.contains(':') {
+        format!("{scheme}:[{ip}]:{port}")
+    } else {
+        format!("{scheme}:{ip}:{port}")
+    })
+}
+
+fn cluster_ips(svc: &Service) -> Vec<String> {
+    let spec = svc.spec.clone().unwrap_or_default();
+    let mut ips = spec.cluster_ips.unwrap_or_default();
+    if ips.is_empty() {
+        ips.extend(spec.cluster_ip);
+    }
+    ips.retain(|ip| !ip.is_empty() && ip != "None");
+    ips
+}
+
+/// Where the probe runs and who it is: the client's namespace and node, and — for a would-be
+/// client — only the labels the policies reference (never revision hashes).
+fn identity(
+    state: &ClusterState,
+    policy_labels: &[String],
+) -> (String, Option<String>, BTreeMap<String, String>) {
+    match &state.client {
+        Some(Client::Pod { namespace, pod, .. }) => {
+            let node = pod
+                .known()
+                .and_then(|p| p.as_ref())
+                .and_then(|p| p.spec.as_ref())
+                .and_then(|s| s.node_name.clone());
+            (namespace.clone(), node, BTreeMap::new())
+        }
+        Some(Client::Hypothetical { namespace, labels }) => {
+            let copied = labels
+                .iter()
+                .filter(|(k, _)| policy_labels.contains(k))
+                .filter(|(k, _)| {
+                    !matches!(k.as_str(), "pod-template-hash" | "controller-revision-hash")
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            (namespace.clone(), None, copied)
+        }
+        None => (state.namespace.clone(), None, BTreeMap::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn plans_ready_endpoints_clusterip_and_names() {
+        let state = fixtures::state(
+            "shop",
+            "web",
+            r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  clusterIP: 10.96.0.20
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}, {name: sctp, port: 9, protocol: SCTP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints:
+- addresses: [10.1.0.5]
+  conditions: {ready: true}
+  targetRef: {kind: Pod, name: web-a}
+- addresses: [10.1.0.6]
+  conditions: {ready: false}
+  targetRef: {kind: Pod, name: web-b}
+- addresses: [10.1.0.7]
+  targetRef: {kind: Pod, name: web-c}
+"#,
+        );
+        let plan = ProbePlan::for_service(&state, &[]);
+        assert_eq!(plan.namespace, "shop");
+        let args: Vec<&str> = plan.targets.iter().map(|t| t.arg.as_str()).collect();
+        // Not-ready 10.1.0.6 is not probed; nil conditions mean ready (10.1.0.7).
+        assert_eq!(
+            args,
+            [
+                "tcp:10.1.0.5:8080",
+                "tcp:10.1.0.7:8080",
+                "tcp:10.96.0.20:80",
+                "dns:web.shop.svc",
+                "dns:web.shop",
+                "dns:web",
+            ]
+        );
+        assert_eq!(plan.targets[2].times, 4, "two backends, two connects each");
+        assert_eq!(plan.unsupported, ["SCTP 10.96.0.20:9"]);
+        assert_eq!(plan.expected_answers, ["10.96.0.20"]);
+        assert_eq!(
+            plan.targets[0].purpose,
+            Purpose::Endpoint {
+                pod: Some("web-a".into()),
+                port_name: "http".into(),
+                port: 8080,
+                protocol: "TCP".into()
+            }
+        );
+    }
+}

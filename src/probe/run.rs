@@ -1,0 +1,482 @@
+//! Running a probe against the API: create the Job, wait for its pod, read the log, delete the
+//! Job (propagation Background: a Job's default, Orphan, would leave its pod behind).
+//!
+//! Every created Job is registered until deleted, so that an interrupted run (Ctrl-C, SIGTERM)
+//! deletes it before exiting ([`cleanup_registered`]); the Job's own deadline and TTL clean up
+//! after a CLI that was killed outright.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
+
+use super::job::{self, ProbeOptions, Rung};
+use super::{ProbePlan, ProbeResults};
+use crate::state::{Fact, Unavailable};
+use crate::text;
+
+/// Jobs created and not yet deleted: (client, namespace, name).
+static CREATED: Mutex<Vec<(Client, String, String)>> = Mutex::new(Vec::new());
+
+/// Container waiting reasons that will not resolve by waiting.
+const STUCK: &[&str] = &[
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+];
+
+/// How long a Job may stay without a pod before its events are read for a refusal.
+const NO_POD_GRACE: Duration = Duration::from_secs(2);
+
+pub struct Prober {
+    pub client: Client,
+    /// Bounds each API request.
+    pub request_timeout: Option<Duration>,
+    pub verbose: bool,
+}
+
+/// Why a probe could not run (a skipped check with this reason leaves the diagnosis incomplete).
+fn failed(msg: impl Into<String>) -> Fact<ProbeResults> {
+    Fact::Unavailable(Unavailable::Failed(msg.into()))
+}
+
+impl Prober {
+    pub async fn run(&self, plan: &ProbePlan, opts: &ProbeOptions) -> Fact<ProbeResults> {
+        let ns = plan.namespace.as_str();
+        let level = self.pod_security_level(ns).await;
+        let mut rung = Rung::for_level(level.as_deref());
+        let mut notes = Vec::new();
+        let started = Instant::now();
+        loop {
+            let outcome = self.attempt(plan, opts, rung, started).await;
+            match outcome {
+                Attempt::Done(mut results) => {
+                    results.notes.splice(0..0, notes);
+                    return Fact::Known(*results);
+                }
+                Attempt::Refused(message) => match rung.next() {
+                    Some(next) => {
+                        notes.push(format!(
+                            "admission refused the probe at the {} rung ({}); retried as {}",
+                            rung.as_str(),
+                            message,
+                            next.as_str()
+                        ));
+                        rung = next;
+                    }
+                    None => return failed(format!("admission refused the probe pod: {message}")),
+                },
+                Attempt::Failed(fact) => return fact,
+            }
+        }
+    }
+
+    async fn pod_security_level(&self, ns: &str) -> Option<String> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let namespace = self.bounded(api.get_opt(ns)).await.ok().flatten()?;
+        namespace
+            .metadata
+            .labels?
+            .get("pod-security.kubernetes.io/enforce")
+            .cloned()
+    }
+
+    async fn attempt(
+        &self,
+        plan: &ProbePlan,
+        opts: &ProbeOptions,
+        rung: Rung,
+        started: Instant,
+    ) -> Attempt {
+        let ns = plan.namespace.as_str();
+        let jobs: Api<Job> = Api::namespaced(self.client.clone(), ns);
+        let deadline = k8s_openapi::jiff::Timestamp::now()
+            + k8s_openapi::jiff::SignedDuration::from_secs(opts.timeout.as_secs() as i64 + 30);
+        let manifest = job::manifest(plan, opts, rung, &deadline.to_string());
+        let created = match self
+            .bounded(jobs.create(&PostParams::default(), &manifest))
+            .await
+        {
+            Ok(job) => job,
+            Err(kube::Error::Api(status))
+                if status.code == 403 && !is_admission(&status.message) =>
+            {
+                return Attempt::Failed(Fact::Unavailable(Unavailable::Forbidden {
+                    verb: "create",
+                    resource: "jobs",
+                    namespace: Some(ns.to_string()),
+                }));
+            }
+            Err(kube::Error::Api(status)) => {
+                return Attempt::Failed(failed(format!(
+                    "the probe Job was refused: {}",
+                    text::sanitize(&status.message)
+                )));
+            }
+            Err(e) => {
+                return Attempt::Failed(failed(format!(
+                    "cannot create the probe Job: {}",
+                    text::sanitize(&e.to_string())
+                )));
+            }
+        };
+        let name = created.metadata.name.clone().unwrap_or_default();
+        if self.verbose {
+            eprintln!("probe: created job {ns}/{name} ({} rung)", rung.as_str());
+        }
+        register(&self.client, ns, &name);
+        let outcome = self.wait(plan, opts, rung, &name, started).await;
+        self.delete(ns, &name).await;
+        outcome
+    }
+
+    async fn wait(
+        &self,
+        plan: &ProbePlan,
+        opts: &ProbeOptions,
+        rung: Rung,
+        job: &str,
+        started: Instant,
+    ) -> Attempt {
+        let ns = plan.namespace.as_str();
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let selector = ListParams::default().labels(&format!("job-name={job}"));
+        let mut delay = Duration::from_millis(100);
+        let created = Instant::now();
+        let mut last_phase = "no pod yet".to_string();
+        loop {
+            if started.elapsed() > opts.timeout {
+                return Attempt::Failed(failed(format!(
+                    "the probe did not finish within {} s ({last_phase}); kubectl get pods -n {ns} -l job-name={job}",
+                    opts.timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+            let list = match self.bounded(pods.list(&selector)).await {
+                Ok(list) => list,
+                Err(kube::Error::Api(s)) if s.code == 403 => {
+                    return Attempt::Failed(Fact::Unavailable(Unavailable::Forbidden {
+                        verb: "list",
+                        resource: "pods",
+                        namespace: Some(ns.to_string()),
+                    }));
+                }
+                Err(_) => continue,
+            };
+            let Some(pod) = list.items.into_iter().next() else {
+                if created.elapsed() >= NO_POD_GRACE {
+                    if let Some(refusal) = self.creation_refused(ns, job).await {
+                        return refusal;
+                    }
+                }
+                continue;
+            };
+            let status = pod.status.clone().unwrap_or_default();
+            let phase = status.phase.clone().unwrap_or_default();
+            last_phase = format!("pod {} {phase}", crate::k8s::name_of(&pod.metadata));
+            for cs in status.container_statuses.iter().flatten() {
+                let waiting = cs.state.as_ref().and_then(|s| s.waiting.as_ref());
+                if let Some(w) =
+                    waiting.filter(|w| STUCK.contains(&w.reason.as_deref().unwrap_or("")))
+                {
+                    return Attempt::Failed(failed(format!(
+                        "the probe image {} cannot start: {}: {} (mirror it and pass --probe-image)",
+                        opts.image,
+                        w.reason.as_deref().unwrap_or(""),
+                        text::sanitize(w.message.as_deref().unwrap_or(""))
+                    )));
+                }
+            }
+            if !matches!(phase.as_str(), "Succeeded" | "Failed") {
+                continue;
+            }
+            let pod_name = crate::k8s::name_of(&pod.metadata).to_string();
+            let log = match self
+                .bounded(pods.logs(
+                    &pod_name,
+                    &LogParams {
+                        container: Some("agent".into()),
+                        ..Default::default()
+                    },
+                ))
+                .await
+            {
+                Ok(log) => log,
+                Err(kube::Error::Api(s)) if s.code == 403 => {
+                    return Attempt::Failed(Fact::Unavailable(Unavailable::Forbidden {
+                        verb: "get",
+                        resource: "pods/log",
+                        namespace: Some(ns.to_string()),
+                    }));
+                }
+                Err(e) => {
+                    return Attempt::Failed(failed(format!(
+                        "cannot read the probe's log: {}",
+                        text::sanitize(&e.to_string())
+                    )));
+                }
+            };
+            let (records, summary) = match ProbeResults::parse_log(&log) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    return Attempt::Failed(failed(format!(
+                        "the probe's log is not the agent's: {e}"
+                    )));
+                }
+            };
+            if summary.is_none() {
+                return Attempt::Failed(failed(format!(
+                    "the probe pod {pod_name} ended ({phase}) without the agent's summary: {}",
+                    text::sanitize(log.lines().last().unwrap_or("empty log"))
+                )));
+            }
+            let mut notes = Vec::new();
+            if let Some(reason) = summary
+                .as_ref()
+                .and_then(|s| (!s.capture.enabled).then(|| s.capture.reason.clone()))
+                .flatten()
+            {
+                notes.push(format!("no packet capture in the probe ({}): verdicts come from connect() and are weaker", text::sanitize(&reason)));
+            }
+            return Attempt::Done(Box::new(ProbeResults {
+                namespace: ns.to_string(),
+                pod: pod_name,
+                node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+                rung,
+                notes,
+                records,
+                summary,
+                labels: job::pod_labels(plan),
+            }));
+        }
+    }
+
+    /// A Job without a pod: PodSecurity or a quota refused it (an event on the Job says so).
+    async fn creation_refused(&self, ns: &str, job: &str) -> Option<Attempt> {
+        let events: Api<Event> = Api::namespaced(self.client.clone(), ns);
+        let params = ListParams::default().fields(&format!("involvedObject.name={job}"));
+        let list = self.bounded(events.list(&params)).await.ok()?;
+        let event = list
+            .items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("FailedCreate"))?;
+        let message = text::sanitize(event.message.as_deref().unwrap_or("FailedCreate"));
+        Some(if message.contains("PodSecurity") {
+            Attempt::Refused(message)
+        } else {
+            Attempt::Failed(failed(format!(
+                "the probe pod could not be created: {message}"
+            )))
+        })
+    }
+
+    async fn delete(&self, ns: &str, name: &str) {
+        let jobs: Api<Job> = Api::namespaced(self.client.clone(), ns);
+        let result = self
+            .bounded(jobs.delete(name, &DeleteParams::background()))
+            .await;
+        match result {
+            Ok(_) => unregister(ns, name),
+            Err(kube::Error::Api(s)) if s.code == 404 => unregister(ns, name),
+            Err(e) => eprintln!(
+                "warning: could not delete probe job {ns}/{name}: {} (run: kubectl netdoctor cleanup -n {ns})",
+                text::sanitize(&e.to_string())
+            ),
+        }
+    }
+
+    pub(crate) async fn bounded<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, kube::Error>>,
+    ) -> Result<T, kube::Error> {
+        match self.request_timeout {
+            Some(t) => tokio::time::timeout(t, fut)
+                .await
+                .unwrap_or_else(|_| Err(kube::Error::Service("request timed out".into()))),
+            None => fut.await,
+        }
+    }
+}
+
+enum Attempt {
+    Done(Box<ProbeResults>),
+    /// Admission refused this rung: try the next.
+    Refused(String),
+    Failed(Fact<ProbeResults>),
+}
+
+/// A 403 from an admission webhook or PodSecurity carries its reason in the message; RBAC's
+/// says "cannot create resource".
+fn is_admission(message: &str) -> bool {
+    !message.contains("cannot create resource")
+}
+
+fn register(client: &Client, ns: &str, name: &str) {
+    if let Ok(mut created) = CREATED.lock() {
+        created.push((client.clone(), ns.to_string(), name.to_string()));
+    }
+}
+
+fn unregister(ns: &str, name: &str) {
+    if let Ok(mut created) = CREATED.lock() {
+        created.retain(|(_, n, j)| !(n == ns && j == name));
+    }
+}
+
+/// Deletes every Job this process created and has not deleted yet (on SIGINT/SIGTERM), within
+/// `limit`; returns the ones that could not be deleted.
+pub async fn cleanup_registered(limit: Duration) -> Vec<String> {
+    let pending: Vec<(Client, String, String)> = CREATED
+        .lock()
+        .map(|mut c| std::mem::take(&mut *c))
+        .unwrap_or_default();
+    let mut left = Vec::new();
+    for (client, ns, name) in pending {
+        let jobs: Api<Job> = Api::namespaced(client, &ns);
+        let deleted =
+            tokio::time::timeout(limit, jobs.delete(&name, &DeleteParams::background())).await;
+        match deleted {
+            Ok(Ok(_)) => {}
+            Ok(Err(kube::Error::Api(s))) if s.code == 404 => {}
+            _ => left.push(format!("{ns}/{name}")),
+        }
+    }
+    left
+}
+
+/// `cleanup`: deletes probe Jobs (and pods a Job left behind) in scope whose deadline has passed
+/// or that finished — or all of them with `--all`.
+pub async fn cleanup(
+    settings: &crate::config::Settings,
+    args: &crate::cli::CleanupArgs,
+) -> crate::error::Result<std::process::ExitCode> {
+    use crate::error::Error;
+    let live = crate::source::live::Live::connect(settings).await?;
+    let prober = live.prober();
+    let ns = settings
+        .namespace
+        .clone()
+        .unwrap_or_else(|| live.default_namespace.clone());
+    let (jobs, pods): (Api<Job>, Api<Pod>) = if args.all_namespaces {
+        (
+            Api::all(prober.client.clone()),
+            Api::all(prober.client.clone()),
+        )
+    } else {
+        (
+            Api::namespaced(prober.client.clone(), &ns),
+            Api::namespaced(prober.client.clone(), &ns),
+        )
+    };
+    let scope = if args.all_namespaces {
+        "cluster-wide".to_string()
+    } else {
+        format!("in {ns}")
+    };
+    let selector =
+        ListParams::default().labels(&format!("{}={}", super::MANAGED_BY.0, super::MANAGED_BY.1));
+    let refused = |what: &str, e: kube::Error| match e {
+        kube::Error::Api(s) if s.code == 403 => {
+            Error::Unreachable(format!("forbidden: needs {what} {scope}"))
+        }
+        other => Error::Unreachable(format!(
+            "cannot {what}: {}",
+            text::sanitize(&other.to_string())
+        )),
+    };
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let mut deleted = Vec::new();
+    let mut kept = 0;
+    let job_list = prober
+        .bounded(jobs.list(&selector))
+        .await
+        .map_err(|e| refused("list jobs", e))?;
+    for job in job_list.items {
+        let (Some(name), Some(job_ns)) =
+            (job.metadata.name.clone(), job.metadata.namespace.clone())
+        else {
+            continue;
+        };
+        let finished = job
+            .status
+            .as_ref()
+            .is_some_and(|s| s.succeeded.unwrap_or(0) + s.failed.unwrap_or(0) > 0);
+        let expired = job
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(super::DEADLINE_ANNOTATION))
+            .and_then(|d| d.parse::<k8s_openapi::jiff::Timestamp>().ok())
+            .is_none_or(|deadline| deadline < now);
+        if !(args.all || finished || expired) {
+            kept += 1;
+            continue;
+        }
+        let api: Api<Job> = Api::namespaced(prober.client.clone(), &job_ns);
+        match prober
+            .bounded(api.delete(&name, &DeleteParams::background()))
+            .await
+        {
+            Ok(_) => deleted.push(format!("job/{name} -n {job_ns}")),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(refused("delete jobs", e)),
+        }
+    }
+    // Pods whose Job is gone (deleted without propagation) have no owner left to collect them.
+    let pod_list = prober
+        .bounded(pods.list(&selector))
+        .await
+        .map_err(|e| refused("list pods", e))?;
+    let live_jobs: Vec<String> = prober
+        .bounded(jobs.list(&selector))
+        .await
+        .map(|l| l.items.into_iter().filter_map(|j| j.metadata.uid).collect())
+        .unwrap_or_default();
+    for pod in pod_list.items {
+        let owned = pod
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .any(|o| live_jobs.contains(&o.uid));
+        if owned {
+            continue;
+        }
+        let (Some(name), Some(pod_ns)) =
+            (pod.metadata.name.clone(), pod.metadata.namespace.clone())
+        else {
+            continue;
+        };
+        let api: Api<Pod> = Api::namespaced(prober.client.clone(), &pod_ns);
+        match prober
+            .bounded(api.delete(&name, &DeleteParams::default()))
+            .await
+        {
+            Ok(_) => deleted.push(format!("pod/{name} -n {pod_ns}")),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(refused("delete pods", e)),
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    use std::io::Write;
+    for d in &deleted {
+        writeln!(out, "deleted {}", text::sanitize(d))?;
+    }
+    if deleted.is_empty() {
+        writeln!(out, "no leftover probes {scope}")?;
+    }
+    if kept > 0 {
+        writeln!(
+            out,
+            "kept {kept} probe job(s) still within their deadline (another run may be using them; --all deletes them too)"
+        )?;
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}

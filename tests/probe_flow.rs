@@ -1,0 +1,519 @@
+//! The probe flow end to end: `svc` creates a probe Job in the fake API server, whose Job
+//! controller makes a pod that the fake kubelet runs — the real agent binary, inside a network
+//! namespace of a test lab when root — then reads its log and deletes the Job. Expectations come
+//! from what the packets must show for each fault, and from the Job's cleanup rules.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::netns::{Lab, SERVER_IP};
+use crate::support::{BIN, FakeApi, PodRun, Run};
+
+/// A Service `web` in `shop` (ClusterIP 10.96.0.20, port 80 → named port http = 8080) backed by
+/// pod web-a at `pod_ip`, and kube-dns in kube-system.
+fn cluster(pod_ip: &str, extra: &str) -> FakeApi {
+    let api = FakeApi::new();
+    api.load_yaml(&format!(
+        r#"
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: shop}}
+spec:
+  clusterIP: 10.96.0.20
+  selector: {{app: web}}
+  ports: [{{name: http, port: 80, targetPort: http}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: web-a, namespace: shop, labels: {{app: web}}}}
+spec:
+  nodeName: node-1
+  containers: [{{name: web, image: nginx, ports: [{{name: http, containerPort: 8080}}]}}]
+status:
+  phase: Running
+  podIP: {pod_ip}
+  conditions: [{{type: Ready, status: "True"}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {{name: web-abc, namespace: shop, labels: {{kubernetes.io/service-name: web}}}}
+addressType: IPv4
+ports: [{{name: http, port: 8080, protocol: TCP}}]
+endpoints:
+- addresses: [{pod_ip}]
+  conditions: {{ready: true}}
+  targetRef: {{kind: Pod, name: web-a, namespace: shop}}
+{extra}"#
+    ))
+    .expect("fixture");
+    api
+}
+
+/// Runs probe pods with the real agent: `ns` is the network namespace to run it in (None: here),
+/// `resolv` the resolv.conf it reads, `extra` more agent flags.
+fn kubelet(api: &FakeApi, ns: Option<String>, resolv: PathBuf, extra: &'static [&'static str]) {
+    api.set_kubelet(move |pod: &Value| {
+        let container = &pod["spec"]["containers"][0];
+        if container["command"][0] != "kubectl-netdoctor" {
+            return PodRun::Exited {
+                logs: format!("unexpected command {}", container["command"]),
+                exit_code: 127,
+            };
+        }
+        let args: Vec<String> = container["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        let mut cmd = match &ns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, BIN]);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let out = cmd
+            .args(&args)
+            .arg("--resolv-conf")
+            .arg(&resolv)
+            .args(extra)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("run the agent");
+        // A container's log holds both of its streams.
+        let mut logs = String::from_utf8_lossy(&out.stdout).into_owned();
+        logs.push_str(&String::from_utf8_lossy(&out.stderr));
+        PodRun::Exited {
+            logs,
+            exit_code: out.status.code().unwrap_or(1),
+        }
+    });
+}
+
+fn resolv_conf(dir: &Path, nameserver: &str) -> PathBuf {
+    let path = dir.join("resolv.conf");
+    std::fs::write(
+        &path,
+        format!(
+            "nameserver {nameserver}\nsearch shop.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The lab as a cluster: the client namespace is the probe pod's, the server is pod web-a and
+/// CoreDNS (dnsmasq), the node routes — with kube-proxy's DNAT for the ClusterIP when `proxy`.
+fn lab_cluster(test: &str, proxy: bool) -> Option<Lab> {
+    let mut lab = Lab::routed(test, &["nc", "ss", "dnsmasq"])?;
+    lab.dns_server("10.96.0.20 web.shop.svc.cluster.local\n", &[]);
+    let n = lab.node.clone();
+    lab.exec(&n, &["ip", "route", "add", "10.96.0.0/12", "dev", "eth2"]);
+    if proxy {
+        lab.iptables(&n, "-t nat -A PREROUTING -d 10.96.0.20 -p tcp --dport 80 -j DNAT --to-destination 10.1.2.2:8080");
+    }
+    Some(lab)
+}
+
+/// `svc web -o json` with the probe run by the agent in the lab's client namespace.
+fn probe_in_lab(
+    lab: &Lab,
+    extra: &str,
+) -> (FakeApi, crate::support::Server, crate::support::Output) {
+    let api = cluster(SERVER_IP, extra);
+    kubelet(
+        &api,
+        Some(lab.client.clone()),
+        resolv_conf(lab.dir.path(), SERVER_IP),
+        &[],
+    );
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-o", "json"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    (api, server, out)
+}
+
+fn status<'a>(j: &'a Value, id: &str) -> &'a Value {
+    j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {j:#}"))
+}
+
+/// No probe Job or pod is left in the fake cluster.
+fn assert_nothing_left(api: &FakeApi) {
+    let jobs = api.all("batch/v1", "Job");
+    assert!(jobs.is_empty(), "jobs left: {jobs:#?}");
+    let probes: Vec<Value> = api
+        .all("v1", "Pod")
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kubectl-netdoctor")
+        .collect();
+    assert!(probes.is_empty(), "probe pods left: {probes:#?}");
+}
+
+#[test]
+fn a_healthy_service_passes_every_probe_check() {
+    let Some(mut lab) = lab_cluster("a_healthy_service_passes_every_probe_check", true) else {
+        return;
+    };
+    lab.listen_tcp(8080);
+    let (api, server, out) = probe_in_lab(&lab, "");
+    let j = out.json();
+    assert_eq!(out.code, 0, "{j:#}\n{}", out.stderr);
+    assert_eq!(status(&j, "pods.listening")["status"], "pass", "{j:#}");
+    assert_eq!(status(&j, "service.clusterip")["status"], "pass", "{j:#}");
+    let dns = status(&j, "dns.resolves");
+    assert_eq!(dns["status"], "pass", "{dns:#}");
+    assert!(dns["summary"].as_str().unwrap().contains("10.96.0.20"));
+    assert_eq!(j["verdict"]["status"], "pass");
+    assert_nothing_left(&api);
+    // The Job was deleted with propagation, or its pod would have stayed.
+    let deletes: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert!(
+        deletes[0]
+            .path
+            .starts_with("/apis/batch/v1/namespaces/shop/jobs/netdoctor-probe-")
+    );
+}
+
+#[test]
+fn pods_that_answer_behind_a_clusterip_that_does_not_is_a_proxy_fault() {
+    let Some(mut lab) = lab_cluster("clusterip_without_proxy_rules", false) else {
+        return;
+    };
+    lab.listen_tcp(8080);
+    let (api, server, out) = probe_in_lab(&lab, "");
+    let j = out.json();
+    assert_eq!(out.code, 1, "{j:#}");
+    assert_eq!(status(&j, "pods.listening")["status"], "pass", "{j:#}");
+    let cip = status(&j, "service.clusterip");
+    assert_eq!(cip["status"], "fail", "{cip:#}");
+    assert!(
+        cip["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no service proxy rule"),
+        "{cip:#}"
+    );
+    assert_eq!(j["verdict"]["check"], "service.clusterip");
+    let human = Run::new(["svc", "web"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    assert!(
+        human.stdout.contains("no service proxy rule on node"),
+        "{}",
+        human.stdout
+    );
+    assert_nothing_left(&api);
+}
+
+#[test]
+fn nothing_listening_is_refused_and_named() {
+    let Some(lab) = lab_cluster("nothing_listening_is_refused", true) else {
+        return;
+    };
+    let (api, _server, out) = probe_in_lab(&lab, "");
+    assert_nothing_left(&api);
+    let j = out.json();
+    assert_eq!(out.code, 1, "{j:#}");
+    let pl = status(&j, "pods.listening");
+    assert_eq!(pl["status"], "fail", "{pl:#}");
+    let probe = pl["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "Probe")
+        .unwrap();
+    assert_eq!(probe["fields"]["verdict"], "refused", "{probe:#}");
+    assert_eq!(probe["fields"]["reply"], "rst");
+    assert!(
+        pl["fix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f.as_str().unwrap().contains("0.0.0.0:8080"))
+    );
+    assert_eq!(j["verdict"]["check"], "pods.listening");
+    // The ClusterIP is not judged when the pods behind it fail.
+    assert_eq!(status(&j, "service.clusterip")["status"], "skip");
+}
+
+#[test]
+fn a_drop_that_netpol_explains_points_at_the_policy() {
+    let Some(mut lab) = lab_cluster("a_drop_that_netpol_explains", true) else {
+        return;
+    };
+    lab.listen_tcp(8080);
+    // The CNI enforces the policy below: the pod's side drops the probe's SYNs.
+    let s = lab.server.clone();
+    lab.iptables(&s, "-A INPUT -p tcp --dport 8080 -j DROP");
+    let deny = r#"---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: shop}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+"#;
+    let (api, _server, out) = probe_in_lab(&lab, deny);
+    assert_nothing_left(&api);
+    let j = out.json();
+    assert_eq!(out.code, 1, "{j:#}");
+    let pl = status(&j, "pods.listening");
+    assert_eq!(pl["status"], "fail", "{pl:#}");
+    assert_eq!(pl["rootCause"], "netpol.allows", "{pl:#}");
+    let cross = pl["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "CrossCheck")
+        .unwrap();
+    assert!(
+        cross["message"].as_str().unwrap().contains("shop/deny-all"),
+        "{cross:#}"
+    );
+    assert_eq!(status(&j, "netpol.allows")["status"], "fail");
+    assert_eq!(j["verdict"]["check"], "netpol.allows");
+}
+
+/// Orchestration without packets: the agent runs here without capture against loopback.
+fn loopback_cluster() -> (FakeApi, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let api = cluster("127.0.0.1", "");
+    kubelet(
+        &api,
+        None,
+        resolv_conf(dir.path(), "127.0.0.1"),
+        &["--no-capture", "--timeout", "300ms"],
+    );
+    (api, dir)
+}
+
+#[test]
+fn an_image_that_cannot_be_pulled_fails_fast_and_cleans_up() {
+    let api = cluster("127.0.0.1", "");
+    api.set_kubelet(|_| PodRun::Waiting {
+        reason: "ErrImagePull".into(),
+        message: "pull access denied for mirror.local/netdoctor".into(),
+    });
+    let server = api.start();
+    let out = Run::new([
+        "svc",
+        "web",
+        "-o",
+        "json",
+        "--probe-image",
+        "mirror.local/netdoctor:1",
+    ])
+    .probe()
+    .kubeconfig(&server, Some("shop"))
+    .run();
+    let j = out.json();
+    assert_eq!(out.code, 3, "{j:#}");
+    let pl = status(&j, "pods.listening");
+    assert_eq!(pl["status"], "skip");
+    let reason = pl["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("ErrImagePull")
+            && reason.contains("mirror.local/netdoctor:1")
+            && reason.contains("--probe-image"),
+        "{reason}"
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(20),
+        "waited for the probe timeout: {:?}",
+        out.elapsed
+    );
+    assert_nothing_left(&api);
+}
+
+#[test]
+fn a_forbidden_job_create_skips_naming_the_permission() {
+    let (api, _dir) = loopback_cluster();
+    api.forbid("create", "jobs", Some("shop"));
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-o", "json"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    let j = out.json();
+    assert_eq!(out.code, 3, "{j:#}");
+    for id in ["pods.listening", "dns.resolves"] {
+        let c = status(&j, id);
+        assert_eq!(c["status"], "skip", "{c:#}");
+        assert_eq!(c["reason"], "forbidden: needs create jobs in shop", "{c:#}");
+    }
+    // Skipped, not guessed: it depends on pods.listening.
+    assert_eq!(
+        status(&j, "service.clusterip")["reason"],
+        "depends on pods.listening (skip)"
+    );
+    assert!(
+        server.requests().iter().all(|r| r.method != "DELETE"),
+        "nothing was created"
+    );
+}
+
+#[test]
+fn podsecurity_refusal_climbs_the_capture_ladder() {
+    let (api, _dir) = loopback_cluster();
+    // The tool cannot read the namespace, so it starts at the privileged rung; baseline refuses
+    // NET_RAW, and the probe is retried without a capabilities stanza.
+    api.load_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {pod-security.kubernetes.io/enforce: baseline}}\n").unwrap();
+    api.forbid("get", "namespaces", None);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let api = {
+        // Re-point the endpoint at the listener's port.
+        api.load_yaml(&format!(
+            "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: web-abc, namespace: shop, labels: {{kubernetes.io/service-name: web}}}}\naddressType: IPv4\nports: [{{name: http, port: {port}, protocol: TCP}}]\nendpoints: [{{addresses: [127.0.0.1], conditions: {{ready: true}}, targetRef: {{kind: Pod, name: web-a, namespace: shop}}}}]\n"
+        )).unwrap();
+        api
+    };
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-o", "json"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    let j = out.json();
+    let pl = status(&j, "pods.listening");
+    assert_eq!(pl["status"], "pass", "{j:#}");
+    let notes: Vec<&str> = pl["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert!(
+        notes.iter().any(
+            |n| n.contains("admission refused the probe at the privileged rung")
+                && n.contains("NET_RAW")
+        ),
+        "{notes:#?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.contains("baseline rung")),
+        "{notes:#?}"
+    );
+    let posts = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posts, 2, "one Job per rung");
+    assert_nothing_left(&api);
+    drop(listener);
+}
+
+#[test]
+fn ctrl_c_during_the_probe_deletes_the_job() {
+    let api = cluster("127.0.0.1", "");
+    api.set_kubelet(|_| PodRun::Hang);
+    let server = api.start();
+    let out = Run::new(["svc", "web"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run_interrupted("INT", Duration::from_millis(1500));
+    assert_eq!(out.code, 130, "{}", out.stderr);
+    assert_nothing_left(&api);
+    let deletes = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    assert_eq!(deletes, 1);
+}
+
+#[test]
+fn a_probe_that_never_ends_times_out_and_cleans_up() {
+    let api = cluster("127.0.0.1", "");
+    api.set_kubelet(|_| PodRun::Hang);
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-o", "json", "--probe-timeout", "2s"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    let j = out.json();
+    assert_eq!(out.code, 3, "{j:#}");
+    let reason = status(&j, "pods.listening")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("did not finish within 2 s"), "{reason}");
+    assert_nothing_left(&api);
+}
+
+#[test]
+fn cleanup_deletes_expired_and_orphaned_probes_and_keeps_running_ones() {
+    let api = FakeApi::new();
+    let job = |name: &str, deadline: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  namespace: shop\n  labels: {{app.kubernetes.io/managed-by: kubectl-netdoctor}}\n  annotations: {{netdoctor.io/deadline: \"{deadline}\"}}\nspec: {{template: {{spec: {{containers: [{{name: agent, image: x}}]}}}}}}\n---\n"
+        )
+    };
+    let pod = |name: &str, owner: Option<&str>| {
+        let owner = owner
+            .map(|o| format!("  ownerReferences: [{{apiVersion: batch/v1, kind: Job, name: {o}, uid: uid-job-shop-{o}, controller: true}}]\n"))
+            .unwrap_or_default();
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: shop\n  labels: {{app.kubernetes.io/managed-by: kubectl-netdoctor}}\n{owner}spec: {{containers: [{{name: agent, image: x}}]}}\n---\n"
+        )
+    };
+    let yaml = [
+        job("netdoctor-probe-old", "2020-01-01T00:00:00Z"),
+        pod("netdoctor-probe-old-x", Some("netdoctor-probe-old")),
+        job("netdoctor-probe-new", "2999-01-01T00:00:00Z"),
+        pod("netdoctor-probe-new-x", Some("netdoctor-probe-new")),
+        pod("netdoctor-probe-orphan", None),
+    ]
+    .concat();
+    api.load_yaml(&yaml).unwrap();
+    let server = api.start();
+    let out = Run::new(["cleanup"])
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("deleted job/netdoctor-probe-old -n shop"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("deleted pod/netdoctor-probe-orphan -n shop"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("kept 1 probe job"), "{}", out.stdout);
+    let names = |kind: &str, v: &str| -> Vec<String> {
+        api.all(v, kind)
+            .iter()
+            .filter_map(|o| o["metadata"]["name"].as_str().map(String::from))
+            .collect()
+    };
+    assert_eq!(names("Job", "batch/v1"), ["netdoctor-probe-new"]);
+    // The old Job's pod went with it (background propagation); the running one's stays.
+    assert_eq!(names("Pod", "v1"), ["netdoctor-probe-new-x"]);
+    let all = Run::new(["cleanup", "--all"])
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    assert_eq!(all.code, 0);
+    assert_nothing_left(&api);
+}
