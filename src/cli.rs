@@ -98,6 +98,8 @@ pub enum Command {
     Reach(ReachArgs),
     /// Print the runbook page of a check, or list the checks.
     Explain(ExplainArgs),
+    /// Capture packets in a pod's network namespace into a pcap file (an ephemeral container).
+    Capture(CaptureArgs),
     /// Delete leftover probe Jobs and pods (label app.kubernetes.io/managed-by=kubectl-netdoctor).
     Cleanup(CleanupArgs),
     /// The in-pod probe program: connects to targets while capturing packets, prints one JSON
@@ -267,6 +269,10 @@ pub struct AgentArgs {
     /// Write the captured packets to a pcap file ("-" for stdout; the JSON lines then go to stderr).
     #[arg(long, value_name = "FILE|-")]
     pub pcap: Option<PathBuf>,
+    /// How the pcap is written: raw bytes, or base64 text lines prefixed "pcap " (what survives a
+    /// container log; `capture` reads them back).
+    #[arg(long, value_enum, default_value_t = PcapEncoding::Raw)]
+    pub pcap_encoding: PcapEncoding,
     /// Keep only matching packets in the pcap: host IP, port N, tcp, udp, icmp, joined by and/or.
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
@@ -295,4 +301,37 @@ pub struct CleanupArgs {
     /// Also delete probes still within their deadline (another run may be using them).
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PcapEncoding {
+    Raw,
+    Base64,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The pod whose traffic to capture (also pod/NAME).
+    pub pod: String,
+    /// The container to attach to (its network is the pod's; this names it in the pod spec).
+    #[arg(short = 'c', long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// The pcap file to write ("-" for stdout).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: PathBuf,
+    /// Keep only matching packets: host IP, port N, tcp, udp, icmp, joined by and/or.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// How long to capture.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::config::parse_duration)]
+    pub duration: std::time::Duration,
+    /// Stop after this many packets.
+    #[arg(long, value_name = "N")]
+    pub max_packets: Option<u64>,
+    /// The interface in the pod (default: the one of its default route, usually eth0).
+    #[arg(long, value_name = "IFACE")]
+    pub iface: Option<String>,
+    /// The agent's image (mirror it for clusters that cannot pull from the internet).
+    #[arg(long, value_name = "IMAGE", default_value = crate::probe::job::DEFAULT_IMAGE)]
+    pub probe_image: String,
 }

@@ -4,6 +4,7 @@
 //! [`checks`] judge it without I/O; the [`report`] picks the verdict; a [`render`]er formats it.
 
 pub mod agent;
+pub mod capture;
 pub mod checks;
 pub mod cli;
 pub mod cni;
@@ -88,6 +89,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime()?.block_on(interruptible(reach::run(&settings, &args)))
         }
         Command::Agent(args) => agent::run(&args),
+        Command::Capture(args) => {
+            settings.require_output("capture", &[OutputFormat::Table])?;
+            runtime()?.block_on(interruptible(capture::run(&settings, &args)))
+        }
         Command::Cleanup(args) => {
             settings.require_output("cleanup", &[OutputFormat::Table])?;
             runtime()?.block_on(interruptible(probe::run::cleanup(&settings, &args)))

@@ -3,6 +3,7 @@
 mod support;
 
 mod bad_input;
+mod capture;
 mod cli;
 mod dns;
 mod ingress;

@@ -340,7 +340,12 @@ fn open_capture(
         None => None,
         Some(path) => {
             let (out, stream): (Box<dyn Write + Send>, bool) = if path.as_os_str() == "-" {
-                (Box::new(std::io::stdout()), true)
+                match args.pcap_encoding {
+                    crate::cli::PcapEncoding::Raw => (Box::new(std::io::stdout()), true),
+                    crate::cli::PcapEncoding::Base64 => {
+                        (Box::new(pcap::Base64Lines::new(std::io::stdout())), true)
+                    }
+                }
             } else {
                 let file =
                     std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;

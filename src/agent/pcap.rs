@@ -66,6 +66,59 @@ impl<W: Write> PcapWriter<W> {
     }
 }
 
+/// The prefix of a base64 pcap line (`--pcap-encoding base64`).
+pub const BASE64_PREFIX: &str = "pcap ";
+
+/// Writes what it is given as base64 text, one line per flush (the pcap writer flushes per packet
+/// when streaming): a container log keeps text lines intact where raw bytes would be split and
+/// re-joined.
+pub struct Base64Lines<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> Base64Lines<W> {
+    pub fn new(inner: W) -> Self {
+        Base64Lines {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for Base64Lines<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        use base64::Engine as _;
+        if !self.pending.is_empty() {
+            let line = base64::engine::general_purpose::STANDARD.encode(&self.pending);
+            writeln!(self.inner, "{BASE64_PREFIX}{line}")?;
+            self.pending.clear();
+        }
+        self.inner.flush()
+    }
+}
+
+/// The pcap bytes in a log of base64 lines (other lines — the agent's JSON — are skipped).
+pub fn decode_base64_lines(log: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    for (n, line) in log.lines().enumerate() {
+        let Some(data) = line.strip_prefix(BASE64_PREFIX) else {
+            continue;
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data.trim_end())
+            .map_err(|e| format!("line {}: {e}", n + 1))?;
+        out.extend(bytes);
+    }
+    Ok(out)
+}
+
 /// `host IP`, `port N`, `tcp`, `udp`, `icmp` (ICMPv6 included), combined with `and`; alternatives
 /// with `or` (`and` binds tighter). Ports and hosts match either direction, and the packet quoted
 /// in an ICMP error, so a REJECT of port 80 stays in a `port 80` capture.
@@ -210,6 +263,21 @@ mod tests {
         );
         assert_eq!(u32::from_le_bytes(record[8..12].try_into().unwrap()), 60);
         assert_eq!(record.len(), 16 + 60);
+    }
+
+    #[test]
+    fn base64_lines_carry_the_pcap_through_a_text_log() {
+        let mut lines = Base64Lines::new(Vec::new());
+        let mut writer = PcapWriter::new(&mut lines, LinkType::RawIp, true).unwrap();
+        writer.write(UNIX_EPOCH, &[0x45, 0, 0, 20], 4).unwrap();
+        writer.finish().unwrap();
+        let text = String::from_utf8(lines.inner.clone()).unwrap();
+        assert_eq!(text.lines().count(), 2, "header, then one packet: {text}");
+        let log = format!("{{\"kind\":\"summary\"}}\n{text}");
+        let bytes = decode_base64_lines(&log).unwrap();
+        assert_eq!(bytes.len(), 24 + 16 + 4);
+        assert_eq!(&bytes[0..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
+        assert!(decode_base64_lines("pcap !!!").is_err());
     }
 
     #[test]

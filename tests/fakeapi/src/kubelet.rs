@@ -26,6 +26,9 @@ pub enum PodRun {
 /// Runs a pod; given the Pod object as created.
 pub type Kubelet = Arc<dyn Fn(&Value) -> PodRun + Send + Sync>;
 
+/// Runs an ephemeral container; given the pod and the container.
+pub type EphemeralRunner = Arc<dyn Fn(&Value, &Value) -> PodRun + Send + Sync>;
+
 /// Why PodSecurity at `level` refuses this pod spec, if it does.
 pub fn pod_security_violations(level: &str, spec: &Value) -> Vec<String> {
     let mut out = Vec::new();

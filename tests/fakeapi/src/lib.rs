@@ -30,7 +30,7 @@ use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-pub use kubelet::{Kubelet, PodRun};
+pub use kubelet::{EphemeralRunner, Kubelet, PodRun};
 pub use resources::{RESOURCES, Resource};
 pub use selector::{FieldSelector, LabelSelector};
 
@@ -77,8 +77,10 @@ struct Shared {
     version_suffix: RwLock<String>,
     /// Runs the pods the Job controller creates; none: they stay Pending (no node).
     kubelet: RwLock<Option<Kubelet>>,
-    /// Container logs by (namespace, pod).
-    logs: RwLock<HashMap<(String, String), String>>,
+    /// Container logs by (namespace, pod, container).
+    logs: RwLock<HashMap<(String, String, String), String>>,
+    /// Runs ephemeral containers added to a pod (`kubectl debug`, `capture`).
+    ephemeral: RwLock<Option<EphemeralRunner>>,
 }
 
 /// The fake API server's store and settings; cheap to clone (shared).
@@ -266,6 +268,14 @@ impl FakeApi {
     /// Runs every pod a created Job gets through `kubelet` (on a thread of its own).
     pub fn set_kubelet(&self, kubelet: impl Fn(&Value) -> PodRun + Send + Sync + 'static) {
         *self.shared.kubelet.write().unwrap() = Some(Arc::new(kubelet));
+    }
+
+    /// Runs every ephemeral container added to a pod through `runner` (pod, container).
+    pub fn set_ephemeral_runner(
+        &self,
+        runner: impl Fn(&Value, &Value) -> PodRun + Send + Sync + 'static,
+    ) {
+        *self.shared.ephemeral.write().unwrap() = Some(Arc::new(runner));
     }
 
     /// One stored object, by apiVersion, kind, namespace ("" for cluster-scoped) and name.
@@ -491,8 +501,14 @@ fn parse_target(
     let (namespace, plural, name) = match rest {
         ["namespaces", ns, plural] => (Some(*ns), *plural, None),
         ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
-        ["namespaces", ns, "pods", name, "log"] if group.is_empty() => {
-            subresource = Some("log".to_string());
+        [
+            "namespaces",
+            ns,
+            "pods",
+            name,
+            sub @ ("log" | "ephemeralcontainers"),
+        ] if group.is_empty() => {
+            subresource = Some((*sub).to_string());
             (Some(*ns), "pods", Some(*name))
         }
         ["namespaces", name] if group.is_empty() => (None, "namespaces", Some(*name)),
@@ -552,6 +568,9 @@ async fn handle(
         (&Method::GET, _, _) => {}
         (&Method::POST, None, None) => return create(&api, &target, &body),
         (&Method::DELETE, Some(name), None) => return delete(&api, &target, name, &query, &body),
+        (&Method::PATCH, Some(name), Some(sub)) if sub == "ephemeralcontainers" => {
+            return add_ephemeral(&api, &target, name, &body);
+        }
         _ => {
             return status(
                 405,
@@ -561,8 +580,11 @@ async fn handle(
             );
         }
     }
-    if let (Some(name), Some(_)) = (&target.name, &target.subresource) {
-        return logs(&api, &target, name);
+    if let (Some(name), Some(sub)) = (&target.name, &target.subresource) {
+        if sub == "log" {
+            return logs(&api, &target, name, &query);
+        }
+        return get(&api, &target, name);
     }
     if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
         return status(
@@ -903,11 +925,10 @@ fn start_job(api: &FakeApi, job: &Value) {
         };
         kubelet::finished(&mut pod, &mut job, &run);
         if let PodRun::Exited { logs, .. } = &run {
-            api.shared
-                .logs
-                .write()
-                .unwrap()
-                .insert((namespace.clone(), pod_name.clone()), logs.clone());
+            api.shared.logs.write().unwrap().insert(
+                (namespace.clone(), pod_name.clone(), "agent".into()),
+                logs.clone(),
+            );
         }
         let _ = api.insert(pod);
         let _ = api.insert(job);
@@ -972,7 +993,121 @@ fn delete(
 }
 
 /// GET pods/NAME/log: what the fake kubelet recorded.
-fn logs(api: &FakeApi, t: &Target, name: &str) -> Response {
+/// PATCH pods/NAME/ephemeralcontainers (a strategic merge: containers are appended by name; an
+/// existing one cannot change), then the runner runs the new ones.
+fn add_ephemeral(api: &FakeApi, t: &Target, name: &str, body: &[u8]) -> Response {
+    let rules = api.shared.forbidden.read().unwrap();
+    let refused = rules.iter().any(|f| {
+        f.verb == "patch"
+            && f.resource == "pods/ephemeralcontainers"
+            && (f.namespace.is_none() || f.namespace == t.namespace)
+    });
+    drop(rules);
+    let namespace = t.namespace.clone().unwrap_or_default();
+    if refused {
+        return status(
+            403,
+            "Forbidden",
+            format!(
+                "pods \"{name}\" is forbidden: User \"tester\" cannot patch resource \"pods/ephemeralcontainers\" in API group \"\" in the namespace \"{namespace}\""
+            ),
+            json!({"name": name, "kind": "pods"}),
+        );
+    }
+    let Some(mut pod) = api.get("v1", "Pod", &namespace, name) else {
+        return status(
+            404,
+            "NotFound",
+            format!("pods \"{name}\" not found"),
+            json!({"name": name, "kind": "pods"}),
+        );
+    };
+    let patch: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return status(
+                400,
+                "BadRequest",
+                format!("the patch is not JSON: {e}"),
+                json!({}),
+            );
+        }
+    };
+    let added: Vec<Value> = patch["spec"]["ephemeralContainers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut list = pod["spec"]["ephemeralContainers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut new = Vec::new();
+    for c in added {
+        match list.iter().find(|e| e["name"] == c["name"]) {
+            Some(existing) if *existing == c => {}
+            Some(_) => {
+                return status(
+                    422,
+                    "Invalid",
+                    format!(
+                        "Pod \"{name}\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers {} may not be changed",
+                        c["name"]
+                    ),
+                    json!({}),
+                );
+            }
+            None => {
+                list.push(c.clone());
+                new.push(c);
+            }
+        }
+    }
+    pod["spec"]["ephemeralContainers"] = json!(list);
+    let _ = api.insert(pod.clone());
+    let runner = api.shared.ephemeral.read().unwrap().clone();
+    for container in new {
+        let Some(runner) = runner.clone() else { break };
+        let (api, pod, namespace, pod_name) = (
+            api.clone(),
+            pod.clone(),
+            namespace.clone(),
+            name.to_string(),
+        );
+        std::thread::spawn(move || {
+            let container_name = container["name"].as_str().unwrap_or_default().to_string();
+            let run = runner(&pod, &container);
+            let Some(mut pod) = api.get("v1", "Pod", &namespace, &pod_name) else {
+                return;
+            };
+            let state = match &run {
+                PodRun::Exited { exit_code, .. } => {
+                    json!({"terminated": {"exitCode": exit_code, "reason": if *exit_code == 0 { "Completed" } else { "Error" }}})
+                }
+                PodRun::Waiting { reason, message } => {
+                    json!({"waiting": {"reason": reason, "message": message}})
+                }
+                PodRun::Hang => json!({"running": {"startedAt": "2026-01-01T00:00:00Z"}}),
+            };
+            let mut statuses = pod["status"]["ephemeralContainerStatuses"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            statuses.retain(|s| s["name"] != container_name.as_str());
+            statuses.push(json!({"name": container_name, "ready": false, "restartCount": 0, "image": container["image"], "state": state}));
+            pod["status"]["ephemeralContainerStatuses"] = json!(statuses);
+            if let PodRun::Exited { logs, .. } = &run {
+                api.shared.logs.write().unwrap().insert(
+                    (namespace.clone(), pod_name.clone(), container_name),
+                    logs.clone(),
+                );
+            }
+            let _ = api.insert(pod);
+        });
+    }
+    json_response(StatusCode::OK, pod)
+}
+
+fn logs(api: &FakeApi, t: &Target, name: &str, query: &HashMap<String, String>) -> Response {
     let rules = api.shared.forbidden.read().unwrap();
     let refused = rules.iter().any(|f| {
         f.verb == "get"
@@ -999,13 +1134,27 @@ fn logs(api: &FakeApi, t: &Target, name: &str) -> Response {
             json!({"name": name, "kind": "pods"}),
         );
     };
-    match api
-        .shared
-        .logs
-        .read()
-        .unwrap()
-        .get(&(namespace, name.to_string()))
-    {
+    let first = pod["spec"]["containers"][0]["name"]
+        .as_str()
+        .unwrap_or("agent")
+        .to_string();
+    let container = query.get("container").cloned().unwrap_or(first);
+    let known = pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .chain(pod["spec"]["ephemeralContainers"].as_array())
+        .flatten()
+        .any(|c| c["name"] == container.as_str());
+    if !known {
+        return status(
+            400,
+            "BadRequest",
+            format!("container {container} is not valid for pod {name}"),
+            json!({}),
+        );
+    }
+    let key = (namespace, name.to_string(), container.clone());
+    match api.shared.logs.read().unwrap().get(&key) {
         Some(text) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/plain")],
@@ -1013,9 +1162,6 @@ fn logs(api: &FakeApi, t: &Target, name: &str) -> Response {
         )
             .into_response(),
         None => {
-            let container = pod["spec"]["containers"][0]["name"]
-                .as_str()
-                .unwrap_or("agent");
             let reason = pod
                 .pointer("/status/containerStatuses/0/state/waiting/reason")
                 .and_then(Value::as_str)

@@ -1,0 +1,170 @@
+//! `capture`: an ephemeral container runs the agent in the pod's network namespace (the fake API
+//! server's runner starts the real agent in the lab's server namespace), and the pcap that comes
+//! back through the container log opens in tcpdump.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::netns::{CLIENT_IP, Lab, SERVER_IP};
+use crate::support::{BIN, FakeApi, PodRun, Run};
+
+fn pod(ip: &str) -> FakeApi {
+    let api = FakeApi::new();
+    api.load_yaml(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: web-a, namespace: shop, labels: {{app: web}}}}\nspec:\n  containers: [{{name: web, image: nginx}}]\nstatus: {{phase: Running, podIP: {ip}}}\n"
+    ))
+    .unwrap();
+    api
+}
+
+fn agent_args(container: &Value) -> Vec<String> {
+    container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn a_capture_from_the_pods_namespace_opens_in_tcpdump() {
+    let Some(mut lab) = Lab::routed("capture_opens_in_tcpdump", &["nc", "ss", "tcpdump"]) else {
+        return;
+    };
+    lab.listen_tcp(8080);
+    let api = pod(SERVER_IP);
+    let (server_ns, client_ns) = (lab.server.clone(), lab.client.clone());
+    api.set_ephemeral_runner(move |_pod, container| {
+        assert_eq!(container["command"][0], "kubectl-netdoctor");
+        let agent = Command::new("ip")
+            .args(["netns", "exec", &server_ns, BIN])
+            .args(agent_args(container))
+            .env_remove("RUST_BACKTRACE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("agent");
+        // Traffic to the pod while it captures: three connections from the client.
+        std::thread::sleep(Duration::from_millis(400));
+        for _ in 0..3 {
+            let _ = Command::new("ip")
+                .args([
+                    "netns", "exec", &client_ns, "nc", "-z", "-w", "1", SERVER_IP, "8080",
+                ])
+                .status();
+        }
+        let out = agent.wait_with_output().expect("agent output");
+        let mut logs = String::from_utf8_lossy(&out.stdout).into_owned();
+        logs.push_str(&String::from_utf8_lossy(&out.stderr));
+        PodRun::Exited {
+            logs,
+            exit_code: out.status.code().unwrap_or(1),
+        }
+    });
+    let server = api.start();
+    let file = lab.path("web-a.pcap");
+    let out = Run::new([
+        "capture",
+        "web-a",
+        "-w",
+        file.to_str().unwrap(),
+        "--filter",
+        "tcp and port 8080",
+        "--duration",
+        "2s",
+    ])
+    .kubeconfig(&server, Some("shop"))
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("stays in the pod's spec"),
+        "{}",
+        out.stderr
+    );
+    let read = Command::new("tcpdump")
+        .args(["-nn", "-r"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let text = String::from_utf8_lossy(&read.stdout);
+    let syns = text
+        .lines()
+        .filter(|l| {
+            l.contains(&format!("{CLIENT_IP}."))
+                && l.contains(&format!("> {SERVER_IP}.8080: Flags [S]"))
+        })
+        .count();
+    assert_eq!(syns, 3, "one SYN per connection:\n{text}");
+    assert!(
+        text.lines().all(|l| l.contains(".8080")),
+        "the filter keeps port 8080:\n{text}"
+    );
+    let wrote = format!("wrote {} packet(s) captured on eth0", text.lines().count());
+    assert!(out.stderr.contains(&wrote), "{wrote} in {}", out.stderr);
+    // The ephemeral container is in the pod's spec for good.
+    let pod = api.get("v1", "Pod", "shop", "web-a").unwrap();
+    assert_eq!(
+        pod["spec"]["ephemeralContainers"].as_array().unwrap().len(),
+        1
+    );
+}
+
+#[test]
+fn capture_errors_are_one_line_with_the_right_exit_code() {
+    let api = pod("10.0.0.9");
+    api.set_ephemeral_runner(|_, _| PodRun::Waiting {
+        reason: "ImagePullBackOff".into(),
+        message: "back-off pulling image".into(),
+    });
+    let server = api.start();
+    let run = |args: &[&str]| Run::new(args).kubeconfig(&server, Some("shop")).run();
+
+    let missing = run(&["capture", "nope", "-w", "/dev/null"]);
+    assert_eq!(missing.code, 1);
+    assert_eq!(missing.stderr.trim(), "error: pod shop/nope not found");
+
+    let requests = server.requests().len();
+    let bad = run(&[
+        "capture",
+        "web-a",
+        "-w",
+        "/dev/null",
+        "--filter",
+        "port http",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("\"http\" is not a port number"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(
+        server.requests().len(),
+        requests,
+        "a bad filter is refused before any request"
+    );
+
+    let stuck = run(&["capture", "web-a", "-w", "/dev/null", "--duration", "1s"]);
+    assert_eq!(stuck.code, 3, "{}", stuck.stderr);
+    assert!(
+        stuck.stderr.contains("ImagePullBackOff") && stuck.stderr.contains("--probe-image"),
+        "{}",
+        stuck.stderr
+    );
+    assert!(stuck.elapsed < Duration::from_secs(20));
+
+    api.forbid("patch", "pods/ephemeralcontainers", Some("shop"));
+    let refused = run(&["capture", "web-a", "-w", "/dev/null"]);
+    assert_eq!(refused.code, 3);
+    assert_eq!(
+        refused.stderr.trim(),
+        "error: forbidden: needs patch pods/ephemeralcontainers in shop"
+    );
+}
