@@ -151,3 +151,72 @@ fn kubectl_reads_the_fake_api_server() {
         "{err}"
     );
 }
+
+/// The writes the probe makes, done by kubectl: create a Job (its controller makes a pod, the fake
+/// kubelet runs it), read the pod's log, delete the Job with background propagation (the pod goes
+/// with it); kubectl's own default for Jobs is background too.
+#[test]
+fn kubectl_creates_reads_logs_and_deletes_like_the_probe_does() {
+    if kubectl().is_none() {
+        return;
+    }
+    let api = FakeApi::new();
+    api.set_kubelet(|pod| fakeapi::PodRun::Exited {
+        logs: format!(
+            "hello from {}\n",
+            pod["metadata"]["name"].as_str().unwrap_or("?")
+        ),
+        exit_code: 0,
+    });
+    let server = api.start();
+    let k = Kubectl::new(&server);
+    let job = k.home.path().join("job.yaml");
+    std::fs::write(
+        &job,
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: probe, namespace: shop}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: agent, image: x, args: [agent]}]\n",
+    )
+    .unwrap();
+    // The fake server serves no OpenAPI schema for client-side validation.
+    let (code, out, err) = k.run(&["create", "--validate=false", "-f", job.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("job.batch/probe created"), "{out}");
+    let mut pod = String::new();
+    for _ in 0..100 {
+        let (_, out, _) = k.run(&[
+            "get",
+            "pods",
+            "-n",
+            "shop",
+            "-l",
+            "job-name=probe",
+            "-o",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+        if v["items"][0]["status"]["phase"] == "Succeeded" {
+            pod = v["items"][0]["metadata"]["name"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(pod.starts_with("probe-"), "the Job's pod never succeeded");
+    let (code, out, err) = k.run(&["logs", "-n", "shop", &pod]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, format!("hello from {pod}\n").as_str()),
+        "{err}"
+    );
+    let (code, out, err) = k.run(&["delete", "job", "probe", "-n", "shop"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("job.batch \"probe\" deleted"), "{out}");
+    assert!(
+        api.all("v1", "Pod").is_empty(),
+        "kubectl deletes Jobs with background propagation"
+    );
+    let (code, _, err) = k.run(&["delete", "job", "probe", "-n", "shop"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("jobs.batch \"probe\" not found"), "{err}");
+}

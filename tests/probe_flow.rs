@@ -517,3 +517,40 @@ fn cleanup_deletes_expired_and_orphaned_probes_and_keeps_running_ones() {
     assert_eq!(all.code, 0);
     assert_nothing_left(&api);
 }
+
+#[test]
+fn an_answer_that_policy_denies_means_policy_is_not_enforced() {
+    let Some(mut lab) = lab_cluster("policy_not_enforced", true) else {
+        return;
+    };
+    lab.listen_tcp(8080);
+    // The policy denies every source, but nothing on the path enforces it.
+    let deny = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-all, namespace: shop}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n";
+    let (api, _server, out) = probe_in_lab(&lab, deny);
+    assert_nothing_left(&api);
+    let j = out.json();
+    let pl = status(&j, "pods.listening");
+    assert_eq!(pl["status"], "warn", "{pl:#}");
+    let cross = pl["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "CrossCheck")
+        .unwrap();
+    let says = cross["message"].as_str().unwrap();
+    assert!(
+        says.contains("shop/deny-all") && says.contains("not enforced"),
+        "{says}"
+    );
+    // The deny does not block traffic here: netpol.allows says so, as a warning.
+    let np = status(&j, "netpol.allows");
+    assert_eq!(np["status"], "warn", "{np:#}");
+    assert!(
+        np["summary"]
+            .as_str()
+            .unwrap()
+            .contains("the probe reached shop/web-a:8080 although shop/deny-all denies it"),
+        "{np:#}"
+    );
+    assert_eq!(out.code, 0, "warnings pass without --strict");
+}

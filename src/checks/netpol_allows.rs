@@ -88,7 +88,15 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             "no backend pod resolves a target port (see ports.target)",
         );
     }
-    let (enforced, notes) = enforcement(state);
+    let (mut enforced, mut notes) = enforcement(state);
+    // Packets beat the DaemonSet heuristics: the probe got through where policy says no.
+    if let Some(proof) = super::probed::unenforced(state) {
+        notes.push(Evidence::new(
+            "Enforcement",
+            format!("NetworkPolicy is not enforced here: {proof}"),
+        ));
+        enforced = Enforcement::NotEnforced(proof);
+    }
     let outcome = match &state.client {
         None => summary(state, &set, &targets, &selector),
         Some(client) => with_client(state, &set, client, &targets, &selector),

@@ -112,3 +112,34 @@ pub(crate) fn probe_evidence(results: &ProbeResults) -> Vec<Evidence> {
     );
     out
 }
+
+/// Proof from the probe that NetworkPolicy is not enforced: an endpoint answered although policy
+/// denies the probe's identity ("the probe reached shop/web-a:8080 although shop/deny-all denies
+/// it").
+pub(crate) fn unenforced(state: &ClusterState) -> Option<String> {
+    let results = state.probe.known()?;
+    let plan = crate::probe::ProbePlan::for_service(state, &[]);
+    plan.targets.iter().find_map(|t| {
+        let crate::probe::Purpose::Endpoint {
+            pod: Some(pod),
+            port,
+            protocol,
+            ..
+        } = &t.purpose
+        else {
+            return None;
+        };
+        let record = results.records_for(&t.arg).next()?;
+        if record.verdict != "open" {
+            return None;
+        }
+        let decision = probe_decision(state, results, pod, *port, protocol)?;
+        (decision.verdict() == crate::netpol::Verdict::Denied).then(|| {
+            format!(
+                "the probe reached {}/{pod}:{port} although {} denies it",
+                state.namespace,
+                denying(&decision)
+            )
+        })
+    })
+}

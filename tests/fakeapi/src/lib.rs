@@ -646,7 +646,7 @@ fn get(api: &FakeApi, t: &Target, name: &str) -> Response {
         None => status(
             404,
             "NotFound",
-            format!("{} \"{name}\" not found", t.res.plural),
+            format!("{} \"{name}\" not found", t.res.qualified()),
             json!({"name": name, "kind": t.res.plural, "group": t.res.group}),
         ),
     }
@@ -835,7 +835,7 @@ fn create(api: &FakeApi, t: &Target, body: &[u8]) -> Response {
         return status(
             409,
             "AlreadyExists",
-            format!("{} \"{name}\" already exists", t.res.plural),
+            format!("{} \"{name}\" already exists", t.res.qualified()),
             json!({"name": name, "kind": t.res.plural, "group": t.res.group}),
         );
     }
@@ -971,7 +971,7 @@ fn delete(
         return status(
             404,
             "NotFound",
-            format!("{} \"{name}\" not found", t.res.plural),
+            format!("{} \"{name}\" not found", t.res.qualified()),
             json!({"name": name, "kind": t.res.plural, "group": t.res.group}),
         );
     };
@@ -993,27 +993,41 @@ fn delete(
 }
 
 /// GET pods/NAME/log: what the fake kubelet recorded.
+/// A 403 for a pod subresource refused with [`FakeApi::forbid`] (e.g. "pods/log").
+fn forbidden_subresource(
+    api: &FakeApi,
+    t: &Target,
+    verb: &str,
+    resource: &str,
+    name: &str,
+) -> Option<Response> {
+    let rules = api.shared.forbidden.read().unwrap();
+    let refused = rules.iter().any(|f| {
+        f.verb == verb
+            && f.resource == resource
+            && (f.namespace.is_none() || f.namespace == t.namespace)
+    });
+    if !refused {
+        return None;
+    }
+    let namespace = t.namespace.clone().unwrap_or_default();
+    Some(status(
+        403,
+        "Forbidden",
+        format!(
+            "pods \"{name}\" is forbidden: User \"tester\" cannot {verb} resource \"{resource}\" in API group \"\" in the namespace \"{namespace}\""
+        ),
+        json!({"name": name, "kind": "pods"}),
+    ))
+}
+
 /// PATCH pods/NAME/ephemeralcontainers (a strategic merge: containers are appended by name; an
 /// existing one cannot change), then the runner runs the new ones.
 fn add_ephemeral(api: &FakeApi, t: &Target, name: &str, body: &[u8]) -> Response {
-    let rules = api.shared.forbidden.read().unwrap();
-    let refused = rules.iter().any(|f| {
-        f.verb == "patch"
-            && f.resource == "pods/ephemeralcontainers"
-            && (f.namespace.is_none() || f.namespace == t.namespace)
-    });
-    drop(rules);
-    let namespace = t.namespace.clone().unwrap_or_default();
-    if refused {
-        return status(
-            403,
-            "Forbidden",
-            format!(
-                "pods \"{name}\" is forbidden: User \"tester\" cannot patch resource \"pods/ephemeralcontainers\" in API group \"\" in the namespace \"{namespace}\""
-            ),
-            json!({"name": name, "kind": "pods"}),
-        );
+    if let Some(r) = forbidden_subresource(api, t, "patch", "pods/ephemeralcontainers", name) {
+        return r;
     }
+    let namespace = t.namespace.clone().unwrap_or_default();
     let Some(mut pod) = api.get("v1", "Pod", &namespace, name) else {
         return status(
             404,
@@ -1108,24 +1122,10 @@ fn add_ephemeral(api: &FakeApi, t: &Target, name: &str, body: &[u8]) -> Response
 }
 
 fn logs(api: &FakeApi, t: &Target, name: &str, query: &HashMap<String, String>) -> Response {
-    let rules = api.shared.forbidden.read().unwrap();
-    let refused = rules.iter().any(|f| {
-        f.verb == "get"
-            && f.resource == "pods/log"
-            && (f.namespace.is_none() || f.namespace == t.namespace)
-    });
-    drop(rules);
-    let namespace = t.namespace.clone().unwrap_or_default();
-    if refused {
-        return status(
-            403,
-            "Forbidden",
-            format!(
-                "pods \"{name}\" is forbidden: User \"tester\" cannot get resource \"pods/log\" in API group \"\" in the namespace \"{namespace}\""
-            ),
-            json!({"name": name, "kind": "pods"}),
-        );
+    if let Some(r) = forbidden_subresource(api, t, "get", "pods/log", name) {
+        return r;
     }
+    let namespace = t.namespace.clone().unwrap_or_default();
     let Some(pod) = api.get("v1", "Pod", &namespace, name) else {
         return status(
             404,

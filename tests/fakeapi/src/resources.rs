@@ -16,6 +16,15 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// How Status messages name the resource: "pods", "jobs.batch" (upstream's qualified resource).
+    pub fn qualified(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
     pub fn group_version(&self) -> String {
         if self.group.is_empty() {
             self.version.to_string()
