@@ -393,13 +393,21 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__subcmd__netdoctor__subcmd__dns)
-            opts="-n -o -v -h --service --strict --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
+            opts="-n -o -v -h --service --strict --no-probe --probe-image --probe-timeout --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -42,7 +42,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a 
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "service" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, Ingress, NetworkPolicy)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "ingress" -d 'Start from an Ingress: each backend Service\'s flow (class, controller, TLS included)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "ing" -d 'Start from an Ingress: each backend Service\'s flow (class, controller, TLS included)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "dns" -d 'Cluster DNS health without a probe: the DNS Service\'s flow, its pods, NodeLocal DNSCache, the cluster domain'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "dns" -d 'Cluster DNS health: the DNS Service\'s flow (a probe resolves through every replica from a client\'s namespace), its pods, NodeLocal DNSCache, the cluster domain'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "scan" -d 'Every Service in scope through the API-level checks, for CI (exit 1 on any failure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'
@@ -124,6 +124,8 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l service -d 'The cluster DNS Service, NAMESPACE/NAME (kube-dns in kube-system by default)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -135,6 +137,7 @@ markdown\t'Markdown, for tickets and runbooks'
 csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l strict -d 'Treat warnings as failures (exit 1)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -288,7 +291,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "svc" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, Ingress, NetworkPolicy)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "ingress" -d 'Start from an Ingress: each backend Service\'s flow (class, controller, TLS included)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "dns" -d 'Cluster DNS health without a probe: the DNS Service\'s flow, its pods, NodeLocal DNSCache, the cluster domain'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "dns" -d 'Cluster DNS health: the DNS Service\'s flow (a probe resolves through every replica from a client\'s namespace), its pods, NodeLocal DNSCache, the cluster domain'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "scan" -d 'Every Service in scope through the API-level checks, for CI (exit 1 on any failure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'

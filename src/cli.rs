@@ -87,8 +87,8 @@ pub enum Command {
     /// Start from an Ingress: each backend Service's flow (class, controller, TLS included).
     #[command(visible_alias = "ing")]
     Ingress(IngressArgs),
-    /// Cluster DNS health without a probe: the DNS Service's flow, its pods, NodeLocal DNSCache,
-    /// the cluster domain.
+    /// Cluster DNS health: the DNS Service's flow (a probe resolves through every replica from a
+    /// client's namespace), its pods, NodeLocal DNSCache, the cluster domain.
     Dns(DnsArgs),
     /// Every Service in scope through the API-level checks, for CI (exit 1 on any failure).
     Scan(ScanArgs),
@@ -190,6 +190,9 @@ pub struct DnsArgs {
     /// Treat warnings as failures (exit 1).
     #[arg(long)]
     pub strict: bool,
+    /// The probe resolves from -n's namespace (the context's by default), as a client there would.
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 }
 
 #[derive(Debug, Args)]

@@ -368,7 +368,28 @@ pub async fn run_dns(settings: &Settings, args: &crate::cli::DnsArgs) -> Result<
     crate::config::validate_name("namespace", ns)?;
     crate::config::validate_name("Service name", name)?;
     let live = Live::connect(settings).await?;
-    let state = live.service_state(ns, name, None).await?;
+    let mut state = live.service_state(ns, name, None).await?;
+    // The DNS pods are this Service's own: each replica is asked directly.
+    if let Some(pods) = state.pods.known() {
+        state.dns_pods = crate::state::Fact::Known(pods.clone());
+    }
+    state.probe = if args.probe.no_probe {
+        crate::state::Fact::Unavailable(crate::state::Unavailable::NotRequested(
+            "--no-probe: API reads only",
+        ))
+    } else {
+        // Resolution as a client sees it: from the user's namespace, not the DNS Service's.
+        let client_ns = settings
+            .namespace
+            .clone()
+            .unwrap_or_else(|| live.default_namespace.clone());
+        let opts = crate::probe::job::ProbeOptions {
+            image: args.probe.probe_image.clone(),
+            timeout: args.probe.probe_timeout,
+            ..Default::default()
+        };
+        crate::probe::probe_service_from(&live.prober(), &state, &opts, Some(client_ns)).await
+    };
     let d = checks::diagnose(&state);
     let infra = live.dns_infra(ns).await;
     let mut findings: Vec<Finding> = infra

@@ -95,12 +95,17 @@ fn kubelet(api: &FakeApi, ns: Option<String>, resolv: PathBuf, extra: &'static [
     });
 }
 
+/// What the kubelet writes for a pod in `shop` with dnsPolicy ClusterFirst.
 fn resolv_conf(dir: &Path, nameserver: &str) -> PathBuf {
+    resolv_conf_in(dir, nameserver, "shop")
+}
+
+fn resolv_conf_in(dir: &Path, nameserver: &str, ns: &str) -> PathBuf {
     let path = dir.join("resolv.conf");
     std::fs::write(
         &path,
         format!(
-            "nameserver {nameserver}\nsearch shop.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
+            "nameserver {nameserver}\nsearch {ns}.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"
         ),
     )
     .unwrap();
@@ -553,4 +558,128 @@ fn an_answer_that_policy_denies_means_policy_is_not_enforced() {
         "{np:#}"
     );
     assert_eq!(out.code, 0, "warnings pass without --strict");
+}
+
+/// kube-dns with CoreDNS replicas at `replicas` (addresses on the lab's server).
+fn dns_cluster(replicas: &[(&str, &str)]) -> FakeApi {
+    let api = FakeApi::new();
+    let mut yaml = String::from(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: kube-dns, namespace: kube-system, labels: {k8s-app: kube-dns}}\nspec:\n  clusterIP: 10.96.0.10\n  selector: {k8s-app: kube-dns}\n  ports: [{name: dns, port: 53, protocol: UDP, targetPort: 53}, {name: dns-tcp, port: 53, protocol: TCP, targetPort: 53}]\n---\n",
+    );
+    let mut endpoints = String::new();
+    for (name, ip) in replicas {
+        yaml.push_str(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: kube-system, labels: {{k8s-app: kube-dns}}}}\nspec:\n  containers: [{{name: coredns, image: coredns, ports: [{{name: dns, containerPort: 53, protocol: UDP}}, {{name: dns-tcp, containerPort: 53, protocol: TCP}}]}}]\nstatus: {{phase: Running, podIP: {ip}, conditions: [{{type: Ready, status: \"True\"}}]}}\n---\n"
+        ));
+        endpoints.push_str(&format!(
+            "- addresses: [{ip}]\n  conditions: {{ready: true}}\n  targetRef: {{kind: Pod, name: {name}, namespace: kube-system}}\n"
+        ));
+    }
+    yaml.push_str(&format!(
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: kube-dns-x, namespace: kube-system, labels: {{kubernetes.io/service-name: kube-dns}}}}\naddressType: IPv4\nports: [{{name: dns, port: 53, protocol: UDP}}, {{name: dns-tcp, port: 53, protocol: TCP}}]\nendpoints:\n{endpoints}"
+    ));
+    api.load_yaml(&yaml).unwrap();
+    api
+}
+
+/// The lab as a cluster DNS: dnsmasq on the server, kube-proxy's DNAT for 10.96.0.10:53 on the
+/// node, and pods that resolve through the ClusterIP, as ClusterFirst pods do.
+fn dns_lab(test: &str) -> Option<Lab> {
+    let mut lab = Lab::routed(test, &["ss", "dnsmasq"])?;
+    lab.dns_server("10.96.0.10 kube-dns.kube-system.svc.cluster.local\n", &[]);
+    let n = lab.node.clone();
+    lab.exec(&n, &["ip", "route", "add", "10.96.0.0/12", "dev", "eth2"]);
+    for proto in ["udp", "tcp"] {
+        lab.iptables(
+            &n,
+            &format!("-t nat -A PREROUTING -d 10.96.0.10 -p {proto} --dport 53 -j DNAT --to-destination {SERVER_IP}:53"),
+        );
+    }
+    Some(lab)
+}
+
+fn dns_run(lab: &Lab, api: &FakeApi) -> (crate::support::Server, crate::support::Output, Value) {
+    kubelet(
+        api,
+        Some(lab.client.clone()),
+        resolv_conf_in(lab.dir.path(), "10.96.0.10", "default"),
+        &[],
+    );
+    let server = api.start();
+    let out = Run::new(["dns", "-o", "json"])
+        .probe()
+        .kubeconfig(&server, Some("default"))
+        .run();
+    let j: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+    (server, out, j)
+}
+
+#[test]
+fn dns_resolves_through_the_clusterip_and_every_replica() {
+    let Some(lab) = dns_lab("dns_resolves_through_every_replica") else {
+        return;
+    };
+    let api = dns_cluster(&[("coredns-a", SERVER_IP)]);
+    let (server, out, j) = dns_run(&lab, &api);
+    assert_eq!(out.code, 0, "{j:#}");
+    let d = &j["items"][0];
+    assert_eq!(status(d, "pods.listening")["status"], "pass", "{d:#}");
+    assert_eq!(status(d, "service.clusterip")["status"], "pass", "{d:#}");
+    let dns = status(d, "dns.resolves");
+    assert_eq!(dns["status"], "pass", "{dns:#}");
+    let summary = dns["summary"].as_str().unwrap();
+    // From "default": the short name "kube-dns" is not asked (it resolves only in kube-system).
+    assert!(
+        summary.starts_with("kube-dns.kube-system.svc, kube-dns.kube-system → 10.96.0.10"),
+        "{summary}"
+    );
+    assert!(summary.contains("1 DNS replica"), "{summary}");
+    // The probe ran where a client would: in the user's namespace.
+    let creates: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(creates.len(), 1);
+    assert_eq!(creates[0].path, "/apis/batch/v1/namespaces/default/jobs");
+    assert_nothing_left(&api);
+}
+
+#[test]
+fn a_black_holed_dns_replica_is_named() {
+    let Some(lab) = dns_lab("a_black_holed_dns_replica_is_named") else {
+        return;
+    };
+    let s = lab.server.clone();
+    lab.exec(&s, &["ip", "addr", "add", "10.1.2.3/24", "dev", "eth0"]);
+    lab.iptables(&s, "-A INPUT -d 10.1.2.3 -p udp --dport 53 -j DROP");
+    lab.iptables(&s, "-A INPUT -d 10.1.2.3 -p tcp --dport 53 -j DROP");
+    let api = dns_cluster(&[("coredns-a", SERVER_IP), ("coredns-b", "10.1.2.3")]);
+    let (_server, out, j) = dns_run(&lab, &api);
+    assert_eq!(out.code, 1, "{j:#}");
+    let d = &j["items"][0];
+    let pl = status(d, "pods.listening");
+    assert_eq!(pl["status"], "fail", "{pl:#}");
+    let verdicts: Vec<&str> = pl["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "Probe" && e["fields"]["target"] == "10.1.2.3:53")
+        .filter_map(|e| e["fields"]["verdict"].as_str())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["no-answer", "dropped"],
+        "UDP then TCP to the black-holed replica: {pl:#}"
+    );
+    let dns = status(d, "dns.resolves");
+    assert_eq!(dns["status"], "fail", "{dns:#}");
+    let summary = dns["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("replica coredns-b (10.1.2.3): no answer"),
+        "{summary}"
+    );
+    assert!(!summary.contains("coredns-a"), "{summary}");
+    assert_nothing_left(&api);
 }

@@ -16,7 +16,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         Ok(r) => r,
         Err(u) => return unavailable(u),
     };
-    let plan = ProbePlan::for_service(state, &[]);
+    let plan = ProbePlan::as_run(state, results);
     let expected = &plan.expected_answers;
     let mut evidence = Vec::new();
     let mut fixes = Vec::new();

@@ -16,7 +16,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         Ok(r) => r,
         Err(u) => return unavailable(u),
     };
-    let plan = ProbePlan::for_service(state, &[]);
+    let plan = ProbePlan::as_run(state, results);
     let ns = &state.namespace;
     let mut evidence = probed::probe_evidence(results);
     let mut fixes: Vec<String> = Vec::new();

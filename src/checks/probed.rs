@@ -118,7 +118,7 @@ pub(crate) fn probe_evidence(results: &ProbeResults) -> Vec<Evidence> {
 /// it").
 pub(crate) fn unenforced(state: &ClusterState) -> Option<String> {
     let results = state.probe.known()?;
-    let plan = crate::probe::ProbePlan::for_service(state, &[]);
+    let plan = crate::probe::ProbePlan::as_run(state, results);
     plan.targets.iter().find_map(|t| {
         let crate::probe::Purpose::Endpoint {
             pod: Some(pod),

@@ -17,7 +17,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         Ok(r) => r,
         Err(u) => return unavailable(u),
     };
-    let plan = ProbePlan::for_service(state, &[]);
+    let plan = ProbePlan::as_run(state, results);
     let node = results
         .node
         .as_deref()

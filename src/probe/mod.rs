@@ -28,6 +28,16 @@ pub async fn probe_service(
     state: &crate::state::ClusterState,
     opts: &job::ProbeOptions,
 ) -> crate::state::Fact<ProbeResults> {
+    probe_service_from(prober, state, opts, None).await
+}
+
+/// [`probe_service`], with the probe in `namespace` rather than the client's or the Service's.
+pub async fn probe_service_from(
+    prober: &run::Prober,
+    state: &crate::state::ClusterState,
+    opts: &job::ProbeOptions,
+    namespace: Option<String>,
+) -> crate::state::Fact<ProbeResults> {
     use crate::state::{Fact, Unavailable};
     let api_checks = crate::checks::run_all(state);
     let failed_before = api_checks.iter().any(|c| {
@@ -44,7 +54,10 @@ pub async fn probe_service(
         .known()
         .map(|p| plan::referenced_labels(p))
         .unwrap_or_default();
-    let plan = ProbePlan::for_service(state, &labels);
+    let mut plan = ProbePlan::for_service(state, &labels);
+    if let Some(ns) = namespace {
+        plan.relocate(&ns, state);
+    }
     if plan.targets.is_empty() {
         return Fact::Unavailable(Unavailable::NotRequested("nothing to probe"));
     }

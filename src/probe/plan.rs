@@ -198,6 +198,24 @@ impl ProbePlan {
         }
     }
 
+    /// The plan a probe ran: the Service's plan, from the namespace the probe pod was in.
+    pub fn as_run(state: &ClusterState, results: &super::ProbeResults) -> ProbePlan {
+        let mut plan = ProbePlan::for_service(state, &[]);
+        if plan.namespace != results.namespace {
+            plan.relocate(&results.namespace, state);
+        }
+        plan
+    }
+
+    /// Runs the probe from another namespace; the short name (`NAME`) resolves only from the
+    /// Service's own, so the DNS targets are planned again.
+    pub fn relocate(&mut self, namespace: &str, state: &ClusterState) {
+        self.namespace = namespace.to_string();
+        self.targets
+            .retain(|t| !matches!(t.purpose, Purpose::Dns { .. }));
+        self.plan_dns(state);
+    }
+
     fn push(&mut self, arg: String, purpose: Purpose, times: usize) {
         if !self.targets.iter().any(|t| t.arg == arg) {
             self.targets.push(Planned {
