@@ -420,3 +420,30 @@ fn pcap_streams_to_stdout_with_the_lines_on_stderr() {
         "{text}"
     );
 }
+
+#[test]
+fn agent_usage_errors_are_one_line_and_exit_2() {
+    for (args, says) in [
+        (vec!["agent"], "give targets"),
+        (vec!["agent", "tcp:10.0.0.1"], "is not IP:PORT"),
+        (vec!["agent", "icmp:10.0.0.1:1"], "unknown kind \"icmp\""),
+        (
+            vec!["agent", "tcp:127.0.0.1:9", "--filter", "tcp"],
+            "--filter applies to --pcap",
+        ),
+        (
+            vec!["agent", "--pcap", "-", "--filter", "port x"],
+            "\"x\" is not a port number",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-netdoctor"))
+            .args(&args)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

@@ -57,6 +57,14 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         match record.verdict.as_str() {
             "open" => {
                 open += 1;
+                if let Some(proxy) = pod.as_deref().and_then(|p| mesh_sidecar(state, p)) {
+                    evidence.push(Evidence::new(
+                        "MeshSidecar",
+                        format!(
+                            "{what}: the pod runs {proxy}, which accepts connections itself: \"open\" proves the sidecar, not the app behind it"
+                        ),
+                    ));
+                }
                 if policy == Some(Policy::Denied) {
                     unenforced.push(format!(
                         "{what} answered although {} denies the probe: NetworkPolicy is not enforced here (the CNI has no policy engine)",
@@ -191,5 +199,117 @@ pub(crate) fn raise(worst: &mut Status, status: Status) {
     };
     if rank(status) > rank(*worst) {
         *worst = status;
+    }
+}
+
+/// A service-mesh proxy in the pod (Istio, Linkerd), which intercepts inbound connections.
+fn mesh_sidecar(state: &ClusterState, pod: &str) -> Option<&'static str> {
+    let spec = state
+        .pods
+        .known()?
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some(pod))?
+        .spec
+        .as_ref()?;
+    spec.containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .find_map(|c| match c.name.as_str() {
+            "istio-proxy" => Some("Istio's sidecar (istio-proxy)"),
+            "linkerd-proxy" => Some("Linkerd's proxy (linkerd-proxy)"),
+            _ => None,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+    use crate::probe::{AgentCapture, AgentRecord, AgentSummary, ProbeResults};
+    use crate::state::Fact;
+
+    const MESHED: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {clusterIP: 10.96.0.20, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-a, namespace: shop, labels: {app: web}}
+spec:
+  containers:
+  - {name: web, image: x, ports: [{containerPort: 8080}]}
+  - {name: istio-proxy, image: proxyv2}
+status: {phase: Running, podIP: 10.1.0.5, conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{port: 8080, protocol: TCP}]
+endpoints: [{addresses: [10.1.0.5], targetRef: {kind: Pod, name: web-a}}]
+"#;
+
+    fn probed(verdict: &str, captured: bool) -> ClusterState {
+        let mut state = fixtures::state("shop", "web", MESHED);
+        let record: AgentRecord = serde_json::from_value(serde_json::json!({
+            "kind": "tcp", "target": "tcp:10.1.0.5:8080", "verdict": verdict,
+            "evidence": if captured { "packets" } else { "connect" }, "detail": "d",
+        }))
+        .unwrap();
+        state.probe = Fact::Known(ProbeResults {
+            namespace: "shop".into(),
+            pod: "netdoctor-probe-x".into(),
+            node: Some("node-1".into()),
+            rung: crate::probe::job::Rung::Privileged,
+            notes: vec![],
+            records: vec![record],
+            summary: Some(AgentSummary {
+                uid: Some(0),
+                euid: Some(0),
+                capabilities: vec![],
+                capture: AgentCapture {
+                    enabled: captured,
+                    reason: None,
+                },
+            }),
+            labels: Default::default(),
+        });
+        state
+    }
+
+    #[test]
+    fn open_behind_a_sidecar_says_what_it_proves() {
+        let o = run(&probed("open", true));
+        assert_eq!(o.status, Status::Pass, "{}", o.summary);
+        assert!(
+            o.evidence
+                .iter()
+                .any(|e| e.kind == "MeshSidecar" && e.message.contains("istio-proxy"))
+        );
+    }
+
+    #[test]
+    fn refused_fails_with_the_socket_table_fix_and_weak_evidence_is_said() {
+        let o = run(&probed("refused", false));
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.summary
+                .contains("1 of 1 endpoint(s) do not accept connections"),
+            "{}",
+            o.summary
+        );
+        assert!(o.summary.contains("weaker"), "{}", o.summary);
+        assert!(o.fix.iter().any(|f| f.contains("ss -lntup")), "{:?}", o.fix);
+        assert_eq!(o.root_cause, None);
+    }
+
+    #[test]
+    fn without_a_probe_it_skips_saying_why() {
+        let state = fixtures::state("shop", "web", MESHED);
+        let o = run(&state);
+        assert_eq!(o.status, Status::Skip);
+        assert_eq!(o.skip.unwrap().1, "no probe: API checks only");
     }
 }
