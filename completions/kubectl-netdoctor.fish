@@ -70,6 +70,7 @@ csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l strict -d 'Treat warnings as failures (exit 1)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l inside -d 'Run the probe inside the --from pod, as an ephemeral container: its exact network identity (the container stays in the pod\'s spec; ephemeral containers cannot be removed)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -90,6 +91,7 @@ csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l strict -d 'Treat warnings as failures (exit 1)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l inside -d 'Run the probe inside the --from pod, as an ephemeral container: its exact network identity (the container stays in the pod\'s spec; ephemeral containers cannot be removed)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s h -l help -d 'Print help (see more with \'--help\')'

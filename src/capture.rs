@@ -8,10 +8,10 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, LogParams, Patch, PatchParams};
+use kube::api::Api;
 use serde_json::json;
 
 use crate::agent::pcap::{Filter, decode_base64_lines};
@@ -20,15 +20,6 @@ use crate::config::{Settings, validate_name};
 use crate::error::{Error, Result};
 use crate::source::live::Live;
 use crate::text;
-
-/// Waiting reasons that will not resolve by waiting.
-const STUCK: &[&str] = &[
-    "ErrImagePull",
-    "ImagePullBackOff",
-    "InvalidImageName",
-    "CreateContainerConfigError",
-    "CreateContainerError",
-];
 
 pub async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
     let name = args.pod.strip_prefix("pod/").unwrap_or(&args.pod);
@@ -77,18 +68,37 @@ pub async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
     if pod.spec.as_ref().and_then(|s| s.host_network) == Some(true) {
         eprintln!("note: {ns}/{name} uses the host's network: this captures the node's traffic");
     }
-    let container = container_name();
+    let container = crate::probe::run::ephemeral_name("netdoctor-capture");
     let spec = ephemeral_container(args, &container);
-    let patch = Patch::Strategic(json!({"spec": {"ephemeralContainers": [spec]}}));
-    prober
-        .bounded(pods.patch_ephemeral_containers(name, &PatchParams::default(), &patch))
-        .await
-        .map_err(|e| failed("patch pods/ephemeralcontainers", e))?;
-    eprintln!(
-        "capturing in pod {ns}/{name} for {} s (ephemeral container {container}; it stays in the pod's spec, as every ephemeral container does)",
-        args.duration.as_secs()
-    );
-    let log = wait_for_log(&prober, &pods, name, &container, args, &ns).await?;
+    let limit = args.duration + Duration::from_secs(60);
+    let image = args.probe_image.clone();
+    let added = prober.add_ephemeral(&ns, name, spec).await;
+    if added.is_ok() {
+        eprintln!(
+            "capturing in pod {ns}/{name} for {} s (ephemeral container {container}; it stays in the pod's spec, as every ephemeral container does)",
+            args.duration.as_secs()
+        );
+    }
+    let log = match added {
+        Ok(()) => {
+            prober
+                .wait_ephemeral(&ns, name, &container, &image, limit)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let log = log.map_err(|e| {
+        use crate::probe::run::EphemeralError;
+        use crate::state::{Fact, Unavailable};
+        Error::Unreachable(match e {
+            EphemeralError::Refused(m) | EphemeralError::CannotStart(m) => {
+                format!("the capture container cannot run in {ns}/{name}: {m}")
+            }
+            EphemeralError::Failed(Fact::Unavailable(Unavailable::Failed(m))) => m,
+            EphemeralError::Failed(Fact::Unavailable(u)) => u.reason(),
+            EphemeralError::Failed(Fact::Known(_)) => "unexpected probe results".into(),
+        })
+    })?;
     let bytes = decode_base64_lines(&log)
         .map_err(|e| Error::Unreachable(format!("the capture's log is damaged: {e}")))?;
     let summary = log
@@ -135,15 +145,6 @@ pub async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A name no earlier capture used (ephemeral container names are forever).
-fn container_name() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    format!("netdoctor-capture-{:x}", (nanos as u64) & 0xff_ffff)
-}
-
 fn ephemeral_container(args: &CaptureArgs, name: &str) -> serde_json::Value {
     let secs = args.duration.as_secs().max(1);
     let mut agent = vec![
@@ -181,69 +182,4 @@ fn ephemeral_container(args: &CaptureArgs, name: &str) -> serde_json::Value {
         c["targetContainerName"] = json!(target);
     }
     c
-}
-
-async fn wait_for_log(
-    prober: &crate::probe::run::Prober,
-    pods: &Api<Pod>,
-    name: &str,
-    container: &str,
-    args: &CaptureArgs,
-    ns: &str,
-) -> Result<String> {
-    let started = Instant::now();
-    let limit = args.duration + Duration::from_secs(60);
-    let mut delay = Duration::from_millis(200);
-    loop {
-        if started.elapsed() > limit {
-            return Err(Error::Unreachable(format!(
-                "the capture container {container} did not finish within {} s; kubectl logs -n {ns} {name} -c {container}",
-                limit.as_secs()
-            )));
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_millis(500));
-        let Ok(pod) = prober.bounded(pods.get(name)).await else {
-            continue;
-        };
-        let status = pod
-            .status
-            .and_then(|s| s.ephemeral_container_statuses)
-            .unwrap_or_default()
-            .into_iter()
-            .find(|s| s.name == container);
-        let Some(state) = status.and_then(|s| s.state) else {
-            continue;
-        };
-        if let Some(w) = state
-            .waiting
-            .filter(|w| STUCK.contains(&w.reason.as_deref().unwrap_or("")))
-        {
-            return Err(Error::Unreachable(format!(
-                "the capture image {} cannot start: {}: {} (mirror it and pass --probe-image)",
-                args.probe_image,
-                w.reason.unwrap_or_default(),
-                text::sanitize(&w.message.unwrap_or_default())
-            )));
-        }
-        if state.terminated.is_none() {
-            continue;
-        }
-        let params = LogParams {
-            container: Some(container.to_string()),
-            ..Default::default()
-        };
-        return prober
-            .bounded(pods.logs(name, &params))
-            .await
-            .map_err(|e| match e {
-                kube::Error::Api(s) if s.code == 403 => {
-                    Error::Unreachable(format!("forbidden: needs get pods/log in {ns}"))
-                }
-                other => Error::Unreachable(format!(
-                    "cannot read the capture's log: {}",
-                    text::sanitize(&other.to_string())
-                )),
-            });
-    }
 }

@@ -138,6 +138,10 @@ pub struct SvcArgs {
     /// Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2.
     #[arg(long, value_name = "K=V,...", requires = "from")]
     pub labels: Option<String>,
+    /// Run the probe inside the --from pod, as an ephemeral container: its exact network identity
+    /// (the container stays in the pod's spec; ephemeral containers cannot be removed).
+    #[arg(long, requires = "from")]
+    pub inside: bool,
 }
 
 /// How the probe pod runs (checks 5–7).

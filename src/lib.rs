@@ -142,6 +142,16 @@ fn service_name(arg: &str) -> Result<String> {
 
 async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode> {
     let client = config::client_spec(args.from.as_deref(), args.labels.as_deref())?;
+    if args.inside {
+        if !matches!(client, Some(state::ClientSpec::Pod { .. })) {
+            return Err(Error::Usage("--inside needs --from pod/NAME".into()));
+        }
+        if !args.filenames.is_empty() {
+            return Err(Error::Usage(
+                "--inside needs a live cluster (not -f)".into(),
+            ));
+        }
+    }
     let state = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
         let ns = settings
@@ -153,6 +163,8 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
             state::Fact::Unavailable(state::Unavailable::NotRequested(
                 "--no-probe: API reads only",
             ))
+        } else if args.inside {
+            probe::probe_service_inside(&live.prober(), &state, &probe_options(&args.probe)).await
         } else {
             probe::probe_service(&live.prober(), &state, &probe_options(&args.probe)).await
         };

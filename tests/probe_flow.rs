@@ -683,3 +683,115 @@ fn a_black_holed_dns_replica_is_named() {
     assert!(!summary.contains("coredns-a"), "{summary}");
     assert_nothing_left(&api);
 }
+
+#[test]
+fn inside_the_client_pod_the_probe_has_the_clients_identity() {
+    let Some(mut lab) = lab_cluster("inside_the_client_pod", true) else {
+        return;
+    };
+    lab.listen_tcp(8080);
+    let policies = format!(
+        "---
+apiVersion: v1
+kind: Pod
+metadata: {{name: frontend, namespace: shop, labels: {{app: frontend}}}}
+spec: {{nodeName: node-2, containers: [{{name: app, image: x}}]}}
+status: {{phase: Running, podIP: {}, conditions: [{{type: Ready, status: \"True\"}}]}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: only-frontend, namespace: shop}}
+spec:
+  podSelector: {{matchLabels: {{app: web}}}}
+  policyTypes: [Ingress]
+  ingress: [{{from: [{{podSelector: {{matchLabels: {{app: frontend}}}}}}], ports: [{{port: 8080}}]}}]
+",
+        crate::support::netns::CLIENT_IP
+    );
+    let api = cluster(SERVER_IP, &policies);
+    let resolv = resolv_conf(lab.dir.path(), SERVER_IP);
+    kubelet(&api, Some(lab.client.clone()), resolv.clone(), &[]);
+    let client_ns = lab.client.clone();
+    api.set_ephemeral_runner(move |_pod, container| {
+        let args: Vec<String> = container["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        let out = Command::new("ip")
+            .args(["netns", "exec", &client_ns, BIN])
+            .args(&args)
+            .arg("--resolv-conf")
+            .arg(&resolv)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("agent");
+        PodRun::Exited {
+            logs: String::from_utf8_lossy(&out.stdout).into_owned(),
+            exit_code: out.status.code().unwrap_or(1),
+        }
+    });
+    let server = api.start();
+    let inside = Run::new([
+        "svc",
+        "web",
+        "-o",
+        "json",
+        "--from",
+        "pod/frontend",
+        "--inside",
+    ])
+    .probe()
+    .kubeconfig(&server, Some("shop"))
+    .run();
+    let j = inside.json();
+    assert_eq!(inside.code, 0, "{j:#}");
+    let pl = status(&j, "pods.listening");
+    assert_eq!(pl["status"], "pass", "{pl:#}");
+    let messages: Vec<&str> = pl["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("probe pod shop/frontend on node node-2")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("ephemeral container")),
+        "{messages:#?}"
+    );
+    let requests = server.requests();
+    assert!(
+        requests.iter().all(|r| r.method != "POST"),
+        "no Job: {requests:?}"
+    );
+    assert!(requests.iter().any(|r| r.method == "PATCH"
+        && r.path == "/api/v1/namespaces/shop/pods/frontend/ephemeralcontainers"));
+
+    // The same from a probe Job: it lacks app=frontend, so the policy denies it — and yet it got
+    // through, because nothing in this lab enforces policy.
+    let job = Run::new(["svc", "web", "-o", "json", "--from", "pod/frontend"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    let j = job.json();
+    let pl = status(&j, "pods.listening");
+    assert_eq!(pl["status"], "warn", "{pl:#}");
+    assert!(
+        pl["summary"].as_str().unwrap().contains("not enforced"),
+        "{pl:#}"
+    );
+    assert_nothing_left(&api);
+}
+
+#[test]
+fn inside_needs_a_client_pod() {
+    let out = Run::new(["svc", "web", "--inside", "--from", "ns/front"]).run();
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stderr.trim(), "error: --inside needs --from pod/NAME");
+}

@@ -39,15 +39,8 @@ pub async fn probe_service_from(
     namespace: Option<String>,
 ) -> crate::state::Fact<ProbeResults> {
     use crate::state::{Fact, Unavailable};
-    let api_checks = crate::checks::run_all(state);
-    let failed_before = api_checks.iter().any(|c| {
-        crate::checks::find(c.id).is_some_and(|d| d.order < 5)
-            && c.status == crate::report::Status::Fail
-    });
-    if failed_before {
-        return Fact::Unavailable(Unavailable::NotRequested(
-            "not probed: an earlier check already failed",
-        ));
+    if let Some(skip) = before_probing(state) {
+        return skip;
     }
     let labels = state
         .policies
@@ -62,6 +55,49 @@ pub async fn probe_service_from(
         return Fact::Unavailable(Unavailable::NotRequested("nothing to probe"));
     }
     prober.run(&plan, opts).await
+}
+
+/// [`probe_service`] from inside the `--from` pod (`--inside`), as an ephemeral container.
+pub async fn probe_service_inside(
+    prober: &run::Prober,
+    state: &crate::state::ClusterState,
+    opts: &job::ProbeOptions,
+) -> crate::state::Fact<ProbeResults> {
+    use crate::state::{Client, Fact, Unavailable};
+    let pod = match &state.client {
+        Some(Client::Pod { pod, .. }) => match pod.as_ref() {
+            Fact::Known(Some(pod)) => pod.clone(),
+            Fact::Known(None) => {
+                return Fact::Unavailable(Unavailable::Failed(
+                    "the --from pod does not exist: nothing to run inside".into(),
+                ));
+            }
+            Fact::Unavailable(u) => return Fact::Unavailable(u.clone()),
+        },
+        _ => {
+            return Fact::Unavailable(Unavailable::NotRequested("--inside needs --from pod/NAME"));
+        }
+    };
+    if let Some(skip) = before_probing(state) {
+        return skip;
+    }
+    let plan = ProbePlan::for_service(state, &[]);
+    if plan.targets.is_empty() {
+        return Fact::Unavailable(Unavailable::NotRequested("nothing to probe"));
+    }
+    prober.run_inside(&plan, opts, &pod).await
+}
+
+/// Why not to probe at all: an API check already failed (a probe would only confirm it).
+fn before_probing(state: &crate::state::ClusterState) -> Option<crate::state::Fact<ProbeResults>> {
+    let api_checks = crate::checks::run_all(state);
+    let failed_before = api_checks.iter().any(|c| {
+        crate::checks::find(c.id).is_some_and(|d| d.order < 5)
+            && c.status == crate::report::Status::Fail
+    });
+    failed_before.then_some(crate::state::Fact::Unavailable(
+        crate::state::Unavailable::NotRequested("not probed: an earlier check already failed"),
+    ))
 }
 
 /// One line the agent printed about a target (TCP, UDP or DNS).

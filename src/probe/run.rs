@@ -315,7 +315,7 @@ enum Attempt {
 /// A 403 from an admission webhook or PodSecurity carries its reason in the message; RBAC's
 /// says "cannot create resource".
 fn is_admission(message: &str) -> bool {
-    !message.contains("cannot create resource")
+    !(message.contains("cannot ") && message.contains(" resource \""))
 }
 
 fn register(client: &Client, ns: &str, name: &str) {
@@ -479,4 +479,237 @@ pub async fn cleanup(
         )?;
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Why an ephemeral container's run failed.
+pub enum EphemeralError {
+    /// Admission refused it (PodSecurity): try with fewer privileges.
+    Refused(String),
+    /// The container cannot start as asked (e.g. root in a runAsNonRoot pod): try another way.
+    CannotStart(String),
+    /// Anything else: give up, saying this.
+    Failed(Fact<ProbeResults>),
+}
+
+/// A name no earlier ephemeral container of this pod used (they stay forever).
+pub fn ephemeral_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{prefix}-{:x}", (nanos as u64) & 0xff_ffff)
+}
+
+impl Prober {
+    /// Adds `container` to the pod's ephemeral containers, waits until it terminates (or `limit`)
+    /// and returns its log.
+    pub async fn run_ephemeral(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: serde_json::Value,
+        limit: Duration,
+    ) -> Result<String, EphemeralError> {
+        let name = container["name"].as_str().unwrap_or_default().to_string();
+        let image = container["image"].as_str().unwrap_or_default().to_string();
+        self.add_ephemeral(ns, pod, container).await?;
+        self.wait_ephemeral(ns, pod, &name, &image, limit).await
+    }
+
+    /// Adds `container` to the pod's ephemeral containers (for good).
+    pub async fn add_ephemeral(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: serde_json::Value,
+    ) -> Result<(), EphemeralError> {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let patch = kube::api::Patch::Strategic(
+            serde_json::json!({"spec": {"ephemeralContainers": [container]}}),
+        );
+        match self
+            .bounded(pods.patch_ephemeral_containers(
+                pod,
+                &kube::api::PatchParams::default(),
+                &patch,
+            ))
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 403 && !is_admission(&s.message) => {
+                return Err(EphemeralError::Failed(Fact::Unavailable(
+                    Unavailable::Forbidden {
+                        verb: "patch",
+                        resource: "pods/ephemeralcontainers",
+                        namespace: Some(ns.to_string()),
+                    },
+                )));
+            }
+            Err(kube::Error::Api(s)) if s.message.contains("PodSecurity") => {
+                return Err(EphemeralError::Refused(text::sanitize(&s.message)));
+            }
+            Err(kube::Error::Api(s)) => {
+                return Err(EphemeralError::Failed(failed(format!(
+                    "cannot add an ephemeral container to {ns}/{pod}: {}",
+                    text::sanitize(&s.message)
+                ))));
+            }
+            Err(e) => {
+                return Err(EphemeralError::Failed(failed(format!(
+                    "cannot add an ephemeral container to {ns}/{pod}: {}",
+                    text::sanitize(&e.to_string())
+                ))));
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until the ephemeral container `name` terminates (or `limit`) and returns its log.
+    pub async fn wait_ephemeral(
+        &self,
+        ns: &str,
+        pod: &str,
+        name: &str,
+        image: &str,
+        limit: Duration,
+    ) -> Result<String, EphemeralError> {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let name = name.to_string();
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            if started.elapsed() > limit {
+                return Err(EphemeralError::Failed(failed(format!(
+                    "the ephemeral container {name} in {ns}/{pod} did not finish within {} s",
+                    limit.as_secs()
+                ))));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+            let Ok(current) = self.bounded(pods.get(pod)).await else {
+                continue;
+            };
+            let state = current
+                .status
+                .and_then(|s| s.ephemeral_container_statuses)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|s| s.name == name)
+                .and_then(|s| s.state);
+            let Some(state) = state else { continue };
+            if let Some(w) = state.waiting {
+                let reason = w.reason.unwrap_or_default();
+                let message = text::sanitize(&w.message.unwrap_or_default());
+                if reason == "CreateContainerConfigError" {
+                    return Err(EphemeralError::CannotStart(format!("{reason}: {message}")));
+                }
+                if STUCK.contains(&reason.as_str()) {
+                    return Err(EphemeralError::Failed(failed(format!(
+                        "the probe image {image} cannot start: {reason}: {message} (mirror it and pass --probe-image)"
+                    ))));
+                }
+                continue;
+            }
+            if state.terminated.is_none() {
+                continue;
+            }
+            let params = LogParams {
+                container: Some(name.clone()),
+                ..Default::default()
+            };
+            return self
+                .bounded(pods.logs(pod, &params))
+                .await
+                .map_err(|e| match e {
+                    kube::Error::Api(s) if s.code == 403 => {
+                        EphemeralError::Failed(Fact::Unavailable(Unavailable::Forbidden {
+                            verb: "get",
+                            resource: "pods/log",
+                            namespace: Some(ns.to_string()),
+                        }))
+                    }
+                    other => EphemeralError::Failed(failed(format!(
+                        "cannot read the log of {name}: {}",
+                        text::sanitize(&other.to_string())
+                    ))),
+                });
+        }
+    }
+
+    /// `--inside`: the agent runs as an ephemeral container of the client pod itself — its exact
+    /// network identity. Root with NET_RAW first; if admission refuses or the pod forbids root, as
+    /// non-root without capabilities (no capture).
+    pub async fn run_inside(
+        &self,
+        plan: &ProbePlan,
+        opts: &ProbeOptions,
+        pod: &Pod,
+    ) -> Fact<ProbeResults> {
+        let ns = plan.namespace.as_str();
+        let pod_name = crate::k8s::name_of(&pod.metadata).to_string();
+        let mut notes = Vec::new();
+        let mut rung = Rung::Privileged;
+        loop {
+            let name = ephemeral_name("netdoctor-probe");
+            let manifest = job::manifest(plan, opts, rung, "");
+            let Some(agent) = manifest
+                .spec
+                .and_then(|s| s.template.spec)
+                .and_then(|s| s.containers.into_iter().next())
+            else {
+                return failed("no agent container in the probe manifest");
+            };
+            let container = serde_json::json!({
+                "name": name,
+                "image": agent.image,
+                "command": agent.command,
+                "args": agent.args,
+                "securityContext": agent.security_context,
+            });
+            let limit = opts.timeout;
+            match self.run_ephemeral(ns, &pod_name, container, limit).await {
+                Ok(log) => {
+                    let (records, summary) = match ProbeResults::parse_log(&log) {
+                        Ok(parsed) => parsed,
+                        Err(e) => {
+                            return failed(format!("the probe's log is not the agent's: {e}"));
+                        }
+                    };
+                    if summary.is_none() {
+                        return failed(format!(
+                            "the probe container {name} ended without the agent's summary: {}",
+                            text::sanitize(log.lines().last().unwrap_or("empty log"))
+                        ));
+                    }
+                    notes.push(format!(
+                        "ran inside pod {ns}/{pod_name} as ephemeral container {name} (it stays in the pod's spec)"
+                    ));
+                    return Fact::Known(ProbeResults {
+                        namespace: ns.to_string(),
+                        pod: pod_name,
+                        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+                        rung,
+                        notes,
+                        records,
+                        summary,
+                        labels: pod.metadata.labels.clone().unwrap_or_default(),
+                    });
+                }
+                Err(EphemeralError::Refused(why) | EphemeralError::CannotStart(why))
+                    if rung != Rung::Restricted =>
+                {
+                    notes.push(format!(
+                        "the probe could not run as root with NET_RAW inside {pod_name} ({why}); retried as non-root without capture"
+                    ));
+                    rung = Rung::Restricted;
+                }
+                Err(EphemeralError::Refused(why) | EphemeralError::CannotStart(why)) => {
+                    return failed(format!(
+                        "the probe cannot run inside {ns}/{pod_name}: {why}"
+                    ));
+                }
+                Err(EphemeralError::Failed(fact)) => return fact,
+            }
+        }
+    }
 }
