@@ -175,6 +175,7 @@ fn a_healthy_service_passes_every_probe_check() {
     let (api, server, out) = probe_in_lab(&lab, "");
     let j = out.json();
     assert_eq!(out.code, 0, "{j:#}\n{}", out.stderr);
+    crate::scenarios::validate_schema(&j).unwrap();
     assert_eq!(status(&j, "pods.listening")["status"], "pass", "{j:#}");
     assert_eq!(status(&j, "service.clusterip")["status"], "pass", "{j:#}");
     let dns = status(&j, "dns.resolves");
@@ -283,6 +284,7 @@ spec:
     let pl = status(&j, "pods.listening");
     assert_eq!(pl["status"], "fail", "{pl:#}");
     assert_eq!(pl["rootCause"], "netpol.allows", "{pl:#}");
+    crate::scenarios::validate_schema(&j).unwrap();
     let cross = pl["evidence"]
         .as_array()
         .unwrap()

@@ -49,7 +49,7 @@ fn load(dir: &Path) -> Expect {
 }
 
 /// Validates `-o json` output against the documented schema.
-fn validate_schema(value: &serde_json::Value) -> Result<(), String> {
+pub(crate) fn validate_schema(value: &serde_json::Value) -> Result<(), String> {
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();
     let path = repo().join("schema/diagnosis.schema.json");
