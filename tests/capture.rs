@@ -46,8 +46,20 @@ fn a_capture_from_the_pods_namespace_opens_in_tcpdump() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("agent");
-        // Traffic to the pod while it captures: three connections from the client.
-        std::thread::sleep(Duration::from_millis(400));
+        // Traffic to the pod once it captures (a packet socket is open in its namespace): three
+        // connections from the client.
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < until {
+            let sockets = Command::new("ip")
+                .args(["netns", "exec", &server_ns, "cat", "/proc/net/packet"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).lines().count())
+                .unwrap_or(0);
+            if sockets > 1 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         for _ in 0..3 {
             let _ = Command::new("ip")
                 .args([
