@@ -164,6 +164,8 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l to -d 'The target: svc/NAME[:PORT] (every backend pod) or pod/NAME:PORT[/UDP]' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s f -l filename -d 'Decide on manifests instead of a live cluster' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -174,6 +176,8 @@ junit\t'JUnit XML, one testcase per check'
 markdown\t'Markdown, for tickets and runbooks'
 csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l inside -d 'With --from pod/NAME: probe from inside that pod (ephemeral container)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -172,6 +172,11 @@ pub struct PathArgs {
     /// Decide on manifests instead of a live cluster.
     #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub filenames: Vec<PathBuf>,
+    /// With --from pod/NAME: probe from inside that pod (ephemeral container).
+    #[arg(long)]
+    pub inside: bool,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 }
 
 #[derive(Debug, Args)]

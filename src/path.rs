@@ -1,7 +1,10 @@
 //! `path --from CLIENT --to svc/NAME[:PORT]|pod/NAME:PORT`: can this client reach that target?
 //! The NetworkPolicy decision both ways (the client's egress, the target's ingress) for every
 //! backend pod and port, with the deciding rules; the client's DNS egress when it is restricted.
-//! Exit 1 when any path is denied, 3 when some are only implementation-defined or unknown.
+//! Then, live, a probe from the client's identity (a Job carrying the client's policy-relevant
+//! labels, or `--inside` the client pod) connects to every path: packets have the last word.
+//! Exit 0 reachable, 1 denied or unreachable, 3 when undecided (implementation-defined, unknown,
+//! or a probe that could not run on an allowed path).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -135,6 +138,36 @@ struct PathReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     dns: Option<DnsRow>,
     notes: Vec<String>,
+    /// What a live probe from the client's identity saw (absent offline and with --no-probe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probe: Option<ProbeReport>,
+}
+
+/// The probe's part of a `path` report.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProbeReport {
+    /// "reachable", "unreachable", or "not run" (then `reason`).
+    observed: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// Where it ran and as whom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+    results: Vec<ProbeRow>,
+    notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProbeRow {
+    target: String,
+    verdict: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_from: Option<String>,
+    evidence: String,
 }
 
 pub async fn run(settings: &Settings, args: &PathArgs) -> Result<ExitCode> {
@@ -145,18 +178,24 @@ pub async fn run(settings: &Settings, args: &PathArgs) -> Result<ExitCode> {
         Destination::Service { name, .. } => name.clone(),
         Destination::Pod { .. } => String::new(),
     };
+    if args.inside && !matches!(client, crate::state::ClientSpec::Pod { .. }) {
+        return Err(Error::Usage("--inside needs --from pod/NAME".into()));
+    }
+    let mut live_conn = None;
     let state = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
         let ns = settings
             .namespace
             .clone()
             .unwrap_or_else(|| live.default_namespace.clone());
-        match &dest {
+        let state = match &dest {
             Destination::Service { name, .. } => {
                 live.service_state(&ns, name, Some(&client)).await?
             }
             Destination::Pod { name, .. } => live.pod_state(&ns, name, Some(&client)).await?,
-        }
+        };
+        live_conn = Some(live);
+        state
     } else {
         let loaded = manifests::load(&args.filenames)?;
         let ns = crate::source::live::offline_namespace(settings);
@@ -171,7 +210,10 @@ pub async fn run(settings: &Settings, args: &PathArgs) -> Result<ExitCode> {
         }
         s
     };
-    let report = build(&state, &dest, &args.from, &args.to)?;
+    let mut report = build(&state, &dest, &args.from, &args.to)?;
+    if let (Some(live), false) = (&live_conn, args.probe.no_probe) {
+        report.probe = Some(probe(live, &state, &dest, args, &report).await);
+    }
     let mut out = std::io::stdout().lock();
     match settings.output {
         OutputFormat::Json => {
@@ -185,11 +227,172 @@ pub async fn run(settings: &Settings, args: &PathArgs) -> Result<ExitCode> {
         _ => human(&report, &mut out)?,
     }
     out.flush()?;
-    Ok(ExitCode::from(match report.verdict {
-        "denied" => exit::FAILED,
-        "allowed" => exit::OK,
-        _ => exit::INCOMPLETE,
-    }))
+    // Packets answer the question when they were seen; else the policy decision does.
+    Ok(ExitCode::from(
+        match (report.probe.as_ref().map(|p| p.observed), report.verdict) {
+            (Some("reachable"), _) => exit::OK,
+            (Some("unreachable"), _) | (_, "denied") => exit::FAILED,
+            (Some(_), "allowed") => exit::INCOMPLETE,
+            (_, "allowed") => exit::OK,
+            _ => exit::INCOMPLETE,
+        },
+    ))
+}
+
+/// A live probe from the client's identity to the paths of the report.
+async fn probe(
+    live: &Live,
+    state: &ClusterState,
+    dest: &Destination,
+    args: &PathArgs,
+    report: &PathReport,
+) -> ProbeReport {
+    use crate::probe::{ProbePlan, Purpose};
+    let labels = state
+        .policies
+        .known()
+        .map(|p| crate::probe::plan::referenced_labels(p))
+        .unwrap_or_default();
+    let ports: Vec<(u16, String)> = report
+        .paths
+        .iter()
+        .map(|r| (r.port, r.protocol.clone()))
+        .collect();
+    let plan = match dest {
+        Destination::Service { port, .. } => {
+            let mut plan = ProbePlan::for_service(state, &labels);
+            let spec = state
+                .service()
+                .and_then(|s| s.spec.clone())
+                .unwrap_or_default();
+            let chosen: Vec<u16> = spec
+                .ports
+                .iter()
+                .flatten()
+                .filter(|sp| {
+                    port.as_ref().is_none_or(|p| {
+                        sp.port.to_string() == *p || sp.name.as_deref() == Some(p.as_str())
+                    })
+                })
+                .filter_map(|sp| u16::try_from(sp.port).ok())
+                .collect();
+            plan.retain_connections(|purpose| match purpose {
+                Purpose::Endpoint { port, protocol, .. } => {
+                    ports.iter().any(|(n, p)| n == port && p == protocol)
+                }
+                Purpose::ClusterIp { port, .. } => chosen.contains(port),
+                Purpose::Dns { .. } => false,
+            });
+            plan
+        }
+        Destination::Pod { name, .. } => {
+            let ip = state
+                .pods
+                .known()
+                .and_then(|p| p.first())
+                .and_then(|p| p.status.as_ref())
+                .and_then(|s| s.pod_ip.clone());
+            match (ip, ports.first()) {
+                (Some(ip), Some((port, protocol))) => {
+                    ProbePlan::for_pod(state, &labels, name, &ip, *port, protocol)
+                }
+                _ => {
+                    return ProbeReport {
+                        observed: "not run",
+                        reason: Some(format!("pod {}/{name} has no IP yet", state.namespace)),
+                        from: None,
+                        results: Vec::new(),
+                        notes: Vec::new(),
+                    };
+                }
+            }
+        }
+    };
+    if plan.targets.is_empty() {
+        return ProbeReport {
+            observed: "not run",
+            reason: Some("no ready backend to probe".into()),
+            from: None,
+            results: Vec::new(),
+            notes: plan
+                .unsupported
+                .iter()
+                .map(|u| format!("cannot probe {u}"))
+                .collect(),
+        };
+    }
+    let opts = crate::probe::job::ProbeOptions {
+        image: args.probe.probe_image.clone(),
+        timeout: args.probe.probe_timeout,
+        ..Default::default()
+    };
+    let prober = live.prober();
+    let outcome = match (&state.client, args.inside) {
+        (Some(crate::state::Client::Pod { pod, .. }), true) => match pod.as_ref() {
+            Fact::Known(Some(pod)) => prober.run_inside(&plan, &opts, pod).await,
+            _ => Fact::Unavailable(crate::state::Unavailable::Failed(
+                "the --from pod does not exist: nothing to run inside".into(),
+            )),
+        },
+        _ => prober.run(&plan, &opts).await,
+    };
+    let results = match outcome {
+        Fact::Known(r) => r,
+        Fact::Unavailable(u) => {
+            return ProbeReport {
+                observed: "not run",
+                reason: Some(u.reason()),
+                from: None,
+                results: Vec::new(),
+                notes: Vec::new(),
+            };
+        }
+    };
+    let rows: Vec<ProbeRow> = results
+        .records
+        .iter()
+        .map(|r| ProbeRow {
+            target: r.target.clone(),
+            verdict: r.verdict.clone(),
+            reply: r.reply.clone(),
+            reply_from: r.reply_from.map(|ip| ip.to_string()),
+            evidence: r.evidence.clone().unwrap_or_else(|| "connect".into()),
+        })
+        .collect();
+    let reached = rows
+        .iter()
+        .all(|r| matches!(r.verdict.as_str(), "open" | "no-answer"));
+    let mut notes = results.notes.clone();
+    if !reached && report.verdict == "allowed" {
+        notes.push(
+            "NetworkPolicy allows this path, yet the probe did not get through: a host firewall, a cloud security group, the CNI, or another policy engine"
+                .into(),
+        );
+    }
+    if reached && report.verdict == "denied" {
+        notes.push(
+            "NetworkPolicy denies this path, yet the probe got through: NetworkPolicy is not enforced here"
+                .into(),
+        );
+    }
+    if !results.captured() {
+        notes.push("no packet capture in the probe: verdicts from connect(), weaker".into());
+    }
+    // The client's labels it carried (the probe's own are not news).
+    let mut copied = results.labels.clone();
+    copied.retain(|k, _| k != crate::probe::MANAGED_BY.0 && k != crate::probe::NAME_LABEL.0);
+    let identity = if copied.is_empty() {
+        String::new()
+    } else {
+        format!(" with labels {}", crate::text::labels(&copied))
+    };
+    ProbeReport {
+        observed: if reached { "reachable" } else { "unreachable" },
+        reason: None,
+        from: Some(format!("{}/{}{identity}", results.namespace, results.pod)),
+        results: rows,
+        notes,
+    }
 }
 
 fn not_found(what: String) -> Error {
@@ -329,6 +532,7 @@ fn build(state: &ClusterState, dest: &Destination, from: &str, to: &str) -> Resu
         paths: rows,
         dns: dns_row,
         notes: note.into_iter().map(|e| e.message).collect(),
+        probe: None,
     })
 }
 
@@ -377,6 +581,41 @@ fn human(r: &PathReport, out: &mut dyn Write) -> std::io::Result<()> {
     }
     for n in &r.notes {
         writeln!(out, "note: {}", sanitize(n))?;
+    }
+    if let Some(p) = &r.probe {
+        match &p.from {
+            Some(from) => writeln!(
+                out,
+                "probe from {}: {}",
+                sanitize(from),
+                p.observed.to_uppercase()
+            )?,
+            None => writeln!(
+                out,
+                "probe: not run ({})",
+                sanitize(p.reason.as_deref().unwrap_or(""))
+            )?,
+        }
+        if !p.results.is_empty() {
+            let mut table = Table::new();
+            table
+                .load_style(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_header(["target", "verdict", "reply", "from", "evidence"]);
+            for row in &p.results {
+                table.add_row([
+                    sanitize(&row.target),
+                    sanitize(&row.verdict),
+                    sanitize(row.reply.as_deref().unwrap_or("-")),
+                    sanitize(row.reply_from.as_deref().unwrap_or("-")),
+                    row.evidence.clone(),
+                ]);
+            }
+            writeln!(out, "{table}")?;
+        }
+        for n in &p.notes {
+            writeln!(out, "note: {}", sanitize(n))?;
+        }
     }
     Ok(())
 }

@@ -775,18 +775,19 @@ spec:
     assert!(requests.iter().any(|r| r.method == "PATCH"
         && r.path == "/api/v1/namespaces/shop/pods/frontend/ephemeralcontainers"));
 
-    // The same from a probe Job: it lacks app=frontend, so the policy denies it — and yet it got
-    // through, because nothing in this lab enforces policy.
+    // The same from a probe Job: it carries the client's label that the policy decides by
+    // (app=frontend), so the policy admits it too — and it runs on the client's node.
     let job = Run::new(["svc", "web", "-o", "json", "--from", "pod/frontend"])
         .probe()
         .kubeconfig(&server, Some("shop"))
         .run();
     let j = job.json();
     let pl = status(&j, "pods.listening");
-    assert_eq!(pl["status"], "warn", "{pl:#}");
+    assert_eq!(pl["status"], "pass", "{pl:#}");
+    let pod = pl["evidence"][0]["message"].as_str().unwrap();
     assert!(
-        pl["summary"].as_str().unwrap().contains("not enforced"),
-        "{pl:#}"
+        pod.starts_with("probe pod shop/netdoctor-probe-") && pod.contains("on node node-2"),
+        "{pod}"
     );
     assert_nothing_left(&api);
 }
@@ -796,4 +797,122 @@ fn inside_needs_a_client_pod() {
     let out = Run::new(["svc", "web", "--inside", "--from", "ns/front"]).run();
     assert_eq!(out.code, 2);
     assert_eq!(out.stderr.trim(), "error: --inside needs --from pod/NAME");
+}
+
+#[test]
+fn path_probes_as_the_client_and_packets_have_the_last_word() {
+    let Some(mut lab) = lab_cluster("path_probes_as_the_client", true) else {
+        return;
+    };
+    lab.listen_tcp(8080);
+    // The policy admits app=frontend; something else on the pod's side drops port 8080.
+    let s = lab.server.clone();
+    lab.iptables(&s, "-A INPUT -p tcp --dport 8080 -j DROP");
+    let policy = "---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-frontend, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress: [{from: [{podSelector: {matchLabels: {app: frontend}}}], ports: [{port: 8080}]}]
+";
+    let api = cluster(SERVER_IP, policy);
+    kubelet(
+        &api,
+        Some(lab.client.clone()),
+        resolv_conf(lab.dir.path(), SERVER_IP),
+        &[],
+    );
+    let ran: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+    let seen = ran.clone();
+    let inner = resolv_conf(lab.dir.path(), SERVER_IP);
+    let client_ns = lab.client.clone();
+    // Record the probe pods' labels, then run them as the kubelet would.
+    api.set_kubelet(move |pod: &Value| {
+        seen.lock().unwrap().push(pod["metadata"]["labels"].clone());
+        let args: Vec<String> = pod["spec"]["containers"][0]["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        let out = Command::new("ip")
+            .args(["netns", "exec", &client_ns, BIN])
+            .args(&args)
+            .arg("--resolv-conf")
+            .arg(&inner)
+            .output()
+            .expect("agent");
+        PodRun::Exited {
+            logs: String::from_utf8_lossy(&out.stdout).into_owned(),
+            exit_code: out.status.code().unwrap_or(1),
+        }
+    });
+    let server = api.start();
+    let path = |extra: &[&str]| {
+        let mut args = vec![
+            "path",
+            "--from",
+            "ns/shop",
+            "--labels",
+            "app=frontend,team=web,pod-template-hash=abc",
+            "--to",
+            "svc/web:80",
+            "-o",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        Run::new(args)
+            .probe()
+            .kubeconfig(&server, Some("shop"))
+            .run()
+    };
+    let out = path(&[]);
+    let j = out.json();
+    assert_eq!(j["verdict"], "allowed", "{j:#}");
+    assert_eq!(j["probe"]["observed"], "unreachable", "{j:#}");
+    assert_eq!(out.code, 1, "packets have the last word: {j:#}");
+    let verdicts: Vec<&str> = j["probe"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["verdict"].as_str())
+        .collect();
+    assert!(verdicts.contains(&"dropped"), "{j:#}");
+    assert!(
+        j["probe"]["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("yet the probe did not get through")),
+        "{j:#}"
+    );
+    // Only the label a policy decides by was copied: not team, never a revision hash.
+    let labels = ran.lock().unwrap()[0].clone();
+    assert_eq!(labels["app"], "frontend", "{labels:#}");
+    assert!(
+        labels.get("team").is_none() && labels.get("pod-template-hash").is_none(),
+        "{labels:#}"
+    );
+    let from = j["probe"]["from"].as_str().unwrap();
+    assert!(from.ends_with("with labels app=frontend"), "{j:#}");
+    assert_nothing_left(&api);
+
+    // Without the probe, the policy answers alone.
+    let policy_only = path(&["--no-probe"]);
+    assert_eq!(policy_only.code, 0, "{}", policy_only.stdout);
+    assert!(policy_only.json().get("probe").is_none());
+
+    // A PodDisruptionBudget that would count a pod labelled app=frontend: the labels stay off.
+    api.load_yaml("apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: frontend, namespace: shop}\nspec: {minAvailable: 1, selector: {matchLabels: {app: frontend}}}\n").unwrap();
+    let guarded = path(&[]);
+    let j = guarded.json();
+    let notes = j["probe"]["notes"].to_string();
+    assert!(
+        notes.contains("PodDisruptionBudget shop/frontend would count it"),
+        "{j:#}"
+    );
+    let labels = ran.lock().unwrap()[1].clone();
+    assert!(labels.get("app").is_none(), "{labels:#}");
+    assert_nothing_left(&api);
 }

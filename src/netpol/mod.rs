@@ -19,7 +19,7 @@
 
 mod compile;
 mod ports;
-mod selector;
+pub mod selector;
 
 #[cfg(test)]
 mod e2e_tests;

@@ -198,6 +198,40 @@ impl ProbePlan {
         }
     }
 
+    /// A plan with one connection: `protocol` to `ip:port` of pod `pod` (`path --to pod/...`).
+    pub fn for_pod(
+        state: &ClusterState,
+        policy_labels: &[String],
+        pod: &str,
+        ip: &str,
+        port: u16,
+        protocol: &str,
+    ) -> ProbePlan {
+        let (namespace, node, labels) = identity(state, policy_labels);
+        let mut plan = ProbePlan {
+            namespace,
+            node,
+            labels,
+            targets: Vec::new(),
+            expected_answers: Vec::new(),
+            unsupported: Vec::new(),
+        };
+        match agent_arg(protocol, ip, port) {
+            Some(arg) => plan.push(
+                arg,
+                Purpose::Endpoint {
+                    pod: Some(pod.to_string()),
+                    port_name: String::new(),
+                    port,
+                    protocol: protocol.to_string(),
+                },
+                1,
+            ),
+            None => plan.note_unsupported(format!("{protocol} {ip}:{port}")),
+        }
+        plan
+    }
+
     /// The plan a probe ran: the Service's plan, from the namespace the probe pod was in.
     pub fn as_run(state: &ClusterState, results: &super::ProbeResults) -> ProbePlan {
         let mut plan = ProbePlan::for_service(state, &[]);
@@ -238,6 +272,12 @@ impl ProbePlan {
             .iter()
             .flat_map(|t| std::iter::repeat_n(t.arg.clone(), t.times))
             .collect()
+    }
+
+    /// Keeps only connections (no DNS) for which `keep` holds.
+    pub fn retain_connections(&mut self, keep: impl Fn(&Purpose) -> bool) {
+        self.targets
+            .retain(|t| !matches!(t.purpose, Purpose::Dns { .. }) && keep(&t.purpose));
     }
 
     /// Whether anything but DNS would be probed.
@@ -311,32 +351,46 @@ fn cluster_ips(svc: &Service) -> Vec<String> {
     ips
 }
 
-/// Where the probe runs and who it is: the client's namespace and node, and — for a would-be
-/// client — only the labels the policies reference (never revision hashes).
+/// The client's labels that policies decide by — never a controller's revision hash (which would
+/// let a ReplicaSet or StatefulSet count the probe as its own).
+fn copy_referenced(
+    labels: &BTreeMap<String, String>,
+    policy_labels: &[String],
+) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .filter(|(k, _)| policy_labels.contains(k))
+        .filter(|(k, _)| !matches!(k.as_str(), "pod-template-hash" | "controller-revision-hash"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Where the probe runs and who it is: the client's namespace and node, and the client's labels
+/// that the policies reference.
 fn identity(
     state: &ClusterState,
     policy_labels: &[String],
 ) -> (String, Option<String>, BTreeMap<String, String>) {
     match &state.client {
         Some(Client::Pod { namespace, pod, .. }) => {
+            let pod = pod.known().and_then(|p| p.as_ref());
             let node = pod
-                .known()
-                .and_then(|p| p.as_ref())
                 .and_then(|p| p.spec.as_ref())
                 .and_then(|s| s.node_name.clone());
-            (namespace.clone(), node, BTreeMap::new())
+            let labels = pod
+                .and_then(|p| p.metadata.labels.clone())
+                .unwrap_or_default();
+            (
+                namespace.clone(),
+                node,
+                copy_referenced(&labels, policy_labels),
+            )
         }
-        Some(Client::Hypothetical { namespace, labels }) => {
-            let copied = labels
-                .iter()
-                .filter(|(k, _)| policy_labels.contains(k))
-                .filter(|(k, _)| {
-                    !matches!(k.as_str(), "pod-template-hash" | "controller-revision-hash")
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            (namespace.clone(), None, copied)
-        }
+        Some(Client::Hypothetical { namespace, labels }) => (
+            namespace.clone(),
+            None,
+            copy_referenced(labels, policy_labels),
+        ),
         None => (state.namespace.clone(), None, BTreeMap::new()),
     }
 }

@@ -52,6 +52,17 @@ impl Prober {
         let level = self.pod_security_level(ns).await;
         let mut rung = Rung::for_level(level.as_deref());
         let mut notes = Vec::new();
+        let mut plan = plan.clone();
+        if !plan.labels.is_empty() {
+            if let Some(conflict) = self.identity_conflict(&plan).await {
+                notes.push(format!(
+                    "the client's labels ({}) were not copied onto the probe: {conflict}; its NetworkPolicy identity is the probe's own",
+                    text::labels(&plan.labels)
+                ));
+                plan.labels.clear();
+            }
+        }
+        let plan = &plan;
         let started = Instant::now();
         loop {
             let outcome = self.attempt(plan, opts, rung, started).await;
@@ -74,6 +85,50 @@ impl Prober {
                 },
                 Attempt::Failed(fact) => return fact,
             }
+        }
+    }
+
+    /// Whether a pod with the probe's labels would be counted where it must not be (DESIGN §4): by
+    /// a PodDisruptionBudget (blocking evictions), or as an endpoint of a Service that publishes
+    /// not-ready addresses. Unreadable means "assume so".
+    async fn identity_conflict(&self, plan: &ProbePlan) -> Option<String> {
+        use k8s_openapi::api::core::v1::Service;
+        use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+        let labels = job::pod_labels(plan);
+        let ns = plan.namespace.as_str();
+        let pdbs: Api<PodDisruptionBudget> = Api::namespaced(self.client.clone(), ns);
+        match self.bounded(pdbs.list(&ListParams::default())).await {
+            Ok(list) => {
+                for pdb in list.items {
+                    let selector = pdb.spec.as_ref().and_then(|s| s.selector.as_ref());
+                    let selects = selector
+                        .and_then(|s| crate::netpol::selector::Selector::compile(s).ok())
+                        .is_some_and(|s| s.matches(&labels));
+                    if selects {
+                        return Some(format!(
+                            "PodDisruptionBudget {ns}/{} would count it",
+                            crate::k8s::name_of(&pdb.metadata)
+                        ));
+                    }
+                }
+            }
+            Err(_) => return Some(format!("PodDisruptionBudgets in {ns} could not be read")),
+        }
+        let services: Api<Service> = Api::namespaced(self.client.clone(), ns);
+        match self.bounded(services.list(&ListParams::default())).await {
+            Ok(list) => list.items.into_iter().find_map(|svc| {
+                let spec = svc.spec.as_ref()?;
+                let selector = spec.selector.as_ref().filter(|s| !s.is_empty())?;
+                (spec.publish_not_ready_addresses == Some(true)
+                    && crate::k8s::selector_matches(selector, &labels))
+                .then(|| {
+                    format!(
+                        "Service {ns}/{} publishes not-ready addresses and would route to it",
+                        crate::k8s::name_of(&svc.metadata)
+                    )
+                })
+            }),
+            Err(_) => Some(format!("Services in {ns} could not be read")),
         }
     }
 
