@@ -685,7 +685,7 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__subcmd__netdoctor__subcmd__ingress)
-            opts="-f -n -o -v -h --filename --strict --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
+            opts="-f -n -o -v -h --filename --strict --no-probe --probe-image --probe-timeout --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -696,6 +696,14 @@ _kubectl__netdoctor() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

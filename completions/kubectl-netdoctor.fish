@@ -96,6 +96,8 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand serv
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s f -l filename -d 'Diagnose manifests instead of a live cluster' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -107,10 +109,13 @@ markdown\t'Markdown, for tickets and runbooks'
 csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l strict -d 'Treat warnings as failures (exit 1)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s f -l filename -d 'Diagnose manifests instead of a live cluster' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
@@ -122,6 +127,7 @@ markdown\t'Markdown, for tickets and runbooks'
 csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l strict -d 'Treat warnings as failures (exit 1)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -189,6 +189,9 @@ pub struct IngressArgs {
     /// Treat warnings as failures (exit 1).
     #[arg(long)]
     pub strict: bool,
+    /// Each backend Service gets its own probe (checks 5–7).
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 }
 
 #[derive(Debug, Args)]

@@ -153,7 +153,7 @@ pub fn analyse(
     for (ns, name) in &services {
         let mut state = snap.state_for_service(ns, name, None);
         state.scan = true;
-        items.push(checks::diagnose(&state));
+        items.push(checks::diagnose_api(&state));
     }
     let summary = Summary::of(&items);
     let mut findings = Vec::new();
@@ -308,8 +308,20 @@ pub async fn run_ingress(settings: &Settings, args: &crate::cli::IngressArgs) ->
             .ingress(&ns, &name)
             .await?
             .ok_or_else(|| Error::NotFound(format!("Ingress {ns}/{name} not found")))?;
+        let opts = crate::probe::job::ProbeOptions {
+            image: args.probe.probe_image.clone(),
+            timeout: args.probe.probe_timeout,
+            ..Default::default()
+        };
         for svc in backends(&ing) {
-            let state = live.service_state(&ns, &svc, None).await?;
+            let mut state = live.service_state(&ns, &svc, None).await?;
+            state.probe = if args.probe.no_probe {
+                crate::state::Fact::Unavailable(crate::state::Unavailable::NotRequested(
+                    "--no-probe: API reads only",
+                ))
+            } else {
+                crate::probe::probe_service(&live.prober(), &state, &opts).await
+            };
             items.push(checks::diagnose(&state));
         }
         (SourceKind::Live, ns)

@@ -916,3 +916,38 @@ spec:
     assert!(labels.get("app").is_none(), "{labels:#}");
     assert_nothing_left(&api);
 }
+
+#[test]
+fn ingress_probes_each_backend_service() {
+    let Some(mut lab) = lab_cluster("ingress_probes_each_backend", true) else {
+        return;
+    };
+    lab.listen_tcp(8080);
+    let ingress = "---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop, namespace: shop}
+spec:
+  rules: [{host: shop.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+";
+    let api = cluster(SERVER_IP, ingress);
+    kubelet(
+        &api,
+        Some(lab.client.clone()),
+        resolv_conf(lab.dir.path(), SERVER_IP),
+        &[],
+    );
+    let server = api.start();
+    let out = Run::new(["ingress", "shop", "-o", "json"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    let j: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+    let item = &j["items"][0];
+    assert_eq!(item["target"]["name"], "web", "{j:#}");
+    for id in ["pods.listening", "service.clusterip", "dns.resolves"] {
+        assert_eq!(status(item, id)["status"], "pass", "{id}: {item:#}");
+    }
+    assert_nothing_left(&api);
+}

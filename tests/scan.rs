@@ -30,6 +30,27 @@ fn offline_scan_of_the_broken_shop_fails_and_matches_the_schema() {
     let j = out.json();
     validate(&j, "scan.schema.json");
     assert_eq!(j["kind"], "ScanReport");
+    // scan is API-level: the probe's checks are not in its reports at all.
+    for item in j["items"].as_array().unwrap() {
+        let ids: Vec<&str> = item["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "service.exists",
+                "service.selector",
+                "endpoints.ready",
+                "ports.target",
+                "ingress.routes",
+                "netpol.allows"
+            ],
+            "{item:#}"
+        );
+    }
     let s = &j["summary"];
     assert_eq!(
         (

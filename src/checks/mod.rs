@@ -148,13 +148,24 @@ pub fn run_all(state: &ClusterState) -> Vec<CheckResult> {
 }
 
 /// Runs the flow on a Service's state and stamps the result with its target.
-pub fn diagnose(state: &ClusterState) -> crate::report::Diagnosis {
-    let target = crate::report::Target {
+/// [`diagnose`] without the checks that need a probe: `scan` is API-level by design, and three
+/// skipped checks per Service would only be noise in its JUnit and Markdown.
+pub fn diagnose_api(state: &ClusterState) -> crate::report::Diagnosis {
+    let mut checks = run_all(state);
+    checks.retain(|c| find(c.id).is_some_and(|def| def.needs == Needs::Api));
+    crate::report::Diagnosis::new(target_of(state), state.source, checks)
+}
+
+fn target_of(state: &ClusterState) -> crate::report::Target {
+    crate::report::Target {
         kind: "Service",
         namespace: state.namespace.clone(),
         name: state.service_name.clone(),
-    };
-    crate::report::Diagnosis::new(target, state.source, run_all(state))
+    }
+}
+
+pub fn diagnose(state: &ClusterState) -> crate::report::Diagnosis {
+    crate::report::Diagnosis::new(target_of(state), state.source, run_all(state))
 }
 
 /// A check that cannot read a fact skips with the fact's reason.

@@ -48,7 +48,7 @@ impl Output {
 
 /// A run of the binary: `Run::new(["svc", "x"]).kubeconfig(&server).run()`.
 ///
-/// A live `svc`, `dns` or `path` run gets `--no-probe` unless the test calls [`Run::probe`]: most tests are about
+/// A live `svc`, `ingress`, `dns` or `path` run gets `--no-probe` unless the test calls [`Run::probe`]: most tests are about
 /// the API checks, and a probe needs the fake kubelet (tests/probe_flow.rs).
 pub(crate) struct Run {
     args: Vec<String>,
@@ -124,7 +124,7 @@ impl Run {
     fn run_signalled(mut self, signal: Option<(String, Duration)>) -> Output {
         let svc = matches!(
             self.args.first().map(String::as_str),
-            Some("svc" | "service" | "dns" | "path")
+            Some("svc" | "service" | "dns" | "path" | "ingress" | "ing")
         );
         let offline = self.args.iter().any(|a| a == "-f" || a == "--filename");
         if svc && !offline && !self.probe && !self.args.iter().any(|a| a == "--no-probe") {
