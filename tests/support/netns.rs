@@ -120,14 +120,15 @@ impl Lab {
             "via",
             NODE_SERVER_SIDE,
         ]);
+        // /proc/sys/net is the namespace's own (and needs no procps).
         run(&[
             "ip",
             "netns",
             "exec",
             &n,
-            "sysctl",
-            "-qw",
-            "net.ipv4.ip_forward=1",
+            "sh",
+            "-c",
+            "echo 1 > /proc/sys/net/ipv4/ip_forward",
         ]);
         Some(lab)
     }
