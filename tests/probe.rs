@@ -447,3 +447,24 @@ fn agent_usage_errors_are_one_line_and_exit_2() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn the_agent_ends_by_its_hard_deadline_whatever_it_was_doing() {
+    let Some(lab) = Lab::routed("agent_hard_deadline", &[]) else {
+        return;
+    };
+    let c = lab.client.clone();
+    let file = lab.path("endless.pcap");
+    // Capture-only without --duration runs until a signal: the deadline ends it.
+    let run = lab.agent(
+        &c,
+        &["--pcap", file.to_str().unwrap(), "--hard-deadline", "1s"],
+    );
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("hard deadline of 1 s reached"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.took.as_secs() < 10, "{:?}", run.took);
+}
