@@ -149,7 +149,7 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__subcmd__netdoctor__subcmd__agent)
-            opts="-n -o -v -h --timeout --capture-iface --no-capture --pcap --pcap-encoding --filter --duration --max-packets --resolv-conf --repeat --hard-deadline --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
+            opts="-n -o -v -h --timeout --capture-iface --no-capture --pcap --pcap-encoding --filter --duration --max-packets --resolv-conf --repeat --sockets --hard-deadline --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -963,7 +963,7 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__subcmd__netdoctor__subcmd__svc)
-            opts="-f -n -o -v -h --filename --no-probe --probe-image --probe-timeout --strict --from --labels --inside --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
+            opts="-f -n -o -v -h --filename --no-probe --probe-image --probe-timeout --strict --from --labels --inside --inspect --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

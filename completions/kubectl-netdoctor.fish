@@ -71,6 +71,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l inside -d 'Run the probe inside the --from pod, as an ephemeral container: its exact network identity (the container stays in the pod\'s spec; ephemeral containers cannot be removed)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l inspect -d 'When a backend refuses, read its socket table from inside it (an ephemeral container, which stays in the pod\'s spec): "127.0.0.1 only", "8081, not 8080", "UDP, not TCP"'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -92,6 +93,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand serv
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l inside -d 'Run the probe inside the --from pod, as an ephemeral container: its exact network identity (the container stays in the pod\'s spec; ephemeral containers cannot be removed)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l inspect -d 'When a backend refuses, read its socket table from inside it (an ephemeral container, which stays in the pod\'s spec): "127.0.0.1 only", "8081, not 8080", "UDP, not TCP"'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -272,6 +274,7 @@ markdown\t'Markdown, for tickets and runbooks'
 csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l no-capture -d 'Do not capture packets: verdicts from socket errors only (weaker evidence)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l sockets -d 'Print the sockets that listen in this network namespace (TCP and UDP), then exit'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -s h -l help -d 'Print help (see more with \'--help\')'

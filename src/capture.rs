@@ -89,14 +89,13 @@ pub async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
     };
     let log = log.map_err(|e| {
         use crate::probe::run::EphemeralError;
-        use crate::state::{Fact, Unavailable};
+        use crate::state::Unavailable;
         Error::Unreachable(match e {
             EphemeralError::Refused(m) | EphemeralError::CannotStart(m) => {
                 format!("the capture container cannot run in {ns}/{name}: {m}")
             }
-            EphemeralError::Failed(Fact::Unavailable(Unavailable::Failed(m))) => m,
-            EphemeralError::Failed(Fact::Unavailable(u)) => u.reason(),
-            EphemeralError::Failed(Fact::Known(_)) => "unexpected probe results".into(),
+            EphemeralError::Failed(Unavailable::Failed(m)) => m,
+            EphemeralError::Failed(u) => u.reason(),
         })
     })?;
     let bytes = decode_base64_lines(&log)

@@ -142,6 +142,10 @@ pub struct SvcArgs {
     /// (the container stays in the pod's spec; ephemeral containers cannot be removed).
     #[arg(long, requires = "from")]
     pub inside: bool,
+    /// When a backend refuses, read its socket table from inside it (an ephemeral container, which
+    /// stays in the pod's spec): "127.0.0.1 only", "8081, not 8080", "UDP, not TCP".
+    #[arg(long)]
+    pub inspect: bool,
 }
 
 /// How the probe pod runs (checks 5–7).
@@ -303,6 +307,9 @@ pub struct AgentArgs {
     /// Run each DNS lookup this many times (intermittent timeouts show as "intermittent").
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100), value_name = "N")]
     pub repeat: u32,
+    /// Print the sockets that listen in this network namespace (TCP and UDP), then exit.
+    #[arg(long)]
+    pub sockets: bool,
     /// Exit (code 3) after this long whatever happens.
     #[arg(long, default_value = "5m", value_parser = crate::config::parse_duration, value_name = "DURATION")]
     pub hard_deadline: std::time::Duration,

@@ -163,10 +163,18 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
             state::Fact::Unavailable(state::Unavailable::NotRequested(
                 "--no-probe: API reads only",
             ))
-        } else if args.inside {
-            probe::probe_service_inside(&live.prober(), &state, &probe_options(&args.probe)).await
         } else {
-            probe::probe_service(&live.prober(), &state, &probe_options(&args.probe)).await
+            let opts = probe_options(&args.probe);
+            let prober = live.prober();
+            let mut probe = if args.inside {
+                probe::probe_service_inside(&prober, &state, &opts).await
+            } else {
+                probe::probe_service(&prober, &state, &opts).await
+            };
+            if let (true, state::Fact::Known(results)) = (args.inspect, &mut probe) {
+                probe::inspect_refused(&prober, &state, results, &opts).await;
+            }
+            probe
         };
         state
     } else {

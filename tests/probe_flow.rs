@@ -951,3 +951,66 @@ spec:
     }
     assert_nothing_left(&api);
 }
+
+#[test]
+fn inspect_reads_the_socket_table_of_a_pod_that_refuses() {
+    let Some(mut lab) = lab_cluster("inspect_reads_the_socket_table", true) else {
+        return;
+    };
+    // The classic: the app listens on the loopback only.
+    lab.listen_tcp_on("127.0.0.1", 8080);
+    let api = cluster(SERVER_IP, "");
+    kubelet(
+        &api,
+        Some(lab.client.clone()),
+        resolv_conf(lab.dir.path(), SERVER_IP),
+        &[],
+    );
+    let server_ns = lab.server.clone();
+    api.set_ephemeral_runner(move |pod, container| {
+        assert_eq!(pod["metadata"]["name"], "web-a");
+        let args: Vec<String> = container["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        let out = Command::new("ip")
+            .args(["netns", "exec", &server_ns, BIN])
+            .args(&args)
+            .output()
+            .expect("agent");
+        PodRun::Exited {
+            logs: String::from_utf8_lossy(&out.stdout).into_owned(),
+            exit_code: out.status.code().unwrap_or(1),
+        }
+    });
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-o", "json", "--inspect"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    let j = out.json();
+    assert_eq!(out.code, 1, "{j:#}");
+    let pl = status(&j, "pods.listening");
+    let sockets = pl["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "Sockets")
+        .unwrap_or_else(|| panic!("{pl:#}"));
+    assert_eq!(
+        sockets["message"],
+        "web-a listens on 127.0.0.1:8080 only: the loopback is not reachable from other pods"
+    );
+    assert_eq!(
+        pl["fix"][0],
+        "make the app bind 0.0.0.0:8080 (or [::]:8080), not its loopback address"
+    );
+    let pod = api.get("v1", "Pod", "shop", "web-a").unwrap();
+    assert_eq!(
+        pod["spec"]["ephemeralContainers"][0]["args"][1],
+        "--sockets"
+    );
+    assert_nothing_left(&api);
+}

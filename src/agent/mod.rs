@@ -11,6 +11,7 @@ pub mod host;
 pub mod packet;
 pub mod pcap;
 pub mod probe;
+pub mod sockets;
 pub mod target;
 
 use std::collections::BTreeMap;
@@ -71,6 +72,20 @@ pub fn run(args: &AgentArgs) -> Result<ExitCode> {
         .map(|t| Target::parse(t))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(Error::Usage)?;
+    if args.sockets {
+        // The socket table of this network namespace, then the summary.
+        let line = serde_json::json!({"kind": "sockets", "listening": sockets::read()});
+        emit(&line.to_string(), false)?;
+        let id = Identity::current();
+        let summary = serde_json::json!({
+            "kind": "summary", "agent": format!("kubectl-netdoctor {}", env!("CARGO_PKG_VERSION")),
+            "targets": 0, "verdicts": {}, "elapsed_ms": 0, "uid": id.uid, "euid": id.euid,
+            "capabilities": id.capabilities,
+            "capture": {"enabled": false, "reason": "--sockets", "interfaces": [], "packets": 0},
+        });
+        emit(&summary.to_string(), false)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if targets.is_empty() && args.pcap.is_none() {
         return Err(Error::Usage(
             "agent: give targets (tcp:IP:PORT, udp:IP:PORT, dns:NAME) or --pcap FILE to capture"

@@ -101,6 +101,18 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             "refused" | "closed" => {
                 all_policy_drops = false;
                 raise(&mut worst, Status::Fail);
+                match pod.as_deref().and_then(|p| results.sockets.get(p)) {
+                    Some(Ok(table)) => {
+                        let (found, fix) = read_socket_table(&pod_name, table, *port, protocol);
+                        evidence.push(Evidence::new("Sockets", found));
+                        fixes.push(fix);
+                    }
+                    Some(Err(why)) => evidence.push(Evidence::new(
+                        "Sockets",
+                        format!("the socket table of {pod_name} could not be read: {why}"),
+                    )),
+                    None => {}
+                }
                 fixes.push(format!(
                     "see what the pod listens on: kubectl debug -n {ns} pod/{pod_name} -it --image=nicolaka/netshoot -- ss -lntup"
                 ));
@@ -185,6 +197,76 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         outcome.root_cause("netpol.allows")
     } else {
         outcome
+    }
+}
+
+/// What the pod's own socket table says about `port` (`--inspect`), and the fix it points to.
+fn read_socket_table(
+    pod: &str,
+    table: &[crate::agent::sockets::Listening],
+    port: u16,
+    protocol: &str,
+) -> (String, String) {
+    let proto = protocol.to_ascii_lowercase();
+    let on_port: Vec<_> = table.iter().filter(|l| l.port == port).collect();
+    let same = || on_port.iter().filter(|l| l.proto == proto);
+    if same().next().is_some() && same().all(|l| l.addr.is_loopback()) {
+        return (
+            format!(
+                "{pod} listens on {}:{port} only: the loopback is not reachable from other pods",
+                same()
+                    .next()
+                    .map(|l| l.addr.to_string())
+                    .unwrap_or_default()
+            ),
+            format!("make the app bind 0.0.0.0:{port} (or [::]:{port}), not its loopback address"),
+        );
+    }
+    if let Some(l) = same().next() {
+        return (
+            format!(
+                "{pod} listens on {}:{port}, an address other than the one probed",
+                l.addr
+            ),
+            format!("make the app bind 0.0.0.0:{port}"),
+        );
+    }
+    if let Some(l) = on_port.first() {
+        return (
+            format!(
+                "{pod} listens on {port}/{}, not {port}/{proto}",
+                l.proto.to_uppercase()
+            ),
+            format!(
+                "set protocol: {} on the Service port (or make the app serve {proto})",
+                l.proto.to_uppercase()
+            ),
+        );
+    }
+    let mut others: Vec<u16> = table
+        .iter()
+        .filter(|l| l.proto == proto && !l.addr.is_loopback())
+        .map(|l| l.port)
+        .collect();
+    others.dedup();
+    match others.first() {
+        Some(first) => (
+            format!(
+                "{pod} listens on {}, not {port} ({proto})",
+                others
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!("point the Service's targetPort at {first}, or make the app listen on {port}"),
+        ),
+        None => (
+            format!(
+                "nothing listens on {proto} in {pod} at all: the app has not bound a socket (still starting, or failed)"
+            ),
+            format!("kubectl logs {pod} — the app should listen on {port}"),
+        ),
     }
 }
 
@@ -275,6 +357,7 @@ endpoints: [{addresses: [10.1.0.5], targetRef: {kind: Pod, name: web-a}}]
                 },
             }),
             labels: Default::default(),
+            sockets: Default::default(),
         });
         state
     }
@@ -303,6 +386,40 @@ endpoints: [{addresses: [10.1.0.5], targetRef: {kind: Pod, name: web-a}}]
         assert!(o.summary.contains("weaker"), "{}", o.summary);
         assert!(o.fix.iter().any(|f| f.contains("ss -lntup")), "{:?}", o.fix);
         assert_eq!(o.root_cause, None);
+    }
+
+    #[test]
+    fn the_socket_table_names_the_mistake() {
+        use crate::agent::sockets::Listening;
+        let l = |proto: &str, addr: &str, port| Listening {
+            proto: proto.into(),
+            addr: addr.parse().unwrap(),
+            port,
+        };
+        let said = |table: &[Listening]| read_socket_table("web-a", table, 8080, "TCP").0;
+        assert!(said(&[l("tcp", "127.0.0.1", 8080)]).contains("127.0.0.1:8080 only"));
+        assert!(said(&[l("udp", "0.0.0.0", 8080)]).contains("8080/UDP, not 8080/tcp"));
+        assert!(
+            said(&[l("tcp", "0.0.0.0", 8081), l("tcp", "127.0.0.1", 9000)])
+                .contains("listens on 8081, not 8080")
+        );
+        assert!(said(&[]).contains("nothing listens on tcp in web-a at all"));
+        let mut state = probed("refused", true);
+        if let Fact::Known(r) = &mut state.probe {
+            r.sockets
+                .insert("web-a".into(), Ok(vec![l("tcp", "127.0.0.1", 8080)]));
+        }
+        let o = run(&state);
+        assert!(
+            o.evidence
+                .iter()
+                .any(|e| e.kind == "Sockets" && e.message.contains("127.0.0.1:8080 only"))
+        );
+        assert!(
+            o.fix.iter().any(|f| f.contains("bind 0.0.0.0:8080")),
+            "{:?}",
+            o.fix
+        );
     }
 
     #[test]

@@ -100,6 +100,58 @@ fn before_probing(state: &crate::state::ClusterState) -> Option<crate::state::Fa
     ))
 }
 
+/// `--inspect`: reads the socket table of (up to 3) backend pods that refused or were closed, from
+/// inside each (an ephemeral container running `agent --sockets`; it stays in the pod's spec).
+pub async fn inspect_refused(
+    prober: &run::Prober,
+    state: &crate::state::ClusterState,
+    results: &mut ProbeResults,
+    opts: &job::ProbeOptions,
+) {
+    let plan = ProbePlan::as_run(state, results);
+    let mut pods: Vec<String> = Vec::new();
+    for t in &plan.targets {
+        let Purpose::Endpoint { pod: Some(pod), .. } = &t.purpose else {
+            continue;
+        };
+        let refused = results
+            .records_for(&t.arg)
+            .any(|r| matches!(r.verdict.as_str(), "refused" | "closed"));
+        if refused && !pods.contains(pod) && pods.len() < 3 {
+            pods.push(pod.clone());
+        }
+    }
+    for pod in pods {
+        let name = run::ephemeral_name("netdoctor-inspect");
+        let container = serde_json::json!({
+            "name": name,
+            "image": opts.image,
+            "command": ["kubectl-netdoctor"],
+            "args": ["agent", "--sockets", "--hard-deadline", "30s"],
+            "securityContext": {
+                "runAsNonRoot": true, "runAsUser": 65534, "allowPrivilegeEscalation": false,
+                "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
+            },
+        });
+        let limit = std::time::Duration::from_secs(60).min(opts.timeout);
+        let outcome = prober
+            .run_ephemeral(&state.namespace, &pod, container, limit)
+            .await;
+        let read = match outcome {
+            Ok(log) => log
+                .lines()
+                .filter(|l| l.starts_with('{'))
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|v| v["kind"] == "sockets")
+                .and_then(|v| serde_json::from_value(v["listening"].clone()).ok())
+                .ok_or_else(|| "the inspector printed no socket table".to_string()),
+            Err(run::EphemeralError::Failed(u)) => Err(u.reason()),
+            Err(run::EphemeralError::Refused(m) | run::EphemeralError::CannotStart(m)) => Err(m),
+        };
+        results.sockets.insert(pod, read);
+    }
+}
+
 /// One line the agent printed about a target (TCP, UDP or DNS).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct AgentRecord {
@@ -174,6 +226,9 @@ pub struct ProbeResults {
     pub summary: Option<AgentSummary>,
     /// The labels the probe pod carried (its identity for NetworkPolicy).
     pub labels: std::collections::BTreeMap<String, String>,
+    /// `--inspect`: the socket table of backend pods that refused, or why it could not be read.
+    pub sockets:
+        std::collections::BTreeMap<String, Result<Vec<crate::agent::sockets::Listening>, String>>,
 }
 
 impl ProbeResults {

@@ -43,7 +43,11 @@ pub struct Prober {
 
 /// Why a probe could not run (a skipped check with this reason leaves the diagnosis incomplete).
 fn failed(msg: impl Into<String>) -> Fact<ProbeResults> {
-    Fact::Unavailable(Unavailable::Failed(msg.into()))
+    Fact::Unavailable(failure(msg))
+}
+
+fn failure(msg: impl Into<String>) -> Unavailable {
+    Unavailable::Failed(msg.into())
 }
 
 impl Prober {
@@ -83,7 +87,7 @@ impl Prober {
                     }
                     None => return failed(format!("admission refused the probe pod: {message}")),
                 },
-                Attempt::Failed(fact) => return fact,
+                Attempt::Failed(u) => return Fact::Unavailable(u),
             }
         }
     }
@@ -162,20 +166,20 @@ impl Prober {
             Err(kube::Error::Api(status))
                 if status.code == 403 && !is_admission(&status.message) =>
             {
-                return Attempt::Failed(Fact::Unavailable(Unavailable::Forbidden {
+                return Attempt::Failed(Unavailable::Forbidden {
                     verb: "create",
                     resource: "jobs",
                     namespace: Some(ns.to_string()),
-                }));
+                });
             }
             Err(kube::Error::Api(status)) => {
-                return Attempt::Failed(failed(format!(
+                return Attempt::Failed(failure(format!(
                     "the probe Job was refused: {}",
                     text::sanitize(&status.message)
                 )));
             }
             Err(e) => {
-                return Attempt::Failed(failed(format!(
+                return Attempt::Failed(failure(format!(
                     "cannot create the probe Job: {}",
                     text::sanitize(&e.to_string())
                 )));
@@ -207,7 +211,7 @@ impl Prober {
         let mut last_phase = "no pod yet".to_string();
         loop {
             if started.elapsed() > opts.timeout {
-                return Attempt::Failed(failed(format!(
+                return Attempt::Failed(failure(format!(
                     "the probe did not finish within {} s ({last_phase}); kubectl get pods -n {ns} -l job-name={job}",
                     opts.timeout.as_secs()
                 )));
@@ -217,11 +221,11 @@ impl Prober {
             let list = match self.bounded(pods.list(&selector)).await {
                 Ok(list) => list,
                 Err(kube::Error::Api(s)) if s.code == 403 => {
-                    return Attempt::Failed(Fact::Unavailable(Unavailable::Forbidden {
+                    return Attempt::Failed(Unavailable::Forbidden {
                         verb: "list",
                         resource: "pods",
                         namespace: Some(ns.to_string()),
-                    }));
+                    });
                 }
                 Err(_) => continue,
             };
@@ -241,7 +245,7 @@ impl Prober {
                 if let Some(w) =
                     waiting.filter(|w| STUCK.contains(&w.reason.as_deref().unwrap_or("")))
                 {
-                    return Attempt::Failed(failed(format!(
+                    return Attempt::Failed(failure(format!(
                         "the probe image {} cannot start: {}: {} (mirror it and pass --probe-image)",
                         opts.image,
                         w.reason.as_deref().unwrap_or(""),
@@ -265,14 +269,14 @@ impl Prober {
             {
                 Ok(log) => log,
                 Err(kube::Error::Api(s)) if s.code == 403 => {
-                    return Attempt::Failed(Fact::Unavailable(Unavailable::Forbidden {
+                    return Attempt::Failed(Unavailable::Forbidden {
                         verb: "get",
                         resource: "pods/log",
                         namespace: Some(ns.to_string()),
-                    }));
+                    });
                 }
                 Err(e) => {
-                    return Attempt::Failed(failed(format!(
+                    return Attempt::Failed(failure(format!(
                         "cannot read the probe's log: {}",
                         text::sanitize(&e.to_string())
                     )));
@@ -281,13 +285,13 @@ impl Prober {
             let (records, summary) = match ProbeResults::parse_log(&log) {
                 Ok(parsed) => parsed,
                 Err(e) => {
-                    return Attempt::Failed(failed(format!(
+                    return Attempt::Failed(failure(format!(
                         "the probe's log is not the agent's: {e}"
                     )));
                 }
             };
             if summary.is_none() {
-                return Attempt::Failed(failed(format!(
+                return Attempt::Failed(failure(format!(
                     "the probe pod {pod_name} ended ({phase}) without the agent's summary: {}",
                     text::sanitize(log.lines().last().unwrap_or("empty log"))
                 )));
@@ -309,6 +313,7 @@ impl Prober {
                 records,
                 summary,
                 labels: job::pod_labels(plan),
+                sockets: Default::default(),
             }));
         }
     }
@@ -326,7 +331,7 @@ impl Prober {
         Some(if message.contains("PodSecurity") {
             Attempt::Refused(message)
         } else {
-            Attempt::Failed(failed(format!(
+            Attempt::Failed(failure(format!(
                 "the probe pod could not be created: {message}"
             )))
         })
@@ -364,7 +369,7 @@ enum Attempt {
     Done(Box<ProbeResults>),
     /// Admission refused this rung: try the next.
     Refused(String),
-    Failed(Fact<ProbeResults>),
+    Failed(Unavailable),
 }
 
 /// A 403 from an admission webhook or PodSecurity carries its reason in the message; RBAC's
@@ -543,7 +548,7 @@ pub enum EphemeralError {
     /// The container cannot start as asked (e.g. root in a runAsNonRoot pod): try another way.
     CannotStart(String),
     /// Anything else: give up, saying this.
-    Failed(Fact<ProbeResults>),
+    Failed(Unavailable),
 }
 
 /// A name no earlier ephemeral container of this pod used (they stay forever).
@@ -592,25 +597,23 @@ impl Prober {
         {
             Ok(_) => {}
             Err(kube::Error::Api(s)) if s.code == 403 && !is_admission(&s.message) => {
-                return Err(EphemeralError::Failed(Fact::Unavailable(
-                    Unavailable::Forbidden {
-                        verb: "patch",
-                        resource: "pods/ephemeralcontainers",
-                        namespace: Some(ns.to_string()),
-                    },
-                )));
+                return Err(EphemeralError::Failed(Unavailable::Forbidden {
+                    verb: "patch",
+                    resource: "pods/ephemeralcontainers",
+                    namespace: Some(ns.to_string()),
+                }));
             }
             Err(kube::Error::Api(s)) if s.message.contains("PodSecurity") => {
                 return Err(EphemeralError::Refused(text::sanitize(&s.message)));
             }
             Err(kube::Error::Api(s)) => {
-                return Err(EphemeralError::Failed(failed(format!(
+                return Err(EphemeralError::Failed(failure(format!(
                     "cannot add an ephemeral container to {ns}/{pod}: {}",
                     text::sanitize(&s.message)
                 ))));
             }
             Err(e) => {
-                return Err(EphemeralError::Failed(failed(format!(
+                return Err(EphemeralError::Failed(failure(format!(
                     "cannot add an ephemeral container to {ns}/{pod}: {}",
                     text::sanitize(&e.to_string())
                 ))));
@@ -634,7 +637,7 @@ impl Prober {
         let mut delay = Duration::from_millis(100);
         loop {
             if started.elapsed() > limit {
-                return Err(EphemeralError::Failed(failed(format!(
+                return Err(EphemeralError::Failed(failure(format!(
                     "the ephemeral container {name} in {ns}/{pod} did not finish within {} s",
                     limit.as_secs()
                 ))));
@@ -659,7 +662,7 @@ impl Prober {
                     return Err(EphemeralError::CannotStart(format!("{reason}: {message}")));
                 }
                 if STUCK.contains(&reason.as_str()) {
-                    return Err(EphemeralError::Failed(failed(format!(
+                    return Err(EphemeralError::Failed(failure(format!(
                         "the probe image {image} cannot start: {reason}: {message} (mirror it and pass --probe-image)"
                     ))));
                 }
@@ -677,13 +680,13 @@ impl Prober {
                 .await
                 .map_err(|e| match e {
                     kube::Error::Api(s) if s.code == 403 => {
-                        EphemeralError::Failed(Fact::Unavailable(Unavailable::Forbidden {
+                        EphemeralError::Failed(Unavailable::Forbidden {
                             verb: "get",
                             resource: "pods/log",
                             namespace: Some(ns.to_string()),
-                        }))
+                        })
                     }
-                    other => EphemeralError::Failed(failed(format!(
+                    other => EphemeralError::Failed(failure(format!(
                         "cannot read the log of {name}: {}",
                         text::sanitize(&other.to_string())
                     ))),
@@ -748,6 +751,7 @@ impl Prober {
                         records,
                         summary,
                         labels: pod.metadata.labels.clone().unwrap_or_default(),
+                        sockets: Default::default(),
                     });
                 }
                 Err(EphemeralError::Refused(why) | EphemeralError::CannotStart(why))
@@ -763,7 +767,7 @@ impl Prober {
                         "the probe cannot run inside {ns}/{pod_name}: {why}"
                     ));
                 }
-                Err(EphemeralError::Failed(fact)) => return fact,
+                Err(EphemeralError::Failed(u)) => return Fact::Unavailable(u),
             }
         }
     }

@@ -162,11 +162,13 @@ impl Lab {
 
     /// A TCP listener (netcat) on the server.
     pub(crate) fn listen_tcp(&mut self, port: u16) {
+        self.listen_tcp_on(SERVER_IP, port);
+    }
+
+    /// A TCP listener on one address of the server (127.0.0.1: the loopback-only mistake).
+    pub(crate) fn listen_tcp_on(&mut self, addr: &str, port: u16) {
         let server = self.server.clone();
-        self.spawn(
-            &server,
-            &["nc", "-lk", "-s", SERVER_IP, "-p", &port.to_string()],
-        );
+        self.spawn(&server, &["nc", "-lk", "-s", addr, "-p", &port.to_string()]);
         self.wait_listening(&server, "t", port);
     }
 
