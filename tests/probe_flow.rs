@@ -1014,3 +1014,34 @@ fn inspect_reads_the_socket_table_of_a_pod_that_refuses() {
     );
     assert_nothing_left(&api);
 }
+
+#[test]
+fn a_silent_node_local_dns_cache_is_named_with_its_node() {
+    let Some(mut lab) = lab_cluster("a_silent_node_local_dns_cache", true) else {
+        return;
+    };
+    lab.listen_tcp(8080);
+    let api = cluster(SERVER_IP, "");
+    // The kubelet points pods at NodeLocal DNSCache's link-local address; nothing answers there.
+    kubelet(
+        &api,
+        Some(lab.client.clone()),
+        resolv_conf(lab.dir.path(), "169.254.20.10"),
+        &[],
+    );
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-o", "json"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    let j = out.json();
+    assert_eq!(out.code, 1, "{j:#}");
+    let dns = status(&j, "dns.resolves");
+    assert_eq!(dns["status"], "fail", "{dns:#}");
+    let summary = dns["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("no answer from NodeLocal DNSCache (169.254.20.10) on node node-1"),
+        "{summary}"
+    );
+    assert_eq!(j["verdict"]["check"], "dns.resolves");
+}

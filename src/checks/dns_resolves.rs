@@ -102,6 +102,17 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                     ));
                 }
             }
+            "timeout" if server.is_none() && node_local(&record.servers).is_some() => {
+                raise(&mut worst, Status::Fail);
+                let cache = node_local(&record.servers).unwrap_or_default();
+                let node = results.node.as_deref().unwrap_or("<node>");
+                problems.push(format!(
+                    "{name} via {via}: no answer from NodeLocal DNSCache ({cache}) on node {node}"
+                ));
+                fixes.push(format!(
+                    "look at the node-local-dns pod on {node}: kubectl -n kube-system get pods -l k8s-app=node-local-dns -o wide --field-selector spec.nodeName={node}"
+                ));
+            }
             verdict => {
                 raise(&mut worst, Status::Fail);
                 let (problem, fix) =
@@ -139,6 +150,18 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         _ => Outcome::fail(problems.join("; ")),
     };
     outcome.evidence(evidence).fix(fixes)
+}
+
+/// The link-local address NodeLocal DNSCache listens on, when the pod's resolv.conf points at one.
+fn node_local(servers: &[String]) -> Option<String> {
+    servers
+        .iter()
+        .filter_map(|s| s.parse::<std::net::SocketAddr>().ok())
+        .find(|s| match s.ip() {
+            std::net::IpAddr::V4(ip) => ip.is_link_local(),
+            std::net::IpAddr::V6(ip) => ip.is_unicast_link_local(),
+        })
+        .map(|s| s.ip().to_string())
 }
 
 fn failure(
@@ -183,5 +206,19 @@ fn failure(
             format!("{name} via {via}: {other}"),
             "run the lookup by hand: kubectl run dnscheck --rm -it --image=nicolaka/netshoot -- dig NAME".into(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_local_nameserver_is_node_local_dns() {
+        assert_eq!(
+            node_local(&["169.254.20.10:53".into()]).as_deref(),
+            Some("169.254.20.10")
+        );
+        assert_eq!(node_local(&["10.96.0.10:53".into()]), None);
     }
 }

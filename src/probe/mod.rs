@@ -179,6 +179,9 @@ pub struct AgentRecord {
     pub name: Option<String>,
     #[serde(default)]
     pub via: Option<String>,
+    /// The nameservers a DNS lookup asked ("10.96.0.10:53").
+    #[serde(default)]
+    pub servers: Vec<String>,
     #[serde(default)]
     pub rcode: Option<String>,
     #[serde(default)]
