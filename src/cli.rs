@@ -1,6 +1,10 @@
 //! Command-line definitions (clap). Parsing only: [`crate::config`] turns these into a validated
 //! configuration without any I/O, so `--help` works while a cluster is down.
 
+// Doc comments here are --help text, where brackets are option syntax (`svc/NAME[:PORT]`), not
+// links.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
