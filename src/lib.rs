@@ -166,6 +166,7 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
         } else {
             let opts = probe_options(&args.probe);
             let prober = live.prober();
+            let spinner = scan::spinner_saying(settings, "probing from a pod in the cluster…");
             let mut probe = if args.inside {
                 probe::probe_service_inside(&prober, &state, &opts).await
             } else {
@@ -174,6 +175,7 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
             if let (true, state::Fact::Known(results)) = (args.inspect, &mut probe) {
                 probe::inspect_refused(&prober, &state, results, &opts).await;
             }
+            spinner.finish_and_clear();
             probe
         };
         state

@@ -461,13 +461,18 @@ pub fn cluster_domain(corefile: &str) -> Option<String> {
 
 /// A spinner on stderr while a live scan gathers, only on a terminal.
 fn spinner(settings: &Settings) -> indicatif::ProgressBar {
+    spinner_saying(settings, "reading the cluster…")
+}
+
+/// A spinner on stderr with `message`, only on a terminal (hidden under -v, on a pipe, TERM=dumb).
+pub fn spinner_saying(settings: &Settings, message: &'static str) -> indicatif::ProgressBar {
     let tty =
         std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
     if !tty || settings.verbose > 0 {
         return indicatif::ProgressBar::hidden();
     }
     let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_message("reading the cluster…");
+    pb.set_message(message);
     pb.enable_steady_tick(Duration::from_millis(100));
     pb
 }
