@@ -85,7 +85,8 @@ impl OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Diagnose one Service: the ordered flow (Service, endpoints, ports, Ingress, NetworkPolicy).
+    /// Diagnose one Service: the ordered flow (Service, endpoints, ports, then a probe pod's
+    /// packets and DNS, Ingress, NetworkPolicy).
     #[command(visible_alias = "service")]
     Svc(SvcArgs),
     /// Start from an Ingress: each backend Service's flow (class, controller, TLS included).
