@@ -468,3 +468,70 @@ fn the_agent_ends_by_its_hard_deadline_whatever_it_was_doing() {
     );
     assert!(run.took.as_secs() < 10, "{:?}", run.took);
 }
+
+#[test]
+fn ipv6_verdicts_come_from_icmpv6_and_tcp_over_ipv6() {
+    use crate::support::netns::{CLIENT_IP6, NODE_CLIENT_SIDE6, SERVER_IP6};
+    let Some(lab) = Lab::routed("ipv6_verdicts", &["nc", "ss", "ip6tables"]) else {
+        return;
+    };
+    let mut lab = lab.with_ipv6();
+    let s = lab.server.clone();
+    lab.spawn(&s, &["nc", "-6", "-lk", "-s", SERVER_IP6, "-p", "8080"]);
+    lab.exec(
+        &s,
+        &[
+            "sh",
+            "-c",
+            "until ss -Hltn | grep -q ':8080 '; do sleep 0.02; done",
+        ],
+    );
+    for rule in [
+        "-A INPUT -p tcp --dport 8082 -j DROP",
+        "-A INPUT -p tcp --dport 8084 -j REJECT",
+    ] {
+        let mut args = vec!["ip6tables", "-w"];
+        args.extend(rule.split_whitespace());
+        lab.exec(&s, &args);
+    }
+    let t = |port: u16| format!("tcp:[{SERVER_IP6}]:{port}");
+    let lost = "tcp:[fd00:99::9]:80".to_string();
+    let (open, refused, dropped, rejected) = (t(8080), t(8081), t(8082), t(8084));
+    let c = lab.client.clone();
+    let run = lab.agent(
+        &c,
+        &[
+            &open,
+            &refused,
+            &dropped,
+            &rejected,
+            &lost,
+            "--timeout",
+            "1s",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let line = run.line(&open);
+    assert_eq!(
+        (line["verdict"].as_str(), line["reply"].as_str()),
+        (Some("open"), Some("syn-ack")),
+        "{line}"
+    );
+    assert!(
+        line["local"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("[{CLIENT_IP6}]:")),
+        "{line}"
+    );
+    assert_eq!(run.verdict(&refused), "refused");
+    assert_eq!(run.verdict(&dropped), "dropped");
+    assert_eq!(run.line(&dropped)["evidence"], "packets");
+    // ip6tables' REJECT answers ICMPv6 port unreachable (type 1, code 4).
+    assert_eq!(run.verdict(&rejected), "rejected");
+    assert_eq!(run.line(&rejected)["reply"], "icmp-port-unreachable");
+    // The node has no route to fd00:99::/64: ICMPv6 no route (type 1, code 0) from the node.
+    let line = run.line(&lost);
+    assert_eq!(line["verdict"], "unreachable", "{line}");
+    assert_eq!(line["reply_from"], NODE_CLIENT_SIDE6, "{line}");
+}

@@ -19,6 +19,9 @@ pub(crate) const CLIENT_IP: &str = "10.1.1.2";
 pub(crate) const NODE_CLIENT_SIDE: &str = "10.1.1.1";
 pub(crate) const NODE_SERVER_SIDE: &str = "10.1.2.1";
 pub(crate) const SERVER_IP: &str = "10.1.2.2";
+pub(crate) const CLIENT_IP6: &str = "fd00:1::2";
+pub(crate) const NODE_CLIENT_SIDE6: &str = "fd00:1::1";
+pub(crate) const SERVER_IP6: &str = "fd00:2::2";
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -131,6 +134,66 @@ impl Lab {
             "echo 1 > /proc/sys/net/ipv4/ip_forward",
         ]);
         Some(lab)
+    }
+
+    /// Adds IPv6 beside IPv4: fd00:1::/64 client–node, fd00:2::/64 node–server, the node
+    /// forwarding (addresses without duplicate detection, usable at once).
+    pub(crate) fn with_ipv6(self) -> Self {
+        let (c, n, s) = (self.client.clone(), self.node.clone(), self.server.clone());
+        for (ns, dev, addr) in [
+            (&c, "eth0", format!("{CLIENT_IP6}/64")),
+            (&n, "eth1", format!("{NODE_CLIENT_SIDE6}/64")),
+            (&n, "eth2", "fd00:2::1/64".to_string()),
+            (&s, "eth0", format!("{SERVER_IP6}/64")),
+        ] {
+            run(&[
+                "ip", "-n", ns, "-6", "addr", "add", &addr, "dev", dev, "nodad",
+            ]);
+        }
+        run(&[
+            "ip",
+            "-n",
+            &c,
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            NODE_CLIENT_SIDE6,
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            &s,
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            "fd00:2::1",
+        ]);
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            &n,
+            "sh",
+            "-c",
+            "echo 1 > /proc/sys/net/ipv6/conf/all/forwarding",
+        ]);
+        // A router answers neighbour solicitations only once its link-local addresses are past
+        // duplicate detection (~2 s): until then the first SYN of a test would wait a second.
+        let until = Instant::now() + Duration::from_secs(10);
+        for ns in [&c, &n, &s] {
+            while !run(&["ip", "-n", ns, "-6", "addr", "show", "tentative"])
+                .trim()
+                .is_empty()
+                && Instant::now() < until
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        self
     }
 
     /// Runs a command inside `ns`; it must succeed.
