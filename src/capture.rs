@@ -175,6 +175,7 @@ fn ephemeral_container(args: &CaptureArgs, name: &str) -> serde_json::Value {
             "runAsUser": 0,
             "allowPrivilegeEscalation": false,
             "capabilities": {"add": ["NET_RAW"], "drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
         },
     });
     if let Some(target) = &args.container {

@@ -1045,3 +1045,95 @@ fn a_silent_node_local_dns_cache_is_named_with_its_node() {
     );
     assert_eq!(j["verdict"]["check"], "dns.resolves");
 }
+
+#[test]
+fn inside_a_baseline_namespace_the_probe_runs_without_capture() {
+    // Loopback only: the agent runs here, as the kubelet would run the ephemeral container.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = resolv_conf(dir.path(), "127.0.0.1");
+    let api = cluster("127.0.0.1", "");
+    api.load_yaml(&format!(
+        "apiVersion: v1
+kind: Namespace
+metadata: {{name: shop, labels: {{pod-security.kubernetes.io/enforce: baseline}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: frontend, namespace: shop, labels: {{app: frontend}}}}
+spec: {{containers: [{{name: app, image: x}}]}}
+status: {{phase: Running, podIP: 127.0.0.1}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {{name: web-abc, namespace: shop, labels: {{kubernetes.io/service-name: web}}}}
+addressType: IPv4
+ports: [{{name: http, port: {port}, protocol: TCP}}]
+endpoints: [{{addresses: [127.0.0.1], conditions: {{ready: true}}, targetRef: {{kind: Pod, name: web-a, namespace: shop}}}}]
+"
+    ))
+    .unwrap();
+    api.set_ephemeral_runner(move |_pod, container| {
+        let args: Vec<String> = container["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        // Without capabilities, a container cannot open a packet socket.
+        let dropped_all = container["securityContext"]["capabilities"]["drop"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|c| c == "ALL"));
+        let out = Command::new(BIN)
+            .args(&args)
+            .args([
+                "--resolv-conf",
+                resolv.to_str().unwrap(),
+                "--timeout",
+                "300ms",
+            ])
+            .args(if dropped_all {
+                &["--no-capture"][..]
+            } else {
+                &[][..]
+            })
+            .output()
+            .expect("agent");
+        PodRun::Exited {
+            logs: String::from_utf8_lossy(&out.stdout).into_owned(),
+            exit_code: out.status.code().unwrap_or(1),
+        }
+    });
+    let server = api.start();
+    let out = Run::new([
+        "svc",
+        "web",
+        "-o",
+        "json",
+        "--from",
+        "pod/frontend",
+        "--inside",
+    ])
+    .probe()
+    .kubeconfig(&server, Some("shop"))
+    .run();
+    let j = out.json();
+    let pl = status(&j, "pods.listening");
+    assert_eq!(pl["status"], "pass", "{pl:#}");
+    assert!(pl["summary"].as_str().unwrap().contains("weaker"), "{pl:#}");
+    let notes = pl["evidence"].to_string();
+    assert!(
+        notes.contains("could not run as root with NET_RAW inside frontend")
+            && notes.contains("violates PodSecurity")
+            && notes.contains("retried as non-root without capture"),
+        "{notes}"
+    );
+    let patches = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .count();
+    assert_eq!(patches, 2, "one refused, one admitted");
+    drop(listener);
+}

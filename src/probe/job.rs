@@ -158,6 +158,11 @@ pub fn manifest(plan: &ProbePlan, opts: &ProbeOptions, rung: Rung, deadline: &st
             run_as_non_root: Some(rung == Rung::Restricted),
             run_as_user: Some(run_as_user),
             capabilities,
+            // Also on the container: as an ephemeral container (--inside) it has no pod-level one.
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                localhost_profile: None,
+            }),
             ..Default::default()
         }),
         ..Default::default()

@@ -880,14 +880,7 @@ fn start_job(api: &FakeApi, job: &Value) {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let level = api
-        .get("v1", "Namespace", "", &namespace)
-        .and_then(|ns| {
-            ns.pointer("/metadata/labels/pod-security.kubernetes.io~1enforce")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "privileged".into());
+    let level = namespace_level(api, &namespace);
     let n = api.shared.resource_version.load(Ordering::SeqCst);
     let pod = kubelet::pod_for_job(job, &suffix(n + 7));
     let pod_name = pod["metadata"]["name"]
@@ -933,6 +926,17 @@ fn start_job(api: &FakeApi, job: &Value) {
         let _ = api.insert(pod);
         let _ = api.insert(job);
     });
+}
+
+/// The namespace's enforced PodSecurity level ("privileged" when unlabelled).
+fn namespace_level(api: &FakeApi, namespace: &str) -> String {
+    api.get("v1", "Namespace", "", namespace)
+        .and_then(|ns| {
+            ns.pointer("/metadata/labels/pod-security.kubernetes.io~1enforce")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "privileged".into())
 }
 
 /// DELETE of one object. Owned objects go too under Background or Foreground propagation; a Job's
@@ -1051,6 +1055,21 @@ fn add_ephemeral(api: &FakeApi, t: &Target, name: &str, body: &[u8]) -> Response
         .as_array()
         .cloned()
         .unwrap_or_default();
+    // PodSecurity admission judges ephemeral containers too, on this subresource.
+    let level = namespace_level(api, &namespace);
+    let judged = json!({"securityContext": pod["spec"]["securityContext"], "containers": added});
+    let violations = kubelet::pod_security_violations(&level, &judged);
+    if !violations.is_empty() {
+        return status(
+            403,
+            "Forbidden",
+            format!(
+                "pods \"{name}\" is forbidden: violates PodSecurity \"{level}:latest\": {}",
+                violations.join(", ")
+            ),
+            json!({"name": name, "kind": "pods"}),
+        );
+    }
     let mut list = pod["spec"]["ephemeralContainers"]
         .as_array()
         .cloned()
