@@ -56,43 +56,47 @@ endpoints:
 /// `resolv` the resolv.conf it reads, `extra` more agent flags.
 fn kubelet(api: &FakeApi, ns: Option<String>, resolv: PathBuf, extra: &'static [&'static str]) {
     api.set_kubelet(move |pod: &Value| {
-        let container = &pod["spec"]["containers"][0];
-        if container["command"][0] != "kubectl-netdoctor" {
-            return PodRun::Exited {
-                logs: format!("unexpected command {}", container["command"]),
-                exit_code: 127,
-            };
-        }
-        let args: Vec<String> = container["args"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.as_str().map(str::to_string))
-            .collect();
-        let mut cmd = match &ns {
-            Some(ns) => {
-                let mut c = Command::new("ip");
-                c.args(["netns", "exec", ns, BIN]);
-                c
-            }
-            None => Command::new(BIN),
-        };
-        let out = cmd
-            .args(&args)
-            .arg("--resolv-conf")
-            .arg(&resolv)
-            .args(extra)
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .expect("run the agent");
-        // A container's log holds both of its streams.
-        let mut logs = String::from_utf8_lossy(&out.stdout).into_owned();
-        logs.push_str(&String::from_utf8_lossy(&out.stderr));
-        PodRun::Exited {
-            logs,
-            exit_code: out.status.code().unwrap_or(1),
-        }
+        let mut args = extra.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        args.extend(["--resolv-conf".into(), resolv.display().to_string()]);
+        run_container(&pod["spec"]["containers"][0], ns.as_deref(), &args)
     });
+}
+
+/// Runs a probe container as a kubelet would: the real agent with the container's arguments (then
+/// `extra`), in network namespace `ns` (None: here); its log holds both of its streams.
+fn run_container(container: &Value, ns: Option<&str>, extra: &[String]) -> PodRun {
+    if container["command"][0] != "kubectl-netdoctor" {
+        return PodRun::Exited {
+            logs: format!("unexpected command {}", container["command"]),
+            exit_code: 127,
+        };
+    }
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    let mut cmd = match ns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, BIN]);
+            c
+        }
+        None => Command::new(BIN),
+    };
+    let out = cmd
+        .args(&args)
+        .args(extra)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run the agent");
+    let mut logs = String::from_utf8_lossy(&out.stdout).into_owned();
+    logs.push_str(&String::from_utf8_lossy(&out.stderr));
+    PodRun::Exited {
+        logs,
+        exit_code: out.status.code().unwrap_or(1),
+    }
 }
 
 /// What the kubelet writes for a pod in `shop` with dnsPolicy ClusterFirst.
@@ -715,24 +719,8 @@ spec:
     kubelet(&api, Some(lab.client.clone()), resolv.clone(), &[]);
     let client_ns = lab.client.clone();
     api.set_ephemeral_runner(move |_pod, container| {
-        let args: Vec<String> = container["args"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.as_str().map(str::to_string))
-            .collect();
-        let out = Command::new("ip")
-            .args(["netns", "exec", &client_ns, BIN])
-            .args(&args)
-            .arg("--resolv-conf")
-            .arg(&resolv)
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .expect("agent");
-        PodRun::Exited {
-            logs: String::from_utf8_lossy(&out.stdout).into_owned(),
-            exit_code: out.status.code().unwrap_or(1),
-        }
+        let extra = ["--resolv-conf".to_string(), resolv.display().to_string()];
+        run_container(container, Some(&client_ns), &extra)
     });
     let server = api.start();
     let inside = Run::new([
@@ -831,23 +819,8 @@ spec:
     // Record the probe pods' labels, then run them as the kubelet would.
     api.set_kubelet(move |pod: &Value| {
         seen.lock().unwrap().push(pod["metadata"]["labels"].clone());
-        let args: Vec<String> = pod["spec"]["containers"][0]["args"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.as_str().map(str::to_string))
-            .collect();
-        let out = Command::new("ip")
-            .args(["netns", "exec", &client_ns, BIN])
-            .args(&args)
-            .arg("--resolv-conf")
-            .arg(&inner)
-            .output()
-            .expect("agent");
-        PodRun::Exited {
-            logs: String::from_utf8_lossy(&out.stdout).into_owned(),
-            exit_code: out.status.code().unwrap_or(1),
-        }
+        let extra = ["--resolv-conf".to_string(), inner.display().to_string()];
+        run_container(&pod["spec"]["containers"][0], Some(&client_ns), &extra)
     });
     let server = api.start();
     let path = |extra: &[&str]| {
@@ -969,21 +942,7 @@ fn inspect_reads_the_socket_table_of_a_pod_that_refuses() {
     let server_ns = lab.server.clone();
     api.set_ephemeral_runner(move |pod, container| {
         assert_eq!(pod["metadata"]["name"], "web-a");
-        let args: Vec<String> = container["args"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.as_str().map(str::to_string))
-            .collect();
-        let out = Command::new("ip")
-            .args(["netns", "exec", &server_ns, BIN])
-            .args(&args)
-            .output()
-            .expect("agent");
-        PodRun::Exited {
-            logs: String::from_utf8_lossy(&out.stdout).into_owned(),
-            exit_code: out.status.code().unwrap_or(1),
-        }
+        run_container(container, Some(&server_ns), &[])
     });
     let server = api.start();
     let out = Run::new(["svc", "web", "-o", "json", "--inspect"])
@@ -1075,35 +1034,22 @@ endpoints: [{{addresses: [127.0.0.1], conditions: {{ready: true}}, targetRef: {{
     ))
     .unwrap();
     api.set_ephemeral_runner(move |_pod, container| {
-        let args: Vec<String> = container["args"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.as_str().map(str::to_string))
-            .collect();
         // Without capabilities, a container cannot open a packet socket.
         let dropped_all = container["securityContext"]["capabilities"]["drop"]
             .as_array()
             .is_some_and(|d| d.iter().any(|c| c == "ALL"));
-        let out = Command::new(BIN)
-            .args(&args)
-            .args([
-                "--resolv-conf",
-                resolv.to_str().unwrap(),
-                "--timeout",
-                "300ms",
-            ])
-            .args(if dropped_all {
-                &["--no-capture"][..]
-            } else {
-                &[][..]
-            })
-            .output()
-            .expect("agent");
-        PodRun::Exited {
-            logs: String::from_utf8_lossy(&out.stdout).into_owned(),
-            exit_code: out.status.code().unwrap_or(1),
+        let mut extra: Vec<String> = [
+            "--resolv-conf",
+            resolv.to_str().unwrap(),
+            "--timeout",
+            "300ms",
+        ]
+        .map(String::from)
+        .to_vec();
+        if dropped_all {
+            extra.push("--no-capture".into());
         }
+        run_container(container, None, &extra)
     });
     let server = api.start();
     let out = Run::new([
