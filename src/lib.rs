@@ -164,7 +164,7 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
                 "--no-probe: API reads only",
             ))
         } else {
-            let opts = probe_options(&args.probe);
+            let opts = probe::job::ProbeOptions::from_args(&args.probe);
             let prober = live.prober();
             let spinner = scan::spinner_saying(settings, "probing from a pod in the cluster…");
             let mut probe = if args.inside {
@@ -195,14 +195,6 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
     )?;
     stdout.flush()?;
     Ok(ExitCode::from(diagnosis.exit_code(args.strict)))
-}
-
-fn probe_options(args: &cli::ProbeArgs) -> probe::job::ProbeOptions {
-    probe::job::ProbeOptions {
-        image: args.probe_image.clone(),
-        timeout: args.probe_timeout,
-        ..Default::default()
-    }
 }
 
 /// Runs the work until it ends or a signal arrives: SIGINT exits 130, SIGTERM 143, after deleting

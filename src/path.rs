@@ -321,11 +321,7 @@ async fn probe(
                 .collect(),
         };
     }
-    let opts = crate::probe::job::ProbeOptions {
-        image: args.probe.probe_image.clone(),
-        timeout: args.probe.probe_timeout,
-        ..Default::default()
-    };
+    let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
     let prober = live.prober();
     let outcome = match (&state.client, args.inside) {
         (Some(crate::state::Client::Pod { pod, .. }), true) => match pod.as_ref() {

@@ -308,11 +308,7 @@ pub async fn run_ingress(settings: &Settings, args: &crate::cli::IngressArgs) ->
             .ingress(&ns, &name)
             .await?
             .ok_or_else(|| Error::NotFound(format!("Ingress {ns}/{name} not found")))?;
-        let opts = crate::probe::job::ProbeOptions {
-            image: args.probe.probe_image.clone(),
-            timeout: args.probe.probe_timeout,
-            ..Default::default()
-        };
+        let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
         for svc in backends(&ing) {
             let mut state = live.service_state(&ns, &svc, None).await?;
             state.probe = if args.probe.no_probe {
@@ -395,11 +391,7 @@ pub async fn run_dns(settings: &Settings, args: &crate::cli::DnsArgs) -> Result<
             .namespace
             .clone()
             .unwrap_or_else(|| live.default_namespace.clone());
-        let opts = crate::probe::job::ProbeOptions {
-            image: args.probe.probe_image.clone(),
-            timeout: args.probe.probe_timeout,
-            ..Default::default()
-        };
+        let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
         crate::probe::probe_service_from(&live.prober(), &state, &opts, Some(client_ns)).await
     };
     let d = checks::diagnose(&state);

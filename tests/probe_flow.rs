@@ -142,11 +142,18 @@ fn probe_in_lab(
         &[],
     );
     let server = api.start();
-    let out = Run::new(["svc", "web", "-o", "json"])
-        .probe()
-        .kubeconfig(&server, Some("shop"))
-        .run();
+    let out = svc_json(&server, &[]);
     (api, server, out)
+}
+
+/// `svc web -o json EXTRA…` in shop against `server`, probe included.
+fn svc_json(server: &crate::support::Server, extra: &[&str]) -> crate::support::Output {
+    let mut args = vec!["svc", "web", "-o", "json"];
+    args.extend_from_slice(extra);
+    Run::new(args)
+        .probe()
+        .kubeconfig(server, Some("shop"))
+        .run()
 }
 
 fn status<'a>(j: &'a Value, id: &str) -> &'a Value {
@@ -324,17 +331,7 @@ fn an_image_that_cannot_be_pulled_fails_fast_and_cleans_up() {
         message: "pull access denied for mirror.local/netdoctor".into(),
     });
     let server = api.start();
-    let out = Run::new([
-        "svc",
-        "web",
-        "-o",
-        "json",
-        "--probe-image",
-        "mirror.local/netdoctor:1",
-    ])
-    .probe()
-    .kubeconfig(&server, Some("shop"))
-    .run();
+    let out = svc_json(&server, &["--probe-image", "mirror.local/netdoctor:1"]);
     let j = out.json();
     assert_eq!(out.code, 3, "{j:#}");
     let pl = status(&j, "pods.listening");
@@ -359,10 +356,7 @@ fn a_forbidden_job_create_skips_naming_the_permission() {
     let (api, _dir) = loopback_cluster();
     api.forbid("create", "jobs", Some("shop"));
     let server = api.start();
-    let out = Run::new(["svc", "web", "-o", "json"])
-        .probe()
-        .kubeconfig(&server, Some("shop"))
-        .run();
+    let out = svc_json(&server, &[]);
     let j = out.json();
     assert_eq!(out.code, 3, "{j:#}");
     for id in ["pods.listening", "dns.resolves"] {
@@ -398,10 +392,7 @@ fn podsecurity_refusal_climbs_the_capture_ladder() {
         api
     };
     let server = api.start();
-    let out = Run::new(["svc", "web", "-o", "json"])
-        .probe()
-        .kubeconfig(&server, Some("shop"))
-        .run();
+    let out = svc_json(&server, &[]);
     let j = out.json();
     let pl = status(&j, "pods.listening");
     assert_eq!(pl["status"], "pass", "{j:#}");
@@ -456,10 +447,7 @@ fn a_probe_that_never_ends_times_out_and_cleans_up() {
     let api = cluster("127.0.0.1", "");
     api.set_kubelet(|_| PodRun::Hang);
     let server = api.start();
-    let out = Run::new(["svc", "web", "-o", "json", "--probe-timeout", "2s"])
-        .probe()
-        .kubeconfig(&server, Some("shop"))
-        .run();
+    let out = svc_json(&server, &["--probe-timeout", "2s"]);
     let j = out.json();
     assert_eq!(out.code, 3, "{j:#}");
     let reason = status(&j, "pods.listening")["reason"]
@@ -723,18 +711,7 @@ spec:
         run_container(container, Some(&client_ns), &extra)
     });
     let server = api.start();
-    let inside = Run::new([
-        "svc",
-        "web",
-        "-o",
-        "json",
-        "--from",
-        "pod/frontend",
-        "--inside",
-    ])
-    .probe()
-    .kubeconfig(&server, Some("shop"))
-    .run();
+    let inside = svc_json(&server, &["--from", "pod/frontend", "--inside"]);
     let j = inside.json();
     assert_eq!(inside.code, 0, "{j:#}");
     let pl = status(&j, "pods.listening");
@@ -765,10 +742,7 @@ spec:
 
     // The same from a probe Job: it carries the client's label that the policy decides by
     // (app=frontend), so the policy admits it too — and it runs on the client's node.
-    let job = Run::new(["svc", "web", "-o", "json", "--from", "pod/frontend"])
-        .probe()
-        .kubeconfig(&server, Some("shop"))
-        .run();
+    let job = svc_json(&server, &["--from", "pod/frontend"]);
     let j = job.json();
     let pl = status(&j, "pods.listening");
     assert_eq!(pl["status"], "pass", "{pl:#}");
@@ -945,10 +919,7 @@ fn inspect_reads_the_socket_table_of_a_pod_that_refuses() {
         run_container(container, Some(&server_ns), &[])
     });
     let server = api.start();
-    let out = Run::new(["svc", "web", "-o", "json", "--inspect"])
-        .probe()
-        .kubeconfig(&server, Some("shop"))
-        .run();
+    let out = svc_json(&server, &["--inspect"]);
     let j = out.json();
     assert_eq!(out.code, 1, "{j:#}");
     let pl = status(&j, "pods.listening");
@@ -989,10 +960,7 @@ fn a_silent_node_local_dns_cache_is_named_with_its_node() {
         &[],
     );
     let server = api.start();
-    let out = Run::new(["svc", "web", "-o", "json"])
-        .probe()
-        .kubeconfig(&server, Some("shop"))
-        .run();
+    let out = svc_json(&server, &[]);
     let j = out.json();
     assert_eq!(out.code, 1, "{j:#}");
     let dns = status(&j, "dns.resolves");
@@ -1052,18 +1020,7 @@ endpoints: [{{addresses: [127.0.0.1], conditions: {{ready: true}}, targetRef: {{
         run_container(container, None, &extra)
     });
     let server = api.start();
-    let out = Run::new([
-        "svc",
-        "web",
-        "-o",
-        "json",
-        "--from",
-        "pod/frontend",
-        "--inside",
-    ])
-    .probe()
-    .kubeconfig(&server, Some("shop"))
-    .run();
+    let out = svc_json(&server, &["--from", "pod/frontend", "--inside"]);
     let j = out.json();
     let pl = status(&j, "pods.listening");
     assert_eq!(pl["status"], "pass", "{pl:#}");

@@ -5,8 +5,8 @@
 //! the cluster domain need not be known.
 
 use super::pods_listening::raise;
-use super::probed;
 use super::unavailable;
+use crate::probe::crosscheck as probed;
 use crate::probe::{ProbePlan, Purpose};
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;

@@ -13,7 +13,6 @@ pub(crate) mod ingress_routes;
 pub(crate) mod netpol_allows;
 mod pods_listening;
 mod ports_target;
-mod probed;
 mod service_clusterip;
 mod service_exists;
 mod service_selector;

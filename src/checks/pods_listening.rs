@@ -4,9 +4,9 @@
 //! for the probe's own identity (DESIGN §3): denied → the policy is the root cause; allowed → the
 //! drop happens outside NetworkPolicy. An open port that policy denies means nothing enforces it.
 
-use super::probed::{self, denying};
 use super::unavailable;
 use crate::netpol::Verdict as Policy;
+use crate::probe::crosscheck::{self as probed, denying};
 use crate::probe::{ProbePlan, Purpose};
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use super::pods_listening::raise;
-use super::probed;
 use super::unavailable;
+use crate::probe::crosscheck as probed;
 use crate::probe::{ProbePlan, Purpose};
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;

@@ -76,6 +76,17 @@ pub struct ProbeOptions {
     pub dns_repeat: u32,
 }
 
+impl ProbeOptions {
+    /// From the flags every probing command shares.
+    pub fn from_args(args: &crate::cli::ProbeArgs) -> ProbeOptions {
+        ProbeOptions {
+            image: args.probe_image.clone(),
+            timeout: args.probe_timeout,
+            ..Default::default()
+        }
+    }
+}
+
 impl Default for ProbeOptions {
     fn default() -> Self {
         ProbeOptions {

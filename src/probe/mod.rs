@@ -5,6 +5,7 @@
 //! The agent's JSON lines are read back here as [`AgentRecord`]s; their schema is documented in
 //! checks/pods.listening.md.
 
+pub mod crosscheck;
 pub mod job;
 pub mod plan;
 pub mod run;

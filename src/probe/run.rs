@@ -339,16 +339,32 @@ impl Prober {
 
     async fn delete(&self, ns: &str, name: &str) {
         let jobs: Api<Job> = Api::namespaced(self.client.clone(), ns);
-        let result = self
-            .bounded(jobs.delete(name, &DeleteParams::background()))
-            .await;
-        match result {
+        match self
+            .delete_gone(jobs, name, &DeleteParams::background())
+            .await
+        {
             Ok(_) => unregister(ns, name),
-            Err(kube::Error::Api(s)) if s.code == 404 => unregister(ns, name),
             Err(e) => eprintln!(
                 "warning: could not delete probe job {ns}/{name}: {} (run: kubectl netdoctor cleanup -n {ns})",
                 text::sanitize(&e.to_string())
             ),
+        }
+    }
+
+    /// Deletes `name`: true when this call deleted it, false when it was already gone.
+    async fn delete_gone<K>(
+        &self,
+        api: Api<K>,
+        name: &str,
+        dp: &DeleteParams,
+    ) -> Result<bool, kube::Error>
+    where
+        K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        match self.bounded(api.delete(name, dp)).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -480,13 +496,11 @@ pub async fn cleanup(
             continue;
         }
         let api: Api<Job> = Api::namespaced(prober.client.clone(), &job_ns);
-        match prober
-            .bounded(api.delete(&name, &DeleteParams::background()))
-            .await
-        {
-            Ok(_) => deleted.push(format!("job/{name} -n {job_ns}")),
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(refused("delete jobs", e)),
+        let gone = prober
+            .delete_gone(api, &name, &DeleteParams::background())
+            .await;
+        if gone.map_err(|e| refused("delete jobs", e))? {
+            deleted.push(format!("job/{name} -n {job_ns}"));
         }
     }
     // Pods whose Job is gone (deleted without propagation) have no owner left to collect them.
@@ -515,13 +529,11 @@ pub async fn cleanup(
             continue;
         };
         let api: Api<Pod> = Api::namespaced(prober.client.clone(), &pod_ns);
-        match prober
-            .bounded(api.delete(&name, &DeleteParams::default()))
-            .await
-        {
-            Ok(_) => deleted.push(format!("pod/{name} -n {pod_ns}")),
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(refused("delete pods", e)),
+        let gone = prober
+            .delete_gone(api, &name, &DeleteParams::default())
+            .await;
+        if gone.map_err(|e| refused("delete pods", e))? {
+            deleted.push(format!("pod/{name} -n {pod_ns}"));
         }
     }
     let mut out = std::io::stdout().lock();

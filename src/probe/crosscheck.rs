@@ -1,4 +1,4 @@
-//! What the probe checks (5–7) share: reading the probe's lines for the planned targets, and the
+//! What the probe checks (5–7, in src/checks/) share: reading the probe's lines for the planned targets, and the
 //! NetworkPolicy decision for the probe's own identity (DESIGN §3, cross-check of probe results).
 
 use crate::checks::netpol_allows;
