@@ -352,16 +352,7 @@ pub async fn run_ingress(settings: &Settings, args: &crate::cli::IngressArgs) ->
         findings: Vec::new(),
         summary,
     };
-    let mut out = std::io::stdout().lock();
-    crate::render::scan(
-        &report,
-        settings.output,
-        settings.color,
-        args.strict,
-        &mut out,
-    )?;
-    out.flush()?;
-    Ok(ExitCode::from(report.exit_code(args.strict)))
+    print_report(settings, &report, args.strict)
 }
 
 /// `dns`: the cluster DNS Service's flow, plus what only DNS has: NodeLocal DNSCache, the cluster
@@ -429,16 +420,7 @@ pub async fn run_dns(settings: &Settings, args: &crate::cli::DnsArgs) -> Result<
         items,
         findings,
     };
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    crate::render::scan(
-        &report,
-        settings.output,
-        settings.color,
-        args.strict,
-        &mut out,
-    )?;
-    out.flush()?;
-    Ok(ExitCode::from(report.exit_code(args.strict)))
+    print_report(settings, &report, args.strict)
 }
 
 /// The cluster domain from a CoreDNS Corefile: the first zone of its `kubernetes` plugin.
@@ -495,15 +477,7 @@ pub async fn run(settings: &Settings, args: &ScanArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let report = analyse(&snap, scope_ns.as_deref(), args.selector.as_deref(), &scope)?;
     let judged = started.elapsed();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    crate::render::scan(
-        &report,
-        settings.output,
-        settings.color,
-        args.strict,
-        &mut out,
-    )?;
-    out.flush()?;
+    let code = print_report(settings, &report, args.strict)?;
     if settings.verbose > 0 {
         eprintln!(
             "netdoctor: judged {} Services in {} ms, rendered in {} ms",
@@ -512,7 +486,7 @@ pub async fn run(settings: &Settings, args: &ScanArgs) -> Result<ExitCode> {
             (started.elapsed() - judged).as_millis()
         );
     }
-    Ok(ExitCode::from(report.exit_code(args.strict)))
+    Ok(code)
 }
 
 /// The human view of a scan: one row per Service, then findings, then each problem's verdict.
@@ -574,4 +548,12 @@ pub(crate) fn human(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> 
         }
     }
     Ok(())
+}
+
+/// Renders a report on stdout (buffered) and gives its exit code.
+fn print_report(settings: &Settings, report: &ScanReport, strict: bool) -> Result<ExitCode> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    crate::render::scan(report, settings.output, settings.color, strict, &mut out)?;
+    out.flush()?;
+    Ok(ExitCode::from(report.exit_code(strict)))
 }
