@@ -180,9 +180,15 @@ async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode
         };
         state
     } else {
-        let loaded = manifests::load(&args.filenames)?;
+        let loaded = manifests::load(&args.filenames, settings.verbose > 0)?;
         let ns = crate::source::live::offline_namespace(settings);
-        manifests::state_for_service(&loaded, &ns, name, client.as_ref())?
+        let state = manifests::state_for_service(&loaded, &ns, name, client.as_ref())?;
+        // The Service's own duplicate is service.exists' warning; others are said here.
+        let me = state::ObjectRef::new("Service", &ns, name);
+        for dup in state.duplicates.iter().filter(|d| d.object != me) {
+            eprintln!("warning: {}", text::sanitize(&dup.describe()));
+        }
+        state
     };
     let diagnosis = checks::diagnose(&state);
     let mut stdout = std::io::stdout().lock();

@@ -197,7 +197,7 @@ pub async fn run(settings: &Settings, args: &PathArgs) -> Result<ExitCode> {
         live_conn = Some(live);
         state
     } else {
-        let loaded = manifests::load(&args.filenames)?;
+        let loaded = manifests::load(&args.filenames, settings.verbose > 0)?;
         let ns = crate::source::live::offline_namespace(settings);
         let mut s = manifests::state_for_service(&loaded, &ns, &svc_name, Some(&client))?;
         if let Destination::Pod { name, .. } = &dest {

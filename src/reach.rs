@@ -248,7 +248,7 @@ pub async fn run(settings: &Settings, args: &ReachArgs) -> Result<ExitCode> {
         let input = live.reach_input(scope.as_deref()).await?;
         (input, scope)
     } else {
-        let loaded = manifests::load(&args.filenames)?;
+        let loaded = manifests::load(&args.filenames, settings.verbose > 0)?;
         let scope = if args.all_namespaces {
             None
         } else {

@@ -245,6 +245,12 @@ pub fn analyse(
             }
         }
     }
+    for dup in snap.duplicates.iter() {
+        findings.push(Finding {
+            kind: "DuplicateObject",
+            message: dup.describe(),
+        });
+    }
     for (kind, u) in &snap.unavailable {
         findings.push(Finding {
             kind: "Unreadable",
@@ -322,7 +328,7 @@ pub async fn run_ingress(settings: &Settings, args: &crate::cli::IngressArgs) ->
         }
         (SourceKind::Live, ns)
     } else {
-        let loaded = manifests::load(&args.filenames)?;
+        let loaded = manifests::load(&args.filenames, settings.verbose > 0)?;
         let ns = crate::source::live::offline_namespace(settings);
         let snap = manifests::classify(&loaded, &ns)?;
         let ing = snap
@@ -466,7 +472,7 @@ pub async fn run(settings: &Settings, args: &ScanArgs) -> Result<ExitCode> {
         pb.finish_and_clear();
         (snap?, scope_ns)
     } else {
-        let loaded = manifests::load(&args.filenames)?;
+        let loaded = manifests::load(&args.filenames, settings.verbose > 0)?;
         let ns = crate::source::live::offline_namespace(settings);
         let snap = manifests::classify(&loaded, &ns)?;
         (snap, (!args.all_namespaces).then_some(ns))

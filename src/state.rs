@@ -104,6 +104,35 @@ pub struct Origin {
     pub document: usize,
 }
 
+/// One object defined twice in the manifests: kubectl applies the last, so the last is judged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    pub object: ObjectRef,
+    pub first: Origin,
+    pub last: Origin,
+}
+
+impl Duplicate {
+    /// "Service shop/web is defined twice: a.yaml (document 1) and b.yaml (document 3); …".
+    pub fn describe(&self) -> String {
+        let o = &self.object;
+        let ns = o
+            .namespace
+            .as_deref()
+            .map(|n| format!("{n}/"))
+            .unwrap_or_default();
+        format!(
+            "{} {ns}{} is defined twice: {} (document {}) and {} (document {}); kubectl applies the last, which is judged here",
+            o.kind,
+            o.name,
+            self.first.file,
+            self.first.document,
+            self.last.file,
+            self.last.document
+        )
+    }
+}
+
 /// `kind/namespace/name` of an object, for origins and evidence.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ObjectRef {
@@ -188,6 +217,8 @@ pub struct ClusterState {
     pub scan: bool,
     /// Offline: where each object came from.
     pub origins: std::sync::Arc<BTreeMap<ObjectRef, Origin>>,
+    /// Offline: objects the manifests define more than once (the last is judged).
+    pub duplicates: std::sync::Arc<Vec<Duplicate>>,
     /// What the probe saw (checks 5–7), or why no probe ran.
     pub probe: Fact<crate::probe::ProbeResults>,
 }
@@ -272,6 +303,7 @@ impl ClusterState {
             controller_pods: Fact::default(),
             tls_secrets: Vec::new(),
             origins: Default::default(),
+            duplicates: Default::default(),
             probe: Fact::Unavailable(if source == SourceKind::Manifests {
                 Unavailable::Offline("probes need a live cluster")
             } else {

@@ -9,6 +9,7 @@ mod dns;
 mod ingress;
 mod kubectl;
 mod live;
+mod manifests;
 mod netpol;
 mod probe;
 mod probe_flow;

@@ -23,6 +23,24 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                 .and_then(|s| s.load_balancer.as_ref())
                 .and_then(|l| l.ingress.as_ref())
                 .is_some_and(|i| !i.is_empty());
+            let me = ObjectRef::new("Service", ns, name);
+            if let Some(dup) = state.duplicates.iter().find(|d| d.object == me) {
+                return Outcome::warn(format!("{summary}; {}", dup.describe()))
+                    .evidence([Evidence::new("Duplicate", dup.describe())
+                        .on(me)
+                        .field(
+                            "first",
+                            format!("{} (document {})", dup.first.file, dup.first.document),
+                        )
+                        .field(
+                            "last",
+                            format!("{} (document {})", dup.last.file, dup.last.document),
+                        )])
+                    .fix([format!(
+                        "delete one of the two documents: {} (document {}) or {} (document {})",
+                        dup.first.file, dup.first.document, dup.last.file, dup.last.document
+                    )]);
+            }
             if spec.type_.as_deref() == Some("LoadBalancer") && !state.is_offline() && !lb_address {
                 return Outcome::warn(format!("{summary}; type LoadBalancer but no external address yet: pending (no load-balancer controller?)"))
                     .fix([format!("kubectl describe service {name} -n {ns}   # events of the load-balancer controller")]);

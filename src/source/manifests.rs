@@ -2,214 +2,18 @@
 //! deployed. Workloads contribute their pod templates, so selector and port checks work on
 //! `helm template` output; facts only a running cluster has are `Unavailable::Offline`.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-
 use k8s_openapi::api::core::v1::{Event, Pod, PodTemplateSpec, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use super::read::{Loaded, load};
 use super::snapshot::Snapshot;
 use crate::error::{Error, Result};
-use crate::state::{ClientSpec, ClusterState, Fact, ObjectRef, Origin, SourceKind, TEMPLATE_OF};
+use std::collections::BTreeMap;
 
-/// One object read from a manifest, with where it came from.
-#[derive(Debug)]
-pub struct Loaded {
-    pub value: Value,
-    pub origin: Origin,
-}
-
-/// Reads every path: files, directories (recursively, *.yaml, *.yml, *.json, sorted) and "-".
-pub fn load(paths: &[PathBuf]) -> Result<Vec<Loaded>> {
-    let mut out = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| Error::Manifest(format!("cannot read stdin: {e}")))?;
-            parse_text("<stdin>", &text, &mut out)?;
-        } else if path.is_dir() {
-            let mut files = Vec::new();
-            walk(path, &mut files)?;
-            if files.is_empty() {
-                return Err(Error::Manifest(format!(
-                    "{}: no .yaml, .yml or .json files",
-                    path.display()
-                )));
-            }
-            for f in files {
-                parse_file(&f, &mut out)?;
-            }
-        } else {
-            parse_file(path, &mut out)?;
-        }
-    }
-    Ok(out)
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| Error::Manifest(format!("{}: {e}", dir.display())))?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            walk(&p, files)?;
-        } else if p
-            .extension()
-            .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
-        {
-            files.push(p);
-        }
-    }
-    Ok(())
-}
-
-fn parse_file(path: &Path, out: &mut Vec<Loaded>) -> Result<()> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Manifest(format!("{}: {e}", path.display())))?;
-    parse_text(&path.display().to_string(), &text, out)
-}
-
-/// Splits a YAML stream into documents at `---` lines, keeping each document's first line so that
-/// errors can say "file:line (document N)".
-fn documents(text: &str) -> Vec<(usize, String)> {
-    let mut docs = Vec::new();
-    let mut current = String::new();
-    let mut start = 1;
-    for (i, line) in text.lines().enumerate() {
-        let is_marker = line == "---" || line.starts_with("--- ") || line == "...";
-        if is_marker {
-            docs.push((start, std::mem::take(&mut current)));
-            start = i + 2;
-            if let Some(rest) = line.strip_prefix("--- ") {
-                current.push_str(rest);
-                current.push('\n');
-                start = i + 1;
-            }
-        } else {
-            current.push_str(line);
-            current.push('\n');
-        }
-    }
-    docs.push((start, current));
-    docs
-}
-
-/// YAML limits: the parser's defaults protect against hostile input (depth, alias expansion) but
-/// cap a document at 250,000 nodes, less than a `kubectl get -o yaml` of a large namespace holds.
-/// Raise the size caps, keep the rest.
-fn yaml_options() -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_nodes = 50_000_000;
-    budget.max_events = 100_000_000;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    options
-}
-
-/// Parses one file's text (YAML stream or JSON) into objects, expanding `kind: List`.
-pub fn parse_text(file: &str, text: &str, out: &mut Vec<Loaded>) -> Result<()> {
-    let trimmed = text.trim_start();
-    let json = trimmed.starts_with('{') || trimmed.starts_with('[');
-    let docs: Vec<(usize, String)> = if json {
-        vec![(1, text.to_string())]
-    } else {
-        documents(text)
-    };
-    let mut number = 0;
-    for (line, doc) in docs {
-        if doc
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-        {
-            continue;
-        }
-        number += 1;
-        let at = |msg: String| {
-            Error::Manifest(format!("{file}: document {number} (line {line}): {msg}"))
-        };
-        let value: Value = if json {
-            // `kubectl get -o json` of a whole cluster: serde_json has no node budget to breach.
-            serde_json::from_str(&doc).map_err(|e| at(e.to_string()))?
-        } else {
-            serde_saphyr::from_str_with_options(&doc, yaml_options()).map_err(|e| {
-                let first = e.to_string().lines().next().unwrap_or_default().to_string();
-                at(first)
-            })?
-        };
-        let origin = Origin {
-            file: file.to_string(),
-            document: number,
-        };
-        match value {
-            Value::Null => continue,
-            Value::Object(_) => push_object(value, &origin, &at, out)?,
-            other => {
-                return Err(at(format!(
-                    "expected a Kubernetes object (a mapping), found {}",
-                    type_name(&other)
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
-}
-
-fn push_object(
-    value: Value,
-    origin: &Origin,
-    at: &dyn Fn(String) -> Error,
-    out: &mut Vec<Loaded>,
-) -> Result<()> {
-    let kind = value
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if kind.is_empty() {
-        return Err(at("object has no kind".into()));
-    }
-    if value
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .is_empty()
-    {
-        return Err(at(format!("{kind} has no apiVersion")));
-    }
-    if kind.ends_with("List") {
-        if let Some(items) = value.get("items") {
-            let Value::Array(items) = items.clone() else {
-                return Err(at(format!("{kind}.items is not a list")));
-            };
-            for item in items {
-                push_object(item, origin, at, out)?;
-            }
-            return Ok(());
-        }
-    }
-    out.push(Loaded {
-        value,
-        origin: origin.clone(),
-    });
-    Ok(())
-}
+use crate::state::{ClientSpec, ClusterState, Duplicate, Fact, ObjectRef, SourceKind, TEMPLATE_OF};
 
 fn typed<T: DeserializeOwned>(l: &Loaded, kind: &str) -> Result<T> {
     serde_json::from_value(l.value.clone()).map_err(|e| {
@@ -238,22 +42,11 @@ fn template_of(kind: &str, v: &Value) -> Option<Value> {
 /// Manifests as a snapshot of what the cluster would hold.
 pub fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
     let mut o = Snapshot::new(SourceKind::Manifests);
-    for l in loaded {
-        let kind = l.value["kind"].as_str().unwrap_or_default();
-        let api = l.value["apiVersion"].as_str().unwrap_or_default();
-        let ns = l
-            .value
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or(namespace)
-            .to_string();
-        let name = l
-            .value
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let key = ObjectRef::new(kind, &ns, &name);
+    let (keep, duplicates) = last_of_each(loaded, namespace);
+    o.duplicates = std::sync::Arc::new(duplicates);
+    for (l, (key, kind, api)) in loaded.iter().zip(keep) {
+        let Some(key) = key else { continue };
+        let (ns, name) = (key.namespace.clone().unwrap_or_default(), key.name.clone());
         let set_ns = |m: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
             m.namespace = Some(ns.clone());
         };
@@ -324,6 +117,46 @@ pub fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
     Ok(o)
 }
 
+/// For each object: its key, kind and apiVersion, or `None` when a later document defines the
+/// same object again (kubectl applies documents in order: the last wins); and the duplicates.
+#[allow(clippy::type_complexity)]
+fn last_of_each<'a>(
+    loaded: &'a [Loaded],
+    namespace: &str,
+) -> (Vec<(Option<ObjectRef>, &'a str, &'a str)>, Vec<Duplicate>) {
+    let mut last: BTreeMap<(String, ObjectRef), usize> = BTreeMap::new();
+    let mut keys = Vec::with_capacity(loaded.len());
+    for (i, l) in loaded.iter().enumerate() {
+        let kind = l.value["kind"].as_str().unwrap_or_default();
+        let api = l.value["apiVersion"].as_str().unwrap_or_default();
+        let at = |p: &str| l.value.pointer(p).and_then(Value::as_str);
+        let ns = at("/metadata/namespace").unwrap_or(namespace);
+        let key = ObjectRef::new(kind, ns, at("/metadata/name").unwrap_or_default());
+        // The API group tells a Knative Service from a core one; the version does not matter.
+        let group = api.rsplit_once('/').map_or("", |(g, _)| g).to_string();
+        last.insert((group.clone(), key.clone()), i);
+        keys.push(((group, key), kind, api));
+    }
+    let mut duplicates = Vec::new();
+    let keep = keys
+        .into_iter()
+        .enumerate()
+        .map(|(i, (gk, kind, api))| {
+            let winner = last[&gk];
+            if winner == i {
+                return (Some(gk.1), kind, api);
+            }
+            duplicates.push(Duplicate {
+                object: gk.1,
+                first: loaded[i].origin.clone(),
+                last: loaded[winner].origin.clone(),
+            });
+            (None, kind, api)
+        })
+        .collect();
+    (keep, duplicates)
+}
+
 /// What `reach` needs from manifests: pods (and workload templates) and policies in scope.
 pub fn reach_input(
     loaded: &[Loaded],
@@ -366,30 +199,12 @@ mod tests {
 
     fn parse(text: &str) -> Result<Vec<Loaded>> {
         let mut out = Vec::new();
-        parse_text("t.yaml", text, &mut out)?;
+        crate::source::read::parse_text("t.yaml", text, &mut out)?;
         Ok(out)
     }
 
     #[test]
-    fn multi_document_yaml_lists_and_json() {
-        let objs = parse("---\napiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n# only a comment\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p}}\n- {apiVersion: v1, kind: Pod, metadata: {name: q}}\n").unwrap();
-        assert_eq!(objs.len(), 3);
-        assert_eq!(objs[1].origin.document, 2);
-        let json =
-            parse(r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"j"}}"#).unwrap();
-        assert_eq!(json[0].value["metadata"]["name"], "j");
-    }
-
-    #[test]
-    fn malformed_documents_name_file_document_and_line() {
-        let err = parse("apiVersion: v1\nkind: Service\n---\napiVersion: v1\nkind: [unclosed\n")
-            .unwrap_err();
-        let msg = err.to_string();
-        assert!(msg.starts_with("t.yaml: document 2 (line 4):"), "{msg}");
-        let err = parse("apiVersion: v1\nmetadata: {name: x}\n").unwrap_err();
-        assert!(err.to_string().contains("no kind"), "{err}");
-        let err = parse("- a\n- b\n").unwrap_err();
-        assert!(err.to_string().contains("found a list"), "{err}");
+    fn an_object_that_does_not_fit_its_kind_names_file_and_document() {
         let objs = parse(
             "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: eighty}]}\n",
         )
@@ -400,22 +215,6 @@ mod tests {
                 .starts_with("t.yaml: document 1: invalid Service:"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn large_lists_parse_in_json_and_yaml() {
-        let mut json = String::from(r#"{"apiVersion":"v1","kind":"List","items":["#);
-        let mut yaml = String::from("apiVersion: v1\nkind: List\nitems:\n");
-        for i in 0..30_000 {
-            if i > 0 {
-                json.push(',');
-            }
-            json.push_str(&format!(r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p{i}","namespace":"ns","labels":{{"app":"a","tier":"t"}}}}}}"#));
-            yaml.push_str(&format!("- {{apiVersion: v1, kind: Pod, metadata: {{name: p{i}, namespace: ns, labels: {{app: a, tier: t}}}}}}\n"));
-        }
-        json.push_str("]}");
-        assert_eq!(parse(&json).unwrap().len(), 30_000);
-        assert_eq!(parse(&yaml).unwrap().len(), 30_000);
     }
 
     #[test]

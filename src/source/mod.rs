@@ -3,6 +3,7 @@
 
 pub mod live;
 pub mod manifests;
+mod read;
 pub mod snapshot;
 
 use k8s_openapi::api::core::v1::Service;

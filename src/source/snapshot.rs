@@ -10,7 +10,7 @@ use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 
 use crate::k8s;
 use crate::state::{
-    Client, ClientSpec, ClusterState, Fact, ObjectRef, Origin, SourceKind, Unavailable,
+    Client, ClientSpec, ClusterState, Duplicate, Fact, ObjectRef, Origin, SourceKind, Unavailable,
 };
 
 /// Objects of a scope, typed.
@@ -40,6 +40,8 @@ pub struct Snapshot {
     pub unavailable: BTreeMap<&'static str, Unavailable>,
     /// Offline: where each object came from.
     pub origins: std::sync::Arc<BTreeMap<ObjectRef, Origin>>,
+    /// Offline: objects defined more than once (the last one is in the snapshot).
+    pub duplicates: std::sync::Arc<Vec<Duplicate>>,
 }
 
 /// Where each namespace's pods and slices are in the snapshot.
@@ -110,6 +112,7 @@ impl Snapshot {
             index: std::sync::OnceLock::new(),
             unavailable: BTreeMap::new(),
             origins: Default::default(),
+            duplicates: Default::default(),
         }
     }
 
@@ -329,6 +332,7 @@ impl Snapshot {
                 .collect(),
         );
         s.origins = o.origins.clone();
+        s.duplicates = o.duplicates.clone();
         s.ingresses = Fact::Known(
             o.ingresses
                 .iter()

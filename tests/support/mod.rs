@@ -77,6 +77,12 @@ impl Run {
         self
     }
 
+    /// How long the run may take before the test fails (default 60 s).
+    pub(crate) fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
     pub(crate) fn arg(mut self, a: impl AsRef<str>) -> Self {
         self.args.push(a.as_ref().to_string());
         self

@@ -1,0 +1,623 @@
+//! Reading manifests as kubectl reads them: files, directories (recursively; each file and
+//! directory once by canonical path, so symlink loops end), `-` for stdin; YAML streams whose
+//! documents may be JSON (or JSON streams), `kind: List` and typed lists (`PodList`) whose items
+//! carry no kind. Every input is bounded ([`MAX_INPUT`]); duplicate keys are errors in JSON as in
+//! YAML; a known kind under a version the API does not serve is an error, an unknown kind (a CRD)
+//! is ignored and listed with `-v`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::state::Origin;
+
+/// The most one input (a file, or stdin) may hold: `kubectl get -A -o yaml` of a large cluster
+/// fits; `/dev/zero` or an endless pipe does not grow memory past it.
+pub(crate) const MAX_INPUT: u64 = 512 * 1024 * 1024;
+
+/// Nesting the YAML parser accepts. A CRD's schema nests two mappings per level
+/// (`properties: {x: {properties: …}}`): 31 levels of schema are about 70 mappings deep.
+const MAX_DEPTH: usize = 256;
+
+/// One object read from a manifest, with where it came from.
+#[derive(Debug)]
+pub struct Loaded {
+    pub value: Value,
+    pub origin: Origin,
+}
+
+/// Reads every path: files, directories (recursively, *.yaml, *.yml, *.json, sorted) and "-".
+/// No object at all is an error, as kubectl says "no objects passed". With `verbose`, kinds the
+/// tool does not read are listed once each on stderr.
+pub fn load(paths: &[PathBuf], verbose: bool) -> Result<Vec<Loaded>> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let text = read_bounded("<stdin>", std::io::stdin().lock())?;
+            parse_text("<stdin>", &text, &mut out)?;
+        } else if path.is_dir() {
+            let mut files = Vec::new();
+            walk(path, &mut files, &mut seen)?;
+            if files.is_empty() && seen.len() <= 1 {
+                return Err(Error::Manifest(format!(
+                    "{}: no .yaml, .yml or .json files",
+                    path.display()
+                )));
+            }
+            for f in files {
+                parse_file(&f, &mut out)?;
+            }
+        } else if once(path, &mut seen) {
+            parse_file(path, &mut out)?;
+        }
+    }
+    if out.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::Manifest(format!(
+            "no Kubernetes objects in {}",
+            crate::text::sanitize(&names.join(", "))
+        )));
+    }
+    if verbose {
+        let mut ignored: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for l in &out {
+            if !is_read(str_at(&l.value, "apiVersion"), str_at(&l.value, "kind")) {
+                *ignored
+                    .entry((
+                        str_at(&l.value, "apiVersion").to_string(),
+                        str_at(&l.value, "kind").to_string(),
+                    ))
+                    .or_default() += 1;
+            }
+        }
+        for ((api, kind), n) in ignored {
+            eprintln!(
+                "{}",
+                crate::text::sanitize(&format!(
+                    "ignored: {} of kind {kind} ({api}): not read by netdoctor",
+                    crate::text::plural(n, "object")
+                ))
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Whether this canonical path is met for the first time.
+fn once(path: &Path, seen: &mut HashSet<PathBuf>) -> bool {
+    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    seen.insert(canonical)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) -> Result<()> {
+    if !once(dir, seen) {
+        return Ok(());
+    }
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::Manifest(format!("{}: {e}", dir.display())))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            walk(&p, files, seen)?;
+        } else if p
+            .extension()
+            .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+            && once(&p, seen)
+        {
+            files.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn parse_file(path: &Path, out: &mut Vec<Loaded>) -> Result<()> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| Error::Manifest(format!("{name}: {e}")))?;
+    let text = read_bounded(&name, file)?;
+    parse_text(&name, &text, out)
+}
+
+/// Reads at most [`MAX_INPUT`] bytes of text; binary input (a NUL byte) is refused at once.
+fn read_bounded(name: &str, input: impl Read) -> Result<String> {
+    let mut input = input.take(MAX_INPUT + 1);
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Manifest(format!("{name}: {e}"))),
+        };
+        if chunk[..n].contains(&0) {
+            return Err(Error::Manifest(format!(
+                "{name}: binary data (a NUL byte), not YAML or JSON"
+            )));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    if bytes.len() as u64 > MAX_INPUT {
+        return Err(Error::Manifest(format!(
+            "{name}: larger than {} MiB, the most one input may hold",
+            MAX_INPUT >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| Error::Manifest(format!("{name}: not UTF-8 text: {e}")))
+}
+
+/// Splits a YAML stream into documents at `---` lines, keeping each document's first line so that
+/// errors can say "file:line (document N)".
+fn documents(text: &str) -> Vec<(usize, String)> {
+    let mut docs = Vec::new();
+    let mut current = String::new();
+    let mut start = 1;
+    for (i, line) in text.lines().enumerate() {
+        let is_marker = line == "---" || line.starts_with("--- ") || line == "...";
+        if is_marker {
+            docs.push((start, std::mem::take(&mut current)));
+            start = i + 2;
+            if let Some(rest) = line.strip_prefix("--- ") {
+                current.push_str(rest);
+                current.push('\n');
+                start = i + 1;
+            }
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    docs.push((start, current));
+    docs
+}
+
+/// YAML limits: the parser's defaults protect against hostile input (depth, alias expansion) but
+/// cap a document at 250,000 nodes, less than a `kubectl get -o yaml` of a large namespace holds,
+/// and at 64 levels, less than a CRD schema may nest. Raise those, keep the rest.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 50_000_000;
+    budget.max_events = 100_000_000;
+    budget.max_depth = MAX_DEPTH;
+    budget.max_total_scalar_bytes = MAX_INPUT as usize;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
+/// Whether a document is JSON rather than YAML: a JSON object or array (a YAML flow mapping such
+/// as `{kind: Pod}` starts with `{` too, but not with `{"`).
+fn looks_like_json(doc: &str) -> bool {
+    let t = doc.trim_start();
+    let rest = t
+        .strip_prefix('{')
+        .or_else(|| t.strip_prefix('['))
+        .map(str::trim_start);
+    rest.is_some_and(|r| r.is_empty() || r.starts_with(['"', '}', ']', '{', '[']))
+}
+
+/// Parses one input's text into objects: a YAML stream whose documents may be JSON values (or
+/// several JSON values in a row, as `kubectl get -o json` output concatenated), expanding lists.
+pub(crate) fn parse_text(file: &str, text: &str, out: &mut Vec<Loaded>) -> Result<()> {
+    let mut number = 0;
+    for (line, doc) in documents(text) {
+        if doc
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            continue;
+        }
+        let mut values = Vec::new();
+        if looks_like_json(&doc) {
+            // A JSON stream: serde_json has no node budget to breach, and its depth limit (128)
+            // is well above what a CRD schema nests.
+            let mut stream = serde_json::Deserializer::from_str(&doc).into_iter::<Strict>();
+            loop {
+                let at = line + doc[..stream.byte_offset()].matches('\n').count();
+                match stream.next() {
+                    None => break,
+                    Some(Ok(Strict(v))) => values.push((at, v)),
+                    Some(Err(e)) => {
+                        number += 1;
+                        return Err(located(file, number, at, &e.to_string()));
+                    }
+                }
+            }
+        } else {
+            let v: Value = serde_saphyr::from_str_with_options(&doc, yaml_options())
+                .map_err(|e| located(file, number + 1, line, &e.to_string()))?;
+            values.push((line, v));
+        }
+        for (line, value) in values {
+            number += 1;
+            let origin = Origin {
+                file: file.to_string(),
+                document: number,
+            };
+            let at = |msg: String| located(file, number, line, &msg);
+            match value {
+                Value::Null => continue,
+                Value::Object(_) => push_object(value, None, &origin, &at, out)?,
+                other => {
+                    return Err(at(format!(
+                        "expected a Kubernetes object (a mapping), found {}",
+                        type_name(&other)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn located(file: &str, number: usize, line: usize, msg: &str) -> Error {
+    let first = msg.lines().next().unwrap_or_default();
+    Error::Manifest(format!("{file}: document {number} (line {line}): {first}"))
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// Adds one object, or a list's items. `list` is the enclosing typed list's (kind, apiVersion):
+/// the API server leaves them out of each item of a `PodList`, and kubectl fills them in.
+fn push_object(
+    mut value: Value,
+    list: Option<(&str, &str)>,
+    origin: &Origin,
+    at: &dyn Fn(String) -> Error,
+    out: &mut Vec<Loaded>,
+) -> Result<()> {
+    if let (Some((kind, api)), Value::Object(map)) = (list, &mut value) {
+        if map.get("kind").and_then(Value::as_str).is_none() {
+            map.insert("kind".into(), Value::String(kind.to_string()));
+        }
+        if map.get("apiVersion").and_then(Value::as_str).is_none() {
+            map.insert("apiVersion".into(), Value::String(api.to_string()));
+        }
+    }
+    let kind = str_at(&value, "kind").to_string();
+    if kind.is_empty() {
+        return Err(at("object has no kind".into()));
+    }
+    let api = str_at(&value, "apiVersion").to_string();
+    if api.is_empty() {
+        return Err(at(format!("{kind} has no apiVersion")));
+    }
+    if let Some(item_kind) = kind.strip_suffix("List") {
+        if let Some(items) = value.get_mut("items") {
+            let Value::Array(items) = items.take() else {
+                return Err(at(format!("{kind}.items is not a list")));
+            };
+            // `kind: List` items name their own kinds; a `PodList`'s are Pods.
+            let typed = (!item_kind.is_empty()).then_some((item_kind, api.as_str()));
+            for item in items {
+                push_object(item, typed, origin, at, out)?;
+            }
+            return Ok(());
+        }
+    }
+    check_version(&api, &kind).map_err(at)?;
+    out.push(Loaded {
+        value,
+        origin: origin.clone(),
+    });
+    Ok(())
+}
+
+/// The kinds netdoctor reads, with the versions the API serves them as.
+const READ: &[(&str, &[&str])] = &[
+    ("Service", &["v1"]),
+    ("Pod", &["v1"]),
+    ("Event", &["v1", "events.k8s.io/v1"]),
+    ("Node", &["v1"]),
+    ("Namespace", &["v1"]),
+    ("Secret", &["v1"]),
+    ("ReplicationController", &["v1"]),
+    ("EndpointSlice", &["discovery.k8s.io/v1"]),
+    ("Ingress", &["networking.k8s.io/v1"]),
+    ("IngressClass", &["networking.k8s.io/v1"]),
+    ("NetworkPolicy", &["networking.k8s.io/v1"]),
+    ("Deployment", &["apps/v1"]),
+    ("StatefulSet", &["apps/v1"]),
+    ("DaemonSet", &["apps/v1"]),
+    ("ReplicaSet", &["apps/v1"]),
+    ("Job", &["batch/v1"]),
+    ("CronJob", &["batch/v1"]),
+];
+
+/// Every kind of the core group (`apiVersion: v1`), which no CRD can add to.
+const CORE_KINDS: &[&str] = &[
+    "Binding",
+    "ComponentStatus",
+    "ConfigMap",
+    "Endpoints",
+    "Event",
+    "LimitRange",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Pod",
+    "PodTemplate",
+    "ReplicationController",
+    "ResourceQuota",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "Status",
+];
+
+/// Whether netdoctor reads this object (a known kind at a served version).
+pub(crate) fn is_read(api: &str, kind: &str) -> bool {
+    READ.iter()
+        .any(|(k, versions)| *k == kind && versions.contains(&api))
+}
+
+/// A group Kubernetes itself serves: the core group, `apps`-style names without a dot, and
+/// `*.k8s.io`. Other groups belong to CRDs, whose kinds may share names with built-in ones
+/// (Knative's `serving.knative.dev/v1` Service).
+fn built_in_group(api: &str) -> bool {
+    match api.rsplit_once('/') {
+        None => true,
+        Some((group, _)) => !group.contains('.') || group.ends_with(".k8s.io"),
+    }
+}
+
+/// A known kind under a built-in group must be at a version the API serves (as kubectl's "no
+/// matches for kind"); a core-group kind must exist. Other kinds are ignored, never an error.
+fn check_version(api: &str, kind: &str) -> std::result::Result<(), String> {
+    if !built_in_group(api) || is_read(api, kind) {
+        return Ok(());
+    }
+    if let Some((_, versions)) = READ.iter().find(|(k, _)| *k == kind) {
+        return Err(format!(
+            "no kind {kind} is served as apiVersion {api} (use {})",
+            versions.join(" or ")
+        ));
+    }
+    if !api.contains('/') && !CORE_KINDS.contains(&kind) {
+        let near = CORE_KINDS
+            .iter()
+            .min_by_key(|k| strsim::levenshtein(k, kind))
+            .filter(|k| strsim::levenshtein(k, kind) <= 2);
+        return Err(match near {
+            Some(k) => format!("no kind {kind} in apiVersion {api}: did you mean {k}?"),
+            None => format!("no kind {kind} in apiVersion {api}"),
+        });
+    }
+    Ok(())
+}
+
+/// A JSON value whose objects must not repeat a key (serde_json keeps the last silently; the
+/// YAML parser refuses, and both must read alike).
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(v) = map.next_value()?;
+            if out.insert(key.clone(), v).is_some() {
+                return Err(de::Error::custom(format!("duplicate key {key:?}")));
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<Loaded>> {
+        let mut out = Vec::new();
+        parse_text("t.yaml", text, &mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn multi_document_yaml_lists_and_json() {
+        let objs = parse("---\napiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n# only a comment\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p}}\n- {apiVersion: v1, kind: Pod, metadata: {name: q}}\n").unwrap();
+        assert_eq!(objs.len(), 3);
+        assert_eq!(objs[1].origin.document, 2);
+        let json =
+            parse(r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"j"}}"#).unwrap();
+        assert_eq!(json[0].value["metadata"]["name"], "j");
+    }
+
+    #[test]
+    fn malformed_documents_name_file_document_and_line() {
+        let err = parse("apiVersion: v1\nkind: Service\n---\napiVersion: v1\nkind: [unclosed\n")
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("t.yaml: document 2 (line 4):"), "{msg}");
+        let err = parse("apiVersion: v1\nmetadata: {name: x}\n").unwrap_err();
+        assert!(err.to_string().contains("no kind"), "{err}");
+        let err = parse("- a\n- b\n").unwrap_err();
+        assert!(err.to_string().contains("found a list"), "{err}");
+    }
+
+    #[test]
+    fn large_lists_parse_in_json_and_yaml() {
+        let mut json = String::from(r#"{"apiVersion":"v1","kind":"List","items":["#);
+        let mut yaml = String::from("apiVersion: v1\nkind: List\nitems:\n");
+        for i in 0..30_000 {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&format!(r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p{i}","namespace":"ns","labels":{{"app":"a","tier":"t"}}}}}}"#));
+            yaml.push_str(&format!("- {{apiVersion: v1, kind: Pod, metadata: {{name: p{i}, namespace: ns, labels: {{app: a, tier: t}}}}}}\n"));
+        }
+        json.push_str("]}");
+        assert_eq!(parse(&json).unwrap().len(), 30_000);
+        assert_eq!(parse(&yaml).unwrap().len(), 30_000);
+    }
+
+    // What the API server returns for `GET /api/v1/pods`: a PodList whose items carry neither
+    // kind nor apiVersion (kubectl fills them from the list: kind minus "List", its apiVersion).
+    #[test]
+    fn typed_lists_give_their_items_kind_and_version() {
+        let objs = parse("apiVersion: v1\nkind: PodList\nmetadata: {resourceVersion: '1'}\nitems:\n- metadata: {name: a, namespace: shop}\n- metadata: {name: b, namespace: shop}\n").unwrap();
+        assert_eq!(objs.len(), 2);
+        assert_eq!(objs[0].value["kind"], "Pod");
+        assert_eq!(objs[1].value["apiVersion"], "v1");
+        let objs = parse(
+            r#"{"apiVersion":"v1","kind":"NamespaceList","items":[{"metadata":{"name":"shop"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(objs[0].value["kind"], "Namespace");
+        // A generic List's items must still name their own kind.
+        assert!(parse("apiVersion: v1\nkind: List\nitems:\n- metadata: {name: a}\n").is_err());
+    }
+
+    #[test]
+    fn a_yaml_stream_of_json_documents_and_a_json_stream() {
+        let objs = parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"a\"}}\n---\n{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"}}\n").unwrap();
+        assert_eq!(objs.len(), 2);
+        assert_eq!(objs[1].value["kind"], "Pod");
+        assert_eq!(objs[1].origin.document, 2);
+        let objs = parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"a\"}}\n{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"}}\n").unwrap();
+        assert_eq!(objs.len(), 2);
+        // A YAML flow mapping is YAML, not JSON.
+        let objs = parse("{apiVersion: v1, kind: Pod, metadata: {name: p}}\n").unwrap();
+        assert_eq!(objs[0].value["metadata"]["name"], "p");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors_in_json_as_in_yaml() {
+        let yaml =
+            parse("apiVersion: v1\nkind: Service\nmetadata: {name: a}\nmetadata: {name: b}\n");
+        assert!(yaml.is_err());
+        let err =
+            parse(r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"a","name":"b"}}"#)
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("duplicate key \"name\""), "{err}");
+        assert!(err.starts_with("t.yaml: document 1 (line 1):"), "{err}");
+    }
+
+    #[test]
+    fn known_kinds_at_unserved_versions_are_errors_unknown_kinds_are_ignored() {
+        let err = |t: &str| parse(t).unwrap_err().to_string();
+        let e = err("apiVersion: v9\nkind: Service\nmetadata: {name: a}\n");
+        assert!(
+            e.contains("no kind Service is served as apiVersion v9 (use v1)"),
+            "{e}"
+        );
+        let e = err("apiVersion: apps/v1\nkind: Service\nmetadata: {name: a}\n");
+        assert!(e.contains("apiVersion apps/v1"), "{e}");
+        // Ingress left networking.k8s.io/v1beta1 and extensions/v1beta1 in Kubernetes 1.22.
+        let e = err("apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: a}\n");
+        assert!(e.contains("use networking.k8s.io/v1"), "{e}");
+        // The core group has a fixed set of kinds: a typo there is no CRD.
+        let e = err("apiVersion: v1\nkind: Servicee\nmetadata: {name: a}\n");
+        assert!(e.contains("did you mean Service?"), "{e}");
+        // CRDs: ignored, whatever their kind is called (Knative has a Service of its own).
+        for t in [
+            "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: a}\n",
+            "apiVersion: example.com/v1\nkind: Servicee\nmetadata: {name: a}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: a}\n",
+        ] {
+            let objs = parse(t).unwrap();
+            assert!(!is_read(
+                str_at(&objs[0].value, "apiVersion"),
+                str_at(&objs[0].value, "kind")
+            ));
+        }
+    }
+
+    fn crd(levels: usize) -> String {
+        let mut schema = String::from("{type: string}");
+        for i in 0..levels {
+            schema = format!("{{type: object, properties: {{f{i}: {schema}}}}}");
+        }
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: deep.example.com}}\nspec:\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema: {schema}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: a}}\n"
+        )
+    }
+
+    #[test]
+    fn a_deeply_nested_crd_schema_is_read_and_absurd_nesting_is_a_clean_error() {
+        assert_eq!(parse(&crd(31)).unwrap().len(), 2);
+        let json = serde_json::to_string(&parse(&crd(31)).unwrap()[0].value).unwrap();
+        assert_eq!(parse(&json).unwrap().len(), 1);
+        let deep = format!("a: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&deep).is_err());
+        let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn inputs_are_bounded_and_binary_is_refused() {
+        let err = read_bounded("z", std::io::repeat(0))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("binary data"), "{err}");
+        let err = read_bounded("y", std::io::repeat(b'a'))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "y: larger than 512 MiB, the most one input may hold");
+    }
+}
