@@ -75,17 +75,21 @@ pub fn validate_name(what: &str, s: &str) -> Result<()> {
     }
 }
 
+/// The longest duration any flag takes: a day is more than any timeout, probe or capture needs,
+/// and far from the values where a deadline timestamp overflows.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 /// kubectl's duration syntax: "30s", "1m", "1m30s", "500ms", "2h"; a bare number means seconds.
+/// At most [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     let s = s.trim();
-    if let Ok(secs) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
+    let too_long = || format!("{s:?} is longer than the maximum, 24h");
+    if s.is_empty() {
+        return Err("empty duration".into());
     }
     let mut total = Duration::ZERO;
     let mut rest = s;
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
+    let bare = s.bytes().all(|b| b.is_ascii_digit());
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -99,13 +103,18 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
             .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         let scale = match unit {
+            "" if bare => 1.0,
             "ms" => 0.001,
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
             _ => return Err(format!("unknown unit {unit:?} (use ms, s, m or h)")),
         };
-        total += Duration::from_secs_f64(value * scale);
+        let part = Duration::try_from_secs_f64(value * scale).map_err(|_| too_long())?;
+        total = total.checked_add(part).ok_or_else(too_long)?;
+        if total > MAX_DURATION {
+            return Err(too_long());
+        }
         rest = tail;
     }
     Ok(total)
@@ -124,6 +133,27 @@ mod tests {
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("10 s").is_err());
+        assert_eq!(parse_duration("24h"), Ok(MAX_DURATION));
+    }
+
+    // Values past what Duration (or a deadline timestamp) holds were panics; a usage error now.
+    #[test]
+    fn absurd_durations_are_refused_naming_the_maximum() {
+        for s in [
+            "99999999999999999999s",
+            "99999999999999999999",
+            "99999999999999h",
+            "24h1s",
+        ] {
+            let e = parse_duration(s).unwrap_err();
+            assert!(e.contains("maximum, 24h"), "{s}: {e}");
+        }
+        assert!(
+            parse_duration("99999999999999999999s")
+                .unwrap_err()
+                .contains("24h")
+        );
     }
 
     #[test]
@@ -166,24 +196,80 @@ pub fn client_spec(
         }
         "ns" | "namespace" | "namespaces" => {
             validate_name("namespace", rest)?;
-            let mut map = std::collections::BTreeMap::new();
-            for pair in labels
-                .unwrap_or("")
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-            {
-                let (k, v) = pair.split_once('=').ok_or_else(|| {
-                    Error::Usage(format!("invalid --labels entry {pair:?}: use key=value"))
-                })?;
-                map.insert(k.trim().to_string(), v.trim().to_string());
-            }
+            let map = match labels {
+                Some(l) => parse_labels(l)?,
+                None => Default::default(),
+            };
             Ok(Some(ClientSpec::Namespace {
                 namespace: rest.to_string(),
                 labels: map,
             }))
         }
         _ => Err(bad()),
+    }
+}
+
+/// `--labels k=v,k2=v2`: every entry a valid label key and value, each key once (a client
+/// carries one value per key, so `a=b,a=c` cannot describe one).
+fn parse_labels(s: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    let bad = |why: String| {
+        Error::Usage(crate::text::sanitize(&format!(
+            "invalid --labels {s:?}: {why}"
+        )))
+    };
+    let mut map = std::collections::BTreeMap::new();
+    for pair in s.split(',') {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| bad(format!("entry {pair:?} is not key=value")))?;
+        let (k, v) = (k.trim(), v.trim());
+        label_key(k).map_err(|e| bad(format!("key {k:?}: {e}")))?;
+        if !v.is_empty() {
+            label_name(v).map_err(|e| bad(format!("value {v:?}: {e}")))?;
+        }
+        if map.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(bad(format!("key {k:?} is given twice")));
+        }
+    }
+    Ok(map)
+}
+
+/// A label key: `[prefix/]name`, the prefix a DNS subdomain (Kubernetes' label syntax).
+fn label_key(k: &str) -> std::result::Result<(), &'static str> {
+    let (prefix, name) = match k.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, k),
+    };
+    if let Some(p) = prefix {
+        let ok = !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !part.starts_with('-')
+                    && !part.ends_with('-')
+            });
+        if !ok {
+            return Err("the prefix must be a DNS subdomain");
+        }
+    }
+    label_name(name)
+}
+
+/// A label name or value: at most 63 characters, alphanumerics with '-', '_', '.' inside.
+fn label_name(n: &str) -> std::result::Result<(), &'static str> {
+    let ok = !n.is_empty()
+        && n.len() <= 63
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && n.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err("must be at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric")
     }
 }
 
@@ -222,6 +308,14 @@ mod client_tests {
         assert!(client_spec(Some("deploy/web"), None).is_err());
         assert!(client_spec(Some("pod/web"), Some("a=b")).is_err());
         assert!(client_spec(Some("ns/front"), Some("novalue")).is_err());
+        // An empty entry or a key given twice describes no pod (kubectl's label syntax).
+        for bad in [
+            "a=b,,", "a=b,", ",a=b", "a=b,a=c", "=b", "a=b c", "-a=b", "a/=b",
+        ] {
+            let e = client_spec(Some("ns/front"), Some(bad)).unwrap_err();
+            assert!(e.to_string().starts_with("invalid --labels"), "{bad}: {e}");
+        }
+        assert!(client_spec(Some("ns/front"), Some("app.kubernetes.io/name=web,empty=")).is_ok());
         assert_eq!(client_spec(None, None).unwrap(), None);
     }
 }

@@ -257,3 +257,42 @@ fn signals_exit_130_and_143() {
         );
     }
 }
+
+// Durations past what a timer or a deadline timestamp holds used to panic (exit 101).
+#[test]
+fn absurd_durations_are_usage_errors_naming_the_maximum() {
+    for args in [
+        &["svc", "web", "--request-timeout", "99999999999999999999s"][..],
+        &["svc", "web", "--probe-timeout", "99999999999999h"],
+        &[
+            "capture",
+            "web",
+            "-w",
+            "x.pcap",
+            "--duration",
+            "99999999999999999999s",
+        ],
+    ] {
+        let out = Run::new(args).run();
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("maximum, 24h"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn malformed_labels_are_usage_errors() {
+    for labels in ["a=b,,", "a=b,a=c"] {
+        let out = Run::new([
+            "svc", "web", "-n", "shop", "--from", "ns/front", "--labels", labels,
+        ])
+        .run();
+        assert_eq!(out.code, 2, "{labels}: {}", out.stderr);
+        one_line_error(&out);
+        assert!(out.stderr.contains("invalid --labels"), "{}", out.stderr);
+    }
+}
