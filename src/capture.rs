@@ -27,6 +27,9 @@ pub async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
     if let Some(expr) = &args.filter {
         Filter::parse(expr).map_err(Error::Usage)?;
     }
+    // The ephemeral container can never be removed: every input, the output file included, is
+    // checked before it is added.
+    let mut output = PcapOutput::open(&args.write)?;
     let live = Live::connect(settings).await?;
     let ns = settings
         .namespace
@@ -64,6 +67,20 @@ pub async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
         return Err(Error::NotFound(format!(
             "pod {ns}/{name} is {phase}, not Running: it has no traffic to capture"
         )));
+    }
+    if let Some(target) = &args.container {
+        let names: Vec<&str> = pod
+            .spec
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .map(|c| c.name.as_str())
+            .collect();
+        if !names.contains(&target.as_str()) {
+            return Err(Error::Usage(text::sanitize(&format!(
+                "pod {ns}/{name} has no container {target:?} (containers: {})",
+                names.join(", ")
+            ))));
+        }
     }
     if pod.spec.as_ref().and_then(|s| s.host_network) == Some(true) {
         eprintln!("note: {ns}/{name} uses the host's network: this captures the node's traffic");
@@ -116,14 +133,7 @@ pub async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
             text::sanitize(&said)
         )));
     }
-    if args.write.as_os_str() == "-" {
-        let mut out = std::io::stdout().lock();
-        out.write_all(&bytes)?;
-        out.flush()?;
-    } else {
-        std::fs::write(&args.write, &bytes)
-            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", args.write.display())))?;
-    }
+    output.write(&bytes)?;
     let packets = summary
         .as_ref()
         .and_then(|s| s["capture"]["pcap"]["packets"].as_u64())
@@ -142,6 +152,86 @@ pub async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
         args.write.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the pcap goes: stdout, or a file created (as a hidden temporary beside it) before anything
+/// is written to the cluster, and renamed into place only once the capture is complete — a failed
+/// capture leaves no file behind, and an unwritable path fails before the pod is touched.
+enum PcapOutput {
+    Stdout,
+    File {
+        target: std::path::PathBuf,
+        temp: std::path::PathBuf,
+        file: Option<std::fs::File>,
+    },
+}
+
+impl PcapOutput {
+    fn open(path: &std::path::Path) -> Result<Self> {
+        if path.as_os_str() == "-" {
+            return Ok(PcapOutput::Stdout);
+        }
+        let cannot = |e: std::io::Error| {
+            Error::Usage(text::sanitize(&format!(
+                "cannot write {}: {e}",
+                path.display()
+            )))
+        };
+        if path.is_dir() {
+            return Err(cannot(std::io::Error::other("it is a directory")));
+        }
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| cannot(std::io::Error::other("no file name")))?;
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(file_name);
+        temp_name.push(format!(".netdoctor-{}.tmp", std::process::id()));
+        let temp = path.with_file_name(temp_name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(cannot)?;
+        Ok(PcapOutput::File {
+            target: path.to_path_buf(),
+            temp,
+            file: Some(file),
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        match self {
+            PcapOutput::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(bytes)?;
+                out.flush()?;
+            }
+            PcapOutput::File { target, temp, file } => {
+                let cannot = |e: std::io::Error| {
+                    Error::Usage(format!("cannot write {}: {e}", target.display()))
+                };
+                let mut f = file.take().expect("written once");
+                f.write_all(bytes)
+                    .and_then(|()| f.sync_all())
+                    .map_err(cannot)?;
+                std::fs::rename(&*temp, &*target).map_err(cannot)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PcapOutput {
+    fn drop(&mut self) {
+        if let PcapOutput::File {
+            temp,
+            file: Some(_),
+            ..
+        } = self
+        {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
 }
 
 fn ephemeral_container(args: &CaptureArgs, name: &str) -> serde_json::Value {

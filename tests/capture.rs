@@ -180,3 +180,38 @@ fn capture_errors_are_one_line_with_the_right_exit_code() {
         "error: forbidden: needs patch pods/ephemeralcontainers in shop"
     );
 }
+
+// An ephemeral container can never be removed: an output that cannot be written, or a container
+// the pod does not have, must end the run before the pod is patched.
+#[test]
+fn bad_output_or_container_is_refused_before_the_pod_is_touched() {
+    let api = pod("10.1.2.2");
+    let server = api.start();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["-w", "/nonexistent/dir/x.pcap"],
+            "cannot write /nonexistent/dir/x.pcap",
+        ),
+        (&["-w", "/tmp"], "cannot write /tmp: it is a directory"),
+        (
+            &["-w", "-", "-c", "nope"],
+            "has no container \"nope\" (containers: web)",
+        ),
+    ];
+    for (args, said) in cases {
+        let out = Run::new(["capture", "web-a", "-n", "shop", "--duration", "1s"])
+            .args(args)
+            .kubeconfig(&server, None)
+            .timeout(Duration::from_secs(10))
+            .run();
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(said), "{args:?}: {}", out.stderr);
+    }
+    let writes: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_write())
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert!(!std::path::Path::new("/nonexistent/dir").exists());
+}

@@ -442,6 +442,33 @@ fn ctrl_c_during_the_probe_deletes_the_job() {
     assert_eq!(deletes, 1);
 }
 
+// The create reached the server and was stored, but its answer is still on the way when Ctrl-C
+// comes: the run must still delete the Job (by the name it chose before sending the create).
+#[test]
+fn ctrl_c_while_the_job_create_is_in_flight_deletes_the_job() {
+    let api = cluster("127.0.0.1", "");
+    api.set_kubelet(|_| PodRun::Hang);
+    api.set_create_latency(Duration::from_secs(20));
+    let server = api.start();
+    let out = Run::new(["svc", "web"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run_interrupted("INT", Duration::from_millis(1500));
+    assert_eq!(out.code, 130, "{}", out.stderr);
+    let posts: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(
+        posts.len(),
+        1,
+        "the create was sent before the signal: {posts:?}"
+    );
+    assert!(out.elapsed < Duration::from_secs(15), "{:?}", out.elapsed);
+    assert_nothing_left(&api);
+}
+
 #[test]
 fn a_probe_that_never_ends_times_out_and_cleans_up() {
     let api = cluster("127.0.0.1", "");

@@ -180,7 +180,7 @@ pub fn manifest(plan: &ProbePlan, opts: &ProbeOptions, rung: Rung, deadline: &st
     };
     Job {
         metadata: ObjectMeta {
-            generate_name: Some("netdoctor-probe-".into()),
+            // The name is set by the orchestrator before the create (see run.rs).
             namespace: Some(plan.namespace.clone()),
             labels: Some(ours),
             annotations: Some(annotations.clone()),

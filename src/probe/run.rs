@@ -157,12 +157,20 @@ impl Prober {
         let jobs: Api<Job> = Api::namespaced(self.client.clone(), ns);
         let deadline = k8s_openapi::jiff::Timestamp::now()
             + k8s_openapi::jiff::SignedDuration::from_secs(opts.timeout.as_secs() as i64 + 30);
-        let manifest = job::manifest(plan, opts, rung, &deadline.to_string());
-        let created = match self
+        let mut manifest = job::manifest(plan, opts, rung, &deadline.to_string());
+        // The name is chosen here, not by generateName, and registered before the create is
+        // sent: a run interrupted while the create is in flight still knows what to delete.
+        let name = generated_name("netdoctor-probe-");
+        manifest.metadata.name = Some(name.clone());
+        register(&self.client, ns, &name);
+        let created = self
             .bounded(jobs.create(&PostParams::default(), &manifest))
-            .await
-        {
-            Ok(job) => job,
+            .await;
+        if created.is_err() {
+            unregister(ns, &name);
+        }
+        match created {
+            Ok(_) => {}
             Err(kube::Error::Api(status))
                 if status.code == 403 && !is_admission(&status.message) =>
             {
@@ -184,12 +192,10 @@ impl Prober {
                     text::sanitize(&e.to_string())
                 )));
             }
-        };
-        let name = created.metadata.name.clone().unwrap_or_default();
+        }
         if self.verbose {
             eprintln!("probe: created job {ns}/{name} ({} rung)", rung.as_str());
         }
-        register(&self.client, ns, &name);
         let outcome = self.wait(plan, opts, rung, &name, started).await;
         self.delete(ns, &name).await;
         outcome
@@ -564,6 +570,27 @@ pub enum EphemeralError {
 }
 
 /// A name no earlier ephemeral container of this pod used (they stay forever).
+/// `prefix` and five random characters from the alphabet the API server's generateName uses
+/// (no vowels, no look-alikes): 27^5 names, so two runs at once do not collide.
+pub(crate) fn generated_name(prefix: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    let mut bits = h.finish();
+    let mut name = prefix.to_string();
+    for _ in 0..5 {
+        name.push(ALPHABET[(bits % ALPHABET.len() as u64) as usize] as char);
+        bits /= ALPHABET.len() as u64;
+    }
+    name
+}
+
 pub fn ephemeral_name(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

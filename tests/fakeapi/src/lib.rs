@@ -68,6 +68,8 @@ struct Shared {
     log: Mutex<Vec<Request>>,
     forbidden: RwLock<Vec<Forbid>>,
     latency_ms: AtomicU64,
+    /// Time a create takes to answer *after* it was stored (a response still in flight).
+    create_latency_ms: AtomicU64,
     resource_version: AtomicU64,
     /// API groups announced in discovery without resources served (CRDs of other tools).
     extra_groups: RwLock<Vec<(String, String)>>,
@@ -254,6 +256,14 @@ impl FakeApi {
     }
 
     /// Delays every response.
+    /// Delays every create's answer after the object is stored, as a slow network would: a
+    /// client that gives up meanwhile has still created it.
+    pub fn set_create_latency(&self, latency: Duration) {
+        self.shared
+            .create_latency_ms
+            .store(latency.as_millis() as u64, Ordering::SeqCst);
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.shared
             .latency_ms
@@ -566,7 +576,14 @@ async fn handle(
     };
     match (&method, &target.name, &target.subresource) {
         (&Method::GET, _, _) => {}
-        (&Method::POST, None, None) => return create(&api, &target, &body),
+        (&Method::POST, None, None) => {
+            let created = create(&api, &target, &body);
+            let after = api.shared.create_latency_ms.load(Ordering::SeqCst);
+            if after > 0 {
+                tokio::time::sleep(Duration::from_millis(after)).await;
+            }
+            return created;
+        }
         (&Method::DELETE, Some(name), None) => return delete(&api, &target, name, &query, &body),
         (&Method::PATCH, Some(name), Some(sub)) if sub == "ephemeralcontainers" => {
             return add_ephemeral(&api, &target, name, &body);
