@@ -296,3 +296,77 @@ fn malformed_labels_are_usage_errors() {
         assert!(out.stderr.contains("invalid --labels"), "{}", out.stderr);
     }
 }
+
+/// A kubeconfig for `server` whose user authenticates with an exec plugin (a shell script).
+fn exec_kubeconfig(run: &Run, server: &crate::support::Server, script: &str) -> std::path::PathBuf {
+    let plugin = run.write("plugin.sh", script);
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let kc = server.kubeconfig(Some("shop")).replace(
+        "    token: fake-token\n",
+        &format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+            plugin.display()
+        ),
+    );
+    run.write("kc-exec", &kc)
+}
+
+fn gone(pid_file: &std::path::Path) -> bool {
+    let pid = std::fs::read_to_string(pid_file).expect("the plugin ran");
+    // Gone, or a zombie waiting for a reaper: either way no longer running.
+    std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+        .map(|s| s.split_whitespace().nth(2) == Some("Z"))
+        .unwrap_or(true)
+}
+
+#[test]
+fn a_hanging_credential_plugin_is_bounded_killed_and_interruptible() {
+    let server = FakeApi::new().start();
+    // Outside the run's HOME, which goes with the run.
+    let keep = tempfile::tempdir().unwrap();
+    let run = Run::new(["svc", "web", "--request-timeout", "2s"]);
+    let pid_file = keep.path().join("pid1");
+    let script = format!(
+        "#!/bin/sh\necho $$ > {}\nexec sleep 60\n",
+        pid_file.display()
+    );
+    let kc = exec_kubeconfig(&run, &server, &script);
+    let out = run.arg("--kubeconfig").arg(kc.display().to_string()).run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    one_line_error(&out);
+    assert!(
+        out.stderr.contains("did not answer within 2 s"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+    assert!(gone(&pid_file), "the plugin is still running");
+
+    // Ctrl-C while it hangs: interrupted (130), the plugin stopped.
+    let run = Run::new(["svc", "web", "--request-timeout", "0"]);
+    let pid_file = keep.path().join("pid2");
+    let script = format!(
+        "#!/bin/sh\necho $$ > {}\nexec sleep 60\n",
+        pid_file.display()
+    );
+    let kc = exec_kubeconfig(&run, &server, &script);
+    let out = run
+        .arg("--kubeconfig")
+        .arg(kc.display().to_string())
+        .run_interrupted("INT", Duration::from_millis(700));
+    assert_eq!(out.code, 130, "{}", out.stderr);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(gone(&pid_file), "the plugin is still running");
+}
+
+#[test]
+fn a_credential_plugins_token_is_used() {
+    let api = FakeApi::new();
+    api.load_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n").unwrap();
+    let server = api.start();
+    let run = Run::new(["svc", "web", "-o", "json"]);
+    let script = "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}'\n";
+    let kc = exec_kubeconfig(&run, &server, script);
+    let out = run.arg("--kubeconfig").arg(kc.display().to_string()).run();
+    assert_eq!(out.check_status("service.exists"), "pass", "{}", out.stderr);
+}

@@ -152,6 +152,7 @@ impl Live {
             config.read_timeout = Some(backstop);
             config.write_timeout = Some(backstop);
         }
+        super::exec::resolve(&mut config, settings.request_timeout).await?;
         let server = config.cluster_url.to_string();
         let default_namespace = config.default_namespace.clone();
         let client = Client::try_from(config).map_err(|e| bad(&first_line(&e)))?;

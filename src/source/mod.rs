@@ -1,6 +1,7 @@
 //! Sources build `ClusterState`: from a live API server ([`live`]) or from manifests
 //! ([`manifests`]). Checks never talk to either.
 
+mod exec;
 pub mod live;
 pub mod manifests;
 mod read;
