@@ -56,8 +56,11 @@ pub async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
     let pod = prober
         .bounded(pods.get_opt(name))
         .await
-        .map_err(|e| failed("get pods", e))?
-        .ok_or_else(|| Error::NotFound(format!("pod {ns}/{name} not found")))?;
+        .map_err(|e| failed("get pods", e))?;
+    let Some(pod) = pod else {
+        live.confirm_api_server().await?;
+        return Err(Error::NotFound(format!("pod {ns}/{name} not found")));
+    };
     let phase = pod
         .status
         .as_ref()

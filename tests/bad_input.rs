@@ -370,3 +370,34 @@ fn a_credential_plugins_token_is_used() {
     let out = run.arg("--kubeconfig").arg(kc.display().to_string()).run();
     assert_eq!(out.check_status("service.exists"), "pass", "{}", out.stderr);
 }
+
+// A server URL with a wrong path prefix answers 404 to every request: that is no Kubernetes API
+// there, not a missing Service (exit 3 naming the URL, never "not found", exit 1).
+#[test]
+fn a_server_url_that_answers_404_to_everything_is_not_an_api_server() {
+    let api = FakeApi::new();
+    api.load_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n").unwrap();
+    let server = api.start();
+    for args in [
+        &["svc", "web", "-n", "shop"][..],
+        &["ingress", "web", "-n", "shop"],
+        &["scan", "-n", "shop", "-o", "json"],
+    ] {
+        let run = Run::new(args);
+        let kc = server.kubeconfig(None);
+        let url = kc
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("server: "))
+            .unwrap()
+            .to_string();
+        let wrong = format!("{url}/wrong/prefix");
+        let path = run.write("kc", &kc.replace(&url, &wrong));
+        let out = run.arg("--kubeconfig").arg(path.display().to_string()).run();
+        assert_eq!(out.code, 3, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{wrong} is not a Kubernetes API server")),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}

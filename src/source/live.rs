@@ -165,6 +165,22 @@ impl Live {
         })
     }
 
+    /// Before saying an object is not found: a server that answers 404 to `/version` too is no
+    /// Kubernetes API (a server URL with a wrong path prefix answers 404 to everything), and
+    /// "not found" would be a false finding. Exit 3 naming the URL.
+    pub(crate) async fn confirm_api_server(&self) -> Result<()> {
+        match self
+            .bounded("get /version".to_string(), self.client.apiserver_version())
+            .await
+        {
+            Err(ReadError::NotFound) => Err(Error::Unreachable(format!(
+                "{} is not a Kubernetes API server: /version answers 404 Not Found (check the server URL and its path in the kubeconfig)",
+                text::sanitize(&self.server)
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// The probe orchestrator on this connection.
     pub fn prober(&self) -> crate::probe::run::Prober {
         crate::probe::run::Prober {
@@ -292,7 +308,7 @@ impl Live {
         let Some(svc) = svc else {
             // Round 2 (missing): near names here, the same name elsewhere.
             let all: Api<Service> = Api::all(self.client.clone());
-            let (here, elsewhere) = tokio::join!(
+            let (here, elsewhere, api) = tokio::join!(
                 self.list(
                     services.clone(),
                     format!("list services in {ns}"),
@@ -303,7 +319,9 @@ impl Live {
                     "list services -A by name".to_string(),
                     ListParams::default().fields(&format!("metadata.name={name}"))
                 ),
+                self.confirm_api_server(),
             );
+            api?;
             let names = |v: Vec<Service>| {
                 v.into_iter()
                     .filter_map(|s| s.metadata.name)
@@ -636,7 +654,8 @@ impl Live {
             .bounded(format!("get ingress {ns}/{name}"), api.get_opt(name))
             .await
         {
-            Ok(i) => Ok(i),
+            Ok(Some(i)) => Ok(Some(i)),
+            Ok(None) => self.confirm_api_server().await.map(|()| None),
             Err(ReadError::Transport(m)) => Err(Error::Unreachable(format!(
                 "cannot reach the API server at {}: {m}",
                 self.server
@@ -861,6 +880,9 @@ impl Live {
             })?,
             None => work.await,
         };
+        if matches!(services, Err(ReadError::NotFound)) {
+            self.confirm_api_server().await?;
+        }
         let services = services.map_err(|e| match e {
             ReadError::Transport(m) => Error::Unreachable(format!(
                 "cannot reach the API server at {}: {m}",
