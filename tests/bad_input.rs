@@ -392,10 +392,14 @@ fn a_server_url_that_answers_404_to_everything_is_not_an_api_server() {
             .to_string();
         let wrong = format!("{url}/wrong/prefix");
         let path = run.write("kc", &kc.replace(&url, &wrong));
-        let out = run.arg("--kubeconfig").arg(path.display().to_string()).run();
+        let out = run
+            .arg("--kubeconfig")
+            .arg(path.display().to_string())
+            .run();
         assert_eq!(out.code, 3, "{args:?}: {}", out.stderr);
         assert!(
-            out.stderr.contains(&format!("{wrong} is not a Kubernetes API server")),
+            out.stderr
+                .contains(&format!("{wrong} is not a Kubernetes API server")),
             "{args:?}: {}",
             out.stderr
         );

@@ -195,3 +195,36 @@ fn offline_needs_no_kubeconfig_and_takes_the_contexts_namespace_when_readable() 
         "offline mode must not talk to the cluster"
     );
 }
+
+// When the reads that explain not-ready pods fail, the report says what it could not see.
+#[test]
+fn failed_event_and_node_reads_are_said_in_the_not_ready_evidence() {
+    let dir = repo().join("tests/scenarios/not-ready");
+    let api = FakeApi::new();
+    for f in ["manifests.yaml", "cluster.yaml"] {
+        api.load_yaml(&std::fs::read_to_string(dir.join(f)).unwrap())
+            .unwrap();
+    }
+    api.fail("/api/v1/namespaces/shop/events", 500);
+    api.forbid("get", "nodes", None);
+    let server = api.start();
+    let out = Run::new(["svc", "cart", "-n", "shop"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("could not read events (read failed: an error on the server has prevented the request from succeeding (500)): the verdict may miss why pods are not ready"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "could not read nodes (forbidden: needs get nodes cluster-wide): the verdict may miss a NotReady node"
+        ),
+        "{}",
+        out.stdout
+    );
+    // What was read still explains: the restart and the probe come from the pod itself.
+    assert!(out.stdout.contains("restarted 3 times"), "{}", out.stdout);
+}

@@ -386,3 +386,56 @@ spec: {endpointSelector: {}}
     .run();
     assert_eq!(strict.code, 1);
 }
+
+// A failed discovery read must not silently drop the "other engines are not evaluated" caveat.
+#[test]
+fn unreadable_api_groups_are_said_not_dropped() {
+    let (m, c) = scenario_files("netpol-healthy-allow");
+    let api = fakeapi::FakeApi::new();
+    for f in [&m, &c] {
+        api.load_yaml(&std::fs::read_to_string(f).unwrap()).unwrap();
+    }
+    api.fail("/apis", 500);
+    api.forbid("list", "daemonsets", None);
+    let server = api.start();
+    let out = Run::new([
+        "svc",
+        "cart",
+        "-n",
+        "shop",
+        "--from",
+        "pod/frontend",
+        "-o",
+        "json",
+    ])
+    .kubeconfig(&server, None)
+    .run();
+    let j = out.json();
+    let check = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "netpol.allows")
+        .unwrap()
+        .clone();
+    let unread: Vec<&str> = check["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "Unread")
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        unread
+            .iter()
+            .any(|m| m.starts_with("could not read the API groups")
+                && m.contains("the verdict may miss other policy engines")),
+        "{check:#}"
+    );
+    assert!(
+        unread
+            .iter()
+            .any(|m| m.starts_with("could not read DaemonSets (forbidden")),
+        "{check:#}"
+    );
+}

@@ -123,6 +123,9 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             }
         }
     }
+    if !not_ready_pods.is_empty() {
+        evidence.extend(unread_explanations(state));
+    }
     evidence.extend(traffic_policy_notes(&spec, slices));
 
     let summary = lines.join("; ");
@@ -229,6 +232,28 @@ fn pod_ref(pod: &Pod) -> ObjectRef {
         pod.metadata.namespace.as_deref().unwrap_or(""),
         k8s::name_of(&pod.metadata),
     )
+}
+
+/// Reads that would have explained not-ready pods but failed: said, never silently dropped.
+fn unread_explanations(state: &ClusterState) -> Vec<Evidence> {
+    let mut out = Vec::new();
+    if let Fact::Unavailable(u) = &state.events {
+        if u.is_incomplete() {
+            out.push(Evidence::new(
+                "Unread",
+                format!("could not read events ({}): the verdict may miss why pods are not ready (failing probes, image pulls, scheduling)", u.reason()),
+            ));
+        }
+    }
+    if let Fact::Unavailable(u) = &state.nodes {
+        if u.is_incomplete() {
+            out.push(Evidence::new(
+                "Unread",
+                format!("could not read nodes ({}): the verdict may miss a NotReady node under the pods", u.reason()),
+            ));
+        }
+    }
+    out
 }
 
 /// Everything the pod and its surroundings say about why it is not ready.

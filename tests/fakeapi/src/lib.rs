@@ -67,6 +67,8 @@ struct Shared {
     objects: RwLock<BTreeMap<Key, Value>>,
     log: Mutex<Vec<Request>>,
     forbidden: RwLock<Vec<Forbid>>,
+    /// Paths that answer a server error: (path, code).
+    failing: RwLock<Vec<(String, u16)>>,
     latency_ms: AtomicU64,
     /// Time a create takes to answer *after* it was stored (a response still in flight).
     create_latency_ms: AtomicU64,
@@ -197,6 +199,15 @@ impl FakeApi {
                 .or_insert_with(|| namespace_object(&namespace));
         }
         Ok(())
+    }
+
+    /// Answers every request for exactly `path` (any query) with `code` (a server error).
+    pub fn fail(&self, path: &str, code: u16) {
+        self.shared
+            .failing
+            .write()
+            .unwrap()
+            .push((path.into(), code));
     }
 
     /// Refuses `verb` on `resource` (plural) in `namespace` (None: everywhere) with a 403.
@@ -564,6 +575,22 @@ async fn handle(
     let latency = api.shared.latency_ms.load(Ordering::SeqCst);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let failing = api
+        .shared
+        .failing
+        .read()
+        .unwrap()
+        .iter()
+        .find(|(path, _)| uri.path() == path)
+        .map(|(_, code)| *code);
+    if let Some(code) = failing {
+        return status(
+            code,
+            "InternalError",
+            "an error on the server has prevented the request from succeeding".into(),
+            json!({}),
+        );
     }
     let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
     if let Some(r) = discovery(&api, &segments) {
