@@ -428,8 +428,10 @@ fn build(state: &ClusterState, dest: &Destination, from: &str, to: &str) -> Resu
             let spec = svc.spec.clone().unwrap_or_default();
             if pods.is_empty() {
                 return Err(not_found(format!(
-                    "Service {}/{name} selects no pods (kubectl netdoctor svc {name} tells why)",
-                    state.namespace
+                    "Service {}/{name} selects no pods (kubectl netdoctor svc {} -n {} tells why)",
+                    state.namespace,
+                    crate::text::shell_quote(name),
+                    crate::text::shell_quote(&state.namespace)
                 )));
             }
             let all = np::targets(&spec, &pods);

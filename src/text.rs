@@ -3,15 +3,25 @@
 use std::collections::BTreeMap;
 
 /// Strips every control character (ESC, CSI, BEL, carriage return, …) from a string that came from
-/// the cluster or a manifest, so that nothing it holds can drive the terminal. Newlines and tabs
-/// become spaces: every field is printed on its own line by the renderer.
+/// the cluster or a manifest, so that nothing it holds can drive the terminal. Newlines, tabs and
+/// the Unicode line and paragraph separators become spaces: every field is printed on its own line
+/// by the renderer, and a message must not start a line of its own ("VERDICT: PASS").
+/// Invisible characters that change how text reads or what it seems to say go: bidirectional
+/// marks and overrides, zero-width characters, the byte-order mark, and the noncharacters
+/// U+FFFE/U+FFFF (which also make XML ill-formed).
 pub fn sanitize(s: &str) -> String {
     s.chars()
         .filter_map(|c| match c {
-            '\n' | '\t' => Some(' '),
+            '\n' | '\t' | '\u{2028}' | '\u{2029}' | '\u{85}' => Some(' '),
             c if c.is_control() => None,
-            // Bidirectional overrides can make text read differently from what it is.
-            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => None,
+            '\u{200B}'..='\u{200F}'
+            | '\u{061C}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+            | '\u{FFFE}'
+            | '\u{FFFF}' => None,
             c => Some(c),
         })
         .collect()
@@ -57,6 +67,16 @@ mod tests {
         assert_eq!(sanitize("two\nlines\tand tab"), "two lines and tab");
         assert_eq!(sanitize("x\u{202E}y\u{9b}z"), "xyz");
         assert_eq!(sanitize("café ✔"), "café ✔");
+        // Marks that reorder or hide text, and line separators that would start a line.
+        assert_eq!(
+            sanitize("a\u{200E}b\u{200F}c\u{061C}d\u{200B}e\u{FEFF}f\u{2060}g"),
+            "abcdefg"
+        );
+        assert_eq!(
+            sanitize("x\u{2028}VERDICT: PASS\u{2029}y\u{85}z"),
+            "x VERDICT: PASS y z"
+        );
+        assert_eq!(sanitize("bad\u{FFFE}\u{FFFF}xml"), "badxml");
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod bad_input;
 mod capture;
 mod cli;
 mod dns;
+mod hostile;
 mod ingress;
 mod kubectl;
 mod live;

@@ -15,6 +15,7 @@ use crate::k8s;
 use crate::report::{Evidence, Outcome, SkipKind};
 use crate::state::{ClusterState, Fact, ObjectRef};
 use crate::text;
+use crate::text::shell_quote as q;
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
     let Some(svc) = state.service() else {
@@ -49,7 +50,11 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         ))
         .fix([
             "check that kube-controller-manager (the EndpointSlice controller) is running: kubectl get pods -n kube-system".to_string(),
-            format!("kubectl get endpointslices -n {} -l kubernetes.io/service-name={}", state.namespace, state.service_name),
+            format!(
+                "kubectl get endpointslices -n {} -l {}",
+                q(&state.namespace),
+                q(&format!("kubernetes.io/service-name={}", state.service_name))
+            ),
         ]);
     }
 
@@ -159,7 +164,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             "only terminating endpoints (kube-proxy falls back to them until they are gone): {summary}"
         ))
         .evidence(evidence)
-        .fix([format!("kubectl get pods -n {} -o wide", state.namespace)]);
+        .fix([format!("kubectl get pods -n {} -o wide", q(&state.namespace))]);
     }
     if !not_ready_pods.is_empty() {
         return Outcome::pass(format!(
@@ -408,13 +413,15 @@ fn describe_probe(p: &k8s_openapi::api::core::v1::Probe) -> String {
 fn pod_fixes(state: &ClusterState, pod: &Pod) -> Vec<String> {
     let ns = &state.namespace;
     let name = k8s::name_of(&pod.metadata);
-    let mut fix = vec![format!("kubectl describe pod {name} -n {ns}")];
+    let mut fix = vec![format!("kubectl describe pod {} -n {}", q(name), q(ns))];
     let status = pod.status.clone().unwrap_or_default();
     for cs in status.container_statuses.iter().flatten() {
         if cs.restart_count > 0 {
             fix.push(format!(
-                "kubectl logs {name} -n {ns} -c {} --previous",
-                cs.name
+                "kubectl logs {} -n {} -c {} --previous",
+                q(name),
+                q(ns),
+                q(&cs.name)
             ));
         }
     }

@@ -17,6 +17,7 @@ use crate::ingress::{self, Controller};
 use crate::k8s;
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::{ClusterState, Fact, ObjectRef};
+use crate::text::shell_quote as q;
 use crate::tls;
 
 const DEFAULT_CLASS: &str = "ingressclass.kubernetes.io/is-default-class";
@@ -200,7 +201,10 @@ fn check_ingress(
             )
         } else {
             format!(
-                "kubectl patch ingress {iname} -n {ns} --type merge -p '{{\"spec\":{{\"ingressClassName\":\"{what}\"}}}}'"
+                "kubectl patch ingress {} -n {} --type merge -p {}",
+                q(iname),
+                q(ns),
+                q(&serde_json::json!({"spec": {"ingressClassName": what}}).to_string())
             )
         }
     };
@@ -265,7 +269,7 @@ fn check_ingress(
     if !state.is_offline() && address(ing).is_none() {
         out.push(Finding::warn(
             "no address assigned (status.loadBalancer is empty): the controller has not published it yet, or its load balancer is pending".to_string(),
-            Some(format!("kubectl describe ingress {iname} -n {ns}")),
+            Some(format!("kubectl describe ingress {} -n {}", q(iname), q(ns))),
         ));
     }
     // The same host and path claimed by another Ingress: which one wins is controller-specific.
@@ -380,7 +384,7 @@ fn controller_running(state: &ClusterState, controllers: &[&'static Controller])
             ),
             Some(format!(
                 "install or start the controller, then check: kubectl get pods -A -l {}",
-                searched[0]
+                q(searched[0])
             )),
         )]
     } else if ready == 0 {
@@ -402,8 +406,8 @@ fn controller_running(state: &ClusterState, controllers: &[&'static Controller])
             ),
             Some(format!(
                 "kubectl describe pod {} -n {}",
-                k8s::name_of(&mine[0].metadata),
-                mine[0].metadata.namespace.clone().unwrap_or_default()
+                q(k8s::name_of(&mine[0].metadata)),
+                q(mine[0].metadata.namespace.as_deref().unwrap_or_default())
             )),
         )]
     } else {
@@ -565,7 +569,7 @@ fn tls_findings(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
             None | Some(Fact::Known(None)) => {
                 out.push(Finding::fail(
                     format!("TLS secret {name} does not exist in {ns}: the controller serves its default certificate"),
-                    Some(format!("kubectl create secret tls {name} -n {ns} --cert=tls.crt --key=tls.key")),
+                    Some(format!("kubectl create secret tls {} -n {} --cert=tls.crt --key=tls.key", q(name), q(ns))),
                 ));
                 continue;
             }
@@ -583,7 +587,7 @@ fn tls_findings(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
             secret_bytes(secret, "tls.crt"),
             secret_bytes(secret, "tls.key"),
         ) else {
-            out.push(Finding::fail(format!("TLS secret {name} lacks tls.crt or tls.key"), Some(format!("kubectl create secret tls {name} -n {ns} --cert=tls.crt --key=tls.key --dry-run=client -o yaml | kubectl apply -f -"))));
+            out.push(Finding::fail(format!("TLS secret {name} lacks tls.crt or tls.key"), Some(format!("kubectl create secret tls {} -n {} --cert=tls.crt --key=tls.key --dry-run=client -o yaml | kubectl apply -f -", q(name), q(ns)))));
             continue;
         };
         let cert = match tls::parse(&crt) {
@@ -597,7 +601,8 @@ fn tls_findings(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
             }
         };
         let renew = format!(
-            "renew the certificate in secret {name} (cert-manager: kubectl describe certificate -n {ns})"
+            "renew the certificate in secret {name} (cert-manager: kubectl describe certificate -n {})",
+            q(ns)
         );
         if now > cert.not_after {
             out.push(Finding::fail(

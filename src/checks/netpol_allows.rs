@@ -69,7 +69,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             } else {
                 format!(
                     "kubectl get networkpolicy -n {} -o yaml",
-                    e.policy.split('/').next().unwrap_or("")
+                    crate::text::shell_quote(e.policy.split('/').next().unwrap_or(""))
                 )
             }]);
         }
@@ -238,7 +238,8 @@ fn summary(
     if closed.is_empty() {
         return Outcome::pass(summary).evidence(evidence).fix([format!(
             "judge one client: kubectl netdoctor svc {} -n {} --from pod/CLIENT",
-            state.service_name, state.namespace
+            crate::text::shell_quote(&state.service_name),
+            crate::text::shell_quote(&state.namespace)
         )]);
     }
     let t = closed[0];

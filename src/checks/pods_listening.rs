@@ -93,7 +93,10 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                         ),
                     ));
                         fixes.push(format!(
-                        "capture on the pod to see whether the SYNs arrive: kubectl netdoctor capture -n {ns} {pod_name} -w {pod_name}.pcap --filter 'port {port}'"
+                        "capture on the pod to see whether the SYNs arrive: kubectl netdoctor capture -n {} {} -w {} --filter 'port {port}'",
+                        crate::text::shell_quote(ns),
+                        crate::text::shell_quote(&pod_name),
+                        crate::text::shell_quote(&format!("{pod_name}.pcap"))
                     ));
                     }
                 }
@@ -114,7 +117,9 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                     None => {}
                 }
                 fixes.push(format!(
-                    "see what the pod listens on: kubectl debug -n {ns} pod/{pod_name} -it --image=nicolaka/netshoot -- ss -lntup"
+                    "see what the pod listens on: kubectl debug -n {} {} -it --image=nicolaka/netshoot -- ss -lntup",
+                    crate::text::shell_quote(ns),
+                    crate::text::shell_quote(&format!("pod/{pod_name}"))
                 ));
                 fixes.push(format!(
                     "make the app listen on 0.0.0.0:{port} (not 127.0.0.1), or point the Service's targetPort at the port it does listen on"
@@ -265,7 +270,10 @@ fn read_socket_table(
             format!(
                 "nothing listens on {proto} in {pod} at all: the app has not bound a socket (still starting, or failed)"
             ),
-            format!("kubectl logs {pod} — the app should listen on {port}"),
+            format!(
+                "kubectl logs {} — the app should listen on {port}",
+                crate::text::shell_quote(pod)
+            ),
         ),
     }
 }

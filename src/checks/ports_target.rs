@@ -436,13 +436,16 @@ fn set_target_port(state: &ClusterState, index: usize, value: &str) -> String {
             state.edit_location("Service", ns, name)
         )
     } else {
-        let v = if value.parse::<i32>().is_ok() {
-            value.to_string()
-        } else {
-            format!("\"{value}\"")
+        let v = match value.parse::<i32>() {
+            Ok(n) => serde_json::json!(n),
+            Err(_) => serde_json::json!(value),
         };
+        let patch = serde_json::json!([{"op": "replace", "path": format!("/spec/ports/{index}/targetPort"), "value": v}]);
         format!(
-            "kubectl patch service {name} -n {ns} --type json -p '[{{\"op\":\"replace\",\"path\":\"/spec/ports/{index}/targetPort\",\"value\":{v}}}]'"
+            "kubectl patch service {} -n {} --type json -p {}",
+            crate::text::shell_quote(name),
+            crate::text::shell_quote(ns),
+            crate::text::shell_quote(&patch.to_string())
         )
     }
 }

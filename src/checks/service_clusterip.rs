@@ -76,8 +76,9 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                 n - open
             ));
             fixes.push(format!(
-                "the proxy still routes to a backend that does not answer: compare kubectl get endpointslices -n {} -l kubernetes.io/service-name={} with the pods that answered in pods.listening; restart kube-proxy on {node} if its rules are stale",
-                state.namespace, state.service_name
+                "the proxy still routes to a backend that does not answer: compare kubectl get endpointslices -n {} -l {} with the pods that answered in pods.listening; restart kube-proxy on {node} if its rules are stale",
+                crate::text::shell_quote(&state.namespace),
+                crate::text::shell_quote(&format!("kubernetes.io/service-name={}", state.service_name))
             ));
             continue;
         }

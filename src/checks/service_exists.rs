@@ -6,6 +6,7 @@ use super::unavailable;
 use crate::k8s;
 use crate::report::{Evidence, Outcome};
 use crate::state::{ClusterState, Fact, ObjectRef};
+use crate::text::shell_quote as q;
 
 /// Near names: at most this many suggestions.
 const MAX_SUGGESTIONS: usize = 3;
@@ -43,7 +44,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             }
             if spec.type_.as_deref() == Some("LoadBalancer") && !state.is_offline() && !lb_address {
                 return Outcome::warn(format!("{summary}; type LoadBalancer but no external address yet: pending (no load-balancer controller?)"))
-                    .fix([format!("kubectl describe service {name} -n {ns}   # events of the load-balancer controller")]);
+                    .fix([format!("kubectl describe service {} -n {}   # events of the load-balancer controller", q(name), q(ns))]);
             }
             Outcome::pass(summary)
         }
@@ -114,9 +115,13 @@ fn missing(state: &ClusterState) -> Outcome {
     let offline = state.is_offline();
     let retry = |ns: &str, n: &str| {
         if offline {
-            format!("kubectl netdoctor svc {n} -n {ns} -f <same manifests>")
+            format!(
+                "kubectl netdoctor svc {} -n {} -f <same manifests>",
+                q(n),
+                q(ns)
+            )
         } else {
-            format!("kubectl netdoctor svc {n} -n {ns}")
+            format!("kubectl netdoctor svc {} -n {}", q(n), q(ns))
         }
     };
 
@@ -173,7 +178,7 @@ fn missing(state: &ClusterState) -> Outcome {
         fix.push(if offline {
             format!("check metadata.name and metadata.namespace of the Service in the manifests (namespace {ns} is assumed where a manifest sets none; -n changes it)")
         } else {
-            format!("kubectl get services -n {ns}")
+            format!("kubectl get services -n {}", q(ns))
         });
     }
     Outcome::fail(summary).evidence(evidence).fix(fix)

@@ -13,6 +13,7 @@ use super::unavailable;
 use crate::k8s::{self, LabelDiff};
 use crate::report::{Evidence, Outcome, SkipKind};
 use crate::state::{ClusterState, Fact, ObjectRef};
+use crate::text::shell_quote as q;
 use crate::text::{self, shell_quote};
 
 /// The label that ties an EndpointSlice to its Service.
@@ -70,7 +71,7 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
                 Evidence::new("ExternalName", format!("spec.externalName: {target}")).on(r.clone()),
             ])
             .fix([
-                format!("kubectl get services -n {ns}"),
+                format!("kubectl get services -n {}", q(ns)),
                 fix_service_field(state, "spec.externalName", "an existing Service's name"),
             ])
         }
@@ -86,7 +87,11 @@ fn fix_service_field(state: &ClusterState, field: &str, what: &str) -> String {
             state.edit_location("Service", ns, name)
         )
     } else {
-        format!("kubectl edit service {name} -n {ns}   # set {field} to {what}")
+        format!(
+            "kubectl edit service {} -n {}   # set {field} to {what}",
+            q(name),
+            q(ns)
+        )
     }
 }
 
@@ -130,7 +135,12 @@ fn selector_less(state: &ClusterState) -> Outcome {
                     state.edit_location("EndpointSlice", ns, o)
                 )
             } else {
-                format!("kubectl label endpointslice {o} -n {ns} {SERVICE_NAME_LABEL}={name}")
+                format!(
+                    "kubectl label endpointslice {} -n {} {}",
+                    q(o),
+                    q(ns),
+                    q(&format!("{SERVICE_NAME_LABEL}={name}"))
+                )
             }
         });
         return Outcome::fail(format!(
@@ -153,7 +163,9 @@ fn selector_less(state: &ClusterState) -> Outcome {
     } else {
         vec![
             format!(
-                "kubectl patch service {name} -n {ns} -p '{{\"spec\":{{\"selector\":{{\"app\":\"<backend label>\"}}}}}}'"
+                "kubectl patch service {} -n {} -p '{{\"spec\":{{\"selector\":{{\"app\":\"<backend label>\"}}}}}}'",
+                q(name),
+                q(ns)
             ),
             format!(
                 "or create an EndpointSlice labelled {SERVICE_NAME_LABEL}={name} (kubectl netdoctor explain service.selector)"
@@ -197,8 +209,9 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
             state.scaled_to_zero.join(", ")
         ))
         .fix([format!(
-            "if traffic is expected: kubectl scale {} -n {ns} --replicas=1",
-            state.scaled_to_zero[0].replacen(' ', "/", 1).to_lowercase()
+            "if traffic is expected: kubectl scale {} -n {} --replicas=1",
+            q(&state.scaled_to_zero[0].replacen(' ', "/", 1).to_lowercase()),
+            q(ns)
         )]);
     }
     let mut outcome = Outcome::fail(format!("selector {sel} matches no pods in namespace {ns}"));
@@ -213,7 +226,7 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
                         u.reason()
                     ),
                 )])
-                .fix([format!("kubectl get pods -n {ns} --show-labels")]);
+                .fix([format!("kubectl get pods -n {} --show-labels", q(ns))]);
         }
     };
     if let Fact::Known(elsewhere) = &state.pods_elsewhere {
@@ -229,7 +242,8 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
                 namespaces.join(", ")
             ));
             outcome.fix.push(format!(
-                "run the Service in the pods' namespace, or the workload in {ns}: kubectl get pods -A -l {sel}"
+                "run the Service in the pods' namespace, or the workload in {ns}: kubectl get pods -A -l {}",
+                q(&sel)
             ));
         }
     }
@@ -237,7 +251,9 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
         outcome
             .summary
             .push_str(&format!("; namespace {ns} has no pods at all"));
-        outcome.fix.push(format!("kubectl get pods -A -l {sel}"));
+        outcome
+            .fix
+            .push(format!("kubectl get pods -A -l {}", q(&sel)));
         return outcome;
     }
 
@@ -265,7 +281,7 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
     } else {
         outcome
             .fix
-            .push(format!("kubectl get pods -n {ns} --show-labels"));
+            .push(format!("kubectl get pods -n {} --show-labels", q(ns)));
     }
     outcome
 }
@@ -421,16 +437,19 @@ fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
         {
             let patch = json!({"spec": {"template": {"metadata": {"labels": wanted}}}});
             out.push(format!(
-                "kubectl patch {} {wname} -n {ns} --type merge -p {}   # labels the pods (rolls them)",
+                "kubectl patch {} {} -n {} --type merge -p {}   # labels the pods (rolls them)",
                 kind.to_lowercase(),
+                q(wname),
+                q(ns),
                 shell_quote(&patch.to_string())
             ));
         }
         _ => {
-            let labels: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let labels: Vec<String> = wanted.iter().map(|(k, v)| q(&format!("{k}={v}"))).collect();
             out.push(format!(
-                "kubectl label pod {} -n {ns} {} --overwrite",
-                g.object.name,
+                "kubectl label pod {} -n {} {} --overwrite",
+                q(&g.object.name),
+                q(ns),
                 labels.join(" ")
             ));
         }
@@ -470,11 +489,17 @@ fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
         .collect::<Vec<_>>()
         .join(",");
     out.push(format!(
-        "or change the Service's selector: kubectl patch service {name} -n {ns} --type json -p {}",
+        "or change the Service's selector: kubectl patch service {} -n {} --type json -p {}",
+        q(name),
+        q(ns),
         shell_quote(&serde_json::Value::Array(ops).to_string())
     ));
     if !narrowed_sel.is_empty() {
-        out.push(format!("check first that the new selector picks only the intended pods: kubectl get pods -n {ns} -l {narrowed_sel}"));
+        out.push(format!(
+            "check first that the new selector picks only the intended pods: kubectl get pods -n {} -l {}",
+            q(ns),
+            q(&narrowed_sel)
+        ));
     }
     out
 }

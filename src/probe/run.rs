@@ -218,8 +218,10 @@ impl Prober {
         loop {
             if started.elapsed() > opts.timeout {
                 return Attempt::Failed(failure(format!(
-                    "the probe did not finish within {} s ({last_phase}); kubectl get pods -n {ns} -l job-name={job}",
-                    opts.timeout.as_secs()
+                    "the probe did not finish within {} s ({last_phase}); kubectl get pods -n {} -l job-name={}",
+                    opts.timeout.as_secs(),
+                    text::shell_quote(ns),
+                    text::shell_quote(job)
                 )));
             }
             tokio::time::sleep(delay).await;
@@ -351,8 +353,9 @@ impl Prober {
         {
             Ok(_) => unregister(ns, name),
             Err(e) => eprintln!(
-                "warning: could not delete probe job {ns}/{name}: {} (run: kubectl netdoctor cleanup -n {ns})",
-                text::sanitize(&e.to_string())
+                "warning: could not delete probe job {ns}/{name}: {} (run: kubectl netdoctor cleanup -n {})",
+                text::sanitize(&e.to_string()),
+                text::shell_quote(ns)
             ),
         }
     }

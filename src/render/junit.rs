@@ -70,10 +70,12 @@ pub(crate) fn render(
                 c.id,
                 escape(&suite)
             )?;
+            // Evidence is cluster text: one line each, whatever newlines it holds (a line of its
+            // own could forge "VERDICT: PASS"). Fixes are ours and may span lines.
             let mut detail: Vec<String> = c
                 .evidence
                 .iter()
-                .map(|e| format!("- {}", e.message))
+                .map(|e| format!("- {}", crate::text::sanitize(&e.message)))
                 .collect();
             if !c.fix.is_empty() {
                 detail.push("Fix:".into());
@@ -95,7 +97,7 @@ pub(crate) fn render(
                 }
                 Status::Warn => {
                     writeln!(out, ">")?;
-                    let mut lines = vec![format!("WARN: {}", c.summary)];
+                    let mut lines = vec![format!("WARN: {}", crate::text::sanitize(&c.summary))];
                     lines.extend(detail);
                     writeln!(out, "      <system-out>{}</system-out>", body(&lines))?;
                     writeln!(out, "    </testcase>")?;
