@@ -318,3 +318,31 @@ fn on_gke_a_classless_ingress_belongs_to_ingress_gce() {
     );
     assert!(!summary.contains("no controller may watch it"), "{summary}");
 }
+
+// Offline nothing shows a running controller: a controller deployed by the manifests themselves is
+// named, "in the manifests, not known to run" — never "routes here via a running controller".
+#[test]
+fn offline_a_controller_in_the_manifests_is_named_not_known_to_run() {
+    let manifests =
+        std::fs::read_to_string(repo().join("tests/scenarios/ingress-healthy/manifests.yaml"))
+            .unwrap();
+    let controller = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ingress-nginx-controller, namespace: ingress-nginx}\nspec:\n  selector: {matchLabels: {app.kubernetes.io/name: ingress-nginx}}\n  template:\n    metadata: {labels: {app.kubernetes.io/name: ingress-nginx}}\n    spec: {containers: [{name: controller, image: registry.k8s.io/ingress-nginx/controller}]}\n";
+    let out = Run::new(["svc", "web", "-n", "shop", "-o", "json", "-f", "-"])
+        .stdin(&format!("{manifests}\n---\n{controller}"))
+        .run();
+    assert_eq!(out.check_status("ingress.routes"), "pass", "{}", out.stderr);
+    let j = out.json();
+    let summary = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "ingress.routes")
+        .unwrap()["summary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        summary,
+        "Ingress web: class, backend port and TLS judged from the manifests; its controller ingress-nginx: Deployment ingress-nginx/ingress-nginx-controller in the manifests, not known to run"
+    );
+}

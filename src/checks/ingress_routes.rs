@@ -23,7 +23,7 @@ use crate::tls;
 const DEFAULT_CLASS: &str = "ingressclass.kubernetes.io/is-default-class";
 const LEGACY_CLASS: &str = "kubernetes.io/ingress.class";
 
-/// One problem or note about one Ingress.
+/// One problem or note about one Ingress (a `Pass` finding is a note: what was judged and how).
 struct Finding {
     status: Status,
     message: String,
@@ -43,6 +43,13 @@ impl Finding {
             status: Status::Warn,
             message,
             fix: fix.into(),
+        }
+    }
+    fn note(message: String) -> Self {
+        Finding {
+            status: Status::Pass,
+            message,
+            fix: None,
         }
     }
     fn skip(message: String) -> Self {
@@ -73,14 +80,21 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     for ing in &routing {
         let name = k8s::name_of(&ing.metadata).to_string();
         let before = findings.len();
+        let mut notes = Vec::new();
         for f in check_ingress(state, svc, ing, &routing) {
-            findings.push((name.clone(), f));
+            if f.status == Status::Pass {
+                notes.push(f.message);
+            } else {
+                findings.push((name.clone(), f));
+            }
         }
         if findings.len() == before {
             let addr = address(ing).unwrap_or_default();
-            ok_lines.push(format!(
-                "Ingress {name} routes here via a running controller{addr}"
-            ));
+            ok_lines.push(if notes.is_empty() {
+                format!("Ingress {name} routes here via a running controller{addr}")
+            } else {
+                format!("Ingress {name}: {}", notes.join("; "))
+            });
         }
     }
     let worst = |s: Status| findings.iter().any(|(_, f)| f.status == s);
@@ -342,7 +356,47 @@ fn controllers_of(c: &IngressClass, out: &mut Vec<Finding>) -> Vec<&'static Cont
     found
 }
 
+/// Offline nothing shows a running controller: say what was judged, and name the controller's
+/// workload when the manifests deploy it.
+fn controller_offline(state: &ClusterState, controllers: &[&'static Controller]) -> Finding {
+    let names: Vec<&str> = controllers.iter().map(|c| c.name).collect();
+    let judged = "class, backend port and TLS judged from the manifests";
+    let in_manifests: Vec<String> = state
+        .controller_pods
+        .known()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            controllers
+                .iter()
+                .any(|c| ingress::pod_is(c, &k8s::labels_of(p)))
+        })
+        .map(|p| k8s::describe_pod(p).replace(" (pod template)", ""))
+        .collect();
+    if controllers.iter().any(|c| c.outside) {
+        return Finding::note(format!(
+            "{judged}; {} runs outside the cluster",
+            names.join(", ")
+        ));
+    }
+    if in_manifests.is_empty() {
+        Finding::note(format!(
+            "{judged}; its controller ({}) is verified live only",
+            names.join(" or ")
+        ))
+    } else {
+        Finding::note(format!(
+            "{judged}; its controller {}: {} in the manifests, not known to run",
+            names.join(" or "),
+            in_manifests.join(", ")
+        ))
+    }
+}
+
 fn controller_running(state: &ClusterState, controllers: &[&'static Controller]) -> Vec<Finding> {
+    if state.is_offline() {
+        return vec![controller_offline(state, controllers)];
+    }
     if controllers.iter().any(|c| c.outside) {
         let names: Vec<&str> = controllers.iter().map(|c| c.name).collect();
         return vec![Finding::warn(

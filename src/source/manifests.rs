@@ -114,6 +114,20 @@ pub fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
         }
         std::sync::Arc::make_mut(&mut o.origins).insert(key, l.origin.clone());
     }
+    // Ingress controllers the manifests deploy themselves: named offline as "in the manifests,
+    // not known to run" (nothing offline shows a running pod).
+    o.controller_pods = Fact::Known(
+        o.pods
+            .iter()
+            .filter(|p| {
+                let labels = crate::k8s::labels_of(p);
+                crate::ingress::CONTROLLERS
+                    .iter()
+                    .any(|c| crate::ingress::pod_is(c, &labels))
+            })
+            .cloned()
+            .collect(),
+    );
     Ok(o)
 }
 
