@@ -109,6 +109,18 @@ pub fn by_annotation(value: &str) -> Vec<&'static Controller> {
 }
 
 /// Whether a pod carries one of a controller's selectors (equality terms `k=v`).
+/// The cert-manager issuer an Ingress's annotations name ("cluster-issuer letsencrypt"): then
+/// cert-manager's ingress-shim creates its TLS secrets.
+pub fn cert_manager_issuer(ing: &k8s_openapi::api::networking::v1::Ingress) -> Option<String> {
+    let a = ing.metadata.annotations.as_ref()?;
+    a.get("cert-manager.io/cluster-issuer")
+        .map(|v| format!("ClusterIssuer {v}"))
+        .or_else(|| {
+            a.get("cert-manager.io/issuer")
+                .map(|v| format!("Issuer {v}"))
+        })
+}
+
 pub fn pod_is(c: &Controller, labels: &std::collections::BTreeMap<String, String>) -> bool {
     c.pod_selectors.iter().any(|sel| {
         sel.split(',').all(|term| {

@@ -208,6 +208,9 @@ pub struct ClusterState {
     pub controller_pods: Fact<Vec<Pod>>,
     /// TLS secrets the routing Ingresses name, fetched by name: (name, secret or why not).
     pub tls_secrets: Vec<(String, Fact<Option<Secret>>)>,
+    /// For TLS secrets that are missing while a cert-manager annotation asks for them: the
+    /// cert-manager Certificate of that name (what ingress-shim creates), or why it is unknown.
+    pub certificates: Vec<(String, Fact<Option<Certificate>>)>,
     /// The cluster is GKE (its API server's version says so): ingress-gce serves class-less Ingresses.
     pub gke: bool,
     /// Workloads that match the selector and ask for zero replicas ("Deployment web").
@@ -221,6 +224,15 @@ pub struct ClusterState {
     pub duplicates: std::sync::Arc<Vec<Duplicate>>,
     /// What the probe saw (checks 5–7), or why no probe ran.
     pub probe: Fact<crate::probe::ProbeResults>,
+}
+
+/// A cert-manager Certificate's readiness (`status.conditions[type=Ready]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    /// `None` when the Certificate has no Ready condition yet.
+    pub ready: Option<bool>,
+    /// "reason: message" of the Ready condition.
+    pub detail: String,
 }
 
 /// A cluster component, as far as the CNI detection needs it.
@@ -302,6 +314,7 @@ impl ClusterState {
             ingress_classes: Fact::default(),
             controller_pods: Fact::default(),
             tls_secrets: Vec::new(),
+            certificates: Vec::new(),
             origins: Default::default(),
             duplicates: Default::default(),
             probe: Fact::Unavailable(if source == SourceKind::Manifests {

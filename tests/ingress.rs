@@ -346,3 +346,71 @@ fn offline_a_controller_in_the_manifests_is_named_not_known_to_run() {
         "Ingress web: class, backend port and TLS judged from the manifests; its controller ingress-nginx: Deployment ingress-nginx/ingress-nginx-controller in the manifests, not known to run"
     );
 }
+
+/// The healthy Ingress scenario, its Ingress asking cert-manager for `shop-tls` (which does not
+/// exist), with `extra` objects and, if `crd`, cert-manager's Certificate kind served.
+fn cert_manager(extra: &str, crd: bool) -> (Output, Output) {
+    let dir = repo().join("tests/scenarios/ingress-healthy");
+    let annotate = |text: String| {
+        let from = "  name: web\n  namespace: shop\nspec:\n  ingressClassName: nginx\n";
+        assert!(text.contains(from));
+        text.replacen(
+            from,
+            &format!("  name: web\n  namespace: shop\n  annotations: {{cert-manager.io/cluster-issuer: letsencrypt}}\n{TLS}  ingressClassName: nginx\n"),
+            1,
+        )
+    };
+    let manifests = annotate(std::fs::read_to_string(dir.join("manifests.yaml")).unwrap());
+    let cluster = annotate(std::fs::read_to_string(dir.join("cluster.yaml")).unwrap());
+    let api = FakeApi::new();
+    if crd {
+        api.add_custom_resource("cert-manager.io", "v1", "Certificate", "certificates", true);
+    }
+    for text in [&manifests, &cluster, &extra.to_string()] {
+        if !text.is_empty() {
+            api.load_yaml(text).unwrap();
+        }
+    }
+    let server = api.start();
+    let live = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    let offline = Run::new(["svc", "web", "-n", "shop", "-o", "json", "-f", "-"])
+        .stdin(&manifests)
+        .run();
+    (live, offline)
+}
+
+// cert-manager's ingress-shim creates the secret an annotated Ingress names: offline its absence
+// is expected (a warning); live, the Certificate's Ready condition says why it is not there yet.
+#[test]
+fn a_missing_secret_that_cert_manager_creates() {
+    let not_ready = "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: shop-tls, namespace: shop}\nspec: {secretName: shop-tls, dnsNames: [shop.example.com], issuerRef: {name: letsencrypt, kind: ClusterIssuer}}\nstatus:\n  conditions:\n  - {type: Ready, status: 'False', reason: DoesNotExist, message: Issuing certificate as Secret does not exist}\n";
+    let (live, offline) = cert_manager(not_ready, true);
+    let off = ingress_check(&offline);
+    assert_eq!(off["status"], "warn", "{off:#}");
+    assert!(
+        off["summary"].as_str().unwrap().contains(
+            "TLS secret shop-tls is not in the manifests: cert-manager creates it on deploy (ClusterIssuer letsencrypt)"
+        ),
+        "{off:#}"
+    );
+    let on = ingress_check(&live);
+    assert_eq!(on["status"], "fail", "{on:#}");
+    assert!(
+        on["summary"].as_str().unwrap().contains(
+            "Certificate shop-tls is not Ready (DoesNotExist: Issuing certificate as Secret does not exist)"
+        ),
+        "{on:#}"
+    );
+    // Without cert-manager (its kind not served, no Certificate): said so.
+    let (live, _) = cert_manager("", false);
+    let on = ingress_check(&live);
+    assert!(
+        on["summary"]
+            .as_str()
+            .unwrap()
+            .contains("there is no Certificate shop-tls: is cert-manager installed and running?"),
+        "{on:#}"
+    );
+}

@@ -605,6 +605,66 @@ fn secret_bytes(s: &Secret, key: &str) -> Option<Vec<u8>> {
         })
 }
 
+/// A missing TLS secret that cert-manager is asked to create: offline it is created on deploy (a
+/// warning); live, its Certificate says why it is not there yet.
+fn cert_manager_pending(state: &ClusterState, ing: &Ingress, name: &str) -> Finding {
+    let ns = &state.namespace;
+    let issuer = ingress::cert_manager_issuer(ing).unwrap_or_default();
+    if state.is_offline() {
+        return Finding::warn(
+            format!(
+                "TLS secret {name} is not in the manifests: cert-manager creates it on deploy ({issuer})"
+            ),
+            None,
+        );
+    }
+    let missing = format!(
+        "TLS secret {name} does not exist in {ns} (cert-manager, {issuer}, is to create it)"
+    );
+    let describe = Some(format!(
+        "kubectl describe certificate {} -n {}",
+        q(name),
+        q(ns)
+    ));
+    let fact = state
+        .certificates
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, f)| f);
+    match fact {
+        Some(Fact::Known(Some(c))) if c.ready == Some(true) => Finding::fail(
+            format!(
+                "{missing}, yet Certificate {name} says Ready: the secret was deleted after issuance"
+            ),
+            describe,
+        ),
+        Some(Fact::Known(Some(c))) if c.ready.is_none() => Finding::fail(
+            format!(
+                "{missing}: Certificate {name} has no Ready condition yet (issuance in progress)"
+            ),
+            describe,
+        ),
+        Some(Fact::Known(Some(c))) => Finding::fail(
+            format!("{missing}: Certificate {name} is not Ready ({})", c.detail),
+            describe,
+        ),
+        Some(Fact::Known(None)) => Finding::fail(
+            format!(
+                "{missing}, and there is no Certificate {name}: is cert-manager installed and running?"
+            ),
+            Some("kubectl get pods -A -l app.kubernetes.io/instance=cert-manager".to_string()),
+        ),
+        Some(Fact::Unavailable(u)) => Finding::fail(
+            format!(
+                "{missing}; its Certificate could not be read: {}",
+                u.reason()
+            ),
+            describe,
+        ),
+        None => Finding::fail(missing, describe),
+    }
+}
+
 fn tls_findings(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
     let mut out = Vec::new();
     let ns = &state.namespace;
@@ -620,6 +680,10 @@ fn tls_findings(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
             .find(|(n, _)| n == name)
             .map(|(_, f)| f);
         let secret = match fact {
+            None | Some(Fact::Known(None)) if ingress::cert_manager_issuer(ing).is_some() => {
+                out.push(cert_manager_pending(state, ing, name));
+                continue;
+            }
             None | Some(Fact::Known(None)) => {
                 out.push(Finding::fail(
                     format!("TLS secret {name} does not exist in {ns}: the controller serves its default certificate"),

@@ -789,6 +789,55 @@ impl Live {
             None => Fact::Known(all),
         };
         s.tls_secrets = secrets;
+        // A missing secret that cert-manager is asked to create: its Certificate says why not yet.
+        let wanted: Vec<String> = routing
+            .iter()
+            .filter(|i| crate::ingress::cert_manager_issuer(i).is_some())
+            .flat_map(|i| i.spec.iter().flat_map(|s| s.tls.iter().flatten()))
+            .filter_map(|t| t.secret_name.clone())
+            .filter(|n| {
+                s.tls_secrets
+                    .iter()
+                    .any(|(m, f)| m == n && matches!(f, Fact::Known(None)))
+            })
+            .collect();
+        let reads = wanted.iter().map(|n| self.certificate(&ns, n));
+        s.certificates = wanted.iter().cloned().zip(join_all(reads).await).collect();
+    }
+
+    /// A cert-manager Certificate by name (cert-manager.io/v1), as far as its readiness.
+    async fn certificate(&self, ns: &str, name: &str) -> Fact<Option<crate::state::Certificate>> {
+        use kube::api::{ApiResource, DynamicObject};
+        let ar = ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk("cert-manager.io", "v1", "Certificate"),
+            "certificates",
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), ns, &ar);
+        let res = self
+            .bounded(format!("get certificate {ns}/{name}"), api.get_opt(name))
+            .await;
+        self.fact(res, "get", "certificates.cert-manager.io", Some(ns))
+            .map_known(|c| {
+                c.map(|c| {
+                    let ready = c.data["status"]["conditions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|c| c["type"] == "Ready");
+                    crate::state::Certificate {
+                        ready: ready.map(|r| r["status"] == "True"),
+                        detail: ready
+                            .map(|r| {
+                                format!(
+                                    "{}: {}",
+                                    r["reason"].as_str().unwrap_or_default(),
+                                    r["message"].as_str().unwrap_or_default()
+                                )
+                            })
+                            .unwrap_or_default(),
+                    }
+                })
+            })
     }
 
     /// What `scan` needs, each kind listed once for the scope (a namespace, or all), however
