@@ -209,13 +209,41 @@ fn numeric(
             text::plural(undeclared.len(), "pod")
         )
     };
-    let fix = vec![
-        format!(
-            "if the app listens on another port: {}",
-            set_target_port(state, index, "<the port the app listens on>")
-        ),
-        "or declare it in the pod template: containers[].ports[].containerPort".to_string(),
-    ];
+    // Kubernetes sends the Service port's protocol to the number as it is: a container that
+    // declares the number only under another protocol means the Service port says the wrong one.
+    let other: Vec<&str> = pods
+        .iter()
+        .flat_map(|p| k8s::declared_ports(p).filter(|(_, cp)| cp.container_port == n))
+        .map(|(_, cp)| k8s::protocol(cp.protocol.as_ref()))
+        .filter(|p| *p != proto)
+        .collect();
+    let mut fix = Vec::new();
+    if same == 0
+        && undeclared.is_empty()
+        && !other.is_empty()
+        && other.iter().all(|p| *p == other[0])
+    {
+        fix.push(format!(
+            "the pods serve {n}/{}: set the Service port's protocol to {}: {}",
+            other[0],
+            other[0],
+            set_field(state, index, "protocol", serde_json::json!(other[0]))
+        ));
+    } else {
+        match known_port(&undeclared, proto) {
+            Some((p, why)) => fix.push(format!(
+                "if the app listens on {p} ({why}): {}",
+                set_target_port(state, index, &p.to_string())
+            )),
+            None => fix.push(format!(
+                "if the app listens on another port, point spec.ports[{index}].targetPort at it: {}",
+                edit_service(state)
+            )),
+        }
+        fix.push(
+            "or declare it in the pod template: containers[].ports[].containerPort".to_string(),
+        );
+    }
     Finding {
         status: Status::Warn,
         line,
@@ -360,9 +388,34 @@ fn named(
             (Some((kind, wname)), false) => format!(" of {kind} {wname}"),
             (None, _) => String::new(),
         };
+        // Named ports resolve by name *and* protocol (Kubernetes' findPort): a container that
+        // declares the name under another protocol means the Service port says the wrong one.
+        let other: Vec<&str> = unresolved
+            .iter()
+            .flat_map(|p| {
+                k8s::declared_ports(p)
+                    .filter(|(_, cp)| cp.name.as_deref() == Some(name))
+                    .map(|(_, cp)| k8s::protocol(cp.protocol.as_ref()))
+                    .take(1)
+            })
+            .collect();
         let mut fix = Vec::new();
-        if let Some((n, Some(old))) = &uniform {
+        if other.len() == unresolved.len() && other.iter().all(|p| *p == other[0]) {
+            fix.push(format!(
+                "the pods declare {name} as {}: set the Service port's protocol to {}: {}",
+                other[0],
+                other[0],
+                set_field(state, index, "protocol", serde_json::json!(other[0]))
+            ));
+            fix.push(format!(
+                "or, if the app does serve {name} over {proto}, declare it so in the pod template{template}: ports: [{{name: {name}, containerPort: <port>, protocol: {proto}}}]"
+            ));
+        } else if let Some((n, Some(old))) = &uniform {
             fix.push(format!("rename the container port {old} ({n}/{proto}) to {name} in the pod template{template}"));
+        } else if let Some((n, None)) = &uniform {
+            fix.push(format!(
+                "name the container port in the pod template{template}: ports: [{{name: {name}, containerPort: {n}, protocol: {proto}}}]"
+            ));
         } else {
             fix.push(format!(
                 "name the container port in the pod template{template}: ports: [{{name: {name}, containerPort: <port>, protocol: {proto}}}]"
@@ -428,19 +481,28 @@ fn pass(line: String) -> Finding {
     }
 }
 
+/// A targetPort: a number, or a port name.
 fn set_target_port(state: &ClusterState, index: usize, value: &str) -> String {
+    let v = match value.parse::<i32>() {
+        Ok(n) => serde_json::json!(n),
+        Err(_) => serde_json::json!(value),
+    };
+    set_field(state, index, "targetPort", v)
+}
+
+/// Sets one field of one Service port: a pasteable patch live, the file and field offline.
+fn set_field(state: &ClusterState, index: usize, field: &str, value: serde_json::Value) -> String {
     let (ns, name) = (&state.namespace, &state.service_name);
     if state.is_offline() {
+        let shown = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_string);
         format!(
-            "edit {}: set spec.ports[{index}].targetPort to {value}",
+            "edit {}: set spec.ports[{index}].{field} to {shown}",
             state.edit_location("Service", ns, name)
         )
     } else {
-        let v = match value.parse::<i32>() {
-            Ok(n) => serde_json::json!(n),
-            Err(_) => serde_json::json!(value),
-        };
-        let patch = serde_json::json!([{"op": "replace", "path": format!("/spec/ports/{index}/targetPort"), "value": v}]);
+        let patch = serde_json::json!([{"op": "replace", "path": format!("/spec/ports/{index}/{field}"), "value": value}]);
         format!(
             "kubectl patch service {} -n {} --type json -p {}",
             crate::text::shell_quote(name),
@@ -448,6 +510,61 @@ fn set_target_port(state: &ClusterState, index: usize, value: &str) -> String {
             crate::text::shell_quote(&patch.to_string())
         )
     }
+}
+
+/// Where to edit the Service by hand, when no value can be filled in.
+fn edit_service(state: &ClusterState) -> String {
+    let (ns, name) = (&state.namespace, &state.service_name);
+    if state.is_offline() {
+        format!("edit {}", state.edit_location("Service", ns, name))
+    } else {
+        format!(
+            "kubectl edit service {} -n {}",
+            crate::text::shell_quote(name),
+            crate::text::shell_quote(ns)
+        )
+    }
+}
+
+/// The port the app evidently listens on, the same on every pod: the only port of `proto` its
+/// containers declare, else the port its readiness probe checks.
+fn known_port(pods: &[&Pod], proto: &str) -> Option<(i32, &'static str)> {
+    let only = |pod: &&Pod| -> Option<i32> {
+        let mut ports = k8s::declared_ports(pod)
+            .filter(|(_, p)| k8s::protocol(p.protocol.as_ref()) == proto)
+            .map(|(_, p)| p.container_port);
+        let first = ports.next()?;
+        ports.next().is_none().then_some(first)
+    };
+    let probed = |pod: &&Pod| -> Option<i32> {
+        let spec = pod.spec.as_ref()?;
+        let mut found = spec.containers.iter().filter_map(|c| {
+            let probe = c.readiness_probe.as_ref()?;
+            let port = probe
+                .http_get
+                .as_ref()
+                .map(|h| &h.port)
+                .or_else(|| probe.tcp_socket.as_ref().map(|t| &t.port))?;
+            match port {
+                IntOrString::Int(n) => Some(*n),
+                IntOrString::String(s) => c
+                    .ports
+                    .iter()
+                    .flatten()
+                    .find(|p| p.name.as_deref() == Some(s.as_str()))
+                    .map(|p| p.container_port),
+            }
+        });
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    };
+    let uniform = |f: &dyn Fn(&&Pod) -> Option<i32>| -> Option<i32> {
+        let first = f(pods.first()?)?;
+        pods.iter().all(|p| f(p) == Some(first)).then_some(first)
+    };
+    uniform(&only)
+        .map(|n| (n, "the only port the pods declare"))
+        .or_else(|| uniform(&probed).map(|n| (n, "the port their readiness probe checks")))
 }
 
 #[cfg(test)]
@@ -512,6 +629,73 @@ mod tests {
                 && e.message.contains("53/UDP, but the Service port is TCP")),
             "{:?}",
             o.evidence
+        );
+    }
+
+    // statsd: the Service port defaults to TCP, the container serves statsd over UDP. Named ports
+    // resolve by name and protocol, so the fix is the Service port's protocol — never a TCP
+    // container port that nothing serves.
+    #[test]
+    fn a_protocol_mismatch_is_fixed_on_the_service_port() {
+        let yaml = format!(
+            "{}{}",
+            svc("{name: statsd, port: 8125, targetPort: statsd}"),
+            pod("m-1", "{name: statsd, containerPort: 8125, protocol: UDP}")
+        );
+        let o = run(&state("shop", "web", &yaml));
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(
+            o.fix[0],
+            r#"the pods declare statsd as UDP: set the Service port's protocol to UDP: kubectl patch service web -n shop --type json -p '[{"op":"replace","path":"/spec/ports/0/protocol","value":"UDP"}]'"#
+        );
+        assert!(
+            !o.fix
+                .iter()
+                .any(|f| f.contains("protocol: TCP}]") && f.starts_with("name the"))
+        );
+        // The same with a numeric targetPort.
+        let yaml = format!(
+            "{}{}",
+            svc("{port: 8125}"),
+            pod("m-1", "{containerPort: 8125, protocol: UDP}")
+        );
+        let o = run(&state("shop", "web", &yaml));
+        assert!(
+            o.fix[0].contains(r#""path":"/spec/ports/0/protocol","value":"UDP""#),
+            "{:?}",
+            o.fix
+        );
+    }
+
+    // The port the app listens on is filled in when the pods say it; otherwise no JSON patch with
+    // a placeholder where a number belongs.
+    #[test]
+    fn known_ports_are_filled_in_and_placeholders_never_reach_json() {
+        let probed = "---\nkind: Pod\nmetadata: {name: web-1, namespace: shop, labels: {app: web}}\nspec:\n  containers: [{name: app, ports: [{containerPort: 9090}, {name: admin, containerPort: 9901}], readinessProbe: {httpGet: {path: /healthz, port: 9090}}}]\n";
+        let o = run(&state(
+            "shop",
+            "web",
+            &format!("{}{probed}", svc("{port: 80, targetPort: 8080}")),
+        ));
+        assert_eq!(o.status, Status::Warn);
+        assert!(
+            o.fix[0].starts_with(
+                "if the app listens on 9090 (the port their readiness probe checks): kubectl patch"
+            ) && o.fix[0].contains(r#""value":9090}"#),
+            "{:?}",
+            o.fix
+        );
+        let unknown = format!(
+            "{}{}",
+            svc("{port: 80, targetPort: 8080}"),
+            pod("web-1", "{containerPort: 9090}, {containerPort: 9091}")
+        );
+        let o = run(&state("shop", "web", &unknown));
+        assert!(o.fix.iter().all(|f| !f.contains('<')), "{:?}", o.fix);
+        assert!(
+            o.fix[0].ends_with("kubectl edit service web -n shop"),
+            "{:?}",
+            o.fix
         );
     }
 
