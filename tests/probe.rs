@@ -269,6 +269,8 @@ fn dns_through_a_server_and_through_the_search_path() {
     let srv = format!("dns:_http._tcp.cart.shop.svc.cluster.local/SRV@{SERVER_IP}");
     let missing = format!("dns:missing.shop.svc.cluster.local@{SERVER_IP}");
     let blackhole = "dns:cart.shop.svc.cluster.local@10.1.2.3".to_string();
+    // Nothing listens on this port: ICMP port unreachable, not a timeout.
+    let closed = format!("dns:cart.shop.svc.cluster.local@{SERVER_IP}:5353");
     let short = "dns:cart".to_string();
     let namespaced = "dns:cart.shop".to_string();
     let run = lab.agent(
@@ -278,6 +280,7 @@ fn dns_through_a_server_and_through_the_search_path() {
             &srv,
             &missing,
             &blackhole,
+            &closed,
             &short,
             &namespaced,
             "--timeout",
@@ -313,6 +316,15 @@ fn dns_through_a_server_and_through_the_search_path() {
     let line = run.line(&blackhole);
     assert_eq!(line["verdict"], "timeout", "{line}");
     assert_eq!(line["rcode"], serde_json::Value::Null);
+    let line = run.line(&closed);
+    assert_eq!(line["verdict"], "rejected", "{line}");
+    assert!(
+        line["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{SERVER_IP}:5353 answered ICMP port unreachable")),
+        "{line}"
+    );
     // ndots:5: the search list comes first, and the name that answered is the full one.
     for target in [&short, &namespaced] {
         let line = run.line(target);

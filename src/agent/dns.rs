@@ -26,7 +26,7 @@ pub struct DnsLine {
     pub via: String,
     /// The nameservers asked.
     pub servers: Vec<SocketAddr>,
-    /// resolved | nxdomain | nodata | servfail | refused | timeout | error
+    /// resolved | nxdomain | nodata | servfail | refused | timeout | rejected | error
     pub verdict: &'static str,
     /// The response code when a server answered; null for a timeout or a transport error.
     pub rcode: Option<String>,
@@ -120,7 +120,28 @@ pub async fn lookup(
     }
     line.latency_ms = (latency.as_secs_f64() * 100_000.0).round() / 100.0;
     line.intermittent = line.resolved > 0 && line.resolved < line.tries;
-    let shown = first_failure.or(last_success).expect("at least one try");
+    let mut shown = first_failure.or(last_success).expect("at least one try");
+    if shown.verdict == "timeout" {
+        // The resolver's unconnected sockets never see an ICMP port unreachable: a server where
+        // nothing listens looks like a black hole. Ask once more on a connected socket.
+        let checks = line
+            .servers
+            .iter()
+            .map(|s| async move { (*s, port_unreachable(*s, deadline).await) });
+        let refused: Vec<String> = futures::future::join_all(checks)
+            .await
+            .into_iter()
+            .filter(|(_, r)| *r)
+            .map(|(s, _)| s.to_string())
+            .collect();
+        if !refused.is_empty() {
+            shown.verdict = "rejected";
+            shown.detail = format!(
+                "{} answered ICMP port unreachable on UDP: no DNS server listens there (not running on that address, or a REJECT rule)",
+                refused.join(", ")
+            );
+        }
+    }
     line.verdict = shown.verdict;
     line.rcode = shown.rcode;
     line.answered_name = shown.answered_name;
@@ -134,6 +155,43 @@ pub async fn lookup(
         shown.detail
     };
     line
+}
+
+/// Whether `server` answers a DNS query on UDP with ICMP port unreachable: a connected socket
+/// reports it as "connection refused".
+async fn port_unreachable(server: SocketAddr, wait: Duration) -> bool {
+    let local: SocketAddr = if server.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let Ok(socket) = tokio::net::UdpSocket::bind(local).await else {
+        return false;
+    };
+    if socket.connect(server).await.is_err() {
+        return false;
+    }
+    // A query for the root's NS records: id 0x4e44, recursion desired, one question.
+    let query = [
+        0x4e, 0x44, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1,
+    ];
+    let refused = |e: &std::io::Error| e.kind() == std::io::ErrorKind::ConnectionRefused;
+    // The server's kernel rate-limits ICMP errors per peer (a burst of 6, then one a second), and
+    // the lookups before this one may have used the burst: ask again every 300 ms until `wait`.
+    let until = tokio::time::Instant::now() + wait.max(Duration::from_millis(1200));
+    let mut buf = [0u8; 512];
+    while tokio::time::Instant::now() < until {
+        if let Err(e) = socket.send(&query).await {
+            return refused(&e);
+        }
+        match tokio::time::timeout(Duration::from_millis(300), socket.recv(&mut buf)).await {
+            Ok(Err(e)) => return refused(&e),
+            // Something answered: a server listens after all.
+            Ok(Ok(_)) => return false,
+            Err(_) => {}
+        }
+    }
+    false
 }
 
 fn resolver_for(
@@ -269,5 +327,19 @@ impl ResolvConf {
     /// The nameserver addresses, for choosing the interfaces to capture on.
     pub fn server_ips(&self) -> Vec<std::net::IpAddr> {
         self.config.name_servers().iter().map(|s| s.ip).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_closed_udp_port_is_seen_on_a_connected_socket() {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        assert!(super::port_unreachable(server, std::time::Duration::from_secs(1)).await);
     }
 }

@@ -190,6 +190,10 @@ fn failure(
             format!("{name} via {via}: no answer — DNS egress is blocked (see netpol.allows) or the DNS Service has no working endpoint"),
             "kubectl netdoctor dns; and allow UDP and TCP 53 to kube-dns in the client's egress policies".into(),
         ),
+        "rejected" => (
+            format!("{name} via {via}: rejected — the server answers ICMP port unreachable: no DNS server listens there"),
+            "check that the nameserver in the pod's resolv.conf is the cluster DNS and that it runs: kubectl netdoctor dns".into(),
+        ),
         "servfail" => (
             format!("{name} via {via}: SERVFAIL — CoreDNS failed (an upstream or plugin error)"),
             "kubectl -n kube-system logs -l k8s-app=kube-dns --tail=50".into(),
