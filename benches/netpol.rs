@@ -18,7 +18,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kubectl_netdoctor::checks;
 use kubectl_netdoctor::netpol::{Namespaces, Party, PodInfo, PolicySet, Protocol};
-use kubectl_netdoctor::reach::{ReachInput, analyse};
+use kubectl_netdoctor::reach::{Discard, ReachInput, analyse};
 use kubectl_netdoctor::state::{Client, ClusterState, Fact, SourceKind};
 
 const NAMESPACES: usize = 200;
@@ -345,14 +345,16 @@ fn main() {
         namespaces: Fact::Known(namespaces.clone()),
     };
     let start = Instant::now();
-    let report = analyse(&input, true, "all namespaces").expect("reach");
+    let counts = analyse(&input, true, "all namespaces", &mut Discard).expect("reach");
     let secs = start.elapsed().as_secs_f64();
-    let (pairs, rules) = report.counts();
-    let workloads = report.workloads();
     println!(
-        "reach -A: {workloads} workloads ({} pairs) in {:.2} s, {pairs} connections and {rules} exposure rows listed (target: < 5 s)",
-        workloads * workloads,
+        "reach -A: {} workloads in {} groups ({} pairs) in {:.2} s, {} connections and {} exposure rows listed (target: < 5 s)",
+        counts.workloads,
+        counts.groups,
+        counts.groups * counts.groups,
         secs,
+        counts.pairs,
+        counts.rules,
     );
     println!("peak memory: {:.0} MiB", peak_rss_mib());
 }

@@ -99,6 +99,35 @@ impl PolicySet {
         self.by_namespace.values().flatten()
     }
 
+    /// Whether a policy isolates `pod` in direction `dir`.
+    pub fn isolates(&self, pod: &super::PodInfo, dir: super::Direction) -> bool {
+        self.in_namespace(&pod.namespace)
+            .any(|p| p.rules(dir).is_some() && p.pod_selector.matches(&pod.labels))
+    }
+
+    /// Every ipBlock of every rule, with its exceptions: the only places a pod's address
+    /// matters to a decision.
+    pub fn ip_blocks(&self) -> Vec<(ipnet::IpNet, Vec<ipnet::IpNet>)> {
+        let mut out = Vec::new();
+        for policy in self.by_namespace_values() {
+            for rule in policy
+                .ingress
+                .iter()
+                .flatten()
+                .chain(policy.egress.iter().flatten())
+            {
+                for peer in rule.peers.iter().flatten() {
+                    if let Peer::IpBlock { cidr, except } = peer {
+                        if !out.iter().any(|(c, e)| c == cidr && e == except) {
+                            out.push((*cidr, except.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub fn len(&self) -> usize {
         self.by_namespace.values().map(Vec::len).sum()
     }

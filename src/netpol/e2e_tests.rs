@@ -887,9 +887,36 @@ fn host_network_peers_are_implementation_defined_except_from_the_own_node() {
         matches!(d.verdict(), Verdict::ImplementationDefined(_)),
         "{d:?}"
     );
-    // From the pod's own node: always allowed.
-    let d = set.decide(&ns, &Party::Pod(host("node-0")), &Party::Pod(xa), 80, Tcp);
+    // From the pod's own node, the plugin may read the client as node traffic (always allowed)
+    // or as the pod (selectors): allowed only where both readings allow — pod b is allowed.
+    let d = set.decide(
+        &ns,
+        &Party::Pod(host("node-0")),
+        &Party::Pod(xa.clone()),
+        80,
+        Tcp,
+    );
     assert_eq!(d.verdict(), Verdict::Allowed);
+    // Pod c is not: as node traffic allowed, as the pod denied — the CNI decides.
+    let c_on_node = PodInfo {
+        host_network: true,
+        node: Some("node-0".into()),
+        ..pod(0, 2)
+    };
+    let d = set.decide(
+        &ns,
+        &Party::Pod(c_on_node.clone()),
+        &Party::Pod(xa.clone()),
+        80,
+        Tcp,
+    );
+    assert!(
+        matches!(d.verdict(), Verdict::ImplementationDefined(_)),
+        "{d:?}"
+    );
+    // reach's port sets say the same: nothing allowed for certain, everything undecided.
+    let r = set.allowed_ports(&ns, &Party::Pod(c_on_node), &Party::Pod(xa));
+    assert!(r.allowed.is_empty() && r.undecided.is_all(), "{r:?}");
 }
 
 #[test]

@@ -327,19 +327,30 @@ impl PolicySet {
                 reason: "hostNetwork pod selected by a policy: CNIs differ".into(),
             };
         }
-        // Traffic between a pod and its own node is always allowed (kubelet probes).
-        if dir == Direction::Ingress {
-            if let Party::Pod(p) = peer {
-                if p.host_network && p.node.is_some() && p.node == pod.node {
-                    return Decision {
-                        direction: dir,
-                        verdict: Verdict::Allowed,
-                        selecting: names,
-                        allowed_by: Vec::new(),
-                        reason: "the client runs on the pod's own node (hostNetwork): node traffic is always allowed".into(),
-                    };
-                }
-            }
+        // A hostNetwork client on the pod's own node: Kubernetes leaves it to the plugin whether
+        // its traffic is the node's (always allowed from the pod's own node) or the client pod's
+        // (judged by the selectors). Allowed only when both readings allow.
+        if let Some(as_pod) = own_node_host_peer(dir, pod, peer) {
+            let d = self.side(namespaces, dir, pod, &as_pod, port, protocol);
+            return match d.verdict {
+                Verdict::Allowed => Decision {
+                    reason: format!(
+                        "{}; as node traffic from {}'s own node it is allowed too (hostNetwork client: allowed under both readings)",
+                        d.reason, pod.name
+                    ),
+                    ..d
+                },
+                _ => Decision {
+                    direction: dir,
+                    verdict: Verdict::ImplementationDefined(format!(
+                        "{peer} runs with hostNetwork on {}/{}'s own node: as node traffic it is always allowed, as the pod itself not ({}): the CNI decides which",
+                        pod.namespace, pod.name, d.reason
+                    )),
+                    selecting: d.selecting,
+                    allowed_by: Vec::new(),
+                    reason: "hostNetwork client on the destination's node: CNIs differ".into(),
+                },
+            };
         }
         // The destination port's owner resolves named ports.
         let port_owner: Option<&PodInfo> = match dir {
@@ -396,6 +407,25 @@ impl PolicySet {
             allowed_by,
             reason,
         }
+    }
+}
+
+/// For ingress from a hostNetwork pod on the destination's own node: that client read as an
+/// ordinary pod (the other reading being node traffic, always allowed).
+fn own_node_host_peer(dir: Direction, pod: &PodInfo, peer: &Party) -> Option<Party> {
+    match peer {
+        Party::Pod(p)
+            if dir == Direction::Ingress
+                && p.host_network
+                && p.node.is_some()
+                && p.node == pod.node =>
+        {
+            Some(Party::Pod(PodInfo {
+                host_network: false,
+                ..p.clone()
+            }))
+        }
+        _ => None,
     }
 }
 
@@ -748,16 +778,18 @@ impl PolicySet {
                 )],
             };
         }
-        if dir == Direction::Ingress {
-            if let Party::Pod(p) = peer {
-                if p.host_network && p.node.is_some() && p.node == pod.node {
-                    return SidePorts {
-                        allowed: PortSet::all(),
-                        undecided: PortSet::empty(),
-                        reasons: Vec::new(),
-                    };
-                }
-            }
+        if let Some(as_pod) = own_node_host_peer(dir, pod, peer) {
+            // Both readings (see `side`): the pod's reading allows what it allows, the node's
+            // reading everything; the rest is the CNI's call.
+            let as_pod = self.side_ports(namespaces, dir, pod, &as_pod);
+            return SidePorts {
+                undecided: PortSet::all().minus(&as_pod.allowed),
+                reasons: vec![format!(
+                    "{peer} runs with hostNetwork on {}/{}'s own node: node traffic is always allowed, the pod itself only where its policies say; the CNI decides which",
+                    pod.namespace, pod.name
+                )],
+                allowed: as_pod.allowed,
+            };
         }
         let owner: Option<&PodInfo> = match dir {
             Direction::Ingress => Some(pod),
