@@ -485,6 +485,7 @@ fn build(state: &ClusterState, dest: &Destination, from: &str, to: &str) -> Resu
                 pod: info,
                 count: 1,
                 port_label: format!("{number}/{protocol}"),
+                service_port: None,
                 port: number,
                 protocol: *protocol,
             }]

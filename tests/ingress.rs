@@ -230,7 +230,9 @@ spec:
         .as_str()
         .unwrap()
         .to_string();
-    let (_, yaml) = fix.split_once('\n').unwrap();
+    assert!(fix.contains("kubectl apply -f - <<'EOF'\n"), "{fix}");
+    let yaml = crate::support::fix_yaml(&fix).unwrap();
+    let yaml = yaml.as_str();
     assert!(
         yaml.contains(
             r#"namespaceSelector: {matchLabels: {"kubernetes.io/metadata.name": "ingress-nginx"}}"#

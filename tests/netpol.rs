@@ -17,10 +17,13 @@ fn fix_then_rerun(scenario: &str, args: &[&str]) {
     assert_eq!(before.code, 1, "{scenario}: {}", before.stdout);
     let j = before.json();
     assert_eq!(j["verdict"]["check"], "netpol.allows");
-    let fix = j["verdict"]["fix"][0].as_str().unwrap();
-    let (_, yaml) = fix
-        .split_once('\n')
-        .expect("a YAML snippet after the first line");
+    // The first fix that is a policy (a one-field change to an existing rule may come first).
+    let yaml = j["verdict"]["fix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|f| crate::support::fix_yaml(f.as_str().unwrap()))
+        .expect("a fix with a NetworkPolicy");
     let original = std::fs::read_to_string(&manifests).unwrap();
     let run = Run::new(["svc", "cart", "-n", "shop", "-o", "json", "-f"]);
     let fixed = run.write("fixed.yaml", &format!("{original}\n---\n{yaml}\n"));
@@ -438,4 +441,153 @@ fn unreadable_api_groups_are_said_not_dropped() {
             .any(|m| m.starts_with("could not read DaemonSets (forbidden")),
         "{check:#}"
     );
+}
+
+/// cart: Service port 80 → pod port 8080; a policy that admits frontend on port 80 — the
+/// Service's port, which NetworkPolicy never sees (it sees the pod's, after the proxy's DNAT).
+const PORT_80: &str = "
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec: {selector: {app: cart}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cart-1, namespace: shop, labels: {app: cart}}
+spec: {containers: [{name: cart, image: cart, ports: [{containerPort: 8080}]}]}
+status: {phase: Running, podIP: 10.244.0.10, conditions: [{type: Ready, status: 'True'}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: frontend, namespace: shop, labels: {app: frontend}}
+spec: {containers: [{name: web, image: web}]}
+status: {phase: Running, podIP: 10.244.0.11}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: cart-x, namespace: shop, labels: {kubernetes.io/service-name: cart}}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints: [{addresses: [10.244.0.10], conditions: {ready: true}, targetRef: {kind: Pod, name: cart-1, namespace: shop}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: cart-from-frontend, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: cart}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: frontend}}}], ports: [{port: 80}]}]
+";
+
+#[test]
+fn a_rule_on_the_service_port_is_named_and_fixed_in_one_field() {
+    let api = fakeapi::FakeApi::new();
+    api.load_yaml(PORT_80).unwrap();
+    let server = api.start();
+    let out = Run::new([
+        "svc",
+        "cart",
+        "-n",
+        "shop",
+        "--from",
+        "pod/frontend",
+        "-o",
+        "json",
+    ])
+    .kubeconfig(&server, None)
+    .run();
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let j = out.json();
+    let summary = j["verdict"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("nearly allowed: rule 0 of shop/cart-from-frontend allows port 80 — the Service's port; NetworkPolicy sees the pod's port 8080 (the targetPort)"),
+        "{summary}"
+    );
+    let fix: Vec<&str> = j["verdict"]["fix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fix[0],
+        r#"kubectl patch networkpolicy cart-from-frontend -n shop --type json -p '[{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":8080}]'"#
+    );
+    // The new policy comes second, as one command a shell runs as it is pasted.
+    assert!(fix[1].starts_with("# or a new policy"), "{}", fix[1]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kubectl"),
+        "#!/bin/sh\necho \"$@\" > \"$OUT.args\"\ncat > \"$OUT.stdin\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.path().join("kubectl"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out_base = dir.path().join("applied");
+    let status = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(fix[1])
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+        .env("OUT", &out_base)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let args = std::fs::read_to_string(out_base.with_extension("args")).unwrap();
+    assert_eq!(args.trim(), "apply -f -");
+    let applied = std::fs::read_to_string(out_base.with_extension("stdin")).unwrap();
+    // What kubectl received is one NetworkPolicy that admits the client on the pod's port.
+    let check = fakeapi::FakeApi::new();
+    assert_eq!(check.load_yaml(&applied), Ok(1), "{applied}");
+    let policies = check.all("networking.k8s.io/v1", "NetworkPolicy");
+    assert_eq!(
+        policies[0]["spec"]["ingress"][0]["ports"][0]["port"], 8080,
+        "{applied}"
+    );
+}
+
+// The one-field changes offered first really fix the finding: made by hand to the manifests as
+// the fix says, the same client is then allowed.
+#[test]
+fn one_field_fixes_fix_what_they_claim() {
+    for (scenario, from, said, before, after) in [
+        (
+            "netpol-named-port-mismatch",
+            "pod/frontend",
+            "set spec.ingress[0].ports[0].port to 8080",
+            "ports: [{port: http}]",
+            "ports: [{port: 8080}]",
+        ),
+        (
+            "netpol-namespace-label-missing",
+            "pod/front/frontend",
+            "add team: frontend under metadata.labels",
+            "metadata: {name: front, labels: {env: prod}}",
+            "metadata: {name: front, labels: {env: prod, team: frontend}}",
+        ),
+    ] {
+        let path = repo()
+            .join("tests/scenarios")
+            .join(scenario)
+            .join("manifests.yaml");
+        let original = std::fs::read_to_string(&path).unwrap();
+        let args = [
+            "svc", "cart", "-n", "shop", "-o", "json", "--from", from, "-f", "-",
+        ];
+        let out = Run::new(args).stdin(&original).run();
+        let first = out.json()["verdict"]["fix"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(first.ends_with(said), "{scenario}: {first}");
+        assert!(original.contains(before), "{scenario}");
+        let out = Run::new(args).stdin(&original.replace(before, after)).run();
+        assert_eq!(
+            out.check_status("netpol.allows"),
+            "pass",
+            "{scenario}: {}",
+            out.stdout
+        );
+    }
 }

@@ -32,6 +32,8 @@ pub(crate) struct Target {
     /// How many matched pods share these labels.
     pub(crate) count: usize,
     pub(crate) port_label: String,
+    /// The Service port that leads to `port` (None when a pod port was named directly).
+    pub(crate) service_port: Option<i32>,
     pub(crate) port: u16,
     pub(crate) protocol: Protocol,
 }
@@ -154,6 +156,7 @@ pub(crate) fn targets(spec: &k8s_openapi::api::core::v1::ServiceSpec, pods: &[Po
                 pod: info.clone(),
                 count,
                 port_label: k8s::describe_service_port(sp),
+                service_port: Some(sp.port),
                 port,
                 protocol,
             });
@@ -244,9 +247,11 @@ fn summary(
     }
     let t = closed[0];
     let snippet = ingress_policy(state, selector, None, t);
-    Outcome::fail(summary)
-        .evidence(evidence)
-        .fix([format!("{} this NetworkPolicy (edit the client's labels), or name a client with --from:\n{snippet}", add_verb(state))])
+    Outcome::fail(summary).evidence(evidence).fix([apply(
+        state,
+        "a policy for the client (edit its labels), or name a client with --from",
+        &snippet,
+    )])
 }
 
 /// The ingress controllers in front of the Service must reach the backends too: a policy that
@@ -311,10 +316,10 @@ fn ingress_controllers(
             t.protocol,
             d.ingress.reason
         );
-        let fix = format!(
-            "{} this NetworkPolicy to admit the controller:\n{}",
-            add_verb(state),
-            ingress_policy(state, selector, Some(&c), t)
+        let fix = apply(
+            state,
+            "admit the controller",
+            &ingress_policy(state, selector, Some(&c), t),
         );
         return if outcome.status == crate::report::Status::Fail {
             outcome.summary = format!("{}; {summary}", outcome.summary);
@@ -554,10 +559,15 @@ fn with_client(
                     who(t),
                     d.ingress.selecting.join(", ")
                 ));
-                fix.push(format!(
-                    "{} this NetworkPolicy (additive: it allows only this client):\n{}",
-                    add_verb(state),
-                    ingress_policy(state, selector, Some(&c), t)
+                // One field of an existing policy is a smaller change than a new policy.
+                for (said, change) in near_misses(state, &c, t) {
+                    parts.push(said);
+                    fix.push(change);
+                }
+                fix.push(apply(
+                    state,
+                    "or a new policy (additive: it allows only this client)",
+                    &ingress_policy(state, selector, Some(&c), t),
                 ));
                 // What the selecting policies do allow, next to what the client is.
                 let sources = set.ingress_sources(&t.pod, t.port, t.protocol);
@@ -596,10 +606,10 @@ fn with_client(
                     d.egress.selecting.join(", "),
                     who(t)
                 ));
-                fix.push(format!(
-                    "{} this NetworkPolicy in the client's namespace:\n{}",
-                    add_verb(state),
-                    egress_policy(state, selector, &c, t)
+                fix.push(apply(
+                    state,
+                    "let the client's egress reach the backends",
+                    &egress_policy(state, selector, &c, t),
                 ));
             }
         }
@@ -609,11 +619,7 @@ fn with_client(
                 dns.selecting.join(", "),
                 dns.target
             ));
-            fix.push(format!(
-                "{} this NetworkPolicy to allow DNS:\n{}",
-                add_verb(state),
-                dns_policy(&c, &dns)
-            ));
+            fix.push(apply(state, "allow DNS", &dns_policy(&c, &dns)));
         }
         return Outcome::fail(parts.join("; ")).evidence(evidence).fix(fix);
     }
@@ -631,7 +637,7 @@ fn with_client(
             "{cname} may reach the Service, but its egress allows DNS over UDP only: large answers (TCP fallback) fail"
         ))
         .evidence(evidence)
-        .fix([format!("{} this NetworkPolicy:\n{}", add_verb(state), dns_policy(&c, &dns))]);
+        .fix([apply(state, "allow DNS over TCP too", &dns_policy(&c, &dns))]);
     }
     allowed_lines.dedup();
     Outcome::pass(format!(
@@ -641,12 +647,119 @@ fn with_client(
     .evidence(evidence)
 }
 
-fn add_verb(state: &ClusterState) -> &'static str {
+/// A policy to add: live one pasteable command (a here-document the shell does not expand),
+/// offline the document to add to the manifests.
+fn apply(state: &ClusterState, why: &str, yaml: &str) -> String {
     if state.is_offline() {
-        "add to the manifests"
+        format!("{why}: add to the manifests:\n{yaml}")
     } else {
-        "apply (kubectl apply -f -)"
+        format!("# {why}\nkubectl apply -f - <<'EOF'\n{yaml}\nEOF")
     }
+}
+
+/// Existing rules one field away from admitting the client: what was nearly allowed, and the
+/// one-field change (before any new policy).
+fn near_misses(state: &ClusterState, c: &PodInfo, t: &Target) -> Vec<(String, String)> {
+    use crate::netpol::near_miss::{self, NearMiss};
+    use crate::text::shell_quote as q;
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let Some(policies) = state.policies.known() else {
+        return Vec::new();
+    };
+    let labels: BTreeMap<String, BTreeMap<String, String>> = state
+        .namespaces
+        .known()
+        .into_iter()
+        .flat_map(|l| l.iter())
+        .filter_map(|n| {
+            Some((
+                n.metadata.name.clone()?,
+                n.metadata.labels.clone().unwrap_or_default(),
+            ))
+        })
+        .collect();
+    let complete = !state.is_offline() && state.namespaces.known().is_some();
+    let misses = near_miss::near_misses(policies, &labels, complete, c, &t.pod, t.port, t.protocol);
+    let (port, proto) = (t.port, t.protocol);
+    let patch = |policy: &str, ops: serde_json::Value| {
+        let (ns, name) = policy.split_once('/').unwrap_or(("", policy));
+        format!(
+            "kubectl patch networkpolicy {} -n {} --type json -p {}",
+            q(name),
+            q(ns),
+            q(&ops.to_string())
+        )
+    };
+    misses
+        .into_iter()
+        .map(|m| match m {
+            NearMiss::Port { policy, rule, ports } => {
+                let declared = |name: &str| {
+                    t.pod
+                        .ports
+                        .iter()
+                        .any(|(n, _, p)| n == name && *p == proto)
+                };
+                let spot = ports.iter().enumerate().find_map(|(k, p)| match &p.port {
+                    Some(IntOrString::Int(n)) if Some(*n) == t.service_port && *n != i32::from(port) => Some((k, format!(
+                        "rule {rule} of {policy} allows port {n} — the Service's port; NetworkPolicy sees the pod's port {port} (the targetPort)"
+                    ))),
+                    Some(IntOrString::String(name)) if !declared(name) => Some((k, format!(
+                        "rule {rule} of {policy} allows the named port {name}, which the backend pods do not declare for {proto}"
+                    ))),
+                    _ => None,
+                });
+                match spot {
+                    Some((k, said)) => {
+                        let change = if state.is_offline() {
+                            format!("edit {}: set spec.ingress[{rule}].ports[{k}].port to {port}", location(state, &policy))
+                        } else {
+                            patch(&policy, serde_json::json!([{"op": "replace", "path": format!("/spec/ingress/{rule}/ports/{k}/port"), "value": port}]))
+                        };
+                        (format!("nearly allowed: {said}"), change)
+                    }
+                    None => {
+                        let change = if state.is_offline() {
+                            format!("edit {}: add {{port: {port}, protocol: {proto}}} to spec.ingress[{rule}].ports", location(state, &policy))
+                        } else {
+                            patch(&policy, serde_json::json!([{"op": "add", "path": format!("/spec/ingress/{rule}/ports/-"), "value": {"port": port, "protocol": proto.to_string()}}]))
+                        };
+                        (
+                            format!("nearly allowed: rule {rule} of {policy} admits this client, but not on {port}/{proto}"),
+                            change,
+                        )
+                    }
+                }
+            }
+            NearMiss::NamespaceLabels {
+                policy,
+                rule,
+                namespace,
+                labels,
+            } => {
+                let shown = crate::text::labels(&labels);
+                let said = format!(
+                    "nearly allowed: rule {rule} of {policy} admits namespaces labelled {shown}, and namespace {namespace} is not"
+                );
+                let change = if state.is_offline() {
+                    let place = state
+                        .origins
+                        .iter()
+                        .find(|(k, _)| k.kind == "Namespace" && k.name == namespace)
+                        .map(|(_, o)| format!("edit {} (document {}, Namespace {namespace})", o.file, o.document));
+                    let yaml: Vec<String> = labels.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                    match place {
+                        Some(p) => format!("{p}: add {} under metadata.labels", yaml.join(", ")),
+                        None => format!("add Namespace {namespace} to the manifests with the labels {shown}"),
+                    }
+                } else {
+                    let pairs: Vec<String> = labels.iter().map(|(k, v)| q(&format!("{k}={v}"))).collect();
+                    format!("kubectl label namespace {} {} --overwrite", q(&namespace), pairs.join(" "))
+                };
+                (said, change)
+            }
+        })
+        .collect()
 }
 
 /// The DNS path of a client: cluster DNS pods, read or assumed.

@@ -221,3 +221,12 @@ pub(crate) fn server_with(files: &[&Path]) -> Server {
     }
     api.start()
 }
+
+/// The YAML document a printed fix carries: from its `apiVersion:` line to the end, or to the
+/// here-document's closing `EOF` (live fixes are `kubectl apply -f - <<'EOF'` … `EOF`).
+pub(crate) fn fix_yaml(fix: &str) -> Option<String> {
+    let start = fix.find("apiVersion:")?;
+    let body = &fix[start..];
+    let end = body.find("\nEOF").unwrap_or(body.len());
+    Some(body[..end].to_string())
+}
