@@ -54,34 +54,7 @@ pub struct GlobalArgs {
     pub verbose: u8,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Ordered checklist and verdict, for people.
-    Table,
-    /// The Diagnosis document (schema netdoctor.io/v1).
-    Json,
-    /// The Diagnosis document as YAML.
-    Yaml,
-    /// JUnit XML, one testcase per check.
-    Junit,
-    /// Markdown, for tickets and runbooks.
-    Markdown,
-    /// Comma-separated values (reach).
-    Csv,
-}
-
-impl OutputFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            OutputFormat::Table => "table",
-            OutputFormat::Json => "json",
-            OutputFormat::Yaml => "yaml",
-            OutputFormat::Junit => "junit",
-            OutputFormat::Markdown => "markdown",
-            OutputFormat::Csv => "csv",
-        }
-    }
-}
+pub use crate::config::OutputFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -361,4 +334,47 @@ pub struct CaptureArgs {
     /// The agent's image (mirror it for clusters that cannot pull from the internet).
     #[arg(long, value_name = "IMAGE", default_value = crate::probe::job::DEFAULT_IMAGE)]
     pub probe_image: String,
+}
+
+use std::io::IsTerminal;
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+
+impl Settings {
+    /// The validated settings of kubectl's global flags (no I/O but the environment).
+    pub fn from_args(g: &GlobalArgs) -> Result<Self> {
+        let request_timeout = crate::config::parse_duration(&g.request_timeout).map_err(|e| {
+            Error::Usage(format!(
+                "invalid --request-timeout {:?}: {e}",
+                g.request_timeout
+            ))
+        })?;
+        let env_no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let color = !g.no_color && !env_no_color && !dumb && std::io::stdout().is_terminal();
+        if let Some(ns) = &g.namespace {
+            crate::config::validate_name("namespace", ns)?;
+        }
+        Ok(Settings {
+            kubeconfig: g.kubeconfig.clone(),
+            context: g.context.clone(),
+            namespace: g.namespace.clone(),
+            output: g.output,
+            request_timeout: (!request_timeout.is_zero()).then_some(request_timeout),
+            color,
+            verbose: g.verbose,
+        })
+    }
+}
+
+impl crate::probe::job::ProbeOptions {
+    /// From the flags every probing command shares.
+    pub fn from_args(args: &crate::cli::ProbeArgs) -> Self {
+        Self {
+            image: args.probe_image.clone(),
+            timeout: args.probe_timeout,
+            ..Default::default()
+        }
+    }
 }

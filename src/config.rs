@@ -1,10 +1,38 @@
 //! The validated configuration: the clap structs turned into what the program acts on, with no I/O.
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
-use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::{Error, Result};
+
+/// The output formats; each command accepts some ([`Settings::require_output`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Ordered checklist and verdict, for people.
+    Table,
+    /// The Diagnosis document (schema netdoctor.io/v1).
+    Json,
+    /// The Diagnosis document as YAML.
+    Yaml,
+    /// JUnit XML, one testcase per check.
+    Junit,
+    /// Markdown, for tickets and runbooks.
+    Markdown,
+    /// Comma-separated values (reach).
+    Csv,
+}
+
+impl OutputFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Table => "table",
+            OutputFormat::Json => "json",
+            OutputFormat::Yaml => "yaml",
+            OutputFormat::Junit => "junit",
+            OutputFormat::Markdown => "markdown",
+            OutputFormat::Csv => "csv",
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -19,30 +47,6 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_args(g: &GlobalArgs) -> Result<Self> {
-        let request_timeout = parse_duration(&g.request_timeout).map_err(|e| {
-            Error::Usage(format!(
-                "invalid --request-timeout {:?}: {e}",
-                g.request_timeout
-            ))
-        })?;
-        let env_no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-        let color = !g.no_color && !env_no_color && !dumb && std::io::stdout().is_terminal();
-        if let Some(ns) = &g.namespace {
-            validate_name("namespace", ns)?;
-        }
-        Ok(Settings {
-            kubeconfig: g.kubeconfig.clone(),
-            context: g.context.clone(),
-            namespace: g.namespace.clone(),
-            output: g.output,
-            request_timeout: (!request_timeout.is_zero()).then_some(request_timeout),
-            color,
-            verbose: g.verbose,
-        })
-    }
-
     /// Rejects an output format the command does not produce (exit 2).
     pub fn require_output(&self, command: &str, allowed: &[OutputFormat]) -> Result<()> {
         if allowed.contains(&self.output) {

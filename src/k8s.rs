@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, ContainerPort, Pod, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::state::TEMPLATE_OF;
+/// Annotation set on pods synthesised from a workload's template (offline): names the workload.
+pub const TEMPLATE_OF: &str = "netdoctor.io/template-of";
 
 pub fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
     meta.name.as_deref().unwrap_or("")
@@ -192,6 +193,16 @@ pub fn is_template(pod: &Pod) -> bool {
         .annotations
         .as_ref()
         .is_some_and(|a| a.contains_key(TEMPLATE_OF))
+}
+
+/// The cluster domain from a CoreDNS Corefile: the first zone of its `kubernetes` plugin.
+pub fn cluster_domain(corefile: &str) -> Option<String> {
+    corefile.lines().map(str::trim).find_map(|l| {
+        let rest = l.strip_prefix("kubernetes ")?;
+        rest.split_whitespace()
+            .next()
+            .map(|z| z.trim_end_matches('.').to_string())
+    })
 }
 
 #[cfg(test)]

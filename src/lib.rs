@@ -4,10 +4,10 @@
 //! [`checks`] judge it without I/O; the [`report`] picks the verdict; a [`render`]er formats it.
 
 pub mod agent;
-pub mod capture;
 pub mod checks;
 pub mod cli;
 pub mod cni;
+mod commands;
 pub mod config;
 pub mod error;
 pub mod explain;
@@ -27,17 +27,16 @@ pub mod source;
 pub mod state;
 pub mod text;
 pub mod tls;
+pub mod wire;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, OutputFormat, SvcArgs};
+use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::source::live::Live;
-use crate::source::manifests;
 
 /// The program: parse, run, print errors once, map to an exit code.
 pub fn main() -> ExitCode {
@@ -67,35 +66,35 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Yaml],
             )?;
             let runtime = runtime()?;
-            runtime.block_on(interruptible(path::run(&settings, &args)))
+            runtime.block_on(interruptible(commands::path::run(&settings, &args)))
         }
         Command::Ingress(args) => {
             settings.require_output("ingress", REPORT_FORMATS)?;
-            runtime()?.block_on(interruptible(scan::run_ingress(&settings, &args)))
+            runtime()?.block_on(interruptible(commands::ingress::run(&settings, &args)))
         }
         Command::Dns(args) => {
             settings.require_output("dns", REPORT_FORMATS)?;
-            runtime()?.block_on(interruptible(scan::run_dns(&settings, &args)))
+            runtime()?.block_on(interruptible(commands::dns::run(&settings, &args)))
         }
         Command::Scan(args) => {
             settings.require_output("scan", REPORT_FORMATS)?;
-            runtime()?.block_on(interruptible(scan::run(&settings, &args)))
+            runtime()?.block_on(interruptible(commands::scan::run(&settings, &args)))
         }
         Command::Reach(args) => {
             settings.require_output(
                 "reach",
                 &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Csv],
             )?;
-            runtime()?.block_on(interruptible(reach::run(&settings, &args)))
+            runtime()?.block_on(interruptible(commands::reach::run(&settings, &args)))
         }
         Command::Agent(args) => agent::run(&args),
         Command::Capture(args) => {
             settings.require_output("capture", &[OutputFormat::Table])?;
-            runtime()?.block_on(interruptible(capture::run(&settings, &args)))
+            runtime()?.block_on(interruptible(commands::capture::run(&settings, &args)))
         }
         Command::Cleanup(args) => {
             settings.require_output("cleanup", &[OutputFormat::Table])?;
-            runtime()?.block_on(interruptible(probe::run::cleanup(&settings, &args)))
+            runtime()?.block_on(interruptible(commands::cleanup::run(&settings, &args)))
         }
         Command::Completions { shell } => {
             std::io::stdout().write_all(&generate::completions(shell))?;
@@ -107,8 +106,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Svc(args) => {
             settings.require_output("svc", REPORT_FORMATS)?;
-            let name = service_name(&args.name)?;
-            runtime()?.block_on(interruptible(svc(&settings, &args, &name)))
+            let name = commands::svc::service_name(&args.name)?;
+            runtime()?.block_on(interruptible(commands::svc::run(&settings, &args, &name)))
         }
     }
 }
@@ -127,80 +126,6 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()?)
-}
-
-/// Accepts `NAME`, `svc/NAME` and `service/NAME`, like kubectl.
-fn service_name(arg: &str) -> Result<String> {
-    let name = arg
-        .strip_prefix("svc/")
-        .or_else(|| arg.strip_prefix("service/"))
-        .or_else(|| arg.strip_prefix("services/"))
-        .unwrap_or(arg);
-    config::validate_name("Service name", name)?;
-    Ok(name.to_string())
-}
-
-async fn svc(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode> {
-    let client = config::client_spec(args.from.as_deref(), args.labels.as_deref())?;
-    if args.inside {
-        if !matches!(client, Some(state::ClientSpec::Pod { .. })) {
-            return Err(Error::Usage("--inside needs --from pod/NAME".into()));
-        }
-        if !args.filenames.is_empty() {
-            return Err(Error::Usage(
-                "--inside needs a live cluster (not -f)".into(),
-            ));
-        }
-    }
-    let state = if args.filenames.is_empty() {
-        let live = Live::connect(settings).await?;
-        let ns = settings
-            .namespace
-            .clone()
-            .unwrap_or_else(|| live.default_namespace.clone());
-        let mut state = live.service_state(&ns, name, client.as_ref()).await?;
-        state.probe = if args.probe.no_probe {
-            state::Fact::Unavailable(state::Unavailable::NotRequested(
-                "--no-probe: API reads only",
-            ))
-        } else {
-            let opts = probe::job::ProbeOptions::from_args(&args.probe);
-            let prober = live.prober();
-            let spinner = scan::spinner_saying(settings, "probing from a pod in the cluster…");
-            let mut probe = if args.inside {
-                probe::probe_service_inside(&prober, &state, &opts).await
-            } else {
-                probe::probe_service(&prober, &state, &opts).await
-            };
-            if let (true, state::Fact::Known(results)) = (args.inspect, &mut probe) {
-                probe::inspect_refused(&prober, &state, results, &opts).await;
-            }
-            spinner.finish_and_clear();
-            probe
-        };
-        state
-    } else {
-        let loaded = manifests::load(&args.filenames, settings.verbose > 0)?;
-        let ns = crate::source::live::offline_namespace(settings);
-        let state = manifests::state_for_service(&loaded, &ns, name, client.as_ref())?;
-        // The Service's own duplicate is service.exists' warning; others are said here.
-        let me = state::ObjectRef::new("Service", &ns, name);
-        for dup in state.duplicates.iter().filter(|d| d.object != me) {
-            eprintln!("warning: {}", text::sanitize(&dup.describe()));
-        }
-        state
-    };
-    let diagnosis = checks::diagnose(&state);
-    let mut stdout = std::io::stdout().lock();
-    render::diagnosis(
-        &diagnosis,
-        settings.output,
-        settings.color,
-        args.strict,
-        &mut stdout,
-    )?;
-    stdout.flush()?;
-    Ok(ExitCode::from(diagnosis.exit_code(args.strict)))
 }
 
 /// Runs the work until it ends or a signal arrives: SIGINT exits 130, SIGTERM 143, after deleting

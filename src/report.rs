@@ -347,3 +347,67 @@ mod tests {
         assert_eq!(healthy.verdict.check, None);
     }
 }
+
+/// A finding about a scan's scope rather than one Service (a policy that selects nothing, an
+/// Ingress backend that does not exist, a kind that could not be read).
+#[derive(Serialize, Clone, Debug)]
+pub struct Finding {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize, Default, Debug)]
+pub struct Summary {
+    pub services: usize,
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub incomplete: usize,
+}
+
+/// The `scan` document (DESIGN §4).
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanReport {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub source: SourceKind,
+    pub scope: String,
+    pub items: Vec<Diagnosis>,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+impl Summary {
+    /// Counts of verdicts over Diagnoses.
+    pub fn of(items: &[Diagnosis]) -> Self {
+        let mut s = Summary {
+            services: items.len(),
+            ..Default::default()
+        };
+        for d in items {
+            match d.verdict.status {
+                "pass" => s.pass += 1,
+                "warn" => s.warn += 1,
+                "fail" => s.fail += 1,
+                _ => s.incomplete += 1,
+            }
+        }
+        s
+    }
+}
+
+impl ScanReport {
+    /// 1 if any Service failed (or warned, under --strict), else 3 if any is incomplete, else 0.
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        use crate::error::exit;
+        let codes: Vec<u8> = self.items.iter().map(|d| d.exit_code(strict)).collect();
+        if codes.contains(&exit::FAILED) {
+            exit::FAILED
+        } else if codes.contains(&exit::INCOMPLETE) {
+            exit::INCOMPLETE
+        } else {
+            exit::OK
+        }
+    }
+}

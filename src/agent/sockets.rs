@@ -4,15 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Listening {
-    /// "tcp" or "udp".
-    pub proto: String,
-    pub addr: IpAddr,
-    pub port: u16,
-}
+pub use crate::wire::Listening;
 
 /// TCP state LISTEN in /proc/net/tcp.
 const TCP_LISTEN: &str = "0A";

@@ -7,6 +7,7 @@
 use crate::report::{CheckResult, Outcome, SkipKind, Status};
 use crate::state::{ClusterState, Unavailable};
 
+mod common;
 mod dns_resolves;
 mod endpoints_ready;
 pub(crate) mod ingress_routes;
@@ -128,22 +129,38 @@ pub fn find(id: &str) -> Option<&'static CheckDef> {
 pub fn run_all(state: &ClusterState) -> Vec<CheckResult> {
     let mut results: Vec<CheckResult> = Vec::with_capacity(REGISTRY.len());
     for def in REGISTRY {
-        let blocked = def.depends_on.iter().find_map(|dep| {
-            results
-                .iter()
-                .find(|r| r.id == *dep)
-                .filter(|r| !matches!(r.status, Status::Pass | Status::Warn))
-        });
-        let outcome = match blocked {
-            Some(dep) => Outcome::skip(
-                SkipKind::Dependency,
-                format!("depends on {} ({})", dep.id, dep.status.as_str()),
-            ),
-            None => (def.run)(state),
-        };
-        results.push(outcome.into_result(def.id, def.title));
+        results.push(run_one(def, state, &results));
     }
     results
+}
+
+/// One check, skipped when a check it depends on did not pass (or warn).
+fn run_one(def: &CheckDef, state: &ClusterState, earlier: &[CheckResult]) -> CheckResult {
+    let blocked = def.depends_on.iter().find_map(|dep| {
+        earlier
+            .iter()
+            .find(|r| r.id == *dep)
+            .filter(|r| !matches!(r.status, Status::Pass | Status::Warn))
+    });
+    let outcome = match blocked {
+        Some(dep) => Outcome::skip(
+            SkipKind::Dependency,
+            format!("depends on {} ({})", dep.id, dep.status.as_str()),
+        ),
+        None => (def.run)(state),
+    };
+    outcome.into_result(def.id, def.title)
+}
+
+/// Whether an API check that comes before the probe's checks in the flow failed: a probe pod would
+/// then only confirm what the API already shows, so the commands do not create one. Runs those
+/// checks only.
+pub fn api_failed_before_probe(state: &ClusterState) -> bool {
+    let mut results: Vec<CheckResult> = Vec::new();
+    for def in REGISTRY.iter().take_while(|d| d.needs == Needs::Api) {
+        results.push(run_one(def, state, &results));
+    }
+    results.iter().any(|c| c.status == Status::Fail)
 }
 
 /// Runs the flow on a Service's state and stamps the result with its target.

@@ -92,7 +92,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     }
     let (mut enforced, mut notes) = enforcement(state);
     // Packets beat the DaemonSet heuristics: the probe got through where policy says no.
-    if let Some(proof) = crate::probe::crosscheck::unenforced(state) {
+    if let Some(proof) = super::common::unenforced(state) {
         notes.push(Evidence::new(
             "Enforcement",
             format!("NetworkPolicy is not enforced here: {proof}"),

@@ -4,12 +4,12 @@
 //! for the probe's own identity (DESIGN §3): denied → the policy is the root cause; allowed → the
 //! drop happens outside NetworkPolicy. An open port that policy denies means nothing enforces it.
 
+use super::common::{self as probed, denying};
 use super::unavailable;
 use crate::netpol::Verdict as Policy;
-use crate::probe::crosscheck::{self as probed, denying};
-use crate::probe::{ProbePlan, Purpose};
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;
+use crate::state::plan::{ProbePlan, Purpose};
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
     let results = match state.probe.as_result() {
@@ -208,7 +208,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
 /// What the pod's own socket table says about `port` (`--inspect`), and the fix it points to.
 fn read_socket_table(
     pod: &str,
-    table: &[crate::agent::sockets::Listening],
+    table: &[crate::wire::Listening],
     port: u16,
     protocol: &str,
 ) -> (String, String) {
@@ -315,8 +315,9 @@ fn mesh_sidecar(state: &ClusterState, pod: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
     use crate::fixtures;
-    use crate::probe::{AgentCapture, AgentRecord, AgentSummary, ProbeResults};
     use crate::state::Fact;
+    use crate::state::probe::ProbeResults;
+    use crate::wire::{AgentCapture, AgentRecord, AgentSummary};
 
     const MESHED: &str = r#"
 apiVersion: v1
@@ -352,7 +353,7 @@ endpoints: [{addresses: [10.1.0.5], targetRef: {kind: Pod, name: web-a}}]
             namespace: "shop".into(),
             pod: "netdoctor-probe-x".into(),
             node: Some("node-1".into()),
-            rung: crate::probe::job::Rung::Privileged,
+            rung: crate::state::probe::Rung::Privileged,
             notes: vec![],
             records: vec![record],
             summary: Some(AgentSummary {
@@ -398,7 +399,7 @@ endpoints: [{addresses: [10.1.0.5], targetRef: {kind: Pod, name: web-a}}]
 
     #[test]
     fn the_socket_table_names_the_mistake() {
-        use crate::agent::sockets::Listening;
+        use crate::wire::Listening;
         let l = |proto: &str, addr: &str, port| Listening {
             proto: proto.into(),
             addr: addr.parse().unwrap(),

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
+use super::common as probed;
 use super::pods_listening::raise;
 use super::unavailable;
-use crate::probe::crosscheck as probed;
-use crate::probe::{ProbePlan, Purpose};
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;
+use crate::state::plan::{ProbePlan, Purpose};
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
     let results = match state.probe.as_result() {

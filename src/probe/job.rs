@@ -30,40 +30,7 @@ pub const DEFAULT_IMAGE: &str = concat!(
 /// A readiness gate no controller sets: the probe pod is never a ready endpoint of anything.
 pub const NEVER_READY: &str = "netdoctor.io/never-ready";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rung {
-    Privileged,
-    Baseline,
-    Restricted,
-}
-
-impl Rung {
-    /// The first rung a namespace's `pod-security.kubernetes.io/enforce` level admits.
-    pub fn for_level(level: Option<&str>) -> Rung {
-        match level {
-            Some("restricted") => Rung::Restricted,
-            Some("baseline") => Rung::Baseline,
-            _ => Rung::Privileged,
-        }
-    }
-
-    /// The next rung after an admission refusal.
-    pub fn next(self) -> Option<Rung> {
-        match self {
-            Rung::Privileged => Some(Rung::Baseline),
-            Rung::Baseline => Some(Rung::Restricted),
-            Rung::Restricted => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rung::Privileged => "privileged",
-            Rung::Baseline => "baseline",
-            Rung::Restricted => "restricted",
-        }
-    }
-}
+pub use crate::state::probe::Rung;
 
 #[derive(Debug, Clone)]
 pub struct ProbeOptions {
@@ -74,17 +41,6 @@ pub struct ProbeOptions {
     pub target_deadline: Duration,
     /// DNS repeats (intermittent failures).
     pub dns_repeat: u32,
-}
-
-impl ProbeOptions {
-    /// From the flags every probing command shares.
-    pub fn from_args(args: &crate::cli::ProbeArgs) -> ProbeOptions {
-        ProbeOptions {
-            image: args.probe_image.clone(),
-            timeout: args.probe_timeout,
-            ..Default::default()
-        }
-    }
 }
 
 impl Default for ProbeOptions {

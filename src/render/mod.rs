@@ -3,10 +3,11 @@
 mod human;
 mod junit;
 mod markdown;
+mod scan_table;
 
 use std::io::Write;
 
-use crate::cli::OutputFormat;
+use crate::config::OutputFormat;
 use crate::report::Diagnosis;
 
 /// Writes a diagnosis in the chosen format.
@@ -38,7 +39,7 @@ pub fn diagnosis(
 
 /// Writes a scan report in the chosen format.
 pub fn scan(
-    r: &crate::scan::ScanReport,
+    r: &crate::report::ScanReport,
     format: OutputFormat,
     _color: bool,
     strict: bool,
@@ -75,7 +76,7 @@ pub fn scan(
             }
             markdown::render(&r.items, out)
         }
-        OutputFormat::Table => crate::scan::human(r, out),
+        OutputFormat::Table => scan_table::render(r, out),
         OutputFormat::Csv => Err(std::io::Error::other("-o csv is not produced for a scan")),
     }
 }

@@ -181,13 +181,19 @@ impl Live {
         }
     }
 
-    /// The probe orchestrator on this connection.
-    pub fn prober(&self) -> crate::probe::run::Prober {
-        crate::probe::run::Prober {
-            client: self.client.clone(),
-            request_timeout: self.timeout,
-            verbose: self.verbose,
-        }
+    /// The connection, for what writes to the cluster (the probe orchestrator).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// `--request-timeout`, `None` for no bound.
+    pub fn request_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Whether `-v` asked for each request to be logged.
+    pub fn verbose(&self) -> bool {
+        self.verbose
     }
 
     /// One request, bounded by --request-timeout and logged under -v.
@@ -354,7 +360,7 @@ impl Live {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         let slices: Api<EndpointSlice> = Api::namespaced(self.client.clone(), ns);
         let own_label = format!("kubernetes.io/service-name={name}");
-        let external = super::external_target(&svc);
+        let external = crate::state::external_target(&svc);
         let (selected, own, unlabelled, ext) = tokio::join!(
             async {
                 if selector_less {
@@ -632,7 +638,7 @@ impl Live {
             )),
         }
         match cm {
-            Ok(Some(cm)) => match cm.data.as_ref().and_then(|d| d.get("Corefile")).and_then(|c| crate::scan::cluster_domain(c)) {
+            Ok(Some(cm)) => match cm.data.as_ref().and_then(|d| d.get("Corefile")).and_then(|c| crate::k8s::cluster_domain(c)) {
                 Some(domain) => out.push(("ClusterDomain", format!("cluster domain: {domain} (Services resolve as NAME.NAMESPACE.svc.{domain})"))),
                 None => out.push(("ClusterDomain", "the CoreDNS Corefile names no kubernetes zone".to_string())),
             },
@@ -846,7 +852,7 @@ impl Live {
         &self,
         ns: Option<&str>,
         selector: Option<&str>,
-    ) -> Result<crate::source::snapshot::Snapshot> {
+    ) -> Result<crate::state::snapshot::Snapshot> {
         use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
         let scope = ns.map_or("-A".to_string(), |n| format!("in {n}"));
         macro_rules! api {
@@ -942,7 +948,7 @@ impl Live {
                 other.into_unavailable("list", "services", ns).reason()
             )),
         })?;
-        let mut snap = crate::source::snapshot::Snapshot::new(SourceKind::Live);
+        let mut snap = crate::state::snapshot::Snapshot::new(SourceKind::Live);
         snap.services = services;
         fn take<T>(
             missing: &mut BTreeMap<&'static str, Unavailable>,
@@ -1178,7 +1184,7 @@ impl Live {
     }
 
     /// What `reach` needs: pods and policies of a namespace (or all), and namespace labels.
-    pub async fn reach_input(&self, ns: Option<&str>) -> Result<crate::reach::ReachInput> {
+    pub async fn reach_input(&self, ns: Option<&str>) -> Result<crate::state::ReachInput> {
         let (pods, policies): (Api<Pod>, Api<NetworkPolicy>) = match ns {
             Some(n) => (
                 Api::namespaced(self.client.clone(), n),
@@ -1223,7 +1229,7 @@ impl Live {
                 other.into_unavailable("list", resource, ns).reason()
             )),
         };
-        Ok(crate::reach::ReachInput {
+        Ok(crate::state::ReachInput {
             source: SourceKind::Live,
             pods: p.map_err(|e| fatal(e, "pods"))?,
             policies: np.map_err(|e| fatal(e, "networkpolicies"))?,

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use super::read::{Loaded, load};
-use super::snapshot::Snapshot;
 use crate::error::{Error, Result};
+use crate::state::snapshot::Snapshot;
 use std::collections::BTreeMap;
 
 use crate::state::{ClientSpec, ClusterState, Duplicate, Fact, ObjectRef, SourceKind, TEMPLATE_OF};
@@ -176,10 +176,10 @@ pub fn reach_input(
     loaded: &[Loaded],
     scope: Option<&str>,
     default_ns: &str,
-) -> Result<crate::reach::ReachInput> {
+) -> Result<crate::state::ReachInput> {
     let o = classify(loaded, default_ns)?;
     let in_scope = |ns: Option<&str>| scope.is_none_or(|s| ns == Some(s));
-    Ok(crate::reach::ReachInput {
+    Ok(crate::state::ReachInput {
         source: SourceKind::Manifests,
         pods: o
             .pods

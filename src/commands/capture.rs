@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::source::live::Live;
 use crate::text;
 
-pub async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
+pub(crate) async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
     let name = args.pod.strip_prefix("pod/").unwrap_or(&args.pod);
     validate_name("pod name", name)?;
     if let Some(expr) = &args.filter {
@@ -35,7 +35,7 @@ pub async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
         .namespace
         .clone()
         .unwrap_or_else(|| live.default_namespace.clone());
-    let prober = live.prober();
+    let prober = super::prober(&live);
     let pods: Api<Pod> = Api::namespaced(prober.client.clone(), &ns);
     let forbidden = |verb: &str, what: &str| {
         Error::Unreachable(format!("forbidden: needs {verb} {what} in {ns}"))

@@ -233,7 +233,7 @@ impl ProbePlan {
     }
 
     /// The plan a probe ran: the Service's plan, from the namespace the probe pod was in.
-    pub fn as_run(state: &ClusterState, results: &super::ProbeResults) -> ProbePlan {
+    pub fn as_run(state: &ClusterState, results: &super::probe::ProbeResults) -> ProbePlan {
         let mut plan = ProbePlan::for_service(state, &[]);
         if plan.namespace != results.namespace {
             plan.relocate(&results.namespace, state);

@@ -11,6 +11,10 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use serde::Serialize;
 
+pub mod plan;
+pub mod probe;
+pub mod snapshot;
+
 /// Where the facts came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -152,8 +156,7 @@ impl ObjectRef {
     }
 }
 
-/// Annotation set on pods synthesised from a workload's template (offline): names the workload.
-pub const TEMPLATE_OF: &str = "netdoctor.io/template-of";
+pub use crate::k8s::TEMPLATE_OF;
 
 /// Everything the Service flow reads.
 #[derive(Clone, Debug)]
@@ -223,7 +226,7 @@ pub struct ClusterState {
     /// Offline: objects the manifests define more than once (the last is judged).
     pub duplicates: std::sync::Arc<Vec<Duplicate>>,
     /// What the probe saw (checks 5–7), or why no probe ran.
-    pub probe: Fact<crate::probe::ProbeResults>,
+    pub probe: Fact<probe::ProbeResults>,
 }
 
 /// A cert-manager Certificate's readiness (`status.conditions[type=Ready]`).
@@ -371,4 +374,26 @@ impl ClusterState {
             None => format!("the manifest of {kind} {namespace}/{name}"),
         }
     }
+}
+
+/// What `reach` reads.
+pub struct ReachInput {
+    pub source: SourceKind,
+    pub pods: Vec<Pod>,
+    pub policies: Vec<NetworkPolicy>,
+    pub namespaces: Fact<Vec<Namespace>>,
+}
+
+/// For an ExternalName Service aliasing an in-cluster name `NAME.NS.svc[.<domain>]`: the Service
+/// that must exist (its existence still to be filled in).
+pub fn external_target(svc: &Service) -> Option<(ObjectRef, Fact<bool>)> {
+    let spec = svc.spec.as_ref()?;
+    if spec.type_.as_deref() != Some("ExternalName") {
+        return None;
+    }
+    let target = spec.external_name.as_deref()?.trim_end_matches('.');
+    let mut parts = target.split('.');
+    let (name, ns, svc_label) = (parts.next()?, parts.next()?, parts.next()?);
+    (svc_label == "svc" && !name.is_empty() && !ns.is_empty())
+        .then(|| (ObjectRef::new("Service", ns, name), Fact::Known(false)))
 }

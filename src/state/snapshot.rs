@@ -220,7 +220,7 @@ impl Snapshot {
             ))
         };
         if let Some(svc) = &service {
-            s.external_target = super::external_target(svc);
+            s.external_target = crate::state::external_target(svc);
             if let Some((r, fact)) = &mut s.external_target {
                 let exists = o.services.iter().any(|x| {
                     x.metadata.namespace == r.namespace

@@ -1,12 +1,13 @@
-//! What the probe checks (5–7, in src/checks/) share: reading the probe's lines for the planned targets, and the
+//! What the probe checks (5–7) share: reading the probe's lines for the planned targets, and the
 //! NetworkPolicy decision for the probe's own identity (DESIGN §3, cross-check of probe results).
 
 use crate::checks::netpol_allows;
 use crate::netpol::{Party, PathDecision, PodInfo, PolicySet, Protocol};
-use crate::probe::{AgentRecord, ProbeResults};
 use crate::report::Evidence;
 use crate::state::ClusterState;
 use crate::state::ObjectRef;
+use crate::state::probe::ProbeResults;
+use crate::wire::AgentRecord;
 
 /// The policy decision for the probe pod → a backend pod, when the policies could be read.
 pub(crate) fn probe_decision(
@@ -118,9 +119,9 @@ pub(crate) fn probe_evidence(results: &ProbeResults) -> Vec<Evidence> {
 /// it").
 pub(crate) fn unenforced(state: &ClusterState) -> Option<String> {
     let results = state.probe.known()?;
-    let plan = crate::probe::ProbePlan::as_run(state, results);
+    let plan = crate::state::plan::ProbePlan::as_run(state, results);
     plan.targets.iter().find_map(|t| {
-        let crate::probe::Purpose::Endpoint {
+        let crate::state::plan::Purpose::Endpoint {
             pod: Some(pod),
             port,
             protocol,

@@ -1,0 +1,80 @@
+//! `dns`: the cluster DNS Service's flow, plus what only DNS has.
+
+use std::process::ExitCode;
+
+use crate::checks;
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::report::{API_VERSION, Finding, ScanReport, Summary};
+use crate::source::live::Live;
+use crate::state::SourceKind;
+
+use super::{not_probed, print_report};
+
+/// `dns`: the cluster DNS Service's flow, plus what only DNS has: NodeLocal DNSCache, the cluster
+/// domain, DNS pods that restart. The probe half (resolution from a client) comes with the probe.
+pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Result<ExitCode> {
+    let (ns, name) = args.service.split_once('/').ok_or_else(|| {
+        Error::Usage(format!(
+            "invalid --service {:?}: use NAMESPACE/NAME",
+            args.service
+        ))
+    })?;
+    crate::config::validate_name("namespace", ns)?;
+    crate::config::validate_name("Service name", name)?;
+    let live = Live::connect(settings).await?;
+    let mut state = live.service_state(ns, name, None).await?;
+    // The DNS pods are this Service's own: each replica is asked directly.
+    if let Some(pods) = state.pods.known() {
+        state.dns_pods = crate::state::Fact::Known(pods.clone());
+    }
+    state.probe = match not_probed(&state, args.probe.no_probe) {
+        Some(skip) => skip,
+        None => {
+            // Resolution as a client sees it: from the user's namespace, not the DNS Service's.
+            let client_ns = settings
+                .namespace
+                .clone()
+                .unwrap_or_else(|| live.default_namespace.clone());
+            let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
+            crate::probe::probe_service_from(&super::prober(&live), &state, &opts, Some(client_ns))
+                .await
+        }
+    };
+    let d = checks::diagnose(&state);
+    let infra = live.dns_infra(ns).await;
+    let mut findings: Vec<Finding> = infra
+        .into_iter()
+        .map(|(kind, message)| Finding { kind, message })
+        .collect();
+    for pod in state.pods.known().into_iter().flatten() {
+        for cs in pod
+            .status
+            .iter()
+            .flat_map(|s| s.container_statuses.iter().flatten())
+        {
+            if cs.restart_count > 0 {
+                findings.push(Finding {
+                    kind: "DnsPodRestarts",
+                    message: format!(
+                        "{} container {} restarted {} times (timeouts while it restarts)",
+                        crate::k8s::describe_pod(pod),
+                        cs.name,
+                        cs.restart_count
+                    ),
+                });
+            }
+        }
+    }
+    let items = vec![d];
+    let report = ScanReport {
+        api_version: API_VERSION,
+        kind: "ScanReport",
+        source: SourceKind::Live,
+        scope: format!("cluster DNS ({ns}/{name})"),
+        summary: Summary::of(&items),
+        items,
+        findings,
+    };
+    print_report(settings, &report, args.strict)
+}

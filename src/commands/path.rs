@@ -1,0 +1,236 @@
+//! `path --from CLIENT --to TARGET`: gather, decide both sides per backend pod and port, probe from
+//! the client's identity, render.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::cli::{OutputFormat, PathArgs};
+use crate::config::{self, Settings};
+use crate::error::{Error, Result, exit};
+use crate::k8s;
+use crate::path::{
+    Destination, PathReport, ProbeReport, ProbeRow, build, human, parse_destination,
+};
+use crate::source::live::Live;
+use crate::source::manifests;
+use crate::state::{ClusterState, Fact};
+
+pub(crate) async fn run(settings: &Settings, args: &PathArgs) -> Result<ExitCode> {
+    let client = config::client_spec(Some(&args.from), args.labels.as_deref())?
+        .ok_or_else(|| Error::Usage("--from is required".into()))?;
+    let dest = parse_destination(&args.to)?;
+    let svc_name = match &dest {
+        Destination::Service { name, .. } => name.clone(),
+        Destination::Pod { .. } => String::new(),
+    };
+    if args.inside && !matches!(client, crate::state::ClientSpec::Pod { .. }) {
+        return Err(Error::Usage("--inside needs --from pod/NAME".into()));
+    }
+    let mut live_conn = None;
+    let state = if args.filenames.is_empty() {
+        let live = Live::connect(settings).await?;
+        let ns = settings
+            .namespace
+            .clone()
+            .unwrap_or_else(|| live.default_namespace.clone());
+        let state = match &dest {
+            Destination::Service { name, .. } => {
+                live.service_state(&ns, name, Some(&client)).await?
+            }
+            Destination::Pod { name, .. } => live.pod_state(&ns, name, Some(&client)).await?,
+        };
+        live_conn = Some(live);
+        state
+    } else {
+        let loaded = manifests::load(&args.filenames, settings.verbose > 0)?;
+        let ns = crate::source::live::offline_namespace(settings);
+        let mut s = manifests::state_for_service(&loaded, &ns, &svc_name, Some(&client))?;
+        if let Destination::Pod { name, .. } = &dest {
+            let found = s.namespace_pods.known().and_then(|p| {
+                p.iter()
+                    .find(|p| k8s::name_of(&p.metadata) == name)
+                    .cloned()
+            });
+            s.pods = Fact::Known(found.into_iter().collect());
+        }
+        s
+    };
+    let mut report = build(&state, &dest, &args.from, &args.to)?;
+    if let (Some(live), false) = (&live_conn, args.probe.no_probe) {
+        report.probe = Some(probe(live, &state, &dest, args, &report).await);
+    }
+    let mut out = std::io::stdout().lock();
+    match settings.output {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Yaml => {
+            let y = serde_saphyr::to_string(&report).map_err(std::io::Error::other)?;
+            out.write_all(y.as_bytes())?;
+        }
+        _ => human(&report, &mut out)?,
+    }
+    out.flush()?;
+    // Packets answer the question when they were seen; else the policy decision does.
+    Ok(ExitCode::from(
+        match (report.probe.as_ref().map(|p| p.observed), report.verdict) {
+            (Some("reachable"), _) => exit::OK,
+            (Some("unreachable"), _) | (_, "denied") => exit::FAILED,
+            (Some(_), "allowed") => exit::INCOMPLETE,
+            (_, "allowed") => exit::OK,
+            _ => exit::INCOMPLETE,
+        },
+    ))
+}
+
+async fn probe(
+    live: &Live,
+    state: &ClusterState,
+    dest: &Destination,
+    args: &PathArgs,
+    report: &PathReport,
+) -> ProbeReport {
+    use crate::probe::{ProbePlan, Purpose};
+    let labels = state
+        .policies
+        .known()
+        .map(|p| crate::state::plan::referenced_labels(p))
+        .unwrap_or_default();
+    let ports: Vec<(u16, String)> = report
+        .paths
+        .iter()
+        .map(|r| (r.port, r.protocol.clone()))
+        .collect();
+    let plan = match dest {
+        Destination::Service { port, .. } => {
+            let mut plan = ProbePlan::for_service(state, &labels);
+            let spec = state
+                .service()
+                .and_then(|s| s.spec.clone())
+                .unwrap_or_default();
+            let chosen: Vec<u16> = spec
+                .ports
+                .iter()
+                .flatten()
+                .filter(|sp| {
+                    port.as_ref().is_none_or(|p| {
+                        sp.port.to_string() == *p || sp.name.as_deref() == Some(p.as_str())
+                    })
+                })
+                .filter_map(|sp| u16::try_from(sp.port).ok())
+                .collect();
+            plan.retain_connections(|purpose| match purpose {
+                Purpose::Endpoint { port, protocol, .. } => {
+                    ports.iter().any(|(n, p)| n == port && p == protocol)
+                }
+                Purpose::ClusterIp { port, .. } => chosen.contains(port),
+                Purpose::Dns { .. } => false,
+            });
+            plan
+        }
+        Destination::Pod { name, .. } => {
+            let ip = state
+                .pods
+                .known()
+                .and_then(|p| p.first())
+                .and_then(|p| p.status.as_ref())
+                .and_then(|s| s.pod_ip.clone());
+            match (ip, ports.first()) {
+                (Some(ip), Some((port, protocol))) => {
+                    ProbePlan::for_pod(state, &labels, name, &ip, *port, protocol)
+                }
+                _ => {
+                    return ProbeReport {
+                        observed: "not run",
+                        reason: Some(format!("pod {}/{name} has no IP yet", state.namespace)),
+                        from: None,
+                        results: Vec::new(),
+                        notes: Vec::new(),
+                    };
+                }
+            }
+        }
+    };
+    if plan.targets.is_empty() {
+        return ProbeReport {
+            observed: "not run",
+            reason: Some("no ready backend to probe".into()),
+            from: None,
+            results: Vec::new(),
+            notes: plan
+                .unsupported
+                .iter()
+                .map(|u| format!("cannot probe {u}"))
+                .collect(),
+        };
+    }
+    let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
+    let prober = super::prober(live);
+    let outcome = match (&state.client, args.inside) {
+        (Some(crate::state::Client::Pod { pod, .. }), true) => match pod.as_ref() {
+            Fact::Known(Some(pod)) => prober.run_inside(&plan, &opts, pod).await,
+            _ => Fact::Unavailable(crate::state::Unavailable::Failed(
+                "the --from pod does not exist: nothing to run inside".into(),
+            )),
+        },
+        _ => prober.run(&plan, &opts).await,
+    };
+    let results = match outcome {
+        Fact::Known(r) => r,
+        Fact::Unavailable(u) => {
+            return ProbeReport {
+                observed: "not run",
+                reason: Some(u.reason()),
+                from: None,
+                results: Vec::new(),
+                notes: Vec::new(),
+            };
+        }
+    };
+    let rows: Vec<ProbeRow> = results
+        .records
+        .iter()
+        .map(|r| ProbeRow {
+            target: r.target.clone(),
+            verdict: r.verdict.clone(),
+            reply: r.reply.clone(),
+            reply_from: r.reply_from.map(|ip| ip.to_string()),
+            evidence: r.evidence.clone().unwrap_or_else(|| "connect".into()),
+        })
+        .collect();
+    let reached = rows
+        .iter()
+        .all(|r| matches!(r.verdict.as_str(), "open" | "no-answer"));
+    let mut notes = results.notes.clone();
+    if !reached && report.verdict == "allowed" {
+        notes.push(
+            "NetworkPolicy allows this path, yet the probe did not get through: a host firewall, a cloud security group, the CNI, or another policy engine"
+                .into(),
+        );
+    }
+    if reached && report.verdict == "denied" {
+        notes.push(
+            "NetworkPolicy denies this path, yet the probe got through: NetworkPolicy is not enforced here"
+                .into(),
+        );
+    }
+    if !results.captured() {
+        notes.push("no packet capture in the probe: verdicts from connect(), weaker".into());
+    }
+    // The client's labels it carried (the probe's own are not news).
+    let mut copied = results.labels.clone();
+    copied.retain(|k, _| k != crate::probe::MANAGED_BY.0 && k != crate::probe::NAME_LABEL.0);
+    let identity = if copied.is_empty() {
+        String::new()
+    } else {
+        format!(" with labels {}", crate::text::labels(&copied))
+    };
+    ProbeReport {
+        observed: if reached { "reachable" } else { "unreachable" },
+        reason: None,
+        from: Some(format!("{}/{}{identity}", results.namespace, results.pod)),
+        results: rows,
+        notes,
+    }
+}

@@ -1,0 +1,86 @@
+//! `svc NAME`: the ordered flow for one Service — gather (live or offline), probe when the API
+//! checks before the probe passed, judge, render.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::cli::SvcArgs;
+use crate::config::{self, Settings};
+use crate::error::{Error, Result};
+use crate::source::live::Live;
+use crate::source::manifests;
+use crate::{checks, probe, render, state, text};
+
+use super::{not_probed, spinner_saying};
+
+/// Accepts `NAME`, `svc/NAME` and `service/NAME`, like kubectl.
+pub(crate) fn service_name(arg: &str) -> Result<String> {
+    let name = arg
+        .strip_prefix("svc/")
+        .or_else(|| arg.strip_prefix("service/"))
+        .or_else(|| arg.strip_prefix("services/"))
+        .unwrap_or(arg);
+    config::validate_name("Service name", name)?;
+    Ok(name.to_string())
+}
+
+pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode> {
+    let client = config::client_spec(args.from.as_deref(), args.labels.as_deref())?;
+    if args.inside {
+        if !matches!(client, Some(state::ClientSpec::Pod { .. })) {
+            return Err(Error::Usage("--inside needs --from pod/NAME".into()));
+        }
+        if !args.filenames.is_empty() {
+            return Err(Error::Usage(
+                "--inside needs a live cluster (not -f)".into(),
+            ));
+        }
+    }
+    let state = if args.filenames.is_empty() {
+        let live = Live::connect(settings).await?;
+        let ns = settings
+            .namespace
+            .clone()
+            .unwrap_or_else(|| live.default_namespace.clone());
+        let mut state = live.service_state(&ns, name, client.as_ref()).await?;
+        state.probe = if let Some(skip) = not_probed(&state, args.probe.no_probe) {
+            skip
+        } else {
+            let opts = probe::job::ProbeOptions::from_args(&args.probe);
+            let prober = super::prober(&live);
+            let spinner = spinner_saying(settings, "probing from a pod in the cluster…");
+            let mut probe = if args.inside {
+                probe::probe_service_inside(&prober, &state, &opts).await
+            } else {
+                probe::probe_service(&prober, &state, &opts).await
+            };
+            if let (true, state::Fact::Known(results)) = (args.inspect, &mut probe) {
+                probe::inspect_refused(&prober, &state, results, &opts).await;
+            }
+            spinner.finish_and_clear();
+            probe
+        };
+        state
+    } else {
+        let loaded = manifests::load(&args.filenames, settings.verbose > 0)?;
+        let ns = crate::source::live::offline_namespace(settings);
+        let state = manifests::state_for_service(&loaded, &ns, name, client.as_ref())?;
+        // The Service's own duplicate is service.exists' warning; others are said here.
+        let me = state::ObjectRef::new("Service", &ns, name);
+        for dup in state.duplicates.iter().filter(|d| d.object != me) {
+            eprintln!("warning: {}", text::sanitize(&dup.describe()));
+        }
+        state
+    };
+    let diagnosis = checks::diagnose(&state);
+    let mut stdout = std::io::stdout().lock();
+    render::diagnosis(
+        &diagnosis,
+        settings.output,
+        settings.color,
+        args.strict,
+        &mut stdout,
+    )?;
+    stdout.flush()?;
+    Ok(ExitCode::from(diagnosis.exit_code(args.strict)))
+}

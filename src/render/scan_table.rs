@@ -1,0 +1,71 @@
+//! The human view of a scan: one row per Service, then findings, then each problem's verdict.
+
+use std::io::Write;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+use crate::report::ScanReport;
+use crate::state::SourceKind;
+use crate::text::sanitize;
+
+/// The human view of a scan: one row per Service, then findings, then each problem's verdict.
+pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let s = &r.summary;
+    writeln!(
+        out,
+        "Scan of {} ({}): {} Services — {} fail, {} warn, {} incomplete, {} pass",
+        r.scope,
+        match r.source {
+            SourceKind::Live => "live cluster",
+            SourceKind::Manifests => "manifests",
+        },
+        s.services,
+        s.fail,
+        s.warn,
+        s.incomplete,
+        s.pass
+    )?;
+    if !r.items.is_empty() {
+        let mut table = Table::new();
+        table
+            .load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(["service", "status", "check", "finding"]);
+        for d in &r.items {
+            table.add_row([
+                sanitize(&format!("{}/{}", d.target.namespace, d.target.name)),
+                d.verdict.status.to_uppercase(),
+                d.verdict.check.unwrap_or("").to_string(),
+                sanitize(&d.verdict.summary),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+    }
+    if !r.findings.is_empty() {
+        writeln!(out, "\nFindings:")?;
+        for f in &r.findings {
+            writeln!(out, "  ! {}", sanitize(&f.message))?;
+        }
+    }
+    for d in r
+        .items
+        .iter()
+        .filter(|d| d.verdict.status != "pass" && !d.verdict.fix.is_empty())
+    {
+        writeln!(
+            out,
+            "\n{}/{}: {} at {}",
+            sanitize(&d.target.namespace),
+            sanitize(&d.target.name),
+            d.verdict.status.to_uppercase(),
+            d.verdict.check.unwrap_or("")
+        )?;
+        for f in &d.verdict.fix {
+            for line in f.lines() {
+                writeln!(out, "    {}", sanitize(line))?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! What a probe run produced, as plain data of the model: the agent's records, the rung it ran
+//! at, its identity. The orchestrator (`crate::probe`) fills it; the probe checks read it.
+
+use crate::wire::{AgentRecord, AgentSummary, Listening};
+
+/// The PodSecurity rung of the capture ladder a probe pod ran at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rung {
+    Privileged,
+    Baseline,
+    Restricted,
+}
+
+impl Rung {
+    /// The first rung a namespace's `pod-security.kubernetes.io/enforce` level admits.
+    pub fn for_level(level: Option<&str>) -> Rung {
+        match level {
+            Some("restricted") => Rung::Restricted,
+            Some("baseline") => Rung::Baseline,
+            _ => Rung::Privileged,
+        }
+    }
+
+    /// The next rung after an admission refusal.
+    pub fn next(self) -> Option<Rung> {
+        match self {
+            Rung::Privileged => Some(Rung::Baseline),
+            Rung::Baseline => Some(Rung::Restricted),
+            Rung::Restricted => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rung::Privileged => "privileged",
+            Rung::Baseline => "baseline",
+            Rung::Restricted => "restricted",
+        }
+    }
+}
+
+/// What a probe run produced.
+#[derive(Debug, Clone)]
+pub struct ProbeResults {
+    pub namespace: String,
+    pub pod: String,
+    pub node: Option<String>,
+    /// The PodSecurity rung the pod ran at.
+    pub rung: Rung,
+    /// What happened on the way (a refused rung, a mesh sidecar note).
+    pub notes: Vec<String>,
+    pub records: Vec<AgentRecord>,
+    pub summary: Option<AgentSummary>,
+    /// The labels the probe pod carried (its identity for NetworkPolicy).
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// `--inspect`: the socket table of backend pods that refused, or why it could not be read.
+    pub sockets: std::collections::BTreeMap<String, Result<Vec<Listening>, String>>,
+}
+
+impl ProbeResults {
+    /// Reads the agent's log: one JSON object per line; other lines (a runtime's noise) are
+    /// ignored, an unreadable JSON line is an error.
+    pub fn parse_log(log: &str) -> Result<(Vec<AgentRecord>, Option<AgentSummary>), String> {
+        let mut records = Vec::new();
+        let mut summary = None;
+        for (n, line) in log.lines().enumerate() {
+            let line = line.trim();
+            if !line.starts_with('{') {
+                continue;
+            }
+            let value: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| format!("agent log line {}: {e}", n + 1))?;
+            if value["kind"] == "summary" {
+                summary = Some(
+                    serde_json::from_value(value)
+                        .map_err(|e| format!("agent summary line {}: {e}", n + 1))?,
+                );
+            } else {
+                records.push(
+                    serde_json::from_value(value)
+                        .map_err(|e| format!("agent log line {}: {e}", n + 1))?,
+                );
+            }
+        }
+        Ok((records, summary))
+    }
+
+    /// The lines about one target (several for a repeated ClusterIP probe).
+    pub fn records_for<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a AgentRecord> {
+        self.records.iter().filter(move |r| r.target == target)
+    }
+
+    /// Whether verdicts came from packets (capture on).
+    pub fn captured(&self) -> bool {
+        self.summary.as_ref().is_some_and(|s| s.capture.enabled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_the_agent_writes() {
+        // A line as the agent serialises it (src/agent/probe.rs), and a summary.
+        let log = concat!(
+            "some runtime noise\n",
+            r#"{"kind":"tcp","target":"tcp:10.0.0.9:8080","verdict":"dropped","evidence":"packets","local":"10.0.0.5:40000","iface":"eth0","sent":2,"retransmits":1,"reply":null,"reply_from":null,"socket":"timeout","elapsed_ms":1500.2,"detail":"2 SYN(s)"}"#,
+            "\n",
+            r#"{"kind":"dns","target":"dns:web.shop","name":"web.shop","type":"A","via":"resolv.conf","servers":["10.96.0.10:53"],"verdict":"resolved","rcode":"NOERROR","answered_name":"web.shop.svc.cluster.local.","answers":["10.96.0.20"],"latency_ms":1.2,"tries":3,"resolved":3,"detail":"x"}"#,
+            "\n",
+            r#"{"kind":"summary","agent":"kubectl-netdoctor 0.1.0","targets":2,"verdicts":{},"elapsed_ms":1,"uid":0,"euid":0,"capabilities":["NET_RAW"],"capture":{"enabled":true,"interfaces":["eth0"],"packets":9}}"#,
+        );
+        let (records, summary) = ProbeResults::parse_log(log).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].verdict, "dropped");
+        assert_eq!(records[0].retransmits, 1);
+        assert_eq!(records[1].answers, vec!["10.96.0.20"]);
+        let summary = summary.unwrap();
+        assert!(summary.capture.enabled);
+        assert_eq!(summary.uid, Some(0));
+        assert!(ProbeResults::parse_log("{not json").is_err());
+    }
+}
