@@ -10,7 +10,6 @@ pub mod cni;
 mod commands;
 pub mod config;
 pub mod error;
-pub mod explain;
 #[cfg(test)]
 mod fixtures;
 pub mod generate;
@@ -56,7 +55,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Explain(args) => {
             settings.require_output("explain", &[OutputFormat::Table, OutputFormat::Markdown])?;
-            let text = explain::explain(args.check.as_deref())?;
+            let text = commands::explain::explain(args.check.as_deref())?;
             std::io::stdout().write_all(text.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }

@@ -8,16 +8,17 @@ use crate::state::{ObjectRef, SourceKind};
 
 pub const API_VERSION: &str = "netdoctor.io/v1";
 
-/// A check's status. The order is severity for the summary, not flow order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// A check's status. The variant order is severity (`max` is the worst): a skip says nothing
+/// against the Service, a check that broke says less than one that found a problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,
-    Warn,
-    Fail,
     Skip,
+    Warn,
     /// The check itself broke: counts as incomplete.
     Error,
+    Fail,
 }
 
 impl Status {
@@ -409,5 +410,36 @@ impl ScanReport {
         } else {
             exit::OK
         }
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::Status;
+
+    // The worst of several findings is their maximum: a failure outranks a broken check, which
+    // outranks a warning; a skip never hides a pass's absence of problems.
+    #[test]
+    fn status_order_is_severity() {
+        let mut all = [
+            Status::Fail,
+            Status::Warn,
+            Status::Pass,
+            Status::Error,
+            Status::Skip,
+        ];
+        all.sort();
+        assert_eq!(
+            all,
+            [
+                Status::Pass,
+                Status::Skip,
+                Status::Warn,
+                Status::Error,
+                Status::Fail
+            ]
+        );
+        assert_eq!(Status::Pass.max(Status::Warn), Status::Warn);
+        assert_eq!(Status::Fail.max(Status::Error), Status::Fail);
     }
 }

@@ -5,7 +5,6 @@
 //! the cluster domain need not be known.
 
 use super::common as probed;
-use super::pods_listening::raise;
 use super::unavailable;
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;
@@ -45,7 +44,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             None => "resolv.conf".to_string(),
         };
         let Some(record) = results.records_for(&planned.arg).next() else {
-            raise(&mut worst, Status::Error);
+            worst = worst.max(Status::Error);
             problems.push(format!("{name} via {via}: the agent reported nothing"));
             continue;
         };
@@ -80,7 +79,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                             && x.contains('.') == record.answers.iter().any(|a| a.contains('.'))
                     });
                 if !wrong.is_empty() || missing || record.answers.is_empty() {
-                    raise(&mut worst, Status::Fail);
+                    worst = worst.max(Status::Fail);
                     problems.push(format!(
                         "{name} via {via} resolves to {}, not {}",
                         if record.answers.is_empty() {
@@ -95,7 +94,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                         record.answered_name.as_deref().unwrap_or("?")
                     ));
                 } else if record.intermittent {
-                    raise(&mut worst, Status::Warn);
+                    worst = worst.max(Status::Warn);
                     problems.push(format!(
                         "{name} via {via} resolved {} of {} times",
                         record.resolved, record.tries
@@ -103,7 +102,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                 }
             }
             "timeout" if server.is_none() && node_local(&record.servers).is_some() => {
-                raise(&mut worst, Status::Fail);
+                worst = worst.max(Status::Fail);
                 let cache = node_local(&record.servers).unwrap_or_default();
                 let node = results.node.as_deref().unwrap_or("<node>");
                 problems.push(format!(
@@ -114,7 +113,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                 ));
             }
             verdict => {
-                raise(&mut worst, Status::Fail);
+                worst = worst.max(Status::Fail);
                 let (problem, fix) =
                     failure(state, name, &via, server.is_some(), verdict, full_fails);
                 problems.push(problem);

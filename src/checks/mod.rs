@@ -2,7 +2,8 @@
 //!
 //! To add a check: write `src/checks/<id with _>.rs` with a `pub fn run(&ClusterState) -> Outcome`
 //! that only reads the state, add it to [`REGISTRY`] at its place in the flow with the checks it
-//! depends on, and write its runbook page `checks/<id>.md` (a test keeps the two one-to-one).
+//! depends on and its runbook page `checks/<id>.md` (`explain` reads it from there; a test keeps
+//! code and pages one-to-one).
 
 use crate::report::{CheckResult, Outcome, SkipKind, Status};
 use crate::state::{ClusterState, Unavailable};
@@ -43,6 +44,8 @@ pub struct CheckDef {
     /// Checks whose failure makes this one meaningless: it is then skipped, not guessed.
     pub depends_on: &'static [&'static str],
     pub run: fn(&ClusterState) -> Outcome,
+    /// Its runbook page, `checks/<id>.md` (what `explain <id>` prints).
+    pub page: &'static str,
 }
 
 /// Every check that exists, in flow order.
@@ -53,6 +56,7 @@ pub const REGISTRY: &[CheckDef] = &[
         order: 1,
         needs: Needs::Api,
         depends_on: &[],
+        page: include_str!("../../checks/service.exists.md"),
         run: service_exists::run,
     },
     CheckDef {
@@ -61,6 +65,7 @@ pub const REGISTRY: &[CheckDef] = &[
         order: 2,
         needs: Needs::Api,
         depends_on: &["service.exists"],
+        page: include_str!("../../checks/service.selector.md"),
         run: service_selector::run,
     },
     CheckDef {
@@ -69,6 +74,7 @@ pub const REGISTRY: &[CheckDef] = &[
         order: 3,
         needs: Needs::Api,
         depends_on: &["service.selector"],
+        page: include_str!("../../checks/endpoints.ready.md"),
         run: endpoints_ready::run,
     },
     CheckDef {
@@ -77,6 +83,7 @@ pub const REGISTRY: &[CheckDef] = &[
         order: 4,
         needs: Needs::Api,
         depends_on: &["service.selector"],
+        page: include_str!("../../checks/ports.target.md"),
         run: ports_target::run,
     },
     CheckDef {
@@ -85,6 +92,7 @@ pub const REGISTRY: &[CheckDef] = &[
         order: 5,
         needs: Needs::Probe,
         depends_on: &["endpoints.ready"],
+        page: include_str!("../../checks/pods.listening.md"),
         run: pods_listening::run,
     },
     CheckDef {
@@ -93,6 +101,7 @@ pub const REGISTRY: &[CheckDef] = &[
         order: 6,
         needs: Needs::Probe,
         depends_on: &["pods.listening"],
+        page: include_str!("../../checks/service.clusterip.md"),
         run: service_clusterip::run,
     },
     CheckDef {
@@ -101,6 +110,7 @@ pub const REGISTRY: &[CheckDef] = &[
         order: 7,
         needs: Needs::Probe,
         depends_on: &["service.exists"],
+        page: include_str!("../../checks/dns.resolves.md"),
         run: dns_resolves::run,
     },
     CheckDef {
@@ -109,6 +119,7 @@ pub const REGISTRY: &[CheckDef] = &[
         order: 8,
         needs: Needs::Api,
         depends_on: &["service.exists"],
+        page: include_str!("../../checks/ingress.routes.md"),
         run: ingress_routes::run,
     },
     CheckDef {
@@ -117,6 +128,7 @@ pub const REGISTRY: &[CheckDef] = &[
         order: 9,
         needs: Needs::Api,
         depends_on: &["service.selector"],
+        page: include_str!("../../checks/netpol.allows.md"),
         run: netpol_allows::run,
     },
 ];

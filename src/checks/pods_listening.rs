@@ -44,7 +44,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                 "Probe",
                 format!("{what}: the agent reported nothing about {}", planned.arg),
             ));
-            raise(&mut worst, Status::Error);
+            worst = worst.max(Status::Error);
             continue;
         };
         let decision = pod
@@ -76,7 +76,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             "dropped" => {
                 match (&policy, &decision) {
                     (Some(Policy::Denied), Some(d)) => {
-                        raise(&mut worst, Status::Fail);
+                        worst = worst.max(Status::Fail);
                         evidence.push(Evidence::new(
                         "CrossCheck",
                         format!("expected: {} denies the probe's identity, and its SYNs were dropped", denying(d)),
@@ -84,7 +84,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                     }
                     _ => {
                         all_policy_drops = false;
-                        raise(&mut worst, Status::Fail);
+                        worst = worst.max(Status::Fail);
                         evidence.push(Evidence::new(
                         "CrossCheck",
                         format!(
@@ -103,7 +103,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             }
             "refused" | "closed" => {
                 all_policy_drops = false;
-                raise(&mut worst, Status::Fail);
+                worst = worst.max(Status::Fail);
                 match pod.as_deref().and_then(|p| results.sockets.get(p)) {
                     Some(Ok(table)) => {
                         let (found, fix) = read_socket_table(&pod_name, table, *port, protocol);
@@ -127,21 +127,21 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             }
             "rejected" => {
                 all_policy_drops = false;
-                raise(&mut worst, Status::Fail);
+                worst = worst.max(Status::Fail);
                 fixes.push(format!(
                     "a firewall rejects {ip}:{port}: check the node's iptables/nftables rules and any policy engine's reject rules"
                 ));
             }
             "unreachable" => {
                 all_policy_drops = false;
-                raise(&mut worst, Status::Fail);
+                worst = worst.max(Status::Fail);
                 fixes.push(format!(
                     "no path to {ip}: check the CNI pods on the probe's node and on {pod_name}'s node (kubectl get pods -n kube-system -o wide), and the routes between nodes"
                 ));
             }
             _ => {
                 all_policy_drops = false;
-                raise(&mut worst, Status::Error);
+                worst = worst.max(Status::Error);
             }
         }
     }
@@ -275,20 +275,6 @@ fn read_socket_table(
                 crate::text::shell_quote(pod)
             ),
         ),
-    }
-}
-
-/// Keeps the most severe status: fail over error (a finding beats a broken probe line), error
-/// over warn.
-pub(crate) fn raise(worst: &mut Status, status: Status) {
-    let rank = |s: Status| match s {
-        Status::Pass | Status::Skip => 0,
-        Status::Warn => 1,
-        Status::Error => 2,
-        Status::Fail => 3,
-    };
-    if rank(status) > rank(*worst) {
-        *worst = status;
     }
 }
 

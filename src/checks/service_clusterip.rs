@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use super::common as probed;
-use super::pods_listening::raise;
 use super::unavailable;
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;
@@ -37,7 +36,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         let records: Vec<_> = results.records_for(&planned.arg).collect();
         let what = format!("{ip}:{port}/{protocol}");
         if records.is_empty() {
-            raise(&mut worst, Status::Error);
+            worst = worst.max(Status::Error);
             lines.push(format!("{what}: the agent reported nothing"));
             continue;
         }
@@ -69,7 +68,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             lines.push(format!("{what} answered {open} of {n}"));
             continue;
         }
-        raise(&mut worst, Status::Fail);
+        worst = worst.max(Status::Fail);
         if open > 0 {
             lines.push(format!(
                 "{what}: {} of {n} connects failed ({tally})",

@@ -5,6 +5,7 @@
 pub(crate) mod capture;
 pub(crate) mod cleanup;
 pub(crate) mod dns;
+pub(crate) mod explain;
 pub(crate) mod ingress;
 pub(crate) mod path;
 pub(crate) mod reach;

@@ -1,47 +1,20 @@
-//! Runbook pages: `checks/<id>.md`, embedded in the binary and printed by `explain`.
+//! `explain [CHECK]`: the list of checks, or one check's runbook page (`checks/<id>.md`, embedded
+//! in the binary through the check's registry entry).
 
 use crate::checks::REGISTRY;
 use crate::error::{Error, Result};
 
-/// Every page, by check id. A test keeps this, the registry and `checks/` one-to-one.
-pub const PAGES: &[(&str, &str)] = &[
-    (
-        "service.exists",
-        include_str!("../checks/service.exists.md"),
-    ),
-    (
-        "service.selector",
-        include_str!("../checks/service.selector.md"),
-    ),
-    (
-        "endpoints.ready",
-        include_str!("../checks/endpoints.ready.md"),
-    ),
-    ("ports.target", include_str!("../checks/ports.target.md")),
-    (
-        "pods.listening",
-        include_str!("../checks/pods.listening.md"),
-    ),
-    (
-        "service.clusterip",
-        include_str!("../checks/service.clusterip.md"),
-    ),
-    ("dns.resolves", include_str!("../checks/dns.resolves.md")),
-    (
-        "ingress.routes",
-        include_str!("../checks/ingress.routes.md"),
-    ),
-    ("netpol.allows", include_str!("../checks/netpol.allows.md")),
-];
-
 /// A page split into its front matter (key: value lines) and its body.
-pub struct Page {
-    pub front: Vec<(String, String)>,
-    pub body: &'static str,
+pub(crate) struct Page {
+    /// Front matter (id, title, order, needs): checked against the registry by a test.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) front: Vec<(String, String)>,
+    pub(crate) body: &'static str,
 }
 
 impl Page {
-    pub fn get(&self, key: &str) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.front
             .iter()
             .find(|(k, _)| k == key)
@@ -49,7 +22,7 @@ impl Page {
     }
 }
 
-pub fn parse(text: &'static str) -> Page {
+pub(crate) fn parse(text: &'static str) -> Page {
     let mut front = Vec::new();
     let Some(rest) = text.strip_prefix("---\n") else {
         return Page { front, body: text };
@@ -68,15 +41,12 @@ pub fn parse(text: &'static str) -> Page {
     }
 }
 
-pub fn page(id: &str) -> Option<Page> {
-    PAGES
-        .iter()
-        .find(|(p, _)| *p == id)
-        .map(|(_, text)| parse(text))
+pub(crate) fn page(id: &str) -> Option<Page> {
+    crate::checks::find(id).map(|def| parse(def.page))
 }
 
 /// `explain`: the list of checks, or one page.
-pub fn explain(check: Option<&str>) -> Result<String> {
+pub(crate) fn explain(check: Option<&str>) -> Result<String> {
     let Some(id) = check else {
         let mut out = String::from("Checks of `kubectl netdoctor svc`, in flow order:\n\n");
         for def in REGISTRY {
@@ -117,8 +87,7 @@ mod tests {
     #[test]
     fn every_check_has_a_page_and_every_page_a_check() {
         for def in REGISTRY {
-            let p =
-                page(def.id).unwrap_or_else(|| panic!("{} has no page in explain::PAGES", def.id));
+            let p = page(def.id).unwrap_or_else(|| panic!("{} has no page", def.id));
             assert_eq!(p.get("id"), Some(def.id));
             assert_eq!(
                 p.get("order"),
@@ -152,10 +121,6 @@ mod tests {
             assert!(
                 REGISTRY.iter().any(|d| d.id == id),
                 "checks/{name} has no check"
-            );
-            assert!(
-                PAGES.iter().any(|(p, _)| *p == id),
-                "checks/{name} is not embedded"
             );
         }
     }
