@@ -272,11 +272,34 @@ impl Live {
         client: Option<&ClientSpec>,
     ) -> Result<ClusterState> {
         let work = async {
-            let mut s = self.gather(ns, name).await?;
-            if s.service().is_some() {
-                self.gather_ingress(&mut s).await;
-                self.gather_policy(&mut s, client).await;
-            }
+            // Round 1: the Service. Round 2, all at once: its pods and slices, the namespace's
+            // Ingresses and NetworkPolicies (and, with --from, the client). Only what those show
+            // leads further (not-ready pods' events, routing Ingresses' classes, policies'
+            // enforcers).
+            let mut s = ClusterState::new(SourceKind::Live, ns, name);
+            let Some(svc) = self.read_service(&mut s).await? else {
+                return Ok(s);
+            };
+            s.service = Fact::Known(Some(svc.clone()));
+            let (mut ing, mut pol) = (s.clone(), s.clone());
+            tokio::join!(
+                self.gather_backends(&mut s, svc),
+                self.gather_ingress(&mut ing),
+                self.gather_policy(&mut pol, client),
+            );
+            s.ingresses = ing.ingresses;
+            s.ingress_classes = ing.ingress_classes;
+            s.controller_pods = ing.controller_pods;
+            s.tls_secrets = ing.tls_secrets;
+            s.certificates = ing.certificates;
+            s.gke = ing.gke;
+            s.policies = pol.policies;
+            s.client = pol.client;
+            s.namespaces = pol.namespaces;
+            s.dns_pods = pol.dns_pods;
+            s.daemonsets = pol.daemonsets;
+            s.policy_apis = pol.policy_apis;
+            s.other_policies = pol.other_policies;
             Ok(s)
         };
         match self.timeout {
@@ -291,8 +314,11 @@ impl Live {
         }
     }
 
-    async fn gather(&self, ns: &str, name: &str) -> Result<ClusterState> {
-        let mut s = ClusterState::new(SourceKind::Live, ns, name);
+    /// Round 1: the Service, or — when it is missing — the names the user may have meant. A
+    /// transport failure here means the cluster is unreachable (exit 3).
+    async fn read_service(&self, s: &mut ClusterState) -> Result<Option<Service>> {
+        let (ns, name) = (s.namespace.clone(), s.service_name.clone());
+        let (ns, name) = (ns.as_str(), name.as_str());
         let services: Api<Service> = Api::namespaced(self.client.clone(), ns);
         // Round 1: the Service. A transport failure here means the cluster is unreachable.
         let svc = match self
@@ -308,10 +334,10 @@ impl Live {
             }
             Err(e) => {
                 s.service = self.fact(Err(e), "get", "services", Some(ns));
-                return Ok(s);
+                return Ok(None);
             }
         };
-        let Some(svc) = svc else {
+        if svc.is_none() {
             // Round 2 (missing): near names here, the same name elsewhere.
             let all: Api<Service> = Api::all(self.client.clone());
             let (here, elsewhere, api) = tokio::join!(
@@ -346,9 +372,15 @@ impl Live {
                 None,
             );
             s.service = Fact::Known(None);
-            return Ok(s);
-        };
+        }
+        Ok(svc)
+    }
 
+    /// The Service's backends: pods by selector, its slices, what its type needs; then only when
+    /// they call for it, the near-miss facts and the events and nodes of pods that are not ready.
+    async fn gather_backends(&self, s: &mut ClusterState, svc: Service) {
+        let (ns, name) = (s.namespace.clone(), s.service_name.clone());
+        let (ns, name) = (ns.as_str(), name.as_str());
         // Round 2: pods by selector, the Service's slices, and what its type needs.
         let selector = svc
             .spec
@@ -519,7 +551,6 @@ impl Live {
                 None,
             );
         }
-        Ok(s)
     }
 }
 

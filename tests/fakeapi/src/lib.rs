@@ -43,6 +43,8 @@ pub struct Request {
     pub method: String,
     pub path: String,
     pub query: String,
+    /// When it arrived, since the server started: requests sent together arrive together.
+    pub at: Duration,
 }
 
 impl Request {
@@ -62,6 +64,21 @@ struct Forbid {
 
 type Key = (String, String, String); // (group/version/plural, namespace, name)
 
+/// An `Instant` with a `Default` (now).
+struct Started(std::time::Instant);
+
+impl Default for Started {
+    fn default() -> Self {
+        Started(std::time::Instant::now())
+    }
+}
+
+impl Started {
+    fn elapsed(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
 #[derive(Default)]
 struct Shared {
     objects: RwLock<BTreeMap<Key, Value>>,
@@ -73,6 +90,8 @@ struct Shared {
     /// Time a create takes to answer *after* it was stored (a response still in flight).
     create_latency_ms: AtomicU64,
     resource_version: AtomicU64,
+    /// When the store was made (the request log's clock).
+    started: Started,
     /// API groups announced in discovery without resources served (CRDs of other tools).
     extra_groups: RwLock<Vec<(String, String)>>,
     /// Custom resources served besides the built-in catalogue.
@@ -571,6 +590,7 @@ async fn handle(
         method: method.to_string(),
         path: uri.path().to_string(),
         query: uri.query().unwrap_or_default().to_string(),
+        at: api.shared.started.elapsed(),
     });
     let latency = api.shared.latency_ms.load(Ordering::SeqCst);
     if latency > 0 {
