@@ -16,10 +16,10 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kubectl_netdoctor::checks;
-use kubectl_netdoctor::netpol::{Namespaces, Party, PodInfo, PolicySet, Protocol};
-use kubectl_netdoctor::reach::{Discard, ReachInput, analyse};
-use kubectl_netdoctor::state::{Client, ClusterState, Fact, SourceKind};
+use kubectl_netdoctor::front::{
+    Client, ClusterState, Discard, Fact, Namespaces, Party, PodInfo, PolicySet, Protocol,
+    ReachInput, SourceKind, analyse, run_all,
+};
 
 const NAMESPACES: usize = 200;
 const WORKLOADS_PER_NS: usize = 10;
@@ -241,7 +241,7 @@ fn main() {
         .cloned()
         .collect();
     let state = service_state(&pods, &two, &namespaces);
-    let (t_flow, results) = time(|| checks::run_all(&state), 50);
+    let (t_flow, results) = time(|| run_all(&state), 50);
     let netpol = results
         .iter()
         .find(|r| r.id == "netpol.allows")
@@ -290,7 +290,7 @@ fn main() {
         for src in &srcs {
             for dst in &dsts {
                 let d = set.decide(&nss, src, dst, 8080, Protocol::Tcp);
-                allowed += u64::from(d.verdict() == kubectl_netdoctor::netpol::Verdict::Allowed);
+                allowed += u64::from(d.verdict() == kubectl_netdoctor::front::Verdict::Allowed);
             }
         }
         allowed
@@ -321,7 +321,7 @@ fn main() {
                 for dst in &dsts {
                     allowed += u64::from(
                         set.decide(&nss, src, dst, 8080, Protocol::Tcp).verdict()
-                            == kubectl_netdoctor::netpol::Verdict::Allowed,
+                            == kubectl_netdoctor::front::Verdict::Allowed,
                     );
                 }
             }

@@ -21,7 +21,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 2 usage error or malformed manifest, 3 diagnosis incomplete (API unreachable, forbidden read, bad \
 kubeconfig), 130/143 interrupted."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
@@ -30,7 +30,7 @@ pub struct Cli {
 
 /// kubectl's global flags, accepted before or after the subcommand.
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config).
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
@@ -54,10 +54,10 @@ pub struct GlobalArgs {
     pub verbose: u8,
 }
 
-pub use crate::config::OutputFormat;
+pub(crate) use crate::config::OutputFormat;
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Diagnose one Service: the ordered flow (Service, endpoints, ports, then a probe pod's
     /// packets and DNS, Ingress, NetworkPolicy).
     #[command(visible_alias = "service")]
@@ -96,7 +96,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct SvcArgs {
+pub(crate) struct SvcArgs {
     /// The Service's name (also accepted as svc/NAME or service/NAME).
     pub name: String,
     /// Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for
@@ -128,7 +128,7 @@ pub struct SvcArgs {
 
 /// How the probe pod runs (checks 5–7).
 #[derive(Debug, Args)]
-pub struct ProbeArgs {
+pub(crate) struct ProbeArgs {
     /// API reads only: create no probe pod (checks 5–7 are skipped; nothing is written).
     #[arg(long)]
     pub no_probe: bool,
@@ -141,7 +141,7 @@ pub struct ProbeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct PathArgs {
+pub(crate) struct PathArgs {
     /// The client: pod/NAME, pod/NAMESPACE/NAME, or ns/NAMESPACE with --labels.
     #[arg(long, value_name = "pod/NAME|ns/NAMESPACE")]
     pub from: String,
@@ -162,7 +162,7 @@ pub struct PathArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct IngressArgs {
+pub(crate) struct IngressArgs {
     /// The Ingress's name (also ing/NAME or ingress/NAME).
     pub name: String,
     /// Diagnose manifests instead of a live cluster.
@@ -177,7 +177,7 @@ pub struct IngressArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DnsArgs {
+pub(crate) struct DnsArgs {
     /// The cluster DNS Service, NAMESPACE/NAME (kube-dns in kube-system by default).
     #[arg(long, value_name = "NS/NAME", default_value = "kube-system/kube-dns")]
     pub service: String,
@@ -190,7 +190,7 @@ pub struct DnsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub(crate) struct ScanArgs {
     /// Every namespace (else -n, the context's namespace, or "default").
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
@@ -206,7 +206,7 @@ pub struct ScanArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ReachArgs {
+pub(crate) struct ReachArgs {
     /// Every namespace (else -n, the context's namespace, or "default").
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
@@ -216,7 +216,7 @@ pub struct ReachArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// A check id such as `service.selector`; omitted: list every check.
     pub check: Option<String>,
 }
@@ -249,7 +249,7 @@ mod tests {
 }
 
 #[derive(Debug, Args)]
-pub struct AgentArgs {
+pub(crate) struct AgentArgs {
     /// What to probe: tcp:IP:PORT, udp:IP:PORT ([IPv6]:PORT), dns:NAME[/A|AAAA|SRV][@SERVER[:PORT]]
     /// (without @SERVER, through the resolv.conf as a process here would resolve).
     #[arg(value_name = "TARGET")]
@@ -294,7 +294,7 @@ pub struct AgentArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CleanupArgs {
+pub(crate) struct CleanupArgs {
     /// Every namespace (else -n, the context's namespace, or "default").
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
@@ -304,13 +304,13 @@ pub struct CleanupArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PcapEncoding {
+pub(crate) enum PcapEncoding {
     Raw,
     Base64,
 }
 
 #[derive(Debug, Args)]
-pub struct CaptureArgs {
+pub(crate) struct CaptureArgs {
     /// The pod whose traffic to capture (also pod/NAME).
     pub pod: String,
     /// The container to attach to (its network is the pod's; this names it in the pod spec).
@@ -343,7 +343,7 @@ use crate::error::{Error, Result};
 
 impl Settings {
     /// The validated settings of kubectl's global flags (no I/O but the environment).
-    pub fn from_args(g: &GlobalArgs) -> Result<Self> {
+    pub(crate) fn from_args(g: &GlobalArgs) -> Result<Self> {
         let request_timeout = crate::config::parse_duration(&g.request_timeout).map_err(|e| {
             Error::Usage(format!(
                 "invalid --request-timeout {:?}: {e}",
@@ -370,7 +370,7 @@ impl Settings {
 
 impl crate::probe::job::ProbeOptions {
     /// From the flags every probing command shares.
-    pub fn from_args(args: &crate::cli::ProbeArgs) -> Self {
+    pub(crate) fn from_args(args: &crate::cli::ProbeArgs) -> Self {
         Self {
             image: args.probe_image.clone(),
             timeout: args.probe_timeout,

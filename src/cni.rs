@@ -6,7 +6,7 @@ use crate::state::Workload;
 
 /// Whether the cluster's network plugin enforces NetworkPolicy.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Enforcement {
+pub(crate) enum Enforcement {
     /// This plugin enforces it.
     Enforced(String),
     /// This plugin does not (the reason names it).
@@ -20,7 +20,7 @@ fn has(ds: &Workload, needle: &str) -> bool {
 }
 
 /// Recognises the CNI from the cluster's DaemonSets.
-pub fn enforcement(daemonsets: &[Workload]) -> Enforcement {
+pub(crate) fn enforcement(daemonsets: &[Workload]) -> Enforcement {
     let enforcers: [(&str, &str); 8] = [
         ("calico-node", "Calico"),
         ("canal", "Canal (Calico policy)"),
@@ -67,7 +67,7 @@ pub fn enforcement(daemonsets: &[Workload]) -> Enforcement {
 }
 
 /// Policy kinds of other engines, to name the ones that exist: (group, kind, plural, namespaced).
-pub const ENGINE_KINDS: &[(&str, &str, &str, bool)] = &[
+pub(crate) const ENGINE_KINDS: &[(&str, &str, &str, bool)] = &[
     (
         "crd.projectcalico.org",
         "NetworkPolicy",
@@ -125,7 +125,7 @@ pub const ENGINE_KINDS: &[(&str, &str, &str, bool)] = &[
 ];
 
 /// Other policy engines whose API groups discovery lists: (engine, group).
-pub fn other_engines(groups: &[String]) -> Vec<(&'static str, String)> {
+pub(crate) fn other_engines(groups: &[String]) -> Vec<(&'static str, String)> {
     let known: [(&str, &str); 6] = [
         (
             "crd.projectcalico.org",

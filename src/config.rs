@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 /// The output formats; each command accepts some ([`Settings::require_output`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// Ordered checklist and verdict, for people.
     Table,
     /// The Diagnosis document (schema netdoctor.io/v1).
@@ -22,7 +22,7 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             OutputFormat::Table => "table",
             OutputFormat::Json => "json",
@@ -35,7 +35,7 @@ impl OutputFormat {
 }
 
 #[derive(Clone, Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub kubeconfig: Option<std::path::PathBuf>,
     pub context: Option<String>,
     pub namespace: Option<String>,
@@ -48,7 +48,7 @@ pub struct Settings {
 
 impl Settings {
     /// Rejects an output format the command does not produce (exit 2).
-    pub fn require_output(&self, command: &str, allowed: &[OutputFormat]) -> Result<()> {
+    pub(crate) fn require_output(&self, command: &str, allowed: &[OutputFormat]) -> Result<()> {
         if allowed.contains(&self.output) {
             return Ok(());
         }
@@ -62,7 +62,7 @@ impl Settings {
 }
 
 /// A DNS-1123 label, as Kubernetes requires of namespaces and Service names.
-pub fn validate_name(what: &str, s: &str) -> Result<()> {
+pub(crate) fn validate_name(what: &str, s: &str) -> Result<()> {
     let ok = !s.is_empty()
         && s.len() <= 253
         && s.chars()
@@ -81,11 +81,11 @@ pub fn validate_name(what: &str, s: &str) -> Result<()> {
 
 /// The longest duration any flag takes: a day is more than any timeout, probe or capture needs,
 /// and far from the values where a deadline timestamp overflows.
-pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 /// kubectl's duration syntax: "30s", "1m", "1m30s", "500ms", "2h"; a bare number means seconds.
 /// At most [`MAX_DURATION`].
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     let s = s.trim();
     let too_long = || format!("{s:?} is longer than the maximum, 24h");
     if s.is_empty() {
@@ -169,7 +169,7 @@ mod tests {
 }
 
 /// Parses `--from` and `--labels` (DESIGN §2): `pod/NAME`, `pod/NAMESPACE/NAME`, `ns/NAMESPACE`.
-pub fn client_spec(
+pub(crate) fn client_spec(
     from: Option<&str>,
     labels: Option<&str>,
 ) -> Result<Option<crate::state::ClientSpec>> {

@@ -6,19 +6,19 @@
 use std::process::ExitCode;
 
 /// Exit codes, in one place.
-pub mod exit {
+pub(crate) mod exit {
     /// Everything that ran passed (warnings allowed unless `--strict`).
-    pub const OK: u8 = 0;
+    pub(crate) const OK: u8 = 0;
     /// A check failed: the diagnosis found a problem.
-    pub const FAILED: u8 = 1;
+    pub(crate) const FAILED: u8 = 1;
     /// Bad flags, unreadable or malformed manifests.
-    pub const USAGE: u8 = 2;
+    pub(crate) const USAGE: u8 = 2;
     /// The diagnosis is incomplete, or the environment (kubeconfig, API server) is broken.
-    pub const INCOMPLETE: u8 = 3;
+    pub(crate) const INCOMPLETE: u8 = 3;
     /// Interrupted by SIGINT.
-    pub const SIGINT: u8 = 130;
+    pub(crate) const SIGINT: u8 = 130;
     /// Interrupted by SIGTERM.
-    pub const SIGTERM: u8 = 143;
+    pub(crate) const SIGTERM: u8 = 143;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,4 +57,4 @@ impl Error {
     }
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

@@ -8,20 +8,21 @@ use clap_complete::Shell;
 use crate::cli::Cli;
 
 /// Shells we ship completions for, with their file names under completions/.
-pub const SHELLS: &[(Shell, &str)] = &[
+#[cfg(test)]
+pub(crate) const SHELLS: &[(Shell, &str)] = &[
     (Shell::Bash, "kubectl-netdoctor.bash"),
     (Shell::Zsh, "_kubectl-netdoctor"),
     (Shell::Fish, "kubectl-netdoctor.fish"),
 ];
 
-pub fn completions(shell: Shell) -> Vec<u8> {
+pub(crate) fn completions(shell: Shell) -> Vec<u8> {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "kubectl-netdoctor", &mut out);
     out
 }
 
-pub fn man() -> std::io::Result<Vec<u8>> {
+pub(crate) fn man() -> std::io::Result<Vec<u8>> {
     let cmd = Cli::command().name("kubectl-netdoctor");
     let mut out = Vec::new();
     clap_mangen::Man::new(cmd).render(&mut out)?;

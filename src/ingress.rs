@@ -4,7 +4,7 @@
 
 /// A known ingress controller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Controller {
+pub(crate) struct Controller {
     pub name: &'static str,
     /// Values of `IngressClass.spec.controller` it claims.
     pub class_controllers: &'static [&'static str],
@@ -16,7 +16,7 @@ pub struct Controller {
     pub outside: bool,
 }
 
-pub const CONTROLLERS: &[Controller] = &[
+pub(crate) const CONTROLLERS: &[Controller] = &[
     Controller {
         name: "ingress-nginx",
         class_controllers: &["k8s.io/ingress-nginx"],
@@ -93,7 +93,7 @@ pub const CONTROLLERS: &[Controller] = &[
 ];
 
 /// Controllers claiming an IngressClass's `spec.controller`.
-pub fn by_class_controller(value: &str) -> Vec<&'static Controller> {
+pub(crate) fn by_class_controller(value: &str) -> Vec<&'static Controller> {
     CONTROLLERS
         .iter()
         .filter(|c| c.class_controllers.contains(&value))
@@ -101,7 +101,7 @@ pub fn by_class_controller(value: &str) -> Vec<&'static Controller> {
 }
 
 /// Controllers that watch a legacy annotation value by default.
-pub fn by_annotation(value: &str) -> Vec<&'static Controller> {
+pub(crate) fn by_annotation(value: &str) -> Vec<&'static Controller> {
     CONTROLLERS
         .iter()
         .filter(|c| c.annotation_values.contains(&value))
@@ -111,7 +111,9 @@ pub fn by_annotation(value: &str) -> Vec<&'static Controller> {
 /// Whether a pod carries one of a controller's selectors (equality terms `k=v`).
 /// The cert-manager issuer an Ingress's annotations name ("cluster-issuer letsencrypt"): then
 /// cert-manager's ingress-shim creates its TLS secrets.
-pub fn cert_manager_issuer(ing: &k8s_openapi::api::networking::v1::Ingress) -> Option<String> {
+pub(crate) fn cert_manager_issuer(
+    ing: &k8s_openapi::api::networking::v1::Ingress,
+) -> Option<String> {
     let a = ing.metadata.annotations.as_ref()?;
     a.get("cert-manager.io/cluster-issuer")
         .map(|v| format!("ClusterIssuer {v}"))
@@ -121,7 +123,7 @@ pub fn cert_manager_issuer(ing: &k8s_openapi::api::networking::v1::Ingress) -> O
         })
 }
 
-pub fn pod_is(c: &Controller, labels: &std::collections::BTreeMap<String, String>) -> bool {
+pub(crate) fn pod_is(c: &Controller, labels: &std::collections::BTreeMap<String, String>) -> bool {
     c.pod_selectors.iter().any(|sel| {
         sel.split(',').all(|term| {
             term.split_once('=')

@@ -7,19 +7,19 @@ use k8s_openapi::api::core::v1::{Container, ContainerPort, Pod, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// Annotation set on pods synthesised from a workload's template (offline): names the workload.
-pub const TEMPLATE_OF: &str = "netdoctor.io/template-of";
+pub(crate) const TEMPLATE_OF: &str = "netdoctor.io/template-of";
 
-pub fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
+pub(crate) fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
     meta.name.as_deref().unwrap_or("")
 }
 
-pub fn labels_of(pod: &Pod) -> BTreeMap<String, String> {
+pub(crate) fn labels_of(pod: &Pod) -> BTreeMap<String, String> {
     pod.metadata.labels.clone().unwrap_or_default()
 }
 
 /// A Service selector is equality-only, and matches when every key has the same value on the pod.
 /// (An empty selector means "selector-less", which callers handle before asking.)
-pub fn selector_matches(
+pub(crate) fn selector_matches(
     selector: &BTreeMap<String, String>,
     labels: &BTreeMap<String, String>,
 ) -> bool {
@@ -27,7 +27,7 @@ pub fn selector_matches(
 }
 
 /// Whether a Service selector matches a pod, without copying its labels.
-pub fn selector_matches_pod(selector: &BTreeMap<String, String>, pod: &Pod) -> bool {
+pub(crate) fn selector_matches_pod(selector: &BTreeMap<String, String>, pod: &Pod) -> bool {
     let labels = pod.metadata.labels.as_ref();
     selector
         .iter()
@@ -36,7 +36,7 @@ pub fn selector_matches_pod(selector: &BTreeMap<String, String>, pod: &Pod) -> b
 
 /// How a pod's labels fall short of a selector.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LabelDiff {
+pub(crate) struct LabelDiff {
     /// Selector keys the pod does not carry: (key, wanted value).
     pub missing: Vec<(String, String)>,
     /// Keys the pod carries with another value: (key, wanted, actual).
@@ -44,7 +44,10 @@ pub struct LabelDiff {
 }
 
 impl LabelDiff {
-    pub fn between(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> Self {
+    pub(crate) fn between(
+        selector: &BTreeMap<String, String>,
+        labels: &BTreeMap<String, String>,
+    ) -> Self {
         let mut diff = LabelDiff::default();
         for (k, want) in selector {
             match labels.get(k) {
@@ -59,18 +62,18 @@ impl LabelDiff {
     }
 
     /// Number of selector terms the pod fails.
-    pub fn distance(&self) -> usize {
+    pub(crate) fn distance(&self) -> usize {
         self.missing.len() + self.differs.len()
     }
 }
 
 /// The protocol of a Service or container port; Kubernetes defaults it to TCP.
-pub fn protocol(p: Option<&String>) -> &str {
+pub(crate) fn protocol(p: Option<&String>) -> &str {
     p.map(String::as_str).unwrap_or("TCP")
 }
 
 /// "http 80/TCP → 8080" for messages.
-pub fn describe_service_port(p: &ServicePort) -> String {
+pub(crate) fn describe_service_port(p: &ServicePort) -> String {
     let name = p.name.as_deref().filter(|n| !n.is_empty());
     let target = match &p.target_port {
         None => String::new(),
@@ -86,7 +89,7 @@ pub fn describe_service_port(p: &ServicePort) -> String {
 }
 
 /// A Service port's targetPort as the API defaults it: omitted means the same as `port`.
-pub fn target_port(p: &ServicePort) -> IntOrString {
+pub(crate) fn target_port(p: &ServicePort) -> IntOrString {
     match &p.target_port {
         None => IntOrString::Int(p.port),
         Some(IntOrString::String(s)) if s.is_empty() => IntOrString::Int(p.port),
@@ -104,7 +107,7 @@ fn sidecars(pod: &Pod) -> impl Iterator<Item = &Container> {
 }
 
 /// Containers in the order `FindPort` searches them: containers in spec order, then sidecars.
-pub fn port_containers(pod: &Pod) -> impl Iterator<Item = &Container> {
+pub(crate) fn port_containers(pod: &Pod) -> impl Iterator<Item = &Container> {
     pod.spec
         .iter()
         .flat_map(|s| s.containers.iter())
@@ -114,7 +117,7 @@ pub fn port_containers(pod: &Pod) -> impl Iterator<Item = &Container> {
 /// Upstream `podutil.FindPort`: a named targetPort resolves to the first container port (in
 /// [`port_containers`] order) with that name **and** the Service port's protocol; a number is used
 /// as it is. `None`: unresolved, so the pod is published without this port.
-pub fn find_port(pod: &Pod, svc_port: &ServicePort) -> Option<i32> {
+pub(crate) fn find_port(pod: &Pod, svc_port: &ServicePort) -> Option<i32> {
     match target_port(svc_port) {
         IntOrString::Int(n) => Some(n),
         IntOrString::String(name) => {
@@ -131,12 +134,12 @@ pub fn find_port(pod: &Pod, svc_port: &ServicePort) -> Option<i32> {
 }
 
 /// Every declared container port of a pod with the container that declares it.
-pub fn declared_ports(pod: &Pod) -> impl Iterator<Item = (&Container, &ContainerPort)> {
+pub(crate) fn declared_ports(pod: &Pod) -> impl Iterator<Item = (&Container, &ContainerPort)> {
     port_containers(pod).flat_map(|c| c.ports.iter().flatten().map(move |p| (c, p)))
 }
 
 /// The pod's Ready condition: `None` when the pod carries no status (a template, offline).
-pub fn pod_ready(pod: &Pod) -> Option<bool> {
+pub(crate) fn pod_ready(pod: &Pod) -> Option<bool> {
     let status = pod.status.as_ref()?;
     status.phase.as_ref()?;
     Some(
@@ -150,7 +153,7 @@ pub fn pod_ready(pod: &Pod) -> Option<bool> {
 
 /// The workload that owns a pod, as (kind, name), without reading the intermediate objects: a
 /// ReplicaSet named `<deployment>-<pod-template-hash>` belongs to that Deployment.
-pub fn workload_of(pod: &Pod) -> Option<(String, String)> {
+pub(crate) fn workload_of(pod: &Pod) -> Option<(String, String)> {
     let meta = &pod.metadata;
     if let Some(t) = meta.annotations.as_ref().and_then(|a| a.get(TEMPLATE_OF)) {
         let (kind, name) = t.split_once('/')?;
@@ -174,7 +177,7 @@ pub fn workload_of(pod: &Pod) -> Option<(String, String)> {
 }
 
 /// How to name a pod in messages: "pod shop/cart-5d8f" or, offline, "Deployment shop/cart (pod template)".
-pub fn describe_pod(pod: &Pod) -> String {
+pub(crate) fn describe_pod(pod: &Pod) -> String {
     let ns = pod.metadata.namespace.as_deref().unwrap_or("");
     if let Some(t) = pod
         .metadata
@@ -188,7 +191,7 @@ pub fn describe_pod(pod: &Pod) -> String {
     format!("pod {ns}/{}", name_of(&pod.metadata))
 }
 
-pub fn is_template(pod: &Pod) -> bool {
+pub(crate) fn is_template(pod: &Pod) -> bool {
     pod.metadata
         .annotations
         .as_ref()
@@ -196,7 +199,7 @@ pub fn is_template(pod: &Pod) -> bool {
 }
 
 /// The cluster domain from a CoreDNS Corefile: the first zone of its `kubernetes` plugin.
-pub fn cluster_domain(corefile: &str) -> Option<String> {
+pub(crate) fn cluster_domain(corefile: &str) -> Option<String> {
     corefile.lines().map(str::trim).find_map(|l| {
         let rest = l.strip_prefix("kubernetes ")?;
         rest.split_whitespace()

@@ -23,7 +23,7 @@ use crate::text::sanitize;
 
 /// What `--to` names.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Destination {
+pub(crate) enum Destination {
     /// A Service, optionally one of its ports (number or name).
     Service { name: String, port: Option<String> },
     /// A pod and a port (number or container port name), with the protocol.
@@ -34,7 +34,7 @@ pub enum Destination {
     },
 }
 
-pub fn parse_destination(s: &str) -> Result<Destination> {
+pub(crate) fn parse_destination(s: &str) -> Result<Destination> {
     let bad = || {
         Error::Usage(format!(
             "invalid --to {s:?}: use svc/NAME[:PORT] or pod/NAME:PORT[/UDP]"

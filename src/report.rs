@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::error::exit;
 use crate::state::{ObjectRef, SourceKind};
 
-pub const API_VERSION: &str = "netdoctor.io/v1";
+pub(crate) const API_VERSION: &str = "netdoctor.io/v1";
 
 /// A check's status. The variant order is severity (`max` is the worst): a skip says nothing
 /// against the Service, a check that broke says less than one that found a problem.
@@ -107,7 +107,7 @@ pub struct CheckResult {
 
 /// The check outcome before it is stamped with its id and title.
 #[derive(Clone, Debug)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub status: Status,
     pub summary: String,
     pub skip: Option<(SkipKind, String)>,
@@ -127,35 +127,35 @@ impl Outcome {
             fix: Vec::new(),
         }
     }
-    pub fn pass(summary: impl Into<String>) -> Self {
+    pub(crate) fn pass(summary: impl Into<String>) -> Self {
         Self::new(Status::Pass, summary)
     }
-    pub fn warn(summary: impl Into<String>) -> Self {
+    pub(crate) fn warn(summary: impl Into<String>) -> Self {
         Self::new(Status::Warn, summary)
     }
-    pub fn fail(summary: impl Into<String>) -> Self {
+    pub(crate) fn fail(summary: impl Into<String>) -> Self {
         Self::new(Status::Fail, summary)
     }
-    pub fn skip(kind: SkipKind, reason: impl Into<String>) -> Self {
+    pub(crate) fn skip(kind: SkipKind, reason: impl Into<String>) -> Self {
         let reason = reason.into();
         let mut o = Self::new(Status::Skip, format!("skipped: {reason}"));
         o.skip = Some((kind, reason));
         o
     }
-    pub fn evidence(mut self, e: impl IntoIterator<Item = Evidence>) -> Self {
+    pub(crate) fn evidence(mut self, e: impl IntoIterator<Item = Evidence>) -> Self {
         self.evidence.extend(e);
         self
     }
-    pub fn fix(mut self, f: impl IntoIterator<Item = String>) -> Self {
+    pub(crate) fn fix(mut self, f: impl IntoIterator<Item = String>) -> Self {
         self.fix.extend(f);
         self
     }
-    pub fn root_cause(mut self, id: &'static str) -> Self {
+    pub(crate) fn root_cause(mut self, id: &'static str) -> Self {
         self.root_cause = Some(id);
         self
     }
 
-    pub fn into_result(self, id: &'static str, title: &'static str) -> CheckResult {
+    pub(crate) fn into_result(self, id: &'static str, title: &'static str) -> CheckResult {
         let (skip_kind, reason) = match self.skip {
             Some((k, r)) => (Some(k), Some(r)),
             None => (None, None),
@@ -175,7 +175,7 @@ impl Outcome {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Target {
+pub(crate) struct Target {
     pub kind: &'static str,
     pub namespace: String,
     pub name: String,
@@ -183,7 +183,7 @@ pub struct Target {
 
 /// The root cause, or that there is none.
 #[derive(Clone, Debug, Serialize)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// pass | warn | fail | incomplete
     pub status: &'static str,
     pub check: Option<&'static str>,
@@ -194,7 +194,7 @@ pub struct Verdict {
 /// The Diagnosis document (DESIGN §4).
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Diagnosis {
+pub(crate) struct Diagnosis {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub target: Target,
@@ -204,7 +204,7 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
-    pub fn new(target: Target, source: SourceKind, checks: Vec<CheckResult>) -> Self {
+    pub(crate) fn new(target: Target, source: SourceKind, checks: Vec<CheckResult>) -> Self {
         let verdict = verdict(&checks);
         Diagnosis {
             api_version: API_VERSION,
@@ -217,7 +217,7 @@ impl Diagnosis {
     }
 
     /// Whether a check could not run for a reason that leaves the diagnosis incomplete.
-    pub fn incomplete(&self) -> bool {
+    pub(crate) fn incomplete(&self) -> bool {
         self.checks.iter().any(|c| {
             c.status == Status::Error
                 || (c.status == Status::Skip && c.skip_kind == Some(SkipKind::Unavailable))
@@ -225,7 +225,7 @@ impl Diagnosis {
     }
 
     /// DESIGN §2: 1 if a check failed (or warned, under `--strict`), else 3 if incomplete, else 0.
-    pub fn exit_code(&self, strict: bool) -> u8 {
+    pub(crate) fn exit_code(&self, strict: bool) -> u8 {
         let failed = self
             .checks
             .iter()
@@ -352,13 +352,13 @@ mod tests {
 /// A finding about a scan's scope rather than one Service (a policy that selects nothing, an
 /// Ingress backend that does not exist, a kind that could not be read).
 #[derive(Serialize, Clone, Debug)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub kind: &'static str,
     pub message: String,
 }
 
 #[derive(Serialize, Default, Debug)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub services: usize,
     pub pass: usize,
     pub warn: usize,
@@ -369,7 +369,7 @@ pub struct Summary {
 /// The `scan` document (DESIGN §4).
 #[derive(Serialize, Debug)]
 #[serde(rename_all = "camelCase")]
-pub struct ScanReport {
+pub(crate) struct ScanReport {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub source: SourceKind,
@@ -381,7 +381,7 @@ pub struct ScanReport {
 
 impl Summary {
     /// Counts of verdicts over Diagnoses.
-    pub fn of(items: &[Diagnosis]) -> Self {
+    pub(crate) fn of(items: &[Diagnosis]) -> Self {
         let mut s = Summary {
             services: items.len(),
             ..Default::default()
@@ -400,7 +400,7 @@ impl Summary {
 
 impl ScanReport {
     /// 1 if any Service failed (or warned, under --strict), else 3 if any is incomplete, else 0.
-    pub fn exit_code(&self, strict: bool) -> u8 {
+    pub(crate) fn exit_code(&self, strict: bool) -> u8 {
         use crate::error::exit;
         let codes: Vec<u8> = self.items.iter().map(|d| d.exit_code(strict)).collect();
         if codes.contains(&exit::FAILED) {

@@ -9,7 +9,7 @@ use crate::report::API_VERSION;
 use crate::state::snapshot::Snapshot;
 use crate::state::{Fact, SourceKind};
 
-pub use crate::report::{Finding, ScanReport, Summary};
+pub(crate) use crate::report::{Finding, ScanReport, Summary};
 
 /// Equality-based label selectors for offline `-l` (`a=b,c!=d,e`), as kubectl accepts them.
 fn selector_matches(
@@ -38,7 +38,7 @@ fn selector_matches(
 }
 
 /// Judges every Service of the snapshot in scope.
-pub fn analyse(
+pub(crate) fn analyse(
     snap: &Snapshot,
     scope_ns: Option<&str>,
     selector: Option<&str>,

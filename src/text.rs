@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 /// Invisible characters that change how text reads or what it seems to say go: bidirectional
 /// marks and overrides, zero-width characters, the byte-order mark, and the noncharacters
 /// U+FFFE/U+FFFF (which also make XML ill-formed).
-pub fn sanitize(s: &str) -> String {
+pub(crate) fn sanitize(s: &str) -> String {
     s.chars()
         .filter_map(|c| match c {
             '\n' | '\t' | '\u{2028}' | '\u{2029}' | '\u{85}' => Some(' '),
@@ -28,7 +28,7 @@ pub fn sanitize(s: &str) -> String {
 }
 
 /// `app=postgres,tier=db`, keys in order: how kubectl prints a selector.
-pub fn labels(map: &BTreeMap<String, String>) -> String {
+pub(crate) fn labels(map: &BTreeMap<String, String>) -> String {
     map.iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
@@ -36,7 +36,7 @@ pub fn labels(map: &BTreeMap<String, String>) -> String {
 }
 
 /// "1 pod", "2 pods".
-pub fn plural(n: usize, word: &str) -> String {
+pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
     } else {
@@ -45,7 +45,7 @@ pub fn plural(n: usize, word: &str) -> String {
 }
 
 /// Quotes a string for a POSIX shell when it needs it, so printed commands can be pasted.
-pub fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     let safe = !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));

@@ -5,7 +5,7 @@ use x509_parser::pem::parse_x509_pem;
 
 /// What matters of a serving certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CertInfo {
+pub(crate) struct CertInfo {
     /// DNS names (SANs, else the subject's common name).
     pub names: Vec<String>,
     /// Validity, as Unix seconds.
@@ -14,7 +14,7 @@ pub struct CertInfo {
 }
 
 /// The first certificate of a PEM bundle (the leaf, by convention).
-pub fn parse(pem: &[u8]) -> Result<CertInfo, String> {
+pub(crate) fn parse(pem: &[u8]) -> Result<CertInfo, String> {
     let (_, pem) = parse_x509_pem(pem).map_err(|e| format!("not a PEM certificate: {e}"))?;
     let cert = pem
         .parse_x509()
@@ -49,7 +49,7 @@ pub fn parse(pem: &[u8]) -> Result<CertInfo, String> {
 
 /// Whether a certificate name covers a host: exact, or a wildcard `*.example.com` for exactly one
 /// more label (`a.example.com`, not `example.com` nor `a.b.example.com`).
-pub fn covers(name: &str, host: &str) -> bool {
+pub(crate) fn covers(name: &str, host: &str) -> bool {
     let (name, host) = (name.to_lowercase(), host.to_lowercase());
     if name == host {
         return true;

@@ -21,7 +21,7 @@ use super::pcap::{Filter, PcapWriter};
 
 /// A packet seen for a probe.
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub at: Instant,
     pub iface: Arc<str>,
     pub outgoing: bool,
@@ -31,7 +31,7 @@ pub struct Seen {
 type Key = (Proto, SocketAddr);
 
 /// Where the pcap records go, and when to stop writing them.
-pub struct PcapSink {
+pub(crate) struct PcapSink {
     pub writer: PcapWriter<Box<dyn Write + Send>>,
     pub filter: Filter,
     pub link: LinkType,
@@ -49,7 +49,7 @@ struct Shared {
     errors: Mutex<Vec<String>>,
 }
 
-pub struct Capture {
+pub(crate) struct Capture {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
     pub interfaces: Vec<String>,
@@ -57,7 +57,7 @@ pub struct Capture {
 
 /// What the summary line reports about capture.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct CaptureReport {
+pub(crate) struct CaptureReport {
     pub interfaces: Vec<String>,
     pub packets: u64,
     pub pcap_packets: Option<u64>,
@@ -68,7 +68,7 @@ pub struct CaptureReport {
 impl Capture {
     /// Opens a channel on each named interface before any probe sends a packet. Fails (typically
     /// PermissionDenied without CAP_NET_RAW) when no interface could be opened.
-    pub fn start(
+    pub(crate) fn start(
         names: &[String],
         all: &[NetworkInterface],
         pcap: Option<PcapSink>,
@@ -121,12 +121,12 @@ impl Capture {
     }
 
     /// Starts keeping the packets of the local endpoint `local` (bound, not yet used).
-    pub fn watch(&self, proto: Proto, local: SocketAddr) {
+    pub(crate) fn watch(&self, proto: Proto, local: SocketAddr) {
         lock(&self.shared.watched).insert((proto, local), Vec::new());
     }
 
     /// The packets seen so far for `local`, still watching.
-    pub fn seen(&self, proto: Proto, local: SocketAddr) -> Vec<Seen> {
+    pub(crate) fn seen(&self, proto: Proto, local: SocketAddr) -> Vec<Seen> {
         lock(&self.shared.watched)
             .get(&(proto, local))
             .cloned()
@@ -134,19 +134,19 @@ impl Capture {
     }
 
     /// Stops watching `local` and returns its packets.
-    pub fn take(&self, proto: Proto, local: SocketAddr) -> Vec<Seen> {
+    pub(crate) fn take(&self, proto: Proto, local: SocketAddr) -> Vec<Seen> {
         lock(&self.shared.watched)
             .remove(&(proto, local))
             .unwrap_or_default()
     }
 
     /// True once the pcap reached its packet limit.
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.shared.full.load(Ordering::Relaxed)
     }
 
     /// Stops the threads, flushes the pcap, and reports.
-    pub fn stop(self) -> CaptureReport {
+    pub(crate) fn stop(self) -> CaptureReport {
         self.shared.stop.store(true, Ordering::Relaxed);
         for thread in self.threads {
             let _ = thread.join();

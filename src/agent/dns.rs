@@ -16,7 +16,7 @@ use super::target::DnsQuery;
 
 /// One JSON line per DNS target (schema: checks/pods.listening.md).
 #[derive(Debug, Clone, Serialize)]
-pub struct DnsLine {
+pub(crate) struct DnsLine {
     pub kind: &'static str,
     pub target: String,
     pub name: String,
@@ -44,13 +44,13 @@ pub struct DnsLine {
 }
 
 /// A parsed resolv.conf, shared by every DNS target.
-pub struct ResolvConf {
+pub(crate) struct ResolvConf {
     config: ResolverConfig,
     options: ResolverOpts,
 }
 
 impl ResolvConf {
-    pub fn read(path: &std::path::Path) -> Result<ResolvConf, String> {
+    pub(crate) fn read(path: &std::path::Path) -> Result<ResolvConf, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let (config, options) =
             parse_resolv_conf(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -58,7 +58,7 @@ impl ResolvConf {
     }
 }
 
-pub async fn lookup(
+pub(crate) async fn lookup(
     query: &DnsQuery,
     conf: Result<&ResolvConf, &str>,
     deadline: Duration,
@@ -325,7 +325,7 @@ fn failure(e: &NetError) -> (&'static str, Option<&'static str>, String) {
 
 impl ResolvConf {
     /// The nameserver addresses, for choosing the interfaces to capture on.
-    pub fn server_ips(&self) -> Vec<std::net::IpAddr> {
+    pub(crate) fn server_ips(&self) -> Vec<std::net::IpAddr> {
         self.config.name_servers().iter().map(|s| s.ip).collect()
     }
 }

@@ -54,7 +54,7 @@ const CAPABILITIES: [&str; 41] = [
 
 /// Who the process really is: what the orchestrator's capture ladder needs to know.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub uid: Option<u32>,
     pub euid: Option<u32>,
     /// Effective capabilities, without the CAP_ prefix.
@@ -62,7 +62,7 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn current() -> Identity {
+    pub(crate) fn current() -> Identity {
         std::fs::read_to_string("/proc/self/status")
             .map(|status| Identity::from_status(&status))
             .unwrap_or(Identity {
@@ -73,7 +73,7 @@ impl Identity {
     }
 
     /// Reads the `Uid:` and `CapEff:` lines of /proc/PID/status.
-    pub fn from_status(status: &str) -> Identity {
+    pub(crate) fn from_status(status: &str) -> Identity {
         let field = |name: &str| {
             status
                 .lines()
@@ -104,13 +104,14 @@ impl Identity {
         }
     }
 
-    pub fn has(&self, capability: &str) -> bool {
+    #[cfg(test)]
+    pub(crate) fn has(&self, capability: &str) -> bool {
         self.capabilities.iter().any(|c| c == capability)
     }
 }
 
 /// The source address the kernel would pick to reach `ip` (a connected UDP socket sends nothing).
-pub fn source_for(ip: IpAddr) -> std::io::Result<IpAddr> {
+pub(crate) fn source_for(ip: IpAddr) -> std::io::Result<IpAddr> {
     let any = match ip {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
@@ -121,7 +122,7 @@ pub fn source_for(ip: IpAddr) -> std::io::Result<IpAddr> {
 }
 
 /// The interfaces of this host that are up.
-pub fn interfaces() -> Vec<pnet::datalink::NetworkInterface> {
+pub(crate) fn interfaces() -> Vec<pnet::datalink::NetworkInterface> {
     pnet::datalink::interfaces()
         .into_iter()
         .filter(|i| i.is_up())
@@ -130,7 +131,7 @@ pub fn interfaces() -> Vec<pnet::datalink::NetworkInterface> {
 
 /// The interface packets to `target` leave by, given the source address the kernel chose: the
 /// loopback when the target is one of our own addresses, else the interface holding the source.
-pub fn interface_for(
+pub(crate) fn interface_for(
     interfaces: &[pnet::datalink::NetworkInterface],
     target: IpAddr,
     source: IpAddr,
@@ -151,7 +152,7 @@ pub fn interface_for(
 
 /// How frames on this interface start: ARPHRD_ETHER (1) and loopback (772) carry an Ethernet
 /// header under AF_PACKET; tun devices and WireGuard (65534, ARPHRD_NONE) start with IP.
-pub fn link_type(interface: &pnet::datalink::NetworkInterface) -> LinkType {
+pub(crate) fn link_type(interface: &pnet::datalink::NetworkInterface) -> LinkType {
     let kind = std::fs::read_to_string(format!("/sys/class/net/{}/type", interface.name))
         .ok()
         .and_then(|t| t.trim().parse::<u32>().ok());

@@ -5,14 +5,14 @@
 //! It exits 0 whenever it ran, whatever it found: verdicts are data, not failures. The schema of
 //! the lines is documented in checks/pods.listening.md.
 
-pub mod capture;
-pub mod dns;
-pub mod host;
-pub mod packet;
-pub mod pcap;
-pub mod probe;
-pub mod sockets;
-pub mod target;
+pub(crate) mod capture;
+pub(crate) mod dns;
+pub(crate) mod host;
+pub(crate) mod packet;
+pub(crate) mod pcap;
+pub(crate) mod probe;
+pub(crate) mod sockets;
+pub(crate) mod target;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -32,7 +32,7 @@ use target::Target;
 
 /// The last line of every run.
 #[derive(Debug, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub kind: &'static str,
     pub agent: String,
     pub targets: usize,
@@ -45,7 +45,7 @@ pub struct Summary {
 }
 
 #[derive(Debug, Serialize)]
-pub struct CaptureSummary {
+pub(crate) struct CaptureSummary {
     /// Whether verdicts could use packets (else they come from socket errors only).
     pub enabled: bool,
     /// Why capture is off: "--no-capture", or the error opening it (no CAP_NET_RAW).
@@ -60,12 +60,12 @@ pub struct CaptureSummary {
 }
 
 #[derive(Debug, Serialize)]
-pub struct PcapSummary {
+pub(crate) struct PcapSummary {
     pub path: String,
     pub packets: u64,
 }
 
-pub fn run(args: &AgentArgs) -> Result<ExitCode> {
+pub(crate) fn run(args: &AgentArgs) -> Result<ExitCode> {
     let targets = args
         .targets
         .iter()

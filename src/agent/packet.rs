@@ -15,7 +15,7 @@ use pnet::packet::udp::UdpPacket;
 
 /// How frames start, which is also the pcap link type written for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkType {
+pub(crate) enum LinkType {
     /// An Ethernet header (veth, ipvlan, and loopback as AF_PACKET shows it).
     Ethernet,
     /// The IP header directly (tun devices, WireGuard).
@@ -24,7 +24,7 @@ pub enum LinkType {
 
 impl LinkType {
     /// The pcap LINKTYPE_ value.
-    pub fn pcap(self) -> u32 {
+    pub(crate) fn pcap(self) -> u32 {
         match self {
             LinkType::Ethernet => 1,
             LinkType::RawIp => 101,
@@ -33,28 +33,27 @@ impl LinkType {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Proto {
+pub(crate) enum Proto {
     Tcp,
     Udp,
 }
 
-pub mod tcp_flags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const ACK: u8 = 0x10;
+pub(crate) mod tcp_flags {
+    pub(crate) const SYN: u8 = 0x02;
+    pub(crate) const RST: u8 = 0x04;
+    pub(crate) const ACK: u8 = 0x10;
 }
 
 /// An IP packet, decoded as far as verdicts and filters need.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet {
+pub(crate) struct Packet {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub l4: L4,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum L4 {
+pub(crate) enum L4 {
     Tcp {
         sport: u16,
         dport: u16,
@@ -80,7 +79,7 @@ pub enum L4 {
 
 /// What a destination-unreachable message says, across ICMP and ICMPv6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unreachable {
+pub(crate) enum Unreachable {
     /// Nothing bound to the port (ICMP 3/3, ICMPv6 1/4): a firewall's REJECT or a service
     /// proxy's "no endpoints" rule for TCP; a closed port for UDP.
     Port,
@@ -119,7 +118,7 @@ impl Unreachable {
     }
 
     /// How the evidence names it (after tcpdump's wording).
-    pub fn describe(self) -> String {
+    pub(crate) fn describe(self) -> String {
         match self {
             Unreachable::Port => "ICMP port unreachable".into(),
             Unreachable::Protocol => "ICMP protocol unreachable".into(),
@@ -132,7 +131,7 @@ impl Unreachable {
 
     /// A refusal by something that saw the packet (a firewall, a proxy), as opposed to a path that
     /// does not exist.
-    pub fn is_rejection(self) -> bool {
+    pub(crate) fn is_rejection(self) -> bool {
         matches!(
             self,
             Unreachable::Port | Unreachable::Protocol | Unreachable::Prohibited
@@ -142,7 +141,7 @@ impl Unreachable {
 
 impl Packet {
     /// Decodes a frame; `None` for what is not IP (ARP, LLDP) or is cut short.
-    pub fn parse(link: LinkType, frame: &[u8]) -> Option<Packet> {
+    pub(crate) fn parse(link: LinkType, frame: &[u8]) -> Option<Packet> {
         match link {
             LinkType::Ethernet => {
                 let eth = EthernetPacket::new(frame)?;
@@ -162,7 +161,7 @@ impl Packet {
 
     /// The (local) endpoints this packet concerns, for matching it to a probe: the source of
     /// what we send, the destination of what comes back, the inner source of an ICMP error.
-    pub fn ports(&self) -> Option<(Proto, SocketAddr, SocketAddr)> {
+    pub(crate) fn ports(&self) -> Option<(Proto, SocketAddr, SocketAddr)> {
         match &self.l4 {
             L4::Tcp { sport, dport, .. } => Some((
                 Proto::Tcp,

@@ -12,9 +12,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::packet::{L4, LinkType, Packet};
 
 /// The largest frame kept; what AF_PACKET delivers above it (GRO) is cut, as tcpdump -s would.
-pub const SNAPLEN: u32 = 262_144;
+pub(crate) const SNAPLEN: u32 = 262_144;
 
-pub struct PcapWriter<W: Write> {
+pub(crate) struct PcapWriter<W: Write> {
     out: W,
     /// Flush after every packet (a stream someone is reading, such as stdout).
     stream: bool,
@@ -22,7 +22,7 @@ pub struct PcapWriter<W: Write> {
 }
 
 impl<W: Write> PcapWriter<W> {
-    pub fn new(mut out: W, link: LinkType, stream: bool) -> io::Result<Self> {
+    pub(crate) fn new(mut out: W, link: LinkType, stream: bool) -> io::Result<Self> {
         let mut header = Vec::with_capacity(24);
         header.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
         header.extend_from_slice(&2u16.to_le_bytes());
@@ -43,7 +43,12 @@ impl<W: Write> PcapWriter<W> {
     }
 
     /// One record; `original` is the frame's length on the wire when it was cut.
-    pub fn write(&mut self, at: SystemTime, frame: &[u8], original: usize) -> io::Result<()> {
+    pub(crate) fn write(
+        &mut self,
+        at: SystemTime,
+        frame: &[u8],
+        original: usize,
+    ) -> io::Result<()> {
         let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
         let kept = &frame[..frame.len().min(SNAPLEN as usize)];
         let mut record = Vec::with_capacity(16 + kept.len());
@@ -60,25 +65,25 @@ impl<W: Write> PcapWriter<W> {
         Ok(())
     }
 
-    pub fn finish(mut self) -> io::Result<u64> {
+    pub(crate) fn finish(mut self) -> io::Result<u64> {
         self.out.flush()?;
         Ok(self.packets)
     }
 }
 
 /// The prefix of a base64 pcap line (`--pcap-encoding base64`).
-pub const BASE64_PREFIX: &str = "pcap ";
+pub(crate) const BASE64_PREFIX: &str = "pcap ";
 
 /// Writes what it is given as base64 text, one line per flush (the pcap writer flushes per packet
 /// when streaming): a container log keeps text lines intact where raw bytes would be split and
 /// re-joined.
-pub struct Base64Lines<W: Write> {
+pub(crate) struct Base64Lines<W: Write> {
     inner: W,
     pending: Vec<u8>,
 }
 
 impl<W: Write> Base64Lines<W> {
-    pub fn new(inner: W) -> Self {
+    pub(crate) fn new(inner: W) -> Self {
         Base64Lines {
             inner,
             pending: Vec::new(),
@@ -104,7 +109,7 @@ impl<W: Write> Write for Base64Lines<W> {
 }
 
 /// The pcap bytes in a log of base64 lines (other lines — the agent's JSON — are skipped).
-pub fn decode_base64_lines(log: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn decode_base64_lines(log: &str) -> Result<Vec<u8>, String> {
     use base64::Engine as _;
     let mut out = Vec::new();
     for (n, line) in log.lines().enumerate() {
@@ -123,7 +128,7 @@ pub fn decode_base64_lines(log: &str) -> Result<Vec<u8>, String> {
 /// with `or` (`and` binds tighter). Ports and hosts match either direction, and the packet quoted
 /// in an ICMP error, so a REJECT of port 80 stays in a `port 80` capture.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// Alternatives, each a conjunction; empty means everything.
     any_of: Vec<Vec<Primitive>>,
 }
@@ -138,7 +143,7 @@ enum Primitive {
 }
 
 impl Filter {
-    pub fn parse(expr: &str) -> Result<Filter, String> {
+    pub(crate) fn parse(expr: &str) -> Result<Filter, String> {
         let words: Vec<&str> = expr.split_whitespace().collect();
         let mut any_of = Vec::new();
         for alternative in words.split(|w| matches!(*w, "or" | "||")) {
@@ -162,7 +167,7 @@ impl Filter {
         Ok(Filter { any_of })
     }
 
-    pub fn matches(&self, packet: Option<&Packet>) -> bool {
+    pub(crate) fn matches(&self, packet: Option<&Packet>) -> bool {
         if self.any_of.is_empty() {
             return true;
         }

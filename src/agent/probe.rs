@@ -22,7 +22,7 @@ const SETTLE: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// TCP: SYN-ACK. UDP: a reply came back.
     Open,
     /// TCP RST: nothing listens (or it listens on 127.0.0.1 only), or a reject rule with tcp-reset.
@@ -43,7 +43,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::Open => "open",
             Verdict::Refused => "refused",
@@ -61,14 +61,14 @@ impl Verdict {
 /// reject and an RST look alike, and a drop is only "no answer in time").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Evidence {
+pub(crate) enum Evidence {
     Packets,
     Connect,
 }
 
 /// One JSON line per TCP or UDP target (schema: checks/pods.listening.md).
 #[derive(Debug, Clone, Serialize)]
-pub struct ProbeLine {
+pub(crate) struct ProbeLine {
     pub kind: &'static str,
     pub target: String,
     pub verdict: Verdict,
@@ -106,7 +106,7 @@ fn ms(d: Duration) -> f64 {
 
 /// What the socket reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SocketOutcome {
+pub(crate) enum SocketOutcome {
     Connected,
     Replied,
     Timeout,
@@ -139,7 +139,11 @@ fn socket_error_name(e: &std::io::Error) -> String {
     }
 }
 
-pub async fn tcp(target: SocketAddr, deadline: Duration, capture: Option<&Capture>) -> ProbeLine {
+pub(crate) async fn tcp(
+    target: SocketAddr,
+    deadline: Duration,
+    capture: Option<&Capture>,
+) -> ProbeLine {
     let started = Instant::now();
     let mut result = tcp_exchange(target, deadline, capture).await;
     result.target = format!("tcp:{target}");
@@ -193,7 +197,11 @@ async fn tcp_exchange(
     result
 }
 
-pub async fn udp(target: SocketAddr, deadline: Duration, capture: Option<&Capture>) -> ProbeLine {
+pub(crate) async fn udp(
+    target: SocketAddr,
+    deadline: Duration,
+    capture: Option<&Capture>,
+) -> ProbeLine {
     let started = Instant::now();
     let mut result = udp_exchange(target, deadline, capture).await;
     result.target = format!("udp:{target}");
@@ -335,7 +343,7 @@ impl ProbeLine {
 }
 
 /// The verdict for a TCP probe: from its packets when the capture saw any, else from connect().
-pub fn classify_tcp(
+pub(crate) fn classify_tcp(
     seen: Option<&[Seen]>,
     outcome: &SocketOutcome,
     socket_took: Duration,
@@ -460,7 +468,7 @@ fn icmp_name(kind: Unreachable) -> String {
 }
 
 /// The verdict for a UDP probe.
-pub fn classify_udp(
+pub(crate) fn classify_udp(
     seen: Option<&[Seen]>,
     outcome: &SocketOutcome,
     socket_took: Duration,

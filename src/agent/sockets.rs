@@ -4,14 +4,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-pub use crate::wire::Listening;
+pub(crate) use crate::wire::Listening;
 
 /// TCP state LISTEN in /proc/net/tcp.
 const TCP_LISTEN: &str = "0A";
 /// An unconnected UDP socket (state 07, no remote address) is a listener.
 const UDP_UNCONNECTED: &str = "07";
 
-pub fn read() -> Vec<Listening> {
+pub(crate) fn read() -> Vec<Listening> {
     let mut out = Vec::new();
     for (file, proto) in [
         ("/proc/net/tcp", "tcp"),
@@ -30,7 +30,7 @@ pub fn read() -> Vec<Listening> {
 
 /// Parses one /proc/net table: `sl local_address rem_address st …`, addresses as hex words in
 /// host (little-endian) order, ports big-endian hex.
-pub fn parse(text: &str, proto: &str) -> Vec<Listening> {
+pub(crate) fn parse(text: &str, proto: &str) -> Vec<Listening> {
     text.lines()
         .skip(1)
         .filter_map(|line| {

@@ -10,14 +10,14 @@ use std::net::{IpAddr, SocketAddr};
 use hickory_resolver::proto::rr::RecordType;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     Tcp(SocketAddr),
     Udp(SocketAddr),
     Dns(DnsQuery),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsQuery {
+pub(crate) struct DnsQuery {
     pub name: String,
     pub record: RecordType,
     /// None: the servers of the resolv.conf, with its search list and ndots.
@@ -25,7 +25,7 @@ pub struct DnsQuery {
 }
 
 impl Target {
-    pub fn parse(arg: &str) -> Result<Target, String> {
+    pub(crate) fn parse(arg: &str) -> Result<Target, String> {
         let (scheme, rest) = arg.split_once(':').ok_or_else(|| {
             format!("target {arg:?}: expected tcp:IP:PORT, udp:IP:PORT or dns:NAME")
         })?;
@@ -42,15 +42,6 @@ impl Target {
             other => Err(format!(
                 "target {arg:?}: unknown kind {other:?} (expected tcp, udp or dns)"
             )),
-        }
-    }
-
-    /// The protocol name used in the JSON lines.
-    pub fn proto(&self) -> &'static str {
-        match self {
-            Target::Tcp(_) => "tcp",
-            Target::Udp(_) => "udp",
-            Target::Dns(_) => "dns",
         }
     }
 }

@@ -21,13 +21,13 @@ mod service_selector;
 
 /// What a check needs to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Needs {
+pub(crate) enum Needs {
     Api,
     Probe,
 }
 
 impl Needs {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Needs::Api => "api",
             Needs::Probe => "probe",
@@ -36,7 +36,7 @@ impl Needs {
 }
 
 /// A check in the registry.
-pub struct CheckDef {
+pub(crate) struct CheckDef {
     pub id: &'static str,
     pub title: &'static str,
     pub order: u8,
@@ -49,7 +49,7 @@ pub struct CheckDef {
 }
 
 /// Every check that exists, in flow order.
-pub const REGISTRY: &[CheckDef] = &[
+pub(crate) const REGISTRY: &[CheckDef] = &[
     CheckDef {
         id: "service.exists",
         title: "The Service exists",
@@ -133,7 +133,7 @@ pub const REGISTRY: &[CheckDef] = &[
     },
 ];
 
-pub fn find(id: &str) -> Option<&'static CheckDef> {
+pub(crate) fn find(id: &str) -> Option<&'static CheckDef> {
     REGISTRY.iter().find(|c| c.id == id)
 }
 
@@ -167,7 +167,7 @@ fn run_one(def: &CheckDef, state: &ClusterState, earlier: &[CheckResult]) -> Che
 /// Whether an API check that comes before the probe's checks in the flow failed: a probe pod would
 /// then only confirm what the API already shows, so the commands do not create one. Runs those
 /// checks only.
-pub fn api_failed_before_probe(state: &ClusterState) -> bool {
+pub(crate) fn api_failed_before_probe(state: &ClusterState) -> bool {
     let mut results: Vec<CheckResult> = Vec::new();
     for def in REGISTRY.iter().take_while(|d| d.needs == Needs::Api) {
         results.push(run_one(def, state, &results));
@@ -178,7 +178,7 @@ pub fn api_failed_before_probe(state: &ClusterState) -> bool {
 /// Runs the flow on a Service's state and stamps the result with its target.
 /// [`diagnose`] without the checks that need a probe: `scan` is API-level by design, and three
 /// skipped checks per Service would only be noise in its JUnit and Markdown.
-pub fn diagnose_api(state: &ClusterState) -> crate::report::Diagnosis {
+pub(crate) fn diagnose_api(state: &ClusterState) -> crate::report::Diagnosis {
     let mut checks = run_all(state);
     checks.retain(|c| find(c.id).is_some_and(|def| def.needs == Needs::Api));
     crate::report::Diagnosis::new(target_of(state), state.source, checks)
@@ -192,7 +192,7 @@ fn target_of(state: &ClusterState) -> crate::report::Target {
     }
 }
 
-pub fn diagnose(state: &ClusterState) -> crate::report::Diagnosis {
+pub(crate) fn diagnose(state: &ClusterState) -> crate::report::Diagnosis {
     crate::report::Diagnosis::new(target_of(state), state.source, run_all(state))
 }
 

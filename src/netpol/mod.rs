@@ -18,9 +18,9 @@
 //!   namespace whose other labels are unknown yields "unknown", not a deny.
 
 mod compile;
-pub mod near_miss;
+pub(crate) mod near_miss;
 mod ports;
-pub mod selector;
+pub(crate) mod selector;
 
 #[cfg(test)]
 mod e2e_tests;
@@ -31,9 +31,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 
-pub use compile::{InvalidPolicy, PolicySet};
-pub use ports::PortSet;
-pub use selector::{Labels, Match, NAMESPACE_NAME_LABEL, Selector};
+pub use compile::PolicySet;
+pub(crate) use ports::PortSet;
+pub(crate) use selector::{Labels, Match, NAMESPACE_NAME_LABEL, Selector};
 
 use compile::{Peer, Policy, PortSpec, Rule};
 

@@ -10,7 +10,7 @@ use super::{Namespaces, Party, PodInfo, PolicySet, Protocol, Verdict};
 
 /// One field away from allowed.
 #[derive(Clone, Debug, PartialEq)]
-pub enum NearMiss {
+pub(crate) enum NearMiss {
     /// Rule `rule` of `policy` (`ns/name`) admits the client, but not on this port: its ports.
     Port {
         policy: String,
@@ -28,7 +28,7 @@ pub enum NearMiss {
 
 /// The ingress near misses of `client` → `dst` on `port`/`protocol`, given the namespaces' known
 /// labels (`complete` as for [`Namespaces::complete`]).
-pub fn near_misses(
+pub(crate) fn near_misses(
     policies: &[NetworkPolicy],
     namespaces: &BTreeMap<String, BTreeMap<String, String>>,
     complete: bool,

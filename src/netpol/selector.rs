@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 /// The label every namespace carries, set by the API server (immutable since 1.22).
-pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+pub(crate) const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Op {
@@ -19,13 +19,13 @@ enum Op {
 
 /// A validated selector.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Selector {
+pub(crate) struct Selector {
     terms: Vec<(String, Op)>,
 }
 
 /// Labels as far as they are known.
 #[derive(Clone, Copy, Debug)]
-pub enum Labels<'a> {
+pub(crate) enum Labels<'a> {
     Known(&'a BTreeMap<String, String>),
     /// Only these labels are known; any other key is unknown (not absent).
     Partial(&'a BTreeMap<String, String>),
@@ -33,7 +33,7 @@ pub enum Labels<'a> {
 
 /// A tri-state match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Match {
+pub(crate) enum Match {
     Yes,
     No,
     Unknown,
@@ -41,7 +41,7 @@ pub enum Match {
 
 impl Selector {
     /// Validates a selector the way the API server does (keys, operators, values).
-    pub fn compile(sel: &LabelSelector) -> Result<Self, String> {
+    pub(crate) fn compile(sel: &LabelSelector) -> Result<Self, String> {
         let mut terms = Vec::new();
         for (k, v) in sel.match_labels.iter().flatten() {
             validate_key(k)?;
@@ -94,19 +94,20 @@ impl Selector {
     }
 
     /// Selects everything.
-    pub fn everything() -> Self {
+    #[cfg(test)]
+    pub(crate) fn everything() -> Self {
         Selector { terms: Vec::new() }
     }
 
-    pub fn is_everything(&self) -> bool {
+    pub(crate) fn is_everything(&self) -> bool {
         self.terms.is_empty()
     }
 
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub(crate) fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
         self.matches_partial(Labels::Known(labels)) == Match::Yes
     }
 
-    pub fn matches_partial(&self, labels: Labels<'_>) -> Match {
+    pub(crate) fn matches_partial(&self, labels: Labels<'_>) -> Match {
         let (map, partial) = match labels {
             Labels::Known(m) => (m, false),
             Labels::Partial(m) => (m, true),
@@ -129,11 +130,6 @@ impl Selector {
             }
         }
         if unknown { Match::Unknown } else { Match::Yes }
-    }
-
-    /// The label keys the selector reads.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.terms.iter().map(|(k, _)| k.as_str())
     }
 }
 

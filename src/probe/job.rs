@@ -22,18 +22,18 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::{DEADLINE_ANNOTATION, MANAGED_BY, NAME_LABEL, ProbePlan};
 
 /// The image the agent runs from; `--probe-image` mirrors it.
-pub const DEFAULT_IMAGE: &str = concat!(
+pub(crate) const DEFAULT_IMAGE: &str = concat!(
     "ghcr.io/kubectl-netdoctor/netdoctor:v",
     env!("CARGO_PKG_VERSION")
 );
 
 /// A readiness gate no controller sets: the probe pod is never a ready endpoint of anything.
-pub const NEVER_READY: &str = "netdoctor.io/never-ready";
+pub(crate) const NEVER_READY: &str = "netdoctor.io/never-ready";
 
-pub use crate::state::probe::Rung;
+pub(crate) use crate::state::probe::Rung;
 
 #[derive(Debug, Clone)]
-pub struct ProbeOptions {
+pub(crate) struct ProbeOptions {
     pub image: String,
     /// The whole probe: pod start, agent run, log read.
     pub timeout: Duration,
@@ -55,14 +55,14 @@ impl Default for ProbeOptions {
 }
 
 /// The labels of the probe pod: ours, plus a would-be client's (only those policies reference).
-pub fn pod_labels(plan: &ProbePlan) -> BTreeMap<String, String> {
+pub(crate) fn pod_labels(plan: &ProbePlan) -> BTreeMap<String, String> {
     let mut labels = plan.labels.clone();
     labels.insert(MANAGED_BY.0.into(), MANAGED_BY.1.into());
     labels.insert(NAME_LABEL.0.into(), NAME_LABEL.1.into());
     labels
 }
 
-pub fn manifest(plan: &ProbePlan, opts: &ProbeOptions, rung: Rung, deadline: &str) -> Job {
+pub(crate) fn manifest(plan: &ProbePlan, opts: &ProbeOptions, rung: Rung, deadline: &str) -> Job {
     let deadline_secs = opts.timeout.as_secs().max(10);
     let mut args = vec!["agent".to_string()];
     args.extend(plan.agent_targets());
@@ -191,7 +191,7 @@ mod tests {
             namespace: "shop".into(),
             node: Some("node-1".into()),
             labels: BTreeMap::from([("role".to_string(), "frontend".to_string())]),
-            targets: vec![super::super::Planned {
+            targets: vec![crate::state::plan::Planned {
                 arg: "tcp:10.96.0.20:80".into(),
                 purpose: super::super::Purpose::ClusterIp {
                     ip: "10.96.0.20".into(),

@@ -5,22 +5,21 @@
 //! The agent's JSON lines are read back as [`crate::wire`] records; their schema is documented in
 //! checks/pods.listening.md.
 
-pub mod job;
-pub mod run;
+pub(crate) mod job;
+pub(crate) mod run;
 
-pub use crate::state::plan::{Planned, ProbePlan, Purpose};
-pub use crate::state::probe::ProbeResults;
-pub use crate::wire::{AgentCapture, AgentRecord, AgentSummary};
+pub(crate) use crate::state::plan::{ProbePlan, Purpose};
+pub(crate) use crate::state::probe::ProbeResults;
 
 /// Labels every object the tool creates carries (`cleanup` finds them by the first).
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-netdoctor");
-pub const NAME_LABEL: (&str, &str) = ("app.kubernetes.io/name", "netdoctor-probe");
+pub(crate) const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-netdoctor");
+pub(crate) const NAME_LABEL: (&str, &str) = ("app.kubernetes.io/name", "netdoctor-probe");
 /// When a probe object may be deleted by `cleanup` even if its run is still going (RFC 3339).
-pub const DEADLINE_ANNOTATION: &str = "netdoctor.io/deadline";
+pub(crate) const DEADLINE_ANNOTATION: &str = "netdoctor.io/deadline";
 
 /// Runs the probe for a Service's flow, unless there is nothing to probe. Whether to probe at all
 /// is the command's decision ([`crate::checks::api_failed_before_probe`]).
-pub async fn probe_service(
+pub(crate) async fn probe_service(
     prober: &run::Prober,
     state: &crate::state::ClusterState,
     opts: &job::ProbeOptions,
@@ -29,7 +28,7 @@ pub async fn probe_service(
 }
 
 /// [`probe_service`], with the probe in `namespace` rather than the client's or the Service's.
-pub async fn probe_service_from(
+pub(crate) async fn probe_service_from(
     prober: &run::Prober,
     state: &crate::state::ClusterState,
     opts: &job::ProbeOptions,
@@ -52,7 +51,7 @@ pub async fn probe_service_from(
 }
 
 /// [`probe_service`] from inside the `--from` pod (`--inside`), as an ephemeral container.
-pub async fn probe_service_inside(
+pub(crate) async fn probe_service_inside(
     prober: &run::Prober,
     state: &crate::state::ClusterState,
     opts: &job::ProbeOptions,
@@ -81,7 +80,7 @@ pub async fn probe_service_inside(
 
 /// `--inspect`: reads the socket table of (up to 3) backend pods that refused or were closed, from
 /// inside each (an ephemeral container running `agent --sockets`; it stays in the pod's spec).
-pub async fn inspect_refused(
+pub(crate) async fn inspect_refused(
     prober: &run::Prober,
     state: &crate::state::ClusterState,
     results: &mut ProbeResults,

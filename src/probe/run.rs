@@ -34,7 +34,7 @@ const STUCK: &[&str] = &[
 /// How long a Job may stay without a pod before its events are read for a refusal.
 const NO_POD_GRACE: Duration = Duration::from_secs(2);
 
-pub struct Prober {
+pub(crate) struct Prober {
     pub client: Client,
     /// Bounds each API request.
     pub request_timeout: Option<Duration>,
@@ -51,7 +51,7 @@ fn failure(msg: impl Into<String>) -> Unavailable {
 }
 
 impl Prober {
-    pub async fn run(&self, plan: &ProbePlan, opts: &ProbeOptions) -> Fact<ProbeResults> {
+    pub(crate) async fn run(&self, plan: &ProbePlan, opts: &ProbeOptions) -> Fact<ProbeResults> {
         let ns = plan.namespace.as_str();
         let level = self.pod_security_level(ns).await;
         let mut rung = Rung::for_level(level.as_deref());
@@ -417,7 +417,7 @@ fn unregister(ns: &str, name: &str) {
 
 /// Deletes every Job this process created and has not deleted yet (on SIGINT/SIGTERM), within
 /// `limit`; returns the ones that could not be deleted.
-pub async fn cleanup_registered(limit: Duration) -> Vec<String> {
+pub(crate) async fn cleanup_registered(limit: Duration) -> Vec<String> {
     let pending: Vec<(Client, String, String)> = CREATED
         .lock()
         .map(|mut c| std::mem::take(&mut *c))
@@ -437,7 +437,7 @@ pub async fn cleanup_registered(limit: Duration) -> Vec<String> {
 }
 
 /// Why an ephemeral container's run failed.
-pub enum EphemeralError {
+pub(crate) enum EphemeralError {
     /// Admission refused it (PodSecurity): try with fewer privileges.
     Refused(String),
     /// The container cannot start as asked (e.g. root in a runAsNonRoot pod): try another way.
@@ -468,7 +468,7 @@ pub(crate) fn generated_name(prefix: &str) -> String {
     name
 }
 
-pub fn ephemeral_name(prefix: &str) -> String {
+pub(crate) fn ephemeral_name(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -479,7 +479,7 @@ pub fn ephemeral_name(prefix: &str) -> String {
 impl Prober {
     /// Adds `container` to the pod's ephemeral containers, waits until it terminates (or `limit`)
     /// and returns its log.
-    pub async fn run_ephemeral(
+    pub(crate) async fn run_ephemeral(
         &self,
         ns: &str,
         pod: &str,
@@ -493,7 +493,7 @@ impl Prober {
     }
 
     /// Adds `container` to the pod's ephemeral containers (for good).
-    pub async fn add_ephemeral(
+    pub(crate) async fn add_ephemeral(
         &self,
         ns: &str,
         pod: &str,
@@ -539,7 +539,7 @@ impl Prober {
     }
 
     /// Waits until the ephemeral container `name` terminates (or `limit`) and returns its log.
-    pub async fn wait_ephemeral(
+    pub(crate) async fn wait_ephemeral(
         &self,
         ns: &str,
         pod: &str,
@@ -613,7 +613,7 @@ impl Prober {
     /// `--inside`: the agent runs as an ephemeral container of the client pod itself — its exact
     /// network identity. Root with NET_RAW first; if admission refuses or the pod forbids root, as
     /// non-root without capabilities (no capture).
-    pub async fn run_inside(
+    pub(crate) async fn run_inside(
         &self,
         plan: &ProbePlan,
         opts: &ProbeOptions,

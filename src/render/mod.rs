@@ -11,7 +11,7 @@ use crate::config::OutputFormat;
 use crate::report::Diagnosis;
 
 /// Writes a diagnosis in the chosen format.
-pub fn diagnosis(
+pub(crate) fn diagnosis(
     d: &Diagnosis,
     format: OutputFormat,
     color: bool,
@@ -38,7 +38,7 @@ pub fn diagnosis(
 }
 
 /// Writes a scan report in the chosen format.
-pub fn scan(
+pub(crate) fn scan(
     r: &crate::report::ScanReport,
     format: OutputFormat,
     _color: bool,

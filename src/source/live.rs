@@ -82,7 +82,7 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// A connected client and what the kubeconfig says.
-pub struct Live {
+pub(crate) struct Live {
     client: Client,
     server: String,
     timeout: Option<Duration>,
@@ -94,7 +94,7 @@ pub struct Live {
 impl Live {
     /// Loads the kubeconfig (`--kubeconfig`, else KUBECONFIG's files merged, else ~/.kube/config,
     /// else the in-cluster service account) and builds a client. Errors are exit 3.
-    pub async fn connect(settings: &Settings) -> Result<Live> {
+    pub(crate) async fn connect(settings: &Settings) -> Result<Live> {
         let options = KubeConfigOptions {
             context: settings.context.clone(),
             ..Default::default()
@@ -182,17 +182,17 @@ impl Live {
     }
 
     /// The connection, for what writes to the cluster (the probe orchestrator).
-    pub fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         &self.client
     }
 
     /// `--request-timeout`, `None` for no bound.
-    pub fn request_timeout(&self) -> Option<Duration> {
+    pub(crate) fn request_timeout(&self) -> Option<Duration> {
         self.timeout
     }
 
     /// Whether `-v` asked for each request to be logged.
-    pub fn verbose(&self) -> bool {
+    pub(crate) fn verbose(&self) -> bool {
         self.verbose
     }
 
@@ -265,7 +265,7 @@ impl Live {
     }
 
     /// Gathers the state of one Service's flow.
-    pub async fn service_state(
+    pub(crate) async fn service_state(
         &self,
         ns: &str,
         name: &str,
@@ -615,7 +615,7 @@ fn humantime(d: Duration) -> String {
 impl Live {
     /// What only the DNS infrastructure has: NodeLocal DNSCache (a DaemonSet answering on a
     /// link-local address) and the cluster domain (the CoreDNS Corefile). (kind, message) pairs.
-    pub async fn dns_infra(&self, ns: &str) -> Vec<(&'static str, String)> {
+    pub(crate) async fn dns_infra(&self, ns: &str) -> Vec<(&'static str, String)> {
         use k8s_openapi::api::apps::v1::DaemonSet;
         use k8s_openapi::api::core::v1::ConfigMap;
         let ds_api: Api<DaemonSet> = Api::namespaced(self.client.clone(), ns);
@@ -680,7 +680,7 @@ impl Live {
     }
 
     /// One Ingress by name (`ingress NAME`).
-    pub async fn ingress(
+    pub(crate) async fn ingress(
         &self,
         ns: &str,
         name: &str,
@@ -879,7 +879,7 @@ impl Live {
 
     /// What `scan` needs, each kind listed once for the scope (a namespace, or all), however
     /// many Services there are: the request count does not grow with the Services.
-    pub async fn snapshot(
+    pub(crate) async fn snapshot(
         &self,
         ns: Option<&str>,
         selector: Option<&str>,
@@ -1215,7 +1215,7 @@ impl Live {
     }
 
     /// What `reach` needs: pods and policies of a namespace (or all), and namespace labels.
-    pub async fn reach_input(&self, ns: Option<&str>) -> Result<crate::state::ReachInput> {
+    pub(crate) async fn reach_input(&self, ns: Option<&str>) -> Result<crate::state::ReachInput> {
         let (pods, policies): (Api<Pod>, Api<NetworkPolicy>) = match ns {
             Some(n) => (
                 Api::namespaced(self.client.clone(), n),
@@ -1269,7 +1269,7 @@ impl Live {
     }
 
     /// What `path --to pod/NAME` needs: the pod, and the policy round for it and the client.
-    pub async fn pod_state(
+    pub(crate) async fn pod_state(
         &self,
         ns: &str,
         name: &str,
@@ -1436,7 +1436,7 @@ impl Live {
 
 /// The namespace offline: `-n`, else the context's when a kubeconfig is readable, else "default"
 /// (offline never requires a kubeconfig).
-pub fn offline_namespace(settings: &Settings) -> String {
+pub(crate) fn offline_namespace(settings: &Settings) -> String {
     settings
         .namespace
         .clone()
@@ -1445,7 +1445,7 @@ pub fn offline_namespace(settings: &Settings) -> String {
 }
 
 /// The context's namespace from the kubeconfig, when one is readable (offline mode's default).
-pub fn kubeconfig_namespace(settings: &Settings) -> Option<String> {
+pub(crate) fn kubeconfig_namespace(settings: &Settings) -> Option<String> {
     let k = match &settings.kubeconfig {
         Some(p) => Kubeconfig::read_from(p).ok()?,
         None => match Kubeconfig::from_env() {

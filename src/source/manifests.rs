@@ -8,7 +8,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use super::read::{Loaded, load};
+pub(crate) use super::read::{Loaded, load};
 use crate::error::{Error, Result};
 use crate::state::snapshot::Snapshot;
 use std::collections::BTreeMap;
@@ -40,7 +40,7 @@ fn template_of(kind: &str, v: &Value) -> Option<Value> {
 }
 
 /// Manifests as a snapshot of what the cluster would hold.
-pub fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
+pub(crate) fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
     let mut o = Snapshot::new(SourceKind::Manifests);
     let (keep, duplicates) = last_of_each(loaded, namespace);
     o.duplicates = std::sync::Arc::new(duplicates);
@@ -172,7 +172,7 @@ fn last_of_each<'a>(
 }
 
 /// What `reach` needs from manifests: pods (and workload templates) and policies in scope.
-pub fn reach_input(
+pub(crate) fn reach_input(
     loaded: &[Loaded],
     scope: Option<&str>,
     default_ns: &str,
@@ -196,7 +196,7 @@ pub fn reach_input(
 }
 
 /// Builds the Service flow's state from manifests.
-pub fn state_for_service(
+pub(crate) fn state_for_service(
     loaded: &[Loaded],
     namespace: &str,
     name: &str,

@@ -2,6 +2,6 @@
 //! ([`manifests`]). Checks never talk to either.
 
 mod exec;
-pub mod live;
-pub mod manifests;
+pub(crate) mod live;
+pub(crate) mod manifests;
 mod read;

@@ -25,7 +25,7 @@ const MAX_DEPTH: usize = 256;
 
 /// One object read from a manifest, with where it came from.
 #[derive(Debug)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub value: Value,
     pub origin: Origin,
 }
@@ -33,7 +33,7 @@ pub struct Loaded {
 /// Reads every path: files, directories (recursively, *.yaml, *.yml, *.json, sorted) and "-".
 /// No object at all is an error, as kubectl says "no objects passed". With `verbose`, kinds the
 /// tool does not read are listed once each on stderr.
-pub fn load(paths: &[PathBuf], verbose: bool) -> Result<Vec<Loaded>> {
+pub(crate) fn load(paths: &[PathBuf], verbose: bool) -> Result<Vec<Loaded>> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for path in paths {

@@ -11,9 +11,9 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use serde::Serialize;
 
-pub mod plan;
-pub mod probe;
-pub mod snapshot;
+pub(crate) mod plan;
+pub(crate) mod probe;
+pub(crate) mod snapshot;
 
 /// Where the facts came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -156,7 +156,7 @@ impl ObjectRef {
     }
 }
 
-pub use crate::k8s::TEMPLATE_OF;
+pub(crate) use crate::k8s::TEMPLATE_OF;
 
 /// Everything the Service flow reads.
 #[derive(Clone, Debug)]
@@ -274,7 +274,7 @@ impl Client {
 
 /// What `--from` asked for, before anything is read.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ClientSpec {
+pub(crate) enum ClientSpec {
     Pod {
         namespace: Option<String>,
         name: String,
@@ -386,7 +386,7 @@ pub struct ReachInput {
 
 /// For an ExternalName Service aliasing an in-cluster name `NAME.NS.svc[.<domain>]`: the Service
 /// that must exist (its existence still to be filled in).
-pub fn external_target(svc: &Service) -> Option<(ObjectRef, Fact<bool>)> {
+pub(crate) fn external_target(svc: &Service) -> Option<(ObjectRef, Fact<bool>)> {
     let spec = svc.spec.as_ref()?;
     if spec.type_.as_deref() != Some("ExternalName") {
         return None;

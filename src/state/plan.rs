@@ -12,7 +12,7 @@ use crate::state::{Client, ClusterState};
 
 /// Why a target is probed: what its verdict says something about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Purpose {
+pub(crate) enum Purpose {
     /// A ready endpoint: `pods.listening`.
     Endpoint {
         pod: Option<String>,
@@ -36,7 +36,7 @@ pub enum Purpose {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Planned {
+pub(crate) struct Planned {
     /// The agent's argument (`tcp:IP:PORT`), also the `target` of its lines.
     pub arg: String,
     pub purpose: Purpose,
@@ -45,7 +45,7 @@ pub struct Planned {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProbePlan {
+pub(crate) struct ProbePlan {
     /// Where the probe pod runs: the client's namespace, else the Service's.
     pub namespace: String,
     /// The client's node (`--from pod/X`): proxy and node-local DNS faults are per node.
@@ -65,7 +65,7 @@ fn clusterip_connects(backends: usize) -> usize {
 }
 
 impl ProbePlan {
-    pub fn for_service(state: &ClusterState, policy_labels: &[String]) -> ProbePlan {
+    pub(crate) fn for_service(state: &ClusterState, policy_labels: &[String]) -> ProbePlan {
         let (namespace, node, labels) = identity(state, policy_labels);
         let mut plan = ProbePlan {
             namespace,
@@ -199,7 +199,7 @@ impl ProbePlan {
     }
 
     /// A plan with one connection: `protocol` to `ip:port` of pod `pod` (`path --to pod/...`).
-    pub fn for_pod(
+    pub(crate) fn for_pod(
         state: &ClusterState,
         policy_labels: &[String],
         pod: &str,
@@ -233,7 +233,7 @@ impl ProbePlan {
     }
 
     /// The plan a probe ran: the Service's plan, from the namespace the probe pod was in.
-    pub fn as_run(state: &ClusterState, results: &super::probe::ProbeResults) -> ProbePlan {
+    pub(crate) fn as_run(state: &ClusterState, results: &super::probe::ProbeResults) -> ProbePlan {
         let mut plan = ProbePlan::for_service(state, &[]);
         if plan.namespace != results.namespace {
             plan.relocate(&results.namespace, state);
@@ -243,7 +243,7 @@ impl ProbePlan {
 
     /// Runs the probe from another namespace; the short name (`NAME`) resolves only from the
     /// Service's own, so the DNS targets are planned again.
-    pub fn relocate(&mut self, namespace: &str, state: &ClusterState) {
+    pub(crate) fn relocate(&mut self, namespace: &str, state: &ClusterState) {
         self.namespace = namespace.to_string();
         self.targets
             .retain(|t| !matches!(t.purpose, Purpose::Dns { .. }));
@@ -267,7 +267,7 @@ impl ProbePlan {
     }
 
     /// The agent's arguments, repeated targets included.
-    pub fn agent_targets(&self) -> Vec<String> {
+    pub(crate) fn agent_targets(&self) -> Vec<String> {
         self.targets
             .iter()
             .flat_map(|t| std::iter::repeat_n(t.arg.clone(), t.times))
@@ -275,22 +275,15 @@ impl ProbePlan {
     }
 
     /// Keeps only connections (no DNS) for which `keep` holds.
-    pub fn retain_connections(&mut self, keep: impl Fn(&Purpose) -> bool) {
+    pub(crate) fn retain_connections(&mut self, keep: impl Fn(&Purpose) -> bool) {
         self.targets
             .retain(|t| !matches!(t.purpose, Purpose::Dns { .. }) && keep(&t.purpose));
-    }
-
-    /// Whether anything but DNS would be probed.
-    pub fn has_connections(&self) -> bool {
-        self.targets
-            .iter()
-            .any(|t| !matches!(t.purpose, Purpose::Dns { .. }))
     }
 }
 
 /// Label keys the policies' pod selectors use (a would-be client's labels are copied onto the
 /// probe only where a policy could decide by them).
-pub fn referenced_labels(
+pub(crate) fn referenced_labels(
     policies: &[k8s_openapi::api::networking::v1::NetworkPolicy],
 ) -> Vec<String> {
     fn walk(v: &serde_json::Value, out: &mut Vec<String>) {

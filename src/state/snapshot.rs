@@ -15,7 +15,7 @@ use crate::state::{
 
 /// Objects of a scope, typed.
 #[derive(Clone, Debug)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub source: SourceKind,
     pub services: Vec<Service>,
     pub pods: Vec<Pod>,
@@ -46,7 +46,7 @@ pub struct Snapshot {
 
 /// Where each namespace's pods and slices are in the snapshot.
 #[derive(Clone, Debug, Default)]
-pub struct Index {
+pub(crate) struct Index {
     services: std::collections::HashMap<(String, String), usize>,
     pods: std::collections::HashMap<String, Vec<usize>>,
     slices: std::collections::HashMap<String, Vec<usize>>,
@@ -91,7 +91,7 @@ impl Snapshot {
         })
     }
 
-    pub fn new(source: SourceKind) -> Self {
+    pub(crate) fn new(source: SourceKind) -> Self {
         Snapshot {
             source,
             services: Vec::new(),
@@ -117,7 +117,7 @@ impl Snapshot {
     }
 
     /// The Service flow's state for one Service, from the snapshot.
-    pub fn state_for_service(
+    pub(crate) fn state_for_service(
         &self,
         namespace: &str,
         name: &str,
