@@ -41,9 +41,33 @@ pub enum Error {
     /// The run was interrupted by a signal.
     #[error("interrupted by {name}")]
     Interrupted { name: &'static str, code: u8 },
+    /// The program could not start what it runs on (its async runtime, its signal handlers).
+    #[error("{context}")]
+    Io {
+        context: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     /// Writing the report failed (other than a closed pipe).
-    #[error("cannot write output: {0}")]
+    #[error("cannot write output")]
     Output(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The message and every cause under it, on one line: "cannot write output: Broken pipe".
+    pub(crate) fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            let said = c.to_string();
+            if !out.ends_with(&said) {
+                out.push_str(": ");
+                out.push_str(&said);
+            }
+            cause = c.source();
+        }
+        out
+    }
 }
 
 impl Error {
@@ -51,10 +75,31 @@ impl Error {
         ExitCode::from(match self {
             Error::Usage(_) | Error::Manifest(_) => exit::USAGE,
             Error::NotFound(_) => exit::FAILED,
-            Error::Kubeconfig(_) | Error::Unreachable(_) | Error::Output(_) => exit::INCOMPLETE,
+            Error::Kubeconfig(_) | Error::Unreachable(_) | Error::Io { .. } | Error::Output(_) => {
+                exit::INCOMPLETE
+            }
             Error::Interrupted { code, .. } => *code,
         })
     }
 }
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    // A cause is printed once, after what failed: never "cannot write output" alone, never an
+    // unrelated io::Error passed off as an output failure.
+    #[test]
+    fn errors_print_their_causes_once() {
+        let e = Error::from(std::io::Error::other("disk full"));
+        assert_eq!(e.chain(), "cannot write output: disk full");
+        let e = Error::Io {
+            context: "cannot start the async runtime",
+            source: std::io::Error::other("no threads"),
+        };
+        assert_eq!(e.chain(), "cannot start the async runtime: no threads");
+        assert_eq!(Error::Usage("bad".into()).chain(), "bad");
+    }
+}

@@ -57,7 +57,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", text::sanitize(&e.to_string()));
+            eprintln!("error: {}", text::sanitize(&e.chain()));
             e.exit_code()
         }
     }
@@ -137,7 +137,11 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()?)
+        .build()
+        .map_err(|source| Error::Io {
+            context: "cannot start the async runtime",
+            source,
+        })?)
 }
 
 /// Runs the work until it ends or a signal arrives: SIGINT exits 130, SIGTERM 143, after deleting
@@ -148,8 +152,14 @@ async fn interruptible<F: std::future::Future<Output = Result<ExitCode>>>(
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
+        let handler = |kind| {
+            signal(kind).map_err(|source| Error::Io {
+                context: "cannot install the signal handlers",
+                source,
+            })
+        };
+        let mut term = handler(SignalKind::terminate())?;
+        let mut int = handler(SignalKind::interrupt())?;
         let interrupted = tokio::select! {
             res = work => return res,
             _ = int.recv() => Error::Interrupted { name: "SIGINT", code: error::exit::SIGINT },
