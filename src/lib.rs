@@ -134,14 +134,14 @@ const REPORT_FORMATS: &[OutputFormat] = &[
 ];
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|source| Error::Io {
             context: "cannot start the async runtime",
             source,
-        })?)
+        })
 }
 
 /// Runs the work until it ends or a signal arrives: SIGINT exits 130, SIGTERM 143, after deleting
