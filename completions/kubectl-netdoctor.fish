@@ -49,24 +49,20 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a 
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "capture" -d 'Capture packets in a pod\'s network namespace into a pcap file (an ephemeral container)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "cleanup" -d 'Delete leftover probe Jobs and pods (label app.kubernetes.io/managed-by=kubectl-netdoctor)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "agent" -d 'The in-pod probe program: connects to targets while capturing packets, prints one JSON line per target and a summary (schema: `explain pods.listening`)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l from -d 'The client whose traffic to judge: pod/NAME (a real pod in the namespace; pod/NS/NAME elsewhere; offline also a workload\'s name) or ns/NAMESPACE (a would-be client there, with --labels). Without it, policies are summarised for any source' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''
+junit\t''
+markdown\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l strict -d 'Treat warnings as failures (exit 1)'
@@ -74,21 +70,20 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l inspect -d 'When a backend refuses, read its socket table from inside it (an ephemeral container, which stays in the pod\'s spec): "127.0.0.1 only", "8081, not 8080", "UDP, not TCP"'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l from -d 'The client whose traffic to judge: pod/NAME (a real pod in the namespace; pod/NS/NAME elsewhere; offline also a workload\'s name) or ns/NAMESPACE (a would-be client there, with --labels). Without it, policies are summarised for any source' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''
+junit\t''
+markdown\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l strict -d 'Treat warnings as failures (exit 1)'
@@ -96,127 +91,113 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand serv
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l inspect -d 'When a backend refuses, read its socket table from inside it (an ephemeral container, which stays in the pod\'s spec): "127.0.0.1 only", "8081, not 8080", "UDP, not TCP"'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s f -l filename -d 'Diagnose manifests instead of a live cluster' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''
+junit\t''
+markdown\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s f -l filename -d 'Diagnose manifests instead of a live cluster' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''
+junit\t''
+markdown\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l service -d 'The cluster DNS Service, NAMESPACE/NAME (kube-dns in kube-system by default)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''
+junit\t''
+markdown\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s l -l selector -d 'Only Services with these labels (kubectl\'s label selector)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s f -l filename -d 'Scan manifests instead of a live cluster' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''
+junit\t''
+markdown\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s A -l all-namespaces -d 'Every namespace (else -n, the context\'s namespace, or "default")'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l from -d 'The client: pod/NAME, pod/NAMESPACE/NAME, or ns/NAMESPACE with --labels' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l to -d 'The target: svc/NAME[:PORT] (every backend pod) or pod/NAME:PORT[/UDP]' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s f -l filename -d 'Decide on manifests instead of a live cluster' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l inside -d 'With --from pod/NAME: probe from inside that pod (ephemeral container)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s f -l filename -d 'Read manifests instead of a live cluster' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+csv\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s A -l all-namespaces -d 'Every namespace (else -n, the context\'s namespace, or "default")'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s h -l help -d 'Print help'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s o -l output -d 'Output format' -r -f -a "table\t''
+markdown\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s c -l container -d 'The container to attach to (its network is the pod\'s; this names it in the pod spec)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s w -l write -d 'The pcap file to write ("-" for stdout)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l filter -d 'Keep only matching packets: host IP, port N, tcp, udp, icmp, joined by and/or' -r
@@ -224,96 +205,32 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capt
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l max-packets -d 'Stop after this many packets' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l iface -d 'The interface in the pod (default: the one of its default route, usually eth0)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l probe-image -d 'The agent\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s o -l output -d 'Output format' -r -f -a "table\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s h -l help -d 'Print help'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s o -l output -d 'Output format' -r -f -a "table\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s A -l all-namespaces -d 'Every namespace (else -n, the context\'s namespace, or "default")'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l all -d 'Also delete probes still within their deadline (another run may be using them)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l timeout -d 'Deadline per target: a TCP probe with no answer by then is "dropped"' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l capture-iface -d 'Interfaces to capture on (repeatable; default: the ones the targets\' packets leave by)' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l pcap -d 'Write the captured packets to a pcap file ("-" for stdout; the JSON lines then go to stderr)' -r -F
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l pcap-encoding -d 'How the pcap is written: raw bytes, or base64 text lines prefixed "pcap " (what survives a container log; `capture` reads them back)' -r -f -a "raw\t''
-base64\t''"
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l filter -d 'Keep only matching packets in the pcap: host IP, port N, tcp, udp, icmp, joined by and/or' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l duration -d 'Capture for this long (from the start), then stop' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l max-packets -d 'Stop capturing after this many packets in the pcap' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l resolv-conf -d 'The resolv.conf for DNS targets without @SERVER' -r -F
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l repeat -d 'Run each DNS lookup this many times (intermittent timeouts show as "intermittent")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l hard-deadline -d 'Exit (code 3) after this long whatever happens' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l context -d 'The kubeconfig context to use' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l no-capture -d 'Do not capture packets: verdicts from socket errors only (weaker evidence)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l sockets -d 'Print the sockets that listen in this network namespace (TCP and UDP), then exit'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand agent" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l context -d 'The kubeconfig context to use' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l context -d 'The kubeconfig context to use' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s o -l output -d 'Output format' -r -f -a "table\t'Ordered checklist and verdict, for people'
-json\t'The Diagnosis document (schema netdoctor.io/v1)'
-yaml\t'The Diagnosis document as YAML'
-junit\t'JUnit XML, one testcase per check'
-markdown\t'Markdown, for tickets and runbooks'
-csv\t'Comma-separated values (reach)'"
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s v -l verbose -d 'Print each API request and its outcome to stderr'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "svc" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, then a probe pod\'s packets and DNS, Ingress, NetworkPolicy)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "ingress" -d 'Start from an Ingress: each backend Service\'s flow (class, controller, TLS included)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "dns" -d 'Cluster DNS health: the DNS Service\'s flow (a probe resolves through every replica from a client\'s namespace), its pods, NodeLocal DNSCache, the cluster domain'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "scan" -d 'Every Service in scope through the API-level checks, for CI (exit 1 on any failure)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "capture" -d 'Capture packets in a pod\'s network namespace into a pcap file (an ephemeral container)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "cleanup" -d 'Delete leftover probe Jobs and pods (label app.kubernetes.io/managed-by=kubectl-netdoctor)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "agent" -d 'The in-pod probe program: connects to targets while capturing packets, prints one JSON line per target and a summary (schema: `explain pods.listening`)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "completions" -d 'Print a shell completion script (what completions/ is generated from)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "man" -d 'Print the man page in roff (what man/ is generated from)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup agent completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s h -l help -d 'Print help'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "svc" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, then a probe pod\'s packets and DNS, Ingress, NetworkPolicy)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "ingress" -d 'Start from an Ingress: each backend Service\'s flow (class, controller, TLS included)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "dns" -d 'Cluster DNS health: the DNS Service\'s flow (a probe resolves through every replica from a client\'s namespace), its pods, NodeLocal DNSCache, the cluster domain'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "scan" -d 'Every Service in scope through the API-level checks, for CI (exit 1 on any failure)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "path" -d 'Can this client reach that target? NetworkPolicy decisions both ways, per backend pod'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "reach" -d 'Who can talk to whom: every allowed workload → workload connection, with ports'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "explain" -d 'Print the runbook page of a check, or list the checks'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "capture" -d 'Capture packets in a pod\'s network namespace into a pcap file (an ephemeral container)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "cleanup" -d 'Delete leftover probe Jobs and pods (label app.kubernetes.io/managed-by=kubectl-netdoctor)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -f -a "service.exists service.selector endpoints.ready ports.target pods.listening service.clusterip dns.resolves ingress.routes netpol.allows"

@@ -34,6 +34,20 @@ impl OutputFormat {
     }
 }
 
+/// The formats each command prints (one list: dispatch, help and completion read it).
+pub(crate) fn output_formats(command: &str) -> &'static [OutputFormat] {
+    use OutputFormat::{Csv, Json, Junit, Markdown, Table, Yaml};
+    match command {
+        "svc" | "service" | "ingress" | "ing" | "dns" | "scan" => {
+            &[Table, Json, Yaml, Junit, Markdown]
+        }
+        "path" => &[Table, Json, Yaml],
+        "reach" => &[Table, Json, Csv],
+        "explain" => &[Table, Markdown],
+        _ => &[Table],
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub kubeconfig: Option<std::path::PathBuf>,
@@ -48,7 +62,8 @@ pub(crate) struct Settings {
 
 impl Settings {
     /// Rejects an output format the command does not produce (exit 2).
-    pub(crate) fn require_output(&self, command: &str, allowed: &[OutputFormat]) -> Result<()> {
+    pub(crate) fn require_output(&self, command: &str) -> Result<()> {
+        let allowed = output_formats(command);
         if allowed.contains(&self.output) {
             return Ok(());
         }

@@ -46,12 +46,18 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, OutputFormat};
+use crate::cli::{Cli, Command};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 
 /// The program: parse, run, print errors once, map to an exit code.
 pub fn main() -> ExitCode {
+    // kubectl's plugin completion, before any parsing: the words may be anything, flags included.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("__complete") {
+        print!("{}", generate::complete(&args[1..]));
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -67,45 +73,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let settings = Settings::from_args(&cli.global)?;
     match cli.command {
         Command::Explain(args) => {
-            settings.require_output("explain", &[OutputFormat::Table, OutputFormat::Markdown])?;
+            settings.require_output("explain")?;
             let text = commands::explain::explain(args.check.as_deref())?;
             std::io::stdout().write_all(text.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Path(args) => {
-            settings.require_output(
-                "path",
-                &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Yaml],
-            )?;
+            settings.require_output("path")?;
             let runtime = runtime()?;
             runtime.block_on(interruptible(commands::path::run(&settings, &args)))
         }
         Command::Ingress(args) => {
-            settings.require_output("ingress", REPORT_FORMATS)?;
+            settings.require_output("ingress")?;
             runtime()?.block_on(interruptible(commands::ingress::run(&settings, &args)))
         }
         Command::Dns(args) => {
-            settings.require_output("dns", REPORT_FORMATS)?;
+            settings.require_output("dns")?;
             runtime()?.block_on(interruptible(commands::dns::run(&settings, &args)))
         }
         Command::Scan(args) => {
-            settings.require_output("scan", REPORT_FORMATS)?;
+            settings.require_output("scan")?;
             runtime()?.block_on(interruptible(commands::scan::run(&settings, &args)))
         }
         Command::Reach(args) => {
-            settings.require_output(
-                "reach",
-                &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Csv],
-            )?;
+            settings.require_output("reach")?;
             runtime()?.block_on(interruptible(commands::reach::run(&settings, &args)))
         }
         Command::Agent(args) => agent::run(&args),
         Command::Capture(args) => {
-            settings.require_output("capture", &[OutputFormat::Table])?;
+            settings.require_output("capture")?;
             runtime()?.block_on(interruptible(commands::capture::run(&settings, &args)))
         }
         Command::Cleanup(args) => {
-            settings.require_output("cleanup", &[OutputFormat::Table])?;
+            settings.require_output("cleanup")?;
             runtime()?.block_on(interruptible(commands::cleanup::run(&settings, &args)))
         }
         Command::Completions { shell } => {
@@ -117,21 +117,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Svc(args) => {
-            settings.require_output("svc", REPORT_FORMATS)?;
+            settings.require_output("svc")?;
             let name = commands::svc::service_name(&args.name)?;
             runtime()?.block_on(interruptible(commands::svc::run(&settings, &args, &name)))
         }
     }
 }
-
-/// What svc, ingress and scan print.
-const REPORT_FORMATS: &[OutputFormat] = &[
-    OutputFormat::Table,
-    OutputFormat::Json,
-    OutputFormat::Yaml,
-    OutputFormat::Junit,
-    OutputFormat::Markdown,
-];
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

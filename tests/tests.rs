@@ -5,6 +5,7 @@ mod support;
 mod bad_input;
 mod capture;
 mod cli;
+mod completion;
 mod dns;
 mod hostile;
 mod ingress;
