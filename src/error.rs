@@ -72,14 +72,19 @@ impl Error {
 
 impl Error {
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(match self {
+        ExitCode::from(self.code())
+    }
+
+    /// The exit code, as a number (DESIGN §2).
+    pub(crate) fn code(&self) -> u8 {
+        match self {
             Error::Usage(_) | Error::Manifest(_) => exit::USAGE,
             Error::NotFound(_) => exit::FAILED,
             Error::Kubeconfig(_) | Error::Unreachable(_) | Error::Io { .. } | Error::Output(_) => {
                 exit::INCOMPLETE
             }
             Error::Interrupted { code, .. } => *code,
-        })
+        }
     }
 }
 

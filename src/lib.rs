@@ -59,13 +59,45 @@ pub fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let cli = Cli::parse();
+    let (command, service, offline) = what_runs(&cli.command);
+    let (format, namespace) = (cli.global.output, cli.global.namespace.clone());
     match run(cli) {
         Ok(code) => code,
         Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", text::sanitize(&e.chain()));
+            let message = e.chain();
+            eprintln!("error: {}", text::sanitize(&message));
+            // A machine format still prints its document (CI keeps a report file either way);
+            // not when the output itself is what failed, or the format was the mistake.
+            let format_refused = matches!(&e, Error::Usage(m) if m.contains("does not support -o"));
+            if !matches!(e, Error::Output(_)) && !format_refused {
+                let failed = render::fatal::Failed {
+                    command,
+                    service: service.as_deref(),
+                    namespace: namespace.as_deref().unwrap_or("default"),
+                    offline,
+                    message: &message,
+                    exit_code: e.code(),
+                };
+                let mut out = std::io::stdout().lock();
+                let _ = render::fatal::render(&failed, format, &mut out).and_then(|()| out.flush());
+            }
             e.exit_code()
         }
+    }
+}
+
+/// The command's name, the Service it names and whether it reads manifests: what a fatal
+/// error's document says it was about.
+fn what_runs(command: &Command) -> (&'static str, Option<String>, bool) {
+    match command {
+        Command::Svc(a) => ("svc", Some(a.name.clone()), !a.filenames.is_empty()),
+        Command::Ingress(a) => ("ingress", None, !a.filenames.is_empty()),
+        Command::Dns(_) => ("dns", None, false),
+        Command::Scan(a) => ("scan", None, !a.filenames.is_empty()),
+        Command::Path(a) => ("path", None, !a.filenames.is_empty()),
+        Command::Reach(a) => ("reach", None, !a.filenames.is_empty()),
+        _ => ("other", None, false),
     }
 }
 

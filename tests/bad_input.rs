@@ -405,3 +405,66 @@ fn a_server_url_that_answers_404_to_everything_is_not_an_api_server() {
         );
     }
 }
+
+/// A kubeconfig pointing at a port nothing listens on.
+fn unreachable_kubeconfig(run: &Run) -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kc = format!(
+        "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u, namespace: shop}}}}]\ncurrent-context: c\nusers: [{{name: u, user: {{token: t}}}}]\n"
+    );
+    run.write("kc", &kc).display().to_string()
+}
+
+// CI writes the report to a file whatever happens: with the API down, every machine format
+// still prints its document, and the exit code is the same as without one.
+#[test]
+fn machine_formats_print_a_document_when_the_run_cannot_finish() {
+    for format in ["json", "yaml", "junit", "markdown"] {
+        let run = Run::new(["svc", "web", "-n", "shop", "-o", format]);
+        let kc = unreachable_kubeconfig(&run);
+        let out = run.arg("--kubeconfig").arg(kc).run();
+        assert_eq!(out.code, 3, "{format}: {}", out.stderr);
+        one_line_error(&out);
+        match format {
+            "json" => {
+                let j = out.json();
+                crate::scan::validate(&j, "diagnosis.schema.json");
+                assert_eq!(j["verdict"]["status"], "incomplete");
+                assert_eq!(j["error"]["exitCode"], 3);
+                assert!(
+                    j["error"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("cannot reach the API server")
+                );
+            }
+            "junit" => {
+                let doc = roxmltree::Document::parse(&out.stdout).expect("well-formed JUnit");
+                let error = doc
+                    .descendants()
+                    .find(|n| n.has_tag_name("error"))
+                    .expect("an <error> testcase");
+                assert!(error.attribute("message").unwrap().contains("cannot reach"));
+            }
+            "yaml" => assert!(out.stdout.contains("status: incomplete"), "{}", out.stdout),
+            _ => assert!(out.stdout.contains("could not finish"), "{}", out.stdout),
+        }
+    }
+    let run = Run::new(["scan", "-o", "json"]);
+    let kc = unreachable_kubeconfig(&run);
+    let out = run.arg("--kubeconfig").arg(kc).run();
+    assert_eq!(out.code, 3);
+    let j = out.json();
+    crate::scan::validate(&j, "scan.schema.json");
+    assert_eq!(j["findings"][0]["kind"], "Error");
+    // A malformed manifest (exit 2) too.
+    let out = Run::new(["scan", "-o", "json", "-f", "-"])
+        .stdin("apiVersion: v1\nkind: [broken\n")
+        .run();
+    assert_eq!(out.code, 2);
+    crate::scan::validate(&out.json(), "scan.schema.json");
+}

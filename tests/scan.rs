@@ -2,7 +2,7 @@
 
 use crate::support::{FakeApi, Run, repo, server_with};
 
-fn validate(value: &serde_json::Value, schema: &str) {
+pub(crate) fn validate(value: &serde_json::Value, schema: &str) {
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();
     // The scan schema refers to the Diagnosis schema by its published $id.

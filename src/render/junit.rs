@@ -6,7 +6,7 @@ use std::io::Write;
 
 use crate::report::{Diagnosis, Status};
 
-fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in crate::text::sanitize(s).chars() {
         match c {

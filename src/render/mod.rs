@@ -1,5 +1,6 @@
 //! Renderers: one module per output format, each only formatting a [`Diagnosis`].
 
+pub(crate) mod fatal;
 mod human;
 mod junit;
 mod markdown;
