@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_netdoctor_global_optspecs
-    string join \n kubeconfig= context= n/namespace= o/output= request-timeout= no-color v/verbose h/help V/version
+    string join \n kubeconfig= context= n/namespace= o/output= request-timeout= no-color v/verbose= h/help V/version
 end
 
 function __fish_kubectl_netdoctor_needs_command
@@ -34,8 +34,8 @@ junit\t'JUnit XML, one testcase per check'
 markdown\t'Markdown, for tickets and runbooks'
 csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "svc" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, then a probe pod\'s packets and DNS, Ingress, NetworkPolicy)'
@@ -64,12 +64,13 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l inside -d 'Run the probe inside the --from pod, as an ephemeral container: its exact network identity (the container stays in the pod\'s spec; ephemeral containers cannot be removed)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l inspect -d 'When a backend refuses, read its socket table from inside it (an ephemeral container, which stays in the pod\'s spec): "127.0.0.1 only", "8081, not 8080", "UDP, not TCP"'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s A -l all-namespaces -d 'kubectl\'s -A: svc diagnoses one Service, so this only explains where to go (scan -A)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
@@ -85,12 +86,13 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand serv
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l inside -d 'Run the probe inside the --from pod, as an ephemeral container: its exact network identity (the container stays in the pod\'s spec; ephemeral containers cannot be removed)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l inspect -d 'When a backend refuses, read its socket table from inside it (an ephemeral container, which stays in the pod\'s spec): "127.0.0.1 only", "8081, not 8080", "UDP, not TCP"'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s A -l all-namespaces -d 'kubectl\'s -A: svc diagnoses one Service, so this only explains where to go (scan -A)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s f -l filename -d 'Diagnose manifests instead of a live cluster' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
@@ -104,10 +106,10 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingr
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s f -l filename -d 'Diagnose manifests instead of a live cluster' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
@@ -121,10 +123,10 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l service -d 'The cluster DNS Service, NAMESPACE/NAME (kube-dns in kube-system by default)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
@@ -138,10 +140,10 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s l -l selector -d 'Only Services with these labels (kubectl\'s label selector)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s f -l filename -d 'Scan manifests instead of a live cluster' -r -F
@@ -154,10 +156,10 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s A -l all-namespaces -d 'Every namespace (else -n, the context\'s namespace, or "default")'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l from -d 'The client: pod/NAME, pod/NAMESPACE/NAME, or ns/NAMESPACE with --labels' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
@@ -172,10 +174,10 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l inside -d 'With --from pod/NAME: probe from inside that pod (ephemeral container)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s f -l filename -d 'Read manifests instead of a live cluster' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s o -l output -d 'Output format' -r -f -a "table\t''
@@ -185,9 +187,9 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reac
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s A -l all-namespaces -d 'Every namespace (else -n, the context\'s namespace, or "default")'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s o -l output -d 'Output format' -r -f -a "table\t''
 markdown\t''"
@@ -195,8 +197,8 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand expl
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s c -l container -d 'The container to attach to (its network is the pod\'s; this names it in the pod spec)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s w -l write -d 'The pcap file to write ("-" for stdout)' -r -F
@@ -210,18 +212,18 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capt
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s o -l output -d 'Output format' -r -f -a "table\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s A -l all-namespaces -d 'Every namespace (else -n, the context\'s namespace, or "default")'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l all -d 'Also delete probes still within their deadline (another run may be using them)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s v -l verbose -d 'Print each API request and its outcome to stderr'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "svc" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, then a probe pod\'s packets and DNS, Ingress, NetworkPolicy)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "ingress" -d 'Start from an Ingress: each backend Service\'s flow (class, controller, TLS included)'

@@ -49,8 +49,20 @@ pub(crate) struct GlobalArgs {
     /// Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// Print each API request and its outcome to stderr.
-    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    /// Print each API request and its outcome to stderr; kubectl's log level is accepted as
+    /// -v=N (any level above 0 logs requests).
+    #[arg(
+        short = 'v',
+        long = "verbose",
+        alias = "v",
+        global = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "1",
+        default_value = "0",
+        value_name = "LEVEL",
+        value_parser = clap::value_parser!(u8)
+    )]
     pub verbose: u8,
 }
 
@@ -124,6 +136,9 @@ pub(crate) struct SvcArgs {
     /// stays in the pod's spec): "127.0.0.1 only", "8081, not 8080", "UDP, not TCP".
     #[arg(long)]
     pub inspect: bool,
+    /// kubectl's -A: svc diagnoses one Service, so this only explains where to go (scan -A).
+    #[arg(short = 'A', long = "all-namespaces", hide = true)]
+    pub all_namespaces: bool,
 }
 
 /// How the probe pod runs (checks 5–7).

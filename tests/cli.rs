@@ -208,3 +208,20 @@ fn verbose_logs_each_request_to_stderr() {
     );
     assert!(!out.stdout.contains("netdoctor:"), "logs go to stderr only");
 }
+
+// kubectl habits: -A on a one-Service command is explained, -v=N is a log level.
+#[test]
+fn kubectl_habits_are_understood() {
+    let out = Run::new(["svc", "web", "-A"]).run();
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: svc diagnoses one Service in one namespace (-n NS); for every Service of every namespace use: kubectl netdoctor scan -A"
+    );
+    let dir = repo().join("examples/broken-shop").display().to_string();
+    for v in ["-v=6", "-v", "--v=2"] {
+        let out = Run::new([v, "svc", "postgres", "-n", "shop", "-f", &dir]).run();
+        assert_eq!(out.code, 1, "{v}: {}", out.stderr);
+        assert!(out.stdout.contains("VERDICT: FAIL"), "{v}");
+    }
+}

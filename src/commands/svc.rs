@@ -25,6 +25,11 @@ pub(crate) fn service_name(arg: &str) -> Result<String> {
 }
 
 pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Result<ExitCode> {
+    if args.all_namespaces {
+        return Err(Error::Usage(
+            "svc diagnoses one Service in one namespace (-n NS); for every Service of every namespace use: kubectl netdoctor scan -A".into(),
+        ));
+    }
     let client = config::client_spec(args.from.as_deref(), args.labels.as_deref())?;
     if args.inside {
         if !matches!(client, Some(state::ClientSpec::Pod { .. })) {
