@@ -51,7 +51,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a 
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "cleanup" -d 'Delete leftover probe Jobs and pods (label app.kubernetes.io/managed-by=kubectl-netdoctor)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l probe-image -d 'The probe\'s image: a release pins the one it published by digest; mirror it for clusters that cannot pull from the internet (skopeo copy, then this flag or NETDOCTOR_PROBE_IMAGE)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l from -d 'The client whose traffic to judge: pod/NAME (a real pod in the namespace; pod/NS/NAME elsewhere; offline also a workload\'s name) or ns/NAMESPACE (a would-be client there, with --labels). Without it, policies are summarised for any source' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
@@ -73,7 +73,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l probe-image -d 'The probe\'s image: a release pins the one it published by digest; mirror it for clusters that cannot pull from the internet (skopeo copy, then this flag or NETDOCTOR_PROBE_IMAGE)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l from -d 'The client whose traffic to judge: pod/NAME (a real pod in the namespace; pod/NS/NAME elsewhere; offline also a workload\'s name) or ns/NAMESPACE (a would-be client there, with --labels). Without it, policies are summarised for any source' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
@@ -95,7 +95,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand serv
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s f -l filename -d 'Diagnose manifests instead of a live cluster' -r -F
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l probe-image -d 'The probe\'s image: a release pins the one it published by digest; mirror it for clusters that cannot pull from the internet (skopeo copy, then this flag or NETDOCTOR_PROBE_IMAGE)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -112,7 +112,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingr
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s f -l filename -d 'Diagnose manifests instead of a live cluster' -r -F
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l probe-image -d 'The probe\'s image: a release pins the one it published by digest; mirror it for clusters that cannot pull from the internet (skopeo copy, then this flag or NETDOCTOR_PROBE_IMAGE)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -129,7 +129,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l service -d 'The cluster DNS Service, NAMESPACE/NAME (kube-dns in kube-system by default)' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l probe-image -d 'The probe\'s image: a release pins the one it published by digest; mirror it for clusters that cannot pull from the internet (skopeo copy, then this flag or NETDOCTOR_PROBE_IMAGE)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -165,7 +165,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l to -d 'The target: svc/NAME[:PORT] (every backend pod) or pod/NAME:PORT[/UDP]' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s f -l filename -d 'Decide on manifests instead of a live cluster' -r -F
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l probe-image -d 'The probe\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l probe-image -d 'The probe\'s image: a release pins the one it published by digest; mirror it for clusters that cannot pull from the internet (skopeo copy, then this flag or NETDOCTOR_PROBE_IMAGE)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l probe-timeout -d 'How long the probe may take, pod start included; its Job\'s deadline follows' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -206,7 +206,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capt
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l duration -d 'How long to capture' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l max-packets -d 'Stop after this many packets' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l iface -d 'The interface in the pod (default: the one of its default route, usually eth0)' -r
-complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l probe-image -d 'The agent\'s image (mirror it for clusters that cannot pull from the internet)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l probe-image -d 'The agent\'s image (mirror it for clusters that cannot pull from the internet; also NETDOCTOR_PROBE_IMAGE)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s o -l output -d 'Output format' -r -f -a "table\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l context -d 'The kubeconfig context to use' -r

@@ -147,8 +147,14 @@ pub(crate) struct ProbeArgs {
     /// API reads only: create no probe pod (checks 5–7 are skipped; nothing is written).
     #[arg(long)]
     pub no_probe: bool,
-    /// The probe's image (mirror it for clusters that cannot pull from the internet).
-    #[arg(long, value_name = "IMAGE", default_value = crate::probe::job::DEFAULT_IMAGE)]
+    /// The probe's image: a release pins the one it published by digest; mirror it for clusters
+    /// that cannot pull from the internet (skopeo copy, then this flag or NETDOCTOR_PROBE_IMAGE).
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        env = "NETDOCTOR_PROBE_IMAGE",
+        default_value = crate::probe::job::DEFAULT_IMAGE
+    )]
     pub probe_image: String,
     /// How long the probe may take, pod start included; its Job's deadline follows.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::config::parse_duration)]
@@ -346,8 +352,14 @@ pub(crate) struct CaptureArgs {
     /// The interface in the pod (default: the one of its default route, usually eth0).
     #[arg(long, value_name = "IFACE")]
     pub iface: Option<String>,
-    /// The agent's image (mirror it for clusters that cannot pull from the internet).
-    #[arg(long, value_name = "IMAGE", default_value = crate::probe::job::DEFAULT_IMAGE)]
+    /// The agent's image (mirror it for clusters that cannot pull from the internet; also
+    /// NETDOCTOR_PROBE_IMAGE).
+    #[arg(
+        long,
+        value_name = "IMAGE",
+        env = "NETDOCTOR_PROBE_IMAGE",
+        default_value = crate::probe::job::DEFAULT_IMAGE
+    )]
     pub probe_image: String,
 }
 

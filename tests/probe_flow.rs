@@ -343,6 +343,35 @@ fn an_image_that_cannot_be_pulled_fails_fast_and_cleans_up() {
             && reason.contains("--probe-image"),
         "{reason}"
     );
+    // How to mirror it, and the variable that sets a mirror once.
+    assert!(
+        reason.contains("skopeo copy docker://mirror.local/netdoctor:1")
+            && reason.contains("NETDOCTOR_PROBE_IMAGE"),
+        "{reason}"
+    );
+    // The mirror set once in the environment is the image the Job asks for.
+    let api = cluster("127.0.0.1", "");
+    api.set_kubelet(|_| PodRun::Waiting {
+        reason: "ImagePullBackOff".into(),
+        message: "back-off".into(),
+    });
+    let server = api.start();
+    let out = crate::support::Run::new(["svc", "web", "-o", "json"])
+        .probe()
+        .env(
+            "NETDOCTOR_PROBE_IMAGE",
+            "registry.corp/netdoctor@sha256:abc",
+        )
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    let reason = status(&out.json(), "pods.listening")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("registry.corp/netdoctor@sha256:abc"),
+        "{reason}"
+    );
     assert!(
         out.elapsed < Duration::from_secs(20),
         "waited for the probe timeout: {:?}",

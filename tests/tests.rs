@@ -8,6 +8,7 @@ mod cli;
 mod completion;
 mod dns;
 mod hostile;
+mod image;
 mod ingress;
 mod kubectl;
 mod live;

@@ -21,11 +21,22 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::{DEADLINE_ANNOTATION, MANAGED_BY, NAME_LABEL, ProbePlan};
 
-/// The image the agent runs from; `--probe-image` mirrors it.
-pub(crate) const DEFAULT_IMAGE: &str = concat!(
-    "ghcr.io/kubectl-netdoctor/netdoctor:v",
-    env!("CARGO_PKG_VERSION")
-);
+/// The image the agent runs from: a release build embeds the image it published, pinned by digest
+/// (`NETDOCTOR_IMAGE=REGISTRY/netdoctor@sha256:…` at build time, set by the release workflow); a
+/// development build names the version's tag, which only a release publishes. `--probe-image` or
+/// `NETDOCTOR_PROBE_IMAGE` point at a mirror.
+pub(crate) const DEFAULT_IMAGE: &str = match option_env!("NETDOCTOR_IMAGE") {
+    Some(pinned) => pinned,
+    None => concat!(
+        "ghcr.io/kubectl-netdoctor/netdoctor:v",
+        env!("CARGO_PKG_VERSION")
+    ),
+};
+
+/// Whether this build carries a digest-pinned image (a release) or a tag (a development build).
+pub(crate) fn image_is_pinned() -> bool {
+    DEFAULT_IMAGE.contains("@sha256:")
+}
 
 /// A readiness gate no controller sets: the probe pod is never a ready endpoint of anything.
 pub(crate) const NEVER_READY: &str = "netdoctor.io/never-ready";

@@ -254,10 +254,11 @@ impl Prober {
                     waiting.filter(|w| STUCK.contains(&w.reason.as_deref().unwrap_or("")))
                 {
                     return Attempt::Failed(failure(format!(
-                        "the probe image {} cannot start: {}: {} (mirror it and pass --probe-image)",
-                        opts.image,
+                        "the probe image {} cannot start: {}: {} ({})",
+                        text::sanitize(&opts.image),
                         w.reason.as_deref().unwrap_or(""),
-                        text::sanitize(w.message.as_deref().unwrap_or(""))
+                        text::sanitize(w.message.as_deref().unwrap_or("")),
+                        mirror_hint(&opts.image)
                     )));
                 }
             }
@@ -447,6 +448,19 @@ pub(crate) enum EphemeralError {
 }
 
 /// A name no earlier ephemeral container of this pod used (they stay forever).
+/// How to make the image pullable where the cluster cannot reach its registry.
+fn mirror_hint(image: &str) -> String {
+    let dev = if super::job::image_is_pinned() {
+        ""
+    } else {
+        "this is a development build: its default image is only published by a release; build one with dist/build.sh; "
+    };
+    format!(
+        "{dev}mirror it: skopeo copy docker://{} docker://REGISTRY/netdoctor:TAG, then --probe-image REGISTRY/netdoctor@sha256:… or NETDOCTOR_PROBE_IMAGE",
+        text::sanitize(image)
+    )
+}
+
 /// `prefix` and five random characters from the alphabet the API server's generateName uses
 /// (no vowels, no look-alikes): 27^5 names, so two runs at once do not collide.
 pub(crate) fn generated_name(prefix: &str) -> String {
@@ -579,7 +593,9 @@ impl Prober {
                 }
                 if STUCK.contains(&reason.as_str()) {
                     return Err(EphemeralError::Failed(failure(format!(
-                        "the probe image {image} cannot start: {reason}: {message} (mirror it and pass --probe-image)"
+                        "the probe image {} cannot start: {reason}: {message} ({})",
+                        text::sanitize(image),
+                        mirror_hint(image)
                     ))));
                 }
                 continue;

@@ -281,13 +281,19 @@ impl Lab {
 
     /// Runs the agent in `ns` behind a wrapper (e.g. setpriv, to drop privileges).
     pub(crate) fn agent_as(&self, ns: &str, wrapper: &[&str], args: &[&str]) -> Agent {
+        let mut cmd: Vec<&str> = wrapper.to_vec();
+        cmd.extend([env!("CARGO_BIN_EXE_kubectl-netdoctor"), "agent"]);
+        cmd.extend(args);
+        self.agent_command(ns, &cmd)
+    }
+
+    /// Runs an agent command line (program and arguments) in `ns`: another build of the agent,
+    /// or the one in an image's root filesystem under chroot.
+    pub(crate) fn agent_command(&self, ns: &str, cmd: &[&str]) -> Agent {
         let started = Instant::now();
         let out = Command::new("ip")
             .args(["netns", "exec", ns])
-            .args(wrapper)
-            .arg(env!("CARGO_BIN_EXE_kubectl-netdoctor"))
-            .arg("agent")
-            .args(args)
+            .args(cmd)
             .env_remove("RUST_BACKTRACE")
             .output()
             .expect("run the agent");
