@@ -241,24 +241,21 @@ fn pod_ref(pod: &Pod) -> ObjectRef {
 
 /// Reads that would have explained not-ready pods but failed: said, never silently dropped.
 fn unread_explanations(state: &ClusterState) -> Vec<Evidence> {
-    let mut out = Vec::new();
-    if let Fact::Unavailable(u) = &state.events {
-        if u.is_incomplete() {
-            out.push(Evidence::new(
-                "Unread",
-                format!("could not read events ({}): the verdict may miss why pods are not ready (failing probes, image pulls, scheduling)", u.reason()),
-            ));
-        }
-    }
-    if let Fact::Unavailable(u) = &state.nodes {
-        if u.is_incomplete() {
-            out.push(Evidence::new(
-                "Unread",
-                format!("could not read nodes ({}): the verdict may miss a NotReady node under the pods", u.reason()),
-            ));
-        }
-    }
-    out
+    [
+        super::unread(
+            &state.events,
+            "events",
+            "the verdict may miss why pods are not ready (failing probes, image pulls, scheduling)",
+        ),
+        super::unread(
+            &state.nodes,
+            "nodes",
+            "the verdict may miss a NotReady node under the pods",
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Everything the pod and its surroundings say about why it is not ready.

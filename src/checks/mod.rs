@@ -196,6 +196,24 @@ pub(crate) fn diagnose(state: &ClusterState) -> crate::report::Diagnosis {
     crate::report::Diagnosis::new(target_of(state), state.source, run_all(state))
 }
 
+/// A read that failed, said where a conclusion depended on it: "could not read X (why): the
+/// verdict may miss Y". Nothing when the fact was read (or is simply not available offline).
+pub(crate) fn unread<T>(
+    fact: &crate::state::Fact<T>,
+    what: &str,
+    may_miss: &str,
+) -> Option<crate::report::Evidence> {
+    match fact {
+        crate::state::Fact::Unavailable(u) if u.is_incomplete() => {
+            Some(crate::report::Evidence::new(
+                "Unread",
+                format!("could not read {what} ({}): {may_miss}", u.reason()),
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// A check that cannot read a fact skips with the fact's reason.
 pub(crate) fn unavailable(u: &Unavailable) -> Outcome {
     let kind = match u {

@@ -351,23 +351,13 @@ fn enforcement(state: &ClusterState) -> (Enforcement, Vec<Evidence>) {
         Fact::Known(ds) => cni::enforcement(ds),
         Fact::Unavailable(_) => Enforcement::Unknown,
     };
-    let mut notes = Vec::new();
-    if let Fact::Unavailable(u) = &state.daemonsets {
-        if u.is_incomplete() {
-            notes.push(Evidence::new(
-                "Unread",
-                format!("could not read DaemonSets ({}): whether this cluster enforces NetworkPolicy at all is not known", u.reason()),
-            ));
-        }
-    }
-    if let Fact::Unavailable(u) = &state.policy_apis {
-        if u.is_incomplete() {
-            notes.push(Evidence::new(
-                "Unread",
-                format!("could not read the API groups ({}): the verdict may miss other policy engines (Calico, Cilium, AdminNetworkPolicy, Istio, Linkerd) and their policies", u.reason()),
-            ));
-        }
-    }
+    let mut notes: Vec<Evidence> = [
+        super::unread(&state.daemonsets, "DaemonSets", "whether this cluster enforces NetworkPolicy at all is not known"),
+        super::unread(&state.policy_apis, "the API groups", "the verdict may miss other policy engines (Calico, Cilium, AdminNetworkPolicy, Istio, Linkerd) and their policies"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if let Fact::Known(groups) = &state.policy_apis {
         for (engine, group) in cni::other_engines(groups) {
             notes.push(Evidence::new(
