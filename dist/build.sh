@@ -39,7 +39,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 cp "$bin" "$stage/kubectl-netdoctor"
 cp README.md "$stage/"
-cp -r completions "$stage/"
+cp -r completions man "$stage/"
 archive="$out/kubectl-netdoctor_linux_amd64.tar.gz"
 tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
   -C "$stage" -cf - . | gzip -n > "$archive"

@@ -68,6 +68,119 @@ pub(crate) struct GlobalArgs {
 
 pub(crate) use crate::config::OutputFormat;
 
+/// Examples per command: the end of its `--help` and the EXAMPLES of its man page. A test parses
+/// every one with the CLI definition.
+pub(crate) const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "svc",
+        &[
+            (
+                "On call: why can't traffic reach cart?",
+                "kubectl netdoctor svc cart -n shop",
+            ),
+            (
+                "Judge one real client's path, policies and packets",
+                "kubectl netdoctor svc cart -n shop --from pod/frontend-7d9f-abcde",
+            ),
+            (
+                "Before deploy, on rendered manifests",
+                "kubectl netdoctor svc cart -n shop -f rendered/",
+            ),
+            (
+                "API reads only, JSON for a ticket bot",
+                "kubectl netdoctor svc cart -n shop --no-probe -o json",
+            ),
+        ],
+    ),
+    (
+        "ingress",
+        &[(
+            "Every backend of an Ingress",
+            "kubectl netdoctor ingress web -n shop",
+        )],
+    ),
+    (
+        "dns",
+        &[(
+            "Cluster DNS, resolved from your namespace",
+            "kubectl netdoctor dns -n shop",
+        )],
+    ),
+    (
+        "scan",
+        &[
+            (
+                "CI after deploy: a JUnit report, exit 1 on any failure",
+                "kubectl netdoctor scan -n shop -o junit",
+            ),
+            (
+                "CI before deploy, warnings fail too",
+                "kubectl netdoctor scan -A -f rendered/ --strict",
+            ),
+        ],
+    ),
+    (
+        "path",
+        &[(
+            "Can frontend reach cart on 80?",
+            "kubectl netdoctor path --from pod/frontend-7d9f-abcde --to svc/cart:80 -n shop",
+        )],
+    ),
+    (
+        "reach",
+        &[(
+            "Who talks to whom, as CSV",
+            "kubectl netdoctor reach -n shop -o csv",
+        )],
+    ),
+    (
+        "explain",
+        &[
+            ("The checks, in flow order", "kubectl netdoctor explain"),
+            (
+                "The runbook page of one check",
+                "kubectl netdoctor explain ports.target",
+            ),
+        ],
+    ),
+    (
+        "capture",
+        &[(
+            "20 s of a pod's port 8080 into a pcap file",
+            "kubectl netdoctor capture web-7d9f-abcde -n shop -w web.pcap --filter 'tcp and port 8080' --duration 20s",
+        )],
+    ),
+    (
+        "cleanup",
+        &[(
+            "Leftover probe Jobs everywhere",
+            "kubectl netdoctor cleanup -A",
+        )],
+    ),
+];
+
+/// The examples of `command`, as help text.
+pub(crate) fn examples_text(command: &str) -> Option<String> {
+    let (_, list) = EXAMPLES.iter().find(|(c, _)| *c == command)?;
+    let mut out = String::from("Examples:\n");
+    for (what, line) in list.iter() {
+        out.push_str(&format!("  # {what}\n  {line}\n\n"));
+    }
+    Some(out.trim_end().to_string())
+}
+
+/// The command line definition with every command's examples at the end of its help.
+pub(crate) fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    for (name, _) in EXAMPLES {
+        if let Some(text) = examples_text(name) {
+            cmd = cmd.mut_subcommand(*name, |s| s.after_help(text));
+        }
+    }
+    cmd
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Diagnose one Service: the ordered flow (Service, endpoints, ports, then a probe pod's
@@ -245,11 +358,61 @@ pub(crate) struct ExplainArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, FromArgMatches};
 
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    /// Splits an example as a POSIX shell would (words, single quotes).
+    fn words(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        for c in line.chars() {
+            match c {
+                '\'' => quoted = !quoted,
+                ' ' if !quoted => {
+                    if !cur.is_empty() {
+                        out.push(std::mem::take(&mut cur));
+                    }
+                }
+                c => cur.push(c),
+            }
+        }
+        out.push(cur);
+        out
+    }
+
+    // Every example a --help or man page shows is a command line the CLI accepts, for the
+    // command it is listed under, with flags that exist.
+    #[test]
+    fn every_example_parses_with_the_cli_definition() {
+        for (command, list) in EXAMPLES {
+            assert!(
+                Cli::command().find_subcommand(command).is_some(),
+                "examples for an unknown command {command}"
+            );
+            for (_, line) in list.iter() {
+                let w = words(line);
+                assert_eq!(&w[..3], ["kubectl", "netdoctor", *command], "{line}");
+                let argv =
+                    std::iter::once("kubectl-netdoctor".to_string()).chain(w[2..].iter().cloned());
+                let m = super::command()
+                    .try_get_matches_from(argv)
+                    .unwrap_or_else(|e| panic!("{line}: {e}"));
+                Cli::from_arg_matches(&m).unwrap_or_else(|e| panic!("{line}: {e}"));
+            }
+        }
+        let help = super::command()
+            .find_subcommand("scan")
+            .unwrap()
+            .get_after_help()
+            .unwrap()
+            .to_string();
+        assert!(help.starts_with("Examples:"), "{help}");
     }
 
     #[test]

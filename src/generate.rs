@@ -175,10 +175,171 @@ fn flag<'a>(cmd: &'a clap::Command, word: &str) -> Option<&'a clap::Arg> {
 }
 
 pub(crate) fn man() -> std::io::Result<Vec<u8>> {
-    let cmd = Cli::command().name("kubectl-netdoctor");
+    Ok(man_pages()?.swap_remove(0).1)
+}
+
+/// Every man page: kubectl-netdoctor(1), one per command (kubectl-netdoctor-svc(1), …) with its
+/// options and EXAMPLES, and kubectl-netdoctor-checks(7) from the runbook pages.
+pub(crate) fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut root = crate::cli::command()
+        .name("kubectl-netdoctor")
+        .display_name("kubectl-netdoctor")
+        .bin_name("kubectl netdoctor");
+    root.build();
+    let mut pages = vec![("kubectl-netdoctor.1".to_string(), page(&root, None)?)];
+    for sub in root
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        let name: &'static str =
+            Box::leak(format!("kubectl-netdoctor-{}", sub.get_name()).into_boxed_str());
+        let cmd = sub.clone().name(name).display_name(name);
+        pages.push((format!("{name}.1"), page(&cmd, Some(sub.get_name()))?));
+    }
+    pages.push(("kubectl-netdoctor-checks.7".to_string(), checks_page()));
+    Ok(pages)
+}
+
+/// One command's page: clap_mangen's sections (not its EXTRA, which would repeat the examples
+/// as help text), then EXAMPLES, EXIT STATUS and SEE ALSO.
+fn page(cmd: &clap::Command, command: Option<&str>) -> std::io::Result<Vec<u8>> {
+    use roff::{Roff, bold, roman};
+    let man = clap_mangen::Man::new(cmd.clone().after_help(""));
     let mut out = Vec::new();
-    clap_mangen::Man::new(cmd).render(&mut out)?;
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        man.render_options_section(&mut out)?;
+    }
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        man.render_subcommands_section(&mut out)?;
+    }
+    let mut roff = Roff::default();
+    let examples: Vec<(&str, &str)> = match command {
+        Some(c) => crate::cli::EXAMPLES
+            .iter()
+            .filter(|(name, _)| *name == c)
+            .flat_map(|(_, list)| list.iter().copied())
+            .collect(),
+        None => crate::cli::EXAMPLES
+            .iter()
+            .filter_map(|(_, list)| list.first().copied())
+            .collect(),
+    };
+    if !examples.is_empty() {
+        roff.control("SH", ["EXAMPLES"]);
+        for (what, line) in examples {
+            roff.control("PP", []);
+            roff.text([roman(what)]);
+            roff.control("RS", ["4"]);
+            roff.control("nf", []);
+            roff.text([bold(line)]);
+            roff.control("fi", []);
+            roff.control("RE", []);
+        }
+    }
+    roff.control("SH", ["EXIT STATUS"]);
+    for (code, meaning) in [
+        (
+            "0",
+            "every check that ran passed (warnings allowed unless --strict)",
+        ),
+        ("1", "a check failed: the diagnosis found a problem"),
+        (
+            "2",
+            "usage error: bad flags, unreadable or malformed manifests",
+        ),
+        (
+            "3",
+            "incomplete: a read was forbidden or failed, the API server was unreachable, or the kubeconfig is unusable",
+        ),
+        (
+            "130, 143",
+            "interrupted by SIGINT or SIGTERM, after cleanup",
+        ),
+    ] {
+        roff.control("TP", []);
+        roff.text([bold(code)]);
+        roff.text([roman(meaning)]);
+    }
+    roff.control("SH", ["SEE ALSO"]);
+    let mut see: Vec<String> = Vec::new();
+    if command.is_some() {
+        see.push("kubectl-netdoctor(1)".into());
+    }
+    see.push("kubectl-netdoctor-checks(7)".into());
+    see.push("kubectl(1)".into());
+    roff.text([roman(see.join(", "))]);
+    roff.to_writer(&mut out)?;
     Ok(out)
+}
+
+/// kubectl-netdoctor-checks(7): every check's runbook page, in flow order.
+fn checks_page() -> Vec<u8> {
+    use roff::{Roff, italic, roman};
+    let mut roff = Roff::default();
+    roff.control(
+        "TH",
+        [
+            "KUBECTL-NETDOCTOR-CHECKS",
+            "7",
+            "",
+            concat!("kubectl-netdoctor ", env!("CARGO_PKG_VERSION")),
+        ],
+    );
+    roff.control("SH", ["NAME"]);
+    roff.text([roman(
+        "kubectl-netdoctor-checks - the checks of kubectl netdoctor svc, as runbook pages",
+    )]);
+    roff.control("SH", ["DESCRIPTION"]);
+    roff.text([roman(
+        "The checks run in traffic order and stop at the first broken link. Each section is the page kubectl netdoctor explain ID prints.",
+    )]);
+    for def in crate::checks::REGISTRY {
+        roff.control(
+            "SH",
+            [format!("{}. {}", def.order, def.id).to_uppercase().as_str()],
+        );
+        roff.text([italic(def.title)]);
+        let body = crate::commands::explain::page(def.id).map_or("", |p| p.body);
+        let mut code = false;
+        for line in body.lines() {
+            if line.starts_with("```") {
+                roff.control(if code { "fi" } else { "nf" }, []);
+                if code {
+                    roff.control("RE", []);
+                } else {
+                    roff.control("RS", ["4"]);
+                }
+                code = !code;
+            } else if code {
+                roff.text([roman(line)]);
+            } else if let Some(h) = line.strip_prefix("# ") {
+                roff.control("SS", [h]);
+            } else if let Some(h) = line.strip_prefix("## ") {
+                roff.control("SS", [h]);
+            } else if let Some(item) = line.strip_prefix("- ") {
+                roff.control("IP", ["\\(bu", "2"]);
+                roff.text([roman(item.trim_start())]);
+            } else if line.trim().is_empty() {
+                roff.control("PP", []);
+            } else if line.starts_with('|') {
+                roff.control("nf", []);
+                roff.text([roman(line)]);
+                roff.control("fi", []);
+            } else {
+                // Markdown continuation lines are indented; in roff a leading space breaks the line.
+                roff.text([roman(line.trim_start())]);
+            }
+        }
+        if code {
+            roff.control("fi", []);
+            roff.control("RE", []);
+        }
+    }
+    roff.to_roff().into_bytes()
 }
 
 #[cfg(test)]
@@ -207,6 +368,8 @@ mod tests {
         for (shell, file) in SHELLS {
             ensure(&root.join("completions").join(file), &completions(*shell));
         }
-        ensure(&root.join("man/kubectl-netdoctor.1"), &man().unwrap());
+        for (file, content) in man_pages().unwrap() {
+            ensure(&root.join("man").join(file), &content);
+        }
     }
 }

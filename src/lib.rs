@@ -44,7 +44,7 @@ mod wire;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use crate::cli::{Cli, Command};
 use crate::config::Settings;
@@ -58,7 +58,10 @@ pub fn main() -> ExitCode {
         print!("{}", generate::complete(&args[1..]));
         return ExitCode::SUCCESS;
     }
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&cli::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let (command, service, offline) = what_runs(&cli.command);
     let (format, namespace) = (cli.global.output, cli.global.namespace.clone());
     match run(cli) {

@@ -225,3 +225,50 @@ fn kubectl_habits_are_understood() {
         assert!(out.stdout.contains("VERDICT: FAIL"), "{v}");
     }
 }
+
+// Every page in man/ renders as man(1) renders it (groff with preconv), with every warning on
+// and none given; the main page's SEE ALSO names pages that exist.
+#[test]
+fn man_pages_render_without_warnings() {
+    let dir = repo().join("man");
+    let mut pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    pages.sort();
+    for cmd in [
+        "svc", "scan", "explain", "reach", "path", "ingress", "dns", "capture", "cleanup",
+    ] {
+        assert!(
+            pages.contains(&format!("kubectl-netdoctor-{cmd}.1")),
+            "{pages:?}"
+        );
+    }
+    assert!(pages.contains(&"kubectl-netdoctor-checks.7".to_string()));
+    for page in &pages {
+        let out = match std::process::Command::new("groff")
+            .args(["-k", "-ww", "-z", "-t", "-man"])
+            .arg(dir.join(page))
+            .output()
+        {
+            Ok(o) => o,
+            Err(e) => {
+                assert_ne!(
+                    std::env::var("CI").as_deref(),
+                    Ok("true"),
+                    "groff is needed in CI: {e}"
+                );
+                return;
+            }
+        };
+        assert!(out.status.success(), "{page}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{page}");
+    }
+    let main = std::fs::read_to_string(dir.join("kubectl-netdoctor.1")).unwrap();
+    assert!(
+        main.contains("kubectl\\-netdoctor\\-svc(1)"),
+        "the main page names the svc page"
+    );
+    let svc = std::fs::read_to_string(dir.join("kubectl-netdoctor-svc.1")).unwrap();
+    assert!(svc.contains(".SH EXAMPLES"), "{svc}");
+}
