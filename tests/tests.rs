@@ -6,6 +6,7 @@ mod bad_input;
 mod capture;
 mod cli;
 mod completion;
+mod deploy;
 mod dns;
 mod hostile;
 mod image;
