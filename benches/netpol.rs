@@ -195,6 +195,7 @@ fn service_state(
         namespace: "ns8".into(),
         name: "app2-0".into(),
         pod: Box::new(Fact::Known(client)),
+        near: Vec::new(),
     });
     s
 }

@@ -234,9 +234,10 @@ pub(crate) struct SvcArgs {
     #[arg(long)]
     pub strict: bool,
     /// The client whose traffic to judge: pod/NAME (a real pod in the namespace; pod/NS/NAME
-    /// elsewhere; offline also a workload's name) or ns/NAMESPACE (a would-be client there, with
-    /// --labels). Without it, policies are summarised for any source.
-    #[arg(long, value_name = "pod/NAME|ns/NAMESPACE")]
+    /// elsewhere; offline also a workload's name), deploy/NAME, sts/NAME or ds/NAME (a ready pod
+    /// of it, named in the report), or ns/NAMESPACE (a would-be client there, with --labels).
+    /// Without it, policies are summarised for any source.
+    #[arg(long, value_name = "pod/NAME|deploy/NAME|ns/NAMESPACE")]
     pub from: Option<String>,
     /// Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2.
     #[arg(long, value_name = "K=V,...", requires = "from")]

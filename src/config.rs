@@ -192,7 +192,7 @@ pub(crate) fn client_spec(
     let Some(from) = from else { return Ok(None) };
     let bad = || {
         Error::Usage(format!(
-            "invalid --from {from:?}: use pod/NAME, pod/NAMESPACE/NAME or ns/NAMESPACE"
+            "invalid --from {from:?}: use pod/NAME, deploy/NAME, sts/NAME, ds/NAME (NAMESPACE/NAME elsewhere) or ns/NAMESPACE"
         ))
     };
     let (kind, rest) = from.split_once('/').ok_or_else(bad)?;
@@ -211,7 +211,37 @@ pub(crate) fn client_spec(
                 validate_name("namespace", ns)?;
             }
             validate_name("pod name", &name)?;
-            Ok(Some(ClientSpec::Pod { namespace, name }))
+            Ok(Some(ClientSpec::Pod {
+                namespace,
+                name,
+                workload: None,
+            }))
+        }
+        "deploy" | "deployment" | "deployments" | "sts" | "statefulset" | "statefulsets" | "ds"
+        | "daemonset" | "daemonsets" => {
+            if labels.is_some() {
+                return Err(Error::Usage(
+                    "--labels describes a would-be client: use it with --from ns/NAMESPACE".into(),
+                ));
+            }
+            let workload = match kind {
+                "deploy" | "deployment" | "deployments" => "Deployment",
+                "sts" | "statefulset" | "statefulsets" => "StatefulSet",
+                _ => "DaemonSet",
+            };
+            let (namespace, name) = match rest.split_once('/') {
+                Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
+                None => (None, rest.to_string()),
+            };
+            if let Some(ns) = &namespace {
+                validate_name("namespace", ns)?;
+            }
+            validate_name("workload name", &name)?;
+            Ok(Some(ClientSpec::Pod {
+                namespace,
+                name,
+                workload: Some(workload),
+            }))
         }
         "ns" | "namespace" | "namespaces" => {
             validate_name("namespace", rest)?;
@@ -303,14 +333,16 @@ mod client_tests {
             client_spec(Some("pod/web-1"), None).unwrap(),
             Some(ClientSpec::Pod {
                 namespace: None,
-                name: "web-1".into()
+                name: "web-1".into(),
+                workload: None,
             })
         );
         assert_eq!(
             client_spec(Some("pod/front/web-1"), None).unwrap(),
             Some(ClientSpec::Pod {
                 namespace: Some("front".into()),
-                name: "web-1".into()
+                name: "web-1".into(),
+                workload: None,
             })
         );
         assert_eq!(
@@ -324,7 +356,15 @@ mod client_tests {
                 .into()
             })
         );
-        assert!(client_spec(Some("deploy/web"), None).is_err());
+        assert_eq!(
+            client_spec(Some("deploy/front/web"), None).unwrap(),
+            Some(ClientSpec::Pod {
+                namespace: Some("front".into()),
+                name: "web".into(),
+                workload: Some("Deployment"),
+            })
+        );
+        assert!(client_spec(Some("rs/web"), None).is_err());
         assert!(client_spec(Some("pod/web"), Some("a=b")).is_err());
         assert!(client_spec(Some("ns/front"), Some("novalue")).is_err());
         // An empty entry or a key given twice describes no pod (kubectl's label syntax).

@@ -591,3 +591,108 @@ fn one_field_fixes_fix_what_they_claim() {
         );
     }
 }
+
+/// cart behind a policy admitting app=frontend; frontend a Deployment of two pods, one ready.
+const DEPLOYED_CLIENT: &str = "
+apiVersion: v1
+kind: Service
+metadata: {name: cart, namespace: shop}
+spec: {selector: {app: cart}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cart-1, namespace: shop, labels: {app: cart}}
+spec: {containers: [{name: cart, image: cart, ports: [{containerPort: 8080}]}]}
+status: {phase: Running, podIP: 10.244.0.10, conditions: [{type: Ready, status: 'True'}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: cart-x, namespace: shop, labels: {kubernetes.io/service-name: cart}}
+addressType: IPv4
+ports: [{port: 8080, protocol: TCP}]
+endpoints: [{addresses: [10.244.0.10], conditions: {ready: true}, targetRef: {kind: Pod, name: cart-1, namespace: shop}}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: frontend-7d9f-aaaaa
+  namespace: shop
+  labels: {app: frontend, pod-template-hash: 7d9f}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: frontend-7d9f, uid: rs, controller: true}]
+spec: {containers: [{name: web, image: web}]}
+status: {phase: Running, podIP: 10.244.0.21, conditions: [{type: Ready, status: 'False'}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: frontend-7d9f-bbbbb
+  namespace: shop
+  labels: {app: frontend, pod-template-hash: 7d9f}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: frontend-7d9f, uid: rs, controller: true}]
+spec: {containers: [{name: web, image: web}]}
+status: {phase: Running, podIP: 10.244.0.22, conditions: [{type: Ready, status: 'True'}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: cart-from-frontend, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: cart}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: frontend}}}]}]
+";
+
+// kubectl users name workloads: --from deploy/NAME judges a ready pod of it, named; a pod name
+// that does not exist gets "did you mean".
+#[test]
+fn from_a_deployment_and_did_you_mean_for_pods() {
+    let api = fakeapi::FakeApi::new();
+    api.load_yaml(DEPLOYED_CLIENT).unwrap();
+    let server = api.start();
+    let netpol = |from: &str| {
+        let out = Run::new(["svc", "cart", "-n", "shop", "-o", "json", "--from", from])
+            .kubeconfig(&server, None)
+            .run();
+        out.json()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "netpol.allows")
+            .unwrap()
+            .clone()
+    };
+    let c = netpol("deploy/frontend");
+    assert_eq!(c["status"], "pass", "{c:#}");
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .contains("shop/frontend-7d9f-bbbbb"),
+        "the ready pod is judged, and named: {c:#}"
+    );
+    let c = netpol("pod/frontend");
+    assert_eq!(c["status"], "skip", "{c:#}");
+    let reason = c["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("client shop/frontend not found; did you mean frontend-7d9f-aaaaa or frontend-7d9f-bbbbb?"),
+        "{reason}"
+    );
+    // Offline, the Deployment's template stands for its pods.
+    let manifests = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: frontend, namespace: shop}\nspec:\n  selector: {matchLabels: {app: frontend}}\n  template:\n    metadata: {labels: {app: frontend}}\n    spec: {containers: [{name: web, image: web}]}\n";
+    let cart: Vec<&str> = DEPLOYED_CLIENT.split("---").take(2).collect();
+    let cart = cart.join("---");
+    let policy = DEPLOYED_CLIENT.rsplit("---").next().unwrap();
+    let out = Run::new([
+        "svc",
+        "cart",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+        "--from",
+        "deploy/frontend",
+        "-f",
+        "-",
+    ])
+    .stdin(&format!("{cart}---\n{manifests}---\n{policy}"))
+    .run();
+    assert_eq!(out.check_status("netpol.allows"), "pass", "{}", out.stdout);
+}

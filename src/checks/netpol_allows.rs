@@ -475,11 +475,19 @@ pub(crate) fn client_info(client: &Client) -> Result<PodInfo, Box<Outcome>> {
             namespace,
             name,
             pod,
+            near,
         } => match pod.as_ref() {
             Fact::Known(Some(p)) => Ok(PodInfo::from_pod(p)),
             Fact::Known(None) => Err(Box::new(Outcome::skip(
                 SkipKind::Unavailable,
-                format!("client pod {namespace}/{name} not found"),
+                if near.is_empty() {
+                    format!("client {namespace}/{name} not found")
+                } else {
+                    format!(
+                        "client {namespace}/{name} not found; did you mean {}?",
+                        near.join(" or ")
+                    )
+                },
             ))),
             Fact::Unavailable(u) => Err(Box::new(unavailable(u))),
         },

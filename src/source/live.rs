@@ -1313,6 +1313,60 @@ impl Live {
 
     /// The policy round: NetworkPolicies of the Service's namespace (and the client's), and with a
     /// client, the namespaces' labels, the client pod and the cluster DNS pods its egress needs.
+    /// The `--from` pod: by name, or a ready pod of a workload (`deploy/NAME`), named. When there is
+    /// none, the namespace's pods with a similar name (or of that workload) to suggest.
+    async fn client_pod(
+        &self,
+        ns: &str,
+        name: &str,
+        workload: Option<&'static str>,
+    ) -> (String, Fact<Option<Pod>>, Vec<String>) {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let all = |what: String| {
+            let api = api.clone();
+            async move { self.list(api, what, ListParams::default()).await }
+        };
+        let Some(kind) = workload else {
+            let res = self
+                .bounded(format!("get pod {ns}/{name}"), api.get_opt(name))
+                .await;
+            if let Ok(None) = &res {
+                let near = match all(format!("list pods in {ns} (near names)")).await {
+                    Ok(pods) => {
+                        let names: Vec<String> = pods
+                            .iter()
+                            .map(|p| k8s::name_of(&p.metadata).to_string())
+                            .collect();
+                        crate::checks::near_ids(name, &names)
+                    }
+                    Err(_) => Vec::new(),
+                };
+                return (name.to_string(), Fact::Known(None), near);
+            }
+            return (
+                name.to_string(),
+                self.fact(res, "get", "pods", Some(ns)),
+                Vec::new(),
+            );
+        };
+        let shown = format!("{} {name}", kind);
+        match all(format!("list pods in {ns} of {shown}")).await {
+            Ok(pods) => match pick_pod_of(&pods, kind, name) {
+                Some(p) => (
+                    k8s::name_of(&p.metadata).to_string(),
+                    Fact::Known(Some(p.clone())),
+                    Vec::new(),
+                ),
+                None => (shown, Fact::Known(None), Vec::new()),
+            },
+            Err(e) => (
+                shown,
+                Fact::Unavailable(e.into_unavailable("list", "pods", Some(ns))),
+                Vec::new(),
+            ),
+        }
+    }
+
     async fn gather_policy(&self, s: &mut ClusterState, client: Option<&ClientSpec>) {
         let ns = s.namespace.clone();
         let client_ns = match client {
@@ -1341,12 +1395,8 @@ impl Live {
         }
         let client_read = async {
             match client {
-                Some(ClientSpec::Pod { name, .. }) => {
-                    let api: Api<Pod> = Api::namespaced(self.client.clone(), &client_ns);
-                    let res = self
-                        .bounded(format!("get pod {client_ns}/{name}"), api.get_opt(name))
-                        .await;
-                    Some(self.fact(res, "get", "pods", Some(&client_ns)))
+                Some(ClientSpec::Pod { name, workload, .. }) => {
+                    Some(self.client_pod(&client_ns, name, *workload).await)
                 }
                 _ => None,
             }
@@ -1419,11 +1469,16 @@ impl Live {
         }
         s.client = match client {
             None => None,
-            Some(ClientSpec::Pod { name, .. }) => Some(TrafficClient::Pod {
-                namespace: client_ns.clone(),
-                name: name.clone(),
-                pod: Box::new(client_pod.unwrap_or(Fact::Known(None))),
-            }),
+            Some(ClientSpec::Pod { name, .. }) => {
+                let (resolved, pod, near) =
+                    client_pod.unwrap_or((name.clone(), Fact::Known(None), Vec::new()));
+                Some(TrafficClient::Pod {
+                    namespace: client_ns.clone(),
+                    name: resolved,
+                    pod: Box::new(pod),
+                    near,
+                })
+            }
             Some(ClientSpec::Namespace { namespace, labels }) => {
                 Some(TrafficClient::Hypothetical {
                     namespace: namespace.clone(),
@@ -1461,4 +1516,16 @@ pub(crate) fn kubeconfig_namespace(settings: &Settings) -> Option<String> {
         .as_ref()?
         .namespace
         .clone()
+}
+
+/// A pod of `kind`/`name` to stand for the workload: a ready one first, else any (named either way).
+pub(crate) fn pick_pod_of<'a>(pods: &'a [Pod], kind: &str, name: &str) -> Option<&'a Pod> {
+    let mine: Vec<&Pod> = pods
+        .iter()
+        .filter(|p| k8s::workload_of(p).is_some_and(|(k, n)| k == kind && n == name))
+        .collect();
+    mine.iter()
+        .find(|p| k8s::pod_ready(p) == Some(true))
+        .or_else(|| mine.first())
+        .copied()
 }

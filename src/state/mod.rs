@@ -256,6 +256,8 @@ pub enum Client {
         namespace: String,
         name: String,
         pod: Box<Fact<Option<Pod>>>,
+        /// When the pod was not found: pods of its namespace with a similar name.
+        near: Vec<String>,
     },
     /// A would-be client in a namespace, with the labels it would carry.
     Hypothetical {
@@ -275,9 +277,12 @@ impl Client {
 /// What `--from` asked for, before anything is read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ClientSpec {
+    /// A pod by name, or — with `workload` ("Deployment", "StatefulSet", "DaemonSet") — a
+    /// ready pod of that workload.
     Pod {
         namespace: Option<String>,
         name: String,
+        workload: Option<&'static str>,
     },
     Namespace {
         namespace: String,

@@ -233,19 +233,46 @@ impl Snapshot {
             ClientSpec::Pod {
                 namespace: cns,
                 name: cname,
+                workload,
             } => {
                 let cns = cns.clone().unwrap_or_else(|| namespace.to_string());
-                // A Pod of that name, else a workload whose template stands in for its pods.
-                let pod = o
+                let here: Vec<&Pod> = o
                     .pods
                     .iter()
                     .filter(|p| p.metadata.namespace.as_deref() == Some(cns.as_str()))
-                    .find(|p| p.metadata.name.as_deref() == Some(cname.as_str()))
-                    .cloned();
+                    .collect();
+                // A Pod of that name, else a workload whose template stands in for its pods;
+                // `deploy/NAME` asks for the workload's (template) pod by its kind.
+                let pod = match workload {
+                    None => here
+                        .iter()
+                        .find(|p| p.metadata.name.as_deref() == Some(cname.as_str()))
+                        .map(|p| (*p).clone()),
+                    Some(kind) => here
+                        .iter()
+                        .find(|p| {
+                            k8s::workload_of(p).is_some_and(|(k, n)| k == *kind && n == *cname)
+                        })
+                        .map(|p| (*p).clone()),
+                };
+                let near = if pod.is_none() && workload.is_none() {
+                    let names: Vec<String> = here
+                        .iter()
+                        .map(|p| k8s::name_of(&p.metadata).to_string())
+                        .collect();
+                    crate::checks::near_ids(cname, &names)
+                } else {
+                    Vec::new()
+                };
+                let shown = match (workload, &pod) {
+                    (Some(kind), None) => format!("{kind} {cname}"),
+                    _ => cname.clone(),
+                };
                 Client::Pod {
                     namespace: cns,
-                    name: cname.clone(),
+                    name: shown,
                     pod: Box::new(Fact::Known(pod)),
+                    near,
                 }
             }
             ClientSpec::Namespace {
