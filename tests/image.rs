@@ -107,7 +107,13 @@ fn the_probe_image_is_scratch_plus_the_binary_and_its_agent_classifies_packets()
         "non-root by default"
     );
 
-    // The same binary gives the same image, byte for byte.
+    // The same binary gives the same image, byte for byte (its date is the build's commit date).
+    let created: k8s_openapi::jiff::Timestamp = inspect["Created"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .expect("a timestamp");
+    let epoch = created.as_second();
     let again = tempfile::tempdir().unwrap();
     let digest = |dir: &Path| {
         let o = Command::new("python3")
@@ -121,22 +127,7 @@ fn the_probe_image_is_scratch_plus_the_binary_and_its_agent_classifies_packets()
                     .unwrap(),
                 labels["org.opencontainers.image.source"].as_str().unwrap(),
             ])
-            .env(
-                "SOURCE_DATE_EPOCH",
-                std::env::var("SOURCE_DATE_EPOCH").unwrap_or_else(|_| {
-                    String::from_utf8(
-                        Command::new("git")
-                            .args(["log", "-1", "--format=%ct"])
-                            .current_dir(repo())
-                            .output()
-                            .unwrap()
-                            .stdout,
-                    )
-                    .unwrap()
-                    .trim()
-                    .to_string()
-                }),
-            )
+            .env("SOURCE_DATE_EPOCH", epoch.to_string())
             .output()
             .unwrap();
         String::from_utf8(o.stdout).unwrap().trim().to_string()

@@ -92,7 +92,8 @@ fn a_would_be_client_is_judged_by_its_labels() {
         denied.stdout
     );
     assert_eq!(denied.code, 1);
-    let usage = Run::new(["svc", "cart", "-f", &f, "--from", "deployment/x"]).run();
+    // deploy/NAME is a client (issue 12); a kind that runs no pods of its own is not.
+    let usage = Run::new(["svc", "cart", "-f", &f, "--from", "replicaset/x"]).run();
     assert_eq!(usage.code, 2, "{}", usage.stderr);
 }
 
