@@ -809,7 +809,7 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__svc)
-            opts="-f -A -o -n -v -h --filename --no-probe --probe-image --probe-timeout --strict --from --labels --inside --inspect --all-namespaces --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --help"
+            opts="-f -A -o -n -v -h --filename --no-probe --probe-image --probe-timeout --strict --from --labels --inside --inspect --show-skipped --all-namespaces --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

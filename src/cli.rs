@@ -250,6 +250,9 @@ pub(crate) struct SvcArgs {
     /// stays in the pod's spec): "127.0.0.1 only", "8081, not 8080", "UDP, not TCP".
     #[arg(long)]
     pub inspect: bool,
+    /// List every check skipped because an earlier one failed (by default one line says how many).
+    #[arg(long)]
+    pub show_skipped: bool,
     /// kubectl's -A: svc diagnoses one Service, so this only explains where to go (scan -A).
     #[arg(short = 'A', long = "all-namespaces", hide = true)]
     pub all_namespaces: bool,

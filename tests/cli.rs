@@ -272,3 +272,42 @@ fn man_pages_render_without_warnings() {
     let svc = std::fs::read_to_string(dir.join("kubectl-netdoctor-svc.1")).unwrap();
     assert!(svc.contains(".SH EXAMPLES"), "{svc}");
 }
+
+// Skips that follow from one failure collapse into one line, so the verdict stays on a small
+// screen; --show-skipped (or -v) lists each.
+#[test]
+fn dependency_skips_collapse_into_one_line() {
+    let dir = repo().join("examples/broken-shop").display().to_string();
+    let base = ["svc", "postgres", "-n", "shop", "-f", &dir];
+    let out = Run::new(base).run();
+    assert_eq!(out.code, 1);
+    let skipped: Vec<&str> = out.stdout.lines().filter(|l| l.contains("SKIP")).collect();
+    assert!(
+        skipped.contains(
+            &"○ SKIP  not run: 5 checks need service.selector (fail) (--show-skipped lists them)"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("depends on"), "{}", out.stdout);
+    // A skip of its own (offline) is still its own line.
+    assert!(out.stdout.contains("dns.resolves"), "{}", out.stdout);
+    for flag in ["--show-skipped", "-v"] {
+        let out = Run::new(base).arg(flag).run();
+        for id in [
+            "endpoints.ready",
+            "ports.target",
+            "pods.listening",
+            "service.clusterip",
+            "netpol.allows",
+        ] {
+            assert!(
+                out.stdout
+                    .lines()
+                    .any(|l| l.contains(id) && l.contains("depends on")),
+                "{flag}: {id}\n{}",
+                out.stdout
+            );
+        }
+    }
+}

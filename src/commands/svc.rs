@@ -84,6 +84,7 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
         settings.output,
         settings.color,
         args.strict,
+        args.show_skipped || settings.verbose > 0,
         &mut stdout,
     )?;
     stdout.flush()?;

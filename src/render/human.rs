@@ -62,7 +62,26 @@ impl Paint {
     }
 }
 
-pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+/// The check a dependency skip leads back to: "depends on X (skip)" chains to X's own cause.
+fn root_cause<'a>(d: &'a Diagnosis, c: &'a CheckResult) -> Option<&'a CheckResult> {
+    let mut cur = c;
+    for _ in 0..d.checks.len() {
+        if cur.skip_kind != Some(crate::report::SkipKind::Dependency) {
+            return (!std::ptr::eq(cur, c)).then_some(cur);
+        }
+        let dep = cur.reason.as_deref()?.strip_prefix("depends on ")?;
+        let id = dep.split(' ').next()?;
+        cur = d.checks.iter().find(|x| x.id == id)?;
+    }
+    None
+}
+
+pub(super) fn render(
+    d: &Diagnosis,
+    color: bool,
+    show_skipped: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let p = Paint { color };
     let source = match d.source {
         SourceKind::Live => "live cluster",
@@ -78,7 +97,30 @@ pub(super) fn render(d: &Diagnosis, color: bool, out: &mut dyn Write) -> std::io
     )?;
     writeln!(out)?;
     let width = d.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    // Skips that follow from one failure say so once, where the first of them stands (all of
+    // them with --show-skipped or -v): the verdict stays on a small screen.
+    let mut collapsed: Vec<&str> = Vec::new();
     for c in &d.checks {
+        if let (false, Some(root)) = (show_skipped, root_cause(d, c)) {
+            if collapsed.contains(&root.id) {
+                continue;
+            }
+            collapsed.push(root.id);
+            let n = d
+                .checks
+                .iter()
+                .filter(|x| root_cause(d, x).is_some_and(|r| r.id == root.id))
+                .count();
+            let line = format!(
+                "not run: {} {} {} ({}) (--show-skipped lists them)",
+                crate::text::plural(n, "check"),
+                if n == 1 { "needs" } else { "need" },
+                root.id,
+                root.status.as_str()
+            );
+            writeln!(out, "{} {}", p.status(Status::Skip), p.dim(&line))?;
+            continue;
+        }
         // The verdict's fix is printed once, at the end, where the eye lands.
         let show_fix = Some(c.id) != d.verdict.check;
         check(&p, c, width, show_fix, out)?;

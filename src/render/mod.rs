@@ -17,6 +17,7 @@ pub(crate) fn diagnosis(
     format: OutputFormat,
     color: bool,
     strict: bool,
+    show_skipped: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match format {
@@ -28,7 +29,7 @@ pub(crate) fn diagnosis(
             let yaml = serde_saphyr::to_string(d).map_err(std::io::Error::other)?;
             out.write_all(yaml.as_bytes())
         }
-        OutputFormat::Table => human::render(d, color, out),
+        OutputFormat::Table => human::render(d, color, show_skipped, out),
         OutputFormat::Junit => junit::render(std::slice::from_ref(d), strict, out),
         OutputFormat::Markdown => markdown::render(std::slice::from_ref(d), out),
         // Commands validate the format first (Settings::require_output).
