@@ -101,16 +101,20 @@ pub(super) fn render(
     // them with --show-skipped or -v): the verdict stays on a small screen.
     let mut collapsed: Vec<&str> = Vec::new();
     for c in &d.checks {
-        if let (false, Some(root)) = (show_skipped, root_cause(d, c)) {
-            if collapsed.contains(&root.id) {
-                continue;
-            }
-            collapsed.push(root.id);
+        let group = root_cause(d, c).map(|root| {
             let n = d
                 .checks
                 .iter()
                 .filter(|x| root_cause(d, x).is_some_and(|r| r.id == root.id))
                 .count();
+            (root, n)
+        });
+        // One dependent check is shown as it is: a summary line would save nothing.
+        if let (false, Some((root, n))) = (show_skipped, group.filter(|(_, n)| *n > 1)) {
+            if collapsed.contains(&root.id) {
+                continue;
+            }
+            collapsed.push(root.id);
             let line = format!(
                 "not run: {} {} {} ({}) (--show-skipped lists them)",
                 crate::text::plural(n, "check"),
