@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_netdoctor_global_optspecs
-    string join \n kubeconfig= context= n/namespace= o/output= request-timeout= no-color v/verbose= h/help V/version
+    string join \n kubeconfig= context= n/namespace= o/output= request-timeout= no-color v/verbose= cluster= user= s/server= token= as= as-group= certificate-authority= insecure-skip-tls-verify h/help V/version
 end
 
 function __fish_kubectl_netdoctor_needs_command
@@ -35,7 +35,15 @@ markdown\t'Markdown, for tickets and runbooks'
 csv\t'Comma-separated values (reach)'"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_needs_command" -f -a "svc" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, then a probe pod\'s packets and DNS, Ingress, NetworkPolicy)'
@@ -65,6 +73,13 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l inside -d 'Run the probe inside the --from pod, as an ephemeral container: its exact network identity (the container stays in the pod\'s spec; ephemeral containers cannot be removed)'
@@ -72,6 +87,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l show-skipped -d 'List every check skipped because an earlier one failed (by default one line says how many)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s A -l all-namespaces -d 'kubectl\'s -A: svc diagnoses one Service, so this only explains where to go (scan -A)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand svc" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s f -l filename -d 'Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for stdin; multi-document YAML, JSON, `kind: List`' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l probe-image -d 'The probe\'s image: a release pins the one it published by digest; mirror it for clusters that cannot pull from the internet (skopeo copy, then this flag or NETDOCTOR_PROBE_IMAGE)' -r
@@ -88,6 +104,13 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand serv
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l inside -d 'Run the probe inside the --from pod, as an ephemeral container: its exact network identity (the container stays in the pod\'s spec; ephemeral containers cannot be removed)'
@@ -95,6 +118,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand serv
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l show-skipped -d 'List every check skipped because an earlier one failed (by default one line says how many)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s A -l all-namespaces -d 'kubectl\'s -A: svc diagnoses one Service, so this only explains where to go (scan -A)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand service" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s f -l filename -d 'Diagnose manifests instead of a live cluster' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l probe-image -d 'The probe\'s image: a release pins the one it published by digest; mirror it for clusters that cannot pull from the internet (skopeo copy, then this flag or NETDOCTOR_PROBE_IMAGE)' -r
@@ -109,9 +133,17 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingr
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s f -l filename -d 'Diagnose manifests instead of a live cluster' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l probe-image -d 'The probe\'s image: a release pins the one it published by digest; mirror it for clusters that cannot pull from the internet (skopeo copy, then this flag or NETDOCTOR_PROBE_IMAGE)' -r
@@ -126,9 +158,17 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l service -d 'The cluster DNS Service, NAMESPACE/NAME (kube-dns in kube-system by default)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l probe-image -d 'The probe\'s image: a release pins the one it published by digest; mirror it for clusters that cannot pull from the internet (skopeo copy, then this flag or NETDOCTOR_PROBE_IMAGE)' -r
@@ -143,9 +183,17 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s l -l selector -d 'Only Services with these labels (kubectl\'s label selector)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s f -l filename -d 'Scan manifests instead of a live cluster' -r -F
@@ -159,9 +207,17 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s A -l all-namespaces -d 'Every namespace (else -n, the context\'s namespace, or "default")'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand scan" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l from -d 'The client: pod/NAME, pod/NAMESPACE/NAME, or ns/NAMESPACE with --labels' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l labels -d 'Labels of a would-be client (--from ns/NAMESPACE): k=v,k2=v2' -r
@@ -177,9 +233,17 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l inside -d 'With --from pod/NAME: probe from inside that pod (ephemeral container)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand path" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s f -l filename -d 'Read manifests instead of a live cluster' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s o -l output -d 'Output format' -r -f -a "table\t''
@@ -190,8 +254,16 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reac
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s A -l all-namespaces -d 'Every namespace (else -n, the context\'s namespace, or "default")'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand reach" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s o -l output -d 'Output format' -r -f -a "table\t''
 markdown\t''"
@@ -200,7 +272,15 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand expl
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s c -l container -d 'The container to attach to (its network is the pod\'s; this names it in the pod spec)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s w -l write -d 'The pcap file to write ("-" for stdout)' -r -F
@@ -215,7 +295,15 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capt
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand capture" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s o -l output -d 'Output format' -r -f -a "table\t''"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l kubeconfig -d 'Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config)' -r -F
@@ -223,9 +311,17 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand clea
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s n -l namespace -d 'Namespace (default: the context\'s namespace, else "default")' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l request-timeout -d 'Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s v -l verbose -d 'Print each API request and its outcome to stderr; kubectl\'s log level is accepted as -v=N (any level above 0 logs requests)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s s -l server -d 'The API server\'s address, over the kubeconfig\'s' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l token -d 'Bearer token for the API server' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l as -d 'Username to impersonate' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l as-group -d 'Group to impersonate (repeat for several)' -r
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s A -l all-namespaces -d 'Every namespace (else -n, the context\'s namespace, or "default")'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l all -d 'Also delete probes still within their deadline (another run may be using them)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand cleanup" -s h -l help -d 'Print help'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "svc" -d 'Diagnose one Service: the ordered flow (Service, endpoints, ports, then a probe pod\'s packets and DNS, Ingress, NetworkPolicy)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand help; and not __fish_seen_subcommand_from svc ingress dns scan path reach explain capture cleanup help" -f -a "ingress" -d 'Start from an Ingress: each backend Service\'s flow (class, controller, TLS included)'

@@ -64,6 +64,46 @@ pub(crate) struct GlobalArgs {
         value_parser = clap::value_parser!(u8)
     )]
     pub verbose: u8,
+    /// The kubeconfig cluster to use.
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use.
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
+    pub user: Option<String>,
+    /// The API server's address, over the kubeconfig's.
+    #[arg(
+        short = 's',
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Connection"
+    )]
+    pub server: Option<String>,
+    /// Bearer token for the API server.
+    #[arg(long, global = true, value_name = "TOKEN", help_heading = "Connection")]
+    pub token: Option<String>,
+    /// Username to impersonate.
+    #[arg(
+        long = "as",
+        global = true,
+        value_name = "USER",
+        help_heading = "Connection"
+    )]
+    pub impersonate: Option<String>,
+    /// Group to impersonate (repeat for several).
+    #[arg(
+        long = "as-group",
+        global = true,
+        value_name = "GROUP",
+        help_heading = "Connection"
+    )]
+    pub impersonate_groups: Vec<String>,
+    /// A CA certificate file (PEM) to verify the API server with.
+    #[arg(long, global = true, value_name = "PATH", help_heading = "Connection")]
+    pub certificate_authority: Option<PathBuf>,
+    /// Do not verify the API server's certificate (insecure).
+    #[arg(long, global = true, help_heading = "Connection")]
+    pub insecure_skip_tls_verify: bool,
 }
 
 pub(crate) use crate::config::OutputFormat;
@@ -558,6 +598,16 @@ impl Settings {
             request_timeout: (!request_timeout.is_zero()).then_some(request_timeout),
             color,
             verbose: g.verbose,
+            auth: crate::config::AuthOverrides {
+                cluster: g.cluster.clone(),
+                user: g.user.clone(),
+                server: g.server.clone(),
+                token: g.token.clone(),
+                impersonate: g.impersonate.clone(),
+                impersonate_groups: g.impersonate_groups.clone(),
+                certificate_authority: g.certificate_authority.clone(),
+                insecure_skip_tls_verify: g.insecure_skip_tls_verify,
+            },
         })
     }
 }

@@ -58,6 +58,21 @@ pub(crate) struct Settings {
     pub request_timeout: Option<Duration>,
     pub color: bool,
     pub verbose: u8,
+    /// kubectl's connection and identity overrides (--server, --token, --as, …).
+    pub auth: AuthOverrides,
+}
+
+/// kubectl's global flags that change where and as whom requests go, applied over the kubeconfig.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AuthOverrides {
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub impersonate: Option<String>,
+    pub impersonate_groups: Vec<String>,
+    pub certificate_authority: Option<std::path::PathBuf>,
+    pub insecure_skip_tls_verify: bool,
 }
 
 impl Settings {

@@ -228,3 +228,48 @@ fn failed_event_and_node_reads_are_said_in_the_not_ready_evidence() {
     // What was read still explains: the restart and the probe come from the pod itself.
     assert!(out.stdout.contains("restarted 3 times"), "{}", out.stdout);
 }
+
+// kubectl's global connection flags: --server over the kubeconfig's, --token as the credential,
+// --as/--as-group as impersonation headers, --cluster/--user picking kubeconfig entries.
+#[test]
+fn kubectl_connection_flags_reach_the_api_server() {
+    let server = healthy();
+    let run = Run::new(["svc", "frontend", "-n", "shop", "-o", "json"]);
+    // A kubeconfig pointing nowhere: --server must win.
+    let kc = server.kubeconfig(None);
+    let url = kc
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap()
+        .to_string();
+    let path = run.write("kc", &kc.replace(&url, "http://127.0.0.1:9"));
+    let out = run
+        .args(["--kubeconfig", path.to_str().unwrap()])
+        .args([
+            "--server",
+            &url,
+            "--token",
+            "from-the-flag",
+            "--as",
+            "alice",
+            "--as-group",
+            "oncall",
+        ])
+        .run();
+    assert_eq!(out.check_status("service.exists"), "pass", "{}", out.stderr);
+    let requests = server.requests();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        assert_eq!(
+            r.authorization.as_deref(),
+            Some("Bearer from-the-flag"),
+            "{r:?}"
+        );
+        assert_eq!(r.impersonate_user.as_deref(), Some("alice"), "{r:?}");
+    }
+    // --user names a kubeconfig user that does not exist: kubectl's error, exit 3.
+    let run = Run::new(["svc", "frontend", "-n", "shop", "--user", "nobody"]);
+    let path = run.write("kc", &server.kubeconfig(None));
+    let out = run.args(["--kubeconfig", path.to_str().unwrap()]).run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+}

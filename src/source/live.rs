@@ -97,7 +97,8 @@ impl Live {
     pub(crate) async fn connect(settings: &Settings) -> Result<Live> {
         let options = KubeConfigOptions {
             context: settings.context.clone(),
-            ..Default::default()
+            cluster: settings.auth.cluster.clone(),
+            user: settings.auth.user.clone(),
         };
         let bad = |e: &dyn std::fmt::Display| {
             Error::Kubeconfig(text::sanitize(&format!("invalid kubeconfig: {e}")))
@@ -132,6 +133,20 @@ impl Live {
                         ))));
                     }
                 }
+                if let Some(user) = &settings.auth.user {
+                    if !k.auth_infos.iter().any(|u| &u.name == user) {
+                        return Err(Error::Kubeconfig(text::sanitize(&format!(
+                            "user {user:?} not found in kubeconfig"
+                        ))));
+                    }
+                }
+                if let Some(cluster) = &settings.auth.cluster {
+                    if !k.clusters.iter().any(|c| &c.name == cluster) {
+                        return Err(Error::Kubeconfig(text::sanitize(&format!(
+                            "cluster {cluster:?} not found in kubeconfig"
+                        ))));
+                    }
+                }
                 Config::from_custom_kubeconfig(k, &options)
                     .await
                     .map_err(|e| bad(&first_line(&e)))?
@@ -152,6 +167,7 @@ impl Live {
             config.read_timeout = Some(backstop);
             config.write_timeout = Some(backstop);
         }
+        apply_overrides(&mut config, &settings.auth)?;
         super::exec::resolve(&mut config, settings.request_timeout).await?;
         let server = config.cluster_url.to_string();
         let default_namespace = config.default_namespace.clone();
@@ -1528,4 +1544,51 @@ pub(crate) fn pick_pod_of<'a>(pods: &'a [Pod], kind: &str, name: &str) -> Option
         .find(|p| k8s::pod_ready(p) == Some(true))
         .or_else(|| mine.first())
         .copied()
+}
+
+/// kubectl's --server, --token, --as, --as-group, --certificate-authority and
+/// --insecure-skip-tls-verify, over what the kubeconfig says (as kubectl applies them).
+fn apply_overrides(config: &mut Config, o: &crate::config::AuthOverrides) -> Result<()> {
+    if let Some(server) = &o.server {
+        config.cluster_url = server.parse().map_err(|e| {
+            Error::Usage(text::sanitize(&format!("invalid --server {server:?}: {e}")))
+        })?;
+    }
+    if let Some(token) = &o.token {
+        // A token given on the command line replaces every other credential, as in kubectl.
+        config.auth_info.token = Some(token.clone().into());
+        config.auth_info.exec = None;
+        config.auth_info.token_file = None;
+        config.auth_info.client_certificate_data = None;
+        config.auth_info.client_certificate = None;
+    }
+    if let Some(user) = &o.impersonate {
+        config.auth_info.impersonate = Some(user.clone());
+    }
+    if !o.impersonate_groups.is_empty() {
+        config.auth_info.impersonate_groups = Some(o.impersonate_groups.clone());
+    }
+    if let Some(path) = &o.certificate_authority {
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::Usage(format!(
+                "cannot read --certificate-authority {}: {e}",
+                path.display()
+            ))
+        })?;
+        let certs: Vec<Vec<u8>> = x509_parser::pem::Pem::iter_from_buffer(&pem)
+            .filter_map(|p| p.ok())
+            .map(|p| p.contents)
+            .collect();
+        if certs.is_empty() {
+            return Err(Error::Usage(format!(
+                "--certificate-authority {} holds no PEM certificate",
+                path.display()
+            )));
+        }
+        config.root_cert = Some(certs);
+    }
+    if o.insecure_skip_tls_verify {
+        config.accept_invalid_certs = true;
+    }
+    Ok(())
 }

@@ -45,6 +45,10 @@ pub struct Request {
     pub query: String,
     /// When it arrived, since the server started: requests sent together arrive together.
     pub at: Duration,
+    /// The Authorization header, if any ("Bearer …").
+    pub authorization: Option<String>,
+    /// The Impersonate-User header, if any.
+    pub impersonate_user: Option<String>,
 }
 
 impl Request {
@@ -584,13 +588,22 @@ async fn handle(
     method: Method,
     uri: Uri,
     Query(query): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     api.shared.log.lock().unwrap().push(Request {
         method: method.to_string(),
         path: uri.path().to_string(),
         query: uri.query().unwrap_or_default().to_string(),
         at: api.shared.started.elapsed(),
+        authorization: header("authorization"),
+        impersonate_user: header("impersonate-user"),
     });
     let latency = api.shared.latency_ms.load(Ordering::SeqCst);
     if latency > 0 {
