@@ -4,7 +4,10 @@ the static binary at /usr/local/bin/kubectl-netdoctor, user 65532, the OCI label
 same bytes: fixed mtimes (SOURCE_DATE_EPOCH), sorted entries, owner 0:0, gzip without a
 timestamp. Prints the manifest digest.
 
-usage: oci.py BINARY OUT_DIR VERSION REVISION SOURCE_URL [ARCH]
+usage: oci.py BINARY[:ARCH][,BINARY:ARCH…] OUT_DIR VERSION REVISION SOURCE_URL [ARCH]
+
+Several BINARY:ARCH pairs make a multi-arch image: one manifest per architecture under one index
+(what `skopeo copy --all` pushes). Prints the digest of the single manifest, or of the index.
 """
 import gzip
 import hashlib
@@ -42,14 +45,8 @@ def layer(binary, mtime):
     return uncompressed, zipped.getvalue()
 
 
-def main():
-    binary, out, version, revision, source = sys.argv[1:6]
-    arch = sys.argv[6] if len(sys.argv) > 6 else "amd64"
-    mtime = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-    created = __import__("datetime").datetime.fromtimestamp(
-        mtime, __import__("datetime").timezone.utc
-    ).strftime("%Y-%m-%dT%H:%M:%SZ")
-    os.makedirs(out, exist_ok=True)
+def image(out, binary, arch, version, revision, source, mtime, created):
+    """Writes one architecture's config, layer and manifest; returns its index entry."""
     uncompressed, zipped = layer(binary, mtime)
     layer_digest, layer_size = blob(out, zipped)
     labels = {
@@ -75,7 +72,6 @@ def main():
         },
         "history": [{"created": created, "created_by": "dist/oci.py: the static binary"}],
     }
-    dump = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":")).encode()
     config_digest, config_size = blob(out, dump(config))
     manifest = {
         "schemaVersion": 2,
@@ -94,25 +90,63 @@ def main():
         ],
         "annotations": labels,
     }
-    manifest_digest, manifest_size = blob(out, dump(manifest))
+    digest, size = blob(out, dump(manifest))
+    return {
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": digest,
+        "size": size,
+        "platform": {"architecture": arch, "os": "linux"},
+    }
+
+
+def dump(v):
+    return json.dumps(v, sort_keys=True, separators=(",", ":")).encode()
+
+
+def main():
+    binaries, out, version, revision, source = sys.argv[1:6]
+    default_arch = sys.argv[6] if len(sys.argv) > 6 else "amd64"
+    mtime = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    created = __import__("datetime").datetime.fromtimestamp(
+        mtime, __import__("datetime").timezone.utc
+    ).strftime("%Y-%m-%dT%H:%M:%SZ")
+    os.makedirs(out, exist_ok=True)
+    pairs = []
+    for spec in binaries.split(","):
+        path, _, arch = spec.partition(":")
+        pairs.append((path, arch or default_arch))
+    entries = [image(out, p, a, version, revision, source, mtime, created) for p, a in pairs]
+    ref = {"org.opencontainers.image.ref.name": "v" + version}
+    if len(entries) == 1:
+        manifests = [dict(entries[0], annotations=ref)]
+        shown = entries[0]["digest"]
+    else:
+        # A multi-arch image: an index of the per-arch manifests, tagged in the layout's index.
+        nested = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": entries,
+        }
+        digest, size = blob(out, dump(nested))
+        manifests = [
+            {
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "digest": digest,
+                "size": size,
+                "annotations": ref,
+            }
+        ]
+        shown = digest
     index = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [
-            {
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": manifest_digest,
-                "size": manifest_size,
-                "platform": {"architecture": arch, "os": "linux"},
-                "annotations": {"org.opencontainers.image.ref.name": "v" + version},
-            }
-        ],
+        "manifests": manifests,
     }
     with open(os.path.join(out, "index.json"), "wb") as f:
         f.write(dump(index))
     with open(os.path.join(out, "oci-layout"), "wb") as f:
         f.write(dump({"imageLayoutVersion": "1.0.0"}))
-    print(manifest_digest)
+    print(shown)
 
 
 if __name__ == "__main__":
