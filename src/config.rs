@@ -212,37 +212,18 @@ pub(crate) fn client_spec(
     };
     let (kind, rest) = from.split_once('/').ok_or_else(bad)?;
     match kind {
-        "pod" | "pods" | "po" => {
-            if labels.is_some() {
-                return Err(Error::Usage(
-                    "--labels describes a would-be client: use it with --from ns/NAMESPACE".into(),
-                ));
-            }
-            let (namespace, name) = match rest.split_once('/') {
-                Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
-                None => (None, rest.to_string()),
-            };
-            if let Some(ns) = &namespace {
-                validate_name("namespace", ns)?;
-            }
-            validate_name("pod name", &name)?;
-            Ok(Some(ClientSpec::Pod {
-                namespace,
-                name,
-                workload: None,
-            }))
-        }
-        "deploy" | "deployment" | "deployments" | "sts" | "statefulset" | "statefulsets" | "ds"
-        | "daemonset" | "daemonsets" => {
+        "pod" | "pods" | "po" | "deploy" | "deployment" | "deployments" | "sts" | "statefulset"
+        | "statefulsets" | "ds" | "daemonset" | "daemonsets" => {
             if labels.is_some() {
                 return Err(Error::Usage(
                     "--labels describes a would-be client: use it with --from ns/NAMESPACE".into(),
                 ));
             }
             let workload = match kind {
-                "deploy" | "deployment" | "deployments" => "Deployment",
-                "sts" | "statefulset" | "statefulsets" => "StatefulSet",
-                _ => "DaemonSet",
+                "deploy" | "deployment" | "deployments" => Some("Deployment"),
+                "sts" | "statefulset" | "statefulsets" => Some("StatefulSet"),
+                "ds" | "daemonset" | "daemonsets" => Some("DaemonSet"),
+                _ => None,
             };
             let (namespace, name) = match rest.split_once('/') {
                 Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
@@ -251,11 +232,18 @@ pub(crate) fn client_spec(
             if let Some(ns) = &namespace {
                 validate_name("namespace", ns)?;
             }
-            validate_name("workload name", &name)?;
+            validate_name(
+                if workload.is_some() {
+                    "workload name"
+                } else {
+                    "pod name"
+                },
+                &name,
+            )?;
             Ok(Some(ClientSpec::Pod {
                 namespace,
                 name,
-                workload: Some(workload),
+                workload,
             }))
         }
         "ns" | "namespace" | "namespaces" => {

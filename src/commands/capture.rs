@@ -31,10 +31,7 @@ pub(crate) async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitC
     // checked before it is added.
     let mut output = PcapOutput::open(&args.write)?;
     let live = Live::connect(settings).await?;
-    let ns = settings
-        .namespace
-        .clone()
-        .unwrap_or_else(|| live.default_namespace.clone());
+    let ns = live.namespace(settings);
     let prober = super::prober(&live);
     let pods: Api<Pod> = Api::namespaced(prober.client.clone(), &ns);
     let forbidden = |verb: &str, what: &str| {

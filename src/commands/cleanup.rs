@@ -17,10 +17,7 @@ pub(crate) async fn run(
     use crate::error::Error;
     let live = crate::source::live::Live::connect(settings).await?;
     let prober = super::prober(&live);
-    let ns = settings
-        .namespace
-        .clone()
-        .unwrap_or_else(|| live.default_namespace.clone());
+    let ns = live.namespace(settings);
     let (jobs, pods): (Api<Job>, Api<Pod>) = if args.all_namespaces {
         (
             Api::all(prober.client.clone()),

@@ -32,10 +32,7 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
         Some(skip) => skip,
         None => {
             // Resolution as a client sees it: from the user's namespace, not the DNS Service's.
-            let client_ns = settings
-                .namespace
-                .clone()
-                .unwrap_or_else(|| live.default_namespace.clone());
+            let client_ns = live.namespace(settings);
             let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
             crate::probe::probe_service_from(&super::prober(&live), &state, &opts, Some(client_ns))
                 .await

@@ -45,10 +45,7 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> 
     let mut items = Vec::new();
     let (source, ns) = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
-        let ns = settings
-            .namespace
-            .clone()
-            .unwrap_or_else(|| live.default_namespace.clone());
+        let ns = live.namespace(settings);
         let ing = live
             .ingress(&ns, &name)
             .await?

@@ -29,10 +29,7 @@ pub(crate) async fn run(settings: &Settings, args: &PathArgs) -> Result<ExitCode
     let mut live_conn = None;
     let state = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
-        let ns = settings
-            .namespace
-            .clone()
-            .unwrap_or_else(|| live.default_namespace.clone());
+        let ns = live.namespace(settings);
         let state = match &dest {
             Destination::Service { name, .. } => {
                 live.service_state(&ns, name, Some(&client)).await?

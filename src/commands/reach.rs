@@ -16,10 +16,7 @@ use crate::text::sanitize;
 pub(crate) async fn run(settings: &Settings, args: &ReachArgs) -> Result<ExitCode> {
     let (input, scope) = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
-        let ns = settings
-            .namespace
-            .clone()
-            .unwrap_or_else(|| live.default_namespace.clone());
+        let ns = live.namespace(settings);
         let scope = if args.all_namespaces { None } else { Some(ns) };
         let input = live.reach_input(scope.as_deref()).await?;
         (input, scope)

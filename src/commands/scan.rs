@@ -15,10 +15,7 @@ use super::{print_report, spinner_saying};
 pub(crate) async fn run(settings: &Settings, args: &ScanArgs) -> Result<ExitCode> {
     let (snap, scope_ns) = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
-        let ns = settings
-            .namespace
-            .clone()
-            .unwrap_or_else(|| live.default_namespace.clone());
+        let ns = live.namespace(settings);
         let scope_ns = (!args.all_namespaces).then_some(ns);
         let pb = spinner_saying(settings, "reading the cluster…");
         let snap = live

@@ -43,10 +43,7 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
     }
     let state = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
-        let ns = settings
-            .namespace
-            .clone()
-            .unwrap_or_else(|| live.default_namespace.clone());
+        let ns = live.namespace(settings);
         let mut state = live.service_state(&ns, name, client.as_ref()).await?;
         state.probe = if let Some(skip) = not_probed(&state, args.probe.no_probe) {
             skip

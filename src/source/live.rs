@@ -88,7 +88,7 @@ pub(crate) struct Live {
     timeout: Option<Duration>,
     verbose: bool,
     /// The context's namespace, or "default".
-    pub default_namespace: String,
+    default_namespace: String,
 }
 
 impl Live {
@@ -195,6 +195,14 @@ impl Live {
             ))),
             _ => Ok(()),
         }
+    }
+
+    /// The namespace a command works in: `-n`, else the context's (else "default").
+    pub(crate) fn namespace(&self, settings: &Settings) -> String {
+        settings
+            .namespace
+            .clone()
+            .unwrap_or_else(|| self.default_namespace.clone())
     }
 
     /// The connection, for what writes to the cluster (the probe orchestrator).
