@@ -32,22 +32,44 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
     /// Path to the kubeconfig file to use (instead of KUBECONFIG or ~/.kube/config).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH"
+    )]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME"
+    )]
     pub context: Option<String>,
     /// Namespace (default: the context's namespace, else "default").
-    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "NS"
+    )]
     pub namespace: Option<String>,
     /// Output format.
-    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    #[arg(short = 'o', long, global = true, help_heading = "Global options", value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
     /// Bound for each API request and for the whole gather, kubectl-style ("30s", "1m", "0" = none).
-    #[arg(long, global = true, value_name = "DURATION", default_value = "30s")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "DURATION",
+        default_value = "30s"
+    )]
     pub request_timeout: String,
     /// Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_color: bool,
     /// Print each API request and its outcome to stderr; kubectl's log level is accepted as
     /// -v=N (any level above 0 logs requests).
@@ -55,7 +77,7 @@ pub(crate) struct GlobalArgs {
         short = 'v',
         long = "verbose",
         alias = "v",
-        global = true,
+        global = true, help_heading = "Global options",
         num_args = 0..=1,
         require_equals = true,
         default_missing_value = "1",
@@ -214,9 +236,17 @@ pub(crate) fn command() -> clap::Command {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     for (name, _) in EXAMPLES {
-        if let Some(text) = examples_text(name) {
-            cmd = cmd.mut_subcommand(*name, |s| s.after_help(text));
+        // -o is global, so its own help lists every format: say which this command prints.
+        let formats: Vec<&str> = crate::config::output_formats(name)
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        let mut text = format!("Output formats (-o): {}", formats.join(", "));
+        if let Some(examples) = examples_text(name) {
+            text.push_str("\n\n");
+            text.push_str(&examples);
         }
+        cmd = cmd.mut_subcommand(*name, |s| s.after_help(text));
     }
     cmd
 }
@@ -456,7 +486,12 @@ mod tests {
             .get_after_help()
             .unwrap()
             .to_string();
-        assert!(help.starts_with("Examples:"), "{help}");
+        assert!(
+            help.starts_with(
+                "Output formats (-o): table, json, yaml, junit, markdown\n\nExamples:"
+            ),
+            "{help}"
+        );
     }
 
     #[test]

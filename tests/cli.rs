@@ -311,3 +311,37 @@ fn dependency_skips_collapse_into_one_line() {
         }
     }
 }
+
+// The command's own flags first, kubectl's global and connection flags under their own
+// headings, then the formats this command prints and examples.
+#[test]
+fn help_separates_command_and_global_flags_and_ends_with_examples() {
+    let out = Run::new(["svc", "--help"]).run();
+    assert_eq!(out.code, 0);
+    let headings: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with(' ') && l.ends_with(':'))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            "Arguments:",
+            "Options:",
+            "Global options:",
+            "Connection:",
+            "Examples:"
+        ],
+        "{}",
+        out.stdout
+    );
+    let own = out.stdout.split("Global options:").next().unwrap();
+    assert!(
+        own.contains("--from") && !own.contains("--kubeconfig"),
+        "{own}"
+    );
+    assert!(
+        out.stdout
+            .contains("Output formats (-o): table, json, yaml, junit, markdown")
+    );
+}
