@@ -115,7 +115,12 @@ fn kube_dns_without_ready_endpoints_fails() {
     let server = api.start();
     let out = Run::new(["dns"]).kubeconfig(&server, None).run();
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(out.stdout.contains("1 Services — 1 fail"), "{}", out.stdout);
+    assert!(out.stdout.contains("1 Service — 1 fail"), "{}", out.stdout);
+    // Facts are information, problems warnings: the domain is not a "!".
+    assert!(!out.stdout.contains("! cluster domain"), "{}", out.stdout);
+    if out.stdout.contains("cluster domain:") {
+        assert!(out.stdout.contains("  i cluster domain:"), "{}", out.stdout);
+    }
     let json = Run::new(["dns", "-o", "json"])
         .kubeconfig(&server, None)
         .run();

@@ -135,7 +135,7 @@ fn a_clean_namespace_exits_0_live_and_offline_and_requests_do_not_grow_with_serv
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(
         out.stdout
-            .contains("1 Services — 0 fail, 0 warn, 0 incomplete, 1 pass"),
+            .contains("1 Service — 0 fail, 0 warn, 0 incomplete, 1 pass"),
         "{}",
         out.stdout
     );

@@ -14,13 +14,13 @@ pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()>
     let s = &r.summary;
     writeln!(
         out,
-        "Scan of {} ({}): {} Services — {} fail, {} warn, {} incomplete, {} pass",
+        "Scan of {} ({}): {} — {} fail, {} warn, {} incomplete, {} pass",
         r.scope,
         match r.source {
             SourceKind::Live => "live cluster",
             SourceKind::Manifests => "manifests",
         },
-        s.services,
+        crate::text::plural(s.services, "Service"),
         s.fail,
         s.warn,
         s.incomplete,
@@ -45,7 +45,14 @@ pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()>
     if !r.findings.is_empty() {
         writeln!(out, "\nFindings:")?;
         for f in &r.findings {
-            writeln!(out, "  ! {}", sanitize(&f.message))?;
+            // Facts about the scope (the cluster domain, NodeLocal DNSCache) are information, not
+            // warnings.
+            let mark = if matches!(f.kind, "ClusterDomain" | "NodeLocalDNS") {
+                "i"
+            } else {
+                "!"
+            };
+            writeln!(out, "  {mark} {}", sanitize(&f.message))?;
         }
     }
     for d in r
