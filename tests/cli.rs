@@ -345,3 +345,70 @@ fn help_separates_command_and_global_flags_and_ends_with_examples() {
             .contains("Output formats (-o): table, json, yaml, junit, markdown")
     );
 }
+
+// At 60, 80 and 120 columns (COLUMNS, as a terminal sets it) the checklist wraps with a hanging
+// indent; commands in fixes are never broken: each stands whole on a line of its own.
+#[test]
+fn human_output_fits_the_terminal_width_and_commands_stay_whole() {
+    let d = repo().join("tests/scenarios/selector-mismatch");
+    let server = server_with(&[&d.join("manifests.yaml"), &d.join("cluster.yaml")]);
+    let expect = std::fs::read_to_string(d.join("expect.yaml")).unwrap();
+    let service = expect
+        .lines()
+        .find_map(|l| l.strip_prefix("service: "))
+        .unwrap()
+        .to_string();
+    let json = Run::new(["svc", &service, "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run()
+        .json();
+    let commands: Vec<String> = json["verdict"]["fix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| {
+            let f = f.as_str().unwrap();
+            f.find("kubectl ").map(|i| {
+                let c = &f[i..];
+                c.split("   #").next().unwrap().to_string()
+            })
+        })
+        .collect();
+    assert!(!commands.is_empty());
+    for columns in [60, 80, 120] {
+        let out = Run::new(["svc", &service, "-n", "shop"])
+            .env("COLUMNS", &columns.to_string())
+            .kubeconfig(&server, None)
+            .run();
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        for line in out.stdout.lines() {
+            let width = line.chars().count();
+            let is_command = line.trim_start().starts_with("kubectl ");
+            assert!(
+                width <= columns || is_command,
+                "{columns} columns: {width}: {line}\n{}",
+                out.stdout
+            );
+        }
+        for c in &commands {
+            assert!(
+                out.stdout.lines().any(|l| l.contains(c.as_str())),
+                "{columns} columns: the command is broken: {c}\n{}",
+                out.stdout
+            );
+        }
+        // A wrapped summary continues under its first word (a hanging indent).
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        let i = lines
+            .iter()
+            .position(|l| l.contains("FAIL  service.selector"))
+            .unwrap();
+        let column = lines[i].find("selector app=").unwrap_or(0);
+        if lines[i].chars().count() >= columns - 10 {
+            assert_eq!(
+                lines[i + 1].len() - lines[i + 1].trim_start().len(),
+                column - "✘".len() + 1
+            );
+        }
+    }
+}

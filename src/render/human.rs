@@ -13,6 +13,46 @@ use crate::text::sanitize;
 
 struct Paint {
     color: bool,
+    /// The width prose wraps to (commands in fixes are never broken).
+    width: usize,
+}
+
+/// The width human output wraps to: `COLUMNS`, else the terminal's, else 100 (a pipe, a file).
+pub(crate) fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c >= 20)
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+        .unwrap_or(100)
+}
+
+impl Paint {
+    /// `text` after a `prefix` of `lead` visible columns (already coloured), wrapped to the width
+    /// with every further line indented by `hang`.
+    fn wrap(&self, prefix: &str, lead: usize, hang: usize, text: &str) -> String {
+        let first = " ".repeat(lead);
+        let rest = " ".repeat(hang);
+        let options = textwrap::Options::new(self.width.max(lead + 20))
+            .initial_indent(&first)
+            .subsequent_indent(&rest)
+            .break_words(false);
+        let lines = textwrap::wrap(text, options);
+        let mut out = String::new();
+        for (i, line) in lines.iter().enumerate() {
+            if i == 0 {
+                out.push_str(prefix);
+                out.push_str(line.get(lead..).unwrap_or(""));
+            } else {
+                out.push('\n');
+                out.push_str(line);
+            }
+        }
+        if lines.is_empty() {
+            out.push_str(prefix);
+        }
+        out
+    }
 }
 
 impl Paint {
@@ -82,7 +122,10 @@ pub(super) fn render(
     show_skipped: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let p = Paint { color };
+    let p = Paint {
+        color,
+        width: width(),
+    };
     let source = match d.source {
         SourceKind::Live => "live cluster",
         SourceKind::Manifests => "manifests (offline)",
@@ -122,7 +165,8 @@ pub(super) fn render(
                 root.id,
                 root.status.as_str()
             );
-            writeln!(out, "{} {}", p.status(Status::Skip), p.dim(&line))?;
+            let prefix = format!("{} ", p.status(Status::Skip));
+            writeln!(out, "{}", p.wrap(&prefix, 8, 8, &line))?;
             continue;
         }
         // The verdict's fix is printed once, at the end, where the eye lands.
@@ -141,17 +185,58 @@ pub(super) fn render(
         )?,
         None => writeln!(out, "{} {}", p.bold("VERDICT:"), p.verdict(v.status))?,
     }
-    writeln!(out, "  {}", sanitize(&v.summary))?;
+    writeln!(out, "{}", p.wrap("  ", 2, 2, &sanitize(&v.summary)))?;
     if !v.fix.is_empty() {
         writeln!(out, "  {}", p.bold("Fix:"))?;
         for f in &v.fix {
-            // A fix may be a YAML snippet: one sanitised line at a time.
-            for line in f.lines() {
-                writeln!(out, "    {}", sanitize(line))?;
-            }
+            fix_lines(&p, f, out)?;
         }
     }
     Ok(())
+}
+
+/// One fix: commands are never broken (a pasted command must work), each on a line of its own —
+/// "or change the selector: kubectl patch …" puts the command under its words; prose wraps; a
+/// multi-line fix (a here-document) is printed as it is.
+fn fix_lines(p: &Paint, fix: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    fix_lines_after(p, "    ", 4, fix, out)
+}
+
+/// [`fix_lines`] after a `prefix` of `lead` visible columns (e.g. "         fix: ").
+fn fix_lines_after(
+    p: &Paint,
+    prefix: &str,
+    lead: usize,
+    fix: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let hang = " ".repeat(lead + 2);
+    if fix.contains('\n') {
+        let mut lines = fix.lines();
+        writeln!(out, "{prefix}{}", sanitize(lines.next().unwrap_or("")))?;
+        for line in lines {
+            writeln!(out, "{}{}", " ".repeat(lead), sanitize(line))?;
+        }
+        return Ok(());
+    }
+    let fix = sanitize(fix);
+    let command_at = if fix.starts_with("kubectl ") {
+        Some(0)
+    } else {
+        fix.find(": kubectl ").map(|i| i + 2)
+    };
+    match command_at {
+        Some(0) => writeln!(out, "{prefix}{fix}"),
+        Some(i) => {
+            writeln!(
+                out,
+                "{}",
+                p.wrap(prefix, lead, lead + 2, fix[..i].trim_end())
+            )?;
+            writeln!(out, "{hang}{}", &fix[i..])
+        }
+        None => writeln!(out, "{}", p.wrap(prefix, lead, lead + 2, &fix)),
+    }
 }
 
 fn check(
@@ -161,12 +246,12 @@ fn check(
     show_fix: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
+    let prefix = format!("{} {:<width$}  ", p.status(c.status), c.id);
+    let lead = 8 + width + 2;
     writeln!(
         out,
-        "{} {:<width$}  {}",
-        p.status(c.status),
-        c.id,
-        sanitize(&c.summary)
+        "{}",
+        p.wrap(&prefix, lead, lead, &sanitize(&c.summary))
     )?;
     let indent = " ".repeat(9);
     let mut i = 0;
@@ -182,6 +267,7 @@ fn check(
             table
                 .load_style(UTF8_FULL_CONDENSED)
                 .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(u16::try_from(p.width.saturating_sub(indent.len())).unwrap_or(u16::MAX))
                 .set_header(run[0].fields.iter().map(|(k, _)| k.as_str()));
             for e in &run {
                 table.add_row(e.fields.iter().map(|(_, v)| sanitize(v)));
@@ -191,22 +277,20 @@ fn check(
             }
         } else {
             for e in run {
-                writeln!(out, "{indent}· {}", sanitize(&e.message))?;
+                let prefix = format!("{indent}· ");
+                let lead = indent.len() + 2;
+                writeln!(
+                    out,
+                    "{}",
+                    p.wrap(&prefix, lead, lead, &sanitize(&e.message))
+                )?;
             }
         }
     }
     if show_fix && !matches!(c.status, Status::Pass | Status::Skip) {
         for f in &c.fix {
-            let mut lines = f.lines();
-            writeln!(
-                out,
-                "{indent}{} {}",
-                p.dim("fix:"),
-                sanitize(lines.next().unwrap_or(""))
-            )?;
-            for line in lines {
-                writeln!(out, "{indent}     {}", sanitize(line))?;
-            }
+            let prefix = format!("{indent}{} ", p.dim("fix:"));
+            fix_lines_after(p, &prefix, indent.len() + 5, f, out)?;
         }
     }
     Ok(())

@@ -151,6 +151,8 @@ impl Run {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Tests read phrases out of the human output: unwrapped, unless a test sets COLUMNS.
+        cmd.env("COLUMNS", "10000");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
