@@ -465,7 +465,7 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__explain)
-            opts="-o -n -v -s -h --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help service.exists service.selector endpoints.ready ports.target pods.listening service.clusterip dns.resolves ingress.routes netpol.allows"
+            opts="-o -n -v -s -h --raw --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help service.exists service.selector endpoints.ready ports.target pods.listening service.clusterip dns.resolves ingress.routes netpol.allows"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

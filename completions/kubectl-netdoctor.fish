@@ -279,6 +279,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand expl
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l as -d 'Username to impersonate' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l as-group -d 'Group to impersonate (repeat for several)' -r
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l raw -d 'Print the page\'s Markdown as it is (also -o markdown), not rendered for the terminal'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand explain" -s h -l help -d 'Print help'

@@ -427,6 +427,9 @@ pub(crate) struct ReachArgs {
 pub(crate) struct ExplainArgs {
     /// A check id such as `service.selector`; omitted: list every check.
     pub check: Option<String>,
+    /// Print the page's Markdown as it is (also -o markdown), not rendered for the terminal.
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[cfg(test)]

@@ -109,9 +109,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Explain(args) => {
             settings.require_output("explain")?;
-            let text = commands::explain::explain(args.check.as_deref())?;
-            std::io::stdout().write_all(text.as_bytes())?;
-            Ok(ExitCode::SUCCESS)
+            commands::explain::run(&settings, &args)
         }
         Command::Path(args) => {
             settings.require_output("path")?;

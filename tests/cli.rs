@@ -77,7 +77,8 @@ fn explain_lists_checks_in_flow_order_and_prints_pages() {
     })
     .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{}", list.stdout);
-    let page = Run::new(["explain", "ports.target"]).run();
+    // The page's Markdown itself (rendered for the terminal without --raw: issue 12).
+    let page = Run::new(["explain", "ports.target", "--raw"]).run();
     assert_eq!(page.code, 0);
     assert!(page.stdout.starts_with("# ports.target"), "{}", page.stdout);
     assert!(page.stdout.contains("## Check by hand"));
@@ -411,4 +412,48 @@ fn human_output_fits_the_terminal_width_and_commands_stay_whole() {
             );
         }
     }
+}
+
+// explain renders the runbook page for the terminal: no Markdown syntax, prose wrapped to the
+// width, commands whole, tables fitted; --raw and -o markdown give the Markdown; on a terminal
+// the page goes through $PAGER.
+#[test]
+fn explain_renders_pages_for_the_terminal() {
+    for id in ["ports.target", "pods.listening"] {
+        let out = Run::new(["explain", id]).env("COLUMNS", "80").run();
+        assert_eq!(out.code, 0);
+        assert!(
+            !out.stdout.contains("```") && !out.stdout.contains("\n## "),
+            "{}",
+            out.stdout
+        );
+        assert!(out.stdout.contains("WHAT IT CHECKS"), "{}", out.stdout);
+        for line in out.stdout.lines() {
+            let command = line.starts_with("    ");
+            assert!(line.chars().count() <= 80 || command, "{id}: {line}");
+        }
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with("    kubectl ") && l.chars().count() > 20),
+            "the page's commands, indented and whole"
+        );
+    }
+    let table = Run::new(["explain", "pods.listening"])
+        .env("COLUMNS", "80")
+        .run();
+    assert!(table.stdout.contains("┆ on the wire"), "{}", table.stdout);
+    for raw in [
+        &["explain", "ports.target", "--raw"][..],
+        &["explain", "ports.target", "-o", "markdown"],
+    ] {
+        let out = Run::new(raw).run();
+        assert!(out.stdout.contains("## What it checks"), "{raw:?}");
+    }
+    let Some(tty) = on_tty("explain ports.target", &[("PAGER", "sed s/^/PAGED:/")]) else {
+        return;
+    };
+    // Every line of the page came through the pager.
+    let paged = tty.lines().filter(|l| l.starts_with("PAGED:")).count();
+    assert!(paged > 10, "{tty}");
 }

@@ -45,6 +45,50 @@ pub(crate) fn page(id: &str) -> Option<Page> {
     crate::checks::find(id).map(|def| parse(def.page))
 }
 
+/// `explain [CHECK] [--raw]`: rendered for the terminal and through `$PAGER` there (as git does:
+/// `less -FRX` when unset, which exits at once for a short page); Markdown with `--raw` or
+/// `-o markdown`; rendered without a pager when piped.
+pub(crate) fn run(
+    settings: &crate::config::Settings,
+    args: &crate::cli::ExplainArgs,
+) -> Result<std::process::ExitCode> {
+    use std::io::{IsTerminal, Write};
+    let text = explain(args.check.as_deref())?;
+    let raw = args.raw || settings.output == crate::config::OutputFormat::Markdown;
+    if raw || args.check.is_none() {
+        std::io::stdout().write_all(text.as_bytes())?;
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    let page = crate::render::page::terminal(&text, crate::render::width(), settings.color);
+    if std::io::stdout().is_terminal() && page_through_pager(&page) {
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    std::io::stdout().write_all(page.as_bytes())?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Shows `text` through `$PAGER` (default `less -FRX`); false when no pager could run.
+fn page_through_pager(text: &str) -> bool {
+    use std::io::Write;
+    let pager = std::env::var("PAGER").unwrap_or_else(|_| "less -FRX".to_string());
+    if pager.trim().is_empty() || pager.trim() == "cat" {
+        return false;
+    }
+    let child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&pager)
+        .stdin(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        return false;
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // A pager quit early closes the pipe: that is no error.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    child.wait().is_ok_and(|s| s.success())
+}
+
 /// `explain`: the list of checks, or one page.
 pub(crate) fn explain(check: Option<&str>) -> Result<String> {
     let Some(id) = check else {

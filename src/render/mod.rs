@@ -2,8 +2,10 @@
 
 pub(crate) mod fatal;
 mod human;
+pub(crate) use human::width;
 mod junit;
 mod markdown;
+pub(crate) mod page;
 mod scan_table;
 
 use std::io::Write;
