@@ -126,24 +126,28 @@ impl Live {
         };
         let mut config = match kubeconfig {
             Some(k) => {
-                if let Some(ctx) = &settings.context {
-                    if !k.contexts.iter().any(|c| &c.name == ctx) {
+                // --context, --user and --cluster must name entries the kubeconfig has.
+                let names = |v: Vec<&String>| v.into_iter().cloned().collect::<Vec<String>>();
+                for (what, wanted, known) in [
+                    (
+                        "context",
+                        &settings.context,
+                        names(k.contexts.iter().map(|c| &c.name).collect()),
+                    ),
+                    (
+                        "user",
+                        &settings.auth.user,
+                        names(k.auth_infos.iter().map(|u| &u.name).collect()),
+                    ),
+                    (
+                        "cluster",
+                        &settings.auth.cluster,
+                        names(k.clusters.iter().map(|c| &c.name).collect()),
+                    ),
+                ] {
+                    if let Some(w) = wanted.as_ref().filter(|w| !known.contains(w)) {
                         return Err(Error::Kubeconfig(text::sanitize(&format!(
-                            "context {ctx:?} not found in kubeconfig"
-                        ))));
-                    }
-                }
-                if let Some(user) = &settings.auth.user {
-                    if !k.auth_infos.iter().any(|u| &u.name == user) {
-                        return Err(Error::Kubeconfig(text::sanitize(&format!(
-                            "user {user:?} not found in kubeconfig"
-                        ))));
-                    }
-                }
-                if let Some(cluster) = &settings.auth.cluster {
-                    if !k.clusters.iter().any(|c| &c.name == cluster) {
-                        return Err(Error::Kubeconfig(text::sanitize(&format!(
-                            "cluster {cluster:?} not found in kubeconfig"
+                            "{what} {w:?} not found in kubeconfig"
                         ))));
                     }
                 }
