@@ -371,7 +371,7 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__dns)
-            opts="-o -n -v -s -h --service --strict --no-probe --probe-image --probe-timeout --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            opts="-o -n -v -s -h --service --strict --no-probe --probe-image --probe-timeout --show-skipped --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -701,7 +701,7 @@ _kubectl__netdoctor() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__ingress)
-            opts="-f -o -n -v -s -h --filename --strict --no-probe --probe-image --probe-timeout --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            opts="-f -o -n -v -s -h --filename --strict --no-probe --probe-image --probe-timeout --show-skipped --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -142,6 +142,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingr
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l show-skipped -d 'List every check skipped because an earlier one failed (by default one line says how many)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ingress" -s h -l help -d 'Print help'
@@ -167,6 +168,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l show-skipped -d 'List every check skipped because an earlier one failed (by default one line says how many)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand ing" -s h -l help -d 'Print help'
@@ -192,6 +194,7 @@ complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns"
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l certificate-authority -d 'A CA certificate file (PEM) to verify the API server with' -r -F
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l strict -d 'Treat warnings as failures (exit 1)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l no-probe -d 'API reads only: create no probe pod (checks 5–7 are skipped; nothing is written)'
+complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l show-skipped -d 'List every check skipped because an earlier one failed (by default one line says how many)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l no-color -d 'Never colour the output (also: NO_COLOR, TERM=dumb, or output not a terminal)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -l insecure-skip-tls-verify -d 'Do not verify the API server\'s certificate (insecure)'
 complete -c kubectl-netdoctor -n "__fish_kubectl_netdoctor_using_subcommand dns" -s h -l help -d 'Print help'

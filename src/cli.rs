@@ -382,6 +382,9 @@ pub(crate) struct IngressArgs {
     /// Each backend Service gets its own probe (checks 5–7).
     #[command(flatten)]
     pub probe: ProbeArgs,
+    /// List every check skipped because an earlier one failed (by default one line says how many).
+    #[arg(long)]
+    pub show_skipped: bool,
 }
 
 #[derive(Debug, Args)]
@@ -395,6 +398,9 @@ pub(crate) struct DnsArgs {
     /// The probe resolves from -n's namespace (the context's by default), as a client there would.
     #[command(flatten)]
     pub probe: ProbeArgs,
+    /// List every check skipped because an earlier one failed (by default one line says how many).
+    #[arg(long)]
+    pub show_skipped: bool,
 }
 
 #[derive(Debug, Args)]

@@ -208,6 +208,21 @@ pub(crate) fn cluster_domain(corefile: &str) -> Option<String> {
     })
 }
 
+/// ", last exit CODE (REASON)" of a container that restarted, else "".
+pub(crate) fn last_exit(cs: &k8s_openapi::api::core::v1::ContainerStatus) -> String {
+    cs.last_state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref())
+        .map(|t| {
+            format!(
+                ", last exit {} ({})",
+                t.exit_code,
+                t.reason.as_deref().unwrap_or("?")
+            )
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

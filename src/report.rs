@@ -357,6 +357,14 @@ pub(crate) struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    /// Facts about the scope (the cluster domain, NodeLocal DNSCache) are information, not
+    /// problems: shown with `i`, not `!`.
+    pub(crate) fn informational(&self) -> bool {
+        matches!(self.kind, "ClusterDomain" | "NodeLocalDNS")
+    }
+}
+
 #[derive(Serialize, Default, Debug)]
 pub(crate) struct Summary {
     pub services: usize,

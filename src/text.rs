@@ -56,6 +56,29 @@ pub(crate) fn shell_quote(s: &str) -> String {
     }
 }
 
+/// How many near names a "did you mean" offers.
+const MAX_SUGGESTIONS: usize = 3;
+
+/// Names within edit distance, closest first: typos, and prefixes like "cart" for "cart-api".
+pub(crate) fn near_names(wanted: &str, names: &[String]) -> Vec<String> {
+    let limit = (wanted.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &String)> = names
+        .iter()
+        .filter(|n| n.as_str() != wanted)
+        .filter_map(|n| {
+            let d = strsim::damerau_levenshtein(wanted, n);
+            let related = n.starts_with(wanted) || wanted.starts_with(n.as_str());
+            (d <= limit || related).then_some((d, n))
+        })
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .take(MAX_SUGGESTIONS)
+        .map(|(_, n)| n.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +107,17 @@ mod tests {
         assert_eq!(shell_quote("app=web"), "app=web");
         assert_eq!(shell_quote(r#"{"a":1}"#), r#"'{"a":1}'"#);
         assert_eq!(shell_quote("it's"), r#"'it'\''s'"#);
+    }
+
+    #[test]
+    fn near_names_catch_typos_and_prefixes_but_not_strangers() {
+        let names: Vec<String> = ["cart", "cart-api", "carts", "checkout", "db"]
+            .map(String::from)
+            .into();
+        assert_eq!(near_names("crat", &names), vec!["cart", "carts"]);
+        let near = near_names("cart", &names);
+        assert!(near.contains(&"carts".to_string()) && near.contains(&"cart-api".to_string()));
+        assert!(!near.contains(&"checkout".to_string()));
+        assert!(near_names("zzzzzz", &names).is_empty());
     }
 }

@@ -347,6 +347,18 @@ fn help_separates_command_and_global_flags_and_ends_with_examples() {
     );
 }
 
+/// Every line fits `columns`, but commands (never broken: a pasted command must work).
+fn assert_fits(text: &str, columns: usize) {
+    for line in text.lines() {
+        let width = line.chars().count();
+        let is_command = line.trim_start().starts_with("kubectl ");
+        assert!(
+            width <= columns || is_command,
+            "{columns} columns: {width}: {line}\n{text}"
+        );
+    }
+}
+
 // At 60, 80 and 120 columns (COLUMNS, as a terminal sets it) the checklist wraps with a hanging
 // indent; commands in fixes are never broken: each stands whole on a line of its own.
 #[test]
@@ -382,12 +394,13 @@ fn human_output_fits_the_terminal_width_and_commands_stay_whole() {
             .kubeconfig(&server, None)
             .run();
         assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_fits(&out.stdout, columns);
+        // Kubernetes names are hyphenated: "kube-system" never breaks after "kube-".
         for line in out.stdout.lines() {
-            let width = line.chars().count();
             let is_command = line.trim_start().starts_with("kubectl ");
             assert!(
-                width <= columns || is_command,
-                "{columns} columns: {width}: {line}\n{}",
+                is_command || !line.trim_end().ends_with('-'),
+                "{columns} columns: broken at a hyphen: {line}\n{}",
                 out.stdout
             );
         }
@@ -409,6 +422,27 @@ fn human_output_fits_the_terminal_width_and_commands_stay_whole() {
             assert_eq!(
                 lines[i + 1].len() - lines[i + 1].trim_start().len(),
                 column - "✘".len() + 1
+            );
+        }
+    }
+}
+
+// scan's table fits the width too: names, statuses and check ids whole, the finding wrapped; the
+// fixes under it wrap their prose and keep their commands whole.
+#[test]
+fn scan_fits_the_terminal_width() {
+    let shop = repo().join("examples/broken-shop");
+    for columns in [60, 80, 120] {
+        let out = Run::new(["scan", "-A", "-f", shop.to_str().unwrap()])
+            .env("COLUMNS", &columns.to_string())
+            .run();
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_fits(&out.stdout, columns);
+        for whole in ["service.selector", "shop/postgres", "ports.target"] {
+            assert!(
+                out.stdout.lines().any(|l| l.contains(whole)),
+                "{columns} columns: {whole} broken\n{}",
+                out.stdout
             );
         }
     }

@@ -108,6 +108,45 @@ fn healthy_dns_reports_node_local_cache_domain_and_restarts() {
     assert!(server.requests().iter().all(|r| !r.is_write()));
 }
 
+// On a terminal `dns` shows the checklist `svc` shows, under the DNS facts: the cause of a DNS pod
+// that is not ready (CrashLoopBackOff, its last exit, its restarts) is visible without -o json.
+#[test]
+fn dns_shows_the_checklist_with_the_cause() {
+    let api = FakeApi::new();
+    let crashing = cluster(false).replace(
+        "lastState: {terminated:",
+        "state: {waiting: {reason: CrashLoopBackOff, message: back-off 5m0s restarting failed container}}, lastState: {terminated:",
+    );
+    api.load_yaml(&crashing).unwrap();
+    let server = api.start();
+    let out = Run::new(["dns", "--no-probe"])
+        .env("COLUMNS", "80")
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let text = &out.stdout;
+    assert!(text.contains("✘ FAIL  endpoints.ready"), "{text}");
+    assert!(text.contains("✔ PASS  service.exists"), "{text}");
+    // Wrapped at 80 columns: the phrases are read across line breaks.
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("waiting: CrashLoopBackOff"), "{text}");
+    assert!(
+        words.contains("container coredns restarted 4 times, last exit 1 (Error)"),
+        "{text}"
+    );
+    assert!(words.contains("now CrashLoopBackOff"), "{text}");
+    assert!(text.contains("  i cluster domain: corp.internal"), "{text}");
+    // The verdict comes last, where the eye lands.
+    let verdict = text.find("VERDICT: FAIL at endpoints.ready").expect(text);
+    assert!(text.find("i cluster domain").unwrap() < verdict);
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80 || line.trim_start().starts_with("kubectl "),
+            "{line}"
+        );
+    }
+}
+
 #[test]
 fn kube_dns_without_ready_endpoints_fails() {
     let api = FakeApi::new();

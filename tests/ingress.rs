@@ -269,6 +269,24 @@ fn the_ingress_command_runs_each_backend_services_flow() {
             assert_eq!(j["items"][0]["verdict"]["check"].as_str(), verdict);
         }
     }
+    // On a terminal: each backend's checklist as svc shows it, under one line on the Ingress.
+    let dir = repo().join("tests/scenarios/ingress-controller-not-ready");
+    let server =
+        crate::support::server_with(&[&dir.join("manifests.yaml"), &dir.join("cluster.yaml")]);
+    let human = Run::new(["ingress", "web", "-n", "shop", "--no-probe"])
+        .env("COLUMNS", "80")
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(human.code, 1, "{}", human.stderr);
+    let text = &human.stdout;
+    assert!(
+        text.starts_with("Ingress shop/web: 1 Service — 1 fail\n"),
+        "{text}"
+    );
+    assert!(text.contains("✔ PASS  endpoints.ready"), "{text}");
+    assert!(text.contains("✘ FAIL  ingress.routes"), "{text}");
+    assert!(text.contains("VERDICT: FAIL at ingress.routes"), "{text}");
+    assert!(!text.contains('┆'), "a table, not the checklist: {text}");
     let dir = repo().join("tests/scenarios/ingress-healthy");
     let server = crate::support::server_with(&[&dir.join("manifests.yaml")]);
     let missing = Run::new(["ingress", "nope", "-n", "shop"])

@@ -313,21 +313,11 @@ fn why_not_ready(state: &ClusterState, pod: &Pod) -> Vec<Evidence> {
             )));
         }
         if cs.restart_count > 0 {
-            let last = cs
-                .last_state
-                .as_ref()
-                .and_then(|s| s.terminated.as_ref())
-                .map(|t| {
-                    format!(
-                        ", last exit {} ({})",
-                        t.exit_code,
-                        t.reason.as_deref().unwrap_or("?")
-                    )
-                })
-                .unwrap_or_default();
             out.push(ev(format!(
-                "container {} restarted {} times{last}",
-                cs.name, cs.restart_count
+                "container {} restarted {} times{}",
+                cs.name,
+                cs.restart_count,
+                crate::k8s::last_exit(cs)
             )));
         }
         if !cs.ready && cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some() {

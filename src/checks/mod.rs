@@ -224,11 +224,6 @@ pub(crate) fn unavailable(u: &Unavailable) -> Outcome {
     Outcome::skip(kind, u.reason())
 }
 
-/// Check ids close to a mistyped one.
-pub(crate) fn near_ids(wanted: &str, ids: &[String]) -> Vec<String> {
-    service_exists::near_names(wanted, ids)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

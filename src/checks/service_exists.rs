@@ -8,9 +8,6 @@ use crate::report::{Evidence, Outcome};
 use crate::state::{ClusterState, Fact, ObjectRef};
 use crate::text::shell_quote as q;
 
-/// Near names: at most this many suggestions.
-const MAX_SUGGESTIONS: usize = 3;
-
 pub(super) fn run(state: &ClusterState) -> Outcome {
     let (ns, name) = (&state.namespace, &state.service_name);
     match state.service.as_result() {
@@ -80,26 +77,6 @@ fn describe(svc: &Service) -> String {
     format!("{kind}, {ip}, {ports}")
 }
 
-/// Names within edit distance, closest first: typos, and prefixes like "cart" for "cart-api".
-pub(crate) fn near_names(wanted: &str, names: &[String]) -> Vec<String> {
-    let limit = (wanted.chars().count() / 3).max(2);
-    let mut scored: Vec<(usize, &String)> = names
-        .iter()
-        .filter(|n| n.as_str() != wanted)
-        .filter_map(|n| {
-            let d = strsim::damerau_levenshtein(wanted, n);
-            let related = n.starts_with(wanted) || wanted.starts_with(n.as_str());
-            (d <= limit || related).then_some((d, n))
-        })
-        .collect();
-    scored.sort();
-    scored
-        .into_iter()
-        .take(MAX_SUGGESTIONS)
-        .map(|(_, n)| n.clone())
-        .collect()
-}
-
 fn missing(state: &ClusterState) -> Outcome {
     let (ns, name) = (&state.namespace, &state.service_name);
     let place = if state.is_offline() {
@@ -127,7 +104,7 @@ fn missing(state: &ClusterState) -> Outcome {
 
     match &state.namespace_services {
         Fact::Known(names) => {
-            let near = near_names(name, names);
+            let near = crate::text::near_names(name, names);
             if !near.is_empty() {
                 summary.push_str(&format!("; did you mean {}?", near.join(" or ")));
             }
@@ -189,18 +166,6 @@ mod tests {
     use super::*;
     use crate::fixtures::state;
     use crate::report::Status;
-
-    #[test]
-    fn near_names_catch_typos_and_prefixes_but_not_strangers() {
-        let names: Vec<String> = ["cart", "cart-api", "carts", "checkout", "db"]
-            .map(String::from)
-            .into();
-        assert_eq!(near_names("crat", &names), vec!["cart", "carts"]);
-        let near = near_names("cart", &names);
-        assert!(near.contains(&"carts".to_string()) && near.contains(&"cart-api".to_string()));
-        assert!(!near.contains(&"checkout".to_string()));
-        assert!(near_names("zzzzzz", &names).is_empty());
-    }
 
     #[test]
     fn missing_service_fails_with_suggestions_and_other_namespaces() {

@@ -9,7 +9,7 @@ use crate::report::{API_VERSION, Finding, ScanReport, Summary};
 use crate::source::live::Live;
 use crate::state::SourceKind;
 
-use super::{not_probed, print_report};
+use super::{not_probed, print_flows};
 
 /// `dns`: the cluster DNS Service's flow, plus what only DNS has: NodeLocal DNSCache, the cluster
 /// domain, DNS pods that restart. The probe half (resolution from a client) comes with the probe.
@@ -54,10 +54,17 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
                 findings.push(Finding {
                     kind: "DnsPodRestarts",
                     message: format!(
-                        "{} container {} restarted {} times (timeouts while it restarts)",
+                        "{} container {} restarted {} times{}{} (lookups time out while it restarts)",
                         crate::k8s::describe_pod(pod),
                         cs.name,
-                        cs.restart_count
+                        cs.restart_count,
+                        crate::k8s::last_exit(cs),
+                        cs.state
+                            .as_ref()
+                            .and_then(|s| s.waiting.as_ref())
+                            .and_then(|w| w.reason.as_deref())
+                            .map(|r| format!(", now {r}"))
+                            .unwrap_or_default()
                     ),
                 });
             }
@@ -73,5 +80,5 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
         items,
         findings,
     };
-    print_report(settings, &report, args.strict)
+    print_flows(settings, &report, args.strict, args.show_skipped)
 }

@@ -109,7 +109,7 @@ pub(crate) fn explain(check: Option<&str>) -> Result<String> {
         Some(p) => Ok(format!("{}\n", p.body.trim_end())),
         None => {
             let ids: Vec<String> = REGISTRY.iter().map(|d| d.id.to_string()).collect();
-            let near = crate::checks::near_ids(id, &ids);
+            let near = crate::text::near_names(id, &ids);
             let hint = if near.is_empty() {
                 String::new()
             } else {

@@ -11,7 +11,7 @@ use crate::source::live::Live;
 use crate::source::manifests;
 use crate::state::SourceKind;
 
-use super::{not_probed, print_report};
+use super::{not_probed, print_flows};
 
 /// `ingress NAME`: the flow of every Service the Ingress routes to, as one report.
 pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> Result<ExitCode> {
@@ -91,5 +91,5 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> 
         findings: Vec::new(),
         summary,
     };
-    print_report(settings, &report, args.strict)
+    print_flows(settings, &report, args.strict, args.show_skipped)
 }

@@ -57,6 +57,37 @@ pub(crate) fn spinner_saying(settings: &Settings, message: &'static str) -> indi
     pb
 }
 
+/// How to render, with the command's `--strict` and `--show-skipped` (`-v` shows skips too).
+pub(crate) fn render_options(
+    settings: &Settings,
+    strict: bool,
+    show_skipped: bool,
+) -> crate::render::Options {
+    crate::render::Options {
+        format: settings.output,
+        color: settings.color,
+        strict,
+        show_skipped: show_skipped || settings.verbose > 0,
+    }
+}
+
+/// Renders a report of several flows (`dns`, `ingress`) on stdout and gives its exit code.
+pub(crate) fn print_flows(
+    settings: &Settings,
+    report: &ScanReport,
+    strict: bool,
+    show_skipped: bool,
+) -> Result<ExitCode> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    crate::render::flows(
+        report,
+        render_options(settings, strict, show_skipped),
+        &mut out,
+    )?;
+    out.flush()?;
+    Ok(ExitCode::from(report.exit_code(strict)))
+}
+
 /// Renders a report on stdout (buffered) and gives its exit code.
 pub(crate) fn print_report(
     settings: &Settings,
@@ -64,7 +95,7 @@ pub(crate) fn print_report(
     strict: bool,
 ) -> Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    crate::render::scan(report, settings.output, settings.color, strict, &mut out)?;
+    crate::render::scan(report, settings.output, strict, &mut out)?;
     out.flush()?;
     Ok(ExitCode::from(report.exit_code(strict)))
 }

@@ -78,10 +78,7 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
     let mut stdout = std::io::stdout().lock();
     render::diagnosis(
         &diagnosis,
-        settings.output,
-        settings.color,
-        args.strict,
-        args.show_skipped || settings.verbose > 0,
+        super::render_options(settings, args.strict, args.show_skipped),
         &mut stdout,
     )?;
     stdout.flush()?;

@@ -27,7 +27,79 @@ pub(crate) fn width() -> usize {
         .unwrap_or(100)
 }
 
+/// One fix under a heading, uncoloured: prose wraps, commands stand whole (see [`fix_lines`]).
+pub(super) fn plain_fix_lines(fix: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    let p = Paint::new(false);
+    fix_lines(&p, fix, out)
+}
+
+/// `text` after a plain `prefix`, wrapped to the width with a hanging indent under the text.
+pub(super) fn wrap_plain(prefix: &str, text: &str) -> String {
+    let p = Paint::new(false);
+    let lead = prefix.chars().count();
+    p.wrap(prefix, lead, lead, text)
+}
+
+/// Several Services' flows (`dns`, `ingress NAME`): a line on the scope, its facts, then each
+/// flow as `svc` shows it — the last verdict last, where the eye lands.
+pub(super) fn flows(
+    r: &crate::report::ScanReport,
+    color: bool,
+    show_skipped: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let p = Paint::new(color);
+    let s = &r.summary;
+    let mut counts = Vec::new();
+    for (n, word) in [
+        (s.fail, "fail"),
+        (s.warn, "warn"),
+        (s.incomplete, "incomplete"),
+        (s.pass, "pass"),
+    ] {
+        if n > 0 {
+            counts.push(format!("{n} {word}"));
+        }
+    }
+    let line = format!(
+        "{}: {}{}",
+        sanitize(&r.scope),
+        crate::text::plural(s.services, "Service"),
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", counts.join(", "))
+        }
+    );
+    writeln!(out, "{}", p.bold(&p.wrap("", 0, 2, &line)))?;
+    for f in &r.findings {
+        let mark = if f.informational() { "i" } else { "!" };
+        let mark = match (color, f.informational()) {
+            (false, _) => mark.to_string(),
+            (true, true) => mark.blue().to_string(),
+            (true, false) => mark.yellow().bold().to_string(),
+        };
+        writeln!(
+            out,
+            "{}",
+            p.wrap(&format!("  {mark} "), 4, 4, &sanitize(&f.message))
+        )?;
+    }
+    for d in &r.items {
+        writeln!(out)?;
+        render(d, color, show_skipped, out)?;
+    }
+    Ok(())
+}
+
 impl Paint {
+    fn new(color: bool) -> Self {
+        Paint {
+            color,
+            width: width(),
+        }
+    }
+
     /// `text` after a `prefix` of `lead` visible columns (already coloured), wrapped to the width
     /// with every further line indented by `hang`.
     fn wrap(&self, prefix: &str, lead: usize, hang: usize, text: &str) -> String {
@@ -36,7 +108,9 @@ impl Paint {
         let options = textwrap::Options::new(self.width.max(lead + 20))
             .initial_indent(&first)
             .subsequent_indent(&rest)
-            .break_words(false);
+            .break_words(false)
+            // Kubernetes names are hyphenated words: "kube-system" never breaks after "kube-".
+            .word_splitter(textwrap::WordSplitter::NoHyphenation);
         let lines = textwrap::wrap(text, options);
         let mut out = String::new();
         for (i, line) in lines.iter().enumerate() {
@@ -122,10 +196,7 @@ pub(super) fn render(
     show_skipped: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let p = Paint {
-        color,
-        width: width(),
-    };
+    let p = Paint::new(color);
     let source = match d.source {
         SourceKind::Live => "live cluster",
         SourceKind::Manifests => "manifests (offline)",

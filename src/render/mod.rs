@@ -13,15 +13,25 @@ use std::io::Write;
 use crate::config::OutputFormat;
 use crate::report::Diagnosis;
 
+/// How to render: the format and what the person asked of it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Options {
+    pub format: OutputFormat,
+    pub color: bool,
+    /// Warnings count as failures (JUnit failures, exit 1).
+    pub strict: bool,
+    /// Every check skipped after a failure, not one line for them.
+    pub show_skipped: bool,
+}
+
 /// Writes a diagnosis in the chosen format.
-pub(crate) fn diagnosis(
-    d: &Diagnosis,
-    format: OutputFormat,
-    color: bool,
-    strict: bool,
-    show_skipped: bool,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
+pub(crate) fn diagnosis(d: &Diagnosis, o: Options, out: &mut dyn Write) -> std::io::Result<()> {
+    let Options {
+        format,
+        color,
+        strict,
+        show_skipped,
+    } = o;
     match format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, d)?;
@@ -41,11 +51,23 @@ pub(crate) fn diagnosis(
     }
 }
 
+/// Writes a report of several Services' flows (`dns`, `ingress NAME`): on a terminal each flow as
+/// `svc` shows it, under the scope's facts; machine formats as a scan's document.
+pub(crate) fn flows(
+    r: &crate::report::ScanReport,
+    o: Options,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match o.format {
+        OutputFormat::Table => human::flows(r, o.color, o.show_skipped, out),
+        _ => scan(r, o.format, o.strict, out),
+    }
+}
+
 /// Writes a scan report in the chosen format.
 pub(crate) fn scan(
     r: &crate::report::ScanReport,
     format: OutputFormat,
-    _color: bool,
     strict: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {

@@ -12,10 +12,9 @@ use crate::text::sanitize;
 /// The human view of a scan: one row per Service, then findings, then each problem's verdict.
 pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
     let s = &r.summary;
-    writeln!(
-        out,
+    let head = format!(
         "Scan of {} ({}): {} — {} fail, {} warn, {} incomplete, {} pass",
-        r.scope,
+        sanitize(&r.scope),
         match r.source {
             SourceKind::Live => "live cluster",
             SourceKind::Manifests => "manifests",
@@ -25,12 +24,14 @@ pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()>
         s.warn,
         s.incomplete,
         s.pass
-    )?;
+    );
+    writeln!(out, "{}", super::human::wrap_plain("", &head))?;
     if !r.items.is_empty() {
         let mut table = Table::new();
         table
             .load_style(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(u16::try_from(super::width()).unwrap_or(u16::MAX))
             .set_header(["service", "status", "check", "finding"]);
         for d in &r.items {
             table.add_row([
@@ -40,19 +41,23 @@ pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()>
                 sanitize(&d.verdict.summary),
             ]);
         }
+        // Names, statuses and check ids are never broken; the finding takes what is left.
+        for i in 0..3 {
+            if let Some(c) = table.column_mut(i) {
+                c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+            }
+        }
         writeln!(out, "{table}")?;
     }
     if !r.findings.is_empty() {
         writeln!(out, "\nFindings:")?;
         for f in &r.findings {
-            // Facts about the scope (the cluster domain, NodeLocal DNSCache) are information, not
-            // warnings.
-            let mark = if matches!(f.kind, "ClusterDomain" | "NodeLocalDNS") {
-                "i"
-            } else {
-                "!"
-            };
-            writeln!(out, "  {mark} {}", sanitize(&f.message))?;
+            let mark = if f.informational() { "i" } else { "!" };
+            writeln!(
+                out,
+                "{}",
+                super::human::wrap_plain(&format!("  {mark} "), &sanitize(&f.message))
+            )?;
         }
     }
     for d in r
@@ -69,9 +74,7 @@ pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()>
             d.verdict.check.unwrap_or("")
         )?;
         for f in &d.verdict.fix {
-            for line in f.lines() {
-                writeln!(out, "    {}", sanitize(line))?;
-            }
+            super::human::plain_fix_lines(f, out)?;
         }
     }
     Ok(())

@@ -1365,7 +1365,7 @@ impl Live {
                             .iter()
                             .map(|p| k8s::name_of(&p.metadata).to_string())
                             .collect();
-                        crate::checks::near_ids(name, &names)
+                        crate::text::near_names(name, &names)
                     }
                     Err(_) => Vec::new(),
                 };

@@ -260,7 +260,7 @@ impl Snapshot {
                         .iter()
                         .map(|p| k8s::name_of(&p.metadata).to_string())
                         .collect();
-                    crate::checks::near_ids(cname, &names)
+                    crate::text::near_names(cname, &names)
                 } else {
                     Vec::new()
                 };
