@@ -27,6 +27,7 @@ mod error;
 mod fixtures;
 mod generate;
 mod ingress;
+mod interrupt;
 mod k8s;
 mod netpol;
 mod path;
@@ -184,10 +185,20 @@ async fn interruptible<F: std::future::Future<Output = Result<ExitCode>>>(
         };
         let mut term = handler(SignalKind::terminate())?;
         let mut int = handler(SignalKind::interrupt())?;
-        let interrupted = tokio::select! {
-            res = work => return res,
-            _ = int.recv() => Error::Interrupted { name: "SIGINT", code: error::exit::SIGINT },
-            _ = term.recv() => Error::Interrupted { name: "SIGTERM", code: error::exit::SIGTERM },
+        let mut work = std::pin::pin!(work);
+        let signal = tokio::select! {
+            res = &mut work => return res,
+            _ = int.recv() => interrupt::Signal::Int,
+            _ = term.recv() => interrupt::Signal::Term,
+        };
+        // A command in a part that can end early (svc's probe) prints what it has and exits with
+        // the signal's code itself; the others stop here.
+        let finished = if interrupt::raise(signal) {
+            tokio::time::timeout(std::time::Duration::from_secs(10), &mut work)
+                .await
+                .ok()
+        } else {
+            None
         };
         let left = probe::run::cleanup_registered(std::time::Duration::from_secs(10)).await;
         if !left.is_empty() {
@@ -196,7 +207,10 @@ async fn interruptible<F: std::future::Future<Output = Result<ExitCode>>>(
                 text::sanitize(&left.join(", "))
             );
         }
-        Err(interrupted)
+        finished.unwrap_or(Err(Error::Interrupted {
+            name: signal.name(),
+            code: signal.exit_code(),
+        }))
     }
     #[cfg(not(unix))]
     {

@@ -147,7 +147,7 @@ fn cluster_strings_cannot_drive_the_terminal() {
 }
 
 /// Runs the binary on a pseudo-terminal (util-linux `script`), where colours are allowed.
-fn on_tty(args: &str, env: &[(&str, &str)]) -> Option<String> {
+pub(crate) fn on_tty(args: &str, env: &[(&str, &str)]) -> Option<String> {
     let bin = crate::support::BIN;
     let mut cmd = std::process::Command::new("script");
     cmd.args(["-qec", &format!("{bin} {args}"), "/dev/null"])

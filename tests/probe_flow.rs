@@ -452,6 +452,9 @@ fn podsecurity_refusal_climbs_the_capture_ladder() {
     drop(listener);
 }
 
+// Ctrl-C while the probe runs keeps what the API checks found: the partial diagnosis is printed
+// (the probe's checks skipped as interrupted, the Job deleted first), then the shell's 130; SIGTERM
+// likewise with 143, and machine formats still print their document.
 #[test]
 fn ctrl_c_during_the_probe_deletes_the_job() {
     let api = cluster("127.0.0.1", "");
@@ -469,6 +472,89 @@ fn ctrl_c_during_the_probe_deletes_the_job() {
         .filter(|r| r.method == "DELETE")
         .count();
     assert_eq!(deletes, 1);
+    for line in [
+        "✔ PASS  service.exists",
+        "✔ PASS  endpoints.ready",
+        "✔ PASS  ports.target",
+        "interrupted by SIGINT before the probe finished (its Job is deleted)",
+    ] {
+        assert!(out.stdout.contains(line), "{line}\n{}", out.stdout);
+    }
+    assert!(out.stdout.contains("VERDICT: INCOMPLETE"), "{}", out.stdout);
+
+    let api = cluster("127.0.0.1", "");
+    api.set_kubelet(|_| PodRun::Hang);
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-o", "json"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run_interrupted("TERM", Duration::from_millis(1500));
+    assert_eq!(out.code, 143, "{}", out.stderr);
+    let j = out.json();
+    assert_eq!(j["verdict"]["status"], "incomplete", "{j:#}");
+    assert_eq!(status(&j, "service.selector")["status"], "pass");
+    let reason = status(&j, "pods.listening")["reason"].as_str().unwrap();
+    assert!(reason.contains("interrupted by SIGTERM"), "{reason}");
+    assert_nothing_left(&api);
+}
+
+// The probe's stages are said as they happen (a spinner's message on a terminal; lines under -v),
+// and a probe that cannot start says why when its time is up — naming no object it deleted.
+#[test]
+fn the_probe_says_its_stages_and_why_it_waited() {
+    let (api, _dir) = loopback_cluster();
+    let server = api.start();
+    let out = svc_json(&server, &["-v"]);
+    // Nothing listens on the loopback endpoint: the probe ran and judged (not skipped).
+    assert_ne!(status(&out.json(), "pods.listening")["status"], "skip");
+    for stage in [
+        "probe: Job shop/netdoctor-probe-",
+        "probe: pod netdoctor-probe-",
+        "finished (Succeeded): reading its results",
+    ] {
+        assert!(out.stderr.contains(stage), "{stage}\n{}", out.stderr);
+    }
+
+    let api = cluster("127.0.0.1", "");
+    api.set_kubelet(|_| PodRun::Unschedulable {
+        message: "0/3 nodes are available: 3 Insufficient cpu.".into(),
+    });
+    let server = api.start();
+    let out = svc_json(&server, &["--probe-timeout", "2s"]);
+    let j = out.json();
+    assert_eq!(out.code, 3, "{j:#}");
+    let reason = status(&j, "pods.listening")["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("did not finish within 2 s")
+            && reason.contains("not scheduled: 0/3 nodes are available: 3 Insufficient cpu.")
+            && reason.contains("its Job is deleted"),
+        "{reason}"
+    );
+    // Nothing it deleted is pointed at.
+    assert!(!reason.contains("kubectl get"), "{reason}");
+    assert_nothing_left(&api);
+
+    // On a terminal the spinner says the stage, the time spent and the limit.
+    let api = cluster("127.0.0.1", "");
+    api.set_kubelet(|_| PodRun::Hang);
+    let server = api.start();
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(Some("shop"))).unwrap();
+    let args = format!(
+        "--kubeconfig {} svc web --probe-timeout 3s",
+        kubeconfig.display()
+    );
+    let Some(tty) = crate::cli::on_tty(&args, &[("HOME", &home.path().display().to_string())])
+    else {
+        return;
+    };
+    assert!(
+        tty.contains("probe: pod netdoctor-probe-") && tty.contains("running on node node-1"),
+        "{tty}"
+    );
+    assert!(tty.contains(" s of 3 s)"), "{tty}");
+    assert_nothing_left(&api);
 }
 
 // The create reached the server and was stored, but its answer is still on the way when Ctrl-C

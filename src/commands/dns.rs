@@ -9,7 +9,7 @@ use crate::report::{API_VERSION, Finding, ScanReport, Summary};
 use crate::source::live::Live;
 use crate::state::SourceKind;
 
-use super::{not_probed, print_flows};
+use super::{not_probed, print_flows, probe_watched};
 
 /// `dns`: the cluster DNS Service's flow, plus what only DNS has: NodeLocal DNSCache, the cluster
 /// domain, DNS pods that restart. The probe half (resolution from a client) comes with the probe.
@@ -28,14 +28,20 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
     if let Some(pods) = state.pods.known() {
         state.dns_pods = crate::state::Fact::Known(pods.clone());
     }
+    let mut interrupted = None;
     state.probe = match not_probed(&state, args.probe.no_probe) {
         Some(skip) => skip,
         None => {
             // Resolution as a client sees it: from the user's namespace, not the DNS Service's.
             let client_ns = live.namespace(settings);
             let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
-            crate::probe::probe_service_from(&super::prober(&live), &state, &opts, Some(client_ns))
-                .await
+            let (probe, signal) = probe_watched(settings, &live, |prober| async {
+                let prober = prober;
+                crate::probe::probe_service_from(&prober, &state, &opts, Some(client_ns)).await
+            })
+            .await;
+            interrupted = signal;
+            probe
         }
     };
     let d = checks::diagnose(&state);
@@ -80,5 +86,6 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
         items,
         findings,
     };
-    print_flows(settings, &report, args.strict, args.show_skipped)
+    let code = print_flows(settings, &report, args.strict, args.show_skipped)?;
+    Ok(interrupted.map_or(code, |s| ExitCode::from(s.exit_code())))
 }

@@ -11,7 +11,7 @@ use crate::source::live::Live;
 use crate::source::manifests;
 use crate::state::SourceKind;
 
-use super::{not_probed, print_flows};
+use super::{not_probed, print_flows, probe_watched};
 
 /// `ingress NAME`: the flow of every Service the Ingress routes to, as one report.
 pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> Result<ExitCode> {
@@ -43,6 +43,7 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> 
         names
     };
     let mut items = Vec::new();
+    let mut interrupted: Option<crate::interrupt::Signal> = None;
     let (source, ns) = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
         let ns = live.namespace(settings);
@@ -53,9 +54,23 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> 
         let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
         for svc in backends(&ing) {
             let mut state = live.service_state(&ns, &svc, None).await?;
-            state.probe = match not_probed(&state, args.probe.no_probe) {
-                Some(skip) => skip,
-                None => crate::probe::probe_service(&super::prober(&live), &state, &opts).await,
+            state.probe = match (interrupted, not_probed(&state, args.probe.no_probe)) {
+                (_, Some(skip)) => skip,
+                (Some(signal), None) => {
+                    crate::state::Fact::Unavailable(crate::state::Unavailable::Failed(format!(
+                        "not probed: interrupted by {}",
+                        signal.name()
+                    )))
+                }
+                (None, None) => {
+                    let (probe, signal) = probe_watched(settings, &live, |prober| async {
+                        let prober = prober;
+                        crate::probe::probe_service(&prober, &state, &opts).await
+                    })
+                    .await;
+                    interrupted = signal;
+                    probe
+                }
             };
             items.push(checks::diagnose(&state));
         }
@@ -91,5 +106,6 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> 
         findings: Vec::new(),
         summary,
     };
-    print_flows(settings, &report, args.strict, args.show_skipped)
+    let code = print_flows(settings, &report, args.strict, args.show_skipped)?;
+    Ok(interrupted.map_or(code, |s| ExitCode::from(s.exit_code())))
 }

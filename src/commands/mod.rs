@@ -41,18 +41,61 @@ pub(crate) fn prober(live: &crate::source::live::Live) -> crate::probe::run::Pro
         client: live.client().clone(),
         request_timeout: live.request_timeout(),
         verbose: live.verbose(),
+        progress: None,
     }
 }
 
+/// Probes one Service's flow with its stages on a spinner (on a terminal), unless a signal comes
+/// first: then the probe's checks are skipped as interrupted, and the signal is returned so the
+/// command prints what it has and exits with the signal's code.
+pub(crate) async fn probe_watched<F>(
+    settings: &Settings,
+    live: &crate::source::live::Live,
+    probe: impl FnOnce(crate::probe::run::Prober) -> F,
+) -> (Fact<ProbeResults>, Option<crate::interrupt::Signal>)
+where
+    F: std::future::Future<Output = Fact<ProbeResults>>,
+{
+    let spinner = spinner_saying(settings, "probe: starting…");
+    let mut prober = prober(live);
+    if !spinner.is_hidden() {
+        let pb = spinner.clone();
+        prober.progress = Some(std::sync::Arc::new(move |stage: &str| {
+            pb.set_message(stage.to_string())
+        }));
+    }
+    let result = crate::interrupt::unless_interrupted(probe(prober)).await;
+    spinner.finish_and_clear();
+    let signal = match result {
+        Ok(probe) => return (probe, None),
+        Err(signal) => signal,
+    };
+    // Deleted before the report is printed, so that the report can say so.
+    let left = crate::probe::run::cleanup_registered(Duration::from_secs(10)).await;
+    let what = if left.is_empty() {
+        "its Job is deleted".to_string()
+    } else {
+        format!(
+            "left behind: {}; kubectl netdoctor cleanup deletes it",
+            left.join(", ")
+        )
+    };
+    let reason = format!(
+        "interrupted by {} before the probe finished ({what})",
+        signal.name()
+    );
+    (Fact::Unavailable(Unavailable::Failed(reason)), Some(signal))
+}
+
 /// A spinner on stderr with `message`, only on a terminal (hidden under -v, on a pipe, TERM=dumb).
-pub(crate) fn spinner_saying(settings: &Settings, message: &'static str) -> indicatif::ProgressBar {
+pub(crate) fn spinner_saying(settings: &Settings, message: &str) -> indicatif::ProgressBar {
     let tty =
         std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
     if !tty || settings.verbose > 0 {
         return indicatif::ProgressBar::hidden();
     }
     let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_message(message);
+    pb.set_message(message.to_string());
     pb.enable_steady_tick(Duration::from_millis(100));
     pb
 }

@@ -11,7 +11,7 @@ use crate::source::live::Live;
 use crate::source::manifests;
 use crate::{checks, probe, render, state, text};
 
-use super::{not_probed, spinner_saying};
+use super::{not_probed, probe_watched};
 
 /// Accepts `NAME`, `svc/NAME` and `service/NAME`, like kubectl.
 pub(crate) fn service_name(arg: &str) -> Result<String> {
@@ -41,6 +41,7 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
             ));
         }
     }
+    let mut interrupted = None;
     let state = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
         let ns = live.namespace(settings);
@@ -49,17 +50,20 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
             skip
         } else {
             let opts = probe::job::ProbeOptions::from_args(&args.probe);
-            let prober = super::prober(&live);
-            let spinner = spinner_saying(settings, "probing from a pod in the cluster…");
-            let mut probe = if args.inside {
-                probe::probe_service_inside(&prober, &state, &opts).await
-            } else {
-                probe::probe_service(&prober, &state, &opts).await
-            };
-            if let (true, state::Fact::Known(results)) = (args.inspect, &mut probe) {
-                probe::inspect_refused(&prober, &state, results, &opts).await;
-            }
-            spinner.finish_and_clear();
+            let (probe, signal) = probe_watched(settings, &live, |prober| async {
+                let prober = prober;
+                let mut probe = if args.inside {
+                    probe::probe_service_inside(&prober, &state, &opts).await
+                } else {
+                    probe::probe_service(&prober, &state, &opts).await
+                };
+                if let (true, state::Fact::Known(results)) = (args.inspect, &mut probe) {
+                    probe::inspect_refused(&prober, &state, results, &opts).await;
+                }
+                probe
+            })
+            .await;
+            interrupted = signal;
             probe
         };
         state
@@ -82,5 +86,9 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
         &mut stdout,
     )?;
     stdout.flush()?;
+    // Interrupted: what the API checks found is printed, and the exit says it was cut short.
+    if let Some(signal) = interrupted {
+        return Ok(ExitCode::from(signal.exit_code()));
+    }
     Ok(ExitCode::from(diagnosis.exit_code(args.strict)))
 }

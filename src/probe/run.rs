@@ -39,6 +39,53 @@ pub(crate) struct Prober {
     /// Bounds each API request.
     pub request_timeout: Option<Duration>,
     pub verbose: bool,
+    /// Told each new stage of a probe (Job created, pod scheduled on a node, running, …) with
+    /// the time spent and the limit: a spinner's message on a terminal.
+    pub progress: Option<Progress>,
+}
+
+/// Receives a probe's stages as they happen.
+pub(crate) type Progress = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Where a probe pod stands, in words: the stage a person waits on.
+fn stage(pod: &Pod) -> String {
+    let name = crate::k8s::name_of(&pod.metadata);
+    let status = pod.status.clone().unwrap_or_default();
+    let phase = status.phase.as_deref().unwrap_or("Pending");
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+    let unscheduled = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False");
+    let waiting = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .find_map(|cs| cs.state.as_ref().and_then(|s| s.waiting.as_ref()));
+    let text = match (phase, node) {
+        ("Succeeded" | "Failed", _) => {
+            format!("pod {name} finished ({phase}): reading its results")
+        }
+        ("Running", Some(n)) => format!("pod {name} running on node {n}"),
+        (_, None) => match unscheduled {
+            Some(c) => format!(
+                "pod {name} not scheduled: {}",
+                c.message
+                    .as_deref()
+                    .or(c.reason.as_deref())
+                    .unwrap_or("no node yet")
+            ),
+            None => format!("pod {name} waiting for a node"),
+        },
+        (_, Some(n)) => match waiting.and_then(|w| w.reason.as_deref()) {
+            Some(reason) => {
+                format!("pod {name} on node {n}: {reason} (pulling the image, starting)")
+            }
+            None => format!("pod {name} scheduled on node {n}: pulling the image, starting"),
+        },
+    };
+    text::sanitize(&text)
 }
 
 /// Why a probe could not run (a skipped check with this reason leaves the diagnosis incomplete).
@@ -193,12 +240,28 @@ impl Prober {
                 )));
             }
         }
-        if self.verbose {
-            eprintln!("probe: created job {ns}/{name} ({} rung)", rung.as_str());
-        }
+        self.tell(
+            &format!("Job {ns}/{name} created ({} rung)", rung.as_str()),
+            started,
+            opts,
+        );
         let outcome = self.wait(plan, opts, rung, &name, started).await;
         self.delete(ns, &name).await;
         outcome
+    }
+
+    /// Says a probe's new stage: under -v on stderr, on a terminal as the spinner's message.
+    fn tell(&self, stage: &str, started: Instant, opts: &ProbeOptions) {
+        if self.verbose {
+            eprintln!("probe: {stage}");
+        }
+        if let Some(progress) = &self.progress {
+            progress(&format!(
+                "probe: {stage} ({} s of {} s)",
+                started.elapsed().as_secs(),
+                opts.timeout.as_secs()
+            ));
+        }
     }
 
     async fn wait(
@@ -214,14 +277,13 @@ impl Prober {
         let selector = ListParams::default().labels(&format!("job-name={job}"));
         let mut delay = Duration::from_millis(100);
         let created = Instant::now();
-        let mut last_phase = "no pod yet".to_string();
+        let mut last = "the Job made no pod".to_string();
         loop {
             if started.elapsed() > opts.timeout {
+                // The Job is deleted after this: say what was seen, never where to look.
                 return Attempt::Failed(failure(format!(
-                    "the probe did not finish within {} s ({last_phase}); kubectl get pods -n {} -l job-name={}",
+                    "the probe did not finish within {} s (last seen: {last}); its Job is deleted — raise --probe-timeout if the cluster is slow to start pods",
                     opts.timeout.as_secs(),
-                    text::shell_quote(ns),
-                    text::shell_quote(job)
                 )));
             }
             tokio::time::sleep(delay).await;
@@ -247,7 +309,11 @@ impl Prober {
             };
             let status = pod.status.clone().unwrap_or_default();
             let phase = status.phase.clone().unwrap_or_default();
-            last_phase = format!("pod {} {phase}", crate::k8s::name_of(&pod.metadata));
+            let now = stage(&pod);
+            if now != last {
+                self.tell(&now, started, opts);
+                last = now;
+            }
             for cs in status.container_statuses.iter().flatten() {
                 let waiting = cs.state.as_ref().and_then(|s| s.waiting.as_ref());
                 if let Some(w) =

@@ -21,6 +21,9 @@ pub enum PodRun {
     Waiting { reason: String, message: String },
     /// The pod stays Running and never ends (for timeouts and interruptions).
     Hang,
+    /// No node fits: the scheduler leaves the pod Pending, PodScheduled False (Unschedulable)
+    /// with its message, and no nodeName.
+    Unschedulable { message: String },
 }
 
 /// Runs a pod; given the Pod object as created.
@@ -186,6 +189,15 @@ pub fn finished(pod: &mut Value, job: &mut Value, run: &PodRun) {
                 "name": container, "ready": false, "restartCount": 0, "image": pod["spec"]["containers"][0]["image"],
                 "state": {"waiting": {"reason": reason, "message": message}},
             }]);
+        }
+        PodRun::Unschedulable { message } => {
+            if let Some(spec) = pod["spec"].as_object_mut() {
+                spec.remove("nodeName");
+            }
+            pod["status"] = json!({"phase": "Pending", "conditions": [{
+                "type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
+            }]});
+            job["status"] = json!({"active": 1});
         }
         PodRun::Hang => {
             pod["status"]["phase"] = json!("Running");

@@ -1196,7 +1196,9 @@ fn add_ephemeral(api: &FakeApi, t: &Target, name: &str, body: &[u8]) -> Response
                 PodRun::Waiting { reason, message } => {
                     json!({"waiting": {"reason": reason, "message": message}})
                 }
-                PodRun::Hang => json!({"running": {"startedAt": "2026-01-01T00:00:00Z"}}),
+                PodRun::Hang | PodRun::Unschedulable { .. } => {
+                    json!({"running": {"startedAt": "2026-01-01T00:00:00Z"}})
+                }
             };
             let mut statuses = pod["status"]["ephemeralContainerStatuses"]
                 .as_array()

@@ -1,0 +1,84 @@
+//! Signals as a run sees them. SIGINT and SIGTERM stop a run at once — unless the command is in a
+//! part that can end early with what it already has (svc while its probe runs: the API checks'
+//! results are printed, the rest skipped as interrupted). Such a part runs its work through
+//! [`unless_interrupted`]; the signal handler ([`raise`]) then lets the command finish.
+
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+use tokio::sync::Notify;
+
+use crate::error::exit;
+
+/// A signal that ends a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Int,
+    Term,
+}
+
+impl Signal {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Signal::Int => "SIGINT",
+            Signal::Term => "SIGTERM",
+        }
+    }
+
+    /// The shell's convention, 128 + the signal's number.
+    pub(crate) fn exit_code(self) -> u8 {
+        match self {
+            Signal::Int => exit::SIGINT,
+            Signal::Term => exit::SIGTERM,
+        }
+    }
+}
+
+/// The signal received, by exit code (0: none yet).
+static RECEIVED: AtomicU8 = AtomicU8::new(0);
+/// How many parts are running through [`unless_interrupted`] now.
+static WATCHING: AtomicUsize = AtomicUsize::new(0);
+static NOTIFY: Notify = Notify::const_new();
+
+fn received() -> Option<Signal> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        exit::SIGINT => Some(Signal::Int),
+        exit::SIGTERM => Some(Signal::Term),
+        _ => None,
+    }
+}
+
+/// Records a signal and wakes the parts watching for one; true when one was watching (the
+/// command will finish on its own, soon).
+pub(crate) fn raise(signal: Signal) -> bool {
+    RECEIVED.store(signal.exit_code(), Ordering::SeqCst);
+    let watched = WATCHING.load(Ordering::SeqCst) > 0;
+    NOTIFY.notify_waiters();
+    watched
+}
+
+/// Decrements [`WATCHING`] however the watching part ends (done, interrupted, dropped).
+struct Watching;
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        WATCHING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs `work` to its end, or until a signal arrives: then `Err(signal)` at once (`work` is
+/// dropped), and the command goes on with what it has.
+pub(crate) async fn unless_interrupted<T>(
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, Signal> {
+    WATCHING.fetch_add(1, Ordering::SeqCst);
+    let _watching = Watching;
+    // Registered before the flag is read: a signal between the two still wakes it.
+    let notified = NOTIFY.notified();
+    if let Some(signal) = received() {
+        return Err(signal);
+    }
+    tokio::select! {
+        done = work => Ok(done),
+        () = notified => Err(received().unwrap_or(Signal::Int)),
+    }
+}
