@@ -491,3 +491,31 @@ fn explain_renders_pages_for_the_terminal() {
     let paged = tty.lines().filter(|l| l.starts_with("PAGED:")).count();
     assert!(paged > 10, "{tty}");
 }
+
+// The README's examples are the binary's output at 100 columns (what a pipe gets), regenerated
+// when the output changes: a live one against the scenario it names, an offline one as it is.
+#[test]
+fn readme_examples_are_the_binarys_output() {
+    let d = repo().join("tests/scenarios/selector-mismatch");
+    let server = server_with(&[&d.join("manifests.yaml"), &d.join("cluster.yaml")]);
+    // As a person runs it: the probe allowed (and not needed, an API check failed first).
+    let live = Run::new(["svc", "postgres", "-n", "shop"])
+        .probe()
+        .env("COLUMNS", "100")
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(live.code, 1, "{}", live.stderr);
+    crate::support::assert_readme_example("live-selector", &live.stdout, &|l| l.to_string());
+    let offline = Run::new([
+        "svc",
+        "postgres",
+        "-n",
+        "shop",
+        "-f",
+        "examples/broken-shop",
+    ])
+    .env("COLUMNS", "100")
+    .run();
+    assert_eq!(offline.code, 1, "{}", offline.stderr);
+    crate::support::assert_readme_example("offline", &offline.stdout, &|l| l.to_string());
+}

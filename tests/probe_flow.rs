@@ -230,6 +230,7 @@ fn pods_that_answer_behind_a_clusterip_that_does_not_is_a_proxy_fault() {
     assert_eq!(j["verdict"]["check"], "service.clusterip");
     let human = Run::new(["svc", "web"])
         .probe()
+        .env("COLUMNS", "100")
         .kubeconfig(&server, Some("shop"))
         .run();
     assert!(
@@ -237,6 +238,18 @@ fn pods_that_answer_behind_a_clusterip_that_does_not_is_a_proxy_fault() {
         "{}",
         human.stdout
     );
+    // The README shows this run; probe pods are named anew each time.
+    let probe_names = |l: &str| {
+        let mut out = l.to_string();
+        while let Some(i) = out.find("netdoctor-probe-") {
+            let end = out[i..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .map_or(out.len(), |e| i + e);
+            out.replace_range(i..end, "PROBE");
+        }
+        out
+    };
+    crate::support::assert_readme_example("probe-proxy", &human.stdout, &probe_names);
     assert_nothing_left(&api);
 }
 

@@ -87,21 +87,23 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                     "{what} is rejected (ICMP port unreachable): the service proxy on {node} has no endpoints for it"
                 ),
                 format!(
-                    "the proxy is out of sync with the EndpointSlices: kubectl -n kube-system logs -l k8s-app=kube-proxy --tail=50 (the pod on {node}), or restart it"
+                    "the proxy on {node} is out of sync with the EndpointSlices; read its log, or restart it: kubectl -n kube-system logs -l k8s-app=kube-proxy --tail=50 --prefix"
                 ),
             ),
             "dropped" => (
                 format!(
                     "{what} does not answer while the pods do: no service proxy rule on {node}"
                 ),
+                // Only the command after the colon is pasted: the words around it stay prose.
                 format!(
-                    "check the service proxy on {node}: kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={node_name} (kube-proxy, or Cilium/Calico eBPF with its kube-proxy replacement)"
+                    "check the service proxy on {node} (kube-proxy, or Cilium/Calico eBPF with its kube-proxy replacement): kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={}",
+                    crate::text::shell_quote(node_name)
                 ),
             ),
             "refused" => (
                 format!("{what} is refused: the proxy forwards to a port where nothing listens"),
                 format!(
-                    "compare the proxy's rules with the Service's targetPort: iptables-save | grep {ip} on {node}"
+                    "compare the proxy's rules on {node} with the Service's targetPort (on the node: iptables-save | grep -F {ip})"
                 ),
             ),
             _ => (

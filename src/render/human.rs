@@ -347,7 +347,9 @@ fn check(
                 writeln!(out, "{indent}{line}")?;
             }
         } else {
-            for e in run {
+            // Evidence that only repeats the summary (one finding, said as the summary) is shown
+            // once: the line above already says it.
+            for e in run.into_iter().filter(|e| e.message != c.summary) {
                 let prefix = format!("{indent}· ");
                 let lead = indent.len() + 2;
                 writeln!(

@@ -232,3 +232,54 @@ pub(crate) fn fix_yaml(fix: &str) -> Option<String> {
     let end = body.find("\nEOF").unwrap_or(body.len());
     Some(body[..end].to_string())
 }
+
+/// The lines of the README's example block marked `<!-- example: NAME -->` (the fenced block right
+/// after the marker), without its `$ command` line.
+pub(crate) fn readme_example(name: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let marker = format!("<!-- example: {name} -->");
+    let at = readme
+        .find(&marker)
+        .unwrap_or_else(|| panic!("README has no {marker}"));
+    let rest = &readme[at + marker.len()..];
+    let open = rest.find("```").expect("a fenced block after the marker");
+    let body = &rest[open..];
+    let body = &body[body.find('\n').expect("fence line") + 1..];
+    let end = body.find("\n```").expect("a closing fence");
+    body[..end]
+        .lines()
+        .filter(|l| !l.starts_with("$ "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Asserts the README's example `name` is what the binary printed: line for line, where a line
+/// `…` stands for lines left out; `mask` evens out what differs between runs (generated names).
+pub(crate) fn assert_readme_example(name: &str, printed: &str, mask: &dyn Fn(&str) -> String) {
+    let example: Vec<String> = readme_example(name).iter().map(|l| mask(l)).collect();
+    let printed: Vec<String> = printed.lines().map(mask).collect();
+    if !example.iter().any(|l| l == "…") {
+        assert_eq!(
+            example.join("\n"),
+            printed.join("\n"),
+            "README example {name} is not the binary's output; regenerate it"
+        );
+        return;
+    }
+    let mut from = 0;
+    for part in example.split(|l| l == "…") {
+        if part.is_empty() {
+            continue;
+        }
+        let found = (from..=printed.len().saturating_sub(part.len()))
+            .find(|&i| printed[i..i + part.len()] == *part)
+            .unwrap_or_else(|| {
+                panic!(
+                    "README example {name} is not the binary's output; regenerate it.\nREADME:\n{}\n\nprinted:\n{}",
+                    part.join("\n"),
+                    printed.join("\n")
+                )
+            });
+        from = found + part.len();
+    }
+}
