@@ -31,7 +31,7 @@ pub(crate) fn not_probed(state: &ClusterState, no_probe: bool) -> Option<Fact<Pr
         )));
     }
     crate::checks::api_failed_before_probe(state).then_some(Fact::Unavailable(
-        Unavailable::NotRequested("not probed: an earlier check already failed"),
+        Unavailable::NotRequested(crate::state::NOT_PROBED_AFTER_FAILURE),
     ))
 }
 

@@ -178,6 +178,13 @@ impl Paint {
 
 /// The check a dependency skip leads back to: "depends on X (skip)" chains to X's own cause.
 fn root_cause<'a>(d: &'a Diagnosis, c: &'a CheckResult) -> Option<&'a CheckResult> {
+    // Not probed because an API check failed: that failure is the cause too.
+    if c.reason.as_deref() == Some(crate::state::NOT_PROBED_AFTER_FAILURE) {
+        return d
+            .verdict
+            .check
+            .and_then(|id| d.checks.iter().find(|x| x.id == id));
+    }
     let mut cur = c;
     for _ in 0..d.checks.len() {
         if cur.skip_kind != Some(crate::report::SkipKind::Dependency) {

@@ -23,6 +23,9 @@ pub enum SourceKind {
     Manifests,
 }
 
+/// Why the probe did not run when an API check before it failed: a probe pod would only confirm it.
+pub(crate) const NOT_PROBED_AFTER_FAILURE: &str = "not probed: an earlier check already failed";
+
 /// Why a fact is not known.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unavailable {
