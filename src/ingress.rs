@@ -131,3 +131,36 @@ pub(crate) fn pod_is(c: &Controller, labels: &std::collections::BTreeMap<String,
         })
     })
 }
+
+/// The controllers the Ingresses name, through their class (by its controller) or the legacy
+/// annotation, each once.
+pub(crate) fn controllers_of(
+    ingresses: &[k8s_openapi::api::networking::v1::Ingress],
+    classes: &[k8s_openapi::api::networking::v1::IngressClass],
+) -> Vec<&'static Controller> {
+    let mut controllers: Vec<&'static Controller> = Vec::new();
+    for ing in ingresses {
+        let class = ing.spec.as_ref().and_then(|s| s.ingress_class_name.clone());
+        let annotation = ing
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("kubernetes.io/ingress.class").cloned());
+        let found = match (class, annotation) {
+            (Some(c), _) => classes
+                .iter()
+                .find(|ic| ic.metadata.name.as_deref() == Some(c.as_str()))
+                .and_then(|ic| ic.spec.as_ref().and_then(|sp| sp.controller.clone()))
+                .map(|c| by_class_controller(&c))
+                .unwrap_or_default(),
+            (None, Some(a)) => by_annotation(&a),
+            (None, None) => Vec::new(),
+        };
+        for c in found {
+            if !controllers.contains(&c) {
+                controllers.push(c);
+            }
+        }
+    }
+    controllers
+}

@@ -223,6 +223,18 @@ pub(crate) fn last_exit(cs: &k8s_openapi::api::core::v1::ContainerStatus) -> Str
         .unwrap_or_default()
 }
 
+/// A pod of `kind`/`name` to stand for the workload: a ready one first, else any (named either way).
+pub(crate) fn pick_pod_of<'a>(pods: &'a [Pod], kind: &str, name: &str) -> Option<&'a Pod> {
+    let mine: Vec<&Pod> = pods
+        .iter()
+        .filter(|p| workload_of(p).is_some_and(|(k, n)| k == kind && n == name))
+        .collect();
+    mine.iter()
+        .find(|p| pod_ready(p) == Some(true))
+        .or_else(|| mine.first())
+        .copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,23 @@ pub enum SourceKind {
     Manifests,
 }
 
+/// Whether an Ingress's rules or default backend send traffic to the Service `name` (of its own
+/// namespace: an Ingress backend cannot name another's).
+pub(crate) fn routes_to(ing: &Ingress, name: &str) -> bool {
+    let spec = ing.spec.as_ref();
+    let default = spec
+        .and_then(|s| s.default_backend.as_ref())
+        .and_then(|b| b.service.as_ref())
+        .is_some_and(|b| b.name == name);
+    let rules = spec.iter().flat_map(|s| s.rules.iter().flatten()).any(|r| {
+        r.http
+            .iter()
+            .flat_map(|h| h.paths.iter())
+            .any(|p| p.backend.service.as_ref().is_some_and(|b| b.name == name))
+    });
+    default || rules
+}
+
 /// Why the probe did not run when an API check before it failed: a probe pod would only confirm it.
 pub(crate) const NOT_PROBED_AFTER_FAILURE: &str = "not probed: an earlier check already failed";
 
@@ -241,6 +258,29 @@ pub struct Certificate {
     pub detail: String,
 }
 
+impl Certificate {
+    /// From a cert-manager Certificate's `status` (its Ready condition).
+    pub(crate) fn from_status(status: &serde_json::Value) -> Self {
+        let ready = status["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "Ready");
+        Certificate {
+            ready: ready.map(|r| r["status"] == "True"),
+            detail: ready
+                .map(|r| {
+                    format!(
+                        "{}: {}",
+                        r["reason"].as_str().unwrap_or_default(),
+                        r["message"].as_str().unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// A cluster component, as far as the CNI detection needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Workload {
@@ -347,20 +387,7 @@ impl ClusterState {
             .known()
             .into_iter()
             .flatten()
-            .filter(|ing| {
-                let spec = ing.spec.as_ref();
-                let default = spec
-                    .and_then(|s| s.default_backend.as_ref())
-                    .and_then(|b| b.service.as_ref())
-                    .is_some_and(|b| b.name == name);
-                let rules = spec.iter().flat_map(|s| s.rules.iter().flatten()).any(|r| {
-                    r.http
-                        .iter()
-                        .flat_map(|h| h.paths.iter())
-                        .any(|p| p.backend.service.as_ref().is_some_and(|b| b.name == name))
-                });
-                default || rules
-            })
+            .filter(|ing| routes_to(ing, name))
             .collect()
     }
 

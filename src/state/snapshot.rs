@@ -42,6 +42,18 @@ pub(crate) struct Snapshot {
     pub origins: std::sync::Arc<BTreeMap<ObjectRef, Origin>>,
     /// Offline: objects defined more than once (the last one is in the snapshot).
     pub duplicates: std::sync::Arc<Vec<Duplicate>>,
+    /// Whether the API server is GKE's (a class-less Ingress is ingress-gce's there).
+    pub gke: bool,
+    /// cert-manager Certificates by (namespace, name), read for TLS secrets still missing.
+    pub certificates: Vec<(String, String, Fact<Option<crate::state::Certificate>>)>,
+    /// The cluster's DaemonSets (the CNI is one), when read: live, with NetworkPolicies.
+    pub daemonsets: Option<Fact<Vec<crate::state::Workload>>>,
+    /// API groups from discovery (other policy engines), when read.
+    pub policy_apis: Option<Fact<Vec<String>>>,
+    /// Policies of other engines, named.
+    pub other_policies: Vec<Fact<Vec<String>>>,
+    /// The cluster DNS pods a client's egress needs, when read (live, with a client).
+    pub dns_pods: Option<Fact<Vec<Pod>>>,
 }
 
 /// Where each namespace's pods and slices are in the snapshot.
@@ -105,71 +117,168 @@ impl Snapshot {
             scaled_to_zero: Vec::new(),
             ingresses: Vec::new(),
             ingress_classes: Vec::new(),
-            controller_pods: Fact::Unavailable(Unavailable::Offline(
-                "ingress controllers run only in a live cluster",
-            )),
+            controller_pods: match source {
+                SourceKind::Live => Fact::Known(Vec::new()),
+                SourceKind::Manifests => Fact::Unavailable(Unavailable::Offline(
+                    "ingress controllers run only in a live cluster",
+                )),
+            },
             secrets: Vec::new(),
             index: std::sync::OnceLock::new(),
             unavailable: BTreeMap::new(),
             origins: Default::default(),
             duplicates: Default::default(),
+            gke: false,
+            certificates: Vec::new(),
+            daemonsets: None,
+            policy_apis: None,
+            other_policies: Vec::new(),
+            dns_pods: None,
         }
     }
 
-    /// The Service flow's state for one Service, from the snapshot.
+    /// Adds what another read of the same source found (a live gather reads in concurrent parts):
+    /// objects already held are not added twice; facts the part set replace unset ones.
+    pub(crate) fn absorb(&mut self, other: Snapshot) {
+        fn add<K: kube::Resource>(to: &mut Vec<K>, from: Vec<K>) {
+            let key = |x: &K| (x.meta().namespace.clone(), x.meta().name.clone());
+            let mut held: std::collections::HashSet<_> = to.iter().map(key).collect();
+            for o in from {
+                if held.insert(key(&o)) {
+                    to.push(o);
+                }
+            }
+        }
+        add(&mut self.services, other.services);
+        add(&mut self.pods, other.pods);
+        add(&mut self.slices, other.slices);
+        add(&mut self.events, other.events);
+        add(&mut self.nodes, other.nodes);
+        add(&mut self.policies, other.policies);
+        add(&mut self.namespaces, other.namespaces);
+        add(&mut self.ingresses, other.ingresses);
+        add(&mut self.ingress_classes, other.ingress_classes);
+        self.scaled_to_zero.extend(other.scaled_to_zero);
+        self.secrets.extend(other.secrets);
+        self.certificates.extend(other.certificates);
+        self.other_policies.extend(other.other_policies);
+        self.gke |= other.gke;
+        if other.namespaces_fact.known().is_none() {
+            self.namespaces_fact = other.namespaces_fact;
+        }
+        if other.controller_pods.known().is_none_or(|p| !p.is_empty()) {
+            self.controller_pods = other.controller_pods;
+        }
+        self.daemonsets = self.daemonsets.take().or(other.daemonsets);
+        self.policy_apis = self.policy_apis.take().or(other.policy_apis);
+        self.dns_pods = self.dns_pods.take().or(other.dns_pods);
+        self.unavailable.extend(other.unavailable);
+        self.index = std::sync::OnceLock::new();
+    }
+
+    /// The Service flow's state for one Service, from the snapshot — the one derivation for live
+    /// `svc`, offline, `scan` and `ingress` alike.
     pub(crate) fn state_for_service(
         &self,
         namespace: &str,
         name: &str,
         client: Option<&ClientSpec>,
     ) -> ClusterState {
-        let o = self;
         let mut s = ClusterState::new(self.source, namespace, name);
-        let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-            m.namespace.as_deref() == Some(namespace)
-        };
-        let index = self.index();
-        let service = index
+        if let Some(u) = self.unavailable.get(part::SERVICE) {
+            // Without the Service nothing else is judged.
+            s.service = Fact::Unavailable(u.clone());
+            return s;
+        }
+        let service = self
+            .index()
             .services
             .get(&(namespace.to_string(), name.to_string()))
-            .map(|&i| o.services[i].clone());
-        // Near names and other namespaces matter only when the Service is missing.
+            .map(|&i| self.services[i].clone());
         if service.is_none() {
-            s.namespace_services = Fact::Known(
-                o.services
-                    .iter()
-                    .filter(|x| in_ns(&x.metadata))
-                    .filter_map(|x| x.metadata.name.clone())
-                    .collect(),
-            );
-            s.same_name_elsewhere = Fact::Known(
-                o.services
-                    .iter()
-                    .filter(|x| !in_ns(&x.metadata) && x.metadata.name.as_deref() == Some(name))
-                    .filter_map(|x| x.metadata.namespace.clone())
-                    .collect(),
-            );
+            self.near_services(&mut s);
         }
         let selector = service
             .as_ref()
             .and_then(|svc| svc.spec.as_ref())
             .and_then(|spec| spec.selector.clone())
             .unwrap_or_default();
+        self.backends(&mut s, &selector);
+        if let Some(svc) = &service {
+            s.external_target = crate::state::external_target(svc);
+            if let Some((r, fact)) = &mut s.external_target {
+                let exists = self.services.iter().any(|x| {
+                    x.metadata.namespace == r.namespace
+                        && x.metadata.name.as_deref() == Some(r.name.as_str())
+                });
+                *fact = match self.unavailable.get(part::EXTERNAL_TARGET) {
+                    Some(u) => Fact::Unavailable(u.clone()),
+                    None => Fact::Known(exists),
+                };
+            }
+        }
+        s.service = Fact::Known(service);
+        self.policy(&mut s, client);
+        self.ingress(&mut s);
+        s.origins = self.origins.clone();
+        s.duplicates = self.duplicates.clone();
+        self.unread(&mut s);
+        s
+    }
+
+    /// The state `path --to pod/NAME` judges: the pod, and the policy facts around it.
+    pub(crate) fn state_for_pod(
+        &self,
+        namespace: &str,
+        pod: Option<Pod>,
+        client: Option<&ClientSpec>,
+    ) -> ClusterState {
+        let mut s = ClusterState::new(self.source, namespace, "");
+        s.pods = Fact::Known(pod.into_iter().collect());
+        self.policy(&mut s, client);
+        s
+    }
+
+    /// A missing Service: the names the user may have meant, here and elsewhere.
+    fn near_services(&self, s: &mut ClusterState) {
+        let (namespace, name) = (s.namespace.as_str(), s.service_name.as_str());
+        let in_ns = |x: &&Service| x.metadata.namespace.as_deref() == Some(namespace);
+        s.namespace_services = Fact::Known(
+            self.services
+                .iter()
+                .filter(in_ns)
+                .filter_map(|x| x.metadata.name.clone())
+                .collect(),
+        );
+        s.same_name_elsewhere = Fact::Known(
+            self.services
+                .iter()
+                .filter(|x| !in_ns(x) && x.metadata.name.as_deref() == Some(name))
+                .filter_map(|x| x.metadata.namespace.clone())
+                .collect(),
+        );
+    }
+
+    /// The Service's pods and slices, and — only when its selector matched nothing here — the
+    /// near-miss facts; the events and nodes of its pods.
+    fn backends(&self, s: &mut ClusterState, selector: &BTreeMap<String, String>) {
+        let index = self.index();
+        let (namespace, name) = (s.namespace.clone(), s.service_name.clone());
+        let in_ns = |p: &&Pod| p.metadata.namespace.as_deref() == Some(namespace.as_str());
         let ns_pods: Vec<&Pod> = index
             .pods
-            .get(namespace)
+            .get(&namespace)
             .into_iter()
             .flatten()
-            .map(|&i| &o.pods[i])
+            .map(|&i| &self.pods[i])
             .collect();
-        let matches = |p: &&Pod| !selector.is_empty() && k8s::selector_matches_pod(&selector, p);
+        let matches = |p: &&Pod| !selector.is_empty() && k8s::selector_matches_pod(selector, p);
         let selected: Vec<Pod> = ns_pods.iter().copied().filter(matches).cloned().collect();
-        // Only a selector that matched nothing here needs the near-miss facts (as live).
         let near_miss = selected.is_empty();
         s.pods_elsewhere = Fact::Known(if near_miss && !selector.is_empty() {
-            o.pods
+            self.pods
                 .iter()
-                .filter(|p| !in_ns(&p.metadata))
+                .filter(|p| !in_ns(p))
                 .filter(matches)
                 .take(50)
                 .cloned()
@@ -183,6 +292,14 @@ impl Snapshot {
         } else {
             Vec::new()
         });
+        s.scaled_to_zero = self
+            .scaled_to_zero
+            .iter()
+            .filter(|(_, wns, _, labels)| {
+                *wns == namespace && !selector.is_empty() && k8s::selector_matches(selector, labels)
+            })
+            .map(|(kind, _, wname, _)| format!("{kind} {wname}"))
+            .collect();
 
         let label = |sl: &EndpointSlice| {
             sl.metadata
@@ -193,14 +310,14 @@ impl Snapshot {
         };
         let ns_slices: Vec<&EndpointSlice> = index
             .slices
-            .get(namespace)
+            .get(&namespace)
             .into_iter()
             .flatten()
-            .map(|&i| &o.slices[i])
+            .map(|&i| &self.slices[i])
             .collect();
         let mine: Vec<EndpointSlice> = ns_slices
             .iter()
-            .filter(|sl| label(sl).as_deref() == Some(name))
+            .filter(|sl| label(sl).as_deref() == Some(name.as_str()))
             .map(|sl| (*sl).clone())
             .collect();
         s.unlabelled_slices = Fact::Known(
@@ -219,105 +336,6 @@ impl Snapshot {
                 "EndpointSlices exist only in a running cluster",
             ))
         };
-        if let Some(svc) = &service {
-            s.external_target = crate::state::external_target(svc);
-            if let Some((r, fact)) = &mut s.external_target {
-                let exists = o.services.iter().any(|x| {
-                    x.metadata.namespace == r.namespace
-                        && x.metadata.name.as_deref() == Some(r.name.as_str())
-                });
-                *fact = Fact::Known(exists);
-            }
-        }
-        s.client = client.map(|spec| match spec {
-            ClientSpec::Pod {
-                namespace: cns,
-                name: cname,
-                workload,
-            } => {
-                let cns = cns.clone().unwrap_or_else(|| namespace.to_string());
-                let here: Vec<&Pod> = o
-                    .pods
-                    .iter()
-                    .filter(|p| p.metadata.namespace.as_deref() == Some(cns.as_str()))
-                    .collect();
-                // A Pod of that name, else a workload whose template stands in for its pods;
-                // `deploy/NAME` asks for the workload's (template) pod by its kind.
-                let pod = match workload {
-                    None => here
-                        .iter()
-                        .find(|p| p.metadata.name.as_deref() == Some(cname.as_str()))
-                        .map(|p| (*p).clone()),
-                    Some(kind) => here
-                        .iter()
-                        .find(|p| {
-                            k8s::workload_of(p).is_some_and(|(k, n)| k == *kind && n == *cname)
-                        })
-                        .map(|p| (*p).clone()),
-                };
-                let near = if pod.is_none() && workload.is_none() {
-                    let names: Vec<String> = here
-                        .iter()
-                        .map(|p| k8s::name_of(&p.metadata).to_string())
-                        .collect();
-                    crate::text::near_names(cname, &names)
-                } else {
-                    Vec::new()
-                };
-                let shown = match (workload, &pod) {
-                    (Some(kind), None) => format!("{kind} {cname}"),
-                    _ => cname.clone(),
-                };
-                Client::Pod {
-                    namespace: cns,
-                    name: shown,
-                    pod: Box::new(Fact::Known(pod)),
-                    near,
-                }
-            }
-            ClientSpec::Namespace {
-                namespace: cns,
-                labels,
-            } => Client::Hypothetical {
-                namespace: cns.clone(),
-                labels: labels.clone(),
-            },
-        });
-        let client_ns = s
-            .client
-            .as_ref()
-            .map(|c| c.namespace().to_string())
-            .unwrap_or_else(|| namespace.to_string());
-        let mut policy_namespaces = vec![namespace];
-        if client_ns != namespace {
-            policy_namespaces.push(client_ns.as_str());
-        }
-        s.policies = Fact::Known(
-            policy_namespaces
-                .into_iter()
-                .flat_map(|n| index.policies.get(n).into_iter().flatten())
-                .map(|&i| o.policies[i].clone())
-                .collect(),
-        );
-        s.namespaces = o
-            .namespaces_fact
-            .clone()
-            .map_known(|_| index.namespaces.clone());
-        s.dns_pods = match self.source {
-            SourceKind::Manifests => Fact::Unavailable(Unavailable::Offline(
-                "the cluster DNS pods are not in the manifests",
-            )),
-            SourceKind::Live => Fact::Known(Vec::new()),
-        };
-        s.scaled_to_zero = o
-            .scaled_to_zero
-            .iter()
-            .filter(|(_, wns, _, labels)| {
-                wns == namespace && !selector.is_empty() && k8s::selector_matches(&selector, labels)
-            })
-            .map(|(kind, _, wname, _)| format!("{kind} {wname}"))
-            .collect();
-        s.service = Fact::Known(service);
         // Events and nodes only of the selected pods: what explains them, not the whole scope.
         let (pod_names, node_names): (Vec<String>, Vec<String>) = s
             .pods
@@ -335,9 +353,9 @@ impl Snapshot {
             })
             .unzip();
         s.events = Fact::Known(
-            o.events
+            self.events
                 .iter()
-                .filter(|e| in_ns(&e.metadata))
+                .filter(|e| e.metadata.namespace.as_deref() == Some(namespace.as_str()))
                 .filter(|e| {
                     e.involved_object
                         .name
@@ -348,7 +366,7 @@ impl Snapshot {
                 .collect(),
         );
         s.nodes = Fact::Known(
-            o.nodes
+            self.nodes
                 .iter()
                 .filter(|n| {
                     node_names
@@ -358,52 +376,203 @@ impl Snapshot {
                 .cloned()
                 .collect(),
         );
-        s.origins = o.origins.clone();
-        s.duplicates = o.duplicates.clone();
-        s.ingresses = Fact::Known(
-            o.ingresses
+    }
+
+    /// The `--from` client as the snapshot holds it: a pod by name, or a pod of a workload (a
+    /// ready one first), else the names the user may have meant.
+    fn client(&self, namespace: &str, spec: &ClientSpec) -> Client {
+        let (cns, cname, workload) = match spec {
+            ClientSpec::Pod {
+                namespace: cns,
+                name,
+                workload,
+            } => (
+                cns.clone().unwrap_or_else(|| namespace.to_string()),
+                name,
+                *workload,
+            ),
+            ClientSpec::Namespace {
+                namespace: cns,
+                labels,
+            } => {
+                return Client::Hypothetical {
+                    namespace: cns.clone(),
+                    labels: labels.clone(),
+                };
+            }
+        };
+        let here: Vec<Pod> = self
+            .pods
+            .iter()
+            .filter(|p| p.metadata.namespace.as_deref() == Some(cns.as_str()))
+            .cloned()
+            .collect();
+        let pod = match workload {
+            None => here
                 .iter()
-                .filter(|i| in_ns(&i.metadata))
+                .find(|p| p.metadata.name.as_deref() == Some(cname.as_str())),
+            Some(kind) => k8s::pick_pod_of(&here, kind, cname),
+        };
+        let near = if pod.is_none() && workload.is_none() {
+            let names: Vec<String> = here
+                .iter()
+                .map(|p| k8s::name_of(&p.metadata).to_string())
+                .collect();
+            crate::text::near_names(cname, &names)
+        } else {
+            Vec::new()
+        };
+        let shown = match (workload, pod) {
+            (Some(kind), None) => format!("{kind} {cname}"),
+            (_, Some(p)) => k8s::name_of(&p.metadata).to_string(),
+            (None, None) => cname.clone(),
+        };
+        let pod = match self.unavailable.get(part::CLIENT) {
+            Some(u) => Fact::Unavailable(u.clone()),
+            None => Fact::Known(pod.cloned()),
+        };
+        Client::Pod {
+            namespace: cns,
+            name: shown,
+            pod: Box::new(pod),
+            near,
+        }
+    }
+
+    /// The client, and the policy facts of the Service's namespace and the client's.
+    fn policy(&self, s: &mut ClusterState, client: Option<&ClientSpec>) {
+        let index = self.index();
+        let namespace = s.namespace.clone();
+        s.client = client.map(|spec| self.client(&namespace, spec));
+        let client_ns = s
+            .client
+            .as_ref()
+            .map(|c| c.namespace().to_string())
+            .unwrap_or_else(|| namespace.clone());
+        let mut policy_namespaces = vec![namespace.as_str()];
+        if client_ns != namespace {
+            policy_namespaces.push(client_ns.as_str());
+        }
+        s.policies = Fact::Known(
+            policy_namespaces
+                .into_iter()
+                .flat_map(|n| index.policies.get(n).into_iter().flatten())
+                .map(|&i| self.policies[i].clone())
+                .collect(),
+        );
+        s.namespaces = self
+            .namespaces_fact
+            .clone()
+            .map_known(|_| index.namespaces.clone());
+        s.dns_pods = match (&self.dns_pods, self.source) {
+            (Some(pods), _) => pods.clone(),
+            (None, SourceKind::Manifests) => Fact::Unavailable(Unavailable::Offline(
+                "the cluster DNS pods are not in the manifests",
+            )),
+            (None, SourceKind::Live) => Fact::Known(Vec::new()),
+        };
+        if let Some(ds) = &self.daemonsets {
+            s.daemonsets = ds.clone();
+        }
+        if let Some(apis) = &self.policy_apis {
+            s.policy_apis = apis.clone();
+        }
+        s.other_policies = self.other_policies.clone();
+        if let Some(u) = self.unavailable.get(part::POLICIES) {
+            s.policies = Fact::Unavailable(u.clone());
+        }
+    }
+
+    /// Ingresses of the Service's namespace, and what those routing to it need: classes,
+    /// controllers, TLS secrets and the Certificates meant to create them.
+    fn ingress(&self, s: &mut ClusterState) {
+        let namespace = s.namespace.clone();
+        s.ingresses = Fact::Known(
+            self.ingresses
+                .iter()
+                .filter(|i| i.metadata.namespace.as_deref() == Some(namespace.as_str()))
                 .cloned()
                 .collect(),
         );
-        s.ingress_classes = Fact::Known(o.ingress_classes.clone());
-        s.controller_pods = o.controller_pods.clone();
-        let wanted: Vec<String> = s
+        s.ingress_classes = Fact::Known(self.ingress_classes.clone());
+        s.controller_pods = self.controller_pods.clone();
+        s.gke = self.gke;
+        let mut wanted: Vec<String> = s
             .routing_ingresses()
             .iter()
             .flat_map(|i| i.spec.iter().flat_map(|sp| sp.tls.iter().flatten()))
             .filter_map(|t| t.secret_name.clone())
             .collect();
+        wanted.sort();
+        wanted.dedup();
         for name in wanted {
-            if s.tls_secrets.iter().any(|(n, _)| *n == name) {
-                continue;
-            }
-            let found = o
+            let found = self
                 .secrets
                 .iter()
-                .find(|(sns, sn, _)| sns == namespace && *sn == name)
+                .find(|(sns, sn, _)| *sns == namespace && *sn == name)
                 .map(|(_, _, f)| f.clone());
             s.tls_secrets
                 .push((name, found.unwrap_or(Fact::Known(None))));
         }
-        // What the source could not read stays unknown, never empty.
-        for (kind, u) in &self.unavailable {
+        s.certificates = self
+            .certificates
+            .iter()
+            .filter(|(cns, _, _)| *cns == namespace)
+            .map(|(_, n, f)| (n.clone(), f.clone()))
+            .collect();
+    }
+
+    /// What the source could not read stays unknown, never empty.
+    fn unread(&self, s: &mut ClusterState) {
+        fn unread<T>(u: &Unavailable) -> Fact<T> {
+            Fact::Unavailable(u.clone())
+        }
+        for (kind, why) in &self.unavailable {
             match *kind {
-                "pods" => {
-                    s.pods = Fact::Unavailable(u.clone());
-                    s.namespace_pods = Fact::Unavailable(u.clone());
+                part::PODS => {
+                    s.pods = unread(why);
+                    s.namespace_pods = unread(why);
                 }
-                "endpointslices" => {
-                    s.slices = Fact::Unavailable(u.clone());
-                    s.unlabelled_slices = Fact::Unavailable(u.clone());
+                part::NAMESPACE_PODS => s.namespace_pods = unread(why),
+                part::PODS_ELSEWHERE => s.pods_elsewhere = unread(why),
+                part::NAMESPACE_SERVICES => s.namespace_services = unread(why),
+                part::SERVICES_ELSEWHERE => s.same_name_elsewhere = unread(why),
+                part::SLICES => {
+                    s.slices = unread(why);
+                    s.unlabelled_slices = unread(why);
                 }
-                "networkpolicies" => s.policies = Fact::Unavailable(u.clone()),
-                "events" => s.events = Fact::Unavailable(u.clone()),
-                "nodes" => s.nodes = Fact::Unavailable(u.clone()),
+                part::EVENTS => s.events = unread(why),
+                part::NODES => s.nodes = unread(why),
+                part::INGRESSES => s.ingresses = unread(why),
+                part::INGRESS_CLASSES => s.ingress_classes = unread(why),
                 _ => {}
             }
         }
-        s
     }
+}
+
+/// The parts of a snapshot that can be unread, as [`Snapshot::unavailable`]'s keys: most are the
+/// kind's plural (scan lists them as unreadable kinds); a live `svc` reads some kinds in parts.
+pub(crate) mod part {
+    /// The Service itself (live `svc`).
+    pub(crate) const SERVICE: &str = "service";
+    /// The Services of the namespace, for near names (live `svc`, Service missing).
+    pub(crate) const NAMESPACE_SERVICES: &str = "services";
+    /// Services of the same name in other namespaces (live `svc`, Service missing).
+    pub(crate) const SERVICES_ELSEWHERE: &str = "services -A";
+    /// An ExternalName's in-cluster target.
+    pub(crate) const EXTERNAL_TARGET: &str = "services (ExternalName target)";
+    pub(crate) const PODS: &str = "pods";
+    /// Every pod of the namespace (live `svc`, selector matched nothing).
+    pub(crate) const NAMESPACE_PODS: &str = "pods (namespace)";
+    /// Pods of other namespaces the selector matches (live `svc`, selector matched nothing).
+    pub(crate) const PODS_ELSEWHERE: &str = "pods -A";
+    /// The `--from` pod.
+    pub(crate) const CLIENT: &str = "pods (--from)";
+    pub(crate) const SLICES: &str = "endpointslices";
+    pub(crate) const POLICIES: &str = "networkpolicies";
+    pub(crate) const EVENTS: &str = "events";
+    pub(crate) const NODES: &str = "nodes";
+    pub(crate) const INGRESSES: &str = "ingresses";
+    pub(crate) const INGRESS_CLASSES: &str = "ingressclasses";
 }
