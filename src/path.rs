@@ -158,7 +158,7 @@ pub(crate) struct ProbeReport {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ProbeRow {
     pub(crate) target: String,
-    pub(crate) verdict: String,
+    pub(crate) verdict: crate::wire::Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) reply: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -384,7 +384,7 @@ pub(crate) fn human(r: &PathReport, out: &mut dyn Write) -> std::io::Result<()> 
             for row in &p.results {
                 table.add_row([
                     sanitize(&row.target),
-                    sanitize(&row.verdict),
+                    sanitize(row.verdict.as_str()),
                     sanitize(row.reply.as_deref().unwrap_or("-")),
                     sanitize(row.reply_from.as_deref().unwrap_or("-")),
                     row.evidence.clone(),

@@ -10,38 +10,10 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::system_conf::parse_resolv_conf;
-use serde::Serialize;
 
 use super::target::DnsQuery;
 
-/// One JSON line per DNS target (schema: checks/pods.listening.md).
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct DnsLine {
-    pub kind: &'static str,
-    pub target: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub record: String,
-    /// "resolv.conf" or the server asked.
-    pub via: String,
-    /// The nameservers asked.
-    pub servers: Vec<SocketAddr>,
-    /// resolved | nxdomain | nodata | servfail | refused | timeout | rejected | error
-    pub verdict: &'static str,
-    /// The response code when a server answered; null for a timeout or a transport error.
-    pub rcode: Option<String>,
-    /// The name that answered after the search list (e.g. cart.shop.svc.cluster.local.).
-    pub answered_name: Option<String>,
-    pub answers: Vec<String>,
-    pub latency_ms: f64,
-    /// How many times the lookup ran (--repeat) and how many resolved.
-    pub tries: u32,
-    pub resolved: u32,
-    /// Some tries resolved and some did not: the timeouts of a flapping replica or conntrack race.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub intermittent: bool,
-    pub detail: String,
-}
+pub(crate) use crate::wire::{DnsLine, Verdict};
 
 /// A parsed resolv.conf, shared by every DNS target.
 pub(crate) struct ResolvConf {
@@ -65,7 +37,6 @@ pub(crate) async fn lookup(
     repeat: u32,
 ) -> DnsLine {
     let mut line = DnsLine {
-        kind: "dns",
         target: format!("dns:{query}"),
         name: query.name.clone(),
         record: query.record.to_string(),
@@ -73,7 +44,7 @@ pub(crate) async fn lookup(
             .server
             .map_or_else(|| "resolv.conf".to_string(), |s| s.to_string()),
         servers: Vec::new(),
-        verdict: "error",
+        verdict: Verdict::Error,
         rcode: None,
         answered_name: None,
         answers: Vec::new(),
@@ -111,7 +82,7 @@ pub(crate) async fn lookup(
         };
         latency = latency.max(started.elapsed());
         line.tries += 1;
-        if attempt.verdict == "resolved" {
+        if attempt.verdict == Verdict::Resolved {
             line.resolved += 1;
             last_success = Some(attempt);
         } else if first_failure.is_none() {
@@ -121,7 +92,7 @@ pub(crate) async fn lookup(
     line.latency_ms = (latency.as_secs_f64() * 100_000.0).round() / 100.0;
     line.intermittent = line.resolved > 0 && line.resolved < line.tries;
     let mut shown = first_failure.or(last_success).expect("at least one try");
-    if shown.verdict == "timeout" {
+    if shown.verdict == Verdict::Timeout {
         // The resolver's unconnected sockets never see an ICMP port unreachable: a server where
         // nothing listens looks like a black hole. Ask once more on a connected socket.
         let checks = line
@@ -135,7 +106,7 @@ pub(crate) async fn lookup(
             .map(|(s, _)| s.to_string())
             .collect();
         if !refused.is_empty() {
-            shown.verdict = "rejected";
+            shown.verdict = Verdict::Rejected;
             shown.detail = format!(
                 "{} answered ICMP port unreachable on UDP: no DNS server listens there (not running on that address, or a REJECT rule)",
                 refused.join(", ")
@@ -233,7 +204,7 @@ fn resolver_for(
 }
 
 struct Attempt {
-    verdict: &'static str,
+    verdict: Verdict,
     rcode: Option<String>,
     answered_name: Option<String>,
     answers: Vec<String>,
@@ -243,7 +214,7 @@ struct Attempt {
 impl Attempt {
     fn timeout() -> Attempt {
         Attempt {
-            verdict: "timeout",
+            verdict: Verdict::Timeout,
             rcode: None,
             answered_name: None,
             answers: Vec::new(),
@@ -265,7 +236,7 @@ impl Attempt {
                     .collect();
                 let name = lookup.query().name().to_string();
                 Attempt {
-                    verdict: "resolved",
+                    verdict: Verdict::Resolved,
                     rcode: Some("NOERROR".into()),
                     detail: format!("{name} → {}", answers.join(", ")),
                     answered_name: Some(name),
@@ -286,40 +257,40 @@ impl Attempt {
     }
 }
 
-fn failure(e: &NetError) -> (&'static str, Option<&'static str>, String) {
+fn failure(e: &NetError) -> (Verdict, Option<&'static str>, String) {
     if e.is_nx_domain() {
         return (
-            "nxdomain",
+            Verdict::Nxdomain,
             Some("NXDOMAIN"),
             "the name does not exist (NXDOMAIN) under any name of the search list".into(),
         );
     }
     if e.is_no_records_found() {
         return (
-            "nodata",
+            Verdict::Nodata,
             Some("NOERROR"),
             "the name exists but has no record of this type".into(),
         );
     }
     match e {
         NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => (
-            "servfail",
+            Verdict::Servfail,
             Some("SERVFAIL"),
             "the server failed (SERVFAIL): an upstream or plugin error in CoreDNS".into(),
         ),
         NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => (
-            "refused",
+            Verdict::Refused,
             Some("REFUSED"),
             "the server refused the query (REFUSED): it does not serve this zone for us".into(),
         ),
         NetError::Dns(DnsError::ResponseCode(code)) => {
-            ("error", None, format!("response code {code}"))
+            (Verdict::Error, None, format!("response code {code}"))
         }
         NetError::Timeout => {
             let t = Attempt::timeout();
             (t.verdict, None, t.detail)
         }
-        other => ("error", None, other.to_string()),
+        other => (Verdict::Error, None, other.to_string()),
     }
 }
 

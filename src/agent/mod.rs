@@ -20,8 +20,6 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::cli::AgentArgs;
 use crate::error::{Error, Result};
 use capture::{Capture, PcapSink};
@@ -30,40 +28,7 @@ use packet::LinkType;
 use pcap::{Filter, PcapWriter};
 use target::Target;
 
-/// The last line of every run.
-#[derive(Debug, Serialize)]
-pub(crate) struct Summary {
-    pub kind: &'static str,
-    pub agent: String,
-    pub targets: usize,
-    pub verdicts: BTreeMap<&'static str, usize>,
-    pub elapsed_ms: f64,
-    pub uid: Option<u32>,
-    pub euid: Option<u32>,
-    pub capabilities: Vec<String>,
-    pub capture: CaptureSummary,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct CaptureSummary {
-    /// Whether verdicts could use packets (else they come from socket errors only).
-    pub enabled: bool,
-    /// Why capture is off: "--no-capture", or the error opening it (no CAP_NET_RAW).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub interfaces: Vec<String>,
-    pub packets: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pcap: Option<PcapSummary>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct PcapSummary {
-    pub path: String,
-    pub packets: u64,
-}
+use crate::wire::{CaptureSummary, Line, PcapSummary, SocketsLine, Summary, Verdict};
 
 pub(crate) fn run(args: &AgentArgs) -> Result<ExitCode> {
     let targets = args
@@ -74,16 +39,29 @@ pub(crate) fn run(args: &AgentArgs) -> Result<ExitCode> {
         .map_err(Error::Usage)?;
     if args.sockets {
         // The socket table of this network namespace, then the summary.
-        let line = serde_json::json!({"kind": "sockets", "listening": sockets::read()});
-        emit(&line.to_string(), false)?;
-        let id = Identity::current();
-        let summary = serde_json::json!({
-            "kind": "summary", "agent": format!("kubectl-netdoctor {}", env!("CARGO_PKG_VERSION")),
-            "targets": 0, "verdicts": {}, "elapsed_ms": 0, "uid": id.uid, "euid": id.euid,
-            "capabilities": id.capabilities,
-            "capture": {"enabled": false, "reason": "--sockets", "interfaces": [], "packets": 0},
+        let line = Line::Sockets(SocketsLine {
+            listening: sockets::read(),
         });
-        emit(&summary.to_string(), false)?;
+        emit(&line.to_json(), false)?;
+        let id = Identity::current();
+        let summary = Line::Summary(Summary {
+            agent: agent_version(),
+            targets: 0,
+            verdicts: BTreeMap::new(),
+            elapsed_ms: 0.0,
+            uid: id.uid,
+            euid: id.euid,
+            capabilities: id.capabilities,
+            capture: CaptureSummary {
+                enabled: false,
+                reason: Some("--sockets".into()),
+                interfaces: Vec::new(),
+                packets: 0,
+                pcap: None,
+                errors: Vec::new(),
+            },
+        });
+        emit(&summary.to_json(), false)?;
         return Ok(ExitCode::SUCCESS);
     }
     if targets.is_empty() && args.pcap.is_none() {
@@ -180,9 +158,8 @@ async fn run_async(args: &AgentArgs, targets: Vec<Target>, filter: Filter) -> Re
         }),
         errors: report.map(|r| r.errors).unwrap_or_default(),
     };
-    let summary = Summary {
-        kind: "summary",
-        agent: format!("kubectl-netdoctor {}", env!("CARGO_PKG_VERSION")),
+    let summary = Line::Summary(Summary {
+        agent: agent_version(),
         targets: targets.len(),
         verdicts,
         elapsed_ms: (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0,
@@ -190,12 +167,13 @@ async fn run_async(args: &AgentArgs, targets: Vec<Target>, filter: Filter) -> Re
         euid: identity.euid,
         capabilities: identity.capabilities,
         capture,
-    };
-    emit(
-        &serde_json::to_string(&summary).expect("summary serialises"),
-        to_stderr,
-    )?;
+    });
+    emit(&summary.to_json(), to_stderr)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn agent_version() -> String {
+    format!("kubectl-netdoctor {}", env!("CARGO_PKG_VERSION"))
 }
 
 fn emit(line: &str, to_stderr: bool) -> Result<()> {
@@ -215,32 +193,22 @@ async fn probe_all(
     targets: &[Target],
     capture: Option<&Capture>,
     resolv: std::result::Result<&dns::ResolvConf, &str>,
-) -> Vec<(&'static str, String)> {
+) -> Vec<(Verdict, String)> {
     let deadline = args.timeout;
     let probes = targets.iter().map(|target| async move {
-        match target {
-            Target::Tcp(addr) => {
-                let line = probe::tcp(*addr, deadline, capture).await;
-                (
-                    line.verdict.as_str(),
-                    serde_json::to_string(&line).expect("line serialises"),
-                )
-            }
-            Target::Udp(addr) => {
-                let line = probe::udp(*addr, deadline, capture).await;
-                (
-                    line.verdict.as_str(),
-                    serde_json::to_string(&line).expect("line serialises"),
-                )
-            }
+        let line = match target {
+            Target::Tcp(addr) => Line::Tcp(probe::tcp(*addr, deadline, capture).await),
+            Target::Udp(addr) => Line::Udp(probe::udp(*addr, deadline, capture).await),
             Target::Dns(query) => {
-                let line = dns::lookup(query, resolv, deadline, args.repeat).await;
-                (
-                    line.verdict,
-                    serde_json::to_string(&line).expect("line serialises"),
-                )
+                Line::Dns(dns::lookup(query, resolv, deadline, args.repeat).await)
             }
-        }
+        };
+        let verdict = match &line {
+            Line::Tcp(l) | Line::Udp(l) => l.verdict,
+            Line::Dns(l) => l.verdict,
+            Line::Sockets(_) | Line::Summary(_) => Verdict::Error,
+        };
+        (verdict, line.to_json())
     });
     futures::future::join_all(probes).await
 }

@@ -10,95 +10,15 @@ use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::net::{TcpSocket, UdpSocket};
 
 use super::capture::{Capture, Seen};
 use super::host;
 use super::packet::{L4, Proto, Unreachable, tcp_flags};
+pub(crate) use crate::wire::{Evidence, SocketLine as ProbeLine, Verdict};
 
 /// How long after the socket's answer the capture gets to deliver the packet that caused it.
 const SETTLE: Duration = Duration::from_millis(250);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Verdict {
-    /// TCP: SYN-ACK. UDP: a reply came back.
-    Open,
-    /// TCP RST: nothing listens (or it listens on 127.0.0.1 only), or a reject rule with tcp-reset.
-    Refused,
-    /// Our SYNs went out and nothing came back before the deadline: a policy or firewall drop.
-    Dropped,
-    /// ICMP port-unreachable or administratively prohibited: a firewall's REJECT, or — from a
-    /// ClusterIP — the service proxy's "no endpoints" rule.
-    Rejected,
-    /// ICMP host/net-unreachable, or no route from here: CNI or routing.
-    Unreachable,
-    /// UDP: ICMP port unreachable (nothing bound to the port).
-    Closed,
-    /// UDP: silence. Inconclusive: many UDP services answer nothing to an unknown datagram.
-    NoAnswer,
-    /// The probe itself could not run (e.g. no socket).
-    Error,
-}
-
-impl Verdict {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Open => "open",
-            Verdict::Refused => "refused",
-            Verdict::Dropped => "dropped",
-            Verdict::Rejected => "rejected",
-            Verdict::Unreachable => "unreachable",
-            Verdict::Closed => "closed",
-            Verdict::NoAnswer => "no-answer",
-            Verdict::Error => "error",
-        }
-    }
-}
-
-/// Where a verdict comes from: the packets themselves, or only the socket's error (weaker: a
-/// reject and an RST look alike, and a drop is only "no answer in time").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Evidence {
-    Packets,
-    Connect,
-}
-
-/// One JSON line per TCP or UDP target (schema: checks/pods.listening.md).
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct ProbeLine {
-    pub kind: &'static str,
-    pub target: String,
-    pub verdict: Verdict,
-    pub evidence: Evidence,
-    /// The local address and port the probe used (what its packets are matched by).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub local: Option<SocketAddr>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iface: Option<String>,
-    /// Packets we sent (SYNs for TCP, datagrams for UDP) while the probe ran.
-    pub sent: u32,
-    /// SYN retransmits among them.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub retransmits: u32,
-    /// What came back: "syn-ack", "rst", "udp", an ICMP error's name; null for nothing.
-    pub reply: Option<String>,
-    /// Who answered: the pod behind a DNAT, a router for an ICMP error.
-    pub reply_from: Option<IpAddr>,
-    /// From the first packet sent to the answer, or to the socket's outcome without capture.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rtt_ms: Option<f64>,
-    /// What the socket said: "connected", "refused", "timeout", "host unreachable", …
-    pub socket: String,
-    pub elapsed_ms: f64,
-    pub detail: String,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
 
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 100_000.0).round() / 100.0
@@ -157,7 +77,7 @@ async fn tcp_exchange(
     capture: Option<&Capture>,
 ) -> ProbeLine {
     let failed = |verdict, e: std::io::Error, detail: String| {
-        ProbeLine::socket_only("tcp", verdict, &SocketOutcome::from_error(&e), detail)
+        ProbeLine::socket_only(verdict, &SocketOutcome::from_error(&e), detail)
     };
     let source = match host::source_for(target.ip()) {
         Ok(ip) => ip,
@@ -215,7 +135,7 @@ async fn udp_exchange(
     capture: Option<&Capture>,
 ) -> ProbeLine {
     let failed = |verdict, e: std::io::Error, detail: String| {
-        ProbeLine::socket_only("udp", verdict, &SocketOutcome::from_error(&e), detail)
+        ProbeLine::socket_only(verdict, &SocketOutcome::from_error(&e), detail)
     };
     let source = match host::source_for(target.ip()) {
         Ok(ip) => ip,
@@ -317,14 +237,8 @@ async fn settle(
 
 impl ProbeLine {
     /// A line with only the socket's word on it (nothing captured yet).
-    fn socket_only(
-        kind: &'static str,
-        verdict: Verdict,
-        outcome: &SocketOutcome,
-        detail: String,
-    ) -> ProbeLine {
+    fn socket_only(verdict: Verdict, outcome: &SocketOutcome, detail: String) -> ProbeLine {
         ProbeLine {
-            kind,
             target: String::new(),
             verdict,
             evidence: Evidence::Connect,
@@ -348,7 +262,7 @@ pub(crate) fn classify_tcp(
     outcome: &SocketOutcome,
     socket_took: Duration,
 ) -> ProbeLine {
-    let mut line = ProbeLine::socket_only("tcp", Verdict::Error, outcome, String::new());
+    let mut line = ProbeLine::socket_only(Verdict::Error, outcome, String::new());
     let packets = seen.unwrap_or_default();
     let syns: Vec<&Seen> = packets
         .iter()
@@ -473,7 +387,7 @@ pub(crate) fn classify_udp(
     outcome: &SocketOutcome,
     socket_took: Duration,
 ) -> ProbeLine {
-    let mut line = ProbeLine::socket_only("udp", Verdict::Error, outcome, String::new());
+    let mut line = ProbeLine::socket_only(Verdict::Error, outcome, String::new());
     let packets = seen.unwrap_or_default();
     let sent: Vec<&Seen> = packets.iter().filter(|s| s.outgoing).collect();
     line.sent = sent.len() as u32;

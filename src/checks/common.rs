@@ -7,7 +7,7 @@ use crate::report::Evidence;
 use crate::state::ClusterState;
 use crate::state::ObjectRef;
 use crate::state::probe::ProbeResults;
-use crate::wire::AgentRecord;
+use crate::wire::{SocketLine, Verdict};
 
 /// The policy decision for the probe pod → a backend pod, when the policies could be read.
 pub(crate) fn probe_decision(
@@ -58,7 +58,7 @@ pub(crate) fn denying(decision: &PathDecision) -> String {
 }
 
 /// One probe line as evidence.
-pub(crate) fn evidence(kind: &'static str, what: &str, record: &AgentRecord) -> Evidence {
+pub(crate) fn evidence(kind: &'static str, what: &str, record: &SocketLine) -> Evidence {
     let mut e = Evidence::new(
         kind,
         format!("{what}: {} — {}", record.verdict, record.detail),
@@ -70,7 +70,7 @@ pub(crate) fn evidence(kind: &'static str, what: &str, record: &AgentRecord) -> 
             .trim_start_matches("tcp:")
             .trim_start_matches("udp:"),
     )
-    .field("verdict", record.verdict.clone());
+    .field("verdict", record.verdict.to_string());
     if let Some(reply) = &record.reply {
         e = e.field("reply", reply.clone());
     }
@@ -83,10 +83,7 @@ pub(crate) fn evidence(kind: &'static str, what: &str, record: &AgentRecord) -> 
     if record.sent > 1 {
         e = e.field("sent", record.sent.to_string());
     }
-    e.field(
-        "evidence",
-        record.evidence.clone().unwrap_or_else(|| "connect".into()),
-    )
+    e.field("evidence", record.evidence.as_str())
 }
 
 /// Where the probe ran, as the first evidence item of a probe check.
@@ -130,8 +127,8 @@ pub(crate) fn unenforced(state: &ClusterState) -> Option<String> {
         else {
             return None;
         };
-        let record = results.records_for(&t.arg).next()?;
-        if record.verdict != "open" {
+        let record = results.sockets_for(&t.arg).next()?;
+        if record.verdict != Verdict::Open {
             return None;
         }
         let decision = probe_decision(state, results, pod, *port, protocol)?;

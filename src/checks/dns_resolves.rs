@@ -9,6 +9,7 @@ use super::unavailable;
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;
 use crate::state::plan::{ProbePlan, Purpose};
+use crate::wire::Verdict;
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
     let results = match state.probe.as_result() {
@@ -29,11 +30,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         .and_then(|s| s.spec.as_ref())
         .and_then(|s| s.cluster_ip.as_deref())
         == Some("None");
-    let full_fails = results.records.iter().any(|r| {
-        r.kind == "dns"
-            && r.via.as_deref() == Some("resolv.conf")
-            && r.name.as_deref().is_some_and(|n| n.ends_with(".svc"))
-            && r.verdict == "nxdomain"
+    let full_fails = results.lookups().any(|r| {
+        r.via == "resolv.conf" && r.name.ends_with(".svc") && r.verdict == Verdict::Nxdomain
     });
     for planned in &plan.targets {
         let Purpose::Dns { name, server } = &planned.purpose else {
@@ -43,7 +41,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             Some((pod, ip)) => format!("replica {pod} ({ip})"),
             None => "resolv.conf".to_string(),
         };
-        let Some(record) = results.records_for(&planned.arg).next() else {
+        let Some(record) = results.lookups_for(&planned.arg).next() else {
             worst = worst.max(Status::Error);
             problems.push(format!("{name} via {via}: the agent reported nothing"));
             continue;
@@ -54,20 +52,18 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             names.push(name.clone());
         }
         tries = tries.max(record.tries);
-        let mut e = Evidence::new(
+        let e = Evidence::new(
             "DnsLookup",
             format!("{name} via {via}: {} — {}", record.verdict, record.detail),
         )
         .field("name", name.clone())
         .field("via", via.clone())
-        .field("verdict", record.verdict.clone())
-        .field("answers", record.answers.join(", "));
-        if let Some(ms) = record.latency_ms {
-            e = e.field("latency", format!("{ms} ms"));
-        }
+        .field("verdict", record.verdict.to_string())
+        .field("answers", record.answers.join(", "))
+        .field("latency", format!("{} ms", record.latency_ms));
         evidence.push(e);
-        match record.verdict.as_str() {
-            "resolved" => {
+        match record.verdict {
+            Verdict::Resolved => {
                 let wrong: Vec<&String> = record
                     .answers
                     .iter()
@@ -101,7 +97,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                     ));
                 }
             }
-            "timeout" if server.is_none() && node_local(&record.servers).is_some() => {
+            Verdict::Timeout if server.is_none() && node_local(&record.servers).is_some() => {
                 worst = worst.max(Status::Fail);
                 let cache = node_local(&record.servers).unwrap_or_default();
                 let node = results.node.as_deref().unwrap_or("<node>");
@@ -152,10 +148,9 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
 }
 
 /// The link-local address NodeLocal DNSCache listens on, when the pod's resolv.conf points at one.
-fn node_local(servers: &[String]) -> Option<String> {
+fn node_local(servers: &[std::net::SocketAddr]) -> Option<String> {
     servers
         .iter()
-        .filter_map(|s| s.parse::<std::net::SocketAddr>().ok())
         .find(|s| match s.ip() {
             std::net::IpAddr::V4(ip) => ip.is_link_local(),
             std::net::IpAddr::V6(ip) => ip.is_unicast_link_local(),
@@ -168,40 +163,40 @@ fn failure(
     name: &str,
     via: &str,
     replica: bool,
-    verdict: &str,
+    verdict: Verdict,
     full_name_fails: bool,
 ) -> (String, String) {
     let (svc, ns) = (&state.service_name, &state.namespace);
     match verdict {
-        "nxdomain" if full_name_fails => (
+        Verdict::Nxdomain if full_name_fails => (
             format!("{name} via {via}: NXDOMAIN — the cluster DNS does not know {ns}/{svc}"),
             "check CoreDNS's kubernetes plugin (its zone must be the cluster domain) and its logs: kubectl -n kube-system logs -l k8s-app=kube-dns --tail=50".into(),
         ),
-        "nxdomain" => (
+        Verdict::Nxdomain => (
             format!("{name} via {via}: NXDOMAIN while {svc}.{ns}.svc resolves — the pod's search list lacks the cluster's domains"),
             "give the client dnsPolicy: ClusterFirst (ClusterFirstWithHostNet for hostNetwork pods), or use the full name".into(),
         ),
-        "timeout" if replica => (
+        Verdict::Timeout if replica => (
             format!("{name} via {via}: no answer — this DNS replica times out while resolution goes through it"),
             "look at that replica: kubectl -n kube-system describe pod <it>; kubectl -n kube-system logs <it>".into(),
         ),
-        "timeout" => (
+        Verdict::Timeout => (
             format!("{name} via {via}: no answer — DNS egress is blocked (see netpol.allows) or the DNS Service has no working endpoint"),
             "kubectl netdoctor dns; and allow UDP and TCP 53 to kube-dns in the client's egress policies".into(),
         ),
-        "rejected" => (
+        Verdict::Rejected => (
             format!("{name} via {via}: rejected — the server answers ICMP port unreachable: no DNS server listens there"),
             "check that the nameserver in the pod's resolv.conf is the cluster DNS and that it runs: kubectl netdoctor dns".into(),
         ),
-        "servfail" => (
+        Verdict::Servfail => (
             format!("{name} via {via}: SERVFAIL — CoreDNS failed (an upstream or plugin error)"),
             "kubectl -n kube-system logs -l k8s-app=kube-dns --tail=50".into(),
         ),
-        "refused" => (
+        Verdict::Refused => (
             format!("{name} via {via}: REFUSED — the server does not serve this zone to the client"),
             "check the nameserver in the pod's resolv.conf: kubectl exec <pod> -- cat /etc/resolv.conf".into(),
         ),
-        "nodata" => (
+        Verdict::Nodata => (
             format!("{name} via {via}: the name exists but has no address record"),
             "a headless Service without ready pods has no A records: see endpoints.ready".into(),
         ),
@@ -219,9 +214,9 @@ mod tests {
     #[test]
     fn a_link_local_nameserver_is_node_local_dns() {
         assert_eq!(
-            node_local(&["169.254.20.10:53".into()]).as_deref(),
+            node_local(&["169.254.20.10:53".parse().unwrap()]).as_deref(),
             Some("169.254.20.10")
         );
-        assert_eq!(node_local(&["10.96.0.10:53".into()]), None);
+        assert_eq!(node_local(&["10.96.0.10:53".parse().unwrap()]), None);
     }
 }

@@ -10,6 +10,7 @@ use crate::netpol::Verdict as Policy;
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;
 use crate::state::plan::{ProbePlan, Purpose};
+use crate::wire::Verdict;
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
     let results = match state.probe.as_result() {
@@ -39,7 +40,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         probed_count += 1;
         let pod_name = pod.clone().unwrap_or_else(|| "(no pod)".into());
         let what = format!("pod {pod_name} {protocol}/{port}");
-        let Some(record) = results.records_for(&planned.arg).next() else {
+        let Some(record) = results.sockets_for(&planned.arg).next() else {
             evidence.push(Evidence::new(
                 "Probe",
                 format!("{what}: the agent reported nothing about {}", planned.arg),
@@ -54,8 +55,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         evidence.push(probed::evidence("Probe", &what, record));
         let ip = planned.arg.rsplit_once(':').map(|(a, _)| a).unwrap_or("");
         let ip = ip.split_once(':').map_or(ip, |(_, rest)| rest);
-        match record.verdict.as_str() {
-            "open" => {
+        match record.verdict {
+            Verdict::Open => {
                 open += 1;
                 if let Some(proxy) = pod.as_deref().and_then(|p| mesh_sidecar(state, p)) {
                     evidence.push(Evidence::new(
@@ -72,8 +73,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                     ));
                 }
             }
-            "no-answer" => silent_udp += 1,
-            "dropped" => {
+            Verdict::NoAnswer => silent_udp += 1,
+            Verdict::Dropped => {
                 match (&policy, &decision) {
                     (Some(Policy::Denied), Some(d)) => {
                         worst = worst.max(Status::Fail);
@@ -101,7 +102,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                     }
                 }
             }
-            "refused" | "closed" => {
+            Verdict::Refused | Verdict::Closed => {
                 all_policy_drops = false;
                 worst = worst.max(Status::Fail);
                 match pod.as_deref().and_then(|p| results.sockets.get(p)) {
@@ -125,14 +126,14 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                     "make the app listen on 0.0.0.0:{port} (not 127.0.0.1), or point the Service's targetPort at the port it does listen on"
                 ));
             }
-            "rejected" => {
+            Verdict::Rejected => {
                 all_policy_drops = false;
                 worst = worst.max(Status::Fail);
                 fixes.push(format!(
                     "a firewall rejects {ip}:{port}: check the node's iptables/nftables rules and any policy engine's reject rules"
                 ));
             }
-            "unreachable" => {
+            Verdict::Unreachable => {
                 all_policy_drops = false;
                 worst = worst.max(Status::Fail);
                 fixes.push(format!(
@@ -303,7 +304,7 @@ mod tests {
     use crate::fixtures;
     use crate::state::Fact;
     use crate::state::probe::ProbeResults;
-    use crate::wire::{AgentCapture, AgentRecord, AgentSummary};
+    use crate::wire::Line;
 
     const MESHED: &str = r#"
 apiVersion: v1
@@ -330,27 +331,24 @@ endpoints: [{addresses: [10.1.0.5], targetRef: {kind: Pod, name: web-a}}]
 
     fn probed(verdict: &str, captured: bool) -> ClusterState {
         let mut state = fixtures::state("shop", "web", MESHED);
-        let record: AgentRecord = serde_json::from_value(serde_json::json!({
-            "kind": "tcp", "target": "tcp:10.1.0.5:8080", "verdict": verdict,
-            "evidence": if captured { "packets" } else { "connect" }, "detail": "d",
-        }))
-        .unwrap();
+        // Lines as the agent prints them.
+        let evidence = if captured { "packets" } else { "connect" };
+        let line = format!(
+            r#"{{"kind":"tcp","target":"tcp:10.1.0.5:8080","verdict":"{verdict}","evidence":"{evidence}","sent":1,"reply":null,"reply_from":null,"socket":"s","elapsed_ms":1.0,"detail":"d"}}"#
+        );
+        let summary = format!(
+            r#"{{"kind":"summary","agent":"a","targets":1,"verdicts":{{}},"elapsed_ms":1.0,"uid":0,"euid":0,"capture":{{"enabled":{captured}}}}}"#
+        );
+        let (records, summary) = ProbeResults::parse_log(&format!("{line}\n{summary}\n")).unwrap();
+        assert!(matches!(records[0], Line::Tcp(_)));
         state.probe = Fact::Known(ProbeResults {
             namespace: "shop".into(),
             pod: "netdoctor-probe-x".into(),
             node: Some("node-1".into()),
             rung: crate::state::probe::Rung::Privileged,
             notes: vec![],
-            records: vec![record],
-            summary: Some(AgentSummary {
-                uid: Some(0),
-                euid: Some(0),
-                capabilities: vec![],
-                capture: AgentCapture {
-                    enabled: captured,
-                    reason: None,
-                },
-            }),
+            records,
+            summary,
             labels: Default::default(),
             sockets: Default::default(),
         });

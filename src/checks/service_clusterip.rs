@@ -3,6 +3,7 @@
 //! service proxy fault on the probe's node; ICMP port unreachable from a ClusterIP is the proxy's
 //! "no endpoints" reject; some connects failing means the proxy still routes to a broken backend.
 
+use crate::wire::Verdict;
 use std::collections::BTreeMap;
 
 use super::common as probed;
@@ -33,22 +34,24 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         else {
             continue;
         };
-        let records: Vec<_> = results.records_for(&planned.arg).collect();
+        let records: Vec<_> = results.sockets_for(&planned.arg).collect();
         let what = format!("{ip}:{port}/{protocol}");
         if records.is_empty() {
             worst = worst.max(Status::Error);
             lines.push(format!("{what}: the agent reported nothing"));
             continue;
         }
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        // By the verdict's word: the tally reads alphabetically.
+        let mut counts: BTreeMap<&str, (Verdict, usize)> = BTreeMap::new();
         for r in &records {
-            *counts.entry(r.verdict.as_str()).or_default() += 1;
+            counts.entry(r.verdict.as_str()).or_insert((r.verdict, 0)).1 += 1;
         }
+        let count = |v: Verdict| counts.get(v.as_str()).map_or(0, |(_, c)| *c);
         let n = records.len();
-        let open = counts.get("open").copied().unwrap_or(0);
+        let open = count(Verdict::Open);
         let tally = counts
             .iter()
-            .map(|(v, c)| format!("{c} {v}"))
+            .map(|(v, (_, c))| format!("{c} {v}"))
             .collect::<Vec<_>>()
             .join(", ");
         let mut e = probed::evidence(
@@ -56,14 +59,14 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             &what,
             records
                 .iter()
-                .find(|r| r.verdict != "open")
+                .find(|r| r.verdict != Verdict::Open)
                 .unwrap_or(&records[0]),
         )
         .field("connects", n.to_string())
         .field("outcomes", tally.clone());
         e.message = format!("{what}: {tally} of {n} connects");
         evidence.push(e);
-        let silent = counts.get("no-answer").copied().unwrap_or(0);
+        let silent = count(Verdict::NoAnswer);
         if open == n || (protocol == "UDP" && open + silent == n) {
             lines.push(format!("{what} answered {open} of {n}"));
             continue;
@@ -81,8 +84,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             ));
             continue;
         }
-        let (line, fix) = match counts.keys().next().copied().unwrap_or("") {
-            "rejected" => (
+        let (line, fix) = match counts.values().next().map(|(v, _)| *v) {
+            Some(Verdict::Rejected) => (
                 format!(
                     "{what} is rejected (ICMP port unreachable): the service proxy on {node} has no endpoints for it"
                 ),
@@ -90,7 +93,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                     "the proxy on {node} is out of sync with the EndpointSlices; read its log, or restart it: kubectl -n kube-system logs -l k8s-app=kube-proxy --tail=50 --prefix"
                 ),
             ),
-            "dropped" => (
+            Some(Verdict::Dropped) => (
                 format!(
                     "{what} does not answer while the pods do: no service proxy rule on {node}"
                 ),
@@ -100,7 +103,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                     crate::text::shell_quote(node_name)
                 ),
             ),
-            "refused" => (
+            Some(Verdict::Refused) => (
                 format!("{what} is refused: the proxy forwards to a port where nothing listens"),
                 format!(
                     "compare the proxy's rules on {node} with the Service's targetPort (on the node: iptables-save | grep -F {ip})"

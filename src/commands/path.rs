@@ -14,6 +14,7 @@ use crate::path::{
 use crate::source::live::Live;
 use crate::source::manifests;
 use crate::state::{ClusterState, Fact};
+use crate::wire::Verdict;
 
 pub(crate) async fn run(settings: &Settings, args: &PathArgs) -> Result<ExitCode> {
     let client = config::client_spec(Some(&args.from), args.labels.as_deref())?
@@ -188,17 +189,24 @@ async fn probe(
     let rows: Vec<ProbeRow> = results
         .records
         .iter()
-        .map(|r| ProbeRow {
-            target: r.target.clone(),
-            verdict: r.verdict.clone(),
-            reply: r.reply.clone(),
-            reply_from: r.reply_from.map(|ip| ip.to_string()),
-            evidence: r.evidence.clone().unwrap_or_else(|| "connect".into()),
+        .filter_map(|r| {
+            let verdict = r.verdict()?;
+            let socket = r.socket();
+            Some(ProbeRow {
+                target: r.target().to_string(),
+                verdict,
+                reply: socket.and_then(|s| s.reply.clone()),
+                reply_from: socket.and_then(|s| s.reply_from).map(|ip| ip.to_string()),
+                evidence: socket
+                    .map_or(crate::wire::Evidence::Connect, |s| s.evidence)
+                    .as_str()
+                    .to_string(),
+            })
         })
         .collect();
     let reached = rows
         .iter()
-        .all(|r| matches!(r.verdict.as_str(), "open" | "no-answer"));
+        .all(|r| matches!(r.verdict, Verdict::Open | Verdict::NoAnswer));
     let mut notes = results.notes.clone();
     if !reached && report.verdict == "allowed" {
         notes.push(

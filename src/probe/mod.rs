@@ -10,6 +10,7 @@ pub(crate) mod run;
 
 pub(crate) use crate::state::plan::{ProbePlan, Purpose};
 pub(crate) use crate::state::probe::ProbeResults;
+use crate::wire::Verdict;
 
 /// Labels every object the tool creates carries (`cleanup` finds them by the first).
 pub(crate) const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-netdoctor");
@@ -93,8 +94,8 @@ pub(crate) async fn inspect_refused(
             continue;
         };
         let refused = results
-            .records_for(&t.arg)
-            .any(|r| matches!(r.verdict.as_str(), "refused" | "closed"));
+            .sockets_for(&t.arg)
+            .any(|r| matches!(r.verdict, Verdict::Refused | Verdict::Closed));
         if refused && !pods.contains(pod) && pods.len() < 3 {
             pods.push(pod.clone());
         }
@@ -118,10 +119,10 @@ pub(crate) async fn inspect_refused(
         let read = match outcome {
             Ok(log) => log
                 .lines()
-                .filter(|l| l.starts_with('{'))
-                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .find(|v| v["kind"] == "sockets")
-                .and_then(|v| serde_json::from_value(v["listening"].clone()).ok())
+                .find_map(|l| match crate::wire::Line::parse(l) {
+                    Some(Ok(crate::wire::Line::Sockets(s))) => Some(s.listening),
+                    _ => None,
+                })
                 .ok_or_else(|| "the inspector printed no socket table".to_string()),
             Err(run::EphemeralError::Failed(u)) => Err(u.reason()),
             Err(run::EphemeralError::Refused(m) | run::EphemeralError::CannotStart(m)) => Err(m),

@@ -1,7 +1,7 @@
 //! What a probe run produced, as plain data of the model: the agent's records, the rung it ran
 //! at, its identity. The orchestrator (`crate::probe`) fills it; the probe checks read it.
 
-use crate::wire::{AgentRecord, AgentSummary, Listening};
+use crate::wire::{DnsLine, Line, Listening, SocketLine, Summary};
 
 /// The PodSecurity rung of the capture ladder a probe pod ran at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +49,9 @@ pub struct ProbeResults {
     pub rung: Rung,
     /// What happened on the way (a refused rung, a mesh sidecar note).
     pub notes: Vec<String>,
-    pub records: Vec<AgentRecord>,
-    pub summary: Option<AgentSummary>,
+    /// The agent's lines about its targets (TCP, UDP, DNS), as printed.
+    pub records: Vec<Line>,
+    pub summary: Option<Summary>,
     /// The labels the probe pod carried (its identity for NetworkPolicy).
     pub labels: std::collections::BTreeMap<String, String>,
     /// `--inspect`: the socket table of backend pods that refused, or why it could not be read.
@@ -60,34 +61,37 @@ pub struct ProbeResults {
 impl ProbeResults {
     /// Reads the agent's log: one JSON object per line; other lines (a runtime's noise) are
     /// ignored, an unreadable JSON line is an error.
-    pub fn parse_log(log: &str) -> Result<(Vec<AgentRecord>, Option<AgentSummary>), String> {
+    pub fn parse_log(log: &str) -> Result<(Vec<Line>, Option<Summary>), String> {
         let mut records = Vec::new();
         let mut summary = None;
-        for (n, line) in log.lines().enumerate() {
-            let line = line.trim();
-            if !line.starts_with('{') {
-                continue;
-            }
-            let value: serde_json::Value =
-                serde_json::from_str(line).map_err(|e| format!("agent log line {}: {e}", n + 1))?;
-            if value["kind"] == "summary" {
-                summary = Some(
-                    serde_json::from_value(value)
-                        .map_err(|e| format!("agent summary line {}: {e}", n + 1))?,
-                );
-            } else {
-                records.push(
-                    serde_json::from_value(value)
-                        .map_err(|e| format!("agent log line {}: {e}", n + 1))?,
-                );
+        for (n, text) in log.lines().enumerate() {
+            match Line::parse(text) {
+                None => {}
+                Some(Err(e)) => return Err(format!("agent log line {}: {e}", n + 1)),
+                Some(Ok(Line::Summary(s))) => summary = Some(s),
+                Some(Ok(Line::Sockets(_))) => {}
+                Some(Ok(line)) => records.push(line),
             }
         }
         Ok((records, summary))
     }
 
-    /// The lines about one target (several for a repeated ClusterIP probe).
-    pub fn records_for<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a AgentRecord> {
-        self.records.iter().filter(move |r| r.target == target)
+    /// The lines about one TCP or UDP target (several for a repeated ClusterIP probe).
+    pub fn sockets_for<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a SocketLine> {
+        self.records
+            .iter()
+            .filter_map(Line::socket)
+            .filter(move |r| r.target == target)
+    }
+
+    /// The lines about one DNS target.
+    pub fn lookups_for<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a DnsLine> {
+        self.lookups().filter(move |r| r.target == target)
+    }
+
+    /// Every DNS line.
+    pub fn lookups(&self) -> impl Iterator<Item = &DnsLine> {
+        self.records.iter().filter_map(Line::dns)
     }
 
     /// Whether verdicts came from packets (capture on).
@@ -113,9 +117,9 @@ mod tests {
         );
         let (records, summary) = ProbeResults::parse_log(log).unwrap();
         assert_eq!(records.len(), 2);
-        assert_eq!(records[0].verdict, "dropped");
-        assert_eq!(records[0].retransmits, 1);
-        assert_eq!(records[1].answers, vec!["10.96.0.20"]);
+        assert_eq!(records[0].verdict(), Some(crate::wire::Verdict::Dropped));
+        assert_eq!(records[0].socket().unwrap().retransmits, 1);
+        assert_eq!(records[1].dns().unwrap().answers, vec!["10.96.0.20"]);
         let summary = summary.unwrap();
         assert!(summary.capture.enabled);
         assert_eq!(summary.uid, Some(0));
