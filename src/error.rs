@@ -38,6 +38,14 @@ pub enum Error {
     /// The API server could not be reached, or did not answer in time.
     #[error("{0}")]
     Unreachable(String),
+    /// A request the run cannot do without failed: the message says what and why in a line; the
+    /// client's error is kept whole (`-v` prints every cause).
+    #[error("{message}")]
+    Api {
+        message: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
     /// The run was interrupted by a signal.
     #[error("interrupted by {name}")]
     Interrupted { name: &'static str, code: u8 },
@@ -54,8 +62,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// The message and every cause under it, on one line: "cannot write output: Broken pipe".
+    /// What ended the run, on one line. A message that is only context ("cannot write output")
+    /// gets its causes after it: "cannot write output: Broken pipe"; the others already say why.
     pub(crate) fn chain(&self) -> String {
+        if !matches!(self, Error::Io { .. } | Error::Output(_)) {
+            return self.to_string();
+        }
         let mut out = self.to_string();
         let mut cause = std::error::Error::source(self);
         while let Some(c) = cause {
@@ -71,6 +83,17 @@ impl Error {
 }
 
 impl Error {
+    /// Every cause under the message, outermost first (printed under `-v`).
+    pub(crate) fn causes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            out.push(c.to_string());
+            cause = c.source();
+        }
+        out
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code())
     }
@@ -80,9 +103,11 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Manifest(_) => exit::USAGE,
             Error::NotFound(_) => exit::FAILED,
-            Error::Kubeconfig(_) | Error::Unreachable(_) | Error::Io { .. } | Error::Output(_) => {
-                exit::INCOMPLETE
-            }
+            Error::Kubeconfig(_)
+            | Error::Unreachable(_)
+            | Error::Api { .. }
+            | Error::Io { .. }
+            | Error::Output(_) => exit::INCOMPLETE,
             Error::Interrupted { code, .. } => *code,
         }
     }
@@ -106,5 +131,16 @@ mod tests {
         };
         assert_eq!(e.chain(), "cannot start the async runtime: no threads");
         assert_eq!(Error::Usage("bad".into()).chain(), "bad");
+        // An API failure says why in its message; the client's error stays for -v.
+        let api = Error::Api {
+            message: "cannot reach the API server at https://x: refused".into(),
+            source: Box::new(kube::Error::LinesCodecMaxLineLengthExceeded),
+        };
+        assert_eq!(
+            api.chain(),
+            "cannot reach the API server at https://x: refused"
+        );
+        assert_eq!(api.causes().len(), 1);
+        assert_eq!(api.code(), super::exit::INCOMPLETE);
     }
 }

@@ -65,12 +65,18 @@ pub fn main() -> ExitCode {
     };
     let (command, service, offline) = what_runs(&cli.command);
     let (format, namespace) = (cli.global.output, cli.global.namespace.clone());
+    let verbose = cli.global.verbose > 0;
     match run(cli) {
         Ok(code) => code,
         Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             let message = e.chain();
             eprintln!("error: {}", text::sanitize(&message));
+            if verbose {
+                for cause in e.causes() {
+                    eprintln!("  caused by: {}", text::sanitize(&cause));
+                }
+            }
             // A machine format still prints its document (CI keeps a report file either way);
             // not when the output itself is what failed, or the format was the mistake.
             let format_refused = matches!(&e, Error::Usage(m) if m.contains("does not support -o"));

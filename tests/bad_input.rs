@@ -90,6 +90,25 @@ fn unreachable_api_server_is_exit_3_quickly() {
         "{}",
         out.stderr
     );
+    // Under -v the client's error is kept whole: every cause under the one line.
+    let again = Run::new(["svc", "web", "-n", "shop", "-v"]);
+    let path = again.write("kc", &kc);
+    let verbose = again
+        .arg("--kubeconfig")
+        .arg(path.display().to_string())
+        .run();
+    assert_eq!(verbose.code, 3, "{}", verbose.stderr);
+    let causes: Vec<&str> = verbose
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("  caused by: "))
+        .collect();
+    assert!(!causes.is_empty(), "{}", verbose.stderr);
+    assert!(
+        causes.iter().any(|c| c.contains("Connection refused")),
+        "{}",
+        verbose.stderr
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! What it reads becomes a [`Snapshot`](crate::state::snapshot::Snapshot): the state judged is
 //! derived from it as from manifests.
 
+mod scope;
 mod service;
 
 use std::collections::BTreeMap;
@@ -11,9 +12,6 @@ use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -21,7 +19,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::state::{Fact, SourceKind, Unavailable};
+use crate::state::{Fact, Unavailable};
 use crate::text;
 
 /// Pods whose events and nodes are read when they are not ready, at most.
@@ -31,13 +29,14 @@ const PAGE: u32 = 500;
 /// Page size for `scan`, which reads whole scopes: fewer round trips, as many objects.
 const SCAN_PAGE: u32 = 2000;
 
-/// Why a read failed.
+/// Why a read failed: what a diagnosis needs to know of it, and the client's error when there is
+/// one (kept for a fatal error's causes).
 #[derive(Debug)]
 enum ReadError {
     Forbidden,
     NotFound,
     /// The server was not reached or did not answer in time.
-    Transport(String),
+    Transport(String, Option<kube::Error>),
     Other(String),
 }
 
@@ -55,7 +54,7 @@ impl ReadError {
                 namespace: namespace.map(str::to_string),
             },
             ReadError::NotFound => Unavailable::Failed("not found".into()),
-            ReadError::Transport(m) | ReadError::Other(m) => Unavailable::Failed(m),
+            ReadError::Transport(m, _) | ReadError::Other(m) => Unavailable::Failed(m),
         }
     }
 }
@@ -67,8 +66,8 @@ fn classify(e: kube::Error) -> ReadError {
             404 => ReadError::NotFound,
             code => ReadError::Other(format!("{} ({code})", text::sanitize(&status.message))),
         },
-        kube::Error::HyperError(e) => ReadError::Transport(root_cause(&e)),
-        kube::Error::Service(e) => ReadError::Transport(root_cause(e.as_ref())),
+        kube::Error::HyperError(ref h) => ReadError::Transport(root_cause(h), Some(e)),
+        kube::Error::Service(ref s) => ReadError::Transport(root_cause(s.as_ref()), Some(e)),
         other => ReadError::Other(root_cause(&other)),
     }
 }
@@ -234,10 +233,10 @@ impl Live {
         let res = match self.timeout {
             Some(t) => match tokio::time::timeout(t, fut).await {
                 Ok(r) => r.map_err(classify),
-                Err(_) => Err(ReadError::Transport(format!(
-                    "no answer within {}",
-                    humantime(t)
-                ))),
+                Err(_) => Err(ReadError::Transport(
+                    format!("no answer within {}", humantime(t)),
+                    None,
+                )),
             },
             None => fut.await.map_err(classify),
         };
@@ -433,228 +432,12 @@ impl Live {
         {
             Ok(Some(i)) => Ok(Some(i)),
             Ok(None) => self.confirm_api_server().await.map(|()| None),
-            Err(ReadError::Transport(m)) => Err(Error::Unreachable(format!(
-                "cannot reach the API server at {}: {m}",
-                self.server
-            ))),
+            Err(ReadError::Transport(m, e)) => Err(self.unreachable(&m, e)),
             Err(e) => Err(Error::Unreachable(format!(
                 "cannot read the Ingress: {}",
                 e.into_unavailable("get", "ingresses", Some(ns)).reason()
             ))),
         }
-    }
-
-    /// What `scan` needs, each kind listed once for the scope (a namespace, or all), however
-    /// many Services there are: the request count does not grow with the Services.
-    pub(crate) async fn snapshot(
-        &self,
-        ns: Option<&str>,
-        selector: Option<&str>,
-    ) -> Result<crate::state::snapshot::Snapshot> {
-        use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-        let scope = ns.map_or("-A".to_string(), |n| format!("in {n}"));
-        macro_rules! api {
-            ($t:ty) => {{
-                let a: Api<$t> = match ns {
-                    Some(n) => Api::namespaced(self.client.clone(), n),
-                    None => Api::all(self.client.clone()),
-                };
-                a
-            }};
-        }
-        let svc_lp = match selector {
-            Some(sel) => ListParams::default().limit(SCAN_PAGE).labels(sel),
-            None => ListParams::default().limit(SCAN_PAGE),
-        };
-        let work = async {
-            tokio::join!(
-                self.list(api!(Service), format!("list services {scope}"), svc_lp),
-                self.list(
-                    api!(Pod),
-                    format!("list pods {scope}"),
-                    ListParams::default().limit(SCAN_PAGE)
-                ),
-                self.list(
-                    api!(EndpointSlice),
-                    format!("list endpointslices {scope}"),
-                    ListParams::default().limit(SCAN_PAGE)
-                ),
-                self.list(
-                    api!(NetworkPolicy),
-                    format!("list networkpolicies {scope}"),
-                    ListParams::default().limit(SCAN_PAGE)
-                ),
-                self.list(
-                    api!(Deployment),
-                    format!("list deployments {scope}"),
-                    ListParams::default().limit(SCAN_PAGE)
-                ),
-                self.list(
-                    api!(StatefulSet),
-                    format!("list statefulsets {scope}"),
-                    ListParams::default().limit(SCAN_PAGE)
-                ),
-                self.list(
-                    api!(Event),
-                    format!("list warning events of pods {scope}"),
-                    ListParams::default()
-                        .limit(SCAN_PAGE)
-                        .fields("involvedObject.kind=Pod,type=Warning")
-                ),
-                self.list(
-                    Api::<Namespace>::all(self.client.clone()),
-                    "list namespaces".to_string(),
-                    ListParams::default().limit(SCAN_PAGE)
-                ),
-                self.list(
-                    Api::<Node>::all(self.client.clone()),
-                    "list nodes".to_string(),
-                    ListParams::default().limit(SCAN_PAGE)
-                ),
-            )
-        };
-        let (
-            services,
-            pods,
-            slices,
-            policies,
-            deployments,
-            statefulsets,
-            events,
-            namespaces,
-            nodes,
-        ) = match self.timeout {
-            Some(t) => tokio::time::timeout(t, work).await.map_err(|_| {
-                Error::Unreachable(format!(
-                    "the API server at {} did not answer within {} (--request-timeout)",
-                    self.server,
-                    humantime(t)
-                ))
-            })?,
-            None => work.await,
-        };
-        if matches!(services, Err(ReadError::NotFound)) {
-            self.confirm_api_server().await?;
-        }
-        let services = services.map_err(|e| match e {
-            ReadError::Transport(m) => Error::Unreachable(format!(
-                "cannot reach the API server at {}: {m}",
-                self.server
-            )),
-            other => Error::Unreachable(format!(
-                "cannot scan: {}",
-                other.into_unavailable("list", "services", ns).reason()
-            )),
-        })?;
-        let mut snap = crate::state::snapshot::Snapshot::new(SourceKind::Live);
-        snap.services = services;
-        fn take<T>(
-            missing: &mut BTreeMap<&'static str, Unavailable>,
-            res: std::result::Result<Vec<T>, ReadError>,
-            kind: &'static str,
-            ns: Option<&str>,
-        ) -> Vec<T> {
-            res.unwrap_or_else(|e| {
-                missing.insert(kind, e.into_unavailable("list", kind, ns));
-                Vec::new()
-            })
-        }
-        let m = &mut snap.unavailable;
-        let pods = take(m, pods, "pods", ns);
-        let slices = take(m, slices, "endpointslices", ns);
-        let policies = take(m, policies, "networkpolicies", ns);
-        let deployments: Vec<Deployment> = take(m, deployments, "deployments", ns);
-        let statefulsets: Vec<StatefulSet> = take(m, statefulsets, "statefulsets", ns);
-        let events = take(m, events, "events", ns);
-        let nodes = take(m, nodes, "nodes", None);
-        snap.pods = pods;
-        snap.slices = slices;
-        snap.policies = policies;
-        snap.events = events;
-        snap.nodes = nodes;
-        match namespaces {
-            Ok(n) => snap.namespaces = n,
-            Err(e) => {
-                snap.namespaces_fact =
-                    Fact::Unavailable(e.into_unavailable("list", "namespaces", None))
-            }
-        }
-        // Ingresses: their classes, every known controller's pods, and their TLS secrets by name.
-        {
-            use k8s_openapi::api::core::v1::Secret;
-            use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
-            let ingresses = self
-                .list(
-                    api!(Ingress),
-                    format!("list ingresses {scope}"),
-                    ListParams::default().limit(SCAN_PAGE),
-                )
-                .await;
-            snap.ingresses = take(&mut snap.unavailable, ingresses, "ingresses", ns);
-            if !snap.ingresses.is_empty() {
-                let classes = self
-                    .list(
-                        Api::<IngressClass>::all(self.client.clone()),
-                        "list ingressclasses".to_string(),
-                        ListParams::default().limit(SCAN_PAGE),
-                    )
-                    .await;
-                snap.ingress_classes = take(&mut snap.unavailable, classes, "ingressclasses", None);
-                let selectors: Vec<&str> = crate::ingress::CONTROLLERS
-                    .iter()
-                    .flat_map(|c| c.pod_selectors.iter().copied())
-                    .collect();
-                let reads = selectors.iter().map(|sel| {
-                    let api: Api<Pod> = Api::all(self.client.clone());
-                    async move {
-                        self.list(
-                            api,
-                            format!("list pods -A -l {sel}"),
-                            ListParams::default().limit(SCAN_PAGE).labels(sel),
-                        )
-                        .await
-                    }
-                });
-                let mut pods = Vec::new();
-                let mut failure = None;
-                for r in join_all(reads).await {
-                    match r {
-                        Ok(p) => pods.extend(p),
-                        Err(e) => failure = Some(e.into_unavailable("list", "pods", None)),
-                    }
-                }
-                snap.controller_pods = match failure {
-                    Some(u) => Fact::Unavailable(u),
-                    None => Fact::Known(pods),
-                };
-                let mut names: Vec<(String, String)> = snap
-                    .ingresses
-                    .iter()
-                    .flat_map(|i| {
-                        let ins = i.metadata.namespace.clone().unwrap_or_default();
-                        i.spec
-                            .iter()
-                            .flat_map(|s| s.tls.iter().flatten())
-                            .filter_map(move |t| t.secret_name.clone().map(|n| (ins.clone(), n)))
-                    })
-                    .collect();
-                names.sort();
-                names.dedup();
-                let reads = names.into_iter().map(|(sns, n)| {
-                    let api: Api<Secret> = Api::namespaced(self.client.clone(), &sns);
-                    async move {
-                        let res = self
-                            .bounded(format!("get secret {sns}/{n}"), api.get_opt(&n))
-                            .await;
-                        let fact = self.fact(res, "get", "secrets", Some(&sns));
-                        (sns, n, fact)
-                    }
-                });
-                snap.secrets = join_all(reads).await;
-            }
-        }
-        snap.scaled_to_zero = zero_replica_workloads(deployments, statefulsets);
-        Ok(snap)
     }
 
     /// The cluster's DaemonSets (one page): the CNI is one of them.
@@ -779,60 +562,6 @@ impl Live {
             ),
             Err(e) => Fact::Unavailable(e.into_unavailable("get", "/apis (discovery)", None)),
         }
-    }
-
-    /// What `reach` needs: pods and policies of a namespace (or all), and namespace labels.
-    pub(crate) async fn reach_input(&self, ns: Option<&str>) -> Result<crate::state::ReachInput> {
-        let (pods, policies): (Api<Pod>, Api<NetworkPolicy>) = match ns {
-            Some(n) => (
-                Api::namespaced(self.client.clone(), n),
-                Api::namespaced(self.client.clone(), n),
-            ),
-            None => (Api::all(self.client.clone()), Api::all(self.client.clone())),
-        };
-        let scope = ns.map_or("-A".to_string(), |n| format!("in {n}"));
-        let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        let work = async {
-            tokio::join!(
-                self.list(pods, format!("list pods {scope}"), ListParams::default()),
-                self.list(
-                    policies,
-                    format!("list networkpolicies {scope}"),
-                    ListParams::default()
-                ),
-                self.list(
-                    namespaces,
-                    "list namespaces".to_string(),
-                    ListParams::default()
-                ),
-            )
-        };
-        let (p, np, nss) = match self.timeout {
-            Some(t) => tokio::time::timeout(t, work).await.map_err(|_| {
-                Error::Unreachable(format!(
-                    "the API server at {} did not answer within {} (--request-timeout)",
-                    self.server,
-                    humantime(t)
-                ))
-            })?,
-            None => work.await,
-        };
-        let fatal = |e: ReadError, resource: &'static str| match e {
-            ReadError::Transport(m) => Error::Unreachable(format!(
-                "cannot reach the API server at {}: {m}",
-                self.server
-            )),
-            other => Error::Unreachable(format!(
-                "cannot decide: {}",
-                other.into_unavailable("list", resource, ns).reason()
-            )),
-        };
-        Ok(crate::state::ReachInput {
-            source: SourceKind::Live,
-            pods: p.map_err(|e| fatal(e, "pods"))?,
-            policies: np.map_err(|e| fatal(e, "networkpolicies"))?,
-            namespaces: self.fact(nss, "list", "namespaces", None),
-        })
     }
 }
 

@@ -44,7 +44,7 @@ impl Live {
                 .await
             {
                 Ok(p) => p,
-                Err(ReadError::Transport(m)) => return Err(self.unreachable(&m)),
+                Err(ReadError::Transport(m, e)) => return Err(self.unreachable(&m, e)),
                 Err(e) => {
                     return Err(Error::Unreachable(
                         e.into_unavailable("get", "pods", Some(ns)).reason(),
@@ -99,12 +99,17 @@ impl Live {
         }
     }
 
-    /// "cannot reach the API server at URL: why" (exit 3).
-    pub(super) fn unreachable(&self, why: &str) -> Error {
-        Error::Unreachable(format!(
-            "cannot reach the API server at {}: {why}",
-            self.server
-        ))
+    /// "cannot reach the API server at URL: why" (exit 3), with the client's error when there is
+    /// one.
+    pub(super) fn unreachable(&self, why: &str, source: Option<kube::Error>) -> Error {
+        let message = format!("cannot reach the API server at {}: {why}", self.server);
+        match source {
+            Some(e) => Error::Api {
+                message,
+                source: Box::new(e),
+            },
+            None => Error::Unreachable(message),
+        }
     }
 
     /// Round 1: the Service, or — when it is missing — the names the user may have meant. A
@@ -121,7 +126,7 @@ impl Live {
             .await
         {
             Ok(svc) => svc,
-            Err(ReadError::Transport(m)) => return Err(self.unreachable(&m)),
+            Err(ReadError::Transport(m, e)) => return Err(self.unreachable(&m, e)),
             Err(e) => {
                 let u = e.into_unavailable("get", "services", Some(ns));
                 snap.unavailable.insert(part::SERVICE, u);
@@ -154,7 +159,7 @@ impl Live {
     }
 
     /// Adds what a list read to the snapshot, or marks the part unread.
-    fn take<K: kube::Resource>(
+    pub(super) fn take<K: kube::Resource>(
         &self,
         snap: &mut Snapshot,
         res: std::result::Result<Vec<K>, ReadError>,
@@ -394,7 +399,7 @@ impl Live {
     }
 
     /// The pods of these controllers, in every namespace (by their labels).
-    async fn controller_pods(
+    pub(super) async fn controller_pods(
         &self,
         controllers: &[&'static crate::ingress::Controller],
     ) -> Fact<Vec<Pod>> {
@@ -615,6 +620,7 @@ holds!(
     Pod => pods,
     EndpointSlice => slices,
     Event => events,
+    Node => nodes,
     NetworkPolicy => policies,
     Ingress => ingresses,
     IngressClass => ingress_classes,
