@@ -10,6 +10,7 @@ use crate::netpol::Verdict as Policy;
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;
 use crate::state::plan::{ProbePlan, Purpose};
+use crate::state::probe::ProbeResults;
 use crate::wire::Verdict;
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
@@ -18,135 +19,36 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         Err(u) => return unavailable(u),
     };
     let plan = ProbePlan::as_run(state, results);
-    let ns = &state.namespace;
-    let mut evidence = probed::probe_evidence(results);
-    let mut fixes: Vec<String> = Vec::new();
-    let mut worst = Status::Pass;
-    let mut open = 0;
-    let mut probed_count = 0;
-    let mut silent_udp = 0;
-    let mut all_policy_drops = true;
-    let mut unenforced = Vec::new();
+    let mut t = Tally {
+        evidence: probed::probe_evidence(results),
+        fixes: Vec::new(),
+        worst: Status::Pass,
+        open: 0,
+        probed: 0,
+        silent_udp: 0,
+        all_policy_drops: true,
+        unenforced: Vec::new(),
+    };
     for planned in &plan.targets {
-        let Purpose::Endpoint {
+        if let Purpose::Endpoint {
             pod,
             port,
             protocol,
             ..
         } = &planned.purpose
-        else {
-            continue;
-        };
-        probed_count += 1;
-        let pod_name = pod.clone().unwrap_or_else(|| "(no pod)".into());
-        let what = format!("pod {pod_name} {protocol}/{port}");
-        let Some(record) = results.sockets_for(&planned.arg).next() else {
-            evidence.push(Evidence::new(
-                "Probe",
-                format!("{what}: the agent reported nothing about {}", planned.arg),
-            ));
-            worst = worst.max(Status::Error);
-            continue;
-        };
-        let decision = pod
-            .as_deref()
-            .and_then(|p| probed::probe_decision(state, results, p, *port, protocol));
-        let policy = decision.as_ref().map(|d| d.verdict());
-        evidence.push(probed::evidence("Probe", &what, record));
-        let ip = planned.arg.rsplit_once(':').map(|(a, _)| a).unwrap_or("");
-        let ip = ip.split_once(':').map_or(ip, |(_, rest)| rest);
-        match record.verdict {
-            Verdict::Open => {
-                open += 1;
-                if let Some(proxy) = pod.as_deref().and_then(|p| mesh_sidecar(state, p)) {
-                    evidence.push(Evidence::new(
-                        "MeshSidecar",
-                        format!(
-                            "{what}: the pod runs {proxy}, which accepts connections itself: \"open\" proves the sidecar, not the app behind it"
-                        ),
-                    ));
-                }
-                if policy == Some(Policy::Denied) {
-                    unenforced.push(format!(
-                        "{what} answered although {} denies the probe: NetworkPolicy is not enforced here (the CNI has no policy engine)",
-                        denying(decision.as_ref().expect("decided"))
-                    ));
-                }
-            }
-            Verdict::NoAnswer => silent_udp += 1,
-            Verdict::Dropped => {
-                match (&policy, &decision) {
-                    (Some(Policy::Denied), Some(d)) => {
-                        worst = worst.max(Status::Fail);
-                        evidence.push(Evidence::new(
-                        "CrossCheck",
-                        format!("expected: {} denies the probe's identity, and its SYNs were dropped", denying(d)),
-                    ));
-                    }
-                    _ => {
-                        all_policy_drops = false;
-                        worst = worst.max(Status::Fail);
-                        evidence.push(Evidence::new(
-                        "CrossCheck",
-                        format!(
-                            "NetworkPolicy {} the probe, yet its SYNs were dropped: a host firewall, a cloud security group, the CNI, or a policy engine this tool does not read",
-                            policy.as_ref().map_or("could not be evaluated for", |p| if *p == Policy::Allowed { "allows" } else { "is undecided for" })
-                        ),
-                    ));
-                        fixes.push(format!(
-                        "capture on the pod to see whether the SYNs arrive: kubectl netdoctor capture -n {} {} -w {} --filter 'port {port}'",
-                        crate::text::shell_quote(ns),
-                        crate::text::shell_quote(&pod_name),
-                        crate::text::shell_quote(&format!("{pod_name}.pcap"))
-                    ));
-                    }
-                }
-            }
-            Verdict::Refused | Verdict::Closed => {
-                all_policy_drops = false;
-                worst = worst.max(Status::Fail);
-                match pod.as_deref().and_then(|p| results.sockets.get(p)) {
-                    Some(Ok(table)) => {
-                        let (found, fix) = read_socket_table(&pod_name, table, *port, protocol);
-                        evidence.push(Evidence::new("Sockets", found));
-                        fixes.push(fix);
-                    }
-                    Some(Err(why)) => evidence.push(Evidence::new(
-                        "Sockets",
-                        format!("the socket table of {pod_name} could not be read: {why}"),
-                    )),
-                    None => {}
-                }
-                fixes.push(format!(
-                    "see what the pod listens on: kubectl debug -n {} {} -it --image=nicolaka/netshoot -- ss -lntup",
-                    crate::text::shell_quote(ns),
-                    crate::text::shell_quote(&format!("pod/{pod_name}"))
-                ));
-                fixes.push(format!(
-                    "make the app listen on 0.0.0.0:{port} (not 127.0.0.1), or point the Service's targetPort at the port it does listen on"
-                ));
-            }
-            Verdict::Rejected => {
-                all_policy_drops = false;
-                worst = worst.max(Status::Fail);
-                fixes.push(format!(
-                    "a firewall rejects {ip}:{port}: check the node's iptables/nftables rules and any policy engine's reject rules"
-                ));
-            }
-            Verdict::Unreachable => {
-                all_policy_drops = false;
-                worst = worst.max(Status::Fail);
-                fixes.push(format!(
-                    "no path to {ip}: check the CNI pods on the probe's node and on {pod_name}'s node (kubectl get pods -n kube-system -o wide), and the routes between nodes"
-                ));
-            }
-            _ => {
-                all_policy_drops = false;
-                worst = worst.max(Status::Error);
-            }
+        {
+            let target = Endpoint {
+                state,
+                results,
+                arg: &planned.arg,
+                pod: pod.as_deref(),
+                port: *port,
+                protocol,
+            };
+            t.endpoint(&target);
         }
     }
-    if probed_count == 0 {
+    if t.probed == 0 {
         let why = if plan.unsupported.is_empty() {
             "no ready endpoint to probe".to_string()
         } else {
@@ -154,55 +56,230 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         };
         return Outcome::skip(SkipKind::NotApplicable, why);
     }
-    let weak = !results.captured();
-    let summary = match worst {
-        Status::Pass if silent_udp > 0 && open == 0 => {
-            worst = Status::Warn;
+    t.outcome(!results.captured())
+}
+
+/// One ready endpoint the probe connected to.
+struct Endpoint<'a> {
+    state: &'a ClusterState,
+    results: &'a ProbeResults,
+    /// The agent's target (`tcp:IP:PORT`).
+    arg: &'a str,
+    pod: Option<&'a str>,
+    port: u16,
+    protocol: &'a str,
+}
+
+/// What the endpoints' verdicts add up to.
+struct Tally {
+    evidence: Vec<Evidence>,
+    fixes: Vec<String>,
+    worst: Status,
+    open: usize,
+    probed: usize,
+    silent_udp: usize,
+    /// Every failure was a drop that NetworkPolicy explains (the root cause is netpol.allows).
+    all_policy_drops: bool,
+    /// Endpoints that answered although policy denies the probe.
+    unenforced: Vec<String>,
+}
+
+impl Tally {
+    fn endpoint(&mut self, e: &Endpoint) {
+        self.probed += 1;
+        let pod_name = e.pod.unwrap_or("(no pod)");
+        let what = format!("pod {pod_name} {}/{}", e.protocol, e.port);
+        let Some(record) = e.results.sockets_for(e.arg).next() else {
+            self.evidence.push(Evidence::new(
+                "Probe",
+                format!("{what}: the agent reported nothing about {}", e.arg),
+            ));
+            self.worst = self.worst.max(Status::Error);
+            return;
+        };
+        let decision = e
+            .pod
+            .and_then(|p| probed::probe_decision(e.state, e.results, p, e.port, e.protocol));
+        self.evidence.push(probed::evidence("Probe", &what, record));
+        if record.verdict == Verdict::Open {
+            self.open += 1;
+            self.answered(e, &what, decision.as_ref());
+            return;
+        }
+        if record.verdict == Verdict::NoAnswer {
+            self.silent_udp += 1;
+            return;
+        }
+        if record.verdict == Verdict::Dropped
+            && decision
+                .as_ref()
+                .is_some_and(|d| d.verdict() == Policy::Denied)
+        {
+            // What the policy says would happen, happened.
+            self.worst = self.worst.max(Status::Fail);
+            let d = decision.as_ref().expect("decided");
+            self.evidence.push(Evidence::new(
+                "CrossCheck",
+                format!(
+                    "expected: {} denies the probe's identity, and its SYNs were dropped",
+                    denying(d)
+                ),
+            ));
+            return;
+        }
+        self.all_policy_drops = false;
+        self.worst = self.worst.max(match record.verdict {
+            Verdict::Dropped
+            | Verdict::Refused
+            | Verdict::Closed
+            | Verdict::Rejected
+            | Verdict::Unreachable => Status::Fail,
+            _ => Status::Error,
+        });
+        let ip = e.arg.rsplit_once(':').map(|(a, _)| a).unwrap_or("");
+        let ip = ip.split_once(':').map_or(ip, |(_, rest)| rest);
+        let port = e.port;
+        match record.verdict {
+            Verdict::Dropped => self.dropped(e, pod_name, decision.as_ref()),
+            Verdict::Refused | Verdict::Closed => self.refused(e, pod_name),
+            Verdict::Rejected => self.fixes.push(format!(
+                "a firewall rejects {ip}:{port}: check the node's iptables/nftables rules and any policy engine's reject rules"
+            )),
+            Verdict::Unreachable => self.fixes.push(format!(
+                "no path to {ip}: check the CNI pods on the probe's node and on {pod_name}'s node (kubectl get pods -n kube-system -o wide), and the routes between nodes"
+            )),
+            _ => {}
+        }
+    }
+
+    /// An endpoint that answered: through a mesh sidecar it proves only the sidecar; against a
+    /// denying policy it proves policy is not enforced.
+    fn answered(
+        &mut self,
+        e: &Endpoint,
+        what: &str,
+        decision: Option<&crate::netpol::PathDecision>,
+    ) {
+        if let Some(proxy) = e.pod.and_then(|p| mesh_sidecar(e.state, p)) {
+            self.evidence.push(Evidence::new(
+                "MeshSidecar",
+                format!(
+                    "{what}: the pod runs {proxy}, which accepts connections itself: \"open\" proves the sidecar, not the app behind it"
+                ),
+            ));
+        }
+        if let Some(d) = decision.filter(|d| d.verdict() == Policy::Denied) {
+            self.unenforced.push(format!(
+                "{what} answered although {} denies the probe: NetworkPolicy is not enforced here (the CNI has no policy engine)",
+                denying(d)
+            ));
+        }
+    }
+
+    /// SYNs dropped although policy does not deny the probe: dropped outside NetworkPolicy.
+    fn dropped(
+        &mut self,
+        e: &Endpoint,
+        pod_name: &str,
+        decision: Option<&crate::netpol::PathDecision>,
+    ) {
+        let policy = decision.map(|d| d.verdict());
+        self.evidence.push(Evidence::new(
+            "CrossCheck",
             format!(
-                "{silent_udp} UDP endpoint(s) did not answer: inconclusive (many UDP services ignore an unknown datagram)"
-            )
-        }
-        Status::Pass => format!("{open} of {probed_count} endpoint(s) accept connections"),
-        Status::Fail if all_policy_drops => {
-            "the probe's connections were dropped by NetworkPolicy (see netpol.allows)".into()
-        }
-        _ => format!(
-            "{} of {probed_count} endpoint(s) do not accept connections",
-            probed_count - open - silent_udp
-        ),
-    };
-    let summary = if weak {
-        format!("{summary} (no packet capture: verdicts from connect(), weaker)")
-    } else {
-        summary
-    };
-    let mut outcome = match worst {
-        Status::Pass => Outcome::pass(summary),
-        Status::Warn => Outcome::warn(summary),
-        Status::Error => {
-            let mut o = Outcome::fail(summary);
-            o.status = Status::Error;
-            o
-        }
-        _ => Outcome::fail(summary),
-    };
-    if !unenforced.is_empty() && outcome.status == Status::Pass {
-        outcome = Outcome::warn(format!(
-            "{} — but NetworkPolicy is not enforced",
-            outcome.summary
+                "NetworkPolicy {} the probe, yet its SYNs were dropped: a host firewall, a cloud security group, the CNI, or a policy engine this tool does not read",
+                policy.as_ref().map_or("could not be evaluated for", |p| if *p == Policy::Allowed { "allows" } else { "is undecided for" })
+            ),
+        ));
+        self.fixes.push(format!(
+            "capture on the pod to see whether the SYNs arrive: kubectl netdoctor capture -n {} {} -w {} --filter 'port {}'",
+            crate::text::shell_quote(&e.state.namespace),
+            crate::text::shell_quote(pod_name),
+            crate::text::shell_quote(&format!("{pod_name}.pcap")),
+            e.port
         ));
     }
-    evidence.extend(
-        unenforced
-            .into_iter()
-            .map(|m| Evidence::new("CrossCheck", m)),
-    );
-    fixes.dedup();
-    let outcome = outcome.evidence(evidence).fix(fixes);
-    if worst == Status::Fail && all_policy_drops {
-        outcome.root_cause("netpol.allows")
-    } else {
-        outcome
+
+    /// Nothing listens on the port (RST, ICMP port unreachable): what the pod's socket table says
+    /// (`--inspect`), and how to look.
+    fn refused(&mut self, e: &Endpoint, pod_name: &str) {
+        let (ns, port) = (&e.state.namespace, e.port);
+        match e.pod.and_then(|p| e.results.sockets.get(p)) {
+            Some(Ok(table)) => {
+                let (found, fix) = read_socket_table(pod_name, table, port, e.protocol);
+                self.evidence.push(Evidence::new("Sockets", found));
+                self.fixes.push(fix);
+            }
+            Some(Err(why)) => self.evidence.push(Evidence::new(
+                "Sockets",
+                format!("the socket table of {pod_name} could not be read: {why}"),
+            )),
+            None => {}
+        }
+        self.fixes.push(format!(
+            "see what the pod listens on: kubectl debug -n {} {} -it --image=nicolaka/netshoot -- ss -lntup",
+            crate::text::shell_quote(ns),
+            crate::text::shell_quote(&format!("pod/{pod_name}"))
+        ));
+        self.fixes.push(format!(
+            "make the app listen on 0.0.0.0:{port} (not 127.0.0.1), or point the Service's targetPort at the port it does listen on"
+        ));
+    }
+
+    /// The check's outcome; `weak` when verdicts came from connect() only (no capture).
+    fn outcome(mut self, weak: bool) -> Outcome {
+        let (open, probed, silent_udp) = (self.open, self.probed, self.silent_udp);
+        let summary = match self.worst {
+            Status::Pass if silent_udp > 0 && open == 0 => {
+                self.worst = Status::Warn;
+                format!(
+                    "{silent_udp} UDP endpoint(s) did not answer: inconclusive (many UDP services ignore an unknown datagram)"
+                )
+            }
+            Status::Pass => format!("{open} of {probed} endpoint(s) accept connections"),
+            Status::Fail if self.all_policy_drops => {
+                "the probe's connections were dropped by NetworkPolicy (see netpol.allows)".into()
+            }
+            _ => format!(
+                "{} of {probed} endpoint(s) do not accept connections",
+                probed - open - silent_udp
+            ),
+        };
+        let summary = if weak {
+            format!("{summary} (no packet capture: verdicts from connect(), weaker)")
+        } else {
+            summary
+        };
+        let mut outcome = match self.worst {
+            Status::Pass => Outcome::pass(summary),
+            Status::Warn => Outcome::warn(summary),
+            Status::Error => {
+                let mut o = Outcome::fail(summary);
+                o.status = Status::Error;
+                o
+            }
+            _ => Outcome::fail(summary),
+        };
+        if !self.unenforced.is_empty() && outcome.status == Status::Pass {
+            outcome = Outcome::warn(format!(
+                "{} — but NetworkPolicy is not enforced",
+                outcome.summary
+            ));
+        }
+        let mut evidence = self.evidence;
+        evidence.extend(
+            self.unenforced
+                .into_iter()
+                .map(|m| Evidence::new("CrossCheck", m)),
+        );
+        let mut fixes = self.fixes;
+        fixes.dedup();
+        let outcome = outcome.evidence(evidence).fix(fixes);
+        if self.worst == Status::Fail && self.all_policy_drops {
+            outcome.root_cause("netpol.allows")
+        } else {
+            outcome
+        }
     }
 }
 

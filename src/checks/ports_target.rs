@@ -131,7 +131,7 @@ fn numeric(
     pods: &[Pod],
 ) -> Finding {
     let mut same = 0;
-    let mut other_proto: Vec<(&Pod, String)> = Vec::new();
+    let mut evidence = Vec::new();
     for pod in pods {
         let decl: Vec<_> = k8s::declared_ports(pod)
             .filter(|(_, p)| p.container_port == n)
@@ -142,14 +142,18 @@ fn numeric(
         {
             same += 1;
         } else if let Some((c, p)) = decl.first() {
-            other_proto.push((
-                pod,
-                format!(
-                    "container {} declares {n}/{}",
-                    c.name,
-                    k8s::protocol(p.protocol.as_ref())
-                ),
-            ));
+            let what = format!(
+                "container {} declares {n}/{}, the Service port is {proto}",
+                c.name,
+                k8s::protocol(p.protocol.as_ref())
+            );
+            evidence.push(
+                Evidence::new(
+                    "ProtocolMismatch",
+                    format!("{}: {what}", k8s::describe_pod(pod)),
+                )
+                .on(pod_ref(pod)),
+            );
         }
     }
     if same == pods.len() {
@@ -158,50 +162,18 @@ fn numeric(
             text::plural(same, "pod")
         ));
     }
-    let mut evidence = Vec::new();
-    for (pod, what) in &other_proto {
-        evidence.push(
-            Evidence::new(
-                "ProtocolMismatch",
-                format!(
-                    "{}: {what}, the Service port is {proto}",
-                    k8s::describe_pod(pod)
-                ),
-            )
-            .on(pod_ref(pod)),
-        );
-    }
+    let other_proto = !evidence.is_empty();
     let undeclared: Vec<&Pod> = pods
         .iter()
         .filter(|p| !k8s::declared_ports(p).any(|(_, cp)| cp.container_port == n))
         .collect();
-    for pod in undeclared.iter().take(LIST) {
-        let declared: Vec<String> = k8s::declared_ports(pod)
-            .map(|(_, p)| {
-                format!(
-                    "{}/{}",
-                    p.container_port,
-                    k8s::protocol(p.protocol.as_ref())
-                )
-            })
-            .collect();
-        let declared = if declared.is_empty() {
-            "none".to_string()
-        } else {
-            declared.join(", ")
-        };
-        evidence.push(
-            Evidence::new(
-                "UndeclaredPort",
-                format!(
-                    "{} declares no port {n} (declared: {declared})",
-                    k8s::describe_pod(pod)
-                ),
-            )
-            .on(pod_ref(pod)),
-        );
-    }
-    let line = if !other_proto.is_empty() {
+    evidence.extend(
+        undeclared
+            .iter()
+            .take(LIST)
+            .map(|pod| undeclared_port(pod, n)),
+    );
+    let line = if other_proto {
         format!("{label}: containers declare {n} with another protocol than {proto}")
     } else {
         format!(
@@ -209,6 +181,50 @@ fn numeric(
             text::plural(undeclared.len(), "pod")
         )
     };
+    Finding {
+        status: Status::Warn,
+        line,
+        evidence,
+        fix: numeric_fixes(state, index, n, proto, pods, same, &undeclared),
+    }
+}
+
+/// A pod that declares no port `n`, with the ports it declares.
+fn undeclared_port(pod: &Pod, n: i32) -> Evidence {
+    let declared: Vec<String> = k8s::declared_ports(pod)
+        .map(|(_, p)| {
+            format!(
+                "{}/{}",
+                p.container_port,
+                k8s::protocol(p.protocol.as_ref())
+            )
+        })
+        .collect();
+    let declared = if declared.is_empty() {
+        "none".to_string()
+    } else {
+        declared.join(", ")
+    };
+    Evidence::new(
+        "UndeclaredPort",
+        format!(
+            "{} declares no port {n} (declared: {declared})",
+            k8s::describe_pod(pod)
+        ),
+    )
+    .on(pod_ref(pod))
+}
+
+/// The fixes for a numeric targetPort not declared as the Service port's protocol.
+fn numeric_fixes(
+    state: &ClusterState,
+    index: usize,
+    n: i32,
+    proto: &str,
+    pods: &[Pod],
+    same: usize,
+    undeclared: &[&Pod],
+) -> Vec<String> {
     // Kubernetes sends the Service port's protocol to the number as it is: a container that
     // declares the number only under another protocol means the Service port says the wrong one.
     let other: Vec<&str> = pods
@@ -217,39 +233,32 @@ fn numeric(
         .map(|(_, cp)| k8s::protocol(cp.protocol.as_ref()))
         .filter(|p| *p != proto)
         .collect();
-    let mut fix = Vec::new();
     if same == 0
         && undeclared.is_empty()
         && !other.is_empty()
         && other.iter().all(|p| *p == other[0])
     {
-        fix.push(format!(
+        return vec![format!(
             "the pods serve {n}/{}: set the Service port's protocol to {}: {}",
             other[0],
             other[0],
             set_field(state, index, "protocol", serde_json::json!(other[0]))
-        ));
-    } else {
-        match known_port(&undeclared, proto) {
-            Some((p, why)) => fix.push(format!(
-                "if the app listens on {p} ({why}): {}",
-                set_target_port(state, index, &p.to_string())
-            )),
-            None => fix.push(format!(
-                "if the app listens on another port, point spec.ports[{index}].targetPort at it: {}",
-                edit_service(state)
-            )),
-        }
-        fix.push(
-            "or declare it in the pod template: containers[].ports[].containerPort".to_string(),
-        );
+        )];
     }
-    Finding {
-        status: Status::Warn,
-        line,
-        evidence,
-        fix,
-    }
+    let first = match known_port(undeclared, proto) {
+        Some((p, why)) => format!(
+            "if the app listens on {p} ({why}): {}",
+            set_target_port(state, index, &p.to_string())
+        ),
+        None => format!(
+            "if the app listens on another port, point spec.ports[{index}].targetPort at it: {}",
+            edit_service(state)
+        ),
+    };
+    vec![
+        first,
+        "or declare it in the pod template: containers[].ports[].containerPort".to_string(),
+    ]
 }
 
 fn named(
@@ -274,77 +283,16 @@ fn named(
             Some(n) => resolved.entry(n).or_default().push(pod),
             None => unresolved.push(pod),
         }
-        let owners: Vec<&str> = k8s::port_containers(pod)
-            .filter(|c| {
-                c.ports.iter().flatten().any(|p| {
-                    p.name.as_deref() == Some(name) && k8s::protocol(p.protocol.as_ref()) == proto
-                })
-            })
-            .map(|c| c.name.as_str())
-            .collect();
-        if owners.len() > 1 {
+        if let Some(e) = duplicate_name(pod, name, proto) {
             duplicated.push(pod);
-            evidence.push(
-                Evidence::new(
-                    "DuplicatePortName",
-                    format!(
-                        "{}: port name {name} is declared by containers {}; the first ({}) wins",
-                        k8s::describe_pod(pod),
-                        owners.join(", "),
-                        owners[0]
-                    ),
-                )
-                .on(pod_ref(pod)),
-            );
+            evidence.push(e);
         }
     }
     for pod in unresolved.iter().take(LIST) {
-        let same_name: Vec<String> = k8s::declared_ports(pod)
-            .filter(|(_, p)| p.name.as_deref() == Some(name))
-            .map(|(c, p)| {
-                format!(
-                    "container {} declares {name} as {}/{}",
-                    c.name,
-                    p.container_port,
-                    k8s::protocol(p.protocol.as_ref())
-                )
-            })
-            .collect();
-        let why = if same_name.is_empty() {
-            let names: Vec<String> = k8s::declared_ports(pod)
-                .map(|(_, p)| match &p.name {
-                    Some(n) => format!(
-                        "{n} {}/{}",
-                        p.container_port,
-                        k8s::protocol(p.protocol.as_ref())
-                    ),
-                    None => format!(
-                        "(unnamed) {}/{}",
-                        p.container_port,
-                        k8s::protocol(p.protocol.as_ref())
-                    ),
-                })
-                .collect();
-            let names = if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            };
-            format!("no container port named {name} (declared: {names})")
-        } else {
-            format!("{}, but the Service port is {proto}", same_name.join("; "))
-        };
-        let kind = if same_name.is_empty() {
-            "PortUnresolved"
-        } else {
-            "ProtocolMismatch"
-        };
-        evidence.push(
-            Evidence::new(kind, format!("{}: {why}", k8s::describe_pod(pod))).on(pod_ref(pod)),
-        );
+        evidence.push(why_unresolved(pod, name, proto));
     }
-
     if !unresolved.is_empty() {
+        let fix = unresolved_fixes(state, index, name, proto, &resolved, &unresolved);
         let line = format!(
             "{label}: targetPort {name} does not resolve on {} of {} ({}): {} no traffic on this port",
             unresolved.len(),
@@ -356,77 +304,6 @@ fn named(
                 "they get"
             },
         );
-        // The number the port should go to: what it resolves to elsewhere, or the only port of
-        // that protocol the unresolved pods declare (the same everywhere).
-        let only_declared = |pod: &&Pod| -> Option<(i32, Option<String>)> {
-            let mut ports = k8s::declared_ports(pod)
-                .filter(|(_, p)| k8s::protocol(p.protocol.as_ref()) == proto);
-            let (_, first) = ports.next()?;
-            ports
-                .next()
-                .is_none()
-                .then(|| (first.container_port, first.name.clone()))
-        };
-        let candidates: Vec<Option<(i32, Option<String>)>> =
-            unresolved.iter().map(only_declared).collect();
-        let uniform = candidates
-            .first()
-            .cloned()
-            .flatten()
-            .filter(|c| candidates.iter().all(|x| x.as_ref() == Some(c)));
-        let numbers: Vec<i32> = resolved.keys().copied().collect();
-        let number = match (numbers.as_slice(), &uniform) {
-            ([n], _) => Some(*n),
-            ([], Some((n, _))) => Some(*n),
-            _ => None,
-        };
-        let workload = unresolved.first().and_then(|p| k8s::workload_of(p));
-        let template = match (&workload, state.is_offline()) {
-            (Some((kind, wname)), true) => {
-                format!(" in {}", state.edit_location(kind, &state.namespace, wname))
-            }
-            (Some((kind, wname)), false) => format!(" of {kind} {wname}"),
-            (None, _) => String::new(),
-        };
-        // Named ports resolve by name *and* protocol (Kubernetes' findPort): a container that
-        // declares the name under another protocol means the Service port says the wrong one.
-        let other: Vec<&str> = unresolved
-            .iter()
-            .flat_map(|p| {
-                k8s::declared_ports(p)
-                    .filter(|(_, cp)| cp.name.as_deref() == Some(name))
-                    .map(|(_, cp)| k8s::protocol(cp.protocol.as_ref()))
-                    .take(1)
-            })
-            .collect();
-        let mut fix = Vec::new();
-        if other.len() == unresolved.len() && other.iter().all(|p| *p == other[0]) {
-            fix.push(format!(
-                "the pods declare {name} as {}: set the Service port's protocol to {}: {}",
-                other[0],
-                other[0],
-                set_field(state, index, "protocol", serde_json::json!(other[0]))
-            ));
-            fix.push(format!(
-                "or, if the app does serve {name} over {proto}, declare it so in the pod template{template}: ports: [{{name: {name}, containerPort: <port>, protocol: {proto}}}]"
-            ));
-        } else if let Some((n, Some(old))) = &uniform {
-            fix.push(format!("rename the container port {old} ({n}/{proto}) to {name} in the pod template{template}"));
-        } else if let Some((n, None)) = &uniform {
-            fix.push(format!(
-                "name the container port in the pod template{template}: ports: [{{name: {name}, containerPort: {n}, protocol: {proto}}}]"
-            ));
-        } else {
-            fix.push(format!(
-                "name the container port in the pod template{template}: ports: [{{name: {name}, containerPort: <port>, protocol: {proto}}}]"
-            ));
-        }
-        if let Some(n) = number {
-            fix.push(format!(
-                "or point the Service at the number: {}",
-                set_target_port(state, index, &n.to_string())
-            ));
-        }
         return Finding {
             status: Status::Fail,
             line,
@@ -447,6 +324,18 @@ fn named(
             ],
         };
     }
+    resolved_everywhere(label, name, proto, pods.len(), &resolved, evidence)
+}
+
+/// A named targetPort that resolves on every pod: to one number, or (allowed) to several.
+fn resolved_everywhere(
+    label: &str,
+    name: &str,
+    proto: &str,
+    pods: usize,
+    resolved: &BTreeMap<i32, Vec<&Pod>>,
+    mut evidence: Vec<Evidence>,
+) -> Finding {
     let line = if resolved.len() > 1 {
         let parts: Vec<String> = resolved
             .iter()
@@ -464,12 +353,177 @@ fn named(
         let n = resolved.keys().next().copied().unwrap_or_default();
         format!(
             "{label}: {name} resolves to {n}/{proto} on {}",
-            text::plural(pods.len(), "pod")
+            text::plural(pods, "pod")
         )
     };
     let mut f = pass(line);
     f.evidence = evidence;
     f
+}
+
+/// A port name that several containers of the pod declare (the first wins).
+fn duplicate_name(pod: &Pod, name: &str, proto: &str) -> Option<Evidence> {
+    let owners: Vec<&str> = k8s::port_containers(pod)
+        .filter(|c| {
+            c.ports.iter().flatten().any(|p| {
+                p.name.as_deref() == Some(name) && k8s::protocol(p.protocol.as_ref()) == proto
+            })
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    (owners.len() > 1).then(|| {
+        Evidence::new(
+            "DuplicatePortName",
+            format!(
+                "{}: port name {name} is declared by containers {}; the first ({}) wins",
+                k8s::describe_pod(pod),
+                owners.join(", "),
+                owners[0]
+            ),
+        )
+        .on(pod_ref(pod))
+    })
+}
+
+/// Why a named targetPort does not resolve on a pod: no port of that name (the names it has), or
+/// the name under another protocol.
+fn why_unresolved(pod: &Pod, name: &str, proto: &str) -> Evidence {
+    let described = |p: &k8s_openapi::api::core::v1::ContainerPort| {
+        format!(
+            "{}/{}",
+            p.container_port,
+            k8s::protocol(p.protocol.as_ref())
+        )
+    };
+    let same_name: Vec<String> = k8s::declared_ports(pod)
+        .filter(|(_, p)| p.name.as_deref() == Some(name))
+        .map(|(c, p)| format!("container {} declares {name} as {}", c.name, described(p)))
+        .collect();
+    let (kind, why) = if same_name.is_empty() {
+        let names: Vec<String> = k8s::declared_ports(pod)
+            .map(|(_, p)| {
+                let n = p.name.as_deref().unwrap_or("(unnamed)");
+                format!("{n} {}", described(p))
+            })
+            .collect();
+        let names = if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        };
+        (
+            "PortUnresolved",
+            format!("no container port named {name} (declared: {names})"),
+        )
+    } else {
+        (
+            "ProtocolMismatch",
+            format!("{}, but the Service port is {proto}", same_name.join("; ")),
+        )
+    };
+    Evidence::new(kind, format!("{}: {why}", k8s::describe_pod(pod))).on(pod_ref(pod))
+}
+
+/// The port the unresolved pods would serve a name on: the only port of the protocol that each
+/// declares, when it is the same on all (with its name, if it has one); and the number the
+/// Service could point at instead — what the name resolves to elsewhere, else that port.
+fn target_number(
+    proto: &str,
+    resolved: &BTreeMap<i32, Vec<&Pod>>,
+    unresolved: &[&Pod],
+) -> (Option<(i32, Option<String>)>, Option<i32>) {
+    let only_declared = |pod: &&Pod| -> Option<(i32, Option<String>)> {
+        let mut ports =
+            k8s::declared_ports(pod).filter(|(_, p)| k8s::protocol(p.protocol.as_ref()) == proto);
+        let (_, first) = ports.next()?;
+        ports
+            .next()
+            .is_none()
+            .then(|| (first.container_port, first.name.clone()))
+    };
+    let candidates: Vec<Option<(i32, Option<String>)>> =
+        unresolved.iter().map(only_declared).collect();
+    let uniform = candidates
+        .first()
+        .cloned()
+        .flatten()
+        .filter(|c| candidates.iter().all(|x| x.as_ref() == Some(c)));
+    let numbers: Vec<i32> = resolved.keys().copied().collect();
+    let number = match (numbers.as_slice(), &uniform) {
+        ([n], _) => Some(*n),
+        ([], Some((n, _))) => Some(*n),
+        _ => None,
+    };
+    (uniform, number)
+}
+
+/// The fixes for a named targetPort that some pods do not resolve: the Service port's protocol
+/// when the pods declare the name under another; else the container port to name (or rename);
+/// then the number the Service could point at instead.
+fn unresolved_fixes(
+    state: &ClusterState,
+    index: usize,
+    name: &str,
+    proto: &str,
+    resolved: &BTreeMap<i32, Vec<&Pod>>,
+    unresolved: &[&Pod],
+) -> Vec<String> {
+    let (uniform, number) = target_number(proto, resolved, unresolved);
+    let workload = unresolved.first().and_then(|p| k8s::workload_of(p));
+    let template = match (&workload, state.is_offline()) {
+        (Some((kind, wname)), true) => {
+            format!(" in {}", state.edit_location(kind, &state.namespace, wname))
+        }
+        (Some((kind, wname)), false) => format!(" of {kind} {wname}"),
+        (None, _) => String::new(),
+    };
+    // Named ports resolve by name *and* protocol (Kubernetes' findPort): a container that
+    // declares the name under another protocol means the Service port says the wrong one.
+    let other: Vec<&str> = unresolved
+        .iter()
+        .flat_map(|p| {
+            k8s::declared_ports(p)
+                .filter(|(_, cp)| cp.name.as_deref() == Some(name))
+                .map(|(_, cp)| k8s::protocol(cp.protocol.as_ref()))
+                .take(1)
+        })
+        .collect();
+    let declare = |port: &str| {
+        format!(
+            "the pod template{template}: ports: [{{name: {name}, containerPort: {port}, protocol: {proto}}}]"
+        )
+    };
+    let mut fix = Vec::new();
+    if other.len() == unresolved.len() && other.iter().all(|p| *p == other[0]) {
+        fix.push(format!(
+            "the pods declare {name} as {}: set the Service port's protocol to {}: {}",
+            other[0],
+            other[0],
+            set_field(state, index, "protocol", serde_json::json!(other[0]))
+        ));
+        fix.push(format!(
+            "or, if the app does serve {name} over {proto}, declare it so in {}",
+            declare("<port>")
+        ));
+    } else if let Some((n, Some(old))) = &uniform {
+        fix.push(format!(
+            "rename the container port {old} ({n}/{proto}) to {name} in the pod template{template}"
+        ));
+    } else if let Some((n, None)) = &uniform {
+        fix.push(format!(
+            "name the container port in {}",
+            declare(&n.to_string())
+        ));
+    } else {
+        fix.push(format!("name the container port in {}", declare("<port>")));
+    }
+    if let Some(n) = number {
+        fix.push(format!(
+            "or point the Service at the number: {}",
+            set_target_port(state, index, &n.to_string())
+        ));
+    }
+    fix
 }
 
 fn pass(line: String) -> Finding {
