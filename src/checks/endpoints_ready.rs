@@ -58,15 +58,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         ]);
     }
 
-    let mut lines = Vec::new();
-    let mut backed = Vec::new();
-    let mut evidence = Vec::new();
-    let mut fix = Vec::new();
-    let mut empty_ports = Vec::new();
-    let mut terminating_only = Vec::new();
-    let mut unresolved = false;
-    let mut not_ready_pods: BTreeSet<String> = BTreeSet::new();
-
+    let mut ports_seen = Ports::default();
     // A headless Service may have no ports: its slices then carry every port.
     let port_list: Vec<Option<&ServicePort>> = if ports.is_empty() {
         vec![None]
@@ -74,20 +66,67 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         ports.iter().map(Some).collect()
     };
     for port in port_list {
+        ports_seen.add(slices, port, pods);
+    }
+    // Matched pods that are not ready (whether or not the controller listed them).
+    for pod in pods {
+        if k8s::pod_ready(pod) == Some(false) {
+            ports_seen
+                .not_ready_pods
+                .insert(k8s::name_of(&pod.metadata).to_string());
+        }
+    }
+    let mut fix = Vec::new();
+    for name in &ports_seen.not_ready_pods {
+        if let Some(pod) = pods.iter().find(|p| k8s::name_of(&p.metadata) == name) {
+            ports_seen.evidence.extend(why_not_ready(state, pod));
+            if !ports_seen.empty.is_empty() {
+                fix.extend(pod_fixes(state, pod));
+            }
+        }
+    }
+    if !ports_seen.not_ready_pods.is_empty() {
+        ports_seen.evidence.extend(unread_explanations(state));
+    }
+    ports_seen
+        .evidence
+        .extend(traffic_policy_notes(&spec, slices));
+    ports_seen.outcome(state, pods.len(), selector_less, fix)
+}
+
+/// What the Service's ports have, port by port.
+#[derive(Default)]
+struct Ports {
+    /// "http 80/TCP → 8080: 2 ready", per port.
+    lines: Vec<String>,
+    /// The ports with ready endpoints.
+    backed: Vec<String>,
+    evidence: Vec<Evidence>,
+    /// The ports without ready endpoints.
+    empty: Vec<String>,
+    /// The ports with only terminating (still serving) endpoints.
+    terminating_only: Vec<String>,
+    /// A ready pod is missing from a port's endpoints: its named targetPort did not resolve.
+    unresolved: bool,
+    not_ready_pods: BTreeSet<String>,
+}
+
+impl Ports {
+    fn add(&mut self, slices: &[EndpointSlice], port: Option<&ServicePort>, pods: &[Pod]) {
         let label = port.map_or("(all ports)".to_string(), k8s::describe_service_port);
         let tally = tally(slices, port);
         if tally.ready > 0 {
-            lines.push(format!("{label}: {} ready", tally.ready));
-            backed.push(format!("{label}: {} ready", tally.ready));
+            self.lines.push(format!("{label}: {} ready", tally.ready));
+            self.backed.push(format!("{label}: {} ready", tally.ready));
         } else if tally.serving_terminating > 0 {
-            lines.push(format!(
+            self.lines.push(format!(
                 "{label}: 0 ready, {} terminating",
                 tally.serving_terminating
             ));
-            terminating_only.push(label.clone());
+            self.terminating_only.push(label.clone());
         } else {
-            lines.push(format!("{label}: no ready endpoints"));
-            empty_ports.push(label.clone());
+            self.lines.push(format!("{label}: no ready endpoints"));
+            self.empty.push(label.clone());
         }
         // Ready pods missing from this port's endpoints: their named targetPort did not resolve.
         if let Some(p) = port {
@@ -96,8 +135,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                 let listed = ip.is_some_and(|ip| tally.addresses.contains(ip));
                 if k8s::pod_ready(pod) == Some(true) && !listed && k8s::find_port(pod, p).is_none()
                 {
-                    unresolved = true;
-                    evidence.push(
+                    self.unresolved = true;
+                    self.evidence.push(
                         Evidence::new(
                             "PortUnresolved",
                             format!("{} is ready but has no port {label}: its targetPort does not resolve (see ports.target)", k8s::describe_pod(pod)),
@@ -109,71 +148,63 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         }
         for ep in &tally.not_ready {
             if let Some(r) = &ep.target_ref {
-                not_ready_pods.insert(r.name.clone().unwrap_or_default());
+                self.not_ready_pods
+                    .insert(r.name.clone().unwrap_or_default());
             }
         }
     }
 
-    // Matched pods that are not ready (whether or not the controller listed them).
-    for pod in pods {
-        if k8s::pod_ready(pod) == Some(false) {
-            not_ready_pods.insert(k8s::name_of(&pod.metadata).to_string());
-        }
-    }
-    for name in &not_ready_pods {
-        if let Some(pod) = pods.iter().find(|p| k8s::name_of(&p.metadata) == name) {
-            evidence.extend(why_not_ready(state, pod));
-            if !empty_ports.is_empty() {
-                fix.extend(pod_fixes(state, pod));
+    /// The verdict: a port without ready endpoints fails (a port unresolved on ready pods is
+    /// ports.target's failure); only terminating endpoints warn.
+    fn outcome(
+        self,
+        state: &ClusterState,
+        pods: usize,
+        selector_less: bool,
+        mut fix: Vec<String>,
+    ) -> Outcome {
+        let summary = self.lines.join("; ");
+        let not_ready = self.not_ready_pods.len();
+        if !self.empty.is_empty() {
+            let mut summary = format!("no ready endpoints for {}", self.empty.join(", "));
+            if not_ready > 0 {
+                summary.push_str(&format!(
+                    ": {not_ready} of {} not ready",
+                    text::plural(pods, "pod")
+                ));
             }
+            if !self.backed.is_empty() {
+                summary.push_str(&format!(" ({})", self.backed.join("; ")));
+            }
+            let mut o = Outcome::fail(summary);
+            if self.unresolved {
+                o.summary
+                    .push_str(" (ready pods, port unresolved: see ports.target)");
+                o = o.root_cause("ports.target");
+            } else if not_ready == 0 && pods == 0 && selector_less {
+                fix.push(format!(
+                    "add endpoints with conditions.ready true to the EndpointSlices labelled kubernetes.io/service-name={}",
+                    state.service_name
+                ));
+            }
+            return o.evidence(self.evidence).fix(fix);
         }
-    }
-    if !not_ready_pods.is_empty() {
-        evidence.extend(unread_explanations(state));
-    }
-    evidence.extend(traffic_policy_notes(&spec, slices));
-
-    let summary = lines.join("; ");
-    if !empty_ports.is_empty() {
-        let mut summary = format!("no ready endpoints for {}", empty_ports.join(", "));
-        if !not_ready_pods.is_empty() {
-            summary.push_str(&format!(
-                ": {} of {} not ready",
-                not_ready_pods.len(),
-                text::plural(pods.len(), "pod")
-            ));
+        if !self.terminating_only.is_empty() {
+            return Outcome::warn(format!(
+                "only terminating endpoints (kube-proxy falls back to them until they are gone): {summary}"
+            ))
+            .evidence(self.evidence)
+            .fix([format!("kubectl get pods -n {} -o wide", q(&state.namespace))]);
         }
-        if !backed.is_empty() {
-            summary.push_str(&format!(" ({})", backed.join("; ")));
+        if not_ready > 0 {
+            return Outcome::pass(format!(
+                "{summary} ({} not ready)",
+                text::plural(not_ready, "pod")
+            ))
+            .evidence(self.evidence);
         }
-        let mut o = Outcome::fail(summary);
-        if unresolved {
-            o.summary
-                .push_str(" (ready pods, port unresolved: see ports.target)");
-            o = o.root_cause("ports.target");
-        } else if not_ready_pods.is_empty() && pods.is_empty() && selector_less {
-            fix.push(format!(
-                "add endpoints with conditions.ready true to the EndpointSlices labelled kubernetes.io/service-name={}",
-                state.service_name
-            ));
-        }
-        return o.evidence(evidence).fix(fix);
+        Outcome::pass(summary).evidence(self.evidence)
     }
-    if !terminating_only.is_empty() {
-        return Outcome::warn(format!(
-            "only terminating endpoints (kube-proxy falls back to them until they are gone): {summary}"
-        ))
-        .evidence(evidence)
-        .fix([format!("kubectl get pods -n {} -o wide", q(&state.namespace))]);
-    }
-    if !not_ready_pods.is_empty() {
-        return Outcome::pass(format!(
-            "{summary} ({} not ready)",
-            text::plural(not_ready_pods.len(), "pod")
-        ))
-        .evidence(evidence);
-    }
-    Outcome::pass(summary).evidence(evidence)
 }
 
 /// What kube-proxy would count for one Service port.
@@ -300,62 +331,82 @@ fn why_not_ready(state: &ClusterState, pod: &Pod) -> Vec<Evidence> {
         }
     }
     for cs in status.container_statuses.iter().flatten() {
-        if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
-            let reason = w.reason.as_deref().unwrap_or("Waiting");
-            let msg = w
-                .message
-                .as_deref()
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            out.push(ev(format!(
-                "container {} is waiting: {reason}{msg}",
+        out.extend(container_not_ready(&spec, cs).into_iter().map(&ev));
+    }
+    out.extend(
+        around_pod(state, name, spec.node_name.as_deref())
+            .into_iter()
+            .map(&ev),
+    );
+    if out.is_empty() {
+        out.push(ev(format!("not ready ({phase})")));
+    }
+    out
+}
+
+/// What a container's status says: waiting (and why), restarts (and the last exit), running
+/// but failing its readiness probe.
+fn container_not_ready(
+    spec: &k8s_openapi::api::core::v1::PodSpec,
+    cs: &k8s_openapi::api::core::v1::ContainerStatus,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+        let reason = w.reason.as_deref().unwrap_or("Waiting");
+        let msg = w
+            .message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
+        out.push(format!("container {} is waiting: {reason}{msg}", cs.name));
+    }
+    if cs.restart_count > 0 {
+        out.push(format!(
+            "container {} restarted {} times{}",
+            cs.name,
+            cs.restart_count,
+            crate::k8s::last_exit(cs)
+        ));
+    }
+    if !cs.ready && cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some() {
+        let probe = spec
+            .containers
+            .iter()
+            .find(|c| c.name == cs.name)
+            .and_then(|c| c.readiness_probe.as_ref())
+            .map(describe_probe);
+        if let Some(probe) = probe {
+            out.push(format!(
+                "container {} is running but not ready; readiness probe: {probe}",
                 cs.name
-            )));
-        }
-        if cs.restart_count > 0 {
-            out.push(ev(format!(
-                "container {} restarted {} times{}",
-                cs.name,
-                cs.restart_count,
-                crate::k8s::last_exit(cs)
-            )));
-        }
-        if !cs.ready && cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some() {
-            let probe = spec
-                .containers
-                .iter()
-                .find(|c| c.name == cs.name)
-                .and_then(|c| c.readiness_probe.as_ref())
-                .map(describe_probe);
-            if let Some(probe) = probe {
-                out.push(ev(format!(
-                    "container {} is running but not ready; readiness probe: {probe}",
-                    cs.name
-                )));
-            }
+            ));
         }
     }
+    out
+}
+
+/// What the pod's surroundings say: its Warning events, and its node when NotReady.
+fn around_pod(state: &ClusterState, name: &str, node: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
     if let Fact::Known(events) = &state.events {
         for e in events
             .iter()
             .filter(|e| e.involved_object.name.as_deref() == Some(name))
+            .filter(|e| e.type_.as_deref() == Some("Warning"))
         {
-            if e.type_.as_deref() != Some("Warning") {
-                continue;
-            }
             let count = e
                 .count
                 .filter(|c| *c > 1)
                 .map(|c| format!(" (×{c})"))
                 .unwrap_or_default();
-            out.push(ev(format!(
+            out.push(format!(
                 "event {}: {}{count}",
                 e.reason.as_deref().unwrap_or(""),
                 e.message.as_deref().unwrap_or("").trim()
-            )));
+            ));
         }
     }
-    if let (Some(node), Fact::Known(nodes)) = (spec.node_name.as_deref(), &state.nodes) {
+    if let (Some(node), Fact::Known(nodes)) = (node, &state.nodes) {
         if let Some(n) = nodes.iter().find(|n| k8s::name_of(&n.metadata) == node) {
             let ready = n
                 .status
@@ -363,12 +414,9 @@ fn why_not_ready(state: &ClusterState, pod: &Pod) -> Vec<Evidence> {
                 .flat_map(|s| s.conditions.iter().flatten())
                 .find(|c| c.type_ == "Ready");
             if ready.is_none_or(|c| c.status != "True") {
-                out.push(ev(format!("its node {node} is NotReady")));
+                out.push(format!("its node {node} is NotReady"));
             }
         }
-    }
-    if out.is_empty() {
-        out.push(ev(format!("not ready ({phase})")));
     }
     out
 }
