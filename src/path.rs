@@ -199,78 +199,7 @@ pub(crate) fn build(
         .ok_or_else(|| Error::Unreachable("the client could not be read".to_string()))?;
     let c = np::client_info(client)
         .map_err(|o| Error::Unreachable(o.summary.trim_start_matches("skipped: ").to_string()))?;
-    let pods = state.pods.known().cloned().unwrap_or_default();
-    let targets: Vec<Target> = match dest {
-        Destination::Service { name, port } => {
-            let svc = state.service().ok_or_else(|| {
-                not_found(format!("Service {}/{name} not found", state.namespace))
-            })?;
-            let spec = svc.spec.clone().unwrap_or_default();
-            if pods.is_empty() {
-                return Err(not_found(format!(
-                    "Service {}/{name} selects no pods (kubectl netdoctor svc {} -n {} tells why)",
-                    state.namespace,
-                    crate::text::shell_quote(name),
-                    crate::text::shell_quote(&state.namespace)
-                )));
-            }
-            let all = np::targets(&spec, &pods);
-            match port {
-                None => all,
-                Some(p) => {
-                    let chosen: Vec<Target> = all
-                        .into_iter()
-                        .filter(|t| {
-                            spec.ports.iter().flatten().any(|sp| {
-                                (sp.port.to_string() == *p
-                                    || sp.name.as_deref() == Some(p.as_str()))
-                                    && k8s::describe_service_port(sp) == t.port_label
-                            })
-                        })
-                        .collect();
-                    if chosen.is_empty() {
-                        return Err(Error::Usage(format!(
-                            "Service {}/{name} has no port {p} that resolves on its pods",
-                            state.namespace
-                        )));
-                    }
-                    chosen
-                }
-            }
-        }
-        Destination::Pod {
-            name,
-            port,
-            protocol,
-        } => {
-            let pod = pods
-                .first()
-                .ok_or_else(|| not_found(format!("pod {}/{name} not found", state.namespace)))?;
-            let info = PodInfo::from_pod(pod);
-            let number = match port.parse::<u16>() {
-                Ok(n) => n,
-                Err(_) => info
-                    .ports
-                    .iter()
-                    .find(|(n, _, p)| n == port && p == protocol)
-                    .map(|(_, n, _)| *n)
-                    .ok_or_else(|| {
-                        Error::Usage(format!(
-                            "pod {}/{name} declares no {protocol} port named {port}",
-                            state.namespace
-                        ))
-                    })?,
-            };
-            vec![Target {
-                pod: info,
-                count: 1,
-                port_label: format!("{number}/{protocol}"),
-                service_port: None,
-                port: number,
-                protocol: *protocol,
-            }]
-        }
-    };
+    let targets = targets(state, dest)?;
     let (nss, note) = np::namespaces(state);
     let src = Party::Pod(c.clone());
     let mut rows = Vec::new();
@@ -313,6 +242,79 @@ pub(crate) fn build(
         notes: note.into_iter().map(|e| e.message).collect(),
         probe: None,
     })
+}
+
+/// The destinations judged: the Service's pods on its (chosen) ports, or the pod on its port.
+fn targets(state: &ClusterState, dest: &Destination) -> Result<Vec<Target>> {
+    let pods = state.pods.known().cloned().unwrap_or_default();
+    match dest {
+        Destination::Service { name, port } => {
+            let svc = state.service().ok_or_else(|| {
+                not_found(format!("Service {}/{name} not found", state.namespace))
+            })?;
+            let spec = svc.spec.clone().unwrap_or_default();
+            if pods.is_empty() {
+                return Err(not_found(format!(
+                    "Service {}/{name} selects no pods (kubectl netdoctor svc {} -n {} tells why)",
+                    state.namespace,
+                    crate::text::shell_quote(name),
+                    crate::text::shell_quote(&state.namespace)
+                )));
+            }
+            let all = np::targets(&spec, &pods);
+            let Some(p) = port else {
+                return Ok(all);
+            };
+            let chosen: Vec<Target> = all
+                .into_iter()
+                .filter(|t| {
+                    spec.ports.iter().flatten().any(|sp| {
+                        (sp.port.to_string() == *p || sp.name.as_deref() == Some(p.as_str()))
+                            && k8s::describe_service_port(sp) == t.port_label
+                    })
+                })
+                .collect();
+            if chosen.is_empty() {
+                return Err(Error::Usage(format!(
+                    "Service {}/{name} has no port {p} that resolves on its pods",
+                    state.namespace
+                )));
+            }
+            Ok(chosen)
+        }
+        Destination::Pod {
+            name,
+            port,
+            protocol,
+        } => {
+            let pod = pods
+                .first()
+                .ok_or_else(|| not_found(format!("pod {}/{name} not found", state.namespace)))?;
+            let info = PodInfo::from_pod(pod);
+            let number = match port.parse::<u16>() {
+                Ok(n) => n,
+                Err(_) => info
+                    .ports
+                    .iter()
+                    .find(|(n, _, p)| n == port && p == protocol)
+                    .map(|(_, n, _)| *n)
+                    .ok_or_else(|| {
+                        Error::Usage(format!(
+                            "pod {}/{name} declares no {protocol} port named {port}",
+                            state.namespace
+                        ))
+                    })?,
+            };
+            Ok(vec![Target {
+                pod: info,
+                count: 1,
+                port_label: format!("{number}/{protocol}"),
+                service_port: None,
+                port: number,
+                protocol: *protocol,
+            }])
+        }
+    }
 }
 
 /// Denied beats undecided beats allowed.

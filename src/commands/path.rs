@@ -89,6 +89,45 @@ async fn probe(
     args: &PathArgs,
     report: &PathReport,
 ) -> ProbeReport {
+    let plan = match plan(state, dest, report) {
+        Ok(plan) => plan,
+        Err(not_probed) => return not_probed,
+    };
+    let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
+    let prober = super::prober(live);
+    let outcome = match (&state.client, args.inside) {
+        (Some(crate::state::Client::Pod { pod, .. }), true) => match pod.as_ref() {
+            Fact::Known(Some(pod)) => prober.run_inside(&plan, &opts, pod).await,
+            _ => Fact::Unavailable(crate::state::Unavailable::Failed(
+                "the --from pod does not exist: nothing to run inside".into(),
+            )),
+        },
+        _ => prober.run(&plan, &opts).await,
+    };
+    match outcome {
+        Fact::Known(results) => observed(&results, report),
+        Fact::Unavailable(u) => not_run(u.reason(), Vec::new()),
+    }
+}
+
+/// A probe that did not run, and why.
+fn not_run(reason: String, notes: Vec<String>) -> ProbeReport {
+    ProbeReport {
+        observed: "not run",
+        reason: Some(reason),
+        from: None,
+        results: Vec::new(),
+        notes,
+    }
+}
+
+/// The probe's targets for the paths judged: the Service's backends and ClusterIP on the chosen
+/// ports, or the pod; else why there is nothing to probe.
+fn plan(
+    state: &ClusterState,
+    dest: &Destination,
+    report: &PathReport,
+) -> Result<crate::state::plan::ProbePlan, ProbeReport> {
     use crate::probe::{ProbePlan, Purpose};
     let labels = state
         .policies
@@ -134,58 +173,26 @@ async fn probe(
                 .and_then(|p| p.first())
                 .and_then(|p| p.status.as_ref())
                 .and_then(|s| s.pod_ip.clone());
-            match (ip, ports.first()) {
-                (Some(ip), Some((port, protocol))) => {
-                    ProbePlan::for_pod(state, &labels, name, &ip, *port, protocol)
-                }
-                _ => {
-                    return ProbeReport {
-                        observed: "not run",
-                        reason: Some(format!("pod {}/{name} has no IP yet", state.namespace)),
-                        from: None,
-                        results: Vec::new(),
-                        notes: Vec::new(),
-                    };
-                }
-            }
+            let (Some(ip), Some((port, protocol))) = (ip, ports.first()) else {
+                let why = format!("pod {}/{name} has no IP yet", state.namespace);
+                return Err(not_run(why, Vec::new()));
+            };
+            ProbePlan::for_pod(state, &labels, name, &ip, *port, protocol)
         }
     };
     if plan.targets.is_empty() {
-        return ProbeReport {
-            observed: "not run",
-            reason: Some("no ready backend to probe".into()),
-            from: None,
-            results: Vec::new(),
-            notes: plan
-                .unsupported
-                .iter()
-                .map(|u| format!("cannot probe {u}"))
-                .collect(),
-        };
+        let notes = plan
+            .unsupported
+            .iter()
+            .map(|u| format!("cannot probe {u}"))
+            .collect();
+        return Err(not_run("no ready backend to probe".into(), notes));
     }
-    let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
-    let prober = super::prober(live);
-    let outcome = match (&state.client, args.inside) {
-        (Some(crate::state::Client::Pod { pod, .. }), true) => match pod.as_ref() {
-            Fact::Known(Some(pod)) => prober.run_inside(&plan, &opts, pod).await,
-            _ => Fact::Unavailable(crate::state::Unavailable::Failed(
-                "the --from pod does not exist: nothing to run inside".into(),
-            )),
-        },
-        _ => prober.run(&plan, &opts).await,
-    };
-    let results = match outcome {
-        Fact::Known(r) => r,
-        Fact::Unavailable(u) => {
-            return ProbeReport {
-                observed: "not run",
-                reason: Some(u.reason()),
-                from: None,
-                results: Vec::new(),
-                notes: Vec::new(),
-            };
-        }
-    };
+    Ok(plan)
+}
+
+/// What the probe saw, set against what NetworkPolicy decided: packets have the last word.
+fn observed(results: &crate::state::probe::ProbeResults, report: &PathReport) -> ProbeReport {
     let rows: Vec<ProbeRow> = results
         .records
         .iter()
