@@ -209,26 +209,7 @@ pub fn analyse(
 ) -> Result<Counts> {
     let set = PolicySet::compile(&input.policies).map_err(|e| Error::Manifest(e.to_string()))?;
     let mut notes = Vec::new();
-    let map = |list: &Vec<Namespace>| {
-        list.iter()
-            .filter_map(|n| {
-                Some((
-                    n.metadata.name.clone()?,
-                    n.metadata.labels.clone().unwrap_or_default(),
-                ))
-            })
-            .collect()
-    };
-    let nss = match &input.namespaces {
-        Fact::Known(list) if input.source == SourceKind::Manifests => {
-            Namespaces::partial(map(list))
-        }
-        Fact::Known(list) => Namespaces::complete(map(list)),
-        Fact::Unavailable(u) => {
-            notes.push(format!("namespace labels unknown ({}): namespaceSelectors on other labels answer \"unknown\"", u.reason()));
-            Namespaces::partial(Default::default())
-        }
-    };
+    let nss = namespaces(input, &mut notes);
     let (groups, workloads) = classes(&input.pods, &set);
     if groups.is_empty() {
         notes.push("no pods or workloads in scope".into());
@@ -256,6 +237,48 @@ pub fn analyse(
             .max()
             .unwrap_or(4),
     })?;
+    // Rows in a stable order: by source name, then destination name.
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by(|&a, &b| groups[a].name.cmp(&groups[b].name));
+    counts.pairs = pairs(&set, &nss, &groups, &order, sink)?;
+    counts.rules = exposures(&set, &groups, &order, sink)?;
+    sink.end(&notes)?;
+    Ok(counts)
+}
+
+/// The namespaces' labels as the policies see them: complete live, partial from manifests or
+/// when they could not be read (said in `notes`).
+fn namespaces(input: &ReachInput, notes: &mut Vec<String>) -> Namespaces {
+    let map = |list: &Vec<Namespace>| {
+        list.iter()
+            .filter_map(|n| {
+                Some((
+                    n.metadata.name.clone()?,
+                    n.metadata.labels.clone().unwrap_or_default(),
+                ))
+            })
+            .collect()
+    };
+    match &input.namespaces {
+        Fact::Known(list) if input.source == SourceKind::Manifests => {
+            Namespaces::partial(map(list))
+        }
+        Fact::Known(list) => Namespaces::complete(map(list)),
+        Fact::Unavailable(u) => {
+            notes.push(format!("namespace labels unknown ({}): namespaceSelectors on other labels answer \"unknown\"", u.reason()));
+            Namespaces::partial(Default::default())
+        }
+    }
+}
+
+/// Every pair of groups that can talk, source by source in `order`: how many were written.
+fn pairs(
+    set: &PolicySet,
+    nss: &Namespaces,
+    groups: &[Class],
+    order: &[usize],
+    sink: &mut dyn Sink,
+) -> Result<usize> {
     let reps: Vec<PodInfo> = groups.iter().map(|c| c.rep.clone()).collect();
     let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, c) in groups.iter().enumerate() {
@@ -264,9 +287,6 @@ pub fn analyse(
             .or_default()
             .push(i);
     }
-    // Rows in a stable order: by source name, then destination name.
-    let mut order: Vec<usize> = (0..groups.len()).collect();
-    order.sort_by(|&a, &b| groups[a].name.cmp(&groups[b].name));
     let mut rank = vec![0; groups.len()];
     for (r, &i) in order.iter().enumerate() {
         rank[i] = r;
@@ -275,9 +295,10 @@ pub fn analyse(
     // outside are denied at ingress whatever else holds, so they are never decided one by one.
     let admissible: Vec<Option<Vec<usize>>> = groups
         .iter()
-        .map(|dst| set.possible_sources(&nss, &dst.rep, &reps, &by_namespace))
+        .map(|dst| set.possible_sources(nss, &dst.rep, &reps, &by_namespace))
         .collect();
-    for &i in &order {
+    let mut written = 0;
+    for &i in order {
         let src = Party::Pod(groups[i].rep.clone());
         let mut row: Vec<(usize, Connection)> = Vec::new();
         for (j, dst) in groups.iter().enumerate() {
@@ -293,41 +314,63 @@ pub fn analyse(
             {
                 continue;
             }
-            let dst_party = if i == j {
-                Party::Pod(PodInfo {
-                    name: format!("{}~peer", dst.rep.name),
-                    ..dst.rep.clone()
-                })
-            } else {
-                Party::Pod(dst.rep.clone())
-            };
-            let r = set.allowed_ports(&nss, &src, &dst_party);
-            if r.allowed.is_empty() && r.undecided.is_empty() {
-                continue;
+            if let Some(c) = connection(set, nss, &src, &groups[i], dst, i == j) {
+                row.push((rank[j], c));
             }
-            row.push((
-                rank[j],
-                Connection {
-                    from: groups[i].name.clone(),
-                    to: dst.name.clone(),
-                    kind: "workload",
-                    ports: r.allowed.to_string(),
-                    undecided: if r.undecided.is_empty() {
-                        String::new()
-                    } else {
-                        r.undecided.to_string()
-                    },
-                    note: r.reasons.join("; "),
-                },
-            ));
         }
         row.sort_by_key(|(r, _)| *r);
         for (_, c) in row {
-            counts.pairs += 1;
+            written += 1;
             sink.connection(&c)?;
         }
     }
-    for &i in &order {
+    Ok(written)
+}
+
+/// What `src` may reach of `dst` (a twin of it when they are one group), if anything.
+fn connection(
+    set: &PolicySet,
+    nss: &Namespaces,
+    src: &Party,
+    from: &Class,
+    dst: &Class,
+    same: bool,
+) -> Option<Connection> {
+    let dst_party = if same {
+        Party::Pod(PodInfo {
+            name: format!("{}~peer", dst.rep.name),
+            ..dst.rep.clone()
+        })
+    } else {
+        Party::Pod(dst.rep.clone())
+    };
+    let r = set.allowed_ports(nss, src, &dst_party);
+    if r.allowed.is_empty() && r.undecided.is_empty() {
+        return None;
+    }
+    Some(Connection {
+        from: from.name.clone(),
+        to: dst.name.clone(),
+        kind: "workload",
+        ports: r.allowed.to_string(),
+        undecided: if r.undecided.is_empty() {
+            String::new()
+        } else {
+            r.undecided.to_string()
+        },
+        note: r.reasons.join("; "),
+    })
+}
+
+/// What each group's policies open to the outside (ipBlocks, any namespace): how many rules.
+fn exposures(
+    set: &PolicySet,
+    groups: &[Class],
+    order: &[usize],
+    sink: &mut dyn Sink,
+) -> Result<usize> {
+    let mut written = 0;
+    for &i in order {
         let c = &groups[i];
         for (dir, (who, ports)) in set
             .exposure(Direction::Ingress, &c.rep)
@@ -343,7 +386,7 @@ pub fn analyse(
                 Direction::Ingress => (who, c.name.clone()),
                 Direction::Egress => (c.name.clone(), who),
             };
-            counts.rules += 1;
+            written += 1;
             sink.connection(&Connection {
                 from,
                 to,
@@ -354,6 +397,5 @@ pub fn analyse(
             })?;
         }
     }
-    sink.end(&notes)?;
-    Ok(counts)
+    Ok(written)
 }
