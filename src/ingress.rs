@@ -164,3 +164,28 @@ pub(crate) fn controllers_of(
     }
     controllers
 }
+
+/// The Service backends an Ingress names (its default backend, then its rules' paths), each
+/// Service once, in the order first named.
+pub(crate) fn backends(
+    ing: &k8s_openapi::api::networking::v1::Ingress,
+) -> Vec<&k8s_openapi::api::networking::v1::IngressServiceBackend> {
+    let spec = ing.spec.as_ref();
+    let all = spec
+        .and_then(|s| s.default_backend.as_ref())
+        .and_then(|b| b.service.as_ref())
+        .into_iter()
+        .chain(
+            spec.into_iter()
+                .flat_map(|s| s.rules.iter().flatten())
+                .flat_map(|r| r.http.iter().flat_map(|h| h.paths.iter()))
+                .filter_map(|p| p.backend.service.as_ref()),
+        );
+    let mut out: Vec<&k8s_openapi::api::networking::v1::IngressServiceBackend> = Vec::new();
+    for b in all {
+        if !out.iter().any(|o| o.name == b.name) {
+            out.push(b);
+        }
+    }
+    out
+}

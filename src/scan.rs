@@ -44,22 +44,7 @@ pub(crate) fn analyse(
     selector: Option<&str>,
     scope: &str,
 ) -> Result<ScanReport> {
-    let mut services: Vec<(String, String)> = Vec::new();
-    for svc in &snap.services {
-        let ns = svc.metadata.namespace.clone().unwrap_or_default();
-        if scope_ns.is_some_and(|s| s != ns) {
-            continue;
-        }
-        if let Some(sel) = selector {
-            if snap.source == SourceKind::Manifests
-                && !selector_matches(sel, &svc.metadata.labels.clone().unwrap_or_default())?
-            {
-                continue;
-            }
-        }
-        services.push((ns, svc.metadata.name.clone().unwrap_or_default()));
-    }
-    services.sort();
+    let services = in_scope(snap, scope_ns, selector)?;
     let mut items = Vec::with_capacity(services.len());
     for (ns, name) in &services {
         let mut state = snap.state_for_service(ns, name, None);
@@ -67,94 +52,11 @@ pub(crate) fn analyse(
         items.push(checks::diagnose_api(&state));
     }
     let summary = Summary::of(&items);
-    let mut findings = Vec::new();
-    match PolicySet::compile(&snap.policies) {
-        Ok(set) => {
-            let pods: Vec<PodInfo> = snap.pods.iter().map(PodInfo::from_pod).collect();
-            let nss = Namespaces::partial(
-                snap.namespaces
-                    .iter()
-                    .filter_map(|n| {
-                        Some((
-                            n.metadata.name.clone()?,
-                            n.metadata.labels.clone().unwrap_or_default(),
-                        ))
-                    })
-                    .collect(),
-            );
-            if !snap.unavailable.contains_key("pods") {
-                for l in set.lint(&pods, &nss, scope_ns.is_none()) {
-                    findings.push(Finding {
-                        kind: "NetworkPolicy",
-                        message: l,
-                    });
-                }
-            }
-        }
-        Err(e) => findings.push(Finding {
-            kind: "InvalidNetworkPolicy",
-            message: e.to_string(),
-        }),
-    }
+    let mut findings = policy_findings(snap, scope_ns);
     // Ingress backends pointing at Services or ports that do not exist (only when every Service
     // of the scope was read: with -l, absent ones may just be filtered out).
     if selector.is_none() {
-        for ing in snap
-            .ingresses
-            .iter()
-            .filter(|i| scope_ns.is_none_or(|s| i.metadata.namespace.as_deref() == Some(s)))
-        {
-            let ins = ing.metadata.namespace.clone().unwrap_or_default();
-            let iname = ing.metadata.name.clone().unwrap_or_default();
-            let spec = ing.spec.as_ref();
-            let backends = spec
-                .and_then(|s| s.default_backend.as_ref())
-                .and_then(|b| b.service.as_ref())
-                .into_iter()
-                .chain(
-                    spec.into_iter()
-                        .flat_map(|s| s.rules.iter().flatten())
-                        .flat_map(|r| r.http.iter().flat_map(|h| h.paths.iter()))
-                        .filter_map(|p| p.backend.service.as_ref()),
-                );
-            let mut seen = Vec::new();
-            for b in backends {
-                if seen.contains(&b.name) {
-                    continue;
-                }
-                seen.push(b.name.clone());
-                let svc = snap.services.iter().find(|s| {
-                    s.metadata.namespace.as_deref() == Some(ins.as_str())
-                        && s.metadata.name.as_deref() == Some(b.name.as_str())
-                });
-                match svc {
-                    None => findings.push(Finding {
-                        kind: "IngressBackend",
-                        message: format!(
-                            "Ingress {ins}/{iname} routes to Service {}, which does not exist",
-                            b.name
-                        ),
-                    }),
-                    Some(svc) => {
-                        let ports = svc
-                            .spec
-                            .as_ref()
-                            .and_then(|s| s.ports.clone())
-                            .unwrap_or_default();
-                        let ok = b.port.as_ref().is_none_or(|p| match (&p.name, p.number) {
-                            (Some(n), _) => ports
-                                .iter()
-                                .any(|sp| sp.name.as_deref() == Some(n.as_str())),
-                            (None, Some(n)) => ports.iter().any(|sp| sp.port == n),
-                            (None, None) => true,
-                        });
-                        if !ok {
-                            findings.push(Finding { kind: "IngressBackend", message: format!("Ingress {ins}/{iname} routes to a port Service {} does not have", b.name) });
-                        }
-                    }
-                }
-            }
-        }
+        findings.extend(ingress_findings(snap, scope_ns));
     }
     for dup in snap.duplicates.iter() {
         findings.push(Finding {
@@ -183,6 +85,120 @@ pub(crate) fn analyse(
         findings,
         summary,
     })
+}
+
+/// The Services in scope, (namespace, name) in order; offline `-l` filters here (live, the
+/// server did).
+fn in_scope(
+    snap: &Snapshot,
+    scope_ns: Option<&str>,
+    selector: Option<&str>,
+) -> Result<Vec<(String, String)>> {
+    let mut services: Vec<(String, String)> = Vec::new();
+    for svc in &snap.services {
+        let ns = svc.metadata.namespace.clone().unwrap_or_default();
+        if scope_ns.is_some_and(|s| s != ns) {
+            continue;
+        }
+        if let Some(sel) = selector {
+            if snap.source == SourceKind::Manifests
+                && !selector_matches(sel, &svc.metadata.labels.clone().unwrap_or_default())?
+            {
+                continue;
+            }
+        }
+        services.push((ns, svc.metadata.name.clone().unwrap_or_default()));
+    }
+    services.sort();
+    Ok(services)
+}
+
+/// NetworkPolicies that cannot work as written (they select nothing, their peers match nothing),
+/// or that do not parse.
+fn policy_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
+    let set = match PolicySet::compile(&snap.policies) {
+        Ok(set) => set,
+        Err(e) => {
+            return vec![Finding {
+                kind: "InvalidNetworkPolicy",
+                message: e.to_string(),
+            }];
+        }
+    };
+    // Without the pods, "selects no pods" would be a guess.
+    if snap.unavailable.contains_key("pods") {
+        return Vec::new();
+    }
+    let pods: Vec<PodInfo> = snap.pods.iter().map(PodInfo::from_pod).collect();
+    let nss = Namespaces::partial(
+        snap.namespaces
+            .iter()
+            .filter_map(|n| {
+                Some((
+                    n.metadata.name.clone()?,
+                    n.metadata.labels.clone().unwrap_or_default(),
+                ))
+            })
+            .collect(),
+    );
+    set.lint(&pods, &nss, scope_ns.is_none())
+        .into_iter()
+        .map(|l| Finding {
+            kind: "NetworkPolicy",
+            message: l,
+        })
+        .collect()
+}
+
+/// Ingress backends that name a Service, or a port of it, that does not exist.
+fn ingress_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for ing in snap
+        .ingresses
+        .iter()
+        .filter(|i| scope_ns.is_none_or(|s| i.metadata.namespace.as_deref() == Some(s)))
+    {
+        let ins = ing.metadata.namespace.clone().unwrap_or_default();
+        let iname = ing.metadata.name.clone().unwrap_or_default();
+        for b in crate::ingress::backends(ing) {
+            let svc = snap.services.iter().find(|s| {
+                s.metadata.namespace.as_deref() == Some(ins.as_str())
+                    && s.metadata.name.as_deref() == Some(b.name.as_str())
+            });
+            let Some(svc) = svc else {
+                findings.push(Finding {
+                    kind: "IngressBackend",
+                    message: format!(
+                        "Ingress {ins}/{iname} routes to Service {}, which does not exist",
+                        b.name
+                    ),
+                });
+                continue;
+            };
+            let ports = svc
+                .spec
+                .as_ref()
+                .and_then(|s| s.ports.clone())
+                .unwrap_or_default();
+            let ok = b.port.as_ref().is_none_or(|p| match (&p.name, p.number) {
+                (Some(n), _) => ports
+                    .iter()
+                    .any(|sp| sp.name.as_deref() == Some(n.as_str())),
+                (None, Some(n)) => ports.iter().any(|sp| sp.port == n),
+                (None, None) => true,
+            });
+            if !ok {
+                findings.push(Finding {
+                    kind: "IngressBackend",
+                    message: format!(
+                        "Ingress {ins}/{iname} routes to a port Service {} does not have",
+                        b.name
+                    ),
+                });
+            }
+        }
+    }
+    findings
 }
 
 #[cfg(test)]

@@ -11,11 +11,15 @@ use crate::source::live::Live;
 use crate::source::manifests;
 use crate::state::SourceKind;
 
+use k8s_openapi::api::networking::v1::Ingress;
+
 use super::{not_probed, print_flows, probe_watched};
+use crate::interrupt::Signal;
+use crate::report::Diagnosis;
+use crate::state::{Fact, Unavailable};
 
 /// `ingress NAME`: the flow of every Service the Ingress routes to, as one report.
 pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> Result<ExitCode> {
-    use k8s_openapi::api::networking::v1::Ingress;
     let name = args
         .name
         .strip_prefix("ing/")
@@ -24,77 +28,12 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> 
         .unwrap_or(&args.name)
         .to_string();
     crate::config::validate_name("Ingress name", &name)?;
-    let backends = |ing: &Ingress| -> Vec<String> {
-        let spec = ing.spec.as_ref();
-        let mut names: Vec<String> = spec
-            .and_then(|s| s.default_backend.as_ref())
-            .and_then(|b| b.service.as_ref())
-            .map(|b| b.name.clone())
-            .into_iter()
-            .chain(
-                spec.into_iter()
-                    .flat_map(|s| s.rules.iter().flatten())
-                    .flat_map(|r| r.http.iter().flat_map(|h| h.paths.iter()))
-                    .filter_map(|p| p.backend.service.as_ref().map(|b| b.name.clone())),
-            )
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-    };
-    let mut items = Vec::new();
-    let mut interrupted: Option<crate::interrupt::Signal> = None;
-    let (source, ns) = if args.filenames.is_empty() {
-        let live = Live::connect(settings).await?;
-        let ns = live.namespace(settings);
-        let ing = live
-            .ingress(&ns, &name)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("Ingress {ns}/{name} not found")))?;
-        let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
-        for svc in backends(&ing) {
-            let mut state = live.service_state(&ns, &svc, None).await?;
-            state.probe = match (interrupted, not_probed(&state, args.probe.no_probe)) {
-                (_, Some(skip)) => skip,
-                (Some(signal), None) => {
-                    crate::state::Fact::Unavailable(crate::state::Unavailable::Failed(format!(
-                        "not probed: interrupted by {}",
-                        signal.name()
-                    )))
-                }
-                (None, None) => {
-                    let (probe, signal) = probe_watched(settings, &live, |prober| async {
-                        let prober = prober;
-                        crate::probe::probe_service(&prober, &state, &opts).await
-                    })
-                    .await;
-                    interrupted = signal;
-                    probe
-                }
-            };
-            items.push(checks::diagnose(&state));
-        }
-        (SourceKind::Live, ns)
+    let (source, ns, items, interrupted) = if args.filenames.is_empty() {
+        let (ns, items, interrupted) = live(settings, args, &name).await?;
+        (SourceKind::Live, ns, items, interrupted)
     } else {
-        let loaded = manifests::load(&args.filenames, settings.verbose > 0)?;
-        let ns = crate::source::live::offline_namespace(settings);
-        let snap = manifests::classify(&loaded, &ns)?;
-        let ing = snap
-            .ingresses
-            .iter()
-            .find(|i| {
-                i.metadata.namespace.as_deref() == Some(ns.as_str())
-                    && i.metadata.name.as_deref() == Some(name.as_str())
-            })
-            .cloned()
-            .ok_or_else(|| {
-                Error::NotFound(format!("Ingress {ns}/{name} not found in the manifests"))
-            })?;
-        for svc in backends(&ing) {
-            let state = snap.state_for_service(&ns, &svc, None);
-            items.push(checks::diagnose(&state));
-        }
-        (SourceKind::Manifests, ns)
+        let (ns, items) = offline(settings, args, &name)?;
+        (SourceKind::Manifests, ns, items, None)
     };
     let summary = Summary::of(&items);
     let report = ScanReport {
@@ -108,4 +47,78 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> 
     };
     let code = print_flows(settings, &report, args.strict, args.show_skipped)?;
     Ok(interrupted.map_or(code, |s| ExitCode::from(s.exit_code())))
+}
+
+/// Each backend Service once, in name order.
+fn backends(ing: &Ingress) -> Vec<String> {
+    let mut names: Vec<String> = crate::ingress::backends(ing)
+        .into_iter()
+        .map(|b| b.name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Live: each backend's flow, probe included; after a signal the rest are not probed.
+async fn live(
+    settings: &Settings,
+    args: &crate::cli::IngressArgs,
+    name: &str,
+) -> Result<(String, Vec<Diagnosis>, Option<Signal>)> {
+    let live = Live::connect(settings).await?;
+    let ns = live.namespace(settings);
+    let ing = live
+        .ingress(&ns, name)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("Ingress {ns}/{name} not found")))?;
+    let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
+    let mut items = Vec::new();
+    let mut interrupted: Option<Signal> = None;
+    for svc in backends(&ing) {
+        let mut state = live.service_state(&ns, &svc, None).await?;
+        state.probe = match (interrupted, not_probed(&state, args.probe.no_probe)) {
+            (_, Some(skip)) => skip,
+            (Some(signal), None) => Fact::Unavailable(Unavailable::Failed(format!(
+                "not probed: interrupted by {}",
+                signal.name()
+            ))),
+            (None, None) => {
+                let (probe, signal) = probe_watched(settings, &live, |prober| async {
+                    let prober = prober;
+                    crate::probe::probe_service(&prober, &state, &opts).await
+                })
+                .await;
+                interrupted = signal;
+                probe
+            }
+        };
+        items.push(checks::diagnose(&state));
+    }
+    Ok((ns, items, interrupted))
+}
+
+/// Offline: each backend's flow from the manifests.
+fn offline(
+    settings: &Settings,
+    args: &crate::cli::IngressArgs,
+    name: &str,
+) -> Result<(String, Vec<Diagnosis>)> {
+    let loaded = manifests::load(&args.filenames, settings.verbose > 0)?;
+    let ns = crate::source::live::offline_namespace(settings);
+    let snap = manifests::classify(&loaded, &ns)?;
+    let ing = snap
+        .ingresses
+        .iter()
+        .find(|i| {
+            i.metadata.namespace.as_deref() == Some(ns.as_str())
+                && i.metadata.name.as_deref() == Some(name)
+        })
+        .ok_or_else(|| {
+            Error::NotFound(format!("Ingress {ns}/{name} not found in the manifests"))
+        })?;
+    let items = backends(ing)
+        .iter()
+        .map(|svc| checks::diagnose(&snap.state_for_service(&ns, svc, None)))
+        .collect();
+    Ok((ns, items))
 }
