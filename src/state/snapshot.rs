@@ -263,7 +263,7 @@ impl Snapshot {
     /// near-miss facts; the events and nodes of its pods.
     fn backends(&self, s: &mut ClusterState, selector: &BTreeMap<String, String>) {
         let index = self.index();
-        let (namespace, name) = (s.namespace.clone(), s.service_name.clone());
+        let namespace = s.namespace.clone();
         let in_ns = |p: &&Pod| p.metadata.namespace.as_deref() == Some(namespace.as_str());
         let ns_pods: Vec<&Pod> = index
             .pods
@@ -301,6 +301,14 @@ impl Snapshot {
             .map(|(kind, _, wname, _)| format!("{kind} {wname}"))
             .collect();
 
+        self.slices_of(s, selector.is_empty());
+        self.explaining(s);
+    }
+
+    /// The Service's EndpointSlices (by its label), and the unlabelled ones of its namespace.
+    fn slices_of(&self, s: &mut ClusterState, selector_less: bool) {
+        let index = self.index();
+        let (namespace, name) = (s.namespace.clone(), s.service_name.clone());
         let label = |sl: &EndpointSlice| {
             sl.metadata
                 .labels
@@ -329,14 +337,18 @@ impl Snapshot {
         );
         // Selector-less Services have hand-made slices, which manifests carry; for the others the
         // controller makes them at run time, unless the manifests are an export of a live cluster.
-        s.slices = if selector.is_empty() || !mine.is_empty() || self.source == SourceKind::Live {
+        s.slices = if selector_less || !mine.is_empty() || self.source == SourceKind::Live {
             Fact::Known(mine)
         } else {
             Fact::Unavailable(Unavailable::Offline(
                 "EndpointSlices exist only in a running cluster",
             ))
         };
-        // Events and nodes only of the selected pods: what explains them, not the whole scope.
+    }
+
+    /// Events and nodes only of the selected pods: what explains them, not the whole scope.
+    fn explaining(&self, s: &mut ClusterState) {
+        let namespace = s.namespace.clone();
         let (pod_names, node_names): (Vec<String>, Vec<String>) = s
             .pods
             .known()
