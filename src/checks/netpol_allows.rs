@@ -517,27 +517,11 @@ fn with_client(
     let mut allowed_lines = Vec::new();
     for t in targets {
         let d = set.decide(&nss, &src, &Party::Pod(t.pod.clone()), t.port, t.protocol);
-        let port = format!("{}/{}", t.port, t.protocol);
-        evidence.push(
-            Evidence::new(
-                "PolicyDecision",
-                format!(
-                    "{} → {} {port}: {} (egress: {}; ingress: {})",
-                    client_name(&c),
-                    who(t),
-                    d.verdict().word(),
-                    d.egress.reason,
-                    d.ingress.reason
-                ),
-            )
-            .field("to", who(t))
-            .field("port", port.clone())
-            .field("verdict", d.verdict().word())
-            .field("egress", d.egress.reason.clone())
-            .field("ingress", d.ingress.reason.clone()),
-        );
+        evidence.push(decision_evidence(&c, t, &d));
         match d.verdict() {
-            Verdict::Allowed => allowed_lines.push(format!("{} {port}", t.port_label)),
+            Verdict::Allowed => {
+                allowed_lines.push(format!("{} {}/{}", t.port_label, t.port, t.protocol))
+            }
             Verdict::Denied => denied.push((t, d)),
             _ => undecided.push((t, d)),
         }
@@ -547,79 +531,8 @@ fn with_client(
 
     let cname = client_name(&c);
     if !denied.is_empty() || dns.denied_udp {
-        let mut parts = Vec::new();
-        let mut fix = Vec::new();
-        if let Some((t, d)) = denied.first() {
-            let port = format!("{}/{}", t.port, t.protocol);
-            if d.ingress.verdict == Verdict::Denied {
-                parts.push(format!(
-                    "NetworkPolicy denies {cname} → {} on {port}: {} selects the backend pods and no ingress rule allows this client",
-                    who(t),
-                    d.ingress.selecting.join(", ")
-                ));
-                // One field of an existing policy is a smaller change than a new policy.
-                for (said, change) in near_misses(state, &c, t) {
-                    parts.push(said);
-                    fix.push(change);
-                }
-                fix.push(apply(
-                    state,
-                    "or a new policy (additive: it allows only this client)",
-                    &ingress_policy(state, selector, Some(&c), t),
-                ));
-                // What the selecting policies do allow, next to what the client is.
-                let sources = set.ingress_sources(&t.pod, t.port, t.protocol);
-                for (rule, from) in &sources.allowed {
-                    evidence.push(
-                        Evidence::new(
-                            "PolicyRule",
-                            format!("{rule} allows {port} only from {}", from.join("; ")),
-                        )
-                        .on(policy_ref(&rule.policy)),
-                    );
-                }
-                if sources.allowed.is_empty() {
-                    evidence.push(Evidence::new(
-                        "PolicyRule",
-                        format!(
-                            "no rule of {} allows {port} from any source",
-                            d.ingress.selecting.join(", ")
-                        ),
-                    ));
-                }
-                let client_ns_labels = namespace_labels(state, &c.namespace);
-                evidence.push(Evidence::new(
-                    "ClientIdentity",
-                    format!(
-                        "the client: pod labels {}; namespace {} labels {}",
-                        crate::text::labels(&role_labels(&c.labels)),
-                        c.namespace,
-                        client_ns_labels
-                    ),
-                ));
-            }
-            if d.egress.verdict == Verdict::Denied {
-                parts.push(format!(
-                    "the client's egress is restricted by {} and allows no traffic to {} on {port}",
-                    d.egress.selecting.join(", "),
-                    who(t)
-                ));
-                fix.push(apply(
-                    state,
-                    "let the client's egress reach the backends",
-                    &egress_policy(state, selector, &c, t),
-                ));
-            }
-        }
-        if dns.denied_udp {
-            parts.push(format!(
-                "forgot DNS egress: {} restricts the client's egress and allows no DNS to {} (the client cannot resolve the Service's name)",
-                dns.selecting.join(", "),
-                dns.target
-            ));
-            fix.push(apply(state, "allow DNS", &dns_policy(&c, &dns)));
-        }
-        return Outcome::fail(parts.join("; ")).evidence(evidence).fix(fix);
+        let first = denied.first().map(|(t, d)| (*t, d));
+        return denied_outcome(state, set, &c, first, &dns, selector, evidence);
     }
     if let Some((t, d)) = undecided.first() {
         let reason = match d.verdict() {
@@ -643,6 +556,146 @@ fn with_client(
         allowed_lines.join(", ")
     ))
     .evidence(evidence)
+}
+
+/// The client is denied (a backend path, or DNS over UDP): why, and the fixes, smallest first.
+fn denied_outcome(
+    state: &ClusterState,
+    set: &PolicySet,
+    c: &PodInfo,
+    first: Option<(&Target, &PathDecision)>,
+    dns: &Dns,
+    selector: &BTreeMap<String, String>,
+    evidence: Vec<Evidence>,
+) -> Outcome {
+    let mut denial = Denial {
+        parts: Vec::new(),
+        fix: Vec::new(),
+        evidence,
+    };
+    if let Some((t, d)) = first {
+        if d.ingress.verdict == Verdict::Denied {
+            denial.ingress(state, set, c, t, d, selector);
+        }
+        if d.egress.verdict == Verdict::Denied {
+            denial.parts.push(format!(
+                "the client's egress is restricted by {} and allows no traffic to {} on {}/{}",
+                d.egress.selecting.join(", "),
+                who(t),
+                t.port,
+                t.protocol
+            ));
+            denial.fix.push(apply(
+                state,
+                "let the client's egress reach the backends",
+                &egress_policy(state, selector, c, t),
+            ));
+        }
+    }
+    if dns.denied_udp {
+        denial.parts.push(format!(
+            "forgot DNS egress: {} restricts the client's egress and allows no DNS to {} (the client cannot resolve the Service's name)",
+            dns.selecting.join(", "),
+            dns.target
+        ));
+        denial
+            .fix
+            .push(apply(state, "allow DNS", &dns_policy(&c, &dns)));
+    }
+    Outcome::fail(denial.parts.join("; "))
+        .evidence(denial.evidence)
+        .fix(denial.fix)
+}
+
+/// One path's decision as evidence: both sides' reasons.
+fn decision_evidence(c: &PodInfo, t: &Target, d: &PathDecision) -> Evidence {
+    let port = format!("{}/{}", t.port, t.protocol);
+    Evidence::new(
+        "PolicyDecision",
+        format!(
+            "{} → {} {port}: {} (egress: {}; ingress: {})",
+            client_name(c),
+            who(t),
+            d.verdict().word(),
+            d.egress.reason,
+            d.ingress.reason
+        ),
+    )
+    .field("to", who(t))
+    .field("port", port)
+    .field("verdict", d.verdict().word())
+    .field("egress", d.egress.reason.clone())
+    .field("ingress", d.ingress.reason.clone())
+}
+
+/// What a denial says, what fixes it, and the evidence behind it.
+struct Denial {
+    parts: Vec<String>,
+    fix: Vec<String>,
+    evidence: Vec<Evidence>,
+}
+
+impl Denial {
+    /// Ingress on the backends denies the client: which policies select them, the rules one field
+    /// away (their change first), a new additive policy, what the rules do allow, and who the
+    /// client is.
+    fn ingress(
+        &mut self,
+        state: &ClusterState,
+        set: &PolicySet,
+        c: &PodInfo,
+        t: &Target,
+        d: &PathDecision,
+        selector: &BTreeMap<String, String>,
+    ) {
+        let port = format!("{}/{}", t.port, t.protocol);
+        self.parts.push(format!(
+            "NetworkPolicy denies {} → {} on {port}: {} selects the backend pods and no ingress rule allows this client",
+            client_name(c),
+            who(t),
+            d.ingress.selecting.join(", ")
+        ));
+        // One field of an existing policy is a smaller change than a new policy.
+        for (said, change) in near_misses(state, c, t) {
+            self.parts.push(said);
+            self.fix.push(change);
+        }
+        self.fix.push(apply(
+            state,
+            "or a new policy (additive: it allows only this client)",
+            &ingress_policy(state, selector, Some(c), t),
+        ));
+        // What the selecting policies do allow, next to what the client is.
+        let sources = set.ingress_sources(&t.pod, t.port, t.protocol);
+        for (rule, from) in &sources.allowed {
+            self.evidence.push(
+                Evidence::new(
+                    "PolicyRule",
+                    format!("{rule} allows {port} only from {}", from.join("; ")),
+                )
+                .on(policy_ref(&rule.policy)),
+            );
+        }
+        if sources.allowed.is_empty() {
+            self.evidence.push(Evidence::new(
+                "PolicyRule",
+                format!(
+                    "no rule of {} allows {port} from any source",
+                    d.ingress.selecting.join(", ")
+                ),
+            ));
+        }
+        let client_ns_labels = namespace_labels(state, &c.namespace);
+        self.evidence.push(Evidence::new(
+            "ClientIdentity",
+            format!(
+                "the client: pod labels {}; namespace {} labels {}",
+                crate::text::labels(&role_labels(&c.labels)),
+                c.namespace,
+                client_ns_labels
+            ),
+        ));
+    }
 }
 
 /// A policy to add: live one pasteable command (a here-document the shell does not expand),
