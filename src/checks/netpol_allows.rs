@@ -600,7 +600,7 @@ fn denied_outcome(
         ));
         denial
             .fix
-            .push(apply(state, "allow DNS", &dns_policy(&c, &dns)));
+            .push(apply(state, "allow DNS", &dns_policy(c, dns)));
     }
     Outcome::fail(denial.parts.join("; "))
         .evidence(denial.evidence)
@@ -713,7 +713,6 @@ fn apply(state: &ClusterState, why: &str, yaml: &str) -> String {
 fn near_misses(state: &ClusterState, c: &PodInfo, t: &Target) -> Vec<(String, String)> {
     use crate::netpol::near_miss::{self, NearMiss};
     use crate::text::shell_quote as q;
-    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
     let Some(policies) = state.policies.known() else {
         return Vec::new();
     };
@@ -731,7 +730,6 @@ fn near_misses(state: &ClusterState, c: &PodInfo, t: &Target) -> Vec<(String, St
         .collect();
     let complete = !state.is_offline() && state.namespaces.known().is_some();
     let misses = near_miss::near_misses(policies, &labels, complete, c, &t.pod, t.port, t.protocol);
-    let (port, proto) = (t.port, t.protocol);
     let patch = |policy: &str, ops: serde_json::Value| {
         let (ns, name) = policy.split_once('/').unwrap_or(("", policy));
         format!(
@@ -744,73 +742,118 @@ fn near_misses(state: &ClusterState, c: &PodInfo, t: &Target) -> Vec<(String, St
     misses
         .into_iter()
         .map(|m| match m {
-            NearMiss::Port { policy, rule, ports } => {
-                let declared = |name: &str| {
-                    t.pod
-                        .ports
-                        .iter()
-                        .any(|(n, _, p)| n == name && *p == proto)
-                };
-                let spot = ports.iter().enumerate().find_map(|(k, p)| match &p.port {
-                    Some(IntOrString::Int(n)) if Some(*n) == t.service_port && *n != i32::from(port) => Some((k, format!(
-                        "rule {rule} of {policy} allows port {n} — the Service's port; NetworkPolicy sees the pod's port {port} (the targetPort)"
-                    ))),
-                    Some(IntOrString::String(name)) if !declared(name) => Some((k, format!(
-                        "rule {rule} of {policy} allows the named port {name}, which the backend pods do not declare for {proto}"
-                    ))),
-                    _ => None,
-                });
-                match spot {
-                    Some((k, said)) => {
-                        let change = if state.is_offline() {
-                            format!("edit {}: set spec.ingress[{rule}].ports[{k}].port to {port}", location(state, &policy))
-                        } else {
-                            patch(&policy, serde_json::json!([{"op": "replace", "path": format!("/spec/ingress/{rule}/ports/{k}/port"), "value": port}]))
-                        };
-                        (format!("nearly allowed: {said}"), change)
-                    }
-                    None => {
-                        let change = if state.is_offline() {
-                            format!("edit {}: add {{port: {port}, protocol: {proto}}} to spec.ingress[{rule}].ports", location(state, &policy))
-                        } else {
-                            patch(&policy, serde_json::json!([{"op": "add", "path": format!("/spec/ingress/{rule}/ports/-"), "value": {"port": port, "protocol": proto.to_string()}}]))
-                        };
-                        (
-                            format!("nearly allowed: rule {rule} of {policy} admits this client, but not on {port}/{proto}"),
-                            change,
-                        )
-                    }
-                }
-            }
+            NearMiss::Port {
+                policy,
+                rule,
+                ports,
+            } => port_near_miss(state, t, &policy, rule, &ports, &patch),
             NearMiss::NamespaceLabels {
                 policy,
                 rule,
                 namespace,
                 labels,
-            } => {
-                let shown = crate::text::labels(&labels);
-                let said = format!(
-                    "nearly allowed: rule {rule} of {policy} admits namespaces labelled {shown}, and namespace {namespace} is not"
-                );
-                let change = if state.is_offline() {
-                    let place = state
-                        .origins
-                        .iter()
-                        .find(|(k, _)| k.kind == "Namespace" && k.name == namespace)
-                        .map(|(_, o)| format!("edit {} (document {}, Namespace {namespace})", o.file, o.document));
-                    let yaml: Vec<String> = labels.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                    match place {
-                        Some(p) => format!("{p}: add {} under metadata.labels", yaml.join(", ")),
-                        None => format!("add Namespace {namespace} to the manifests with the labels {shown}"),
-                    }
-                } else {
-                    let pairs: Vec<String> = labels.iter().map(|(k, v)| q(&format!("{k}={v}"))).collect();
-                    format!("kubectl label namespace {} {} --overwrite", q(&namespace), pairs.join(" "))
-                };
-                (said, change)
-            }
+            } => namespace_near_miss(state, &policy, rule, &namespace, &labels),
         })
         .collect()
+}
+
+/// A rule that admits the client on other ports: the port it names that is the Service's (or an
+/// undeclared name) replaced, else the pod's port added.
+fn port_near_miss(
+    state: &ClusterState,
+    t: &Target,
+    policy: &str,
+    rule: usize,
+    ports: &[k8s_openapi::api::networking::v1::NetworkPolicyPort],
+    patch: &dyn Fn(&str, serde_json::Value) -> String,
+) -> (String, String) {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let (port, proto) = (t.port, t.protocol);
+    let declared = |name: &str| t.pod.ports.iter().any(|(n, _, p)| n == name && *p == proto);
+    let spot = ports.iter().enumerate().find_map(|(k, p)| match &p.port {
+        Some(IntOrString::Int(n)) if Some(*n) == t.service_port && *n != i32::from(port) => Some((k, format!(
+            "rule {rule} of {policy} allows port {n} — the Service's port; NetworkPolicy sees the pod's port {port} (the targetPort)"
+        ))),
+        Some(IntOrString::String(name)) if !declared(name) => Some((k, format!(
+            "rule {rule} of {policy} allows the named port {name}, which the backend pods do not declare for {proto}"
+        ))),
+        _ => None,
+    });
+    match spot {
+        Some((k, said)) => {
+            let change = if state.is_offline() {
+                format!(
+                    "edit {}: set spec.ingress[{rule}].ports[{k}].port to {port}",
+                    location(state, policy)
+                )
+            } else {
+                patch(
+                    policy,
+                    serde_json::json!([{"op": "replace", "path": format!("/spec/ingress/{rule}/ports/{k}/port"), "value": port}]),
+                )
+            };
+            (format!("nearly allowed: {said}"), change)
+        }
+        None => {
+            let change = if state.is_offline() {
+                format!(
+                    "edit {}: add {{port: {port}, protocol: {proto}}} to spec.ingress[{rule}].ports",
+                    location(state, policy)
+                )
+            } else {
+                patch(
+                    policy,
+                    serde_json::json!([{"op": "add", "path": format!("/spec/ingress/{rule}/ports/-"), "value": {"port": port, "protocol": proto.to_string()}}]),
+                )
+            };
+            (
+                format!(
+                    "nearly allowed: rule {rule} of {policy} admits this client, but not on {port}/{proto}"
+                ),
+                change,
+            )
+        }
+    }
+}
+
+/// A rule that admits namespaces with labels the client's namespace lacks: label it.
+fn namespace_near_miss(
+    state: &ClusterState,
+    policy: &str,
+    rule: usize,
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+) -> (String, String) {
+    use crate::text::shell_quote as q;
+    let shown = crate::text::labels(labels);
+    let said = format!(
+        "nearly allowed: rule {rule} of {policy} admits namespaces labelled {shown}, and namespace {namespace} is not"
+    );
+    let change = if state.is_offline() {
+        let place = state
+            .origins
+            .iter()
+            .find(|(k, _)| k.kind == "Namespace" && k.name == namespace)
+            .map(|(_, o)| {
+                format!(
+                    "edit {} (document {}, Namespace {namespace})",
+                    o.file, o.document
+                )
+            });
+        let yaml: Vec<String> = labels.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        match place {
+            Some(p) => format!("{p}: add {} under metadata.labels", yaml.join(", ")),
+            None => format!("add Namespace {namespace} to the manifests with the labels {shown}"),
+        }
+    } else {
+        let pairs: Vec<String> = labels.iter().map(|(k, v)| q(&format!("{k}={v}"))).collect();
+        format!(
+            "kubectl label namespace {} {} --overwrite",
+            q(namespace),
+            pairs.join(" ")
+        )
+    };
+    (said, change)
 }
 
 /// The DNS path of a client: cluster DNS pods, read or assumed.
