@@ -62,19 +62,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     };
     let set = match PolicySet::compile(policies) {
         Ok(s) => s,
-        Err(e) => {
-            return Outcome::fail(e.to_string()).fix([if state.is_offline() {
-                format!(
-                    "fix {} (the API server would refuse it)",
-                    location(state, &e.policy)
-                )
-            } else {
-                format!(
-                    "kubectl get networkpolicy -n {} -o yaml",
-                    crate::text::shell_quote(e.policy.split('/').next().unwrap_or(""))
-                )
-            }]);
-        }
+        Err(e) => return invalid_policy(state, &e),
     };
     let pods = match state.pods.as_result() {
         Ok(p) => p,
@@ -105,25 +93,40 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     };
     let outcome = ingress_controllers(state, &set, &targets, &selector, outcome);
     let outcome = moot(outcome, &enforced);
-    // Another engine's policies exist here: an allow is only NetworkPolicy's half of the answer.
-    let others: Vec<&str> = notes
+    other_engines(outcome, &notes).evidence(notes)
+}
+
+/// A policy the API server would refuse: what to look at.
+fn invalid_policy(state: &ClusterState, e: &crate::netpol::InvalidPolicy) -> Outcome {
+    Outcome::fail(e.to_string()).fix([if state.is_offline() {
+        format!(
+            "fix {} (the API server would refuse it)",
+            location(state, &e.policy)
+        )
+    } else {
+        format!(
+            "kubectl get networkpolicy -n {} -o yaml",
+            crate::text::shell_quote(e.policy.split('/').next().unwrap_or(""))
+        )
+    }])
+}
+
+/// Another engine's policies exist here: an allow is only NetworkPolicy's half of the answer.
+fn other_engines(outcome: Outcome, notes: &[Evidence]) -> Outcome {
+    let others = notes
         .iter()
         .filter(|e| e.kind == "OtherPolicy" && e.message.ends_with("not evaluated"))
-        .map(|e| e.message.as_str())
-        .collect();
-    let outcome = if outcome.status == crate::report::Status::Pass && !others.is_empty() {
-        let mut w = Outcome::warn(format!(
-            "{} — NetworkPolicy only: {} other-engine policies apply here and are not evaluated",
-            outcome.summary,
-            others.len()
-        ));
-        w.evidence = outcome.evidence;
-        w.fix = outcome.fix;
-        w
-    } else {
-        outcome
-    };
-    outcome.evidence(notes)
+        .count();
+    if outcome.status != crate::report::Status::Pass || others == 0 {
+        return outcome;
+    }
+    let mut w = Outcome::warn(format!(
+        "{} — NetworkPolicy only: {others} other-engine policies apply here and are not evaluated",
+        outcome.summary,
+    ));
+    w.evidence = outcome.evidence;
+    w.fix = outcome.fix;
+    w
 }
 
 fn location(state: &ClusterState, policy: &str) -> String {
@@ -309,27 +312,7 @@ fn ingress_controllers(
             .find(|(n, _)| *n == name)
             .map(|(_, p)| PodInfo::from_pod(p))
             .unwrap_or_default();
-        let summary = format!(
-            "NetworkPolicy blocks the ingress controller {name} ({}) from the backends on {}/{} ({}): requests through the Ingress fail with 502/504",
-            client_name(&c),
-            t.port,
-            t.protocol,
-            d.ingress.reason
-        );
-        let fix = apply(
-            state,
-            "admit the controller",
-            &ingress_policy(state, selector, Some(&c), t),
-        );
-        return if outcome.status == crate::report::Status::Fail {
-            outcome.summary = format!("{}; {summary}", outcome.summary);
-            outcome.fix.push(fix);
-            outcome
-        } else {
-            let mut o = Outcome::fail(summary).fix([fix]);
-            o.evidence = outcome.evidence;
-            o
-        };
+        return controller_denied(state, selector, outcome, &name, &c, t, &d);
     }
     if let Some((name, reason)) = undecided {
         if outcome.status == crate::report::Status::Pass {
@@ -343,6 +326,39 @@ fn ingress_controllers(
         }
     }
     outcome
+}
+
+/// The ingress controller `c` is denied the backends: requests through the Ingress fail.
+fn controller_denied(
+    state: &ClusterState,
+    selector: &BTreeMap<String, String>,
+    mut outcome: Outcome,
+    name: &str,
+    c: &PodInfo,
+    t: &Target,
+    d: &PathDecision,
+) -> Outcome {
+    let summary = format!(
+        "NetworkPolicy blocks the ingress controller {name} ({}) from the backends on {}/{} ({}): requests through the Ingress fail with 502/504",
+        client_name(c),
+        t.port,
+        t.protocol,
+        d.ingress.reason
+    );
+    let fix = apply(
+        state,
+        "admit the controller",
+        &ingress_policy(state, selector, Some(c), t),
+    );
+    if outcome.status == crate::report::Status::Fail {
+        outcome.summary = format!("{}; {summary}", outcome.summary);
+        outcome.fix.push(fix);
+        outcome
+    } else {
+        let mut o = Outcome::fail(summary).fix([fix]);
+        o.evidence = outcome.evidence;
+        o
+    }
 }
 
 /// Who enforces NetworkPolicy, and which other engines' policies the verdict does not cover.

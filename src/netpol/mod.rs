@@ -18,6 +18,7 @@
 //!   namespace whose other labels are unknown yields "unknown", not a deny.
 
 mod compile;
+pub(crate) use compile::InvalidPolicy;
 pub(crate) mod near_miss;
 mod ports;
 pub(crate) mod selector;
