@@ -34,88 +34,19 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         else {
             continue;
         };
-        let records: Vec<_> = results.sockets_for(&planned.arg).collect();
         let what = format!("{ip}:{port}/{protocol}");
-        if records.is_empty() {
+        let records: Vec<_> = results.sockets_for(&planned.arg).collect();
+        let at = (node.as_str(), node_name);
+        let Some((e, status, line, fix)) = connects(state, &records, &what, ip, protocol, at)
+        else {
             worst = worst.max(Status::Error);
             lines.push(format!("{what}: the agent reported nothing"));
             continue;
-        }
-        // By the verdict's word: the tally reads alphabetically.
-        let mut counts: BTreeMap<&str, (Verdict, usize)> = BTreeMap::new();
-        for r in &records {
-            counts.entry(r.verdict.as_str()).or_insert((r.verdict, 0)).1 += 1;
-        }
-        let count = |v: Verdict| counts.get(v.as_str()).map_or(0, |(_, c)| *c);
-        let n = records.len();
-        let open = count(Verdict::Open);
-        let tally = counts
-            .iter()
-            .map(|(v, (_, c))| format!("{c} {v}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut e = probed::evidence(
-            "ClusterIpProbe",
-            &what,
-            records
-                .iter()
-                .find(|r| r.verdict != Verdict::Open)
-                .unwrap_or(&records[0]),
-        )
-        .field("connects", n.to_string())
-        .field("outcomes", tally.clone());
-        e.message = format!("{what}: {tally} of {n} connects");
-        evidence.push(e);
-        let silent = count(Verdict::NoAnswer);
-        if open == n || (protocol == "UDP" && open + silent == n) {
-            lines.push(format!("{what} answered {open} of {n}"));
-            continue;
-        }
-        worst = worst.max(Status::Fail);
-        if open > 0 {
-            lines.push(format!(
-                "{what}: {} of {n} connects failed ({tally})",
-                n - open
-            ));
-            fixes.push(format!(
-                "the proxy still routes to a backend that does not answer: compare kubectl get endpointslices -n {} -l {} with the pods that answered in pods.listening; restart kube-proxy on {node} if its rules are stale",
-                crate::text::shell_quote(&state.namespace),
-                crate::text::shell_quote(&format!("kubernetes.io/service-name={}", state.service_name))
-            ));
-            continue;
-        }
-        let (line, fix) = match counts.values().next().map(|(v, _)| *v) {
-            Some(Verdict::Rejected) => (
-                format!(
-                    "{what} is rejected (ICMP port unreachable): the service proxy on {node} has no endpoints for it"
-                ),
-                format!(
-                    "the proxy on {node} is out of sync with the EndpointSlices; read its log, or restart it: kubectl -n kube-system logs -l k8s-app=kube-proxy --tail=50 --prefix"
-                ),
-            ),
-            Some(Verdict::Dropped) => (
-                format!(
-                    "{what} does not answer while the pods do: no service proxy rule on {node}"
-                ),
-                // Only the command after the colon is pasted: the words around it stay prose.
-                format!(
-                    "check the service proxy on {node} (kube-proxy, or Cilium/Calico eBPF with its kube-proxy replacement): kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={}",
-                    crate::text::shell_quote(node_name)
-                ),
-            ),
-            Some(Verdict::Refused) => (
-                format!("{what} is refused: the proxy forwards to a port where nothing listens"),
-                format!(
-                    "compare the proxy's rules on {node} with the Service's targetPort (on the node: iptables-save | grep -F {ip})"
-                ),
-            ),
-            _ => (
-                format!("{what}: {tally}"),
-                format!("check routing to the service range from {node}"),
-            ),
         };
+        evidence.push(e);
+        worst = worst.max(status);
         lines.push(line);
-        fixes.push(fix);
+        fixes.extend(fix);
     }
     if lines.is_empty() {
         return Outcome::skip(
@@ -149,4 +80,101 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     }
     fixes.dedup();
     outcome.evidence(evidence).fix(fixes)
+}
+
+/// What the connects to one ClusterIP port add up to: the evidence, the status, the line, and the
+/// fix when they failed; `None` when the agent reported nothing.
+fn connects(
+    state: &ClusterState,
+    records: &[&crate::wire::SocketLine],
+    what: &str,
+    ip: &str,
+    protocol: &str,
+    (node, node_name): (&str, &str),
+) -> Option<(Evidence, Status, String, Option<String>)> {
+    let first_record = records.first()?;
+    // By the verdict's word: the tally reads alphabetically.
+    let mut counts: BTreeMap<&str, (Verdict, usize)> = BTreeMap::new();
+    for r in records {
+        counts.entry(r.verdict.as_str()).or_insert((r.verdict, 0)).1 += 1;
+    }
+    let count = |v: Verdict| counts.get(v.as_str()).map_or(0, |(_, c)| *c);
+    let n = records.len();
+    let open = count(Verdict::Open);
+    let tally = counts
+        .iter()
+        .map(|(v, (_, c))| format!("{c} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let shown = records
+        .iter()
+        .find(|r| r.verdict != Verdict::Open)
+        .unwrap_or(first_record);
+    let mut e = probed::evidence("ClusterIpProbe", what, shown)
+        .field("connects", n.to_string())
+        .field("outcomes", tally.clone());
+    e.message = format!("{what}: {tally} of {n} connects");
+    let silent = count(Verdict::NoAnswer);
+    if open == n || (protocol == "UDP" && open + silent == n) {
+        return Some((
+            e,
+            Status::Pass,
+            format!("{what} answered {open} of {n}"),
+            None,
+        ));
+    }
+    if open > 0 {
+        let line = format!("{what}: {} of {n} connects failed ({tally})", n - open);
+        let fix = format!(
+            "the proxy still routes to a backend that does not answer: compare kubectl get endpointslices -n {} -l {} with the pods that answered in pods.listening; restart kube-proxy on {node} if its rules are stale",
+            crate::text::shell_quote(&state.namespace),
+            crate::text::shell_quote(&format!(
+                "kubernetes.io/service-name={}",
+                state.service_name
+            ))
+        );
+        return Some((e, Status::Fail, line, Some(fix)));
+    }
+    let first = counts.values().next().map(|(v, _)| *v);
+    let (line, fix) = failed_connects(first, what, &tally, ip, node, node_name);
+    Some((e, Status::Fail, line, Some(fix)))
+}
+
+/// Every connect to the ClusterIP failed alike: what the proxy on the probe's node does wrong.
+fn failed_connects(
+    first: Option<Verdict>,
+    what: &str,
+    tally: &str,
+    ip: &str,
+    node: &str,
+    node_name: &str,
+) -> (String, String) {
+    match first {
+        Some(Verdict::Rejected) => (
+            format!(
+                "{what} is rejected (ICMP port unreachable): the service proxy on {node} has no endpoints for it"
+            ),
+            format!(
+                "the proxy on {node} is out of sync with the EndpointSlices; read its log, or restart it: kubectl -n kube-system logs -l k8s-app=kube-proxy --tail=50 --prefix"
+            ),
+        ),
+        Some(Verdict::Dropped) => (
+            format!("{what} does not answer while the pods do: no service proxy rule on {node}"),
+            // Only the command after the colon is pasted: the words around it stay prose.
+            format!(
+                "check the service proxy on {node} (kube-proxy, or Cilium/Calico eBPF with its kube-proxy replacement): kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={}",
+                crate::text::shell_quote(node_name)
+            ),
+        ),
+        Some(Verdict::Refused) => (
+            format!("{what} is refused: the proxy forwards to a port where nothing listens"),
+            format!(
+                "compare the proxy's rules on {node} with the Service's targetPort (on the node: iptables-save | grep -F {ip})"
+            ),
+        ),
+        _ => (
+            format!("{what}: {tally}"),
+            format!("check routing to the service range from {node}"),
+        ),
+    }
 }
