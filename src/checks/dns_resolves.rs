@@ -25,14 +25,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     let mut names = Vec::new();
     let mut replicas = 0;
     let mut tries = 0;
-    let headless = state
-        .service()
-        .and_then(|s| s.spec.as_ref())
-        .and_then(|s| s.cluster_ip.as_deref())
-        == Some("None");
-    let full_fails = results.lookups().any(|r| {
-        r.via == "resolv.conf" && r.name.ends_with(".svc") && r.verdict == Verdict::Nxdomain
-    });
+    // The full name fails too: the cluster DNS does not know the Service (not the search list).
+    let full_fails = results.lookups().any(full_name_fails);
     for planned in &plan.targets {
         let Purpose::Dns { name, server } = &planned.purpose else {
             continue;
@@ -52,69 +46,13 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             names.push(name.clone());
         }
         tries = tries.max(record.tries);
-        let e = Evidence::new(
-            "DnsLookup",
-            format!("{name} via {via}: {} — {}", record.verdict, record.detail),
-        )
-        .field("name", name.clone())
-        .field("via", via.clone())
-        .field("verdict", record.verdict.to_string())
-        .field("answers", record.answers.join(", "))
-        .field("latency", format!("{} ms", record.latency_ms));
-        evidence.push(e);
-        match record.verdict {
-            Verdict::Resolved => {
-                let wrong: Vec<&String> = record
-                    .answers
-                    .iter()
-                    .filter(|a| !expected.contains(a))
-                    .collect();
-                let missing = !headless
-                    && expected.iter().any(|x| {
-                        !record.answers.contains(x)
-                            && x.contains('.') == record.answers.iter().any(|a| a.contains('.'))
-                    });
-                if !wrong.is_empty() || missing || record.answers.is_empty() {
-                    worst = worst.max(Status::Fail);
-                    problems.push(format!(
-                        "{name} via {via} resolves to {}, not {}",
-                        if record.answers.is_empty() {
-                            "nothing".to_string()
-                        } else {
-                            record.answers.join(", ")
-                        },
-                        expected.join(", ")
-                    ));
-                    fixes.push(format!(
-                        "see which name answered ({}): another Service or an external record may shadow it through the search list",
-                        record.answered_name.as_deref().unwrap_or("?")
-                    ));
-                } else if record.intermittent {
-                    worst = worst.max(Status::Warn);
-                    problems.push(format!(
-                        "{name} via {via} resolved {} of {} times",
-                        record.resolved, record.tries
-                    ));
-                }
-            }
-            Verdict::Timeout if server.is_none() && node_local(&record.servers).is_some() => {
-                worst = worst.max(Status::Fail);
-                let cache = node_local(&record.servers).unwrap_or_default();
-                let node = results.node.as_deref().unwrap_or("<node>");
-                problems.push(format!(
-                    "{name} via {via}: no answer from NodeLocal DNSCache ({cache}) on node {node}"
-                ));
-                fixes.push(format!(
-                    "look at the node-local-dns pod on {node}: kubectl -n kube-system get pods -l k8s-app=node-local-dns -o wide --field-selector spec.nodeName={node}"
-                ));
-            }
-            verdict => {
-                worst = worst.max(Status::Fail);
-                let (problem, fix) =
-                    failure(state, name, &via, server.is_some(), verdict, full_fails);
-                problems.push(problem);
-                fixes.push(fix);
-            }
+        evidence.push(lookup_evidence(record, name, &via));
+        let lookup = (name.as_str(), via.as_str(), server.is_some());
+        let judged = judge(state, results, record, lookup, expected, full_fails);
+        if let Some((status, problem, fix)) = judged {
+            worst = worst.max(status);
+            problems.push(problem);
+            fixes.extend(fix);
         }
     }
     if names.is_empty() && replicas == 0 && problems.is_empty() {
@@ -124,8 +62,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     if worst != Status::Pass {
         evidence.splice(0..0, probed::probe_evidence(results));
     }
-    let outcome = match worst {
-        Status::Pass => Outcome::pass(format!(
+    let passed = || {
+        format!(
             "{} → {} (resolv.conf{}; {} tries each)",
             names.join(", "),
             expected.join(", "),
@@ -135,7 +73,10 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
                 String::new()
             },
             tries.max(1)
-        )),
+        )
+    };
+    let outcome = match worst {
+        Status::Pass => Outcome::pass(passed()),
         Status::Warn => Outcome::warn(problems.join("; ")),
         Status::Error => {
             let mut o = Outcome::fail(problems.join("; "));
@@ -145,6 +86,106 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         _ => Outcome::fail(problems.join("; ")),
     };
     outcome.evidence(evidence).fix(fixes)
+}
+
+/// An NXDOMAIN for `NAME.NS.svc` through the pod's resolv.conf.
+fn full_name_fails(r: &crate::wire::DnsLine) -> bool {
+    r.via == "resolv.conf" && r.name.ends_with(".svc") && r.verdict == Verdict::Nxdomain
+}
+
+/// One lookup as evidence.
+fn lookup_evidence(record: &crate::wire::DnsLine, name: &str, via: &str) -> Evidence {
+    Evidence::new(
+        "DnsLookup",
+        format!("{name} via {via}: {} — {}", record.verdict, record.detail),
+    )
+    .field("name", name)
+    .field("via", via)
+    .field("verdict", record.verdict.to_string())
+    .field("answers", record.answers.join(", "))
+    .field("latency", format!("{} ms", record.latency_ms))
+}
+
+/// A lookup that did not resolve to what the Service is, or not every time: its status, what is
+/// wrong, and the fix; `None` when it resolved right.
+fn judge(
+    state: &ClusterState,
+    results: &crate::state::probe::ProbeResults,
+    record: &crate::wire::DnsLine,
+    (name, via, replica): (&str, &str, bool),
+    expected: &[String],
+    full_fails: bool,
+) -> Option<(Status, String, Option<String>)> {
+    match record.verdict {
+        Verdict::Resolved => resolved(state, record, name, via, expected),
+        Verdict::Timeout if !replica && node_local(&record.servers).is_some() => {
+            let cache = node_local(&record.servers).unwrap_or_default();
+            let node = results.node.as_deref().unwrap_or("<node>");
+            Some((
+                Status::Fail,
+                format!(
+                    "{name} via {via}: no answer from NodeLocal DNSCache ({cache}) on node {node}"
+                ),
+                Some(format!(
+                    "look at the node-local-dns pod on {node}: kubectl -n kube-system get pods -l k8s-app=node-local-dns -o wide --field-selector spec.nodeName={node}"
+                )),
+            ))
+        }
+        verdict => {
+            let (problem, fix) = failure(state, name, via, replica, verdict, full_fails);
+            Some((Status::Fail, problem, Some(fix)))
+        }
+    }
+}
+
+/// A name that resolved: to other addresses than the Service's (a shadowing name), or only some
+/// of the times (intermittent).
+fn resolved(
+    state: &ClusterState,
+    record: &crate::wire::DnsLine,
+    name: &str,
+    via: &str,
+    expected: &[String],
+) -> Option<(Status, String, Option<String>)> {
+    let headless = state
+        .service()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.cluster_ip.as_deref())
+        == Some("None");
+    let wrong = record.answers.iter().any(|a| !expected.contains(a));
+    let missing = !headless
+        && expected.iter().any(|x| {
+            !record.answers.contains(x)
+                && x.contains('.') == record.answers.iter().any(|a| a.contains('.'))
+        });
+    if wrong || missing || record.answers.is_empty() {
+        let got = if record.answers.is_empty() {
+            "nothing".to_string()
+        } else {
+            record.answers.join(", ")
+        };
+        return Some((
+            Status::Fail,
+            format!(
+                "{name} via {via} resolves to {got}, not {}",
+                expected.join(", ")
+            ),
+            Some(format!(
+                "see which name answered ({}): another Service or an external record may shadow it through the search list",
+                record.answered_name.as_deref().unwrap_or("?")
+            )),
+        ));
+    }
+    record.intermittent.then(|| {
+        (
+            Status::Warn,
+            format!(
+                "{name} via {via} resolved {} of {} times",
+                record.resolved, record.tries
+            ),
+            None,
+        )
+    })
 }
 
 /// The link-local address NodeLocal DNSCache listens on, when the pod's resolv.conf points at one.
