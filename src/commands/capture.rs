@@ -20,6 +20,7 @@ use crate::config::{Settings, validate_name};
 use crate::error::{Error, Result};
 use crate::source::live::Live;
 use crate::text;
+use crate::wire::Line;
 
 pub(crate) async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitCode> {
     let name = args.pod.strip_prefix("pod/").unwrap_or(&args.pod);
@@ -33,27 +34,75 @@ pub(crate) async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitC
     let live = Live::connect(settings).await?;
     let ns = live.namespace(settings);
     let prober = super::prober(&live);
-    let pods: Api<Pod> = Api::namespaced(prober.client.clone(), &ns);
-    let forbidden = |verb: &str, what: &str| {
-        Error::Unreachable(format!("forbidden: needs {verb} {what} in {ns}"))
-    };
-    let failed = |what: &str, e: kube::Error| match e {
-        kube::Error::Api(s) if s.code == 403 => {
-            let (verb, res) = what.split_once(' ').unwrap_or((what, ""));
-            forbidden(verb, res)
+    let pod = running_pod(&live, &prober, &ns, name, args.container.as_deref()).await?;
+    if pod.spec.as_ref().and_then(|s| s.host_network) == Some(true) {
+        eprintln!("note: {ns}/{name} uses the host's network: this captures the node's traffic");
+    }
+    let log = capture_log(&prober, args, &ns, name).await?;
+    let bytes = decode_base64_lines(&log)
+        .map_err(|e| Error::Unreachable(format!("the capture's log is damaged: {e}")))?;
+    let summary = log.lines().rev().find_map(|l| match Line::parse(l) {
+        Some(Ok(Line::Summary(s))) => Some(s),
+        _ => None,
+    });
+    if bytes.is_empty() {
+        let said = summary
+            .as_ref()
+            .and_then(|s| s.capture.reason.clone())
+            .or_else(|| log.lines().last().map(str::to_string))
+            .unwrap_or_else(|| "nothing".into());
+        return Err(Error::Unreachable(format!(
+            "the capture produced no pcap; the agent said: {}",
+            text::sanitize(&said)
+        )));
+    }
+    output.write(&bytes)?;
+    let capture = summary.map(|s| s.capture);
+    let packets = capture
+        .as_ref()
+        .and_then(|c| c.pcap.as_ref())
+        .map_or(0, |p| p.packets);
+    let interfaces = capture.map(|c| c.interfaces.join(", ")).unwrap_or_default();
+    eprintln!(
+        "wrote {packets} packet(s) captured on {} to {}",
+        text::sanitize(&interfaces),
+        args.write.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The pod to capture in: it exists, runs, and has the container `-c` names.
+async fn running_pod(
+    live: &Live,
+    prober: &crate::probe::run::Prober,
+    ns: &str,
+    name: &str,
+    container: Option<&str>,
+) -> Result<Pod> {
+    let pods: Api<Pod> = Api::namespaced(prober.client.clone(), ns);
+    let pod = match prober.bounded(pods.get_opt(name)).await {
+        Ok(pod) => pod,
+        Err(kube::Error::Api(s)) if s.code == 403 => {
+            return Err(Error::Unreachable(format!(
+                "forbidden: needs get pods in {ns}"
+            )));
         }
-        kube::Error::Api(s) => {
-            Error::Unreachable(format!("{what}: {}", text::sanitize(&s.message)))
+        Err(kube::Error::Api(s)) => {
+            return Err(Error::Unreachable(format!(
+                "get pods: {}",
+                text::sanitize(&s.message)
+            )));
         }
-        other => Error::Unreachable(format!(
-            "cannot reach the API server: {}",
-            text::sanitize(&other.to_string())
-        )),
+        Err(other) => {
+            return Err(Error::Api {
+                message: format!(
+                    "cannot reach the API server: {}",
+                    text::sanitize(&other.to_string())
+                ),
+                source: Box::new(other),
+            });
+        }
     };
-    let pod = prober
-        .bounded(pods.get_opt(name))
-        .await
-        .map_err(|e| failed("get pods", e))?;
     let Some(pod) = pod else {
         live.confirm_api_server().await?;
         return Err(Error::NotFound(format!("pod {ns}/{name} not found")));
@@ -68,45 +117,50 @@ pub(crate) async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitC
             "pod {ns}/{name} is {phase}, not Running: it has no traffic to capture"
         )));
     }
-    if let Some(target) = &args.container {
+    if let Some(target) = container {
         let names: Vec<&str> = pod
             .spec
             .iter()
             .flat_map(|s| s.containers.iter())
             .map(|c| c.name.as_str())
             .collect();
-        if !names.contains(&target.as_str()) {
+        if !names.contains(&target) {
             return Err(Error::Usage(text::sanitize(&format!(
                 "pod {ns}/{name} has no container {target:?} (containers: {})",
                 names.join(", ")
             ))));
         }
     }
-    if pod.spec.as_ref().and_then(|s| s.host_network) == Some(true) {
-        eprintln!("note: {ns}/{name} uses the host's network: this captures the node's traffic");
-    }
+    Ok(pod)
+}
+
+/// Adds the capture container (it stays in the pod's spec), waits for it to end, and reads its
+/// log: the pcap as base64 lines, then the agent's summary.
+async fn capture_log(
+    prober: &crate::probe::run::Prober,
+    args: &CaptureArgs,
+    ns: &str,
+    name: &str,
+) -> Result<String> {
+    use crate::probe::run::EphemeralError;
+    use crate::state::Unavailable;
     let container = crate::probe::run::ephemeral_name("netdoctor-capture");
     let spec = ephemeral_container(args, &container);
     let limit = args.duration + Duration::from_secs(60);
-    let image = args.probe_image.clone();
-    let added = prober.add_ephemeral(&ns, name, spec).await;
-    if added.is_ok() {
-        eprintln!(
-            "capturing in pod {ns}/{name} for {} s (ephemeral container {container}; it stays in the pod's spec, as every ephemeral container does)",
-            args.duration.as_secs()
-        );
-    }
+    let added = prober.add_ephemeral(ns, name, spec).await;
     let log = match added {
         Ok(()) => {
+            eprintln!(
+                "capturing in pod {ns}/{name} for {} s (ephemeral container {container}; it stays in the pod's spec, as every ephemeral container does)",
+                args.duration.as_secs()
+            );
             prober
-                .wait_ephemeral(&ns, name, &container, &image, limit)
+                .wait_ephemeral(ns, name, &container, &args.probe_image, limit)
                 .await
         }
         Err(e) => Err(e),
     };
-    let log = log.map_err(|e| {
-        use crate::probe::run::EphemeralError;
-        use crate::state::Unavailable;
+    log.map_err(|e| {
         Error::Unreachable(match e {
             EphemeralError::Refused(m) | EphemeralError::CannotStart(m) => {
                 format!("the capture container cannot run in {ns}/{name}: {m}")
@@ -114,44 +168,7 @@ pub(crate) async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitC
             EphemeralError::Failed(Unavailable::Failed(m)) => m,
             EphemeralError::Failed(u) => u.reason(),
         })
-    })?;
-    let bytes = decode_base64_lines(&log)
-        .map_err(|e| Error::Unreachable(format!("the capture's log is damaged: {e}")))?;
-    let summary = log
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok());
-    if bytes.is_empty() {
-        let said = summary
-            .as_ref()
-            .map(|s| s.to_string())
-            .or_else(|| log.lines().last().map(str::to_string))
-            .unwrap_or_else(|| "nothing".into());
-        return Err(Error::Unreachable(format!(
-            "the capture produced no pcap; the agent said: {}",
-            text::sanitize(&said)
-        )));
-    }
-    output.write(&bytes)?;
-    let packets = summary
-        .as_ref()
-        .and_then(|s| s["capture"]["pcap"]["packets"].as_u64())
-        .unwrap_or(0);
-    let interfaces = summary
-        .as_ref()
-        .and_then(|s| s["capture"]["interfaces"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|i| i.as_str().map(str::to_string))
-        .collect::<Vec<_>>()
-        .join(", ");
-    eprintln!(
-        "wrote {packets} packet(s) captured on {} to {}",
-        text::sanitize(&interfaces),
-        args.write.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Where the pcap goes: stdout, or a file created (as a hidden temporary beside it) before anything
