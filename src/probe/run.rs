@@ -47,6 +47,23 @@ pub(crate) struct Prober {
 /// Receives a probe's stages as they happen.
 pub(crate) type Progress = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
+/// A probe container that will not start by waiting (its image cannot be pulled, its config is
+/// wrong): fail now, with the cause.
+fn stuck(status: &k8s_openapi::api::core::v1::PodStatus, opts: &ProbeOptions) -> Option<Attempt> {
+    status.container_statuses.iter().flatten().find_map(|cs| {
+        let w = cs.state.as_ref().and_then(|s| s.waiting.as_ref())?;
+        STUCK.contains(&w.reason.as_deref().unwrap_or("")).then(|| {
+            Attempt::Failed(failure(format!(
+                "the probe image {} cannot start: {}: {} ({})",
+                text::sanitize(&opts.image),
+                w.reason.as_deref().unwrap_or(""),
+                text::sanitize(w.message.as_deref().unwrap_or("")),
+                mirror_hint(&opts.image)
+            )))
+        })
+    })
+}
+
 /// Where a probe pod stands, in words: the stage a person waits on.
 fn stage(pod: &Pod) -> String {
     let name = crate::k8s::name_of(&pod.metadata);
@@ -314,83 +331,73 @@ impl Prober {
                 self.tell(&now, started, opts);
                 last = now;
             }
-            for cs in status.container_statuses.iter().flatten() {
-                let waiting = cs.state.as_ref().and_then(|s| s.waiting.as_ref());
-                if let Some(w) =
-                    waiting.filter(|w| STUCK.contains(&w.reason.as_deref().unwrap_or("")))
-                {
-                    return Attempt::Failed(failure(format!(
-                        "the probe image {} cannot start: {}: {} ({})",
-                        text::sanitize(&opts.image),
-                        w.reason.as_deref().unwrap_or(""),
-                        text::sanitize(w.message.as_deref().unwrap_or("")),
-                        mirror_hint(&opts.image)
-                    )));
-                }
+            if let Some(stuck) = stuck(&status, opts) {
+                return stuck;
             }
             if !matches!(phase.as_str(), "Succeeded" | "Failed") {
                 continue;
             }
-            let pod_name = crate::k8s::name_of(&pod.metadata).to_string();
-            let log = match self
-                .bounded(pods.logs(
-                    &pod_name,
-                    &LogParams {
-                        container: Some("agent".into()),
-                        ..Default::default()
-                    },
-                ))
-                .await
-            {
-                Ok(log) => log,
-                Err(kube::Error::Api(s)) if s.code == 403 => {
-                    return Attempt::Failed(Unavailable::Forbidden {
-                        verb: "get",
-                        resource: "pods/log",
-                        namespace: Some(ns.to_string()),
-                    });
-                }
-                Err(e) => {
-                    return Attempt::Failed(failure(format!(
-                        "cannot read the probe's log: {}",
-                        text::sanitize(&e.to_string())
-                    )));
-                }
-            };
-            let (records, summary) = match ProbeResults::parse_log(&log) {
-                Ok(parsed) => parsed,
-                Err(e) => {
-                    return Attempt::Failed(failure(format!(
-                        "the probe's log is not the agent's: {e}"
-                    )));
-                }
-            };
-            if summary.is_none() {
+            return self.results(plan, rung, &pod, &phase).await;
+        }
+    }
+
+    /// A probe pod that ended: its log read back as the agent's lines.
+    async fn results(&self, plan: &ProbePlan, rung: Rung, pod: &Pod, phase: &str) -> Attempt {
+        let ns = plan.namespace.as_str();
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let pod_name = crate::k8s::name_of(&pod.metadata).to_string();
+        let params = LogParams {
+            container: Some("agent".into()),
+            ..Default::default()
+        };
+        let log = match self.bounded(pods.logs(&pod_name, &params)).await {
+            Ok(log) => log,
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                return Attempt::Failed(Unavailable::Forbidden {
+                    verb: "get",
+                    resource: "pods/log",
+                    namespace: Some(ns.to_string()),
+                });
+            }
+            Err(e) => {
                 return Attempt::Failed(failure(format!(
-                    "the probe pod {pod_name} ended ({phase}) without the agent's summary: {}",
-                    text::sanitize(log.lines().last().unwrap_or("empty log"))
+                    "cannot read the probe's log: {}",
+                    text::sanitize(&e.to_string())
                 )));
             }
-            let mut notes = Vec::new();
-            if let Some(reason) = summary
-                .as_ref()
-                .and_then(|s| (!s.capture.enabled).then(|| s.capture.reason.clone()))
-                .flatten()
-            {
-                notes.push(format!("no packet capture in the probe ({}): verdicts come from connect() and are weaker", text::sanitize(&reason)));
+        };
+        let (records, summary) = match ProbeResults::parse_log(&log) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                return Attempt::Failed(failure(format!(
+                    "the probe's log is not the agent's: {e}"
+                )));
             }
-            return Attempt::Done(Box::new(ProbeResults {
-                namespace: ns.to_string(),
-                pod: pod_name,
-                node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
-                rung,
-                notes,
-                records,
-                summary,
-                labels: job::pod_labels(plan),
-                sockets: Default::default(),
-            }));
+        };
+        let Some(summary) = summary else {
+            return Attempt::Failed(failure(format!(
+                "the probe pod {pod_name} ended ({phase}) without the agent's summary: {}",
+                text::sanitize(log.lines().last().unwrap_or("empty log"))
+            )));
+        };
+        let mut notes = Vec::new();
+        if let (false, Some(reason)) = (summary.capture.enabled, &summary.capture.reason) {
+            notes.push(format!(
+                "no packet capture in the probe ({}): verdicts come from connect() and are weaker",
+                text::sanitize(reason)
+            ));
         }
+        Attempt::Done(Box::new(ProbeResults {
+            namespace: ns.to_string(),
+            pod: pod_name,
+            node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+            rung,
+            notes,
+            records,
+            summary: Some(summary),
+            labels: job::pod_labels(plan),
+            sockets: Default::default(),
+        }))
     }
 
     /// A Job without a pod: PodSecurity or a quota refused it (an event on the Job says so).
