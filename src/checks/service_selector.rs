@@ -96,7 +96,7 @@ fn fix_service_field(state: &ClusterState, field: &str, what: &str) -> String {
 }
 
 fn selector_less(state: &ClusterState) -> Outcome {
-    let (ns, name) = (&state.namespace, &state.service_name);
+    let name = &state.service_name;
     let slices = match state.slices.as_result() {
         Ok(s) => s,
         Err(u) => return unavailable(u),
@@ -121,35 +121,47 @@ fn selector_less(state: &ClusterState) -> Outcome {
         Fact::Unavailable(_) => Vec::new(),
     };
     if !orphans.is_empty() {
-        let evidence = orphans.iter().map(|o| {
-            Evidence::new(
-                "UnlabelledSlice",
-                format!("EndpointSlice {ns}/{o} has no {SERVICE_NAME_LABEL} label"),
-            )
-            .on(ObjectRef::new("EndpointSlice", ns, o))
-        });
-        let fix = orphans.iter().map(|o| {
-            if state.is_offline() {
-                format!(
-                    "edit {}: add metadata.labels {SERVICE_NAME_LABEL}: {name}",
-                    state.edit_location("EndpointSlice", ns, o)
-                )
-            } else {
-                format!(
-                    "kubectl label endpointslice {} -n {} {}",
-                    q(o),
-                    q(ns),
-                    q(&format!("{SERVICE_NAME_LABEL}={name}"))
-                )
-            }
-        });
-        return Outcome::fail(format!(
-            "selector-less Service: EndpointSlice {} lacks the label {SERVICE_NAME_LABEL}={name}, so kube-proxy and DNS ignore it",
-            orphans.join(", ")
-        ))
-        .evidence(evidence)
-        .fix(fix);
+        return unlabelled(state, &orphans);
     }
+    no_backends(state)
+}
+
+/// Hand-made slices named like the Service, without its label: kube-proxy and DNS ignore them.
+fn unlabelled(state: &ClusterState, orphans: &[&str]) -> Outcome {
+    let (ns, name) = (&state.namespace, &state.service_name);
+    let evidence = orphans.iter().map(|o| {
+        Evidence::new(
+            "UnlabelledSlice",
+            format!("EndpointSlice {ns}/{o} has no {SERVICE_NAME_LABEL} label"),
+        )
+        .on(ObjectRef::new("EndpointSlice", ns, o))
+    });
+    let fix = orphans.iter().map(|o| {
+        if state.is_offline() {
+            format!(
+                "edit {}: add metadata.labels {SERVICE_NAME_LABEL}: {name}",
+                state.edit_location("EndpointSlice", ns, o)
+            )
+        } else {
+            format!(
+                "kubectl label endpointslice {} -n {} {}",
+                q(o),
+                q(ns),
+                q(&format!("{SERVICE_NAME_LABEL}={name}"))
+            )
+        }
+    });
+    Outcome::fail(format!(
+        "selector-less Service: EndpointSlice {} lacks the label {SERVICE_NAME_LABEL}={name}, so kube-proxy and DNS ignore it",
+        orphans.join(", ")
+    ))
+    .evidence(evidence)
+    .fix(fix)
+}
+
+/// A selector-less Service with no slices at all: it has no backends.
+fn no_backends(state: &ClusterState) -> Outcome {
+    let (ns, name) = (&state.namespace, &state.service_name);
     let fix = if state.is_offline() {
         vec![
             format!(
@@ -229,24 +241,7 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
                 .fix([format!("kubectl get pods -n {} --show-labels", q(ns))]);
         }
     };
-    if let Fact::Known(elsewhere) = &state.pods_elsewhere {
-        let mut namespaces: Vec<&str> = elsewhere
-            .iter()
-            .filter_map(|p| p.metadata.namespace.as_deref())
-            .filter(|n| n != ns)
-            .collect();
-        namespaces.dedup();
-        if !namespaces.is_empty() {
-            outcome.summary.push_str(&format!(
-                "; pods with these labels run in namespace {} (a Service selects only pods in its own namespace)",
-                namespaces.join(", ")
-            ));
-            outcome.fix.push(format!(
-                "run the Service in the pods' namespace, or the workload in {ns}: kubectl get pods -A -l {}",
-                q(&sel)
-            ));
-        }
-    }
+    elsewhere(state, &sel, &mut outcome);
     if others.is_empty() {
         outcome
             .summary
@@ -256,10 +251,47 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
             .push(format!("kubectl get pods -A -l {}", q(&sel)));
         return outcome;
     }
+    closest_pods(state, svc, selector, others, outcome)
+}
 
+/// Pods with the selector's labels in other namespaces: a Service selects only its own.
+fn elsewhere(state: &ClusterState, sel: &str, outcome: &mut Outcome) {
+    let ns = &state.namespace;
+    let Fact::Known(elsewhere) = &state.pods_elsewhere else {
+        return;
+    };
+    let mut namespaces: Vec<&str> = elsewhere
+        .iter()
+        .filter_map(|p| p.metadata.namespace.as_deref())
+        .filter(|n| n != ns)
+        .collect();
+    namespaces.dedup();
+    if !namespaces.is_empty() {
+        outcome.summary.push_str(&format!(
+            "; pods with these labels run in namespace {} (a Service selects only pods in its own namespace)",
+            namespaces.join(", ")
+        ));
+        outcome.fix.push(format!(
+            "run the Service in the pods' namespace, or the workload in {ns}: kubectl get pods -A -l {}",
+            q(sel)
+        ));
+    }
+}
+
+/// The namespace's pods closest to the selector: their label diff, and the one-field fixes for
+/// the closest group.
+fn closest_pods(
+    state: &ClusterState,
+    svc: &Service,
+    selector: &BTreeMap<String, String>,
+    others: &[Pod],
+    mut outcome: Outcome,
+) -> Outcome {
+    let ns = &state.namespace;
     let groups = closest(selector, others);
     let best = &groups[0];
-    if best.diff.distance() < selector.len() {
+    let near = best.diff.distance() < selector.len();
+    if near {
         outcome
             .summary
             .push_str(&format!("; closest: {} {}", best.who, best.describe()));
@@ -276,7 +308,7 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
             .field("differs", g.differs())
     });
     outcome = outcome.evidence(evidence);
-    if best.diff.distance() < selector.len() {
+    if near {
         outcome.fix.extend(fixes(state, svc, best));
     } else {
         outcome
@@ -379,7 +411,6 @@ fn closest(selector: &BTreeMap<String, String>, pods: &[Pod]) -> Vec<Group> {
 
 /// The two ways out: label the pods (through their workload's template) or narrow the selector.
 fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
-    let (ns, name) = (&state.namespace, &state.service_name);
     let wanted: BTreeMap<&str, &str> = g
         .diff
         .missing
@@ -392,42 +423,57 @@ fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
                 .map(|(k, want, _)| (k.as_str(), want.as_str())),
         )
         .collect();
-    let mut out = Vec::new();
     if state.is_offline() {
-        let (kind, wname) = g
-            .workload
-            .clone()
-            .unwrap_or(("Pod".into(), g.object.name.clone()));
-        let labels: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        let field = if kind == "Pod" {
-            "metadata.labels"
-        } else {
-            "spec.template.metadata.labels"
-        };
-        out.push(format!(
+        return offline_fixes(state, g, &wanted);
+    }
+    let ns = &state.namespace;
+    let mut out = vec![label_pods(ns, g, &wanted)];
+    out.extend(change_selector(state, svc, g));
+    out
+}
+
+/// Offline: the files and documents to edit — the pod template's labels, or the selector.
+fn offline_fixes(state: &ClusterState, g: &Group, wanted: &BTreeMap<&str, &str>) -> Vec<String> {
+    let (ns, name) = (&state.namespace, &state.service_name);
+    let (kind, wname) = g
+        .workload
+        .clone()
+        .unwrap_or(("Pod".into(), g.object.name.clone()));
+    let labels: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let field = if kind == "Pod" {
+        "metadata.labels"
+    } else {
+        "spec.template.metadata.labels"
+    };
+    let mut sel_edits: Vec<String> = g
+        .diff
+        .missing
+        .iter()
+        .map(|(k, _)| format!("remove {k}"))
+        .collect();
+    sel_edits.extend(
+        g.diff
+            .differs
+            .iter()
+            .map(|(k, _, have)| format!("set {k}: {have}")),
+    );
+    vec![
+        format!(
             "edit {}: set {} under {field}",
             state.edit_location(&kind, ns, &wname),
             labels.join(", ")
-        ));
-        let mut sel_edits: Vec<String> = g
-            .diff
-            .missing
-            .iter()
-            .map(|(k, _)| format!("remove {k}"))
-            .collect();
-        sel_edits.extend(
-            g.diff
-                .differs
-                .iter()
-                .map(|(k, _, have)| format!("set {k}: {have}")),
-        );
-        out.push(format!(
+        ),
+        format!(
             "or edit {}: in spec.selector {}",
             state.edit_location("Service", ns, name),
             sel_edits.join(", ")
-        ));
-        return out;
-    }
+        ),
+    ]
+}
+
+/// Live: give the pods the labels — through their workload's template (which rolls them), or on
+/// a bare pod.
+fn label_pods(ns: &str, g: &Group, wanted: &BTreeMap<&str, &str>) -> String {
     match &g.workload {
         Some((kind, wname))
             if matches!(
@@ -436,24 +482,30 @@ fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
             ) =>
         {
             let patch = json!({"spec": {"template": {"metadata": {"labels": wanted}}}});
-            out.push(format!(
+            format!(
                 "kubectl patch {} {} -n {} --type merge -p {}   # labels the pods (rolls them)",
                 kind.to_lowercase(),
                 q(wname),
                 q(ns),
                 shell_quote(&patch.to_string())
-            ));
+            )
         }
         _ => {
             let labels: Vec<String> = wanted.iter().map(|(k, v)| q(&format!("{k}={v}"))).collect();
-            out.push(format!(
+            format!(
                 "kubectl label pod {} -n {} {} --overwrite",
                 q(&g.object.name),
                 q(ns),
                 labels.join(" ")
-            ));
+            )
         }
     }
+}
+
+/// Live: or change the Service's selector to what the pods carry — and first check what the
+/// narrower selector would pick.
+fn change_selector(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
+    let (ns, name) = (&state.namespace, &state.service_name);
     // JSON Patch paths escape "/" in label keys as "~1".
     let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
     let mut ops: Vec<serde_json::Value> = g
@@ -465,35 +517,30 @@ fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
     ops.extend(g.diff.differs.iter().map(|(k, _, have)| {
         json!({"op": "replace", "path": format!("/spec/selector/{}", escape(k)), "value": have})
     }));
-    let narrowed: BTreeMap<&String, &String> = svc
+    let narrowed_sel = svc
         .spec
         .as_ref()
         .and_then(|s| s.selector.as_ref())
-        .map(|s| {
-            s.iter()
-                .filter(|(k, _)| !g.diff.missing.iter().any(|(m, _)| m == *k))
-                .collect()
-        })
-        .unwrap_or_default();
-    let narrowed_sel = narrowed
-        .iter()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| !g.diff.missing.iter().any(|(m, _)| m == *k))
         .map(|(k, v)| {
             let v = g
                 .diff
                 .differs
                 .iter()
-                .find(|(d, _, _)| d == *k)
+                .find(|(d, _, _)| d == k)
                 .map_or(v.as_str(), |(_, _, have)| have.as_str());
             format!("{k}={v}")
         })
         .collect::<Vec<_>>()
         .join(",");
-    out.push(format!(
+    let mut out = vec![format!(
         "or change the Service's selector: kubectl patch service {} -n {} --type json -p {}",
         q(name),
         q(ns),
         shell_quote(&serde_json::Value::Array(ops).to_string())
-    ));
+    )];
     if !narrowed_sel.is_empty() {
         out.push(format!(
             "check first that the new selector picks only the intended pods: kubectl get pods -n {} -l {}",
