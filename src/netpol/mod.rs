@@ -301,58 +301,15 @@ impl PolicySet {
             .filter(|p| p.rules(dir).is_some())
             .collect();
         let names: Vec<String> = selecting.iter().map(|p| p.id()).collect();
-        if selecting.is_empty() {
-            return Decision {
-                direction: dir,
-                verdict: Verdict::Allowed,
-                selecting: names,
-                allowed_by: Vec::new(),
-                reason: format!(
-                    "no policy selects {}/{} for {}: allowed by default",
-                    pod.namespace,
-                    pod.name,
-                    dir.word()
-                ),
-            };
-        }
-        if pod.host_network {
-            return Decision {
-                direction: dir,
-                verdict: Verdict::ImplementationDefined(format!(
-                    "{}/{} runs with hostNetwork: NetworkPolicy's effect on such pods is undefined (selected by {})",
-                    pod.namespace,
-                    pod.name,
-                    names.join(", ")
-                )),
-                selecting: names,
-                allowed_by: Vec::new(),
-                reason: "hostNetwork pod selected by a policy: CNIs differ".into(),
-            };
+        if let Some(d) = unselected_or_host(dir, pod, &names) {
+            return d;
         }
         // A hostNetwork client on the pod's own node: Kubernetes leaves it to the plugin whether
         // its traffic is the node's (always allowed from the pod's own node) or the client pod's
         // (judged by the selectors). Allowed only when both readings allow.
         if let Some(as_pod) = own_node_host_peer(dir, pod, peer) {
             let d = self.side(namespaces, dir, pod, &as_pod, port, protocol);
-            return match d.verdict {
-                Verdict::Allowed => Decision {
-                    reason: format!(
-                        "{}; as node traffic from {}'s own node it is allowed too (hostNetwork client: allowed under both readings)",
-                        d.reason, pod.name
-                    ),
-                    ..d
-                },
-                _ => Decision {
-                    direction: dir,
-                    verdict: Verdict::ImplementationDefined(format!(
-                        "{peer} runs with hostNetwork on {}/{}'s own node: as node traffic it is always allowed, as the pod itself not ({}): the CNI decides which",
-                        pod.namespace, pod.name, d.reason
-                    )),
-                    selecting: d.selecting,
-                    allowed_by: Vec::new(),
-                    reason: "hostNetwork client on the destination's node: CNIs differ".into(),
-                },
-            };
+            return both_readings(d, dir, pod, peer);
         }
         // The destination port's owner resolves named ports.
         let port_owner: Option<&PodInfo> = match dir {
@@ -383,32 +340,97 @@ impl PolicySet {
             }
         }
         allowed_by.sort();
-        let (verdict, reason) = if !allowed_by.is_empty() {
-            let by: Vec<String> = allowed_by.iter().map(ToString::to_string).collect();
-            (Verdict::Allowed, format!("allowed by {}", by.join(", ")))
-        } else if let Some(v) = undecided {
-            let why = match &v {
-                Verdict::ImplementationDefined(r) | Verdict::Unknown(r) => r.clone(),
-                _ => String::new(),
-            };
-            (v, why)
-        } else {
-            (
-                Verdict::Denied,
-                format!(
-                    "selected by {}; no {} rule matches: denied",
-                    names.join(", "),
-                    dir.word()
-                ),
-            )
-        };
-        Decision {
+        decided(dir, names, allowed_by, undecided)
+    }
+}
+
+/// A pod no policy selects in this direction (allowed), or a selected hostNetwork pod (what
+/// policy does to it is the CNI's).
+fn unselected_or_host(dir: Direction, pod: &PodInfo, names: &[String]) -> Option<Decision> {
+    if names.is_empty() {
+        return Some(Decision {
             direction: dir,
-            verdict,
-            selecting: names,
-            allowed_by,
-            reason,
-        }
+            verdict: Verdict::Allowed,
+            selecting: Vec::new(),
+            allowed_by: Vec::new(),
+            reason: format!(
+                "no policy selects {}/{} for {}: allowed by default",
+                pod.namespace,
+                pod.name,
+                dir.word()
+            ),
+        });
+    }
+    pod.host_network.then(|| Decision {
+        direction: dir,
+        verdict: Verdict::ImplementationDefined(format!(
+            "{}/{} runs with hostNetwork: NetworkPolicy's effect on such pods is undefined (selected by {})",
+            pod.namespace,
+            pod.name,
+            names.join(", ")
+        )),
+        selecting: names.to_vec(),
+        allowed_by: Vec::new(),
+        reason: "hostNetwork pod selected by a policy: CNIs differ".into(),
+    })
+}
+
+/// A hostNetwork client on the destination's own node: allowed only when its reading as a pod
+/// (`d`) allows too; else which reading applies is the CNI's.
+fn both_readings(d: Decision, dir: Direction, pod: &PodInfo, peer: &Party) -> Decision {
+    match d.verdict {
+        Verdict::Allowed => Decision {
+            reason: format!(
+                "{}; as node traffic from {}'s own node it is allowed too (hostNetwork client: allowed under both readings)",
+                d.reason, pod.name
+            ),
+            ..d
+        },
+        _ => Decision {
+            direction: dir,
+            verdict: Verdict::ImplementationDefined(format!(
+                "{peer} runs with hostNetwork on {}/{}'s own node: as node traffic it is always allowed, as the pod itself not ({}): the CNI decides which",
+                pod.namespace, pod.name, d.reason
+            )),
+            selecting: d.selecting,
+            allowed_by: Vec::new(),
+            reason: "hostNetwork client on the destination's node: CNIs differ".into(),
+        },
+    }
+}
+
+/// A selected pod's side: allowed by the rules that match, else undecided, else denied.
+fn decided(
+    dir: Direction,
+    names: Vec<String>,
+    allowed_by: Vec<RuleRef>,
+    undecided: Option<Verdict>,
+) -> Decision {
+    let (verdict, reason) = if !allowed_by.is_empty() {
+        let by: Vec<String> = allowed_by.iter().map(ToString::to_string).collect();
+        (Verdict::Allowed, format!("allowed by {}", by.join(", ")))
+    } else if let Some(v) = undecided {
+        let why = match &v {
+            Verdict::ImplementationDefined(r) | Verdict::Unknown(r) => r.clone(),
+            _ => String::new(),
+        };
+        (v, why)
+    } else {
+        (
+            Verdict::Denied,
+            format!(
+                "selected by {}; no {} rule matches: denied",
+                names.join(", "),
+                dir.word()
+            ),
+        )
+    };
+    Decision {
+        direction: dir,
+        verdict,
+        selecting: names,
+        allowed_by,
+        reason,
     }
 }
 
