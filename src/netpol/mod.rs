@@ -520,32 +520,7 @@ fn peer_matches(namespaces: &Namespaces, policy: &Policy, peer: &Peer, party: &P
                 RuleMatch::No
             }
         }
-        (Peer::IpBlock { cidr, .. }, Party::Pod(p)) if p.ip.is_none() && !p.host_network => {
-            RuleMatch::Undecided(Verdict::Unknown(format!(
-                "ipBlock {cidr} of {} against {}/{}, whose address is not known (offline)",
-                policy.id(),
-                p.namespace,
-                p.name
-            )))
-        }
-        (Peer::IpBlock { cidr, except }, Party::Pod(p)) => {
-            let inside = match p.ip {
-                Some(ip) => cidr.contains(&ip) && !except.iter().any(|e| e.contains(&ip)),
-                None => true,
-            };
-            if !inside && !p.host_network {
-                return RuleMatch::No;
-            }
-            RuleMatch::Undecided(Verdict::ImplementationDefined(format!(
-                "ipBlock {cidr} of {} compared with {}: ipBlock is meant for addresses outside the cluster, CNIs differ on pod and node addresses",
-                policy.id(),
-                if p.host_network {
-                    "a hostNetwork pod (the node's address)"
-                } else {
-                    "a pod address"
-                },
-            )))
-        }
+        (Peer::IpBlock { cidr, except }, Party::Pod(p)) => ip_block_pod(policy, cidr, except, p),
         (Peer::Pods { .. }, Party::External(_)) => RuleMatch::No,
         (
             Peer::Pods {
@@ -553,48 +528,81 @@ fn peer_matches(namespaces: &Namespaces, policy: &Policy, peer: &Peer, party: &P
                 namespaces: ns_sel,
             },
             Party::Pod(p),
-        ) => {
-            let ns_match = match ns_sel {
-                None => {
-                    if p.namespace == policy.namespace {
-                        Match::Yes
-                    } else {
-                        Match::No
-                    }
-                }
-                Some(sel) => namespaces.matches(sel, &p.namespace),
-            };
-            let pod_match = match pods {
-                None => Match::Yes,
-                Some(sel) => {
-                    if sel.matches(&p.labels) {
-                        Match::Yes
-                    } else {
-                        Match::No
-                    }
-                }
-            };
-            let result = match (ns_match, pod_match) {
-                (Match::No, _) | (_, Match::No) => RuleMatch::No,
-                (Match::Yes, Match::Yes) => RuleMatch::Yes,
-                _ => RuleMatch::Undecided(Verdict::Unknown(format!(
-                    "namespace {}'s labels are not known (offline): cannot tell whether {}'s namespaceSelector matches it",
-                    p.namespace,
-                    policy.id()
-                ))),
-            };
-            if result == RuleMatch::Yes && p.host_network {
-                // Selectors match the pod, but its traffic carries the node's address.
-                return RuleMatch::Undecided(Verdict::ImplementationDefined(format!(
-                    "{}/{} runs with hostNetwork: its traffic carries the node's address, which selectors in {} may or may not match depending on the CNI",
-                    p.namespace,
-                    p.name,
-                    policy.id()
-                )));
-            }
-            result
-        }
+        ) => pods_peer(namespaces, policy, pods.as_ref(), ns_sel.as_ref(), p),
     }
+}
+
+/// An ipBlock against a pod: meant for addresses outside the cluster, so what a CNI does with a
+/// pod's (or a node's) address inside it is its own; unknown offline without the pod's address.
+fn ip_block_pod(
+    policy: &Policy,
+    cidr: &ipnet::IpNet,
+    except: &[ipnet::IpNet],
+    p: &PodInfo,
+) -> RuleMatch {
+    if p.ip.is_none() && !p.host_network {
+        return RuleMatch::Undecided(Verdict::Unknown(format!(
+            "ipBlock {cidr} of {} against {}/{}, whose address is not known (offline)",
+            policy.id(),
+            p.namespace,
+            p.name
+        )));
+    }
+    let inside = match p.ip {
+        Some(ip) => cidr.contains(&ip) && !except.iter().any(|e| e.contains(&ip)),
+        None => true,
+    };
+    if !inside && !p.host_network {
+        return RuleMatch::No;
+    }
+    RuleMatch::Undecided(Verdict::ImplementationDefined(format!(
+        "ipBlock {cidr} of {} compared with {}: ipBlock is meant for addresses outside the cluster, CNIs differ on pod and node addresses",
+        policy.id(),
+        if p.host_network {
+            "a hostNetwork pod (the node's address)"
+        } else {
+            "a pod address"
+        },
+    )))
+}
+
+/// A podSelector/namespaceSelector peer against a pod: both must match (the namespace's own when
+/// there is no namespaceSelector).
+fn pods_peer(
+    namespaces: &Namespaces,
+    policy: &Policy,
+    pods: Option<&Selector>,
+    ns_sel: Option<&Selector>,
+    p: &PodInfo,
+) -> RuleMatch {
+    let ns_match = match ns_sel {
+        None if p.namespace == policy.namespace => Match::Yes,
+        None => Match::No,
+        Some(sel) => namespaces.matches(sel, &p.namespace),
+    };
+    let pod_match = match pods {
+        Some(sel) if !sel.matches(&p.labels) => Match::No,
+        _ => Match::Yes,
+    };
+    let result = match (ns_match, pod_match) {
+        (Match::No, _) | (_, Match::No) => RuleMatch::No,
+        (Match::Yes, Match::Yes) => RuleMatch::Yes,
+        _ => RuleMatch::Undecided(Verdict::Unknown(format!(
+            "namespace {}'s labels are not known (offline): cannot tell whether {}'s namespaceSelector matches it",
+            p.namespace,
+            policy.id()
+        ))),
+    };
+    if result == RuleMatch::Yes && p.host_network {
+        // Selectors match the pod, but its traffic carries the node's address.
+        return RuleMatch::Undecided(Verdict::ImplementationDefined(format!(
+            "{}/{} runs with hostNetwork: its traffic carries the node's address, which selectors in {} may or may not match depending on the CNI",
+            p.namespace,
+            p.name,
+            policy.id()
+        )));
+    }
+    result
 }
 
 impl PodInfo {
@@ -785,22 +793,8 @@ impl PolicySet {
             .filter(|p| p.pod_selector.matches(&pod.labels))
             .filter(|p| p.rules(dir).is_some())
             .collect();
-        if selecting.is_empty() {
-            return SidePorts {
-                allowed: PortSet::all(),
-                undecided: PortSet::empty(),
-                reasons: Vec::new(),
-            };
-        }
-        if pod.host_network {
-            return SidePorts {
-                allowed: PortSet::empty(),
-                undecided: PortSet::all(),
-                reasons: vec![format!(
-                    "{}/{} runs with hostNetwork: policies selecting it are implementation-defined",
-                    pod.namespace, pod.name
-                )],
-            };
+        if selecting.is_empty() || pod.host_network {
+            return unselected_or_host_ports(pod, selecting.is_empty());
         }
         if let Some(as_pod) = own_node_host_peer(dir, pod, peer) {
             // Both readings (see `side`): the pod's reading allows what it allows, the node's
@@ -833,24 +827,7 @@ impl PolicySet {
                 if ports.is_empty() {
                     continue;
                 }
-                let m = match &rule.peers {
-                    None => RuleMatch::Yes,
-                    Some(peers) => {
-                        let mut m = RuleMatch::No;
-                        for p in peers {
-                            match peer_matches(namespaces, policy, p, peer) {
-                                RuleMatch::Yes => {
-                                    m = RuleMatch::Yes;
-                                    break;
-                                }
-                                RuleMatch::Undecided(v) => m = RuleMatch::Undecided(v),
-                                RuleMatch::No => {}
-                            }
-                        }
-                        m
-                    }
-                };
-                match m {
+                match any_peer(namespaces, policy, rule.peers.as_deref(), peer) {
                     RuleMatch::Yes => out.allowed.union(&ports),
                     RuleMatch::Undecided(v) => {
                         out.undecided.union(&ports);
@@ -866,6 +843,47 @@ impl PolicySet {
         }
         out
     }
+}
+
+/// Every port for a pod no policy selects; none decided for a selected hostNetwork pod.
+fn unselected_or_host_ports(pod: &PodInfo, unselected: bool) -> SidePorts {
+    if unselected {
+        return SidePorts {
+            allowed: PortSet::all(),
+            undecided: PortSet::empty(),
+            reasons: Vec::new(),
+        };
+    }
+    SidePorts {
+        allowed: PortSet::empty(),
+        undecided: PortSet::all(),
+        reasons: vec![format!(
+            "{}/{} runs with hostNetwork: policies selecting it are implementation-defined",
+            pod.namespace, pod.name
+        )],
+    }
+}
+
+/// Whether any peer of a rule admits `party` (no peers: everyone): yes at the first that does,
+/// else undecided if one is, else no.
+fn any_peer(
+    namespaces: &Namespaces,
+    policy: &Policy,
+    peers: Option<&[Peer]>,
+    party: &Party,
+) -> RuleMatch {
+    let Some(peers) = peers else {
+        return RuleMatch::Yes;
+    };
+    let mut m = RuleMatch::No;
+    for p in peers {
+        match peer_matches(namespaces, policy, p, party) {
+            RuleMatch::Yes => return RuleMatch::Yes,
+            RuleMatch::Undecided(v) => m = RuleMatch::Undecided(v),
+            RuleMatch::No => {}
+        }
+    }
+    m
 }
 
 /// The ports a rule's `ports` field allows, named ports resolved on the destination pod.
