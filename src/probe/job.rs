@@ -75,16 +75,6 @@ pub(crate) fn pod_labels(plan: &ProbePlan) -> BTreeMap<String, String> {
 
 pub(crate) fn manifest(plan: &ProbePlan, opts: &ProbeOptions, rung: Rung, deadline: &str) -> Job {
     let deadline_secs = opts.timeout.as_secs().max(10);
-    let mut args = vec!["agent".to_string()];
-    args.extend(plan.agent_targets());
-    args.extend([
-        "--timeout".into(),
-        format!("{}ms", opts.target_deadline.as_millis()),
-        "--repeat".into(),
-        opts.dns_repeat.to_string(),
-        "--hard-deadline".into(),
-        format!("{deadline_secs}s"),
-    ]);
     let labels = pod_labels(plan);
     let mut ours = BTreeMap::from([
         (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
@@ -96,55 +86,7 @@ pub(crate) fn manifest(plan: &ProbePlan, opts: &ProbeOptions, rung: Rung, deadli
         ("sidecar.istio.io/inject".to_string(), "false".to_string()),
         ("linkerd.io/inject".to_string(), "disabled".to_string()),
     ]);
-    let (run_as_user, capabilities) = match rung {
-        Rung::Privileged => (
-            0,
-            Some(Capabilities {
-                add: Some(vec!["NET_RAW".into()]),
-                drop: None,
-            }),
-        ),
-        Rung::Baseline => (0, None),
-        Rung::Restricted => (
-            65534,
-            Some(Capabilities {
-                add: None,
-                drop: Some(vec!["ALL".into()]),
-            }),
-        ),
-    };
-    let quantity = |s: &str| Quantity(s.to_string());
-    let container = Container {
-        name: "agent".into(),
-        image: Some(opts.image.clone()),
-        command: Some(vec!["kubectl-netdoctor".into()]),
-        args: Some(args),
-        resources: Some(ResourceRequirements {
-            requests: Some(BTreeMap::from([
-                ("cpu".to_string(), quantity("10m")),
-                ("memory".to_string(), quantity("32Mi")),
-            ])),
-            limits: Some(BTreeMap::from([
-                ("cpu".to_string(), quantity("500m")),
-                ("memory".to_string(), quantity("128Mi")),
-            ])),
-            ..Default::default()
-        }),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(rung == Rung::Restricted),
-            run_as_user: Some(run_as_user),
-            capabilities,
-            // Also on the container: as an ephemeral container (--inside) it has no pod-level one.
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".into(),
-                localhost_profile: None,
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    let container = agent_container(plan, opts, rung, deadline_secs);
     Job {
         metadata: ObjectMeta {
             // The name is set by the orchestrator before the create (see run.rs).
@@ -190,6 +132,75 @@ pub(crate) fn manifest(plan: &ProbePlan, opts: &ProbeOptions, rung: Rung, deadli
             ..Default::default()
         }),
         status: None,
+    }
+}
+
+/// The agent container at a rung of the capture ladder: its targets, deadlines, limits, and the
+/// identity the rung allows (root with NET_RAW, root, or non-root without capabilities).
+fn agent_container(
+    plan: &ProbePlan,
+    opts: &ProbeOptions,
+    rung: Rung,
+    deadline_secs: u64,
+) -> Container {
+    let mut args = vec!["agent".to_string()];
+    args.extend(plan.agent_targets());
+    args.extend([
+        "--timeout".into(),
+        format!("{}ms", opts.target_deadline.as_millis()),
+        "--repeat".into(),
+        opts.dns_repeat.to_string(),
+        "--hard-deadline".into(),
+        format!("{deadline_secs}s"),
+    ]);
+    let (run_as_user, capabilities) = match rung {
+        Rung::Privileged => (
+            0,
+            Some(Capabilities {
+                add: Some(vec!["NET_RAW".into()]),
+                drop: None,
+            }),
+        ),
+        Rung::Baseline => (0, None),
+        Rung::Restricted => (
+            65534,
+            Some(Capabilities {
+                add: None,
+                drop: Some(vec!["ALL".into()]),
+            }),
+        ),
+    };
+    let quantity = |s: &str| Quantity(s.to_string());
+    Container {
+        name: "agent".into(),
+        image: Some(opts.image.clone()),
+        command: Some(vec!["kubectl-netdoctor".into()]),
+        args: Some(args),
+        resources: Some(ResourceRequirements {
+            requests: Some(BTreeMap::from([
+                ("cpu".to_string(), quantity("10m")),
+                ("memory".to_string(), quantity("32Mi")),
+            ])),
+            limits: Some(BTreeMap::from([
+                ("cpu".to_string(), quantity("500m")),
+                ("memory".to_string(), quantity("128Mi")),
+            ])),
+            ..Default::default()
+        }),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: Some(rung == Rung::Restricted),
+            run_as_user: Some(run_as_user),
+            capabilities,
+            // Also on the container: as an ephemeral container (--inside) it has no pod-level one.
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                localhost_profile: None,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
     }
 }
 
