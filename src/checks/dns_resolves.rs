@@ -9,6 +9,7 @@ use super::unavailable;
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;
 use crate::state::plan::{ProbePlan, Purpose};
+use crate::text::shell_quote as q;
 use crate::wire::Verdict;
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
@@ -47,7 +48,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         }
         tries = tries.max(record.tries);
         evidence.push(lookup_evidence(record, name, &via));
-        let lookup = (name.as_str(), via.as_str(), server.is_some());
+        let replica = server.as_ref().map(|(pod, _)| pod.as_str());
+        let lookup = (name.as_str(), via.as_str(), replica);
         let judged = judge(state, results, record, lookup, expected, full_fails);
         if let Some((status, problem, fix)) = judged {
             worst = worst.max(status);
@@ -112,13 +114,13 @@ fn judge(
     state: &ClusterState,
     results: &crate::state::probe::ProbeResults,
     record: &crate::wire::DnsLine,
-    (name, via, replica): (&str, &str, bool),
+    (name, via, replica): (&str, &str, Option<&str>),
     expected: &[String],
     full_fails: bool,
 ) -> Option<(Status, String, Option<String>)> {
     match record.verdict {
         Verdict::Resolved => resolved(state, record, name, via, expected),
-        Verdict::Timeout if !replica && node_local(&record.servers).is_some() => {
+        Verdict::Timeout if replica.is_none() && node_local(&record.servers).is_some() => {
             let cache = node_local(&record.servers).unwrap_or_default();
             let node = results.node.as_deref().unwrap_or("<node>");
             Some((
@@ -203,7 +205,7 @@ fn failure(
     state: &ClusterState,
     name: &str,
     via: &str,
-    replica: bool,
+    replica: Option<&str>,
     verdict: Verdict,
     full_name_fails: bool,
 ) -> (String, String) {
@@ -217,13 +219,13 @@ fn failure(
             format!("{name} via {via}: NXDOMAIN while {svc}.{ns}.svc resolves — the pod's search list lacks the cluster's domains"),
             "give the client dnsPolicy: ClusterFirst (ClusterFirstWithHostNet for hostNetwork pods), or use the full name".into(),
         ),
-        Verdict::Timeout if replica => (
+        Verdict::Timeout if let Some(pod) = replica => (
             format!("{name} via {via}: no answer — this DNS replica times out while resolution goes through it"),
-            "look at that replica: kubectl -n kube-system describe pod <it>; kubectl -n kube-system logs <it>".into(),
+            format!("look at that replica's events and log: kubectl describe pod {} -n {}", q(pod), q(ns)),
         ),
         Verdict::Timeout => (
             format!("{name} via {via}: no answer — DNS egress is blocked (see netpol.allows) or the DNS Service has no working endpoint"),
-            "kubectl netdoctor dns; and allow UDP and TCP 53 to kube-dns in the client's egress policies".into(),
+            "allow UDP and TCP 53 to kube-dns in the client's egress policies, and check the DNS Service: kubectl netdoctor dns".into(),
         ),
         Verdict::Rejected => (
             format!("{name} via {via}: rejected — the server answers ICMP port unreachable: no DNS server listens there"),

@@ -198,83 +198,7 @@ fn check_ingress(
     all: &[&Ingress],
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    let ns = &state.namespace;
-    let iname = k8s::name_of(&ing.metadata);
-    let class_names: Vec<String> = state
-        .ingress_classes
-        .known()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.metadata.name.clone())
-        .collect();
-    let set_class = |what: &str| {
-        if state.is_offline() {
-            format!(
-                "set spec.ingressClassName to {what} in {}",
-                state.edit_location("Ingress", ns, iname)
-            )
-        } else {
-            format!(
-                "kubectl patch ingress {} -n {} --type merge -p {}",
-                q(iname),
-                q(ns),
-                q(&serde_json::json!({"spec": {"ingressClassName": what}}).to_string())
-            )
-        }
-    };
-    let controllers: Vec<&'static Controller> = match resolve(state, ing) {
-        Err(reason) => {
-            out.push(Finding::skip(reason));
-            Vec::new()
-        }
-        Ok(Class::Missing(name)) => {
-            let known = if class_names.is_empty() {
-                "none exists".to_string()
-            } else {
-                format!("existing: {}", class_names.join(", "))
-            };
-            out.push(Finding::fail(
-                format!("IngressClass {name} does not exist ({known}): no controller serves this Ingress"),
-                set_class(class_names.first().map_or("<class>", String::as_str)),
-            ));
-            Vec::new()
-        }
-        Ok(Class::Named(c)) => controllers_of(c, &mut out),
-        Ok(Class::Default(c, n)) => {
-            let name = c.metadata.name.clone().unwrap_or_default();
-            if n > 1 {
-                out.push(Finding::warn(format!("{n} IngressClasses are marked default; admission will pick the newest, {name}"), set_class(&name)));
-            }
-            controllers_of(c, &mut out)
-        }
-        Ok(Class::Annotation(value)) => {
-            let found = ingress::by_annotation(&value);
-            if found.is_empty() {
-                out.push(Finding::warn(
-                    format!("legacy annotation {LEGACY_CLASS}: {value} names no known controller (controllers match it against their own flags)"),
-                    set_class(class_names.first().map_or("<class>", String::as_str)),
-                ));
-            }
-            found
-        }
-        Ok(Class::None) if state.gke => {
-            // GKE's ingress-gce serves class-less Ingresses; it runs outside the cluster.
-            ingress::by_annotation("gce")
-        }
-        Ok(Class::None) => {
-            let why = if state.is_offline() {
-                "no IngressClass is marked default, so the cluster will leave it class-less"
-                    .to_string()
-            } else {
-                "it was created before any default IngressClass existed".to_string()
-            };
-            out.push(Finding::warn(
-                format!("no class: {why}; no controller may watch it (GKE's ingress-gce does handle class-less Ingresses)"),
-                set_class(class_names.first().map_or("<class>", String::as_str)),
-            ));
-            Vec::new()
-        }
-    };
+    let controllers = class_controllers(state, ing, &mut out);
     if !controllers.is_empty() {
         out.extend(controller_running(state, &controllers));
     }
@@ -283,10 +207,20 @@ fn check_ingress(
     if !state.is_offline() && address(ing).is_none() {
         out.push(Finding::warn(
             "no address assigned (status.loadBalancer is empty): the controller has not published it yet, or its load balancer is pending".to_string(),
-            Some(format!("kubectl describe ingress {} -n {}", q(iname), q(ns))),
+            Some(format!(
+                "kubectl describe ingress {} -n {}",
+                q(k8s::name_of(&ing.metadata)),
+                q(&state.namespace)
+            )),
         ));
     }
-    // The same host and path claimed by another Ingress: which one wins is controller-specific.
+    out.extend(claimed_twice(ing, all));
+    out
+}
+
+/// The same host and path claimed by another Ingress: which one wins is controller-specific.
+fn claimed_twice(ing: &Ingress, all: &[&Ingress]) -> Vec<Finding> {
+    let mut out = Vec::new();
     for other in all.iter().filter(|o| o.metadata.name != ing.metadata.name) {
         for (host, path) in host_paths(ing) {
             if host_paths(other).contains(&(host.clone(), path.clone())) {
@@ -302,6 +236,93 @@ fn check_ingress(
         }
     }
     out
+}
+
+/// How to give the Ingress the class `what`.
+fn set_class(state: &ClusterState, iname: &str, what: &str) -> String {
+    let ns = &state.namespace;
+    if state.is_offline() {
+        format!(
+            "set spec.ingressClassName to {what} in {}",
+            state.edit_location("Ingress", ns, iname)
+        )
+    } else {
+        format!(
+            "kubectl patch ingress {} -n {} --type merge -p {}",
+            q(iname),
+            q(ns),
+            q(&serde_json::json!({"spec": {"ingressClassName": what}}).to_string())
+        )
+    }
+}
+
+/// The controllers the Ingress's class (or annotation, or the default) names; what is wrong with
+/// the class goes to `out`.
+fn class_controllers(
+    state: &ClusterState,
+    ing: &Ingress,
+    out: &mut Vec<Finding>,
+) -> Vec<&'static Controller> {
+    let iname = k8s::name_of(&ing.metadata);
+    let class_names: Vec<String> = state
+        .ingress_classes
+        .known()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect();
+    let set_class = |what: &str| set_class(state, iname, what);
+    let first_class = || set_class(class_names.first().map_or("<class>", String::as_str));
+    match resolve(state, ing) {
+        Err(reason) => {
+            out.push(Finding::skip(reason));
+            Vec::new()
+        }
+        Ok(Class::Missing(name)) => {
+            let known = if class_names.is_empty() {
+                "none exists".to_string()
+            } else {
+                format!("existing: {}", class_names.join(", "))
+            };
+            out.push(Finding::fail(
+                format!("IngressClass {name} does not exist ({known}): no controller serves this Ingress"),
+                first_class(),
+            ));
+            Vec::new()
+        }
+        Ok(Class::Named(c)) => controllers_of(c, out),
+        Ok(Class::Default(c, n)) => {
+            let name = c.metadata.name.clone().unwrap_or_default();
+            if n > 1 {
+                out.push(Finding::warn(format!("{n} IngressClasses are marked default; admission will pick the newest, {name}"), set_class(&name)));
+            }
+            controllers_of(c, out)
+        }
+        Ok(Class::Annotation(value)) => {
+            let found = ingress::by_annotation(&value);
+            if found.is_empty() {
+                out.push(Finding::warn(
+                    format!("legacy annotation {LEGACY_CLASS}: {value} names no known controller (controllers match it against their own flags)"),
+                    first_class(),
+                ));
+            }
+            found
+        }
+        // GKE's ingress-gce serves class-less Ingresses; it runs outside the cluster.
+        Ok(Class::None) if state.gke => ingress::by_annotation("gce"),
+        Ok(Class::None) => {
+            let why = if state.is_offline() {
+                "no IngressClass is marked default, so the cluster will leave it class-less"
+            } else {
+                "it was created before any default IngressClass existed"
+            };
+            out.push(Finding::warn(
+                format!("no class: {why}; no controller may watch it (GKE's ingress-gce does handle class-less Ingresses)"),
+                first_class(),
+            ));
+            Vec::new()
+        }
+    }
 }
 
 /// The controllers that serve an Ingress, by its class or legacy annotation (quietly: findings
@@ -697,63 +718,77 @@ fn tls_findings(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
             }
             Some(Fact::Known(Some(s))) => s,
         };
-        let kind = secret.type_.clone().unwrap_or_else(|| "Opaque".into());
-        if kind != "kubernetes.io/tls" {
-            out.push(Finding::warn(format!("TLS secret {name} has type {kind}, not kubernetes.io/tls (some controllers ignore it)"), None));
-        }
-        let (Some(crt), Some(_key)) = (
-            secret_bytes(secret, "tls.crt"),
-            secret_bytes(secret, "tls.key"),
-        ) else {
-            out.push(Finding::fail(format!("TLS secret {name} lacks tls.crt or tls.key"), Some(format!("kubectl create secret tls {} -n {} --cert=tls.crt --key=tls.key --dry-run=client -o yaml | kubectl apply -f -", q(name), q(ns)))));
-            continue;
-        };
-        let cert = match tls::parse(&crt) {
-            Ok(c) => c,
-            Err(e) => {
-                out.push(Finding::fail(
-                    format!("TLS secret {name}: tls.crt is unreadable ({e})"),
-                    None,
-                ));
-                continue;
-            }
-        };
-        let renew = format!(
-            "renew the certificate in secret {name} (cert-manager: kubectl describe certificate -n {})",
-            q(ns)
-        );
-        if now > cert.not_after {
+        out.extend(certificate_findings(ns, name, secret, &hosts, now));
+    }
+    out
+}
+
+/// What a TLS secret's certificate says: its type, its keys, its validity now, the hosts it
+/// covers.
+fn certificate_findings(
+    ns: &str,
+    name: &str,
+    secret: &k8s_openapi::api::core::v1::Secret,
+    hosts: &[String],
+    now: i64,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let kind = secret.type_.clone().unwrap_or_else(|| "Opaque".into());
+    if kind != "kubernetes.io/tls" {
+        out.push(Finding::warn(format!("TLS secret {name} has type {kind}, not kubernetes.io/tls (some controllers ignore it)"), None));
+    }
+    let (Some(crt), Some(_key)) = (
+        secret_bytes(secret, "tls.crt"),
+        secret_bytes(secret, "tls.key"),
+    ) else {
+        out.push(Finding::fail(format!("TLS secret {name} lacks tls.crt or tls.key"), Some(format!("kubectl create secret tls {} -n {} --cert=tls.crt --key=tls.key --dry-run=client -o yaml | kubectl apply -f -", q(name), q(ns)))));
+        return out;
+    };
+    let cert = match tls::parse(&crt) {
+        Ok(c) => c,
+        Err(e) => {
             out.push(Finding::fail(
-                format!(
-                    "TLS secret {name}: the certificate expired {} days ago",
-                    (now - cert.not_after) / 86_400
-                ),
-                Some(renew.clone()),
+                format!("TLS secret {name}: tls.crt is unreadable ({e})"),
+                None,
             ));
-        } else if now < cert.not_before {
-            out.push(Finding::fail(
-                format!("TLS secret {name}: the certificate is not valid yet"),
-                Some(renew.clone()),
-            ));
+            return out;
         }
-        let uncovered: Vec<&String> = hosts
-            .iter()
-            .filter(|h| !cert.names.iter().any(|n| tls::covers(n, h)))
-            .collect();
-        if !uncovered.is_empty() {
-            out.push(Finding::fail(
-                format!(
-                    "TLS secret {name}: the certificate names {} but not {}",
-                    cert.names.join(", "),
-                    uncovered
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                Some(renew),
-            ));
-        }
+    };
+    let renew = format!(
+        "renew the certificate in secret {name}; with cert-manager, see why it was not: kubectl describe certificate -n {}",
+        q(ns)
+    );
+    if now > cert.not_after {
+        out.push(Finding::fail(
+            format!(
+                "TLS secret {name}: the certificate expired {} days ago",
+                (now - cert.not_after) / 86_400
+            ),
+            Some(renew.clone()),
+        ));
+    } else if now < cert.not_before {
+        out.push(Finding::fail(
+            format!("TLS secret {name}: the certificate is not valid yet"),
+            Some(renew.clone()),
+        ));
+    }
+    let uncovered: Vec<&String> = hosts
+        .iter()
+        .filter(|h| !cert.names.iter().any(|n| tls::covers(n, h)))
+        .collect();
+    if !uncovered.is_empty() {
+        out.push(Finding::fail(
+            format!(
+                "TLS secret {name}: the certificate names {} but not {}",
+                cert.names.join(", "),
+                uncovered
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some(renew),
+        ));
     }
     out
 }
