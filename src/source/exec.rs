@@ -40,32 +40,7 @@ pub(crate) async fn resolve(config: &mut Config, limit: Option<Duration>) -> Res
         ));
     };
     let shown = text::sanitize(&program);
-    let mut cmd = tokio::process::Command::new(&program);
-    cmd.args(exec.args.iter().flatten());
-    for pair in exec.env.iter().flatten() {
-        if let (Some(k), Some(v)) = (pair.get("name"), pair.get("value")) {
-            cmd.env(k, v);
-        }
-    }
-    for name in exec.drop_env.iter().flatten() {
-        cmd.env_remove(name);
-    }
-    let interactive = exec.interactive_mode != Some(ExecInteractiveMode::Never);
-    let info = serde_json::json!({
-        "apiVersion": exec.api_version,
-        "kind": "ExecCredential",
-        "spec": {"interactive": interactive},
-    });
-    cmd.env("KUBERNETES_EXEC_INFO", info.to_string())
-        .stdin(if interactive {
-            std::process::Stdio::inherit()
-        } else {
-            std::process::Stdio::null()
-        })
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        // Dropped (timeout, Ctrl-C): the plugin is killed, never left running.
-        .kill_on_drop(true);
+    let mut cmd = command(&exec, &program);
     let run = cmd.output();
     let out = match limit {
         Some(t) => tokio::time::timeout(t, run).await.map_err(|_| {
@@ -85,26 +60,7 @@ pub(crate) async fn resolve(config: &mut Config, limit: Option<Duration>) -> Res
                 .unwrap_or_default()
         ))
     })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        // Ctrl-C reaches the whole foreground process group: the plugin dies of it too.
-        match out.status.signal() {
-            Some(2) => {
-                return Err(Error::Interrupted {
-                    name: "SIGINT",
-                    code: exit::SIGINT,
-                });
-            }
-            Some(15) => {
-                return Err(Error::Interrupted {
-                    name: "SIGTERM",
-                    code: exit::SIGTERM,
-                });
-            }
-            _ => {}
-        }
-    }
+    interrupted(&out.status)?;
     if !out.status.success() {
         return Err(Error::Kubeconfig(format!(
             "the kubeconfig's credential plugin {shown} failed ({})",
@@ -139,5 +95,63 @@ pub(crate) async fn resolve(config: &mut Config, limit: Option<Duration>) -> Res
             )));
         }
     }
+    Ok(())
+}
+
+/// The plugin's command as kubectl runs it: its args and env, KUBERNETES_EXEC_INFO, stdin only
+/// when interactive; killed when dropped (timeout, Ctrl-C), never left running.
+fn command(exec: &kube::config::ExecConfig, program: &str) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(exec.args.iter().flatten());
+    for pair in exec.env.iter().flatten() {
+        if let (Some(k), Some(v)) = (pair.get("name"), pair.get("value")) {
+            cmd.env(k, v);
+        }
+    }
+    for name in exec.drop_env.iter().flatten() {
+        cmd.env_remove(name);
+    }
+    let interactive = exec.interactive_mode != Some(ExecInteractiveMode::Never);
+    let info = serde_json::json!({
+        "apiVersion": exec.api_version,
+        "kind": "ExecCredential",
+        "spec": {"interactive": interactive},
+    });
+    cmd.env("KUBERNETES_EXEC_INFO", info.to_string())
+        .stdin(if interactive {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Ctrl-C reaches the whole foreground process group: a plugin that died of it means the run
+/// was interrupted.
+fn interrupted(status: &std::process::ExitStatus) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        match status.signal() {
+            Some(2) => {
+                return Err(Error::Interrupted {
+                    name: "SIGINT",
+                    code: exit::SIGINT,
+                });
+            }
+            Some(15) => {
+                return Err(Error::Interrupted {
+                    name: "SIGTERM",
+                    code: exit::SIGTERM,
+                });
+            }
+            _ => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = status;
     Ok(())
 }
