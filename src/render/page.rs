@@ -8,102 +8,131 @@ use owo_colors::OwoColorize;
 
 /// Renders `markdown` for a terminal `width` columns wide.
 pub(crate) fn terminal(markdown: &str, width: usize, color: bool) -> String {
-    let mut out = Vec::<String>::new();
-    let mut paragraph: Vec<String> = Vec::new();
-    let mut bullet = false;
-    let mut table: Vec<Vec<String>> = Vec::new();
+    let mut page = Page {
+        width: width.max(30),
+        color,
+        out: Vec::new(),
+        paragraph: Vec::new(),
+        bullet: false,
+        table: Vec::new(),
+    };
     let mut code = false;
-    let flush = |out: &mut Vec<String>, paragraph: &mut Vec<String>, bullet: &mut bool| {
-        if paragraph.is_empty() {
-            return;
-        }
-        let text = paragraph.join(" ").replace("**", "");
-        let (first, rest) = if *bullet {
-            ("  • ", "    ")
-        } else {
-            ("", "")
-        };
-        let options = textwrap::Options::new(width.max(30))
-            .initial_indent(first)
-            .subsequent_indent(rest)
-            .break_words(false);
-        out.extend(
-            textwrap::wrap(&text, options)
-                .into_iter()
-                .map(|l| l.into_owned()),
-        );
-        paragraph.clear();
-        *bullet = false;
-    };
-    let end_table = |out: &mut Vec<String>, table: &mut Vec<Vec<String>>| {
-        if table.is_empty() {
-            return;
-        }
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(u16::try_from(width.max(30)).unwrap_or(u16::MAX))
-            .set_header(table[0].clone());
-        for row in &table[1..] {
-            t.add_row(row.clone());
-        }
-        out.extend(t.to_string().lines().map(str::to_string));
-        table.clear();
-    };
     for line in markdown.lines() {
         if line.starts_with("```") {
-            flush(&mut out, &mut paragraph, &mut bullet);
+            page.flush();
             code = !code;
-            continue;
+        } else if code {
+            page.out.push(format!("    {line}"));
+        } else {
+            page.line(line);
         }
-        if code {
-            out.push(format!("    {line}"));
-            continue;
-        }
+    }
+    page.flush();
+    page.end_table();
+    let mut out = page.out;
+    while out.last().is_some_and(|l| l.is_empty()) {
+        out.pop();
+    }
+    out.join("\n") + "\n"
+}
+
+/// A page being laid out: the lines so far, and the paragraph or table being gathered.
+struct Page {
+    width: usize,
+    color: bool,
+    out: Vec<String>,
+    paragraph: Vec<String>,
+    /// The paragraph is a list item.
+    bullet: bool,
+    table: Vec<Vec<String>>,
+}
+
+impl Page {
+    /// One Markdown line outside a code block.
+    fn line(&mut self, line: &str) {
         let trimmed = line.trim();
         if trimmed.starts_with('|') {
-            flush(&mut out, &mut paragraph, &mut bullet);
+            self.flush();
             let cells: Vec<String> = trimmed
                 .trim_matches('|')
                 .split('|')
                 .map(|c| c.trim().replace('`', ""))
                 .collect();
+            // The |---|---| line under the header.
             if !cells
                 .iter()
                 .all(|c| c.chars().all(|ch| ch == '-' || ch == ':'))
             {
-                table.push(cells);
+                self.table.push(cells);
             }
-            continue;
+            return;
         }
-        end_table(&mut out, &mut table);
+        self.end_table();
         if let Some(h) = line.strip_prefix("# ").or_else(|| line.strip_prefix("## ")) {
-            flush(&mut out, &mut paragraph, &mut bullet);
-            if out.last().is_some_and(|l| !l.is_empty()) {
-                out.push(String::new());
-            }
-            out.push(if color {
+            self.flush();
+            self.blank();
+            self.out.push(if self.color {
                 h.bold().to_string()
             } else {
                 h.to_uppercase()
             });
         } else if let Some(item) = line.strip_prefix("- ") {
-            flush(&mut out, &mut paragraph, &mut bullet);
-            bullet = true;
-            paragraph.push(item.to_string());
+            self.flush();
+            self.bullet = true;
+            self.paragraph.push(item.to_string());
         } else if trimmed.is_empty() {
-            flush(&mut out, &mut paragraph, &mut bullet);
-            if out.last().is_some_and(|l| !l.is_empty()) {
-                out.push(String::new());
-            }
+            self.flush();
+            self.blank();
         } else {
-            paragraph.push(trimmed.to_string());
+            self.paragraph.push(trimmed.to_string());
         }
     }
-    flush(&mut out, &mut paragraph, &mut bullet);
-    end_table(&mut out, &mut table);
-    while out.last().is_some_and(|l| l.is_empty()) {
-        out.pop();
+
+    /// One empty line, never two.
+    fn blank(&mut self) {
+        if self.out.last().is_some_and(|l| !l.is_empty()) {
+            self.out.push(String::new());
+        }
     }
-    out.join("\n") + "\n"
+
+    /// The paragraph (or list item) gathered so far, wrapped with a hanging indent.
+    fn flush(&mut self) {
+        if self.paragraph.is_empty() {
+            return;
+        }
+        let text = self.paragraph.join(" ").replace("**", "");
+        let (first, rest) = if self.bullet {
+            ("  • ", "    ")
+        } else {
+            ("", "")
+        };
+        let options = textwrap::Options::new(self.width)
+            .initial_indent(first)
+            .subsequent_indent(rest)
+            .break_words(false);
+        self.out.extend(
+            textwrap::wrap(&text, options)
+                .into_iter()
+                .map(|l| l.into_owned()),
+        );
+        self.paragraph.clear();
+        self.bullet = false;
+    }
+
+    /// The table gathered so far, fitted to the width.
+    fn end_table(&mut self) {
+        if self.table.is_empty() {
+            return;
+        }
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(u16::try_from(self.width).unwrap_or(u16::MAX))
+            .set_header(self.table[0].clone());
+        for row in &self.table[1..] {
+            t.add_row(row.clone());
+        }
+        self.out.extend(t.to_string().lines().map(str::to_string));
+        self.table.clear();
+    }
 }
