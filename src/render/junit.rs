@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::report::{Diagnosis, Status};
+use crate::report::{CheckResult, Diagnosis, Status};
 
 pub(super) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -64,66 +64,66 @@ pub(crate) fn render(
             n(&|s| s == Status::Skip)
         )?;
         for c in &d.checks {
-            write!(
-                out,
-                r#"    <testcase name="{}" classname="{}""#,
-                c.id,
-                escape(&suite)
-            )?;
-            // Evidence is cluster text: one line each, whatever newlines it holds (a line of its
-            // own could forge "VERDICT: PASS"). Fixes are ours and may span lines.
-            let mut detail: Vec<String> = c
-                .evidence
-                .iter()
-                .map(|e| format!("- {}", crate::text::sanitize(&e.message)))
-                .collect();
-            if !c.fix.is_empty() {
-                detail.push("Fix:".into());
-                detail.extend(c.fix.iter().cloned());
-            }
-            let failure = c.status == Status::Fail || (strict && c.status == Status::Warn);
-            match c.status {
-                Status::Pass => writeln!(out, "/>")?,
-                _ if failure => {
-                    writeln!(out, ">")?;
-                    writeln!(
-                        out,
-                        r#"      <failure message="{}" type="{}">{}</failure>"#,
-                        escape(&c.summary),
-                        c.status.as_str(),
-                        body(&detail)
-                    )?;
-                    writeln!(out, "    </testcase>")?;
-                }
-                Status::Warn => {
-                    writeln!(out, ">")?;
-                    let mut lines = vec![format!("WARN: {}", crate::text::sanitize(&c.summary))];
-                    lines.extend(detail);
-                    writeln!(out, "      <system-out>{}</system-out>", body(&lines))?;
-                    writeln!(out, "    </testcase>")?;
-                }
-                Status::Skip => {
-                    writeln!(out, ">")?;
-                    writeln!(
-                        out,
-                        r#"      <skipped message="{}"/>"#,
-                        escape(c.reason.as_deref().unwrap_or(&c.summary))
-                    )?;
-                    writeln!(out, "    </testcase>")?;
-                }
-                _ => {
-                    writeln!(out, ">")?;
-                    writeln!(
-                        out,
-                        r#"      <error message="{}">{}</error>"#,
-                        escape(&c.summary),
-                        body(&detail)
-                    )?;
-                    writeln!(out, "    </testcase>")?;
-                }
-            }
+            testcase(c, &suite, strict, out)?;
         }
         writeln!(out, "  </testsuite>")?;
     }
     writeln!(out, "</testsuites>")
+}
+
+/// One check as a testcase: passed, failed (warnings too with `--strict`), skipped, or in error.
+fn testcase(
+    c: &CheckResult,
+    suite: &str,
+    strict: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    write!(
+        out,
+        r#"    <testcase name="{}" classname="{}""#,
+        c.id,
+        escape(suite)
+    )?;
+    if c.status == Status::Pass {
+        return writeln!(out, "/>");
+    }
+    writeln!(out, ">")?;
+    // Evidence is cluster text: one line each, whatever newlines it holds (a line of its own
+    // could forge "VERDICT: PASS"). Fixes are ours and may span lines.
+    let mut detail: Vec<String> = c
+        .evidence
+        .iter()
+        .map(|e| format!("- {}", crate::text::sanitize(&e.message)))
+        .collect();
+    if !c.fix.is_empty() {
+        detail.push("Fix:".into());
+        detail.extend(c.fix.iter().cloned());
+    }
+    let failure = c.status == Status::Fail || (strict && c.status == Status::Warn);
+    match c.status {
+        _ if failure => writeln!(
+            out,
+            r#"      <failure message="{}" type="{}">{}</failure>"#,
+            escape(&c.summary),
+            c.status.as_str(),
+            body(&detail)
+        )?,
+        Status::Warn => {
+            let mut lines = vec![format!("WARN: {}", crate::text::sanitize(&c.summary))];
+            lines.extend(detail);
+            writeln!(out, "      <system-out>{}</system-out>", body(&lines))?;
+        }
+        Status::Skip => writeln!(
+            out,
+            r#"      <skipped message="{}"/>"#,
+            escape(c.reason.as_deref().unwrap_or(&c.summary))
+        )?,
+        _ => writeln!(
+            out,
+            r#"      <error message="{}">{}</error>"#,
+            escape(&c.summary),
+            body(&detail)
+        )?,
+    }
+    writeln!(out, "    </testcase>")
 }
