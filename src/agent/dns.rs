@@ -93,25 +93,7 @@ pub(crate) async fn lookup(
     line.intermittent = line.resolved > 0 && line.resolved < line.tries;
     let mut shown = first_failure.or(last_success).expect("at least one try");
     if shown.verdict == Verdict::Timeout {
-        // The resolver's unconnected sockets never see an ICMP port unreachable: a server where
-        // nothing listens looks like a black hole. Ask once more on a connected socket.
-        let checks = line
-            .servers
-            .iter()
-            .map(|s| async move { (*s, port_unreachable(*s, deadline).await) });
-        let refused: Vec<String> = futures::future::join_all(checks)
-            .await
-            .into_iter()
-            .filter(|(_, r)| *r)
-            .map(|(s, _)| s.to_string())
-            .collect();
-        if !refused.is_empty() {
-            shown.verdict = Verdict::Rejected;
-            shown.detail = format!(
-                "{} answered ICMP port unreachable on UDP: no DNS server listens there (not running on that address, or a REJECT rule)",
-                refused.join(", ")
-            );
-        }
+        rejected_if_closed(&mut shown, &line.servers, deadline).await;
     }
     line.verdict = shown.verdict;
     line.rcode = shown.rcode;
@@ -126,6 +108,28 @@ pub(crate) async fn lookup(
         shown.detail
     };
     line
+}
+
+/// A timeout may be a closed port: the resolver's unconnected sockets never see an ICMP port
+/// unreachable, so a server where nothing listens looks like a black hole. Ask once more on a
+/// connected socket; rejected when any server refuses.
+async fn rejected_if_closed(shown: &mut Attempt, servers: &[SocketAddr], deadline: Duration) {
+    let checks = servers
+        .iter()
+        .map(|s| async move { (*s, port_unreachable(*s, deadline).await) });
+    let refused: Vec<String> = futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .filter(|(_, r)| *r)
+        .map(|(s, _)| s.to_string())
+        .collect();
+    if !refused.is_empty() {
+        shown.verdict = Verdict::Rejected;
+        shown.detail = format!(
+            "{} answered ICMP port unreachable on UDP: no DNS server listens there (not running on that address, or a REJECT rule)",
+            refused.join(", ")
+        );
+    }
 }
 
 /// Whether `server` answers a DNS query on UDP with ICMP port unreachable: a connected socket

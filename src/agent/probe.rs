@@ -256,6 +256,49 @@ impl ProbeLine {
     }
 }
 
+/// What the first answer to our SYN says: RST (refused), SYN-ACK (open), or an ICMP error
+/// (rejected, or unreachable).
+fn answered_tcp(line: &mut ProbeLine, answer: &Seen, outcome: &SocketOutcome) {
+    let from = answer.packet.src;
+    match &answer.packet.l4 {
+        L4::Tcp { flags, .. } if flags & tcp_flags::RST != 0 => {
+            line.verdict = Verdict::Refused;
+            line.reply = Some("rst".into());
+            line.detail = format!(
+                "{from} answered the SYN with a reset: nothing listens on that port (or only on \
+                 127.0.0.1), or a policy engine rejects with tcp-reset"
+            );
+        }
+        L4::Tcp { flags, .. } if flags & tcp_flags::SYN != 0 => {
+            line.verdict = Verdict::Open;
+            line.reply = Some("syn-ack".into());
+            line.detail = format!("{from} answered with SYN-ACK: something listens");
+        }
+        L4::IcmpError { kind, .. } => {
+            line.reply = Some(icmp_name(*kind));
+            if kind.is_rejection() {
+                line.verdict = Verdict::Rejected;
+                line.detail = format!(
+                    "{from} sent {}: a firewall's REJECT, or a service proxy with no endpoints \
+                     for a ClusterIP",
+                    kind.describe()
+                );
+            } else {
+                line.verdict = Verdict::Unreachable;
+                line.detail = format!(
+                    "{from} sent {}: no path to the pod (CNI routes, the node's network)",
+                    kind.describe()
+                );
+            }
+        }
+        other => {
+            line.verdict = from_connect_tcp(outcome);
+            line.reply = Some(format!("{other:?}"));
+            line.detail = format!("an unexpected answer from {from}");
+        }
+    }
+}
+
 /// The verdict for a TCP probe: from its packets when the capture saw any, else from connect().
 pub(crate) fn classify_tcp(
     seen: Option<&[Seen]>,
@@ -280,44 +323,7 @@ pub(crate) fn classify_tcp(
         line.evidence = Evidence::Packets;
         line.reply_from = Some(answer.packet.src);
         line.rtt_ms = Some(ms(answer.at.saturating_duration_since(first.at)));
-        let from = answer.packet.src;
-        match &answer.packet.l4 {
-            L4::Tcp { flags, .. } if flags & tcp_flags::RST != 0 => {
-                line.verdict = Verdict::Refused;
-                line.reply = Some("rst".into());
-                line.detail = format!(
-                    "{from} answered the SYN with a reset: nothing listens on that port (or only on \
-                     127.0.0.1), or a policy engine rejects with tcp-reset"
-                );
-            }
-            L4::Tcp { flags, .. } if flags & tcp_flags::SYN != 0 => {
-                line.verdict = Verdict::Open;
-                line.reply = Some("syn-ack".into());
-                line.detail = format!("{from} answered with SYN-ACK: something listens");
-            }
-            L4::IcmpError { kind, .. } => {
-                line.reply = Some(icmp_name(*kind));
-                if kind.is_rejection() {
-                    line.verdict = Verdict::Rejected;
-                    line.detail = format!(
-                        "{from} sent {}: a firewall's REJECT, or a service proxy with no endpoints \
-                         for a ClusterIP",
-                        kind.describe()
-                    );
-                } else {
-                    line.verdict = Verdict::Unreachable;
-                    line.detail = format!(
-                        "{from} sent {}: no path to the pod (CNI routes, the node's network)",
-                        kind.describe()
-                    );
-                }
-            }
-            other => {
-                line.verdict = from_connect_tcp(outcome);
-                line.reply = Some(format!("{other:?}"));
-                line.detail = format!("an unexpected answer from {from}");
-            }
-        }
+        answered_tcp(&mut line, answer, outcome);
         return line;
     }
     if let Some(first) = syns.first() {
