@@ -2,9 +2,7 @@
 //! deployed. Workloads contribute their pod templates, so selector and port checks work on
 //! `helm template` output; facts only a running cluster has are `Unavailable::Offline`.
 
-use k8s_openapi::api::core::v1::{Event, Pod, PodTemplateSpec, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -22,6 +20,37 @@ fn typed<T: DeserializeOwned>(l: &Loaded, kind: &str) -> Result<T> {
             l.origin.file, l.origin.document
         ))
     })
+}
+
+/// A namespaced object, in the namespace it would be created in (its own, else `-n`'s).
+fn placed<T: DeserializeOwned + kube::Resource>(l: &Loaded, kind: &str, ns: &str) -> Result<T> {
+    let mut object: T = typed(l, kind)?;
+    object.meta_mut().namespace = Some(ns.to_string());
+    Ok(object)
+}
+
+/// A workload's pod template as a pod named like the workload (annotated as its template).
+fn template_pod(l: &Loaded, kind: &str, ns: &str, name: &str) -> Result<Option<Pod>> {
+    let Some(template) = template_of(kind, &l.value) else {
+        return Ok(None);
+    };
+    let t: PodTemplateSpec = serde_json::from_value(template).map_err(|e| {
+        Error::Manifest(format!(
+            "{}: document {}: invalid {kind} pod template: {e}",
+            l.origin.file, l.origin.document
+        ))
+    })?;
+    let mut meta = t.metadata.unwrap_or_default();
+    meta.name = Some(name.to_string());
+    meta.namespace = Some(ns.to_string());
+    meta.annotations
+        .get_or_insert_with(Default::default)
+        .insert(TEMPLATE_OF.into(), format!("{kind}/{name}"));
+    Ok(Some(Pod {
+        metadata: meta,
+        spec: t.spec,
+        status: None,
+    }))
 }
 
 /// The pod template of a workload kind, if it is one.
@@ -47,70 +76,22 @@ pub(crate) fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
     for (l, (key, kind, api)) in loaded.iter().zip(keep) {
         let Some(key) = key else { continue };
         let (ns, name) = (key.namespace.clone().unwrap_or_default(), key.name.clone());
-        let set_ns = |m: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-            m.namespace = Some(ns.clone());
-        };
         match (api, kind) {
-            ("v1", "Service") => {
-                let mut s: Service = typed(l, kind)?;
-                set_ns(&mut s.metadata);
-                o.services.push(s);
-            }
-            ("v1", "Pod") => {
-                let mut p: Pod = typed(l, kind)?;
-                set_ns(&mut p.metadata);
-                o.pods.push(p);
-            }
-            ("discovery.k8s.io/v1", "EndpointSlice") => {
-                let mut s: EndpointSlice = typed(l, kind)?;
-                set_ns(&mut s.metadata);
-                o.slices.push(s);
-            }
-            ("v1", "Event") => {
-                let mut e: Event = typed(l, kind)?;
-                set_ns(&mut e.metadata);
-                o.events.push(e);
-            }
+            ("v1", "Service") => o.services.push(placed(l, kind, &ns)?),
+            ("v1", "Pod") => o.pods.push(placed(l, kind, &ns)?),
+            ("discovery.k8s.io/v1", "EndpointSlice") => o.slices.push(placed(l, kind, &ns)?),
+            ("v1", "Event") => o.events.push(placed(l, kind, &ns)?),
             ("v1", "Node") => o.nodes.push(typed(l, kind)?),
             ("v1", "Namespace") => o.namespaces.push(typed(l, kind)?),
-            ("networking.k8s.io/v1", "Ingress") => {
-                let mut i: k8s_openapi::api::networking::v1::Ingress = typed(l, kind)?;
-                set_ns(&mut i.metadata);
-                o.ingresses.push(i);
-            }
+            ("networking.k8s.io/v1", "Ingress") => o.ingresses.push(placed(l, kind, &ns)?),
             ("networking.k8s.io/v1", "IngressClass") => o.ingress_classes.push(typed(l, kind)?),
             ("v1", "Secret") => {
-                let mut sec: k8s_openapi::api::core::v1::Secret = typed(l, kind)?;
-                set_ns(&mut sec.metadata);
+                let sec = placed(l, kind, &ns)?;
                 o.secrets
                     .push((ns.clone(), name.clone(), Fact::Known(Some(sec))));
             }
-            ("networking.k8s.io/v1", "NetworkPolicy") => {
-                let mut p: NetworkPolicy = typed(l, kind)?;
-                set_ns(&mut p.metadata);
-                o.policies.push(p);
-            }
-            _ => {
-                if let Some(template) = template_of(kind, &l.value) {
-                    let t: PodTemplateSpec = serde_json::from_value(template).map_err(|e| {
-                        Error::Manifest(format!(
-                            "{}: document {}: invalid {kind} pod template: {e}",
-                            l.origin.file, l.origin.document
-                        ))
-                    })?;
-                    let mut meta = t.metadata.unwrap_or_default();
-                    meta.name = Some(name.clone());
-                    meta.namespace = Some(ns.clone());
-                    meta.annotations
-                        .get_or_insert_with(Default::default)
-                        .insert(TEMPLATE_OF.into(), format!("{kind}/{name}"));
-                    o.pods.push(Pod {
-                        metadata: meta,
-                        spec: t.spec,
-                        status: None,
-                    });
-                }
-            }
+            ("networking.k8s.io/v1", "NetworkPolicy") => o.policies.push(placed(l, kind, &ns)?),
+            _ => o.pods.extend(template_pod(l, kind, &ns, &name)?),
         }
         std::sync::Arc::make_mut(&mut o.origins).insert(key, l.origin.clone());
     }
