@@ -100,57 +100,9 @@ impl Live {
             cluster: settings.auth.cluster.clone(),
             user: settings.auth.user.clone(),
         };
-        let bad = |e: &dyn std::fmt::Display| {
-            Error::Kubeconfig(text::sanitize(&format!("invalid kubeconfig: {e}")))
-        };
-        let kubeconfig = match &settings.kubeconfig {
-            Some(path) => Some(Kubeconfig::read_from(path).map_err(|e| {
-                Error::Kubeconfig(text::sanitize(&format!(
-                    "cannot read kubeconfig {}: {}",
-                    path.display(),
-                    first_line(&e)
-                )))
-            })?),
-            None => match Kubeconfig::from_env() {
-                Ok(Some(k)) => Some(k),
-                Ok(None) => default_kubeconfig()
-                    .transpose()
-                    .map_err(|e| bad(&first_line(&e)))?,
-                Err(e) => {
-                    return Err(Error::Kubeconfig(text::sanitize(&format!(
-                        "cannot read KUBECONFIG: {}",
-                        first_line(&e)
-                    ))));
-                }
-            },
-        };
-        let mut config = match kubeconfig {
+        let mut config = match read_kubeconfig(settings)? {
             Some(k) => {
-                // --context, --user and --cluster must name entries the kubeconfig has.
-                let names = |v: Vec<&String>| v.into_iter().cloned().collect::<Vec<String>>();
-                for (what, wanted, known) in [
-                    (
-                        "context",
-                        &settings.context,
-                        names(k.contexts.iter().map(|c| &c.name).collect()),
-                    ),
-                    (
-                        "user",
-                        &settings.auth.user,
-                        names(k.auth_infos.iter().map(|u| &u.name).collect()),
-                    ),
-                    (
-                        "cluster",
-                        &settings.auth.cluster,
-                        names(k.clusters.iter().map(|c| &c.name).collect()),
-                    ),
-                ] {
-                    if let Some(w) = wanted.as_ref().filter(|w| !known.contains(w)) {
-                        return Err(Error::Kubeconfig(text::sanitize(&format!(
-                            "{what} {w:?} not found in kubeconfig"
-                        ))));
-                    }
-                }
+                named_entries_exist(&k, settings)?;
                 Config::from_custom_kubeconfig(k, &options)
                     .await
                     .map_err(|e| bad(&first_line(&e)))?
@@ -331,6 +283,64 @@ fn zero_replica_workloads(
         })
     });
     deployments.chain(statefulsets).collect()
+}
+
+/// "invalid kubeconfig: why" (exit 3).
+fn bad(e: &dyn std::fmt::Display) -> Error {
+    Error::Kubeconfig(text::sanitize(&format!("invalid kubeconfig: {e}")))
+}
+
+/// The kubeconfig as kubectl finds it: `--kubeconfig`, else KUBECONFIG's files merged, else
+/// ~/.kube/config; `None` when there is none.
+fn read_kubeconfig(settings: &Settings) -> Result<Option<Kubeconfig>> {
+    if let Some(path) = &settings.kubeconfig {
+        return Kubeconfig::read_from(path).map(Some).map_err(|e| {
+            Error::Kubeconfig(text::sanitize(&format!(
+                "cannot read kubeconfig {}: {}",
+                path.display(),
+                first_line(&e)
+            )))
+        });
+    }
+    match Kubeconfig::from_env() {
+        Ok(Some(k)) => Ok(Some(k)),
+        Ok(None) => default_kubeconfig()
+            .transpose()
+            .map_err(|e| bad(&first_line(&e))),
+        Err(e) => Err(Error::Kubeconfig(text::sanitize(&format!(
+            "cannot read KUBECONFIG: {}",
+            first_line(&e)
+        )))),
+    }
+}
+
+/// --context, --user and --cluster must name entries the kubeconfig has.
+fn named_entries_exist(k: &Kubeconfig, settings: &Settings) -> Result<()> {
+    let names = |v: Vec<&String>| v.into_iter().cloned().collect::<Vec<String>>();
+    for (what, wanted, known) in [
+        (
+            "context",
+            &settings.context,
+            names(k.contexts.iter().map(|c| &c.name).collect()),
+        ),
+        (
+            "user",
+            &settings.auth.user,
+            names(k.auth_infos.iter().map(|u| &u.name).collect()),
+        ),
+        (
+            "cluster",
+            &settings.auth.cluster,
+            names(k.clusters.iter().map(|c| &c.name).collect()),
+        ),
+    ] {
+        if let Some(w) = wanted.as_ref().filter(|w| !known.contains(w)) {
+            return Err(Error::Kubeconfig(text::sanitize(&format!(
+                "{what} {w:?} not found in kubeconfig"
+            ))));
+        }
+    }
+    Ok(())
 }
 
 fn default_kubeconfig() -> Option<std::result::Result<Kubeconfig, kube::config::KubeconfigError>> {
