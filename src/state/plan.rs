@@ -82,43 +82,7 @@ impl ProbePlan {
         if spec.type_.as_deref() == Some("ExternalName") {
             return plan;
         }
-        let mut backends: Vec<String> = Vec::new();
-        for slice in state.slices.known().into_iter().flatten() {
-            if !matches!(slice.address_type.as_str(), "IPv4" | "IPv6") {
-                continue;
-            }
-            for sp in slice.ports.iter().flatten() {
-                let (Some(port), proto) = (sp.port, k8s::protocol(sp.protocol.as_ref())) else {
-                    continue;
-                };
-                let Ok(port) = u16::try_from(port) else {
-                    continue;
-                };
-                for ep in &slice.endpoints {
-                    let ready = ep.conditions.as_ref().and_then(|c| c.ready) != Some(false);
-                    let Some(ip) = ep.addresses.first().filter(|_| ready) else {
-                        continue;
-                    };
-                    if !backends.contains(ip) {
-                        backends.push(ip.clone());
-                    }
-                    let arg = match agent_arg(proto, ip, port) {
-                        Some(arg) => arg,
-                        None => {
-                            plan.note_unsupported(format!("{proto} {ip}:{port}"));
-                            continue;
-                        }
-                    };
-                    let purpose = Purpose::Endpoint {
-                        pod: ep.target_ref.as_ref().and_then(|r| r.name.clone()),
-                        port_name: sp.name.clone().unwrap_or_default(),
-                        port,
-                        protocol: proto.to_string(),
-                    };
-                    plan.push(arg, purpose, 1);
-                }
-            }
-        }
+        let backends = plan.plan_endpoints(state);
         let cluster_ips = cluster_ips(svc);
         for ip in &cluster_ips {
             for sp in spec.ports.iter().flatten() {
@@ -151,6 +115,48 @@ impl ProbePlan {
         plan.expected_answers = expected;
         plan.plan_dns(state);
         plan
+    }
+
+    /// Every ready endpoint of the Service's slices, per slice port: the backends' addresses.
+    fn plan_endpoints(&mut self, state: &ClusterState) -> Vec<String> {
+        let mut backends: Vec<String> = Vec::new();
+        for slice in state.slices.known().into_iter().flatten() {
+            if !matches!(slice.address_type.as_str(), "IPv4" | "IPv6") {
+                continue;
+            }
+            for sp in slice.ports.iter().flatten() {
+                let (Some(port), proto) = (sp.port, k8s::protocol(sp.protocol.as_ref())) else {
+                    continue;
+                };
+                let Ok(port) = u16::try_from(port) else {
+                    continue;
+                };
+                for ep in &slice.endpoints {
+                    let ready = ep.conditions.as_ref().and_then(|c| c.ready) != Some(false);
+                    let Some(ip) = ep.addresses.first().filter(|_| ready) else {
+                        continue;
+                    };
+                    if !backends.contains(ip) {
+                        backends.push(ip.clone());
+                    }
+                    let arg = match agent_arg(proto, ip, port) {
+                        Some(arg) => arg,
+                        None => {
+                            self.note_unsupported(format!("{proto} {ip}:{port}"));
+                            continue;
+                        }
+                    };
+                    let purpose = Purpose::Endpoint {
+                        pod: ep.target_ref.as_ref().and_then(|r| r.name.clone()),
+                        port_name: sp.name.clone().unwrap_or_default(),
+                        port,
+                        protocol: proto.to_string(),
+                    };
+                    self.push(arg, purpose, 1);
+                }
+            }
+        }
+        backends
     }
 
     /// Names relative to the search list (so that the cluster domain need not be known):
