@@ -152,31 +152,10 @@ fn classes(pods: &[Pod], set: &PolicySet) -> (Vec<Class>, usize) {
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut out: Vec<Class> = by_key
         .into_iter()
-        .map(|(key, (rep, members))| {
-            let first = &members[0].0;
-            let one_workload = members.iter().all(|(w, _)| w == first);
-            let id = format!("{}/{}/{}", first.0, first.1, first.2);
-            let name = if one_workload && totals[first] == members.len() {
-                id
-            } else if one_workload {
-                let part = match &key.node {
-                    Some(n) => format!("on node {n}"),
-                    None => pod_list(&members),
-                };
-                format!("{id} [{part}]")
-            } else {
-                format!(
-                    "pods/{}/{{{}}} [{}]",
-                    key.namespace,
-                    crate::text::labels(&rep.labels),
-                    pod_list(&members)
-                )
-            };
-            Class {
-                name,
-                rep,
-                pods: members.len(),
-            }
+        .map(|(key, (rep, members))| Class {
+            name: class_name(&key, &rep, &members, &totals),
+            rep,
+            pods: members.len(),
         })
         .collect();
     // Names stay unique whatever the grouping produced.
@@ -188,6 +167,35 @@ fn classes(pods: &[Pod], set: &PolicySet) -> (Vec<Class>, usize) {
         }
     }
     (out, workloads)
+}
+
+/// A class's name: its workload when it is all of it; the workload with the part of it (a node, some
+/// pods) when it is not; the labels and some pods when several workloads share it.
+fn class_name(
+    key: &ClassKey,
+    rep: &PodInfo,
+    members: &[Member],
+    totals: &HashMap<WorkloadId, usize>,
+) -> String {
+    let first = &members[0].0;
+    let one_workload = members.iter().all(|(w, _)| w == first);
+    let id = format!("{}/{}/{}", first.0, first.1, first.2);
+    if one_workload && totals[first] == members.len() {
+        id
+    } else if one_workload {
+        let part = match &key.node {
+            Some(n) => format!("on node {n}"),
+            None => pod_list(members),
+        };
+        format!("{id} [{part}]")
+    } else {
+        format!(
+            "pods/{}/{{{}}} [{}]",
+            key.namespace,
+            crate::text::labels(&rep.labels),
+            pod_list(members)
+        )
+    }
 }
 
 /// "pods a, b, c" or "12 pods: a, b, c, …".
