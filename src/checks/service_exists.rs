@@ -79,17 +79,16 @@ fn describe(svc: &Service) -> String {
 
 fn missing(state: &ClusterState) -> Outcome {
     let (ns, name) = (&state.namespace, &state.service_name);
-    let place = if state.is_offline() {
-        "in the manifests"
-    } else {
-        ""
-    };
+    let offline = state.is_offline();
+    let place = if offline { "in the manifests" } else { "" };
     let mut summary = format!("Service {ns}/{name} not found {place}")
         .trim_end()
         .to_string();
-    let mut evidence = Vec::new();
-    let mut fix = Vec::new();
-    let offline = state.is_offline();
+    let (near, mut evidence, near_said) = similar_names(state);
+    let (elsewhere, more, elsewhere_said) = same_name_elsewhere(state);
+    evidence.extend(more);
+    summary.extend(near_said);
+    summary.extend(elsewhere_said);
     let retry = |ns: &str, n: &str| {
         if offline {
             format!(
@@ -101,56 +100,8 @@ fn missing(state: &ClusterState) -> Outcome {
             format!("kubectl netdoctor svc {} -n {}", q(n), q(ns))
         }
     };
-
-    match &state.namespace_services {
-        Fact::Known(names) => {
-            let near = crate::text::near_names(name, names);
-            if !near.is_empty() {
-                summary.push_str(&format!("; did you mean {}?", near.join(" or ")));
-            }
-            for n in &near {
-                evidence.push(
-                    Evidence::new("NearName", format!("Service {ns}/{n} has a similar name"))
-                        .on(ObjectRef::new("Service", ns, n)),
-                );
-                fix.push(retry(ns, n));
-            }
-            if names.is_empty() {
-                evidence.push(Evidence::new(
-                    "NearName",
-                    format!("namespace {ns} has no Services at all"),
-                ));
-            }
-        }
-        Fact::Unavailable(u) => evidence.push(Evidence::new(
-            "NearName",
-            format!("could not look for similar names: {}", u.reason()),
-        )),
-    }
-    match &state.same_name_elsewhere {
-        Fact::Known(namespaces) => {
-            if !namespaces.is_empty() {
-                summary.push_str(&format!(
-                    "; a Service {name} exists in namespace {}",
-                    namespaces.join(", ")
-                ));
-            }
-            for other in namespaces {
-                evidence.push(
-                    Evidence::new(
-                        "SameNameElsewhere",
-                        format!("Service {other}/{name} exists"),
-                    )
-                    .on(ObjectRef::new("Service", other, name)),
-                );
-                fix.push(retry(other, name));
-            }
-        }
-        Fact::Unavailable(u) => evidence.push(Evidence::new(
-            "SameNameElsewhere",
-            format!("could not look in other namespaces: {}", u.reason()),
-        )),
-    }
+    let mut fix: Vec<String> = near.iter().map(|n| retry(ns, n)).collect();
+    fix.extend(elsewhere.iter().map(|other| retry(other, name)));
     if fix.is_empty() {
         fix.push(if offline {
             format!("check metadata.name and metadata.namespace of the Service in the manifests (namespace {ns} is assumed where a manifest sets none; -n changes it)")
@@ -159,6 +110,70 @@ fn missing(state: &ClusterState) -> Outcome {
         });
     }
     Outcome::fail(summary).evidence(evidence).fix(fix)
+}
+
+/// Services of the namespace with a similar name: their names, the evidence, what the summary
+/// adds.
+fn similar_names(state: &ClusterState) -> (Vec<String>, Vec<Evidence>, Option<String>) {
+    let (ns, name) = (&state.namespace, &state.service_name);
+    let names = match &state.namespace_services {
+        Fact::Known(names) => names,
+        Fact::Unavailable(u) => {
+            let e = Evidence::new(
+                "NearName",
+                format!("could not look for similar names: {}", u.reason()),
+            );
+            return (Vec::new(), vec![e], None);
+        }
+    };
+    let near = crate::text::near_names(name, names);
+    let said = (!near.is_empty()).then(|| format!("; did you mean {}?", near.join(" or ")));
+    let mut evidence: Vec<Evidence> = near
+        .iter()
+        .map(|n| {
+            Evidence::new("NearName", format!("Service {ns}/{n} has a similar name"))
+                .on(ObjectRef::new("Service", ns, n))
+        })
+        .collect();
+    if names.is_empty() {
+        evidence.push(Evidence::new(
+            "NearName",
+            format!("namespace {ns} has no Services at all"),
+        ));
+    }
+    (near, evidence, said)
+}
+
+/// Namespaces with a Service of this name: them, the evidence, what the summary adds.
+fn same_name_elsewhere(state: &ClusterState) -> (Vec<String>, Vec<Evidence>, Option<String>) {
+    let name = &state.service_name;
+    let namespaces = match &state.same_name_elsewhere {
+        Fact::Known(namespaces) => namespaces.clone(),
+        Fact::Unavailable(u) => {
+            let e = Evidence::new(
+                "SameNameElsewhere",
+                format!("could not look in other namespaces: {}", u.reason()),
+            );
+            return (Vec::new(), vec![e], None);
+        }
+    };
+    let said = (!namespaces.is_empty()).then(|| {
+        format!(
+            "; a Service {name} exists in namespace {}",
+            namespaces.join(", ")
+        )
+    });
+    let evidence = namespaces
+        .iter()
+        .map(|other| {
+            Evidence::new(
+                "SameNameElsewhere",
+                format!("Service {other}/{name} exists"),
+            )
+            .on(ObjectRef::new("Service", other, name))
+        })
+        .collect();
+    (namespaces, evidence, said)
 }
 
 #[cfg(test)]
