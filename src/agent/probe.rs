@@ -64,11 +64,34 @@ pub(crate) async fn tcp(
     deadline: Duration,
     capture: Option<&Capture>,
 ) -> ProbeLine {
+    timed("tcp", target, tcp_exchange(target, deadline, capture)).await
+}
+
+/// A probe's line with its target and how long it took.
+async fn timed(
+    proto: &str,
+    target: SocketAddr,
+    exchange: impl std::future::Future<Output = ProbeLine>,
+) -> ProbeLine {
     let started = Instant::now();
-    let mut result = tcp_exchange(target, deadline, capture).await;
-    result.target = format!("tcp:{target}");
+    let mut result = exchange.await;
+    result.target = format!("{proto}:{target}");
     result.elapsed_ms = ms(started.elapsed());
     result
+}
+
+/// A probe that could not even start: the socket's error, and why nothing was sent.
+fn failed(verdict: Verdict, e: std::io::Error, detail: String) -> ProbeLine {
+    ProbeLine::socket_only(verdict, &SocketOutcome::from_error(&e), detail)
+}
+
+/// The local address the kernel would send from to `target`, or the line saying there is none.
+fn source_for(target: SocketAddr) -> Result<std::net::IpAddr, Box<ProbeLine>> {
+    host::source_for(target.ip()).map_err(|e| {
+        let ip = target.ip();
+        let detail = format!("no route to {ip} from this host ({e}): nothing was sent");
+        Box::new(failed(Verdict::Unreachable, e, detail))
+    })
 }
 
 async fn tcp_exchange(
@@ -76,16 +99,9 @@ async fn tcp_exchange(
     deadline: Duration,
     capture: Option<&Capture>,
 ) -> ProbeLine {
-    let failed = |verdict, e: std::io::Error, detail: String| {
-        ProbeLine::socket_only(verdict, &SocketOutcome::from_error(&e), detail)
-    };
-    let source = match host::source_for(target.ip()) {
+    let source = match source_for(target) {
         Ok(ip) => ip,
-        Err(e) => {
-            let ip = target.ip();
-            let detail = format!("no route to {ip} from this host ({e}): nothing was sent");
-            return failed(Verdict::Unreachable, e, detail);
-        }
+        Err(line) => return *line,
     };
     let socket = match bind_tcp(source) {
         Ok(s) => s,
@@ -122,11 +138,7 @@ pub(crate) async fn udp(
     deadline: Duration,
     capture: Option<&Capture>,
 ) -> ProbeLine {
-    let started = Instant::now();
-    let mut result = udp_exchange(target, deadline, capture).await;
-    result.target = format!("udp:{target}");
-    result.elapsed_ms = ms(started.elapsed());
-    result
+    timed("udp", target, udp_exchange(target, deadline, capture)).await
 }
 
 async fn udp_exchange(
@@ -134,20 +146,11 @@ async fn udp_exchange(
     deadline: Duration,
     capture: Option<&Capture>,
 ) -> ProbeLine {
-    let failed = |verdict, e: std::io::Error, detail: String| {
-        ProbeLine::socket_only(verdict, &SocketOutcome::from_error(&e), detail)
-    };
-    let source = match host::source_for(target.ip()) {
+    let source = match source_for(target) {
         Ok(ip) => ip,
-        Err(e) => {
-            let ip = target.ip();
-            return failed(
-                Verdict::Unreachable,
-                e,
-                format!("no route to {ip} from this host: nothing was sent"),
-            );
-        }
+        Err(line) => return *line,
     };
+
     let socket = match UdpSocket::bind(SocketAddr::new(source, 0)).await {
         Ok(s) => s,
         Err(e) => return failed(Verdict::Error, e, "cannot bind a UDP socket".into()),
