@@ -18,16 +18,10 @@ use crate::text;
 use crate::text::shell_quote as q;
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
-    let Some(svc) = state.service() else {
-        return Outcome::skip(SkipKind::Dependency, "the Service was not read");
+    let spec = match super::backed_spec(state, "no endpoints") {
+        Ok(spec) => spec,
+        Err(skip) => return skip,
     };
-    let spec = svc.spec.clone().unwrap_or_default();
-    if spec.type_.as_deref() == Some("ExternalName") {
-        return Outcome::skip(
-            SkipKind::NotApplicable,
-            "ExternalName Services have no endpoints",
-        );
-    }
     let slices = match state.slices.as_result() {
         Ok(s) => s,
         Err(u) => return unavailable(u),

@@ -215,6 +215,28 @@ pub(crate) fn unread<T>(
 }
 
 /// A check that cannot read a fact skips with the fact's reason.
+/// The Service's spec for a check that needs its backends: skipped when the Service was not read,
+/// not applicable to an ExternalName (`why`: what such a Service has not).
+pub(crate) fn backed_spec(
+    state: &crate::state::ClusterState,
+    why: &str,
+) -> Result<k8s_openapi::api::core::v1::ServiceSpec, Outcome> {
+    let Some(svc) = state.service() else {
+        return Err(Outcome::skip(
+            SkipKind::Dependency,
+            "the Service was not read",
+        ));
+    };
+    let spec = svc.spec.clone().unwrap_or_default();
+    if spec.type_.as_deref() == Some("ExternalName") {
+        return Err(Outcome::skip(
+            SkipKind::NotApplicable,
+            format!("ExternalName Services have {why}"),
+        ));
+    }
+    Ok(spec)
+}
+
 pub(crate) fn unavailable(u: &Unavailable) -> Outcome {
     let kind = match u {
         Unavailable::NotRequested(_) => SkipKind::NotRequested,

@@ -39,16 +39,10 @@ pub(crate) struct Target {
 }
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
-    let Some(svc) = state.service() else {
-        return Outcome::skip(SkipKind::Dependency, "the Service was not read");
+    let spec = match super::backed_spec(state, "no pods behind them") {
+        Ok(spec) => spec,
+        Err(skip) => return skip,
     };
-    let spec = svc.spec.clone().unwrap_or_default();
-    if spec.type_.as_deref() == Some("ExternalName") {
-        return Outcome::skip(
-            SkipKind::NotApplicable,
-            "ExternalName Services have no pods behind them",
-        );
-    }
     let selector = spec.selector.clone().unwrap_or_default();
     if selector.is_empty() {
         return Outcome::skip(

@@ -20,16 +20,10 @@ use crate::text;
 const LIST: usize = 5;
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
-    let Some(svc) = state.service() else {
-        return Outcome::skip(SkipKind::Dependency, "the Service was not read");
+    let spec = match super::backed_spec(state, "no target ports") {
+        Ok(spec) => spec,
+        Err(skip) => return skip,
     };
-    let spec = svc.spec.clone().unwrap_or_default();
-    if spec.type_.as_deref() == Some("ExternalName") {
-        return Outcome::skip(
-            SkipKind::NotApplicable,
-            "ExternalName Services have no target ports",
-        );
-    }
     if spec.selector.as_ref().is_none_or(|s| s.is_empty()) {
         return Outcome::skip(
             SkipKind::NotApplicable,
