@@ -20,7 +20,7 @@ use crate::text::shell_quote as q;
 pub(super) fn run(state: &ClusterState) -> Outcome {
     let spec = match super::backed_spec(state, "no endpoints") {
         Ok(spec) => spec,
-        Err(skip) => return skip,
+        Err(skip) => return *skip,
     };
     let slices = match state.slices.as_result() {
         Ok(s) => s,

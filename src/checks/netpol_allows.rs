@@ -41,7 +41,7 @@ pub(crate) struct Target {
 pub(super) fn run(state: &ClusterState) -> Outcome {
     let spec = match super::backed_spec(state, "no pods behind them") {
         Ok(spec) => spec,
-        Err(skip) => return skip,
+        Err(skip) => return *skip,
     };
     let selector = spec.selector.clone().unwrap_or_default();
     if selector.is_empty() {

@@ -22,7 +22,7 @@ const LIST: usize = 5;
 pub(super) fn run(state: &ClusterState) -> Outcome {
     let spec = match super::backed_spec(state, "no target ports") {
         Ok(spec) => spec,
-        Err(skip) => return skip,
+        Err(skip) => return *skip,
     };
     if spec.selector.as_ref().is_none_or(|s| s.is_empty()) {
         return Outcome::skip(
