@@ -220,19 +220,19 @@ pub(crate) fn unread<T>(
 pub(crate) fn backed_spec(
     state: &crate::state::ClusterState,
     why: &str,
-) -> Result<k8s_openapi::api::core::v1::ServiceSpec, Outcome> {
+) -> Result<k8s_openapi::api::core::v1::ServiceSpec, Box<Outcome>> {
     let Some(svc) = state.service() else {
-        return Err(Outcome::skip(
+        return Err(Box::new(Outcome::skip(
             SkipKind::Dependency,
             "the Service was not read",
-        ));
+        )));
     };
     let spec = svc.spec.clone().unwrap_or_default();
     if spec.type_.as_deref() == Some("ExternalName") {
-        return Err(Outcome::skip(
+        return Err(Box::new(Outcome::skip(
             SkipKind::NotApplicable,
             format!("ExternalName Services have {why}"),
-        ));
+        )));
     }
     Ok(spec)
 }
