@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -257,21 +257,8 @@ pub fn analyse(
 /// The namespaces' labels as the policies see them: complete live, partial from manifests or
 /// when they could not be read (said in `notes`).
 fn namespaces(input: &ReachInput, notes: &mut Vec<String>) -> Namespaces {
-    let map = |list: &Vec<Namespace>| {
-        list.iter()
-            .filter_map(|n| {
-                Some((
-                    n.metadata.name.clone()?,
-                    n.metadata.labels.clone().unwrap_or_default(),
-                ))
-            })
-            .collect()
-    };
     match &input.namespaces {
-        Fact::Known(list) if input.source == SourceKind::Manifests => {
-            Namespaces::partial(map(list))
-        }
-        Fact::Known(list) => Namespaces::complete(map(list)),
+        Fact::Known(list) => Namespaces::of(list, input.source == SourceKind::Live),
         Fact::Unavailable(u) => {
             notes.push(format!("namespace labels unknown ({}): namespaceSelectors on other labels answer \"unknown\"", u.reason()));
             Namespaces::partial(Default::default())

@@ -130,17 +130,7 @@ fn policy_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
         return Vec::new();
     }
     let pods: Vec<PodInfo> = snap.pods.iter().map(PodInfo::from_pod).collect();
-    let nss = Namespaces::partial(
-        snap.namespaces
-            .iter()
-            .filter_map(|n| {
-                Some((
-                    n.metadata.name.clone()?,
-                    n.metadata.labels.clone().unwrap_or_default(),
-                ))
-            })
-            .collect(),
-    );
+    let nss = Namespaces::of(&snap.namespaces, false);
     set.lint(&pods, &nss, scope_ns.is_none())
         .into_iter()
         .map(|l| Finding {

@@ -428,19 +428,8 @@ fn policy_ref(id: &str) -> ObjectRef {
 }
 
 pub(crate) fn namespaces(state: &ClusterState) -> (Namespaces, Option<Evidence>) {
-    let map = |list: &Vec<k8s_openapi::api::core::v1::Namespace>| {
-        list.iter()
-            .filter_map(|n| {
-                Some((
-                    n.metadata.name.clone()?,
-                    n.metadata.labels.clone().unwrap_or_default(),
-                ))
-            })
-            .collect()
-    };
     match &state.namespaces {
-        Fact::Known(list) if state.is_offline() => (Namespaces::partial(map(list)), None),
-        Fact::Known(list) => (Namespaces::complete(map(list)), None),
+        Fact::Known(list) => (Namespaces::of(list, !state.is_offline()), None),
         Fact::Unavailable(u) => (
             Namespaces::partial(Default::default()),
             Some(Evidence::new(

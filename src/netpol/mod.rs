@@ -116,6 +116,24 @@ impl Namespaces {
     }
 
     /// Only some namespaces' labels are known (offline: Namespace objects in the manifests).
+    /// From Namespace objects: `complete` when they are every namespace of the cluster (live).
+    pub(crate) fn of(list: &[k8s_openapi::api::core::v1::Namespace], complete: bool) -> Self {
+        let labels = list
+            .iter()
+            .filter_map(|n| {
+                Some((
+                    n.metadata.name.clone()?,
+                    n.metadata.labels.clone().unwrap_or_default(),
+                ))
+            })
+            .collect();
+        if complete {
+            Namespaces::complete(labels)
+        } else {
+            Namespaces::partial(labels)
+        }
+    }
+
     pub fn partial(labels: HashMap<String, BTreeMap<String, String>>) -> Self {
         Namespaces {
             labels: with_name_labels(labels),

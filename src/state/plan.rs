@@ -65,16 +65,21 @@ fn clusterip_connects(backends: usize) -> usize {
 }
 
 impl ProbePlan {
-    pub(crate) fn for_service(state: &ClusterState, policy_labels: &[String]) -> ProbePlan {
+    /// A plan without targets yet, for a probe with the client's identity (see [`identity`]).
+    fn empty(state: &ClusterState, policy_labels: &[String]) -> ProbePlan {
         let (namespace, node, labels) = identity(state, policy_labels);
-        let mut plan = ProbePlan {
+        ProbePlan {
             namespace,
             node,
             labels,
             targets: Vec::new(),
             expected_answers: Vec::new(),
             unsupported: Vec::new(),
-        };
+        }
+    }
+
+    pub(crate) fn for_service(state: &ClusterState, policy_labels: &[String]) -> ProbePlan {
+        let mut plan = ProbePlan::empty(state, policy_labels);
         let Some(svc) = state.service() else {
             return plan;
         };
@@ -213,15 +218,7 @@ impl ProbePlan {
         port: u16,
         protocol: &str,
     ) -> ProbePlan {
-        let (namespace, node, labels) = identity(state, policy_labels);
-        let mut plan = ProbePlan {
-            namespace,
-            node,
-            labels,
-            targets: Vec::new(),
-            expected_answers: Vec::new(),
-            unsupported: Vec::new(),
-        };
+        let mut plan = ProbePlan::empty(state, policy_labels);
         match agent_arg(protocol, ip, port) {
             Some(arg) => plan.push(
                 arg,

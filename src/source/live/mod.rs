@@ -250,37 +250,28 @@ fn zero_replica_workloads(
     deployments: Vec<k8s_openapi::api::apps::v1::Deployment>,
     statefulsets: Vec<k8s_openapi::api::apps::v1::StatefulSet>,
 ) -> Vec<(String, String, String, BTreeMap<String, String>)> {
-    let deployments = deployments.into_iter().filter_map(|d| {
-        let spec = d.spec?;
-        (spec.replicas == Some(0)).then(|| {
-            let labels = spec
-                .template
-                .metadata
-                .and_then(|m| m.labels)
-                .unwrap_or_default();
+    // (kind, metadata, replicas, the pod template's labels)
+    let zero = |kind: &str,
+                meta: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+                replicas: Option<i32>,
+                template: k8s_openapi::api::core::v1::PodTemplateSpec| {
+        (replicas == Some(0)).then(|| {
+            let labels = template.metadata.and_then(|m| m.labels).unwrap_or_default();
             (
-                "Deployment".to_string(),
-                d.metadata.namespace.unwrap_or_default(),
-                d.metadata.name.unwrap_or_default(),
+                kind.to_string(),
+                meta.namespace.unwrap_or_default(),
+                meta.name.unwrap_or_default(),
                 labels,
             )
         })
+    };
+    let deployments = deployments.into_iter().filter_map(|d| {
+        let spec = d.spec?;
+        zero("Deployment", d.metadata, spec.replicas, spec.template)
     });
     let statefulsets = statefulsets.into_iter().filter_map(|st| {
         let spec = st.spec?;
-        (spec.replicas == Some(0)).then(|| {
-            let labels = spec
-                .template
-                .metadata
-                .and_then(|m| m.labels)
-                .unwrap_or_default();
-            (
-                "StatefulSet".to_string(),
-                st.metadata.namespace.unwrap_or_default(),
-                st.metadata.name.unwrap_or_default(),
-                labels,
-            )
-        })
+        zero("StatefulSet", st.metadata, spec.replicas, spec.template)
     });
     deployments.chain(statefulsets).collect()
 }
