@@ -105,6 +105,15 @@ fn stage(pod: &Pod) -> String {
     text::sanitize(&text)
 }
 
+/// RBAC refused a request the probe needs.
+fn forbidden(verb: &'static str, resource: &'static str, ns: &str) -> Attempt {
+    Attempt::Failed(Unavailable::Forbidden {
+        verb,
+        resource,
+        namespace: Some(ns.to_string()),
+    })
+}
+
 /// Why a probe could not run (a skipped check with this reason leaves the diagnosis incomplete).
 fn failed(msg: impl Into<String>) -> Fact<ProbeResults> {
     Fact::Unavailable(failure(msg))
@@ -238,11 +247,7 @@ impl Prober {
             Err(kube::Error::Api(status))
                 if status.code == 403 && !is_admission(&status.message) =>
             {
-                return Attempt::Failed(Unavailable::Forbidden {
-                    verb: "create",
-                    resource: "jobs",
-                    namespace: Some(ns.to_string()),
-                });
+                return forbidden("create", "jobs", ns);
             }
             Err(kube::Error::Api(status)) => {
                 return Attempt::Failed(failure(format!(
@@ -308,11 +313,7 @@ impl Prober {
             let list = match self.bounded(pods.list(&selector)).await {
                 Ok(list) => list,
                 Err(kube::Error::Api(s)) if s.code == 403 => {
-                    return Attempt::Failed(Unavailable::Forbidden {
-                        verb: "list",
-                        resource: "pods",
-                        namespace: Some(ns.to_string()),
-                    });
+                    return forbidden("list", "pods", ns);
                 }
                 Err(_) => continue,
             };
@@ -353,11 +354,7 @@ impl Prober {
         let log = match self.bounded(pods.logs(&pod_name, &params)).await {
             Ok(log) => log,
             Err(kube::Error::Api(s)) if s.code == 403 => {
-                return Attempt::Failed(Unavailable::Forbidden {
-                    verb: "get",
-                    resource: "pods/log",
-                    namespace: Some(ns.to_string()),
-                });
+                return forbidden("get", "pods/log", ns);
             }
             Err(e) => {
                 return Attempt::Failed(failure(format!(
