@@ -80,6 +80,19 @@ async fn timed(
     result
 }
 
+/// What the capture saw of this probe's port, once its answer had time to arrive.
+async fn seen(
+    capture: Option<&Capture>,
+    proto: Proto,
+    local: Option<SocketAddr>,
+    outcome: &SocketOutcome,
+) -> Option<Vec<Seen>> {
+    match (capture, local) {
+        (Some(capture), Some(local)) => Some(settle(capture, proto, local, outcome).await),
+        _ => None,
+    }
+}
+
 /// A probe that could not even start: the socket's error, and why nothing was sent.
 fn failed(verdict: Verdict, e: std::io::Error, detail: String) -> ProbeLine {
     ProbeLine::socket_only(verdict, &SocketOutcome::from_error(&e), detail)
@@ -124,10 +137,7 @@ async fn tcp_exchange(
         Err(_) => SocketOutcome::Timeout,
     };
     let socket_took = sent_at.elapsed();
-    let seen = match (capture, local) {
-        (Some(capture), Some(local)) => Some(settle(capture, Proto::Tcp, local, &outcome).await),
-        _ => None,
-    };
+    let seen = seen(capture, Proto::Tcp, local, &outcome).await;
     let mut result = classify_tcp(seen.as_deref(), &outcome, socket_took);
     result.local = local;
     result
@@ -181,10 +191,7 @@ async fn udp_exchange(
         }
     };
     let socket_took = sent_at.elapsed();
-    let seen = match (capture, local) {
-        (Some(capture), Some(local)) => Some(settle(capture, Proto::Udp, local, &outcome).await),
-        _ => None,
-    };
+    let seen = seen(capture, Proto::Udp, local, &outcome).await;
     let mut result = classify_udp(seen.as_deref(), &outcome, socket_took);
     result.local = local;
     result
