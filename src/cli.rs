@@ -376,15 +376,9 @@ pub(crate) struct IngressArgs {
     /// Diagnose manifests instead of a live cluster.
     #[arg(short = 'f', long = "filename", value_name = "PATH")]
     pub filenames: Vec<PathBuf>,
-    /// Treat warnings as failures (exit 1).
-    #[arg(long)]
-    pub strict: bool,
     /// Each backend Service gets its own probe (checks 5–7).
     #[command(flatten)]
-    pub probe: ProbeArgs,
-    /// List every check skipped because an earlier one failed (by default one line says how many).
-    #[arg(long)]
-    pub show_skipped: bool,
+    pub flow: FlowArgs,
 }
 
 #[derive(Debug, Args)]
@@ -392,10 +386,18 @@ pub(crate) struct DnsArgs {
     /// The cluster DNS Service, NAMESPACE/NAME (kube-dns in kube-system by default).
     #[arg(long, value_name = "NS/NAME", default_value = "kube-system/kube-dns")]
     pub service: String,
+    /// The probe resolves from -n's namespace (the context's by default), as a client there would.
+    #[command(flatten)]
+    pub flow: FlowArgs,
+}
+
+/// What the commands that run Services' flows take besides their target: --strict, the probe's
+/// flags, --show-skipped.
+#[derive(Debug, Args)]
+pub(crate) struct FlowArgs {
     /// Treat warnings as failures (exit 1).
     #[arg(long)]
     pub strict: bool,
-    /// The probe resolves from -n's namespace (the context's by default), as a client there would.
     #[command(flatten)]
     pub probe: ProbeArgs,
     /// List every check skipped because an earlier one failed (by default one line says how many).

@@ -29,12 +29,12 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
         state.dns_pods = crate::state::Fact::Known(pods.clone());
     }
     let mut interrupted = None;
-    state.probe = match not_probed(&state, args.probe.no_probe) {
+    state.probe = match not_probed(&state, args.flow.probe.no_probe) {
         Some(skip) => skip,
         None => {
             // Resolution as a client sees it: from the user's namespace, not the DNS Service's.
             let client_ns = live.namespace(settings);
-            let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
+            let opts = crate::probe::job::ProbeOptions::from_args(&args.flow.probe);
             let (probe, signal) = probe_watched(settings, &live, |prober| async {
                 let prober = prober;
                 crate::probe::probe_service_from(&prober, &state, &opts, Some(client_ns)).await
@@ -86,6 +86,6 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
         items,
         findings,
     };
-    let code = print_flows(settings, &report, args.strict, args.show_skipped)?;
+    let code = print_flows(settings, &report, args.flow.strict, args.flow.show_skipped)?;
     Ok(interrupted.map_or(code, |s| ExitCode::from(s.exit_code())))
 }

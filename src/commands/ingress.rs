@@ -45,7 +45,7 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> 
         findings: Vec::new(),
         summary,
     };
-    let code = print_flows(settings, &report, args.strict, args.show_skipped)?;
+    let code = print_flows(settings, &report, args.flow.strict, args.flow.show_skipped)?;
     Ok(interrupted.map_or(code, |s| ExitCode::from(s.exit_code())))
 }
 
@@ -71,12 +71,12 @@ async fn live(
         .ingress(&ns, name)
         .await?
         .ok_or_else(|| Error::NotFound(format!("Ingress {ns}/{name} not found")))?;
-    let opts = crate::probe::job::ProbeOptions::from_args(&args.probe);
+    let opts = crate::probe::job::ProbeOptions::from_args(&args.flow.probe);
     let mut items = Vec::new();
     let mut interrupted: Option<Signal> = None;
     for svc in backends(&ing) {
         let mut state = live.service_state(&ns, &svc, None).await?;
-        state.probe = match (interrupted, not_probed(&state, args.probe.no_probe)) {
+        state.probe = match (interrupted, not_probed(&state, args.flow.probe.no_probe)) {
             (_, Some(skip)) => skip,
             (Some(signal), None) => Fact::Unavailable(Unavailable::Failed(format!(
                 "not probed: interrupted by {}",
