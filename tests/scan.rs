@@ -271,6 +271,32 @@ fn forbidden_kinds_make_a_scan_incomplete() {
     let j = out.json();
     validate(&j, "scan.schema.json");
     assert!(j["findings"].as_array().unwrap().iter().any(|f| f["message"] == "endpointslices: forbidden: needs list endpointslices in shop"), "{}", j["findings"]);
+    // Ingresses unreadable: no Service's ingress.routes may say "no Ingress routes here".
+    let api = FakeApi::new();
+    for f in ["manifests.yaml", "cluster.yaml"] {
+        api.load_yaml(&std::fs::read_to_string(healthy.join(f)).unwrap())
+            .unwrap();
+    }
+    api.forbid("list", "ingresses", Some("shop"));
+    let server = api.start();
+    let out = Run::new(["scan", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stdout);
+    let j = out.json();
+    for item in j["items"].as_array().unwrap() {
+        let routes = item["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "ingress.routes")
+            .unwrap();
+        assert_eq!(routes["status"], "skip", "{routes:#}");
+        assert_eq!(
+            routes["reason"], "forbidden: needs list ingresses in shop",
+            "{routes:#}"
+        );
+    }
     // Services themselves unreadable: nothing to scan, exit 3 with one line.
     let api = FakeApi::new();
     api.forbid("list", "services", Some("shop"));
