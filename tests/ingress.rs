@@ -434,3 +434,56 @@ fn a_missing_secret_that_cert_manager_creates() {
         "{on:#}"
     );
 }
+
+// An Ingress with two backend Services: each gets its own flow, while what they share — the
+// namespace's Ingresses and NetworkPolicies, IngressClasses, DaemonSets, API discovery — is read
+// once, not once per backend.
+#[test]
+fn the_ingress_command_reads_what_backends_share_once() {
+    let dir = repo().join("tests/scenarios/ingress-healthy");
+    let second = "            name: web\n            port: {number: 80}\n";
+    let api_path = "      - path: /api\n        pathType: Prefix\n        backend:\n          service:\n            name: admin\n            port: {number: 80}\n";
+    let api = FakeApi::new();
+    for f in ["manifests.yaml", "cluster.yaml"] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        // Both files define the Ingress (cluster.yaml with its status): both get the second path.
+        let text = text.replacen(second, &format!("{second}{api_path}"), 1);
+        api.load_yaml(&text).unwrap();
+    }
+    // A second Service in front of the same pods (no EndpointSlice of its own yet).
+    api.load_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: admin, namespace: shop}\nspec: {clusterIP: 10.96.0.99, selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}\n").unwrap();
+    let server = api.start();
+    let out = Run::new(["ingress", "web", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    let j = out.json();
+    let verdicts: Vec<(String, String)> = j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["target"]["name"].as_str().unwrap().to_string(),
+                i["verdict"]["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("admin".into(), "fail".into()),
+            ("web".into(), "pass".into())
+        ],
+        "{j:#}"
+    );
+    let reqs = server.requests();
+    for shared in [
+        "/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies",
+        "/apis/networking.k8s.io/v1/namespaces/shop/ingresses",
+        "/apis/networking.k8s.io/v1/ingressclasses",
+        "/apis/apps/v1/daemonsets",
+    ] {
+        let n = reqs.iter().filter(|r| r.path == shared).count();
+        assert_eq!(n, 1, "{shared} read {n} times");
+    }
+}

@@ -256,12 +256,17 @@ fn live_scan_with_a_mix_exits_1_and_junit_and_markdown_carry_it() {
 
 #[test]
 fn forbidden_kinds_make_a_scan_incomplete() {
-    let healthy = repo().join("tests/scenarios/healthy");
-    let api = FakeApi::new();
-    for f in ["manifests.yaml", "cluster.yaml"] {
-        api.load_yaml(&std::fs::read_to_string(healthy.join(f)).unwrap())
-            .unwrap();
-    }
+    // The healthy scenario, served live.
+    let healthy = || {
+        let dir = repo().join("tests/scenarios/healthy");
+        let api = FakeApi::new();
+        for f in ["manifests.yaml", "cluster.yaml"] {
+            api.load_yaml(&std::fs::read_to_string(dir.join(f)).unwrap())
+                .unwrap();
+        }
+        api
+    };
+    let api = healthy();
     api.forbid("list", "endpointslices", Some("shop"));
     let server = api.start();
     let out = Run::new(["scan", "-n", "shop", "-o", "json"])
@@ -272,11 +277,7 @@ fn forbidden_kinds_make_a_scan_incomplete() {
     validate(&j, "scan.schema.json");
     assert!(j["findings"].as_array().unwrap().iter().any(|f| f["message"] == "endpointslices: forbidden: needs list endpointslices in shop"), "{}", j["findings"]);
     // Ingresses unreadable: no Service's ingress.routes may say "no Ingress routes here".
-    let api = FakeApi::new();
-    for f in ["manifests.yaml", "cluster.yaml"] {
-        api.load_yaml(&std::fs::read_to_string(healthy.join(f)).unwrap())
-            .unwrap();
-    }
+    let api = healthy();
     api.forbid("list", "ingresses", Some("shop"));
     let server = api.start();
     let out = Run::new(["scan", "-n", "shop", "-o", "json"])

@@ -74,8 +74,11 @@ async fn live(
     let opts = crate::probe::job::ProbeOptions::from_args(&args.flow.probe);
     let mut items = Vec::new();
     let mut interrupted: Option<Signal> = None;
-    for svc in backends(&ing) {
-        let mut state = live.service_state(&ns, &svc, None).await?;
+    // One read for every backend: what they share (Ingresses, policies) is read once.
+    let names = backends(&ing);
+    let snap = live.services_snapshot(&ns, &names, None).await?;
+    for svc in &names {
+        let mut state = snap.state_for_service(&ns, svc, None);
         state.probe = match (interrupted, not_probed(&state, args.flow.probe.no_probe)) {
             (_, Some(skip)) => skip,
             (Some(signal), None) => Fact::Unavailable(Unavailable::Failed(format!(

@@ -64,17 +64,50 @@ impl Live {
         name: &str,
         client: Option<&ClientSpec>,
     ) -> Result<Snapshot> {
+        self.services_snapshot(ns, &[name.to_string()], client)
+            .await
+    }
+
+    /// Several Services of one namespace (`ingress NAME`'s backends) in the same rounds: their
+    /// own objects each, and what they share — the namespace's Ingresses and policies, who
+    /// enforces them — read once.
+    pub(crate) async fn services_snapshot(
+        &self,
+        ns: &str,
+        names: &[String],
+        client: Option<&ClientSpec>,
+    ) -> Result<Snapshot> {
         let work = async {
             let mut snap = Snapshot::new(SourceKind::Live);
-            let Some(svc) = self.service_part(&mut snap, ns, name).await? else {
+            let reads = names.iter().map(|name| async move {
+                let mut part = Snapshot::new(SourceKind::Live);
+                let svc = self.service_part(&mut part, ns, name).await;
+                svc.map(|svc| (part, svc))
+            });
+            let mut found = Vec::new();
+            for read in join_all(reads).await {
+                let (part, svc) = read?;
+                snap.absorb(part);
+                found.extend(svc);
+            }
+            if found.is_empty() {
                 return Ok(snap);
-            };
+            }
+            let found_names: Vec<&str> = found
+                .iter()
+                .map(|svc| crate::k8s::name_of(&svc.metadata))
+                .collect();
+            let backends = found
+                .iter()
+                .map(|svc| self.backends_part(ns, crate::k8s::name_of(&svc.metadata), svc));
             let (backends, ingress, policy) = tokio::join!(
-                self.backends_part(ns, name, &svc),
-                self.ingress_part(ns, name),
+                join_all(backends),
+                self.ingress_part(ns, &found_names),
                 self.policy_part(ns, client),
             );
-            snap.absorb(backends);
+            for part in backends {
+                snap.absorb(part);
+            }
             snap.absorb(ingress);
             snap.absorb(policy);
             Ok(snap)
@@ -331,9 +364,9 @@ impl Live {
         }
     }
 
-    /// The Ingress round: the namespace's Ingresses; for those routing to the Service, the
+    /// The Ingress round: the namespace's Ingresses; for those routing to the Services, the
     /// IngressClasses, the pods of the controllers they name, and their TLS secrets by name.
-    async fn ingress_part(&self, ns: &str, name: &str) -> Snapshot {
+    async fn ingress_part(&self, ns: &str, names: &[&str]) -> Snapshot {
         let mut snap = Snapshot::new(SourceKind::Live);
         let api: Api<Ingress> = Api::namespaced(self.client.clone(), ns);
         let classes_api: Api<IngressClass> = Api::all(self.client.clone());
@@ -355,7 +388,7 @@ impl Live {
         let routing: Vec<Ingress> = snap
             .ingresses
             .iter()
-            .filter(|i| crate::state::routes_to(i, name))
+            .filter(|i| names.iter().any(|name| crate::state::routes_to(i, name)))
             .cloned()
             .collect();
         if routing.is_empty() {
