@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::support::cluster::RealCluster;
 use crate::support::{Output, Run, repo, server_with};
 
 #[derive(Debug, Deserialize)]
@@ -112,7 +113,7 @@ fn judge(name: &str, source: &str, e: &Expected, json: &Output, human: &Output) 
             continue;
         }
         let reason = c["reason"].as_str().unwrap_or("");
-        let why = if source == "live" {
+        let why = if source != "offline" {
             "--no-probe"
         } else {
             "offline"
@@ -207,4 +208,82 @@ fn every_scenario_live_and_offline() {
         problems.len(),
         problems.join("\n\n")
     );
+}
+
+/// The same scenarios, live against the real control plane (tests/cluster): each folder loaded
+/// as `cluster load` does (the objects applied, then their statuses written through the status
+/// subresource; EndpointSlices of selector Services are the controller's), the same expectations
+/// judged, then the cluster reset for the next one. Where the fake API and the real one
+/// disagree, the real one is right.
+///
+/// A reset waits for the namespace controller, which holds every deleted namespace for 5 s
+/// before it empties it (namespaceDeletionGracePeriod, for HA API servers): four clusters share
+/// the folders to keep that wait off the suite's length.
+#[test]
+fn every_scenario_live_on_the_real_cluster() {
+    if crate::support::cluster::unavailable().is_some() {
+        return;
+    }
+    let dirs = scenarios();
+    const CLUSTERS: usize = 4;
+    let chunks: Vec<Vec<PathBuf>> = (0..CLUSTERS)
+        .map(|i| dirs.iter().skip(i).step_by(CLUSTERS).cloned().collect())
+        .collect();
+    let results: Vec<(usize, Vec<String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| scope.spawn(move || real_scenarios(chunk)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ran: usize = results.iter().map(|r| r.0).sum();
+    let problems: Vec<String> = results.into_iter().flat_map(|r| r.1).collect();
+    eprintln!("real cluster: {ran} scenario(s) run live");
+    assert!(ran >= 30, "only {ran} scenarios ran on the real cluster");
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n\n{}",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}
+
+/// Runs scenario folders one after another on one real cluster: how many ran, and what differed.
+fn real_scenarios(dirs: &[PathBuf]) -> (usize, Vec<String>) {
+    let cluster = RealCluster::up(&[]).expect("the real cluster");
+    let mut problems = Vec::new();
+    let mut ran = 0;
+    for dir in dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let exp = load(dir);
+        let Some(e) = &exp.live else { continue };
+        if let Err(err) = cluster.try_load(dir) {
+            problems.push(format!("{name} (real): cluster load refused it:\n{err}"));
+            cluster.reset();
+            continue;
+        }
+        let mut base = vec!["svc", exp.service.as_str(), "-n", exp.namespace.as_str()];
+        base.extend(exp.args.iter().map(String::as_str));
+        let json = Run::new(&base)
+            .args(["-o", "json"])
+            .kubeconfig_file(cluster.kubeconfig())
+            .run();
+        let human = Run::new(&base).kubeconfig_file(cluster.kubeconfig()).run();
+        problems.extend(judge(&name, "real", e, &json, &human));
+        if let Some(code) = e.strict_exit {
+            let strict = Run::new(&base)
+                .arg("--strict")
+                .kubeconfig_file(cluster.kubeconfig())
+                .run();
+            if strict.code != code {
+                problems.push(format!(
+                    "{name} (real): --strict exit {} (want {code})",
+                    strict.code
+                ));
+            }
+        }
+        ran += 1;
+        cluster.reset();
+    }
+    (ran, problems)
 }

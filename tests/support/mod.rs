@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) use fakeapi::{FakeApi, PodRun, Server};
 
+pub(crate) mod cluster;
 pub(crate) mod netns;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdoctor");
@@ -107,6 +108,12 @@ impl Run {
     /// Writes a kubeconfig for the server into the temporary HOME and points --kubeconfig at it.
     pub(crate) fn kubeconfig(self, server: &Server, namespace: Option<&str>) -> Self {
         let path = self.write("kubeconfig", &server.kubeconfig(namespace));
+        let p = path.display().to_string();
+        self.arg("--kubeconfig").arg(p)
+    }
+
+    /// Points --kubeconfig at an existing kubeconfig (the real test cluster's).
+    pub(crate) fn kubeconfig_file(self, path: &Path) -> Self {
         let p = path.display().to_string();
         self.arg("--kubeconfig").arg(p)
     }

@@ -1,0 +1,556 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// clients are what the loader, the reset and the node agent talk to the API server with.
+type clients struct {
+	kube    kubernetes.Interface
+	dynamic dynamic.Interface
+	mapper  *restmapper.DeferredDiscoveryRESTMapper
+	config  *rest.Config
+}
+
+func (s *state) clientAs(kubeconfig string) (*clients, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.path(kubeconfig))
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = 500, 1000
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	return &clients{kube, dyn, mapper, cfg}, nil
+}
+
+func (s *state) client() (*clients, error) { return s.clientAs("kubeconfig") }
+
+// object is one manifest document and where it came from.
+type object struct {
+	u      *unstructured.Unstructured
+	status map[string]interface{}
+	from   string
+}
+
+func (o object) key() string {
+	return o.u.GetKind() + " " + o.u.GetNamespace() + "/" + o.u.GetName()
+}
+
+// readFolder reads every YAML and JSON document under dir (files directly in it, sorted). Files
+// without a Kubernetes object (expect.yaml beside a scenario's manifests) are skipped; `kind: List`
+// is unrolled.
+func readFolder(dir string) ([]object, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []object
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".json")) {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+		var docs []object
+		kubernetesFile := true
+		for i := 1; ; i++ {
+			var m map[string]interface{}
+			if err := dec.Decode(&m); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return nil, fmt.Errorf("%s (document %d): %w", path, i, err)
+			}
+			if m == nil {
+				continue
+			}
+			if _, ok := m["kind"]; !ok {
+				kubernetesFile = false
+				break
+			}
+			u := &unstructured.Unstructured{Object: m}
+			if u.IsList() {
+				list, err := u.ToList()
+				if err != nil {
+					return nil, fmt.Errorf("%s (document %d): %w", path, i, err)
+				}
+				for j := range list.Items {
+					docs = append(docs, split(&list.Items[j], fmt.Sprintf("%s#%d.%d", path, i, j)))
+				}
+				continue
+			}
+			docs = append(docs, split(u, fmt.Sprintf("%s#%d", path, i)))
+		}
+		if kubernetesFile {
+			out = append(out, docs...)
+		}
+	}
+	return out, nil
+}
+
+// split takes the status off an object: the spec goes through apply, the status through the
+// status subresource afterwards, as the object's controller or kubelet would write it.
+func split(u *unstructured.Unstructured, from string) object {
+	st, _, _ := unstructured.NestedMap(u.Object, "status")
+	unstructured.RemoveNestedField(u.Object, "status")
+	// What the server owns.
+	for _, f := range []string{"uid", "resourceVersion", "creationTimestamp", "generation", "managedFields"} {
+		unstructured.RemoveNestedField(u.Object, "metadata", f)
+	}
+	return object{u: u, status: st, from: from}
+}
+
+// rank orders objects so that what others need exists first: namespaces and CRDs, then
+// cluster-wide objects, then owners before what they own. Within a rank the files' order holds
+// (files by name, documents in order): that is how a folder says what was created first where
+// admission makes it matter — an Ingress created before its IngressClass was marked default
+// keeps no class (the DefaultIngressClass admission plugin fills it on create only), so
+// IngressClasses take the files' order too.
+func rank(o object) int {
+	switch o.u.GetKind() {
+	case "Namespace", "CustomResourceDefinition":
+		return 0
+	case "Node", "ClusterRole", "ClusterRoleBinding", "PriorityClass":
+		return 1
+	case "ServiceAccount", "ConfigMap", "Secret", "Role", "RoleBinding":
+		return 2
+	case "Deployment", "StatefulSet", "DaemonSet", "CronJob":
+		return 3
+	case "ReplicaSet", "Job":
+		return 4
+	case "Service":
+		return 5
+	case "Pod":
+		return 7
+	case "EndpointSlice", "Event":
+		return 8
+	}
+	return 6
+}
+
+// loaded is what `load` created, for `reset`.
+type loaded struct {
+	Namespaces []string    `json:"namespaces"`
+	Objects    []loadedObj `json:"objects"`
+}
+
+type loadedObj struct {
+	Group, Version, Resource, Namespace, Name string
+}
+
+func loadCmd(args []string) error {
+	s, dirs, c, err := stateArgs("load", args)
+	if err != nil {
+		return err
+	}
+	if len(dirs) == 0 {
+		return errors.New("name a folder of manifests")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for _, d := range dirs {
+		if err := load(ctx, s, c, d); err != nil {
+			return fmt.Errorf("%s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// systemNamespaces exist in every cluster; load never creates or deletes them.
+var systemNamespaces = map[string]bool{"default": true, "kube-system": true, "kube-public": true, "kube-node-lease": true}
+
+// load applies a folder of manifests as `kubectl apply --server-side` does, then writes each
+// object's status from the file, then waits until the EndpointSlice controller has caught up with
+// the pods.
+func load(ctx context.Context, s *state, c *clients, dir string) error {
+	objs, err := readFolder(dir)
+	if err != nil {
+		return err
+	}
+	if len(objs) == 0 {
+		return fmt.Errorf("no Kubernetes objects in %s", dir)
+	}
+	sort.SliceStable(objs, func(i, j int) bool { return rank(objs[i]) < rank(objs[j]) })
+	var rec loaded
+	readLoaded(s, &rec)
+	defer writeLoaded(s, &rec)
+
+	// Namespaces the objects live in, created when no file declares them (as a person would
+	// before applying).
+	declared := map[string]bool{}
+	for _, o := range objs {
+		if o.u.GetKind() == "Namespace" {
+			declared[o.u.GetName()] = true
+		}
+	}
+	for _, o := range objs {
+		ns := o.u.GetNamespace()
+		if ns == "" || declared[ns] || systemNamespaces[ns] {
+			continue
+		}
+		declared[ns] = true
+		nsObj := &unstructured.Unstructured{Object: map[string]interface{}{
+			"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]interface{}{"name": ns},
+		}}
+		objs = append([]object{{u: nsObj, from: "(namespace of " + o.from + ")"}}, objs...)
+	}
+
+	// The nodes pods are bound to, registered as their kubelets would have.
+	nodes := map[string]bool{}
+	for _, o := range objs {
+		if o.u.GetKind() == "Node" {
+			nodes[o.u.GetName()] = true
+		}
+	}
+	for _, o := range objs {
+		if o.u.GetKind() != "Pod" {
+			continue
+		}
+		if n, _, _ := unstructured.NestedString(o.u.Object, "spec", "nodeName"); n != "" && !nodes[n] {
+			nodes[n] = true
+			if err := registerNode(ctx, s, c, n); err != nil {
+				return err
+			}
+			rec.Objects = append(rec.Objects, loadedObj{"", "v1", "nodes", "", n})
+		}
+	}
+
+	// Services with a selector get their EndpointSlices from the controller, not the file.
+	selectorServices := map[string]bool{}
+	for _, o := range objs {
+		if o.u.GetKind() == "Service" {
+			if sel, _, _ := unstructured.NestedStringMap(o.u.Object, "spec", "selector"); len(sel) > 0 {
+				selectorServices[o.u.GetNamespace()+"/"+o.u.GetName()] = true
+			}
+		}
+	}
+
+	uids := map[string]types.UID{} // "Kind ns/name" → uid of what was created
+	crdCreated := false
+	for _, o := range objs {
+		if o.u.GetKind() == "EndpointSlice" {
+			svc := o.u.GetLabels()["kubernetes.io/service-name"]
+			if selectorServices[o.u.GetNamespace()+"/"+svc] {
+				continue
+			}
+		}
+		if rank(o) > 0 && crdCreated {
+			c.mapper.Reset()
+			crdCreated = false
+		}
+		rewriteOwners(o.u, uids)
+		if o.u.GetKind() == "Pod" && o.status != nil {
+			// Tell the node agent this pod's status comes from the file, before it can see it.
+			marker := s.path("given-status", o.u.GetNamespace()+"_"+o.u.GetName())
+			if err := os.WriteFile(marker, nil, 0o644); err != nil {
+				return err
+			}
+		}
+		applied, gvr, err := apply(ctx, c, o)
+		if err != nil {
+			return fmt.Errorf("%s (%s): %w", o.key(), o.from, err)
+		}
+		uids[o.key()] = applied.GetUID()
+		switch o.u.GetKind() {
+		case "Namespace":
+			if !systemNamespaces[o.u.GetName()] {
+				rec.Namespaces = append(rec.Namespaces, o.u.GetName())
+			}
+		case "CustomResourceDefinition":
+			crdCreated = true
+			if err := waitEstablished(ctx, c, o.u.GetName()); err != nil {
+				return err
+			}
+		}
+		if o.u.GetNamespace() == "" || systemNamespaces[o.u.GetNamespace()] {
+			if o.u.GetKind() != "Namespace" {
+				rec.Objects = append(rec.Objects, loadedObj{gvr.Group, gvr.Version, gvr.Resource, o.u.GetNamespace(), o.u.GetName()})
+			}
+		}
+		if o.status != nil {
+			if err := writeStatus(ctx, c, gvr, applied, o.status); err != nil {
+				return fmt.Errorf("%s (%s): status: %w", o.key(), o.from, err)
+			}
+		}
+	}
+	return waitEndpointSlices(ctx, c, objs, selectorServices)
+}
+
+// rewriteOwners points ownerReferences at the uids of the owners this load created; owners the
+// files do not hold keep the file's uid (the garbage collector is off, see components.go).
+func rewriteOwners(u *unstructured.Unstructured, uids map[string]types.UID) {
+	refs := u.GetOwnerReferences()
+	for i, r := range refs {
+		if uid, ok := uids[r.Kind+" "+u.GetNamespace()+"/"+r.Name]; ok {
+			refs[i].UID = uid
+		}
+	}
+	if len(refs) > 0 {
+		u.SetOwnerReferences(refs)
+	}
+}
+
+func apply(ctx context.Context, c *clients, o object) (*unstructured.Unstructured, schema.GroupVersionResource, error) {
+	gvk := o.u.GroupVersionKind()
+	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, schema.GroupVersionResource{}, err
+	}
+	var ri dynamic.ResourceInterface = c.dynamic.Resource(m.Resource)
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		ns := o.u.GetNamespace()
+		if ns == "" {
+			ns = "default"
+			o.u.SetNamespace(ns)
+		}
+		ri = c.dynamic.Resource(m.Resource).Namespace(ns)
+	}
+	body, err := json.Marshal(o.u.Object)
+	if err != nil {
+		return nil, m.Resource, err
+	}
+	force := true
+	out, err := ri.Patch(ctx, o.u.GetName(), types.ApplyPatchType, body,
+		metav1.PatchOptions{FieldManager: "netdoctor-cluster-load", Force: &force})
+	return out, m.Resource, err
+}
+
+// writeStatus writes the file's status through the status subresource.
+func writeStatus(ctx context.Context, c *clients, gvr schema.GroupVersionResource, obj *unstructured.Unstructured, st map[string]interface{}) error {
+	var ri dynamic.ResourceInterface = c.dynamic.Resource(gvr)
+	if obj.GetNamespace() != "" {
+		ri = c.dynamic.Resource(gvr).Namespace(obj.GetNamespace())
+	}
+	for attempt := 0; ; attempt++ {
+		cur, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		merged, _, _ := unstructured.NestedMap(cur.Object, "status")
+		if merged == nil {
+			merged = map[string]interface{}{}
+		}
+		for k, v := range st {
+			merged[k] = v
+		}
+		if err := unstructured.SetNestedMap(cur.Object, merged, "status"); err != nil {
+			return err
+		}
+		_, err = ri.UpdateStatus(ctx, cur, metav1.UpdateOptions{FieldManager: "netdoctor-cluster-load"})
+		if apierrors.IsConflict(err) && attempt < 5 {
+			continue
+		}
+		return err
+	}
+}
+
+func waitEstablished(ctx context.Context, c *clients, name string) error {
+	gvr := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	for {
+		crd, err := c.dynamic.Resource(gvr).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+			for _, cd := range conds {
+				m, _ := cd.(map[string]interface{})
+				if m["type"] == "Established" && m["status"] == "True" {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("CRD %s not Established: %v", name, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// waitEndpointSlices waits until, for every Service with a selector, the controller's
+// EndpointSlices list exactly the matching pods that have an IP on an existing node, each ready as
+// the pod's Ready condition says (or ready regardless with publishNotReadyAddresses) — so a run
+// right after `load` sees what a settled cluster shows.
+func waitEndpointSlices(ctx context.Context, c *clients, objs []object, services map[string]bool) error {
+	for {
+		var pending []string
+		for _, o := range objs {
+			key := o.u.GetNamespace() + "/" + o.u.GetName()
+			if o.u.GetKind() != "Service" || !services[key] {
+				continue
+			}
+			if why, err := slicesSettled(ctx, c, o.u); err != nil {
+				return err
+			} else if why != "" {
+				pending = append(pending, "Service "+key+": "+why)
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("EndpointSlices not settled:\n  %s", strings.Join(pending, "\n  "))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func slicesSettled(ctx context.Context, c *clients, svc *unstructured.Unstructured) (string, error) {
+	ns := svc.GetNamespace()
+	sel, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
+	publish, _, _ := unstructured.NestedBool(svc.Object, "spec", "publishNotReadyAddresses")
+	pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(sel).String()})
+	if err != nil {
+		return "", err
+	}
+	want := map[string]bool{}
+	for _, p := range pods.Items {
+		if p.Status.PodIP == "" || p.Spec.NodeName == "" || p.Status.Phase == "Succeeded" || p.Status.Phase == "Failed" || p.DeletionTimestamp != nil {
+			continue
+		}
+		if _, err := c.kube.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{}); err != nil {
+			continue
+		}
+		ready := publish
+		for _, cd := range p.Status.Conditions {
+			if cd.Type == "Ready" && cd.Status == "True" {
+				ready = true
+			}
+		}
+		want[p.Name] = ready
+	}
+	slices, err := c.kube.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{
+		LabelSelector: "kubernetes.io/service-name=" + svc.GetName() + ",endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io",
+	})
+	if err != nil {
+		return "", err
+	}
+	if len(slices.Items) == 0 {
+		return "no EndpointSlice yet", nil
+	}
+	got := map[string]bool{}
+	for _, sl := range slices.Items {
+		for _, ep := range sl.Endpoints {
+			if ep.TargetRef == nil {
+				continue
+			}
+			got[ep.TargetRef.Name] = ep.Conditions.Ready == nil || *ep.Conditions.Ready
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d endpoints, want %d", len(got), len(want)), nil
+	}
+	for name, ready := range want {
+		if r, ok := got[name]; !ok || r != ready {
+			return fmt.Sprintf("pod %s not yet as its status says", name), nil
+		}
+	}
+	return "", nil
+}
+
+func readLoaded(s *state, rec *loaded) {
+	if b, err := os.ReadFile(s.path("loaded.json")); err == nil {
+		json.Unmarshal(b, rec)
+	}
+}
+
+func writeLoaded(s *state, rec *loaded) {
+	b, _ := json.MarshalIndent(rec, "", "  ")
+	os.WriteFile(s.path("loaded.json"), b, 0o644)
+}
+
+func resetCmd(args []string) error {
+	s, _, c, err := stateArgs("reset", args)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	return reset(ctx, s, c)
+}
+
+// reset deletes what `load` created: its namespaces (pods first, at once, as a kubelet confirms
+// them) and the objects it put in system namespaces or the cluster scope, then waits until the
+// namespaces are gone, so the next load starts from the cluster `up` made.
+func reset(ctx context.Context, s *state, c *clients) error {
+	var rec loaded
+	readLoaded(s, &rec)
+	zero := int64(0)
+	for _, ns := range rec.Namespaces {
+		c.kube.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
+		err := c.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	for i := len(rec.Objects) - 1; i >= 0; i-- {
+		o := rec.Objects[i]
+		gvr := schema.GroupVersionResource{Group: o.Group, Version: o.Version, Resource: o.Resource}
+		var ri dynamic.ResourceInterface = c.dynamic.Resource(gvr)
+		if o.Namespace != "" {
+			ri = c.dynamic.Resource(gvr).Namespace(o.Namespace)
+		}
+		err := ri.Delete(ctx, o.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting %s %s/%s: %w", o.Resource, o.Namespace, o.Name, err)
+		}
+	}
+	for _, ns := range rec.Namespaces {
+		for {
+			_, err := c.kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("namespace %s still terminating: %v", ns, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	os.RemoveAll(s.path("given-status"))
+	os.MkdirAll(s.path("given-status"), 0o755)
+	writeLoaded(s, &loaded{})
+	return nil
+}

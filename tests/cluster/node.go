@@ -1,0 +1,516 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	kubectlcmd "k8s.io/kubectl/pkg/cmd"
+)
+
+// The node agent plays the kubelet for every node of the lab:
+//   - nodes are registered (by `load`, for each node a pod is bound to, and "node-1" at `up`)
+//     Ready, with an InternalIP, a podCIDR, capacity and the agent's kubelet endpoint;
+//   - a pod bound to a node that has no status yet (the files' pods get theirs from `load`) is
+//     run: the netdoctor agent (the probe Jobs' pods) from the probe image's root filesystem,
+//     in the node's network namespace, which holds the pod's IP on a dummy device and nothing
+//     else, so no probe packet leaves the lab; any other image cannot be pulled here, and the
+//     pod says so (ErrImagePull) as a kubelet would;
+//   - the kubelet API's containerLogs endpoint serves what the containers printed (the API
+//     server's pods/log proxies to it);
+//   - a pod being deleted is confirmed at once (its process killed), as a kubelet does after the
+//     grace period.
+
+const defaultNode = "node-1"
+
+func nodeIndex(ctx context.Context, c *clients) int {
+	nodes, err := c.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 1
+	}
+	return len(nodes.Items) + 1
+}
+
+// registerNode creates a Ready node, as a kubelet registering itself would.
+func registerNode(ctx context.Context, s *state, c *clients, name string) error {
+	i := nodeIndex(ctx, c)
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+			"beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64",
+		}},
+		Spec: corev1.NodeSpec{PodCIDR: fmt.Sprintf("10.244.%d.0/24", i), PodCIDRs: []string{fmt.Sprintf("10.244.%d.0/24", i)}},
+	}
+	created, err := c.kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("registering node %s: %w", name, err)
+	}
+	created.Status = nodeStatus(s, i)
+	_, err = c.kube.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	return err
+}
+
+func nodeStatus(s *state, i int) corev1.NodeStatus {
+	now := metav1.Now()
+	res := corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("4"),
+		corev1.ResourceMemory: resource.MustParse("8Gi"),
+		corev1.ResourcePods:   resource.MustParse("110"),
+	}
+	cond := func(t corev1.NodeConditionType, st corev1.ConditionStatus, reason string) corev1.NodeCondition {
+		return corev1.NodeCondition{Type: t, Status: st, Reason: reason, LastHeartbeatTime: now, LastTransitionTime: now}
+	}
+	return corev1.NodeStatus{
+		Capacity: res, Allocatable: res,
+		Conditions: []corev1.NodeCondition{
+			cond(corev1.NodeMemoryPressure, corev1.ConditionFalse, "KubeletHasSufficientMemory"),
+			cond(corev1.NodeDiskPressure, corev1.ConditionFalse, "KubeletHasNoDiskPressure"),
+			cond(corev1.NodePIDPressure, corev1.ConditionFalse, "KubeletHasSufficientPID"),
+			cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady"),
+		},
+		Addresses: []corev1.NodeAddress{
+			{Type: corev1.NodeInternalIP, Address: fmt.Sprintf("10.0.0.%d", 10+i)},
+			// The API server reaches every node's kubelet API at the node agent (see
+			// --kubelet-preferred-address-types in components.go).
+			{Type: corev1.NodeHostName, Address: "localhost"},
+		},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(s.Ports.Kubelet)}},
+		NodeInfo: corev1.NodeSystemInfo{
+			KubeletVersion: "v1.37.2", OperatingSystem: "linux", Architecture: "amd64",
+			ContainerRuntimeVersion: "netdoctor-node-agent://1", KernelVersion: "lab",
+		},
+	}
+}
+
+// waitReady waits until the API server serves the default ServiceAccount machinery and node-1
+// is registered Ready.
+func waitReady(ctx context.Context, s *state, c *clients) error {
+	if err := registerNode(ctx, s, c, defaultNode); err != nil {
+		return err
+	}
+	for {
+		sa, err := c.kube.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
+		if err == nil && sa != nil {
+			return nil
+		}
+		if err := s.crashed(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the default ServiceAccount never appeared (is kube-controller-manager running?)\n%s", s.tail("kube-controller-manager"))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+type nodeAgent struct {
+	s         *state
+	c         *clients
+	agentRoot string
+	mu        sync.Mutex
+	running   map[types.UID]*exec.Cmd
+	nextIP    map[string]int
+}
+
+func runNodeAgent(args []string) error {
+	fs := flag.NewFlagSet("node-agent", flag.ContinueOnError)
+	dir := fs.String("state", "", "")
+	root := fs.String("agent-root", "", "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := openState(*dir)
+	if err != nil {
+		return err
+	}
+	c, err := s.clientAs("node-agent.kubeconfig")
+	if err != nil {
+		return err
+	}
+	a := &nodeAgent{s: s, c: c, agentRoot: *root, running: map[types.UID]*exec.Cmd{}, nextIP: map[string]int{}}
+	go a.serveKubeletAPI()
+	ctx := context.Background()
+	go a.heartbeat(ctx)
+
+	factory := informers.NewSharedInformerFactory(c.kube, 0)
+	pods := factory.Core().V1().Pods()
+	queue := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
+	enqueue := func(obj interface{}) {
+		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+			queue.Add(key)
+		}
+	}
+	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: enqueue, UpdateFunc: func(_, o interface{}) { enqueue(o) }, DeleteFunc: enqueue,
+	})
+	factory.Start(ctx.Done())
+	factory.WaitForCacheSync(ctx.Done())
+	fmt.Println("node agent ready")
+	for i := 0; i < 4; i++ {
+		go func() {
+			for {
+				key, quit := queue.Get()
+				if quit {
+					return
+				}
+				ns, name, _ := cache.SplitMetaNamespaceKey(key)
+				pod, err := pods.Lister().Pods(ns).Get(name)
+				if err == nil {
+					err = a.sync(ctx, pod.DeepCopy())
+				} else if apierrors.IsNotFound(err) {
+					err = nil
+				}
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "pod %s: %v\n", key, err)
+					queue.AddRateLimited(key)
+				} else {
+					queue.Forget(key)
+				}
+				queue.Done(key)
+			}
+		}()
+	}
+	select {}
+}
+
+func (a *nodeAgent) heartbeat(ctx context.Context) {
+	for range time.Tick(20 * time.Second) {
+		nodes, err := a.c.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			continue
+		}
+		for i := range nodes.Items {
+			n := &nodes.Items[i]
+			if n.Status.NodeInfo.ContainerRuntimeVersion != "netdoctor-node-agent://1" {
+				continue // a file's node: its status stays as the file wrote it
+			}
+			for j := range n.Status.Conditions {
+				n.Status.Conditions[j].LastHeartbeatTime = metav1.Now()
+			}
+			a.c.kube.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+		}
+	}
+}
+
+func (a *nodeAgent) sync(ctx context.Context, pod *corev1.Pod) error {
+	if pod.Spec.NodeName == "" {
+		return nil
+	}
+	if pod.DeletionTimestamp != nil {
+		a.kill(pod.UID)
+		zero := int64(0)
+		err := a.c.kube.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID},
+		})
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			return nil
+		}
+		return err
+	}
+	if _, err := os.Stat(a.s.path("given-status", pod.Namespace+"_"+pod.Name)); err == nil {
+		return nil
+	}
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed || len(pod.Status.ContainerStatuses) > 0 {
+		return nil
+	}
+	a.mu.Lock()
+	_, busy := a.running[pod.UID]
+	a.mu.Unlock()
+	if busy {
+		return nil
+	}
+	return a.start(ctx, pod)
+}
+
+func (a *nodeAgent) kill(uid types.UID) {
+	a.mu.Lock()
+	cmd := a.running[uid]
+	a.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// isAgent says whether the container runs the netdoctor agent, the one program this node agent
+// can run.
+func isAgent(c corev1.Container) bool {
+	return len(c.Command) > 0 && c.Command[0] == "kubectl-netdoctor" && len(c.Args) > 0 && c.Args[0] == "agent"
+}
+
+func (a *nodeAgent) start(ctx context.Context, pod *corev1.Pod) error {
+	if len(pod.Spec.Containers) != 1 || !isAgent(pod.Spec.Containers[0]) || a.agentRoot == "" {
+		why := "the test cluster's node agent runs only the netdoctor agent (kubectl-netdoctor agent …)"
+		if a.agentRoot == "" {
+			why = "the test cluster was started without --agent-root: no image can be run"
+		}
+		return a.waiting(ctx, pod, "ErrImagePull", why)
+	}
+	c := pod.Spec.Containers[0]
+	netns, ip, err := a.podNetwork(pod)
+	if err != nil {
+		return a.waiting(ctx, pod, "CreateContainerError", err.Error())
+	}
+	args := append([]string{"netns", "exec", netns, "chroot"}, a.chrootUser(pod, c)...)
+	args = append(args, a.agentRoot, "/usr/local/bin/kubectl-netdoctor")
+	args = append(args, c.Args...)
+	cmd := exec.Command("ip", args...)
+	logPath := a.s.path("podlogs", pod.Namespace+"_"+pod.Name+"_"+c.Name+".log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return a.waiting(ctx, pod, "RunContainerError", err.Error())
+	}
+	a.mu.Lock()
+	a.running[pod.UID] = cmd
+	a.mu.Unlock()
+	started := metav1.Now()
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.HostIP = hostIP(pod.Spec.NodeName)
+	pod.Status.PodIP = ip
+	pod.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+	pod.Status.StartTime = &started
+	pod.Status.Conditions = podConditions(corev1.ConditionTrue, corev1.ConditionFalse)
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
+		Name: c.Name, Image: c.Image, ImageID: c.Image, Started: boolPtr(true),
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}},
+	}}
+	if _, err := a.c.kube.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		logf.Close()
+		a.forget(pod.UID)
+		return err
+	}
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+			if code < 0 {
+				code = 137
+			}
+		} else if err != nil {
+			code = 128
+		}
+		a.finish(pod.Namespace, pod.Name, pod.UID, c, started, code)
+		a.forget(pod.UID)
+	}()
+	return nil
+}
+
+func (a *nodeAgent) forget(uid types.UID) {
+	a.mu.Lock()
+	delete(a.running, uid)
+	a.mu.Unlock()
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+func hostIP(node string) string { return "" }
+
+func podConditions(initialized, ready corev1.ConditionStatus) []corev1.PodCondition {
+	now := metav1.Now()
+	return []corev1.PodCondition{
+		{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		{Type: corev1.PodInitialized, Status: initialized, LastTransitionTime: now},
+		{Type: corev1.ContainersReady, Status: ready, LastTransitionTime: now},
+		{Type: corev1.PodReady, Status: ready, LastTransitionTime: now},
+	}
+}
+
+// finish writes the terminated container's status, as a kubelet does when it exits.
+func (a *nodeAgent) finish(ns, name string, uid types.UID, c corev1.Container, started metav1.Time, code int) {
+	ctx := context.Background()
+	for attempt := 0; attempt < 10; attempt++ {
+		pod, err := a.c.kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || pod.UID != uid {
+			return
+		}
+		reason, phase := "Completed", corev1.PodSucceeded
+		if code != 0 {
+			reason, phase = "Error", corev1.PodFailed
+		}
+		if pod.Spec.RestartPolicy == corev1.RestartPolicyAlways {
+			phase = corev1.PodRunning
+		}
+		pod.Status.Phase = phase
+		pod.Status.Conditions = podConditions(corev1.ConditionTrue, corev1.ConditionFalse)
+		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
+			Name: c.Name, Image: c.Image, ImageID: c.Image, Started: boolPtr(false),
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: int32(code), Reason: reason, StartedAt: started, FinishedAt: metav1.Now(),
+			}},
+		}}
+		_, err = a.c.kube.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+		if err == nil || !apierrors.IsConflict(err) {
+			return
+		}
+	}
+}
+
+// waiting reports a container that cannot start.
+func (a *nodeAgent) waiting(ctx context.Context, pod *corev1.Pod, reason, message string) error {
+	pod.Status.Phase = corev1.PodPending
+	pod.Status.Conditions = podConditions(corev1.ConditionTrue, corev1.ConditionFalse)
+	var statuses []corev1.ContainerStatus
+	for _, c := range pod.Spec.Containers {
+		statuses = append(statuses, corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image, Started: boolPtr(false),
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: message}},
+		})
+	}
+	pod.Status.ContainerStatuses = statuses
+	_, err := a.c.kube.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+	return err
+}
+
+// chrootUser is chroot's --userspec for the container's runAsUser (the probe's restricted rung
+// runs non-root).
+func (a *nodeAgent) chrootUser(pod *corev1.Pod, c corev1.Container) []string {
+	var uid *int64
+	if pod.Spec.SecurityContext != nil && pod.Spec.SecurityContext.RunAsUser != nil {
+		uid = pod.Spec.SecurityContext.RunAsUser
+	}
+	if c.SecurityContext != nil && c.SecurityContext.RunAsUser != nil {
+		uid = c.SecurityContext.RunAsUser
+	}
+	if uid == nil || *uid == 0 {
+		return nil
+	}
+	u := strconv.FormatInt(*uid, 10)
+	return []string{"--userspec=" + u + ":" + u}
+}
+
+// netnsName is the node's network namespace, unique to this state directory.
+func netnsName(s *state, node string) string {
+	h := sha256.Sum256([]byte(s.dir))
+	n := "ndc-" + hex.EncodeToString(h[:3]) + "-" + node
+	if len(n) > 60 {
+		n = n[:60]
+	}
+	return n
+}
+
+// podNetwork gives the pod an IP from its node's podCIDR on a dummy device in the node's
+// network namespace (created on first use): packets to other pod IPs go nowhere, packets
+// elsewhere find no route, none leaves the machine.
+func (a *nodeAgent) podNetwork(pod *corev1.Pod) (string, string, error) {
+	node, err := a.c.kube.CoreV1().Nodes().Get(context.Background(), pod.Spec.NodeName, metav1.GetOptions{})
+	if err != nil {
+		return "", "", err
+	}
+	cidr := node.Spec.PodCIDR
+	if cidr == "" {
+		cidr = "10.244.250.0/24"
+	}
+	prefix := strings.TrimSuffix(cidr, "0/24")
+	ns := netnsName(a.s, pod.Spec.NodeName)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err != nil {
+		if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("ip netns add %s: %s", ns, out)
+		}
+		if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("ip link set lo up: %s", out)
+		}
+		if out, err := exec.Command("ip", "-n", ns, "link", "add", "eth0", "type", "dummy").CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("ip link add eth0: %s", out)
+		}
+		exec.Command("ip", "-n", ns, "link", "set", "eth0", "up").Run()
+		os.WriteFile(a.s.path("netns-"+ns), nil, 0o644)
+	}
+	a.nextIP[ns]++
+	ip := fmt.Sprintf("%s%d", prefix, 1+a.nextIP[ns])
+	if out, err := exec.Command("ip", "-n", ns, "addr", "add", ip+"/24", "dev", "eth0").CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("ip addr add %s: %s", ip, out)
+	}
+	return ns, ip, nil
+}
+
+func removeNetns(s *state) error {
+	matches, _ := filepath.Glob(s.path("netns-*"))
+	for _, m := range matches {
+		ns := strings.TrimPrefix(filepath.Base(m), "netns-")
+		exec.Command("ip", "netns", "delete", ns).Run()
+		os.Remove(m)
+	}
+	return nil
+}
+
+// serveKubeletAPI answers the API server's pods/log requests from the containers' output.
+func (a *nodeAgent) serveKubeletAPI() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/containerLogs/", func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/containerLogs/"), "/")
+		if len(parts) != 3 {
+			http.NotFound(w, r)
+			return
+		}
+		b, err := os.ReadFile(a.s.path("podlogs", parts[0]+"_"+parts[1]+"_"+parts[2]+".log"))
+		if err != nil {
+			http.Error(w, fmt.Sprintf("container %q in pod %q is waiting to start", parts[2], parts[1]), http.StatusBadRequest)
+			return
+		}
+		if lb := r.URL.Query().Get("limitBytes"); lb != "" {
+			if n, err := strconv.Atoi(lb); err == nil && n < len(b) {
+				b = b[:n]
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(b)
+	})
+	p := pki{a.s.dir}
+	srv := &http.Server{Addr: fmt.Sprintf("127.0.0.1:%d", a.s.Ports.Kubelet), Handler: mux}
+	if err := srv.ListenAndServeTLS(p.path("kubelet.crt"), p.path("kubelet.key")); err != nil {
+		fmt.Fprintln(os.Stderr, "kubelet API:", err)
+		os.Exit(1)
+	}
+}
+
+// kubectlCmd runs the real kubectl of this Kubernetes release against the cluster.
+func kubectlCmd(args []string) error {
+	if len(args) < 2 || args[0] != "--state" {
+		return fmt.Errorf("usage: cluster kubectl --state DIR ARGS...")
+	}
+	s, err := openState(args[1])
+	if err != nil {
+		return err
+	}
+	os.Setenv("KUBECONFIG", s.path("kubeconfig"))
+	cmd := kubectlcmd.NewDefaultKubectlCommand()
+	cmd.SetArgs(args[2:])
+	if err := cmd.Execute(); err != nil {
+		os.Exit(1)
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+//! The real test cluster (tests/cluster): etcd, kube-apiserver, kube-controller-manager,
+//! kube-scheduler and the node agent, built from Kubernetes' own Go modules by
+//! `tests/cluster/cluster`. One per test that needs it, in a temporary state directory, stopped
+//! when dropped.
+//!
+//! Where Go is missing the tests that need it print why and return, except with `CI=true`,
+//! where a missing cluster fails them (CI must run them).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use super::repo;
+
+/// The cluster binary is built once per test process (the wrapper's cache makes later builds
+/// a stat, but two tests must not link it at once).
+static BUILD: Mutex<()> = Mutex::new(());
+
+pub(crate) struct RealCluster {
+    state: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+fn wrapper() -> PathBuf {
+    repo().join("tests/cluster/cluster")
+}
+
+/// Whether the real cluster can run here; `None` when it can, else why not. With `CI=true`
+/// this panics instead: CI must run every real-cluster test.
+pub(crate) fn unavailable() -> Option<String> {
+    let why = if Command::new("go").arg("version").output().is_err() {
+        Some(
+            "Go is not installed (the test cluster is built from Kubernetes' Go modules)"
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    if let Some(w) = &why {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but the real cluster cannot run: {w}"
+        );
+        eprintln!("skipped: {w}");
+    }
+    why
+}
+
+impl RealCluster {
+    /// Starts a cluster with `loads` applied; `None` (after saying why) where it cannot run.
+    pub(crate) fn up(loads: &[&Path]) -> Option<RealCluster> {
+        Self::up_with(loads, None)
+    }
+
+    /// Starts a cluster whose node agent runs probe pods from `agent_root` (the probe image's
+    /// root filesystem).
+    pub(crate) fn up_with(loads: &[&Path], agent_root: Option<&Path>) -> Option<RealCluster> {
+        if unavailable().is_some() {
+            return None;
+        }
+        let state = tempfile::Builder::new()
+            .prefix("ndc-")
+            .tempdir()
+            .expect("state dir");
+        let mut cmd = Command::new(wrapper());
+        cmd.arg("up").arg("--state").arg(state.path());
+        for l in loads {
+            cmd.arg("--load").arg(l);
+        }
+        if let Some(root) = agent_root {
+            cmd.arg("--agent-root").arg(root);
+        }
+        let out = {
+            let _build = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+            cmd.output().expect("run tests/cluster/cluster")
+        };
+        let cluster = RealCluster {
+            kubeconfig: state.path().join("kubeconfig"),
+            state,
+        };
+        assert!(
+            out.status.success(),
+            "cluster up failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(cluster)
+    }
+
+    pub(crate) fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    fn cluster(&self, verb: &str, args: &[&str]) -> std::process::Output {
+        Command::new(wrapper())
+            .arg(verb)
+            .arg("--state")
+            .arg(self.state.path())
+            .args(args)
+            .output()
+            .expect("run tests/cluster/cluster")
+    }
+
+    /// Loads a folder, returning the loader's error instead of panicking.
+    pub(crate) fn try_load(&self, dir: &Path) -> Result<(), String> {
+        let out = self.cluster("load", &[dir.to_str().unwrap()]);
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+
+    /// Deletes what the loads created and waits until it is gone.
+    pub(crate) fn reset(&self) {
+        let out = self.cluster("reset", &[]);
+        assert!(
+            out.status.success(),
+            "cluster reset:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for RealCluster {
+    fn drop(&mut self) {
+        let _ = self.cluster("down", &[]);
+    }
+}
