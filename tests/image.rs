@@ -20,7 +20,7 @@ fn version() -> String {
 }
 
 /// dist/out, built by .ci/run or here; `None` (skip) where the tools are missing outside CI.
-fn built() -> Option<PathBuf> {
+pub(crate) fn built() -> Option<PathBuf> {
     let out = repo().join("dist/out");
     if out.join("image/index.json").exists() {
         return Some(out);
@@ -51,7 +51,7 @@ fn skopeo(args: &[&str]) -> Option<serde_json::Value> {
 }
 
 /// The image's single layer unpacked into a fresh root filesystem.
-fn unpack(image: &Path, into: &Path) {
+pub(crate) fn unpack(image: &Path, into: &Path) {
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(image.join("index.json")).unwrap()).unwrap();
     let blob = |digest: &str| {

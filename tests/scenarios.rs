@@ -11,19 +11,19 @@ use crate::support::cluster::RealCluster;
 use crate::support::{Output, Run, repo, server_with};
 
 #[derive(Debug, Deserialize)]
-struct Expect {
-    service: String,
-    namespace: String,
+pub(crate) struct Expect {
+    pub(crate) service: String,
+    pub(crate) namespace: String,
     /// Extra arguments (e.g. --from pod/web).
     #[serde(default)]
-    args: Vec<String>,
-    live: Option<Expected>,
+    pub(crate) args: Vec<String>,
+    pub(crate) live: Option<Expected>,
     offline: Option<Expected>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Expected {
-    exit: i32,
+pub(crate) struct Expected {
+    pub(crate) exit: i32,
     /// The verdict's check id; absent when the verdict is pass.
     verdict: Option<String>,
     checks: BTreeMap<String, String>,
@@ -34,7 +34,7 @@ struct Expected {
     strict_exit: Option<i32>,
 }
 
-fn scenarios() -> Vec<PathBuf> {
+pub(crate) fn scenarios() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/scenarios"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -44,7 +44,7 @@ fn scenarios() -> Vec<PathBuf> {
     dirs
 }
 
-fn load(dir: &Path) -> Expect {
+pub(crate) fn load(dir: &Path) -> Expect {
     let text = std::fs::read_to_string(dir.join("expect.yaml")).unwrap();
     serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }

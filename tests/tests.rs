@@ -18,5 +18,6 @@ mod netpol;
 mod probe;
 mod probe_flow;
 mod reach;
+mod real;
 mod scan;
 mod scenarios;

@@ -131,13 +131,17 @@ type component struct {
 	args []string
 }
 
-func (s *state) components(agentRoot string) []component {
+func (s *state) components(agentRoot string, podSecurity bool) []component {
 	p := pki{s.dir}
 	etcd := fmt.Sprintf("http://127.0.0.1:%d", s.Ports.EtcdClient)
+	apiserverExtra := []string{}
+	if podSecurity {
+		apiserverExtra = append(apiserverExtra, "--admission-control-config-file="+s.path("admission.yaml"))
+	}
 	return []component{
 		{"etcd", []string{"--data-dir", s.path("etcd"),
 			"--client-port", strconv.Itoa(s.Ports.EtcdClient), "--peer-port", strconv.Itoa(s.Ports.EtcdPeer)}},
-		{"kube-apiserver", []string{
+		{"kube-apiserver", append([]string{
 			"--etcd-servers=" + etcd,
 			"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
 			"--secure-port=" + strconv.Itoa(s.Ports.APIServer),
@@ -162,7 +166,7 @@ func (s *state) components(agentRoot string) []component {
 			"--allow-privileged=true",
 			"--endpoint-reconciler-type=none",
 			"--v=1",
-		}},
+		}, apiserverExtra...)},
 		{"kube-controller-manager", []string{
 			"--kubeconfig=" + s.path("controller-manager.kubeconfig"),
 			"--authentication-kubeconfig=" + s.path("controller-manager.kubeconfig"),
@@ -198,10 +202,24 @@ rules:
 - level: Metadata
 `
 
+// admissionConfig sets PodSecurity's cluster-wide default (what a namespace without labels gets),
+// as a platform team's AdmissionConfiguration does.
+const admissionConfig = `apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: PodSecurity
+  configuration:
+    apiVersion: pod-security.admission.config.k8s.io/v1
+    kind: PodSecurityConfiguration
+    defaults: {enforce: %[1]q, enforce-version: latest, audit: %[1]q, warn: %[1]q}
+    exemptions: {namespaces: [kube-system]}
+`
+
 func up(args []string) error {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	dir := fs.String("state", "", "state directory")
 	agentRoot := fs.String("agent-root", "", "root filesystem holding usr/local/bin/kubectl-netdoctor (the probe image's), for probe pods")
+	podSecurity := fs.String("pod-security-default", "", "PodSecurity level enforced where a namespace has no label (privileged when empty, as upstream)")
 	var loads multiFlag
 	fs.Var(&loads, "load", "a folder of manifests to load once Ready (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -250,13 +268,18 @@ func up(args []string) error {
 	if err := os.WriteFile(s.path("audit-policy.yaml"), []byte(auditPolicy), 0o644); err != nil {
 		return err
 	}
+	if *podSecurity != "" {
+		if err := os.WriteFile(s.path("admission.yaml"), []byte(fmt.Sprintf(admissionConfig, *podSecurity)), 0o644); err != nil {
+			return err
+		}
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	for _, c := range s.components(*agentRoot) {
+	for _, c := range s.components(*agentRoot, *podSecurity != "") {
 		if err := s.spawn(self, c); err != nil {
 			s.stopAll()
 			return err

@@ -314,6 +314,11 @@ func load(ctx context.Context, s *state, c *clients, dir string) error {
 				return fmt.Errorf("%s (%s): status: %w", o.key(), o.from, err)
 			}
 		}
+		if o.u.GetKind() == "Node" {
+			if err := liftNotReadyTaint(ctx, c, o.u.GetName()); err != nil {
+				return fmt.Errorf("%s: %w", o.key(), err)
+			}
+		}
 	}
 	return waitEndpointSlices(ctx, c, objs, selectorServices)
 }

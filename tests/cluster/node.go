@@ -32,7 +32,7 @@ import (
 //     Ready, with an InternalIP, a podCIDR, capacity and the agent's kubelet endpoint;
 //   - a pod bound to a node that has no status yet (the files' pods get theirs from `load`) is
 //     run: the netdoctor agent (the probe Jobs' pods) from the probe image's root filesystem,
-//     in the node's network namespace, which holds the pod's IP on a dummy device and nothing
+//     in the node's network namespace, which holds the pod's IP on a veth device whose peer leads nowhere and nothing
 //     else, so no probe packet leaves the lab; any other image cannot be pulled here, and the
 //     pod says so (ErrImagePull) as a kubelet would;
 //   - the kubelet API's containerLogs endpoint serves what the containers printed (the API
@@ -68,8 +68,44 @@ func registerNode(ctx context.Context, s *state, c *clients, name string) error 
 		return fmt.Errorf("registering node %s: %w", name, err)
 	}
 	created.Status = nodeStatus(s, i)
-	_, err = c.kube.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{})
-	return err
+	if _, err = c.kube.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		return err
+	}
+	return liftNotReadyTaint(ctx, c, name)
+}
+
+// liftNotReadyTaint does for a Ready node what the node lifecycle controller (off here) does:
+// the API server taints every new node node.kubernetes.io/not-ready:NoSchedule (the
+// TaintNodesByCondition admission plugin), and the controller removes the taint once the node
+// reports Ready. Without it the real scheduler places nothing ("had untolerated taint(s)").
+func liftNotReadyTaint(ctx context.Context, c *clients, name string) error {
+	for attempt := 0; ; attempt++ {
+		node, err := c.kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		ready := false
+		for _, cd := range node.Status.Conditions {
+			if cd.Type == corev1.NodeReady && cd.Status == corev1.ConditionTrue {
+				ready = true
+			}
+		}
+		var kept []corev1.Taint
+		for _, t := range node.Spec.Taints {
+			if t.Key != "node.kubernetes.io/not-ready" {
+				kept = append(kept, t)
+			}
+		}
+		if !ready || len(kept) == len(node.Spec.Taints) {
+			return nil
+		}
+		node.Spec.Taints = kept
+		_, err = c.kube.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) && attempt < 5 {
+			continue
+		}
+		return err
+	}
 }
 
 func nodeStatus(s *state, i int) corev1.NodeStatus {
@@ -221,6 +257,7 @@ func (a *nodeAgent) sync(ctx context.Context, pod *corev1.Pod) error {
 	}
 	if pod.DeletionTimestamp != nil {
 		a.kill(pod.UID)
+		os.RemoveAll(a.s.path("pods", string(pod.UID)))
 		zero := int64(0)
 		err := a.c.kube.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
 			GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID},
@@ -273,8 +310,12 @@ func (a *nodeAgent) start(ctx context.Context, pod *corev1.Pod) error {
 	if err != nil {
 		return a.waiting(ctx, pod, "CreateContainerError", err.Error())
 	}
+	root, err := a.podRoot(pod, ip)
+	if err != nil {
+		return a.waiting(ctx, pod, "CreateContainerError", err.Error())
+	}
 	args := append([]string{"netns", "exec", netns, "chroot"}, a.chrootUser(pod, c)...)
-	args = append(args, a.agentRoot, "/usr/local/bin/kubectl-netdoctor")
+	args = append(args, root, "/usr/local/bin/kubectl-netdoctor")
 	args = append(args, c.Args...)
 	cmd := exec.Command("ip", args...)
 	logPath := a.s.path("podlogs", pod.Namespace+"_"+pod.Name+"_"+c.Name+".log")
@@ -393,6 +434,46 @@ func (a *nodeAgent) waiting(ctx context.Context, pod *corev1.Pod, reason, messag
 	return err
 }
 
+// podRoot is the container's root filesystem: the probe image's files (hard links, as a
+// snapshotter would share them) plus the /etc/resolv.conf and /etc/hosts a kubelet writes for
+// dnsPolicy ClusterFirst (the cluster DNS Service at 10.96.0.10, the pod's search path).
+func (a *nodeAgent) podRoot(pod *corev1.Pod, ip string) (string, error) {
+	root := a.s.path("pods", string(pod.UID), "root")
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		return "", err
+	}
+	err := filepath.Walk(a.agentRoot, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(a.agentRoot, p)
+		dst := filepath.Join(root, rel)
+		if info.IsDir() {
+			return os.MkdirAll(dst, info.Mode().Perm()|0o111)
+		}
+		if err := os.Link(p, dst); err != nil && !os.IsExist(err) {
+			b, rerr := os.ReadFile(p)
+			if rerr != nil {
+				return rerr
+			}
+			return os.WriteFile(dst, b, info.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("preparing the container's root filesystem: %w", err)
+	}
+	resolv := fmt.Sprintf("search %s.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n", pod.Namespace)
+	if pod.Spec.DNSPolicy == corev1.DNSDefault || (pod.Spec.HostNetwork && pod.Spec.DNSPolicy != corev1.DNSClusterFirstWithHostNet) {
+		resolv = "nameserver 127.0.0.53\n"
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc", "resolv.conf"), []byte(resolv), 0o644); err != nil {
+		return "", err
+	}
+	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n%s\t%s\n", ip, pod.Name)
+	return root, os.WriteFile(filepath.Join(root, "etc", "hosts"), []byte(hosts), 0o644)
+}
+
 // chrootUser is chroot's --userspec for the container's runAsUser (the probe's restricted rung
 // runs non-root).
 func (a *nodeAgent) chrootUser(pod *corev1.Pod, c corev1.Container) []string {
@@ -420,7 +501,7 @@ func netnsName(s *state, node string) string {
 	return n
 }
 
-// podNetwork gives the pod an IP from its node's podCIDR on a dummy device in the node's
+// podNetwork gives the pod an IP from its node's podCIDR on a veth device in the node's
 // network namespace (created on first use): packets to other pod IPs go nowhere, packets
 // elsewhere find no route, none leaves the machine.
 func (a *nodeAgent) podNetwork(pod *corev1.Pod) (string, string, error) {
@@ -443,9 +524,12 @@ func (a *nodeAgent) podNetwork(pod *corev1.Pod) (string, string, error) {
 		if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
 			return "", "", fmt.Errorf("ip link set lo up: %s", out)
 		}
-		if out, err := exec.Command("ip", "-n", ns, "link", "add", "eth0", "type", "dummy").CombinedOutput(); err != nil {
+		// A veth pair whose both ends stay in the namespace: the pods' addresses live on eth0,
+		// and what is sent to a neighbour finds nobody on the other end.
+		if out, err := exec.Command("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "nowhere0").CombinedOutput(); err != nil {
 			return "", "", fmt.Errorf("ip link add eth0: %s", out)
 		}
+		exec.Command("ip", "-n", ns, "link", "set", "nowhere0", "up").Run()
 		exec.Command("ip", "-n", ns, "link", "set", "eth0", "up").Run()
 		os.WriteFile(a.s.path("netns-"+ns), nil, 0o644)
 	}

@@ -49,12 +49,12 @@ pub(crate) fn unavailable() -> Option<String> {
 impl RealCluster {
     /// Starts a cluster with `loads` applied; `None` (after saying why) where it cannot run.
     pub(crate) fn up(loads: &[&Path]) -> Option<RealCluster> {
-        Self::up_with(loads, None)
+        Self::up_with(loads, &[])
     }
 
-    /// Starts a cluster whose node agent runs probe pods from `agent_root` (the probe image's
-    /// root filesystem).
-    pub(crate) fn up_with(loads: &[&Path], agent_root: Option<&Path>) -> Option<RealCluster> {
+    /// Starts a cluster with more `cluster up` flags (`--agent-root DIR`: the node agent runs
+    /// probe pods from the probe image's root filesystem; `--pod-security-default LEVEL`).
+    pub(crate) fn up_with(loads: &[&Path], flags: &[&str]) -> Option<RealCluster> {
         if unavailable().is_some() {
             return None;
         }
@@ -67,9 +67,7 @@ impl RealCluster {
         for l in loads {
             cmd.arg("--load").arg(l);
         }
-        if let Some(root) = agent_root {
-            cmd.arg("--agent-root").arg(root);
-        }
+        cmd.args(flags);
         let out = {
             let _build = BUILD.lock().unwrap_or_else(|e| e.into_inner());
             cmd.output().expect("run tests/cluster/cluster")
@@ -88,6 +86,17 @@ impl RealCluster {
 
     pub(crate) fn kubeconfig(&self) -> &Path {
         &self.kubeconfig
+    }
+
+    pub(crate) fn state(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// Loads a folder of manifests (as `cluster load`), panicking with the loader's error.
+    pub(crate) fn load(&self, dir: &Path) {
+        if let Err(e) = self.try_load(dir) {
+            panic!("cluster load {}:\n{e}", dir.display());
+        }
     }
 
     fn cluster(&self, verb: &str, args: &[&str]) -> std::process::Output {
@@ -118,6 +127,54 @@ impl RealCluster {
             "cluster reset:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+impl RealCluster {
+    /// The real kubectl of the cluster's release (built into the cluster binary), on its
+    /// admin kubeconfig.
+    pub(crate) fn kubectl(&self, args: &[&str]) -> std::process::Output {
+        self.cluster("kubectl", args)
+    }
+
+    /// `kubectl` that must succeed; its stdout.
+    pub(crate) fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A component's log, for failure messages.
+    pub(crate) fn log(&self, component: &str) -> String {
+        std::fs::read_to_string(
+            self.state
+                .path()
+                .join("logs")
+                .join(format!("{component}.log")),
+        )
+        .unwrap_or_default()
+    }
+
+    /// A kubeconfig (written beside the cluster's own) that authenticates as ServiceAccount
+    /// `namespace/name` with a token from the TokenRequest API (`kubectl create token`).
+    pub(crate) fn token_kubeconfig(&self, namespace: &str, name: &str) -> PathBuf {
+        let token = self.kubectl_ok(&["create", "token", name, "-n", namespace]);
+        let admin = std::fs::read_to_string(&self.kubeconfig).expect("admin kubeconfig");
+        let clusters = &admin[..admin.find("users:").expect("a users: section")];
+        let text = format!(
+            "{clusters}users:\n- name: {name}\n  user: {{token: {}}}\ncontexts:\n- name: {name}\n  context: {{cluster: netdoctor-test, user: {name}}}\ncurrent-context: {name}\n",
+            token.trim()
+        );
+        let path = self
+            .state
+            .path()
+            .join(format!("kubeconfig-{namespace}-{name}"));
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path
     }
 }
 

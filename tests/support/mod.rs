@@ -47,6 +47,18 @@ impl Output {
     }
 }
 
+/// The status of one check in a parsed `-o json` Diagnosis ("" when it is not listed).
+pub(crate) fn check_status_of(j: &serde_json::Value, id: &str) -> String {
+    j["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["id"] == id)
+        .and_then(|c| c["status"].as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
 /// A run of the binary: `Run::new(["svc", "x"]).kubeconfig(&server).run()`.
 ///
 /// A live `svc`, `ingress`, `dns` or `path` run gets `--no-probe` unless the test calls [`Run::probe`]: most tests are about

@@ -34,14 +34,20 @@ pub(crate) struct Lab {
     pub(crate) dir: tempfile::TempDir,
 }
 
-/// Why these tests cannot run here, if they cannot.
-fn unavailable(tools: &[&str]) -> Option<String> {
+/// Whether the tests run as root (network namespaces need it).
+pub(crate) fn is_root() -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid = status
+    status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().nth(1).map(str::to_string));
-    if uid.as_deref() != Some("0") {
+        .and_then(|v| v.split_whitespace().nth(1).map(str::to_string))
+        .as_deref()
+        == Some("0")
+}
+
+/// Why these tests cannot run here, if they cannot.
+fn unavailable(tools: &[&str]) -> Option<String> {
+    if !is_root() {
         return Some("needs root (network namespaces, iptables)".into());
     }
     for tool in ["ip", "iptables"].iter().chain(tools) {

@@ -1,0 +1,396 @@
+//! What only the real control plane (tests/cluster) can show: RBAC's real answers to a
+//! ServiceAccount's token bound to deploy/'s roles.
+
+use crate::support::cluster::RealCluster;
+use crate::support::{Run, repo};
+
+fn status<'a>(j: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in {j:#}"))
+}
+
+/// deploy/rbac.yaml's read-only role, bound as its comment says: cluster-wide (a
+/// ClusterRoleBinding) or in one namespace (a RoleBinding). Expectations from the RBAC rules:
+/// neither binding grants `create jobs`, so the probe checks skip naming that verb (exit 3:
+/// a requested probe could not run); a RoleBinding grants nothing cluster-scoped, so listing
+/// IngressClasses is forbidden and ingress.routes skips saying so instead of passing.
+#[test]
+fn deploy_roles_meet_real_rbac() {
+    let scenario = repo().join("tests/scenarios/ingress-healthy");
+    let Some(cluster) = RealCluster::up(&[&scenario]) else {
+        return;
+    };
+    let rbac = repo().join("deploy/rbac.yaml");
+    cluster.kubectl_ok(&["apply", "-f", rbac.to_str().unwrap()]);
+    cluster.kubectl_ok(&[
+        "create",
+        "serviceaccount",
+        "cluster-reader",
+        "-n",
+        "default",
+    ]);
+    cluster.kubectl_ok(&["create", "serviceaccount", "shop-reader", "-n", "default"]);
+    cluster.kubectl_ok(&[
+        "create",
+        "clusterrolebinding",
+        "cluster-reader",
+        "--clusterrole=netdoctor-readonly",
+        "--serviceaccount=default:cluster-reader",
+    ]);
+    cluster.kubectl_ok(&[
+        "create",
+        "rolebinding",
+        "shop-reader",
+        "-n",
+        "shop",
+        "--clusterrole=netdoctor-readonly",
+        "--serviceaccount=default:shop-reader",
+    ]);
+
+    let wide = cluster.token_kubeconfig("default", "cluster-reader");
+    let out = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+        .probe()
+        .kubeconfig_file(&wide)
+        .run();
+    let j = out.json();
+    assert_eq!(out.code, 3, "{j:#}\n{}", out.stderr);
+    for id in ["pods.listening", "dns.resolves"] {
+        let c = status(&j, id);
+        assert_eq!(c["status"], "skip", "{c:#}");
+        assert_eq!(c["reason"], "forbidden: needs create jobs in shop", "{c:#}");
+    }
+    for id in [
+        "service.exists",
+        "service.selector",
+        "endpoints.ready",
+        "ports.target",
+        "ingress.routes",
+        "netpol.allows",
+    ] {
+        assert_eq!(status(&j, id)["status"], "pass", "{id}: {j:#}");
+    }
+
+    let narrow = cluster.token_kubeconfig("default", "shop-reader");
+    let out = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+        .kubeconfig_file(&narrow)
+        .run();
+    let j = out.json();
+    assert_eq!(out.code, 3, "{j:#}\n{}", out.stderr);
+    let routes = status(&j, "ingress.routes");
+    assert_eq!(routes["status"], "skip", "{routes:#}");
+    assert_eq!(
+        routes["reason"], "forbidden: needs list ingressclasses cluster-wide",
+        "{routes:#}"
+    );
+    for id in [
+        "service.exists",
+        "service.selector",
+        "endpoints.ready",
+        "ports.target",
+    ] {
+        assert_eq!(status(&j, id)["status"], "pass", "{id}: {j:#}");
+    }
+}
+
+/// The text of a check's evidence, for phrases.
+fn evidence(j: &serde_json::Value, id: &str) -> String {
+    status(j, id)["evidence"].to_string()
+}
+
+/// PodSecurity admission for real, and the probe's capture ladder against it (DESIGN §4):
+/// the ladder starts from the namespace's `enforce` label and moves down a rung when admission
+/// refuses the pod. Rules (Pod Security Standards): baseline forbids adding NET_RAW, so a
+/// namespace without a label in a cluster whose default is baseline refuses the privileged rung
+/// — the Job controller's FailedCreate event carries the real refusal — and the probe runs at
+/// baseline; a namespace labelled restricted admits the restricted rung (non-root, no
+/// capabilities: no capture); one labelled privileged admits capture with NET_RAW.
+/// Probe pods run in the node agent from the probe image's own root filesystem (as root: they
+/// need network namespaces).
+#[test]
+fn pod_security_admission_picks_the_probe_rung() {
+    if !crate::support::netns::is_root() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs as root: the real probe must run"
+        );
+        eprintln!("skipped: probe pods need network namespaces (root)");
+        return;
+    }
+    let Some(dist) = crate::image::built() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    crate::image::unpack(&dist.join("image"), root.path());
+    let scenario = repo().join("tests/scenarios/healthy");
+    let root_arg = root.path().to_str().unwrap();
+    let Some(cluster) = RealCluster::up_with(
+        &[&scenario],
+        &[
+            "--agent-root",
+            root_arg,
+            "--pod-security-default",
+            "baseline",
+        ],
+    ) else {
+        return;
+    };
+    let image_env = format!(
+        "NETDOCTOR_PROBE_IMAGE=netdoctor.test/probe:{}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let (k, v) = image_env.split_once('=').unwrap();
+    let probe = |label: Option<&str>| {
+        if let Some(level) = label {
+            cluster.kubectl_ok(&[
+                "label",
+                "--overwrite",
+                "namespace",
+                "shop",
+                &format!("pod-security.kubernetes.io/enforce={level}"),
+            ]);
+        }
+        let out = Run::new([
+            "svc",
+            "frontend",
+            "-n",
+            "shop",
+            "-o",
+            "json",
+            "--probe-timeout",
+            "60s",
+        ])
+        .probe()
+        .env(k, v)
+        .timeout(std::time::Duration::from_secs(120))
+        .kubeconfig_file(cluster.kubeconfig())
+        .run();
+        let j = out.json();
+        assert_ne!(
+            status(&j, "pods.listening")["status"],
+            "skip",
+            "the probe did not run: {j:#}\nnode agent: {}",
+            cluster.log("node-agent")
+        );
+        evidence(&j, "pods.listening")
+    };
+
+    let default = probe(None);
+    assert!(default.contains("(baseline rung, capture on)"), "{default}");
+    assert!(
+        default.contains("admission refused the probe at the privileged rung")
+            && default.contains("violates PodSecurity \\\"baseline:latest\\\"")
+            && default.contains("NET_RAW"),
+        "{default}"
+    );
+
+    let restricted = probe(Some("restricted"));
+    assert!(
+        restricted.contains("(restricted rung, capture off)"),
+        "{restricted}"
+    );
+    assert!(!restricted.contains("admission refused"), "{restricted}");
+
+    let privileged = probe(Some("privileged"));
+    assert!(
+        privileged.contains("(privileged rung, capture on)"),
+        "{privileged}"
+    );
+
+    // Nothing is left behind: the Jobs are deleted, and their pods with them (or finishing).
+    let jobs = cluster.kubectl_ok(&["get", "jobs", "-n", "shop", "-o", "name"]);
+    assert_eq!(jobs.trim(), "", "probe Jobs left behind");
+}
+
+/// The command a printed fix carries: from its first `kubectl ` to the end (a here-document
+/// included), or `None` for prose (an edit to make by hand).
+fn fix_command(fix: &str) -> Option<&str> {
+    let at = fix.find("kubectl ")?;
+    // A comment line before the command (`# a policy for …`) is not part of it.
+    Some(&fix[at..])
+}
+
+/// Why a fix command cannot move the verdict on this cluster, if it cannot: the controllers
+/// that roll pods from a changed template are off (tests/cluster's README), and a placeholder
+/// must be edited by a person first. Such fixes are still checked by the real API server
+/// (`--dry-run=server`).
+fn replay_limit(cmd: &str) -> Option<&'static str> {
+    if ["deployment", "statefulset", "daemonset", "replicaset"]
+        .iter()
+        .any(|k| cmd.starts_with(&format!("kubectl patch {k} ")))
+    {
+        return Some("changes a pod template: no workload controller runs to roll the pods");
+    }
+    if cmd.contains("CLIENT") || cmd.contains('<') {
+        return Some("has a placeholder to fill in");
+    }
+    None
+}
+
+/// A printed fix is code (DESIGN §8): every command a failing scenario's verdict prints is
+/// pasted into bash as printed, with `kubectl` the real kubectl of the cluster's release. The
+/// real API server must accept each (`--dry-run=server`); each one that can take effect here is
+/// then applied to a fresh load of the scenario, and the check that failed must pass afterwards
+/// (or the verdict move to a later check).
+#[test]
+fn printed_fixes_are_accepted_by_the_real_api_server_and_move_the_verdict() {
+    let Some(cluster) = RealCluster::up(&[]) else {
+        return;
+    };
+    let shim = tempfile::tempdir().unwrap();
+    let kubectl = shim.path().join("kubectl");
+    std::fs::write(
+        &kubectl,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = netdoctor ]; then shift; exec {} \"$@\" --no-probe --kubeconfig {}; fi\nexec {} kubectl --state {} \"$@\" ${{DRY:+--dry-run=server}}\n",
+            crate::support::BIN,
+            cluster.kubeconfig().display(),
+            repo().join("tests/cluster/cluster").display(),
+            cluster.state().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &kubectl,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        shim.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // Where fixes are pasted: a person's working directory, holding the certificate files a
+    // `kubectl create secret tls … --cert=tls.crt --key=tls.key` fix names (made per scenario for
+    // its Ingress hosts, valid now).
+    let cwd = tempfile::tempdir().unwrap();
+    let paste = |cmd: &str, dry: bool| {
+        let mut c = std::process::Command::new("bash");
+        c.arg("-c")
+            .arg(cmd)
+            .env("PATH", &path)
+            .current_dir(cwd.path());
+        if dry {
+            c.env("DRY", "1");
+        }
+        c.output().expect("bash")
+    };
+    let (mut applied, mut dry_only, mut reruns, mut interactive, mut problems) =
+        (0, 0, 0, 0, Vec::new());
+    for dir in crate::scenarios::scenarios() {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let exp = crate::scenarios::load(&dir);
+        if exp.live.as_ref().is_none_or(|e| e.exit != 1) {
+            continue;
+        }
+        let mut base = vec!["svc", exp.service.as_str(), "-n", exp.namespace.as_str()];
+        base.extend(exp.args.iter().map(String::as_str));
+        let diagnose = || {
+            Run::new(&base)
+                .args(["-o", "json"])
+                .kubeconfig_file(cluster.kubeconfig())
+                .run()
+                .json()
+        };
+        cluster.load(&dir);
+        certificate_for_ingress_hosts(&cluster, &exp.namespace, cwd.path());
+        let before = diagnose();
+        let failed = before["verdict"]["check"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let fixes: Vec<String> = before["verdict"]["fix"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_str().map(String::from))
+            .collect();
+        let mut fresh = true;
+        for fix in &fixes {
+            let Some(cmd) = fix_command(fix) else {
+                continue;
+            };
+            let verb = cmd.split_whitespace().nth(1).unwrap_or("");
+            if ["get", "describe", "logs", "auth", "top", "explain"].contains(&verb) {
+                continue; // a look before or instead of the change, not the change
+            }
+            if verb == "netdoctor" {
+                // A "did you mean" re-run: it must find what it names.
+                let out = paste(cmd, false);
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                if !stdout.contains("PASS  service.exists") {
+                    problems.push(format!(
+                        "{name}: the printed re-run does not find its Service:\n  {cmd}\n{stdout}"
+                    ));
+                }
+                reruns += 1;
+                continue;
+            }
+            if verb == "edit" {
+                interactive += 1; // opens an editor: a person's step, nothing to paste
+                continue;
+            }
+            if !fresh {
+                cluster.reset();
+                cluster.load(&dir);
+            }
+            let out = paste(cmd, true);
+            if !out.status.success() {
+                problems.push(format!(
+                    "{name}: the real API server refuses the printed fix:\n  {cmd}\n  {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+                continue;
+            }
+            if replay_limit(cmd).is_some() {
+                dry_only += 1;
+                continue;
+            }
+            let out = paste(cmd, false);
+            fresh = false;
+            assert!(out.status.success(), "{name}: {cmd}: {out:?}");
+            applied += 1;
+            let after = diagnose();
+            let now = crate::support::check_status_of(&after, &failed);
+            if now != "pass" && after["verdict"]["check"] == failed.as_str() {
+                problems.push(format!(
+                    "{name}: applying the fix did not move the verdict (still {failed}: {}):\n  {cmd}",
+                    after["verdict"]["summary"]
+                ));
+            }
+        }
+        cluster.reset();
+    }
+    eprintln!(
+        "fix replay: {applied} fix(es) applied and re-diagnosed, {dry_only} accepted by --dry-run=server only, {reruns} re-run(s) found their Service, {interactive} interactive (kubectl edit)"
+    );
+    assert!(applied >= 5, "only {applied} fixes applied");
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// Writes tls.crt and tls.key into `dir`: a certificate valid now for every TLS host of the
+/// namespace's Ingresses, as a person fixing a missing TLS secret would have.
+fn certificate_for_ingress_hosts(cluster: &RealCluster, namespace: &str, dir: &std::path::Path) {
+    let hosts = cluster.kubectl_ok(&[
+        "get",
+        "ingress",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.items[*].spec.tls[*].hosts[*]}",
+    ]);
+    let mut names: Vec<String> = hosts.split_whitespace().map(String::from).collect();
+    if names.is_empty() {
+        names.push("example.test".into());
+    }
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(names)
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(dir.join("tls.crt"), cert.pem()).unwrap();
+    std::fs::write(dir.join("tls.key"), key.serialize_pem()).unwrap();
+}
