@@ -110,32 +110,40 @@ fn evidence(j: &serde_json::Value, id: &str) -> String {
 /// capabilities: no capture); one labelled privileged admits capture with NET_RAW.
 /// Probe pods run in the node agent from the probe image's own root filesystem (as root: they
 /// need network namespaces).
-#[test]
-fn pod_security_admission_picks_the_probe_rung() {
+/// A real cluster whose node agent runs pods from the probe image's root filesystem (built by
+/// dist/build.sh), with the cluster-wide PodSecurity default `baseline`; `None` where it cannot
+/// run (not root: network namespaces; outside CI only).
+fn probe_cluster(scenario: &str) -> Option<(RealCluster, tempfile::TempDir)> {
     if !crate::support::netns::is_root() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
             "CI runs as root: the real probe must run"
         );
         eprintln!("skipped: probe pods need network namespaces (root)");
-        return;
+        return None;
     }
-    let Some(dist) = crate::image::built() else {
-        return;
-    };
+    let dist = crate::image::built()?;
     let root = tempfile::tempdir().unwrap();
     crate::image::unpack(&dist.join("image"), root.path());
-    let scenario = repo().join("tests/scenarios/healthy");
-    let root_arg = root.path().to_str().unwrap();
-    let Some(cluster) = RealCluster::up_with(
+    let scenario = repo().join("tests/scenarios").join(scenario);
+    let root_arg = root.path().to_str().unwrap().to_string();
+    let cluster = RealCluster::up_with(
         &[&scenario],
         &[
             "--agent-root",
-            root_arg,
+            &root_arg,
             "--pod-security-default",
             "baseline",
         ],
-    ) else {
+    )?;
+    Some((cluster, root))
+}
+
+const PROBE_IMAGE: &str = concat!("netdoctor.test/probe:", env!("CARGO_PKG_VERSION"));
+
+#[test]
+fn pod_security_admission_picks_the_probe_rung() {
+    let Some((cluster, _root)) = probe_cluster("healthy") else {
         return;
     };
     let image_env = format!(
@@ -393,4 +401,139 @@ fn certificate_for_ingress_hosts(cluster: &RealCluster, namespace: &str, dir: &s
         .unwrap();
     std::fs::write(dir.join("tls.crt"), cert.pem()).unwrap();
     std::fs::write(dir.join("tls.key"), key.serialize_pem()).unwrap();
+}
+
+/// `capture` on the real API: the ephemeral container goes through the `ephemeralcontainers`
+/// subresource and the same PodSecurity admission as any container (baseline forbids adding
+/// NET_RAW: refused, with the real message, and nothing is added to the pod); where the namespace
+/// is privileged it runs in the pod's network namespace, the kubelet (node agent) reports it
+/// terminated, its log comes back through the API server's pods/log, and the pcap opens in
+/// tcpdump.
+#[test]
+fn capture_meets_real_admission_and_the_ephemeralcontainers_subresource() {
+    let Some((cluster, _root)) = probe_cluster("healthy") else {
+        return;
+    };
+    let pod = "frontend-6b7c-aaaaa";
+    let ephemeral = || {
+        cluster.kubectl_ok(&[
+            "get",
+            "pod",
+            pod,
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.spec.ephemeralContainers[*].name}",
+        ])
+    };
+    let out_dir = tempfile::tempdir().unwrap();
+    let pcap = out_dir.path().join("web.pcap");
+    let capture = || {
+        Run::new(["capture", pod, "-n", "shop", "--duration", "1s", "-w"])
+            .arg(pcap.to_str().unwrap())
+            .env("NETDOCTOR_PROBE_IMAGE", PROBE_IMAGE)
+            .timeout(std::time::Duration::from_secs(90))
+            .kubeconfig_file(cluster.kubeconfig())
+            .run()
+    };
+
+    let refused = capture();
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("the capture container cannot run in shop/frontend-6b7c-aaaaa")
+            && refused
+                .stderr
+                .contains("violates PodSecurity \"baseline:latest\"")
+            && refused.stderr.contains("NET_RAW"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        ephemeral().trim(),
+        "",
+        "admission refused it: nothing was added"
+    );
+    assert!(!pcap.exists(), "a failed capture leaves no file");
+
+    cluster.kubectl_ok(&[
+        "label",
+        "--overwrite",
+        "namespace",
+        "shop",
+        "pod-security.kubernetes.io/enforce=privileged",
+    ]);
+    let ok = capture();
+    assert_eq!(
+        ok.code,
+        0,
+        "{}\nnode agent: {}",
+        ok.stderr,
+        cluster.log("node-agent")
+    );
+    let names = ephemeral();
+    assert!(names.starts_with("netdoctor-capture"), "{names}");
+    let exit = cluster.kubectl_ok(&[
+        "get",
+        "pod",
+        pod,
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.status.ephemeralContainerStatuses[0].state.terminated.exitCode}",
+    ]);
+    assert_eq!(exit, "0");
+    let read = std::process::Command::new("tcpdump")
+        .args(["-nr"])
+        .arg(&pcap)
+        .output()
+        .expect("tcpdump");
+    assert!(
+        read.status.success(),
+        "tcpdump cannot read the pcap: {}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+}
+
+/// The real scheduler's words reach the person: when no node can take the probe pod (every
+/// node tainted NoSchedule, and the probe tolerates no taint unless asked), the probe gives up
+/// at --probe-timeout saying what the scheduler said, and its Job is deleted.
+#[test]
+fn an_unschedulable_probe_says_what_the_scheduler_said() {
+    let Some((cluster, _root)) = probe_cluster("healthy") else {
+        return;
+    };
+    cluster.kubectl_ok(&[
+        "label",
+        "--overwrite",
+        "namespace",
+        "shop",
+        "pod-security.kubernetes.io/enforce=privileged",
+    ]);
+    let nodes = cluster.kubectl_ok(&["get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"]);
+    let count = nodes.split_whitespace().count();
+    for node in nodes.split_whitespace() {
+        cluster.kubectl_ok(&["taint", "nodes", node, "maintenance=true:NoSchedule"]);
+    }
+    let out = Run::new(["svc", "frontend", "-n", "shop", "-o", "json"])
+        .args(["--probe-timeout", "8s"])
+        .probe()
+        .env("NETDOCTOR_PROBE_IMAGE", PROBE_IMAGE)
+        .kubeconfig_file(cluster.kubeconfig())
+        .run();
+    let j = out.json();
+    assert_eq!(out.code, 3, "{j:#}");
+    let reason = status(&j, "pods.listening")["reason"].to_string();
+    // The scheduler's FitError text: "0/N nodes are available: N node(s) had untolerated
+    // taint(s)."
+    let said = format!("{count} node(s) had untolerated taint(s)");
+    assert!(
+        reason.contains(&format!("not scheduled: 0/{count} nodes are available"))
+            && reason.contains(&said),
+        "{reason}"
+    );
+    assert!(reason.contains("its Job is deleted"), "{reason}");
+    let jobs = cluster.kubectl_ok(&["get", "jobs", "-n", "shop", "-o", "name"]);
+    assert_eq!(jobs.trim(), "", "the probe Job is left behind");
 }

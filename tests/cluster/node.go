@@ -167,7 +167,7 @@ type nodeAgent struct {
 	c         *clients
 	agentRoot string
 	mu        sync.Mutex
-	running   map[types.UID]*exec.Cmd
+	running   map[string]*exec.Cmd // by pod uid/container name
 	nextIP    map[string]int
 }
 
@@ -186,7 +186,7 @@ func runNodeAgent(args []string) error {
 	if err != nil {
 		return err
 	}
-	a := &nodeAgent{s: s, c: c, agentRoot: *root, running: map[types.UID]*exec.Cmd{}, nextIP: map[string]int{}}
+	a := &nodeAgent{s: s, c: c, agentRoot: *root, running: map[string]*exec.Cmd{}, nextIP: map[string]int{}}
 	go a.serveKubeletAPI()
 	ctx := context.Background()
 	go a.heartbeat(ctx)
@@ -267,38 +267,99 @@ func (a *nodeAgent) sync(ctx context.Context, pod *corev1.Pod) error {
 		}
 		return err
 	}
+	for _, ec := range pod.Spec.EphemeralContainers {
+		if err := a.syncEphemeral(ctx, pod, ec); err != nil {
+			return err
+		}
+	}
 	if _, err := os.Stat(a.s.path("given-status", pod.Namespace+"_"+pod.Name)); err == nil {
 		return nil
 	}
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed || len(pod.Status.ContainerStatuses) > 0 {
 		return nil
 	}
-	a.mu.Lock()
-	_, busy := a.running[pod.UID]
-	a.mu.Unlock()
-	if busy {
+	if a.busy(pod.UID, "") {
 		return nil
 	}
 	return a.start(ctx, pod)
 }
 
+func runKey(uid types.UID, container string) string { return string(uid) + "/" + container }
+
+// busy says whether a container of the pod runs (any, when container is "").
+func (a *nodeAgent) busy(uid types.UID, container string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k := range a.running {
+		if k == runKey(uid, container) || (container == "" && strings.HasPrefix(k, string(uid)+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *nodeAgent) kill(uid types.UID) {
 	a.mu.Lock()
-	cmd := a.running[uid]
-	a.mu.Unlock()
-	if cmd != nil && cmd.Process != nil {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	defer a.mu.Unlock()
+	for k, cmd := range a.running {
+		if strings.HasPrefix(k, string(uid)+"/") && cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
 	}
 }
 
 // isAgent says whether the container runs the netdoctor agent, the one program this node agent
 // can run.
-func isAgent(c corev1.Container) bool {
-	return len(c.Command) > 0 && c.Command[0] == "kubectl-netdoctor" && len(c.Args) > 0 && c.Args[0] == "agent"
+func isAgent(command, args []string) bool {
+	return len(command) > 0 && command[0] == "kubectl-netdoctor" && len(args) > 0 && args[0] == "agent"
+}
+
+// launch starts a container's process: the agent from the pod's root filesystem, in netns, its
+// output in the container's log (what containerLogs serves). done is called with its exit code.
+func (a *nodeAgent) launch(pod *corev1.Pod, name string, args []string, sc *corev1.SecurityContext, netns, ip string, done func(code int)) error {
+	root, err := a.podRoot(pod, ip)
+	if err != nil {
+		return err
+	}
+	argv := append([]string{"netns", "exec", netns, "chroot"}, chrootUser(pod, sc)...)
+	argv = append(argv, root, "/usr/local/bin/kubectl-netdoctor")
+	argv = append(argv, args...)
+	cmd := exec.Command("ip", argv...)
+	logf, err := os.Create(a.s.path("podlogs", pod.Namespace+"_"+pod.Name+"_"+name+".log"))
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	key := runKey(pod.UID, name)
+	a.mu.Lock()
+	a.running[key] = cmd
+	a.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			if code = ee.ExitCode(); code < 0 {
+				code = 137 // killed
+			}
+		} else if err != nil {
+			code = 128
+		}
+		done(code)
+		a.mu.Lock()
+		delete(a.running, key)
+		a.mu.Unlock()
+	}()
+	return nil
 }
 
 func (a *nodeAgent) start(ctx context.Context, pod *corev1.Pod) error {
-	if len(pod.Spec.Containers) != 1 || !isAgent(pod.Spec.Containers[0]) || a.agentRoot == "" {
+	if len(pod.Spec.Containers) != 1 || !isAgent(pod.Spec.Containers[0].Command, pod.Spec.Containers[0].Args) || a.agentRoot == "" {
 		why := "the test cluster's node agent runs only the netdoctor agent (kubectl-netdoctor agent …)"
 		if a.agentRoot == "" {
 			why = "the test cluster was started without --agent-root: no image can be run"
@@ -310,31 +371,15 @@ func (a *nodeAgent) start(ctx context.Context, pod *corev1.Pod) error {
 	if err != nil {
 		return a.waiting(ctx, pod, "CreateContainerError", err.Error())
 	}
-	root, err := a.podRoot(pod, ip)
+	started := metav1.Now()
+	ns, name, uid := pod.Namespace, pod.Name, pod.UID
+	err = a.launch(pod, c.Name, c.Args, c.SecurityContext, netns, ip, func(code int) {
+		a.finish(ns, name, uid, c, started, code)
+	})
 	if err != nil {
-		return a.waiting(ctx, pod, "CreateContainerError", err.Error())
-	}
-	args := append([]string{"netns", "exec", netns, "chroot"}, a.chrootUser(pod, c)...)
-	args = append(args, root, "/usr/local/bin/kubectl-netdoctor")
-	args = append(args, c.Args...)
-	cmd := exec.Command("ip", args...)
-	logPath := a.s.path("podlogs", pod.Namespace+"_"+pod.Name+"_"+c.Name+".log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
 		return a.waiting(ctx, pod, "RunContainerError", err.Error())
 	}
-	a.mu.Lock()
-	a.running[pod.UID] = cmd
-	a.mu.Unlock()
-	started := metav1.Now()
 	pod.Status.Phase = corev1.PodRunning
-	pod.Status.HostIP = hostIP(pod.Spec.NodeName)
 	pod.Status.PodIP = ip
 	pod.Status.PodIPs = []corev1.PodIP{{IP: ip}}
 	pod.Status.StartTime = &started
@@ -344,39 +389,81 @@ func (a *nodeAgent) start(ctx context.Context, pod *corev1.Pod) error {
 		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}},
 	}}
 	if _, err := a.c.kube.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-		logf.Close()
-		a.forget(pod.UID)
+		a.kill(pod.UID)
 		return err
 	}
-	go func() {
-		err := cmd.Wait()
-		logf.Close()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-			if code < 0 {
-				code = 137
-			}
-		} else if err != nil {
-			code = 128
-		}
-		a.finish(pod.Namespace, pod.Name, pod.UID, c, started, code)
-		a.forget(pod.UID)
-	}()
 	return nil
 }
 
-func (a *nodeAgent) forget(uid types.UID) {
-	a.mu.Lock()
-	delete(a.running, uid)
-	a.mu.Unlock()
+// syncEphemeral runs an ephemeral container the pod's spec gained (capture's) and has no
+// status for yet, in the pod's network namespace — the node's, in this lab — and reports its
+// state in ephemeralContainerStatuses, as a kubelet does.
+func (a *nodeAgent) syncEphemeral(ctx context.Context, pod *corev1.Pod, ec corev1.EphemeralContainer) error {
+	for _, st := range pod.Status.EphemeralContainerStatuses {
+		if st.Name == ec.Name {
+			return nil
+		}
+	}
+	if a.busy(pod.UID, ec.Name) {
+		return nil
+	}
+	state := func(s corev1.ContainerState) error {
+		return a.ephemeralStatus(ctx, pod.Namespace, pod.Name, pod.UID, corev1.ContainerStatus{
+			Name: ec.Name, Image: ec.Image, ImageID: ec.Image, State: s,
+		})
+	}
+	if !isAgent(ec.Command, ec.Args) || a.agentRoot == "" {
+		return state(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{
+			Reason: "ErrImagePull", Message: "the test cluster's node agent runs only the netdoctor agent",
+		}})
+	}
+	netns, err := a.nodeNetns(pod.Spec.NodeName)
+	if err != nil {
+		return state(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}})
+	}
+	started := metav1.Now()
+	ns, name, uid := pod.Namespace, pod.Name, pod.UID
+	err = a.launch(pod, ec.Name, ec.Args, ec.SecurityContext, netns, pod.Status.PodIP, func(code int) {
+		reason := "Completed"
+		if code != 0 {
+			reason = "Error"
+		}
+		a.ephemeralStatus(context.Background(), ns, name, uid, corev1.ContainerStatus{
+			Name: ec.Name, Image: ec.Image, ImageID: ec.Image,
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: int32(code), Reason: reason, StartedAt: started, FinishedAt: metav1.Now(),
+			}},
+		})
+	})
+	if err != nil {
+		return state(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}})
+	}
+	return state(corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}})
+}
+
+// ephemeralStatus sets one ephemeral container's status on the pod.
+func (a *nodeAgent) ephemeralStatus(ctx context.Context, ns, name string, uid types.UID, st corev1.ContainerStatus) error {
+	for attempt := 0; ; attempt++ {
+		pod, err := a.c.kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || pod.UID != uid {
+			return nil
+		}
+		kept := []corev1.ContainerStatus{st}
+		for _, old := range pod.Status.EphemeralContainerStatuses {
+			if old.Name != st.Name {
+				kept = append(kept, old)
+			}
+		}
+		pod.Status.EphemeralContainerStatuses = kept
+		_, err = a.c.kube.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) && attempt < 10 {
+			continue
+		}
+		return err
+	}
 }
 
 func boolPtr(b bool) *bool { return &b }
-
-func hostIP(node string) string { return "" }
 
 func podConditions(initialized, ready corev1.ConditionStatus) []corev1.PodCondition {
 	now := metav1.Now()
@@ -476,13 +563,13 @@ func (a *nodeAgent) podRoot(pod *corev1.Pod, ip string) (string, error) {
 
 // chrootUser is chroot's --userspec for the container's runAsUser (the probe's restricted rung
 // runs non-root).
-func (a *nodeAgent) chrootUser(pod *corev1.Pod, c corev1.Container) []string {
+func chrootUser(pod *corev1.Pod, sc *corev1.SecurityContext) []string {
 	var uid *int64
 	if pod.Spec.SecurityContext != nil && pod.Spec.SecurityContext.RunAsUser != nil {
 		uid = pod.Spec.SecurityContext.RunAsUser
 	}
-	if c.SecurityContext != nil && c.SecurityContext.RunAsUser != nil {
-		uid = c.SecurityContext.RunAsUser
+	if sc != nil && sc.RunAsUser != nil {
+		uid = sc.RunAsUser
 	}
 	if uid == nil || *uid == 0 {
 		return nil
@@ -513,32 +600,42 @@ func (a *nodeAgent) podNetwork(pod *corev1.Pod) (string, string, error) {
 	if cidr == "" {
 		cidr = "10.244.250.0/24"
 	}
-	prefix := strings.TrimSuffix(cidr, "0/24")
-	ns := netnsName(a.s, pod.Spec.NodeName)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err != nil {
-		if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("ip netns add %s: %s", ns, out)
-		}
-		if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("ip link set lo up: %s", out)
-		}
-		// A veth pair whose both ends stay in the namespace: the pods' addresses live on eth0,
-		// and what is sent to a neighbour finds nobody on the other end.
-		if out, err := exec.Command("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "nowhere0").CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("ip link add eth0: %s", out)
-		}
-		exec.Command("ip", "-n", ns, "link", "set", "nowhere0", "up").Run()
-		exec.Command("ip", "-n", ns, "link", "set", "eth0", "up").Run()
-		os.WriteFile(a.s.path("netns-"+ns), nil, 0o644)
+	ns, err := a.nodeNetns(pod.Spec.NodeName)
+	if err != nil {
+		return "", "", err
 	}
+	a.mu.Lock()
 	a.nextIP[ns]++
-	ip := fmt.Sprintf("%s%d", prefix, 1+a.nextIP[ns])
+	ip := fmt.Sprintf("%s%d", strings.TrimSuffix(cidr, "0/24"), 1+a.nextIP[ns])
+	a.mu.Unlock()
 	if out, err := exec.Command("ip", "-n", ns, "addr", "add", ip+"/24", "dev", "eth0").CombinedOutput(); err != nil {
 		return "", "", fmt.Errorf("ip addr add %s: %s", ip, out)
 	}
 	return ns, ip, nil
+}
+
+// nodeNetns is the node's network namespace, made on first use: loopback, and an eth0 (a veth
+// pair whose both ends stay in the namespace) for the pods' addresses — what is sent to a
+// neighbour finds nobody on the other end, and nothing has a route off the machine.
+func (a *nodeAgent) nodeNetns(node string) (string, error) {
+	ns := netnsName(a.s, node)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err == nil {
+		return ns, nil
+	}
+	for _, argv := range [][]string{
+		{"netns", "add", ns},
+		{"-n", ns, "link", "set", "lo", "up"},
+		{"-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "nowhere0"},
+		{"-n", ns, "link", "set", "nowhere0", "up"},
+		{"-n", ns, "link", "set", "eth0", "up"},
+	} {
+		if out, err := exec.Command("ip", argv...).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("ip %s: %s", strings.Join(argv, " "), out)
+		}
+	}
+	return ns, os.WriteFile(a.s.path("netns-"+ns), nil, 0o644)
 }
 
 func removeNetns(s *state) error {
