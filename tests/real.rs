@@ -139,6 +139,17 @@ fn probe_cluster(scenario: &str) -> Option<(RealCluster, tempfile::TempDir)> {
     Some((cluster, root))
 }
 
+/// Labels namespace shop with the PodSecurity level to enforce.
+fn enforce(cluster: &RealCluster, level: &str) {
+    cluster.kubectl_ok(&[
+        "label",
+        "--overwrite",
+        "namespace",
+        "shop",
+        &format!("pod-security.kubernetes.io/enforce={level}"),
+    ]);
+}
+
 const PROBE_IMAGE: &str = concat!("netdoctor.test/probe:", env!("CARGO_PKG_VERSION"));
 
 #[test]
@@ -153,13 +164,7 @@ fn pod_security_admission_picks_the_probe_rung() {
     let (k, v) = image_env.split_once('=').unwrap();
     let probe = |label: Option<&str>| {
         if let Some(level) = label {
-            cluster.kubectl_ok(&[
-                "label",
-                "--overwrite",
-                "namespace",
-                "shop",
-                &format!("pod-security.kubernetes.io/enforce={level}"),
-            ]);
+            enforce(&cluster, level);
         }
         let out = Run::new([
             "svc",
@@ -457,13 +462,7 @@ fn capture_meets_real_admission_and_the_ephemeralcontainers_subresource() {
     );
     assert!(!pcap.exists(), "a failed capture leaves no file");
 
-    cluster.kubectl_ok(&[
-        "label",
-        "--overwrite",
-        "namespace",
-        "shop",
-        "pod-security.kubernetes.io/enforce=privileged",
-    ]);
+    enforce(&cluster, "privileged");
     let ok = capture();
     assert_eq!(
         ok.code,
@@ -504,13 +503,7 @@ fn an_unschedulable_probe_says_what_the_scheduler_said() {
     let Some((cluster, _root)) = probe_cluster("healthy") else {
         return;
     };
-    cluster.kubectl_ok(&[
-        "label",
-        "--overwrite",
-        "namespace",
-        "shop",
-        "pod-security.kubernetes.io/enforce=privileged",
-    ]);
+    enforce(&cluster, "privileged");
     let nodes = cluster.kubectl_ok(&["get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"]);
     let count = nodes.split_whitespace().count();
     for node in nodes.split_whitespace() {
@@ -536,4 +529,33 @@ fn an_unschedulable_probe_says_what_the_scheduler_said() {
     assert!(reason.contains("its Job is deleted"), "{reason}");
     let jobs = cluster.kubectl_ok(&["get", "jobs", "-n", "shop", "-o", "name"]);
     assert_eq!(jobs.trim(), "", "the probe Job is left behind");
+}
+
+/// The tool names itself in every request, as kubectl does (`kubectl/vX (os/arch) …`): the API
+/// server's audit log — where an on-call engineer's platform team looks — says who read what.
+#[test]
+fn requests_name_the_tool_in_the_audit_log() {
+    let scenario = repo().join("tests/scenarios/healthy");
+    let Some(cluster) = RealCluster::up(&[&scenario]) else {
+        return;
+    };
+    let out = Run::new(["svc", "frontend", "-n", "shop"])
+        .kubeconfig_file(cluster.kubeconfig())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let audit = std::fs::read_to_string(cluster.state().join("logs/audit.log")).unwrap();
+    let want = format!(
+        "\"userAgent\":\"kubectl-netdoctor/v{} (linux/",
+        env!("CARGO_PKG_VERSION")
+    );
+    let ours: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains("/namespaces/shop/services/frontend\""))
+        .collect();
+    assert!(!ours.is_empty(), "the Service read is not in the audit log");
+    assert!(
+        ours.iter().all(|l| l.contains(&want)),
+        "{}",
+        ours.join("\n")
+    );
 }

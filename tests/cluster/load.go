@@ -11,8 +11,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -267,9 +270,10 @@ func load(ctx context.Context, s *state, c *clients, dir string) error {
 		}
 	}
 
-	uids := map[string]types.UID{} // "Kind ns/name" → uid of what was created
+	l := &loader{s: s, c: c, rec: &rec, uids: map[string]types.UID{}}
 	crdCreated := false
-	for _, o := range objs {
+	for i := 0; i < len(objs); i++ {
+		o := objs[i]
 		if o.u.GetKind() == "EndpointSlice" {
 			svc := o.u.GetLabels()["kubernetes.io/service-name"]
 			if selectorServices[o.u.GetNamespace()+"/"+svc] {
@@ -280,47 +284,102 @@ func load(ctx context.Context, s *state, c *clients, dir string) error {
 			c.mapper.Reset()
 			crdCreated = false
 		}
-		rewriteOwners(o.u, uids)
-		if o.u.GetKind() == "Pod" && o.status != nil {
-			// Tell the node agent this pod's status comes from the file, before it can see it.
-			marker := s.path("given-status", o.u.GetNamespace()+"_"+o.u.GetName())
-			if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		if o.u.GetKind() == "Pod" {
+			// Pods need nothing of each other: applied sixteen at a time (a scale fixture
+			// holds thousands).
+			j := i
+			for j < len(objs) && objs[j].u.GetKind() == "Pod" {
+				j++
+			}
+			if err := l.parallel(ctx, objs[i:j], 16); err != nil {
 				return err
 			}
+			i = j - 1
+			continue
 		}
-		applied, gvr, err := apply(ctx, c, o)
-		if err != nil {
-			return fmt.Errorf("%s (%s): %w", o.key(), o.from, err)
+		if err := l.one(ctx, o); err != nil {
+			return err
 		}
-		uids[o.key()] = applied.GetUID()
-		switch o.u.GetKind() {
-		case "Namespace":
-			if !systemNamespaces[o.u.GetName()] {
-				rec.Namespaces = append(rec.Namespaces, o.u.GetName())
-			}
-		case "CustomResourceDefinition":
-			crdCreated = true
-			if err := waitEstablished(ctx, c, o.u.GetName()); err != nil {
-				return err
-			}
-		}
-		if o.u.GetNamespace() == "" || systemNamespaces[o.u.GetNamespace()] {
-			if o.u.GetKind() != "Namespace" {
-				rec.Objects = append(rec.Objects, loadedObj{gvr.Group, gvr.Version, gvr.Resource, o.u.GetNamespace(), o.u.GetName()})
-			}
-		}
-		if o.status != nil {
-			if err := writeStatus(ctx, c, gvr, applied, o.status); err != nil {
-				return fmt.Errorf("%s (%s): status: %w", o.key(), o.from, err)
-			}
-		}
-		if o.u.GetKind() == "Node" {
-			if err := liftNotReadyTaint(ctx, c, o.u.GetName()); err != nil {
-				return fmt.Errorf("%s: %w", o.key(), err)
-			}
-		}
+		crdCreated = crdCreated || o.u.GetKind() == "CustomResourceDefinition"
 	}
 	return waitEndpointSlices(ctx, c, objs, selectorServices)
+}
+
+// loader applies objects and keeps what they became.
+type loader struct {
+	s    *state
+	c    *clients
+	mu   sync.Mutex
+	rec  *loaded
+	uids map[string]types.UID // "Kind ns/name" → uid of what was created
+}
+
+func (l *loader) parallel(ctx context.Context, objs []object, workers int) error {
+	work := make(chan object)
+	errs := make(chan error, len(objs))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for o := range work {
+				if err := l.one(ctx, o); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for _, o := range objs {
+		work <- o
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	return <-errs // the first error, or nil
+}
+
+// one applies an object, records it, and writes its status from the file.
+func (l *loader) one(ctx context.Context, o object) error {
+	s, c := l.s, l.c
+	l.mu.Lock()
+	rewriteOwners(o.u, l.uids)
+	l.mu.Unlock()
+	if o.u.GetKind() == "Pod" && o.status != nil {
+		// Tell the node agent this pod's status comes from the file, before it can see it.
+		marker := s.path("given-status", o.u.GetNamespace()+"_"+o.u.GetName())
+		if err := os.WriteFile(marker, nil, 0o644); err != nil {
+			return err
+		}
+	}
+	applied, gvr, err := apply(ctx, c, o)
+	if err != nil {
+		return fmt.Errorf("%s (%s): %w", o.key(), o.from, err)
+	}
+	l.mu.Lock()
+	l.uids[o.key()] = applied.GetUID()
+	if o.u.GetKind() == "Namespace" && !systemNamespaces[o.u.GetName()] {
+		l.rec.Namespaces = append(l.rec.Namespaces, o.u.GetName())
+	}
+	if (o.u.GetNamespace() == "" || systemNamespaces[o.u.GetNamespace()]) && o.u.GetKind() != "Namespace" {
+		l.rec.Objects = append(l.rec.Objects, loadedObj{gvr.Group, gvr.Version, gvr.Resource, o.u.GetNamespace(), o.u.GetName()})
+	}
+	l.mu.Unlock()
+	if o.u.GetKind() == "CustomResourceDefinition" {
+		if err := waitEstablished(ctx, c, o.u.GetName()); err != nil {
+			return err
+		}
+	}
+	if o.status != nil {
+		if err := writeStatus(ctx, c, gvr, applied, o.status); err != nil {
+			return fmt.Errorf("%s (%s): status: %w", o.key(), o.from, err)
+		}
+	}
+	if o.u.GetKind() == "Node" {
+		if err := liftNotReadyTaint(ctx, c, o.u.GetName()); err != nil {
+			return fmt.Errorf("%s: %w", o.key(), err)
+		}
+	}
+	return nil
 }
 
 // rewriteOwners points ownerReferences at the uids of the owners this load created; owners the
@@ -368,10 +427,13 @@ func writeStatus(ctx context.Context, c *clients, gvr schema.GroupVersionResourc
 	if obj.GetNamespace() != "" {
 		ri = c.dynamic.Resource(gvr).Namespace(obj.GetNamespace())
 	}
+	cur := obj.DeepCopy() // as applied: its resourceVersion is current unless a controller wrote since
 	for attempt := 0; ; attempt++ {
-		cur, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
-		if err != nil {
-			return err
+		if attempt > 0 {
+			var err error
+			if cur, err = ri.Get(ctx, obj.GetName(), metav1.GetOptions{}); err != nil {
+				return err
+			}
 		}
 		merged, _, _ := unstructured.NestedMap(cur.Object, "status")
 		if merged == nil {
@@ -383,7 +445,7 @@ func writeStatus(ctx context.Context, c *clients, gvr schema.GroupVersionResourc
 		if err := unstructured.SetNestedMap(cur.Object, merged, "status"); err != nil {
 			return err
 		}
-		_, err = ri.UpdateStatus(ctx, cur, metav1.UpdateOptions{FieldManager: "netdoctor-cluster-load"})
+		_, err := ri.UpdateStatus(ctx, cur, metav1.UpdateOptions{FieldManager: "netdoctor-cluster-load"})
 		if apierrors.IsConflict(err) && attempt < 5 {
 			continue
 		}
@@ -415,18 +477,21 @@ func waitEstablished(ctx context.Context, c *clients, name string) error {
 // waitEndpointSlices waits until, for every Service with a selector, the controller's
 // EndpointSlices list exactly the matching pods that have an IP on an existing node, each ready as
 // the pod's Ready condition says (or ready regardless with publishNotReadyAddresses) — so a run
-// right after `load` sees what a settled cluster shows.
+// right after `load` sees what a settled cluster shows. Each look reads nodes, pods and slices
+// once, whatever the number of Services.
 func waitEndpointSlices(ctx context.Context, c *clients, objs []object, services map[string]bool) error {
 	for {
+		w, err := readWorld(ctx, c)
+		if err != nil {
+			return err
+		}
 		var pending []string
 		for _, o := range objs {
 			key := o.u.GetNamespace() + "/" + o.u.GetName()
 			if o.u.GetKind() != "Service" || !services[key] {
 				continue
 			}
-			if why, err := slicesSettled(ctx, c, o.u); err != nil {
-				return err
-			} else if why != "" {
+			if why := w.settled(o.u); why != "" {
 				pending = append(pending, "Service "+key+": "+why)
 			}
 		}
@@ -435,63 +500,92 @@ func waitEndpointSlices(ctx context.Context, c *clients, objs []object, services
 		}
 		select {
 		case <-ctx.Done():
+			if len(pending) > 10 {
+				pending = append(pending[:10], fmt.Sprintf("… and %d more", len(pending)-10))
+			}
 			return fmt.Errorf("EndpointSlices not settled:\n  %s", strings.Join(pending, "\n  "))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-func slicesSettled(ctx context.Context, c *clients, svc *unstructured.Unstructured) (string, error) {
+// world is one look at what the EndpointSlice controller works from and what it wrote.
+type world struct {
+	nodes  map[string]bool
+	pods   map[string][]corev1.Pod                // by namespace
+	slices map[string][]discoveryv1.EndpointSlice // by namespace/service
+}
+
+func readWorld(ctx context.Context, c *clients) (*world, error) {
+	w := &world{nodes: map[string]bool{}, pods: map[string][]corev1.Pod{}, slices: map[string][]discoveryv1.EndpointSlice{}}
+	nodes, err := c.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes.Items {
+		w.nodes[n.Name] = true
+	}
+	pods, err := c.kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pods.Items {
+		w.pods[p.Namespace] = append(w.pods[p.Namespace], p)
+	}
+	slices, err := c.kube.DiscoveryV1().EndpointSlices("").List(ctx, metav1.ListOptions{
+		LabelSelector: "endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io",
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, sl := range slices.Items {
+		key := sl.Namespace + "/" + sl.Labels["kubernetes.io/service-name"]
+		w.slices[key] = append(w.slices[key], sl)
+	}
+	return w, nil
+}
+
+// settled says what the controller has not caught up with for svc, or "".
+func (w *world) settled(svc *unstructured.Unstructured) string {
 	ns := svc.GetNamespace()
 	sel, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
 	publish, _, _ := unstructured.NestedBool(svc.Object, "spec", "publishNotReadyAddresses")
-	pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(sel).String()})
-	if err != nil {
-		return "", err
-	}
+	selector := labels.SelectorFromSet(sel)
 	want := map[string]bool{}
-	for _, p := range pods.Items {
-		if p.Status.PodIP == "" || p.Spec.NodeName == "" || p.Status.Phase == "Succeeded" || p.Status.Phase == "Failed" || p.DeletionTimestamp != nil {
-			continue
-		}
-		if _, err := c.kube.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{}); err != nil {
+	for _, p := range w.pods[ns] {
+		if !selector.Matches(labels.Set(p.Labels)) || p.Status.PodIP == "" || !w.nodes[p.Spec.NodeName] ||
+			p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
 			continue
 		}
 		ready := publish
 		for _, cd := range p.Status.Conditions {
-			if cd.Type == "Ready" && cd.Status == "True" {
+			if cd.Type == corev1.PodReady && cd.Status == corev1.ConditionTrue {
 				ready = true
 			}
 		}
 		want[p.Name] = ready
 	}
-	slices, err := c.kube.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{
-		LabelSelector: "kubernetes.io/service-name=" + svc.GetName() + ",endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io",
-	})
-	if err != nil {
-		return "", err
-	}
-	if len(slices.Items) == 0 {
-		return "no EndpointSlice yet", nil
+	slices := w.slices[ns+"/"+svc.GetName()]
+	if len(slices) == 0 {
+		return "no EndpointSlice yet"
 	}
 	got := map[string]bool{}
-	for _, sl := range slices.Items {
+	for _, sl := range slices {
 		for _, ep := range sl.Endpoints {
-			if ep.TargetRef == nil {
-				continue
+			if ep.TargetRef != nil {
+				got[ep.TargetRef.Name] = ep.Conditions.Ready == nil || *ep.Conditions.Ready
 			}
-			got[ep.TargetRef.Name] = ep.Conditions.Ready == nil || *ep.Conditions.Ready
 		}
 	}
 	if len(got) != len(want) {
-		return fmt.Sprintf("%d endpoints, want %d", len(got), len(want)), nil
+		return fmt.Sprintf("%d endpoints, want %d", len(got), len(want))
 	}
 	for name, ready := range want {
 		if r, ok := got[name]; !ok || r != ready {
-			return fmt.Sprintf("pod %s not yet as its status says", name), nil
+			return fmt.Sprintf("pod %s not yet as its status says", name)
 		}
 	}
-	return "", nil
+	return ""
 }
 
 func readLoaded(s *state, rec *loaded) {

@@ -124,6 +124,7 @@ impl Live {
             config.write_timeout = Some(backstop);
         }
         apply_overrides(&mut config, &settings.auth)?;
+        config.headers.push(user_agent());
         super::exec::resolve(&mut config, settings.request_timeout).await?;
         let server = config.cluster_url.to_string();
         let default_namespace = config.default_namespace.clone();
@@ -640,4 +641,27 @@ fn apply_overrides(config: &mut Config, o: &crate::config::AuthOverrides) -> Res
         config.accept_invalid_certs = true;
     }
     Ok(())
+}
+
+/// Who is asking, as every request says it: the API server's audit log, its API Priority and
+/// Fairness flow schemas and its logs name clients by User-Agent (kubectl sends
+/// `kubectl/v1.x.y (linux/amd64) kubernetes/<commit>`; without one, the request is anonymous
+/// there).
+fn user_agent() -> (http::HeaderName, http::HeaderValue) {
+    // Kubernetes names architectures as Go does.
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let value = format!(
+        "kubectl-netdoctor/v{} ({}/{arch})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS
+    );
+    (
+        http::header::USER_AGENT,
+        http::HeaderValue::from_str(&value)
+            .unwrap_or_else(|_| http::HeaderValue::from_static("kubectl-netdoctor")),
+    )
 }
