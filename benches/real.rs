@@ -15,8 +15,12 @@
 //! Run: `cargo bench --bench real` (needs Go; the cluster binary is built on first use).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[path = "common/timing.rs"]
+mod timing;
+use timing::{median, timed};
 
 #[path = "common/measure.rs"]
 mod measure;
@@ -193,22 +197,6 @@ fn pump(mut from: std::net::TcpStream, mut to: std::net::TcpStream) {
         }
         let _ = to.shutdown(std::net::Shutdown::Write);
     });
-}
-
-fn timed(cmd: &mut Command) -> Duration {
-    let start = Instant::now();
-    let status = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("run");
-    assert!(status.code().is_some_and(|c| c <= 1), "{cmd:?}: {status}");
-    start.elapsed()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn netdoctor(kc: &Path, home: &Path, args: &[&str]) -> Command {

@@ -7,8 +7,12 @@
 //! Run: `cargo bench --bench svc`.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+#[path = "common/timing.rs"]
+mod timing;
+use timing::{median, timed};
 
 use fakeapi::FakeApi;
 
@@ -42,22 +46,6 @@ fn rounds(at: &[Duration]) -> usize {
         }
     }
     rounds
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn timed(cmd: &mut Command) -> Duration {
-    let start = Instant::now();
-    let status = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("run");
-    assert!(status.code().is_some_and(|c| c <= 1), "{cmd:?}: {status}");
-    start.elapsed()
 }
 
 fn bench(scenario_name: &str, service: &str, kubectl_gets: &[&[&str]]) {
