@@ -213,9 +213,30 @@ fn pod_security_admission_picks_the_probe_rung() {
         "{privileged}"
     );
 
-    // Nothing is left behind: the Jobs are deleted, and their pods with them (or finishing).
+    // Nothing is left behind: the Jobs are deleted, and their pods with them — by the garbage
+    // collector, as the Job is deleted with background propagation.
     let jobs = cluster.kubectl_ok(&["get", "jobs", "-n", "shop", "-o", "name"]);
     assert_eq!(jobs.trim(), "", "probe Jobs left behind");
+    let probe_pods = || {
+        cluster.kubectl_ok(&[
+            "get",
+            "pods",
+            "-n",
+            "shop",
+            "-l",
+            "app.kubernetes.io/managed-by=kubectl-netdoctor",
+            "-o",
+            "name",
+        ])
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !probe_pods().trim().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(probe_pods().trim(), "", "probe pods left behind");
+    // The scenario's own pods are untouched by the collector: their owners exist.
+    let pods = cluster.kubectl_ok(&["get", "pods", "-n", "shop", "-o", "name"]);
+    assert_eq!(pods.lines().count(), 2, "{pods}");
 }
 
 /// The command a printed fix carries: from its first `kubectl ` to the end (a here-document

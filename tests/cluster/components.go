@@ -29,14 +29,16 @@ const (
 	serviceIP   = "10.96.0.1"
 )
 
-// The controllers kube-controller-manager runs: the ones that make a Service's data real and run
-// Jobs. Off: deployment, replicaset, daemonset, statefulset (they would replace the scenarios'
-// pods with their own), garbage-collector (it would delete scenario pods whose owners the files
-// do not hold), node-lifecycle (it would taint and evict pods of the lab's nodes), and the rest
-// (nothing in the product reads what they write).
+// The controllers kube-controller-manager runs: the ones that make a Service's data real, run
+// Jobs and collect what a deleted owner leaves (a probe Job's pod). Off: deployment, replicaset,
+// daemonset, statefulset (they would replace the scenarios' pods with their own), node-lifecycle
+// (it would taint and evict pods of the lab's nodes), and the rest (nothing in the product reads
+// what they write). The garbage collector runs because `load` creates every owner the files'
+// pods name (missingReplicaSets in load.go).
 var controllers = []string{
-	"endpointslice", "endpointslicemirroring", "job", "namespace", "serviceaccount",
-	"serviceaccount-token", "ttl-after-finished",
+	"endpointslice-controller", "endpointslice-mirroring-controller", "job-controller",
+	"namespace-controller", "serviceaccount-controller", "serviceaccount-token-controller",
+	"ttl-after-finished-controller", "garbage-collector-controller",
 }
 
 // state is a cluster's state directory.

@@ -215,6 +215,7 @@ func load(ctx context.Context, s *state, c *clients, dir string) error {
 	if len(objs) == 0 {
 		return fmt.Errorf("no Kubernetes objects in %s", dir)
 	}
+	objs = append(objs, missingReplicaSets(objs)...)
 	sort.SliceStable(objs, func(i, j int) bool { return rank(objs[i]) < rank(objs[j]) })
 	var rec loaded
 	readLoaded(s, &rec)
@@ -380,6 +381,75 @@ func (l *loader) one(ctx context.Context, o object) error {
 		}
 	}
 	return nil
+}
+
+// missingReplicaSets are the ReplicaSets the files' pods name as their controller but the files
+// do not hold (a scenario shows a Deployment's pods, not the ReplicaSet between them): each is
+// created as the Deployment controller would have made it — selecting its pods' labels, its
+// template their first container, owned by the Deployment whose name it extends — so every
+// ownerReference points at an object that exists and the garbage collector, which runs, leaves
+// the pods alone (it deletes dependents whose owners are gone).
+func missingReplicaSets(objs []object) []object {
+	have := map[string]bool{}
+	deployments := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		have[o.key()] = true
+		if o.u.GetKind() == "Deployment" {
+			deployments[o.u.GetNamespace()+"/"+o.u.GetName()] = o.u
+		}
+	}
+	var out []object
+	made := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		if o.u.GetKind() != "Pod" {
+			continue
+		}
+		for _, r := range o.u.GetOwnerReferences() {
+			key := "ReplicaSet " + o.u.GetNamespace() + "/" + r.Name
+			if r.Kind != "ReplicaSet" || have[key] {
+				continue
+			}
+			if rs, ok := made[key]; ok {
+				n, _, _ := unstructured.NestedInt64(rs.Object, "spec", "replicas")
+				unstructured.SetNestedField(rs.Object, n+1, "spec", "replicas")
+				continue
+			}
+			labels := map[string]interface{}{}
+			for k, v := range o.u.GetLabels() {
+				labels[k] = v
+			}
+			containers, _, _ := unstructured.NestedSlice(o.u.Object, "spec", "containers")
+			var first []interface{}
+			if len(containers) > 0 {
+				c, _ := containers[0].(map[string]interface{})
+				first = []interface{}{map[string]interface{}{"name": c["name"], "image": c["image"]}}
+			}
+			rs := &unstructured.Unstructured{Object: map[string]interface{}{
+				"apiVersion": "apps/v1", "kind": "ReplicaSet",
+				"metadata": map[string]interface{}{"name": r.Name, "namespace": o.u.GetNamespace(), "labels": labels},
+				"spec": map[string]interface{}{
+					"replicas": int64(1),
+					"selector": map[string]interface{}{"matchLabels": labels},
+					"template": map[string]interface{}{
+						"metadata": map[string]interface{}{"labels": labels},
+						"spec":     map[string]interface{}{"containers": first},
+					},
+				},
+			}}
+			for name, d := range deployments {
+				ns, dn, _ := strings.Cut(name, "/")
+				if ns == o.u.GetNamespace() && strings.HasPrefix(r.Name, dn+"-") {
+					rs.SetOwnerReferences([]metav1.OwnerReference{{
+						APIVersion: "apps/v1", Kind: "Deployment", Name: d.GetName(), UID: "to-be-rewritten",
+						Controller: boolPtr(true), BlockOwnerDeletion: boolPtr(true),
+					}})
+				}
+			}
+			made[key] = rs
+			out = append(out, object{u: rs, from: "(the ReplicaSet " + o.from + " names)"})
+		}
+	}
+	return out
 }
 
 // rewriteOwners points ownerReferences at the uids of the owners this load created; owners the
