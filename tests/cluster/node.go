@@ -57,6 +57,9 @@ func registerNode(ctx context.Context, s *state, c *clients, name string) error 
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
 			"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
 			"beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64",
+			// Two zones, nodes alternating, as a cloud provider's labels would say.
+			"topology.kubernetes.io/zone":   fmt.Sprintf("zone-%c", 'a'+(i+1)%2),
+			"topology.kubernetes.io/region": "lab",
 		}},
 		Spec: corev1.NodeSpec{PodCIDR: fmt.Sprintf("10.244.%d.0/24", i), PodCIDRs: []string{fmt.Sprintf("10.244.%d.0/24", i)}},
 	}
