@@ -54,7 +54,13 @@ use crate::error::{Error, Result};
 /// The program: parse, run, print errors once, map to an exit code.
 pub fn main() -> ExitCode {
     // kubectl's plugin completion, before any parsing: the words may be anything, flags included.
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Arguments are bytes: read them as such (std::env::args panics on one that is not UTF-8).
+    // A completion word that is not UTF-8 completes as its lossy text; clap refuses such a word
+    // where it must be text (a name), with a one-line error, and keeps it as given for a path.
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if args.first().map(String::as_str) == Some("__complete") {
         print!("{}", generate::complete(&args[1..]));
         return ExitCode::SUCCESS;

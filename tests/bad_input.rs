@@ -487,3 +487,45 @@ fn machine_formats_print_a_document_when_the_run_cannot_finish() {
     assert_eq!(out.code, 2);
     crate::scan::validate(&out.json(), "scan.schema.json");
 }
+
+/// Arguments are bytes (issue 18 item 2): one that is not UTF-8 used to panic in
+/// `std::env::args` (exit 101). A name must be text: clap's usage error, exit 2. A path may be
+/// any bytes: it is opened as given (here it does not exist: a one-line error, exit 2).
+#[test]
+fn arguments_that_are_not_utf8_are_errors_not_panics() {
+    use std::os::unix::ffi::OsStrExt;
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new(crate::support::BIN)
+            .args(args)
+            .env("HOME", home.path())
+            .env_remove("KUBECONFIG")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let bad = std::ffi::OsStr::from_bytes(b"a\xff");
+    let (code, stderr) = run(&["svc".as_ref(), bad, "-f".as_ref(), home.path().as_os_str()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("invalid UTF-8"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let path = home.path().join(std::ffi::OsStr::from_bytes(b"\xff.yaml"));
+    let (code, stderr) = run(&[
+        "svc".as_ref(),
+        "x".as_ref(),
+        "-f".as_ref(),
+        path.as_os_str(),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("No such file or directory"), "{stderr}");
+
+    // kubectl's completion protocol reads the words too.
+    let (code, stderr) = run(&["__complete".as_ref(), "svc".as_ref(), bad]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
