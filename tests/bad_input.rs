@@ -529,3 +529,55 @@ fn arguments_that_are_not_utf8_are_errors_not_panics() {
     let (code, stderr) = run(&["__complete".as_ref(), "svc".as_ref(), bad]);
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// A bearer token that cannot be an HTTP header value (a newline, a control character) used to
+/// panic inside the HTTP stack (issue 18 item 1). Refused up front with one line naming where it
+/// came from: the flag (a usage error, exit 2), the kubeconfig or its credential plugin (exit 3,
+/// as any unusable kubeconfig). Nothing is sent.
+#[test]
+fn a_token_that_cannot_be_a_header_is_refused_naming_its_source() {
+    let api = FakeApi::new();
+    let server = api.start();
+    let flag = Run::new(["svc", "web", "-n", "shop", "--token", "a\nb"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(flag.code, 2, "{}", flag.stderr);
+    one_line_error(&flag);
+    assert!(
+        flag.stderr.contains("--token holds a character"),
+        "{}",
+        flag.stderr
+    );
+
+    let run = Run::new(["svc", "web", "-n", "shop"]);
+    let kc = server
+        .kubeconfig(None)
+        .replace("token: fake-token", "token: \"fake\\ntoken\"");
+    let path = run.write("kc", &kc);
+    let file = run
+        .arg("--kubeconfig")
+        .arg(path.display().to_string())
+        .run();
+    assert_eq!(file.code, 3, "{}", file.stderr);
+    one_line_error(&file);
+    assert!(
+        file.stderr
+            .contains("the kubeconfig user's token holds a character"),
+        "{}",
+        file.stderr
+    );
+
+    let run = Run::new(["svc", "web", "-n", "shop"]);
+    let script = "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\\u0007t\"}}'\n";
+    let kc = exec_kubeconfig(&run, &server, script);
+    let exec = run.arg("--kubeconfig").arg(kc.display().to_string()).run();
+    assert_eq!(exec.code, 3, "{}", exec.stderr);
+    one_line_error(&exec);
+    assert!(
+        exec.stderr
+            .contains("credential plugin printed holds a character"),
+        "{}",
+        exec.stderr
+    );
+    assert!(server.requests().is_empty(), "a request was sent");
+}

@@ -125,7 +125,15 @@ impl Live {
         }
         apply_overrides(&mut config, &settings.auth)?;
         config.headers.push(user_agent());
+        let token_from = if settings.auth.token.is_some() {
+            TokenFrom::Flag
+        } else if config.auth_info.exec.is_some() {
+            TokenFrom::Exec
+        } else {
+            TokenFrom::Kubeconfig
+        };
         super::exec::resolve(&mut config, settings.request_timeout).await?;
+        sendable_token(&config, token_from)?;
         let server = config.cluster_url.to_string();
         let default_namespace = config.default_namespace.clone();
         let client = Client::try_from(config).map_err(|e| bad(&first_line(&e)))?;
@@ -664,4 +672,33 @@ fn user_agent() -> (http::HeaderName, http::HeaderValue) {
         http::HeaderValue::from_str(&value)
             .unwrap_or_else(|_| http::HeaderValue::from_static("kubectl-netdoctor")),
     )
+}
+
+/// Where the bearer token came from, for an error that says what to fix.
+#[derive(Clone, Copy)]
+enum TokenFrom {
+    Flag,
+    Exec,
+    Kubeconfig,
+}
+
+/// A bearer token must fit in an HTTP header (no control characters: a newline would end the
+/// header). The HTTP stack panics on one that does not; refuse it first, naming its source.
+fn sendable_token(config: &Config, from: TokenFrom) -> Result<()> {
+    use secrecy::ExposeSecret;
+    let Some(token) = &config.auth_info.token else {
+        return Ok(());
+    };
+    if http::HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).is_ok() {
+        return Ok(());
+    }
+    const WHY: &str =
+        "holds a character an HTTP header cannot carry (a control character such as a newline)";
+    Err(match from {
+        TokenFrom::Flag => Error::Usage(format!("--token {WHY}")),
+        TokenFrom::Exec => Error::Kubeconfig(format!(
+            "the token the kubeconfig's credential plugin printed {WHY}"
+        )),
+        TokenFrom::Kubeconfig => Error::Kubeconfig(format!("the kubeconfig user's token {WHY}")),
+    })
 }
