@@ -9,6 +9,22 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 /// Annotation set on pods synthesised from a workload's template (offline): names the workload.
 pub(crate) const TEMPLATE_OF: &str = "netdoctor.io/template-of";
 
+/// A DNS-1123 subdomain, as the API server validates names such as `externalName`
+/// (apimachinery's IsDNS1123Subdomain): at most 253 characters of lowercase letters, digits,
+/// '-' and '.', each dot-separated part starting and ending with a letter or digit.
+pub(crate) fn is_dns1123_subdomain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            let b = label.as_bytes();
+            !b.is_empty()
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                && b[0] != b'-'
+                && b[b.len() - 1] != b'-'
+        })
+}
+
 pub(crate) fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
     meta.name.as_deref().unwrap_or("")
 }

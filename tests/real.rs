@@ -580,3 +580,46 @@ fn requests_name_the_tool_in_the_audit_log() {
         ours.join("\n")
     );
 }
+
+/// service.selector fails offline on an externalName the API server would refuse (issue 18 item
+/// 8); the real API server agrees on each: it refuses them, and accepts a name with a trailing
+/// dot.
+#[test]
+fn the_api_server_refuses_the_external_names_offline_flags() {
+    let Some(cluster) = RealCluster::up(&[]) else {
+        return;
+    };
+    for (name, refused) in [
+        ("https://db.example.com", true),
+        ("db.example.com:5432", true),
+        ("DB.Example.com", true),
+        ("db..example.com", true),
+        ("db.example.com.", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("svc.yaml");
+        std::fs::write(
+            &file,
+            format!("apiVersion: v1\nkind: Service\nmetadata: {{name: x, namespace: default}}\nspec: {{type: ExternalName, externalName: '{name}'}}\n"),
+        )
+        .unwrap();
+        // The API server's answer (kubectl's `create service externalname` would judge the
+        // name itself first).
+        let out = cluster.kubectl(&["apply", "--dry-run=server", "-f", file.to_str().unwrap()]);
+        assert_eq!(
+            !out.status.success(),
+            refused,
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let offline = Run::new(["svc", "x", "-n", "default", "-o", "json", "-f"])
+            .arg(file.to_str().unwrap())
+            .run();
+        let sel = crate::support::check_status_of(&offline.json(), "service.selector");
+        assert_eq!(
+            sel == "fail",
+            refused,
+            "{name}: offline service.selector is {sel}"
+        );
+    }
+}

@@ -42,6 +42,15 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
             fix_service_field(state, "spec.externalName", "the DNS name to alias"),
         ]);
     }
+    if !crate::k8s::is_dns1123_subdomain(target) && target.parse::<IpAddr>().is_err() {
+        // The API server refuses such a Service (it validates externalName, less one trailing
+        // dot, as a DNS-1123 subdomain): only manifests can hold one.
+        return Outcome::fail(format!(
+            "externalName {target:?} is not a DNS name: the API server refuses it (lowercase letters, digits, '-' and '.'; no scheme, port or path)"
+        ))
+        .evidence([Evidence::new("ExternalName", format!("spec.externalName: {target}"))])
+        .fix([fix_service_field(state, "spec.externalName", "a DNS name such as db.example.com")]);
+    }
     if target.parse::<IpAddr>().is_ok() {
         return Outcome::fail(format!(
             "externalName is an IP address ({target}): cluster DNS serves it as a CNAME to a name made of digits, which resolves to nothing"
@@ -680,6 +689,28 @@ ports: [{port: 80}]
         );
         assert_eq!(
             run(&state("shop", "x", &svc("db.example.com"))).status,
+            Status::Pass
+        );
+        // What the API server refuses (issue 18 item 8): a URL, a port, capitals, an empty
+        // label. A trailing dot is allowed (the API trims one before validating).
+        for bad in [
+            "https://db.example.com",
+            "db.example.com:5432",
+            "DB.Example.com",
+            "db..example.com",
+            "-db.example.com",
+        ] {
+            let o = run(&state("shop", "x", &svc(&format!("'{bad}'"))));
+            assert_eq!(o.status, Status::Fail, "{bad}");
+            assert!(
+                o.summary
+                    .contains("is not a DNS name: the API server refuses it"),
+                "{bad}: {}",
+                o.summary
+            );
+        }
+        assert_eq!(
+            run(&state("shop", "x", &svc("db.example.com."))).status,
             Status::Pass
         );
         let mut s = state("shop", "x", &svc("db.data.svc.cluster.local"));
