@@ -581,3 +581,34 @@ fn a_token_that_cannot_be_a_header_is_refused_naming_its_source() {
     );
     assert!(server.requests().is_empty(), "a request was sent");
 }
+
+/// KUBECONFIG as kubectl reads it (issue 18 item 14): a listed file that does not exist is
+/// skipped (clientcmd's loading rules), the others merged; only when none exists is it an
+/// error (exit 3, one line).
+#[test]
+fn kubeconfig_lists_skip_missing_files_as_kubectl_does() {
+    let api = FakeApi::new();
+    api.load_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n").unwrap();
+    let server = api.start();
+    let run = Run::new(["svc", "web", "-n", "shop", "-o", "json"]);
+    let real = run.write("kc", &server.kubeconfig(None));
+    let missing = real.with_file_name("missing-kubeconfig");
+    let list = format!("{}:{}", missing.display(), real.display());
+    let out = run.env("KUBECONFIG", &list).run();
+    assert_eq!(out.check_status("service.exists"), "pass", "{}", out.stderr);
+
+    let run = Run::new(["svc", "web", "-n", "shop"]);
+    let only_missing = format!(
+        "{}:{}",
+        missing.display(),
+        missing.with_extension("2").display()
+    );
+    let out = run.env("KUBECONFIG", &only_missing).run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    one_line_error(&out);
+    assert!(
+        out.stderr.contains("none of its files exists"),
+        "{}",
+        out.stderr
+    );
+}

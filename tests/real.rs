@@ -74,6 +74,32 @@ fn deploy_roles_meet_real_rbac() {
         assert_eq!(status(&j, id)["status"], "pass", "{id}: {j:#}");
     }
 
+    // A tokenFile written by `echo` ends in a newline: kubectl trims it (issue 18 item 14), and
+    // the real API server authenticates the token.
+    let token = cluster.kubectl_ok(&["create", "token", "cluster-reader", "-n", "default"]);
+    let token_file = cluster.state().join("reader-token");
+    std::fs::write(&token_file, format!("{}\n", token.trim())).unwrap();
+    let text = std::fs::read_to_string(&wide).unwrap();
+    let at = text.find("token: ").unwrap();
+    let end = at + text[at..].find('}').unwrap();
+    let with_file = format!(
+        "{}tokenFile: {}{}",
+        &text[..at],
+        token_file.display(),
+        &text[end..]
+    );
+    let file_kc = cluster.state().join("kubeconfig-token-file");
+    std::fs::write(&file_kc, with_file).unwrap();
+    let out = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+        .kubeconfig_file(&file_kc)
+        .run();
+    assert_eq!(
+        crate::support::check_status_of(&out.json(), "service.exists"),
+        "pass",
+        "{}",
+        out.stderr
+    );
+
     let narrow = cluster.token_kubeconfig("default", "shop-reader");
     let out = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
         .kubeconfig_file(&narrow)

@@ -133,6 +133,7 @@ impl Live {
             TokenFrom::Kubeconfig
         };
         super::exec::resolve(&mut config, settings.request_timeout).await?;
+        let token_from = read_token_file(&mut config)?.unwrap_or(token_from);
         sendable_token(&config, token_from)?;
         let server = config.cluster_url.to_string();
         let default_namespace = config.default_namespace.clone();
@@ -302,16 +303,42 @@ fn read_kubeconfig(settings: &Settings) -> Result<Option<Kubeconfig>> {
             )))
         });
     }
-    match Kubeconfig::from_env() {
+    match kubeconfig_from_env() {
         Ok(Some(k)) => Ok(Some(k)),
         Ok(None) => default_kubeconfig()
             .transpose()
             .map_err(|e| bad(&first_line(&e))),
         Err(e) => Err(Error::Kubeconfig(text::sanitize(&format!(
-            "cannot read KUBECONFIG: {}",
-            first_line(&e)
+            "cannot read KUBECONFIG: {e}"
         )))),
     }
+}
+
+/// The files KUBECONFIG lists, merged as kubectl merges them (the first to set a value wins).
+/// A listed file that does not exist is skipped, as kubectl's loading rules skip it; one that
+/// exists but cannot be read or parsed is an error. `None` when KUBECONFIG is unset or empty.
+fn kubeconfig_from_env() -> std::result::Result<Option<Kubeconfig>, String> {
+    let Some(value) = std::env::var_os("KUBECONFIG") else {
+        return Ok(None);
+    };
+    let listed: Vec<std::path::PathBuf> = std::env::split_paths(&value)
+        .filter(|p| !p.as_os_str().is_empty())
+        .collect();
+    if listed.is_empty() {
+        return Ok(None);
+    }
+    let present: Vec<&std::path::PathBuf> = listed.iter().filter(|p| p.exists()).collect();
+    if present.is_empty() {
+        let names: Vec<String> = listed.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!("none of its files exists ({})", names.join(", ")));
+    }
+    present
+        .into_iter()
+        .try_fold(Kubeconfig::default(), |merged, path| {
+            Kubeconfig::read_from(path).and_then(|k| merged.merge(k))
+        })
+        .map(Some)
+        .map_err(|e| first_line(&e))
 }
 
 /// --context, --user and --cluster must name entries the kubeconfig has.
@@ -680,6 +707,40 @@ enum TokenFrom {
     Flag,
     Exec,
     Kubeconfig,
+    File,
+}
+
+/// A credential is small: more than this is not a token.
+const TOKEN_FILE_CAP: u64 = 1 << 20;
+
+/// Reads a `tokenFile` (and the in-cluster service-account token) once, as kubectl does: the
+/// whitespace around it trimmed (a file written by `echo` ends in a newline), at most 1 MiB, a
+/// regular file only (a FIFO or a device would block or never end).
+fn read_token_file(config: &mut Config) -> Result<Option<TokenFrom>> {
+    use std::io::Read;
+    if config.auth_info.token.is_some() {
+        return Ok(None);
+    }
+    let Some(path) = config.auth_info.token_file.take() else {
+        return Ok(None);
+    };
+    let shown = text::sanitize(&path);
+    let fail = |why: String| Error::Kubeconfig(format!("cannot read the tokenFile {shown}: {why}"));
+    let file = std::fs::File::open(&path).map_err(|e| fail(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(fail("not a regular file".into()));
+    }
+    let mut bytes = Vec::new();
+    file.take(TOKEN_FILE_CAP + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > TOKEN_FILE_CAP {
+        return Err(fail("larger than 1 MiB: not a token".into()));
+    }
+    let token = String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text".into()))?;
+    config.auth_info.token = Some(token.trim().to_string().into());
+    Ok(Some(TokenFrom::File))
 }
 
 /// A bearer token must fit in an HTTP header (no control characters: a newline would end the
@@ -700,5 +761,6 @@ fn sendable_token(config: &Config, from: TokenFrom) -> Result<()> {
             "the token the kubeconfig's credential plugin printed {WHY}"
         )),
         TokenFrom::Kubeconfig => Error::Kubeconfig(format!("the kubeconfig user's token {WHY}")),
+        TokenFrom::File => Error::Kubeconfig(format!("the kubeconfig user's tokenFile {WHY}")),
     })
 }
