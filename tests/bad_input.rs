@@ -4,6 +4,20 @@ use std::time::Duration;
 
 use crate::support::{FakeApi, Output, Run, repo};
 
+/// A fake API server holding Service shop/web.
+fn web_service() -> FakeApi {
+    let api = FakeApi::new();
+    api.load_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n").unwrap();
+    api
+}
+
+/// The run failed with `code`, one line on stderr saying `phrase`.
+fn error_says(out: &Output, code: i32, phrase: &str) {
+    assert_eq!(out.code, code, "{}", out.stderr);
+    one_line_error(out);
+    assert!(out.stderr.contains(phrase), "{}", out.stderr);
+}
+
 fn one_line_error(out: &Output) {
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(
@@ -119,9 +133,7 @@ fn slow_api_server_is_cut_at_request_timeout() {
     let out = Run::new(["svc", "web", "-n", "shop", "--request-timeout", "1s"])
         .kubeconfig(&server, None)
         .run();
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    one_line_error(&out);
-    assert!(out.stderr.contains("1s"), "{}", out.stderr);
+    error_says(&out, 3, "1s");
     // Not a performance claim: proof that the 30 s answer was not awaited.
     assert!(
         out.elapsed < Duration::from_secs(15),
@@ -351,13 +363,7 @@ fn a_hanging_credential_plugin_is_bounded_killed_and_interruptible() {
     );
     let kc = exec_kubeconfig(&run, &server, &script);
     let out = run.arg("--kubeconfig").arg(kc.display().to_string()).run();
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    one_line_error(&out);
-    assert!(
-        out.stderr.contains("did not answer within 2 s"),
-        "{}",
-        out.stderr
-    );
+    error_says(&out, 3, "did not answer within 2 s");
     assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
     assert!(gone(&pid_file), "the plugin is still running");
 
@@ -380,8 +386,7 @@ fn a_hanging_credential_plugin_is_bounded_killed_and_interruptible() {
 
 #[test]
 fn a_credential_plugins_token_is_used() {
-    let api = FakeApi::new();
-    api.load_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n").unwrap();
+    let api = web_service();
     let server = api.start();
     let run = Run::new(["svc", "web", "-o", "json"]);
     let script = "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}'\n";
@@ -394,8 +399,7 @@ fn a_credential_plugins_token_is_used() {
 // there, not a missing Service (exit 3 naming the URL, never "not found", exit 1).
 #[test]
 fn a_server_url_that_answers_404_to_everything_is_not_an_api_server() {
-    let api = FakeApi::new();
-    api.load_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n").unwrap();
+    let api = web_service();
     let server = api.start();
     for args in [
         &["svc", "web", "-n", "shop"][..],
@@ -541,13 +545,7 @@ fn a_token_that_cannot_be_a_header_is_refused_naming_its_source() {
     let flag = Run::new(["svc", "web", "-n", "shop", "--token", "a\nb"])
         .kubeconfig(&server, None)
         .run();
-    assert_eq!(flag.code, 2, "{}", flag.stderr);
-    one_line_error(&flag);
-    assert!(
-        flag.stderr.contains("--token holds a character"),
-        "{}",
-        flag.stderr
-    );
+    error_says(&flag, 2, "--token holds a character");
 
     let run = Run::new(["svc", "web", "-n", "shop"]);
     let kc = server
@@ -587,8 +585,7 @@ fn a_token_that_cannot_be_a_header_is_refused_naming_its_source() {
 /// error (exit 3, one line).
 #[test]
 fn kubeconfig_lists_skip_missing_files_as_kubectl_does() {
-    let api = FakeApi::new();
-    api.load_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {ports: [{port: 80}]}\n").unwrap();
+    let api = web_service();
     let server = api.start();
     let run = Run::new(["svc", "web", "-n", "shop", "-o", "json"]);
     let real = run.write("kc", &server.kubeconfig(None));
@@ -604,11 +601,5 @@ fn kubeconfig_lists_skip_missing_files_as_kubectl_does() {
         missing.with_extension("2").display()
     );
     let out = run.env("KUBECONFIG", &only_missing).run();
-    assert_eq!(out.code, 3, "{}", out.stderr);
-    one_line_error(&out);
-    assert!(
-        out.stderr.contains("none of its files exists"),
-        "{}",
-        out.stderr
-    );
+    error_says(&out, 3, "none of its files exists");
 }
