@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     after_help = "Exit codes: 0 healthy (warnings allowed unless --strict), 1 a check failed, \
 2 usage error or malformed manifest, 3 diagnosis incomplete (API unreachable, forbidden read, bad \
-kubeconfig), 130/143 interrupted."
+kubeconfig), 129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM)."
 )]
 pub(crate) struct Cli {
     #[command(flatten)]

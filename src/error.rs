@@ -19,6 +19,8 @@ pub(crate) mod exit {
     pub(crate) const SIGINT: u8 = 130;
     /// Interrupted by SIGTERM.
     pub(crate) const SIGTERM: u8 = 143;
+    /// Interrupted by SIGHUP (the terminal or SSH session closed).
+    pub(crate) const SIGHUP: u8 = 129;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -256,8 +256,8 @@ fn page(cmd: &clap::Command, command: Option<&str>) -> std::io::Result<Vec<u8>> 
             "incomplete: a read was forbidden or failed, the API server was unreachable, or the kubeconfig is unusable",
         ),
         (
-            "130, 143",
-            "interrupted by SIGINT or SIGTERM, after cleanup",
+            "129, 130, 143",
+            "interrupted by SIGHUP, SIGINT or SIGTERM, after cleanup",
         ),
     ] {
         roff.control("TP", []);

@@ -1,4 +1,5 @@
-//! Signals as a run sees them. SIGINT and SIGTERM stop a run at once — unless the command is in a
+//! Signals as a run sees them. SIGINT, SIGTERM and SIGHUP (a closed terminal or SSH session)
+//! stop a run at once — unless the command is in a
 //! part that can end early with what it already has (svc while its probe runs: the API checks'
 //! results are printed, the rest skipped as interrupted). Such a part runs its work through
 //! [`unless_interrupted`]; the signal handler ([`raise`]) then lets the command finish.
@@ -14,6 +15,7 @@ use crate::error::exit;
 pub(crate) enum Signal {
     Int,
     Term,
+    Hup,
 }
 
 impl Signal {
@@ -21,6 +23,7 @@ impl Signal {
         match self {
             Signal::Int => "SIGINT",
             Signal::Term => "SIGTERM",
+            Signal::Hup => "SIGHUP",
         }
     }
 
@@ -29,6 +32,7 @@ impl Signal {
         match self {
             Signal::Int => exit::SIGINT,
             Signal::Term => exit::SIGTERM,
+            Signal::Hup => exit::SIGHUP,
         }
     }
 }
@@ -43,6 +47,7 @@ fn received() -> Option<Signal> {
     match RECEIVED.load(Ordering::SeqCst) {
         exit::SIGINT => Some(Signal::Int),
         exit::SIGTERM => Some(Signal::Term),
+        exit::SIGHUP => Some(Signal::Hup),
         _ => None,
     }
 }

@@ -181,8 +181,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         })
 }
 
-/// Runs the work until it ends or a signal arrives: SIGINT exits 130, SIGTERM 143, after deleting
-/// the probe Jobs this run created.
+/// Runs the work until it ends or a signal arrives: SIGINT exits 130, SIGTERM 143, SIGHUP 129 (a
+/// closed terminal or SSH session: handled like SIGTERM, so the probe Job is deleted and a
+/// machine format still written), after deleting the probe Jobs this run created.
 async fn interruptible<F: std::future::Future<Output = Result<ExitCode>>>(
     work: F,
 ) -> Result<ExitCode> {
@@ -197,11 +198,13 @@ async fn interruptible<F: std::future::Future<Output = Result<ExitCode>>>(
         };
         let mut term = handler(SignalKind::terminate())?;
         let mut int = handler(SignalKind::interrupt())?;
+        let mut hup = handler(SignalKind::hangup())?;
         let mut work = std::pin::pin!(work);
         let signal = tokio::select! {
             res = &mut work => return res,
             _ = int.recv() => interrupt::Signal::Int,
             _ = term.recv() => interrupt::Signal::Term,
+            _ = hup.recv() => interrupt::Signal::Hup,
         };
         // A command in a part that can end early (svc's probe) prints what it has and exits with
         // the signal's code itself; the others stop here.

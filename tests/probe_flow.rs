@@ -509,6 +509,29 @@ fn ctrl_c_during_the_probe_deletes_the_job() {
     let reason = status(&j, "pods.listening")["reason"].as_str().unwrap();
     assert!(reason.contains("interrupted by SIGTERM"), "{reason}");
     assert_nothing_left(&api);
+
+    // SIGHUP (the terminal or SSH session closed) is handled like SIGTERM, exit 129 (128 + 1):
+    // the Job is deleted and the JUnit report still written (issue 18 item 4).
+    let api = cluster("127.0.0.1", "");
+    api.set_kubelet(|_| PodRun::Hang);
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-o", "junit"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run_interrupted("HUP", Duration::from_millis(1500));
+    assert_eq!(out.code, 129, "{}", out.stderr);
+    let doc = roxmltree::Document::parse(&out.stdout).expect("a JUnit document");
+    assert!(
+        doc.root_element().has_tag_name("testsuites"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("interrupted by SIGHUP"),
+        "{}",
+        out.stdout
+    );
+    assert_nothing_left(&api);
 }
 
 // The probe's stages are said as they happen (a spinner's message on a terminal; lines under -v),
