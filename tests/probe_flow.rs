@@ -929,6 +929,13 @@ spec:
         pod.starts_with("probe pod shop/netdoctor-probe-") && pod.contains("on node node-2"),
         "{pod}"
     );
+    // The report says which of the client's labels it carried (issue 18 item 6).
+    assert!(
+        pl["evidence"]
+            .to_string()
+            .contains("the probe carried the client's labels app=frontend"),
+        "{pl:#}"
+    );
     assert_nothing_left(&api);
 }
 

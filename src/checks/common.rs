@@ -108,6 +108,16 @@ pub(crate) fn probe_evidence(results: &ProbeResults) -> Vec<Evidence> {
             .iter()
             .map(|n| Evidence::new("ProbeNote", n.clone())),
     );
+    let copied = results.copied_labels();
+    if !copied.is_empty() {
+        out.push(Evidence::new(
+            "ProbeNote",
+            format!(
+                "the probe carried the client's labels {} (the deciding policies select on them)",
+                crate::text::labels(&copied)
+            ),
+        ));
+    }
     out
 }
 

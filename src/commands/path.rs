@@ -231,8 +231,7 @@ fn observed(results: &crate::state::probe::ProbeResults, report: &PathReport) ->
         notes.push("no packet capture in the probe: verdicts from connect(), weaker".into());
     }
     // The client's labels it carried (the probe's own are not news).
-    let mut copied = results.labels.clone();
-    copied.retain(|k, _| k != crate::probe::MANAGED_BY.0 && k != crate::probe::NAME_LABEL.0);
+    let copied = results.copied_labels();
     let identity = if copied.is_empty() {
         String::new()
     } else {

@@ -68,8 +68,16 @@ impl Default for ProbeOptions {
 /// The labels of the probe pod: ours, plus a would-be client's (only those policies reference).
 pub(crate) fn pod_labels(plan: &ProbePlan) -> BTreeMap<String, String> {
     let mut labels = plan.labels.clone();
-    labels.insert(MANAGED_BY.0.into(), MANAGED_BY.1.into());
-    labels.insert(NAME_LABEL.0.into(), NAME_LABEL.1.into());
+    // The client's labels win (they are copied because a deciding policy selects on them): a
+    // probe that overwrote the client's app.kubernetes.io/name would be dropped by the very
+    // policy it is there to test. The probe's own identity goes only where the client has none;
+    // the Job keeps it in any case (cleanup finds the Job, and its pod goes with it).
+    labels
+        .entry(MANAGED_BY.0.into())
+        .or_insert_with(|| MANAGED_BY.1.into());
+    labels
+        .entry(NAME_LABEL.0.into())
+        .or_insert_with(|| NAME_LABEL.1.into());
     labels
 }
 
@@ -226,6 +234,23 @@ mod tests {
             expected_answers: vec![],
             unsupported: vec![],
         }
+    }
+
+    #[test]
+    fn the_clients_labels_win_over_the_probes_own() {
+        // Issue 18 item 6: a policy selecting app.kubernetes.io/name=frontend must see the
+        // client's value on the probe, not netdoctor-probe.
+        let mut p = plan();
+        p.labels = BTreeMap::from([
+            ("app.kubernetes.io/name".to_string(), "frontend".to_string()),
+            ("tier".to_string(), "web".to_string()),
+        ]);
+        let labels = pod_labels(&p);
+        assert_eq!(labels["app.kubernetes.io/name"], "frontend");
+        assert_eq!(labels["tier"], "web");
+        assert_eq!(labels[MANAGED_BY.0], MANAGED_BY.1);
+        // Without a client label of that name, the probe names itself.
+        assert_eq!(pod_labels(&plan())[NAME_LABEL.0], NAME_LABEL.1);
     }
 
     #[test]

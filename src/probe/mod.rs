@@ -12,9 +12,7 @@ pub(crate) use crate::state::plan::{ProbePlan, Purpose};
 pub(crate) use crate::state::probe::ProbeResults;
 use crate::wire::Verdict;
 
-/// Labels every object the tool creates carries (`cleanup` finds them by the first).
-pub(crate) const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-netdoctor");
-pub(crate) const NAME_LABEL: (&str, &str) = ("app.kubernetes.io/name", "netdoctor-probe");
+pub(crate) use crate::state::probe::{MANAGED_BY, NAME_LABEL};
 /// When a probe object may be deleted by `cleanup` even if its run is still going (RFC 3339).
 pub(crate) const DEADLINE_ANNOTATION: &str = "netdoctor.io/deadline";
 

@@ -39,6 +39,11 @@ impl Rung {
     }
 }
 
+/// Labels every object the tool creates carries (`cleanup` finds them by the first); a probe pod
+/// carries them where the client's copied labels do not say otherwise.
+pub(crate) const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-netdoctor");
+pub(crate) const NAME_LABEL: (&str, &str) = ("app.kubernetes.io/name", "netdoctor-probe");
+
 /// What a probe run produced.
 #[derive(Debug, Clone)]
 pub struct ProbeResults {
@@ -59,6 +64,16 @@ pub struct ProbeResults {
 }
 
 impl ProbeResults {
+    /// The client's labels the probe carried (its own identity labels left out).
+    pub fn copied_labels(&self) -> std::collections::BTreeMap<String, String> {
+        let mut copied = self.labels.clone();
+        copied.retain(|k, v| {
+            let pair = (k.as_str(), v.as_str());
+            pair != MANAGED_BY && pair != NAME_LABEL
+        });
+        copied
+    }
+
     /// Reads the agent's log: one JSON object per line; other lines (a runtime's noise) are
     /// ignored, an unreadable JSON line is an error.
     pub fn parse_log(log: &str) -> Result<(Vec<Line>, Option<Summary>), String> {
