@@ -162,10 +162,15 @@ pub(crate) fn targets(spec: &k8s_openapi::api::core::v1::ServiceSpec, pods: &[Po
     out
 }
 
+/// Labels Kubernetes copies from the pod's node when it is bound (the PodTopologyLabels
+/// admission plugin: `topology.kubernetes.io/zone`, `…/region`): where a pod runs, not what it
+/// is — a policy selecting on them would admit the client only in that zone.
+const PLACEMENT_PREFIX: &str = "topology.kubernetes.io/";
+
 fn role_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     labels
         .iter()
-        .filter(|(k, _)| !REVISION_LABELS.contains(&k.as_str()))
+        .filter(|(k, _)| !REVISION_LABELS.contains(&k.as_str()) && !k.starts_with(PLACEMENT_PREFIX))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
@@ -1032,4 +1037,28 @@ fn dns_policy(c: &PodInfo, dns: &Dns) -> String {
             Some(dns.pod.namespace.as_str())
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggested_selectors_leave_out_revision_and_placement_labels() {
+        // Kubernetes writes these, not the workload's author: a revision hash changes on every
+        // rollout, and the node's zone and region are copied onto a pod at binding
+        // (PodTopologyLabels admission; seen on the real test cluster) — selecting on them
+        // would admit the client only in one revision or one zone.
+        let labels = BTreeMap::from(
+            [
+                ("app", "frontend"),
+                ("pod-template-hash", "6b7c"),
+                ("topology.kubernetes.io/zone", "zone-a"),
+                ("topology.kubernetes.io/region", "lab"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        let kept: Vec<String> = role_labels(&labels).into_keys().collect();
+        assert_eq!(kept, vec!["app".to_string()]);
+    }
 }
