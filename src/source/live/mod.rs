@@ -40,6 +40,44 @@ enum ReadError {
     Other(String),
 }
 
+/// A list followed page by page must end: a server (or a proxy in front of it) that repeats a
+/// continue token, or hands out new ones with nothing in the pages, would be followed forever.
+#[derive(Default)]
+struct Paging {
+    seen: std::collections::HashSet<String>,
+    pages: usize,
+    empty_in_a_row: usize,
+}
+
+/// More pages than any cluster holds (at 500 a page: two million objects of one kind).
+const MAX_PAGES: usize = 4_000;
+/// The API server may answer a page with nothing in it (a selector matched nothing there), but
+/// not many in a row.
+const MAX_EMPTY_PAGES: usize = 16;
+
+impl Paging {
+    /// Accepts the next page's continue token, or says why the list cannot be trusted to end.
+    fn next(&mut self, token: &str, empty: bool) -> std::result::Result<(), String> {
+        self.pages += 1;
+        if !self.seen.insert(token.to_string()) {
+            return Err(format!(
+                "the API server repeated a continue token after {} pages: the list would never end",
+                self.pages
+            ));
+        }
+        self.empty_in_a_row = if empty { self.empty_in_a_row + 1 } else { 0 };
+        if self.empty_in_a_row >= MAX_EMPTY_PAGES {
+            return Err(format!(
+                "the API server answered {MAX_EMPTY_PAGES} empty pages in a row, each with a new continue token: the list would never end"
+            ));
+        }
+        if self.pages >= MAX_PAGES {
+            return Err(format!("more than {MAX_PAGES} pages: stopped"));
+        }
+        Ok(())
+    }
+}
+
 impl ReadError {
     fn into_unavailable(
         self,
@@ -231,11 +269,18 @@ impl Live {
             lp.limit(PAGE)
         };
         let mut items = Vec::new();
+        let mut paging = Paging::default();
         loop {
             let page = self.bounded(what.clone(), api.list(&lp)).await?;
+            let empty = page.items.is_empty();
             items.extend(page.items);
             match page.metadata.continue_ {
-                Some(token) if !token.is_empty() => lp = lp.continue_token(&token),
+                Some(token) if !token.is_empty() => {
+                    paging
+                        .next(&token, empty)
+                        .map_err(|why| ReadError::Other(format!("{what}: {why}")))?;
+                    lp = lp.continue_token(&token);
+                }
                 _ => return Ok(items),
             }
         }

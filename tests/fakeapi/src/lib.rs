@@ -83,6 +83,15 @@ impl Started {
     }
 }
 
+/// How a broken server pages forever.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndlessContinue {
+    /// The same continue token on every page (the first page again and again).
+    SameToken = 1,
+    /// A new token on every page, past the end: empty pages forever.
+    FreshTokens = 2,
+}
+
 #[derive(Default)]
 struct Shared {
     objects: RwLock<BTreeMap<Key, Value>>,
@@ -93,6 +102,8 @@ struct Shared {
     latency_ms: AtomicU64,
     /// Time a create takes to answer *after* it was stored (a response still in flight).
     create_latency_ms: AtomicU64,
+    /// A broken server's paging (see [`EndlessContinue`]), as its discriminant (0: none).
+    endless_continue: AtomicU64,
     resource_version: AtomicU64,
     /// When the store was made (the request log's clock).
     started: Started,
@@ -296,6 +307,13 @@ impl FakeApi {
         self.shared
             .create_latency_ms
             .store(latency.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Makes every list answer with a continue token, as a broken server or proxy might.
+    pub fn set_endless_continue(&self, mode: EndlessContinue) {
+        self.shared
+            .endless_continue
+            .store(mode as u64, Ordering::SeqCst);
     }
 
     pub fn set_latency(&self, latency: Duration) {
@@ -784,6 +802,16 @@ fn list(api: &FakeApi, t: &Target, query: &HashMap<String, String>) -> Response 
     if end < matching.len() {
         meta["continue"] = json!(format!("offset-{end}"));
         meta["remainingItemCount"] = json!(matching.len() - end);
+    }
+    match api.shared.endless_continue.load(Ordering::SeqCst) {
+        1 => meta["continue"] = json!("offset-0"),
+        2 => {
+            meta["continue"] = json!(format!(
+                "offset-{}",
+                offset.saturating_add(limit.min(1 << 20))
+            ))
+        }
+        _ => {}
     }
     json_response(
         StatusCode::OK,
