@@ -135,3 +135,33 @@ fn an_endless_input_is_cut_at_the_limit() {
     );
     assert!(stderr.contains("exit=2"), "{stderr}");
 }
+
+/// A CRD whose schema nests 60 levels, as `kubectl get crd -o json` prints it, is more than
+/// serde_json's 128 levels of JSON: it used to fail the whole run (exit 2, "recursion limit
+/// exceeded") though YAML of the same read fine (issue 18 item 19). It is read, and its kind
+/// ignored, like the YAML.
+#[test]
+fn a_deep_crd_schema_in_json_is_read() {
+    fn schema(n: usize) -> serde_json::Value {
+        if n == 0 {
+            return serde_json::json!({"type": "string"});
+        }
+        serde_json::json!({"type": "object", "properties": {"x": schema(n - 1)}})
+    }
+    let crd = serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "deeps.example.com"},
+        "spec": {"group": "example.com", "names": {"kind": "Deep", "plural": "deeps"}, "scope": "Namespaced",
+                 "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": schema(60)}}]}
+    });
+    let svc = serde_json::json!({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}
+    });
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [crd, svc]});
+    let run = Run::new(["svc", "web", "-n", "shop", "-o", "json", "-f"]);
+    let path = run.write("deep.json", &serde_json::to_string_pretty(&list).unwrap());
+    let out = run.arg(path.display().to_string()).run();
+    assert_ne!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.check_status("service.exists"), "pass", "{}", out.stderr);
+}

@@ -214,14 +214,24 @@ pub(crate) fn parse_text(file: &str, text: &str, out: &mut Vec<Loaded>) -> Resul
         }
         let mut values = Vec::new();
         if looks_like_json(&doc) {
-            // A JSON stream: serde_json has no node budget to breach, and its depth limit (128)
-            // is well above what a CRD schema nests.
+            // A JSON stream: serde_json has no node budget to breach. Its depth limit (128
+            // levels of objects and arrays) is below what a deep CRD schema nests as JSON
+            // (`kubectl get crd -o json`): such a document is read again as YAML, of which JSON
+            // is a subset, under the YAML depth limit (256).
             let mut stream = serde_json::Deserializer::from_str(&doc).into_iter::<Strict>();
             loop {
-                let at = line + doc[..stream.byte_offset()].matches('\n').count();
+                let start = stream.byte_offset();
+                let at = line + doc[..start].matches('\n').count();
                 match stream.next() {
                     None => break,
                     Some(Ok(Strict(v))) => values.push((at, v)),
+                    Some(Err(e)) if e.to_string().starts_with("recursion limit exceeded") => {
+                        let v: Value =
+                            serde_saphyr::from_str_with_options(&doc[start..], yaml_options())
+                                .map_err(|y| located(file, number + 1, at, &y.to_string()))?;
+                        values.push((at, v));
+                        break;
+                    }
                     Some(Err(e)) => {
                         number += 1;
                         return Err(located(file, number, at, &e.to_string()));
