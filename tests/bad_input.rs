@@ -629,3 +629,29 @@ fn an_endless_continue_token_ends_the_read() {
         assert!(requests < 200, "{mode:?}: {requests} requests");
     }
 }
+
+/// A credential plugin that starts children: the time limit stops them too (issue 18 item 11:
+/// they used to survive "it was stopped"). One that prints without end is stopped at 1 MiB
+/// (item 16: /dev/zero went to 1.9 GB in 3 s).
+#[test]
+fn a_credential_plugin_is_stopped_with_its_children_and_its_output_capped() {
+    let server = FakeApi::new().start();
+    let keep = tempfile::tempdir().unwrap();
+    let run = Run::new(["svc", "web", "--request-timeout", "2s"]);
+    let child_pid = keep.path().join("child");
+    let script = format!(
+        "#!/bin/sh\nsleep 60 &\necho $! > {}\nwait\n",
+        child_pid.display()
+    );
+    let kc = exec_kubeconfig(&run, &server, &script);
+    let out = run.arg("--kubeconfig").arg(kc.display().to_string()).run();
+    error_says(&out, 3, "did not answer within 2 s");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(gone(&child_pid), "the plugin's child is still running");
+
+    let run = Run::new(["svc", "web", "--request-timeout", "20s"]);
+    let kc = exec_kubeconfig(&run, &server, "#!/bin/sh\nexec cat /dev/zero\n");
+    let out = run.arg("--kubeconfig").arg(kc.display().to_string()).run();
+    error_says(&out, 3, "printed more than 1 MiB");
+    assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+}

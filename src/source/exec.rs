@@ -41,7 +41,34 @@ pub(crate) async fn resolve(config: &mut Config, limit: Option<Duration>) -> Res
     };
     let shown = text::sanitize(&program);
     let mut cmd = command(&exec, &program);
-    let run = cmd.output();
+    let cannot_run = |e: std::io::Error| {
+        Error::Kubeconfig(format!(
+            "cannot run the kubeconfig's credential plugin {shown}: {e}{}",
+            exec.install_hint
+                .as_deref()
+                .map(|h| format!(" ({})", text::sanitize(h)))
+                .unwrap_or_default()
+        ))
+    };
+    let mut child = cmd.spawn().map_err(cannot_run)?;
+    // Whatever ends the wait early (the time limit, Ctrl-C dropping this future) stops the
+    // plugin and everything it started, not only the plugin.
+    let mut group = Group(child.id());
+    let stdout = child.stdout.take();
+    let run = async {
+        let mut printed = Vec::new();
+        if let Some(out) = stdout {
+            tokio::io::AsyncReadExt::read_to_end(
+                &mut tokio::io::AsyncReadExt::take(out, OUTPUT_CAP + 1),
+                &mut printed,
+            )
+            .await?;
+        }
+        if printed.len() as u64 > OUTPUT_CAP {
+            return Ok(None);
+        }
+        child.wait().await.map(|status| Some((status, printed)))
+    };
     let out = match limit {
         Some(t) => tokio::time::timeout(t, run).await.map_err(|_| {
             Error::Unreachable(format!(
@@ -51,15 +78,18 @@ pub(crate) async fn resolve(config: &mut Config, limit: Option<Duration>) -> Res
         })?,
         None => run.await,
     }
-    .map_err(|e| {
-        Error::Kubeconfig(format!(
-            "cannot run the kubeconfig's credential plugin {shown}: {e}{}",
-            exec.install_hint
-                .as_deref()
-                .map(|h| format!(" ({})", text::sanitize(h)))
-                .unwrap_or_default()
-        ))
-    })?;
+    .map_err(cannot_run)?;
+    let Some((status, stdout)) = out else {
+        return Err(Error::Kubeconfig(format!(
+            "the kubeconfig's credential plugin {shown} printed more than 1 MiB: no credential is that large; it was stopped"
+        )));
+    };
+    group.0 = None; // it ended by itself: what it left running is its business
+    let out = std::process::Output {
+        status,
+        stdout,
+        stderr: Vec::new(),
+    };
     interrupted(&out.status)?;
     if !out.status.success() {
         return Err(Error::Kubeconfig(format!(
@@ -100,6 +130,24 @@ pub(crate) async fn resolve(config: &mut Config, limit: Option<Duration>) -> Res
 
 /// The plugin's command as kubectl runs it: its args and env, KUBERNETES_EXEC_INFO, stdin only
 /// when interactive; killed when dropped (timeout, Ctrl-C), never left running.
+/// A credential is small: a plugin printing more is broken (or printing /dev/zero).
+const OUTPUT_CAP: u64 = 1 << 20;
+
+/// The plugin's process group, killed when dropped while set.
+struct Group(Option<u32>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // The plugin leads its own group (see `command`): its children go with it.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
 fn command(exec: &kube::config::ExecConfig, program: &str) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(exec.args.iter().flatten());
@@ -126,6 +174,12 @@ fn command(exec: &kube::config::ExecConfig, program: &str) -> tokio::process::Co
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .kill_on_drop(true);
+    // Its own process group, so that stopping it stops what it started — unless it may ask a
+    // person something: then it stays in the terminal's foreground group (where Ctrl-C reaches
+    // it, and reading the terminal does not stop it).
+    if !(interactive && std::io::IsTerminal::is_terminal(&std::io::stdin())) {
+        cmd.process_group(0);
+    }
     cmd
 }
 
