@@ -333,6 +333,8 @@ struct Group {
     object: ObjectRef,
     /// (kind, name) of the owning workload, when known.
     workload: Option<(String, String)>,
+    /// The labels of the group's first pod (they share the template's).
+    labels: BTreeMap<String, String>,
     count: usize,
     diff: LabelDiff,
 }
@@ -398,6 +400,7 @@ fn closest(selector: &BTreeMap<String, String>, pods: &[Pod]) -> Vec<Group> {
             who,
             object,
             workload,
+            labels: k8s::labels_of(pod),
             count: 1,
             diff,
         });
@@ -484,11 +487,24 @@ fn offline_fixes(state: &ClusterState, g: &Group, wanted: &BTreeMap<&str, &str>)
 /// a bare pod.
 fn label_pods(ns: &str, g: &Group, wanted: &BTreeMap<&str, &str>) -> String {
     match &g.workload {
+        Some((kind, wname)) if kind == "ReplicaSet" => {
+            // A ReplicaSet's template reaches only the pods it creates from now on; the ones it
+            // has keep their labels (no rollout, unlike a Deployment's).
+            let patch = json!({"spec": {"template": {"metadata": {"labels": wanted}}}});
+            let selector: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let labels: Vec<String> = wanted.iter().map(|(k, v)| q(&format!("{k}={v}"))).collect();
+            format!(
+                "kubectl patch replicaset {} -n {} --type merge -p {}   # new pods only: a ReplicaSet never relabels the pods it has\nkubectl label pods -n {} -l {} {} --overwrite   # the pods it has now",
+                q(wname),
+                q(ns),
+                shell_quote(&patch.to_string()),
+                q(ns),
+                q(&selector.join(",")),
+                labels.join(" ")
+            )
+        }
         Some((kind, wname))
-            if matches!(
-                kind.as_str(),
-                "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
-            ) =>
+            if matches!(kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet") =>
         {
             let patch = json!({"spec": {"template": {"metadata": {"labels": wanted}}}});
             format!(
@@ -583,6 +599,31 @@ metadata:
 kind: Pod
 metadata: {name: web-1, namespace: shop, labels: {app: web}}
 ";
+
+    #[test]
+    fn a_bare_replicasets_pods_are_relabelled_not_rolled() {
+        // Issue 18 item 7: a ReplicaSet applies its template to the pods it creates, never to
+        // the ones it has — "rolls them" was wrong. Patch it for the future, label the present.
+        let bare = PG.replace("pod-template-hash: 7d9f8c", "role: primary");
+        let o = run(&state("shop", "postgres", &bare));
+        assert_eq!(o.status, Status::Fail);
+        let lines: Vec<&str> = o.fix[0].lines().collect();
+        assert_eq!(lines.len(), 2, "{:?}", o.fix);
+        assert!(
+            lines[0].starts_with("kubectl patch replicaset postgres-7d9f8c -n shop --type merge")
+                && lines[0].contains("new pods only")
+                && !lines[0].contains("rolls"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with(
+                "kubectl label pods -n shop -l app=postgres,role=primary tier=db --overwrite"
+            ),
+            "{}",
+            lines[1]
+        );
+    }
 
     #[test]
     fn seed_example_names_the_missing_key_and_offers_both_fixes() {
