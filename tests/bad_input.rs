@@ -655,3 +655,31 @@ fn a_credential_plugin_is_stopped_with_its_children_and_its_output_capped() {
     error_says(&out, 3, "printed more than 1 MiB");
     assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
 }
+
+/// A throttling API server (429 Too Many Requests, or 503) is said to be throttling, at once,
+/// not reported as "did not answer" at the deadline (issue 18 item 15; kube's retry used to
+/// resend eleven times in 10 s).
+#[test]
+fn a_throttling_api_server_is_named_as_such() {
+    for code in [429u16, 503] {
+        let api = web_service();
+        api.fail("/api/v1/namespaces/shop/services/web", code);
+        let server = api.start();
+        let out = Run::new(["svc", "web", "-n", "shop", "--request-timeout", "10s"])
+            .kubeconfig(&server, None)
+            .run();
+        assert_eq!(out.code, 3, "{code}: {}{}", out.stdout, out.stderr);
+        let said = format!("{}{}", out.stdout, out.stderr);
+        let want = if code == 429 {
+            "the API server is throttling (429 Too Many Requests)"
+        } else {
+            "the API server is unavailable (503 Service Unavailable)"
+        };
+        assert!(said.contains(want), "{code}: {said}");
+        assert!(
+            out.elapsed < Duration::from_secs(10),
+            "{code}: {:?}",
+            out.elapsed
+        );
+    }
+}

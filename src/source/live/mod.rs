@@ -102,6 +102,10 @@ fn classify(e: kube::Error) -> ReadError {
         kube::Error::Api(status) => match status.code {
             403 => ReadError::Forbidden,
             404 => ReadError::NotFound,
+            429 => ReadError::Other("the API server is throttling (429 Too Many Requests)".into()),
+            503 => {
+                ReadError::Other("the API server is unavailable (503 Service Unavailable)".into())
+            }
             code => ReadError::Other(format!("{} ({code})", text::sanitize(&status.message))),
         },
         kube::Error::HyperError(ref h) => ReadError::Transport(root_cause(h), Some(e)),
@@ -163,6 +167,9 @@ impl Live {
         }
         apply_overrides(&mut config, &settings.auth)?;
         config.headers.push(user_agent());
+        // kube's own retry of 429/503 resends without bound until --request-timeout, which then
+        // says "did not answer" of a server that answered "too many requests" every time.
+        config.default_retry = false;
         let token_from = if settings.auth.token.is_some() {
             TokenFrom::Flag
         } else if config.auth_info.exec.is_some() {
