@@ -688,6 +688,24 @@ fn cleanup_deletes_expired_and_orphaned_probes_and_keeps_running_ones() {
     assert_eq!(names("Job", "batch/v1"), ["netdoctor-probe-new"]);
     // The old Job's pod went with it (background propagation); the running one's stays.
     assert_eq!(names("Pod", "v1"), ["netdoctor-probe-new-x"]);
+    // The Jobs cannot be listed a second time (issue 18 item 10): the running probe's pod
+    // would look orphaned. Cleanup stops (exit 3) and deletes nothing on that partial view.
+    api.fail_once_after("/apis/batch/v1/namespaces/shop/jobs", 500, 1);
+    let partial = Run::new(["cleanup"])
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    assert_eq!(partial.code, 3, "{}", partial.stderr);
+    assert!(
+        partial.stderr.contains("cannot list jobs"),
+        "{}",
+        partial.stderr
+    );
+    assert_eq!(
+        names("Pod", "v1"),
+        ["netdoctor-probe-new-x"],
+        "{}",
+        partial.stdout
+    );
     let all = Run::new(["cleanup", "--all"])
         .kubeconfig(&server, Some("shop"))
         .run();

@@ -135,12 +135,14 @@ impl Scope {
             .bounded(self.api::<Pod>().list(&self.selector))
             .await
             .map_err(|e| self.refused("list pods", e))?;
+        // Without the Jobs every probe pod would look orphaned: a failed read stops here, and
+        // nothing is deleted on a partial view.
         let live_jobs: Vec<String> = self
             .prober
             .bounded(self.api::<Job>().list(&self.selector))
             .await
             .map(|l| l.items.into_iter().filter_map(|j| j.metadata.uid).collect())
-            .unwrap_or_default();
+            .map_err(|e| self.refused("list jobs", e))?;
         let mut deleted = Vec::new();
         for pod in pods.items {
             let owned = pod

@@ -99,6 +99,8 @@ struct Shared {
     forbidden: RwLock<Vec<Forbid>>,
     /// Paths that answer a server error: (path, code).
     failing: RwLock<Vec<(String, u16)>>,
+    /// (path, code, requests to let through first): one failure in mid-run.
+    failing_later: Mutex<Vec<(String, u16, usize)>>,
     latency_ms: AtomicU64,
     /// Time a create takes to answer *after* it was stored (a response still in flight).
     create_latency_ms: AtomicU64,
@@ -242,6 +244,15 @@ impl FakeApi {
             .write()
             .unwrap()
             .push((path.into(), code));
+    }
+
+    /// Answers `code` once to a request for `path`, after letting the first `after` through.
+    pub fn fail_once_after(&self, path: &str, code: u16, after: usize) {
+        self.shared
+            .failing_later
+            .lock()
+            .unwrap()
+            .push((path.into(), code, after));
     }
 
     /// Refuses `verb` on `resource` (plural) in `namespace` (None: everywhere) with a 403.
@@ -634,7 +645,16 @@ async fn handle(
         .unwrap()
         .iter()
         .find(|(path, _)| uri.path() == path)
-        .map(|(_, code)| *code);
+        .map(|(_, code)| *code)
+        .or_else(|| {
+            let mut later = api.shared.failing_later.lock().unwrap();
+            let at = later.iter().position(|(p, _, _)| uri.path() == p)?;
+            if later[at].2 == 0 {
+                return Some(later.remove(at).1);
+            }
+            later[at].2 -= 1;
+            None
+        });
     if let Some(code) = failing {
         return status(
             code,
