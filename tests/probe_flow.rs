@@ -620,6 +620,27 @@ fn ctrl_c_while_the_job_create_is_in_flight_deletes_the_job() {
     assert_nothing_left(&api);
 }
 
+/// A create the server stores but never answers (the reply lost to a timeout) must not leave a
+/// Job behind (issue 18 item 9): the run deletes it by the name it chose.
+#[test]
+fn a_create_whose_answer_never_comes_is_deleted_all_the_same() {
+    let api = cluster("127.0.0.1", "");
+    api.set_kubelet(|_| PodRun::Hang);
+    api.set_create_latency(Duration::from_secs(20));
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-o", "json", "--request-timeout", "2s"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let reason = status(&out.json(), "pods.listening")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("cannot create the probe Job"), "{reason}");
+    assert_nothing_left(&api);
+}
+
 #[test]
 fn a_probe_that_never_ends_times_out_and_cleans_up() {
     let api = cluster("127.0.0.1", "");

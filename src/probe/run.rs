@@ -239,25 +239,27 @@ impl Prober {
         let created = self
             .bounded(jobs.create(&PostParams::default(), &manifest))
             .await;
-        if created.is_err() {
-            unregister(ns, &name);
-        }
         match created {
             Ok(_) => {}
             Err(kube::Error::Api(status))
                 if status.code == 403 && !is_admission(&status.message) =>
             {
+                unregister(ns, &name);
                 return forbidden("create", "jobs", ns);
             }
             Err(kube::Error::Api(status)) => {
+                unregister(ns, &name);
                 return Attempt::Failed(failure(format!(
                     "the probe Job was refused: {}",
                     text::sanitize(&status.message)
                 )));
             }
             Err(e) => {
+                // No answer (a timeout, a reset): the server may have stored the Job all the
+                // same. Delete it by the name chosen here — gone already is fine.
+                self.delete(ns, &name).await;
                 return Attempt::Failed(failure(format!(
-                    "cannot create the probe Job: {}",
+                    "cannot create the probe Job: {} (a Job {ns}/{name} it may have made is deleted)",
                     text::sanitize(&e.to_string())
                 )));
             }
