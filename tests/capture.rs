@@ -215,3 +215,87 @@ fn bad_output_or_container_is_refused_before_the_pod_is_touched() {
     assert!(writes.is_empty(), "{writes:?}");
     assert!(!std::path::Path::new("/nonexistent/dir").exists());
 }
+
+/// Where `-w` points (issue 18 item 12): a FIFO (a live reader such as `wireshark -k -i`) is
+/// written in place, not replaced by a regular file; a symlink to a file keeps being a link
+/// and its file gets the pcap. Limits that capture nothing, and an interface name no kernel
+/// accepts, are refused before the pod is touched.
+#[test]
+fn the_pcap_goes_where_w_points_and_bad_limits_are_refused_first() {
+    // A pcap global header alone (no packet), as the agent sends it: base64 lines.
+    let header: [u8; 24] = [
+        0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+    ];
+    let line = {
+        use base64::Engine as _;
+        format!(
+            "pcap {}",
+            base64::engine::general_purpose::STANDARD.encode(header)
+        )
+    };
+    let api = pod("10.1.2.2");
+    let logs = line.clone();
+    api.set_ephemeral_runner(move |_, _| PodRun::Exited {
+        logs: logs.clone(),
+        exit_code: 0,
+    });
+    let server = api.start();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = |w: &std::path::Path, extra: &[&str]| {
+        Run::new(["capture", "web-a", "-n", "shop", "--duration", "1s", "-w"])
+            .arg(w.to_str().unwrap())
+            .args(extra)
+            .kubeconfig(&server, None)
+            .timeout(Duration::from_secs(30))
+            .run()
+    };
+
+    let target = dir.path().join("real.pcap");
+    std::fs::write(&target, b"old").unwrap();
+    let link = dir.path().join("link.pcap");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = capture(&link, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), header);
+
+    let fifo = dir.path().join("live.pcap");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let out = capture(&fifo, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(reader.join().unwrap(), header);
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+
+    let patches = || api.requests().into_iter().filter(|r| r.is_write()).count();
+    let before = patches();
+    for (extra, said) in [
+        (&["--duration", "0s"][..], "--duration 0 captures nothing"),
+        (&["--max-packets", "0"], "--max-packets 0 captures nothing"),
+        (&["--iface", "eth0/x"], "is not an interface name"),
+    ] {
+        let args: Vec<&str> = extra.to_vec();
+        let out = Run::new(["capture", "web-a", "-n", "shop", "-w", "-"])
+            .args(&args)
+            .kubeconfig(&server, None)
+            .run();
+        assert_eq!(out.code, 2, "{extra:?}: {}", out.stderr);
+        assert!(out.stderr.contains(said), "{extra:?}: {}", out.stderr);
+    }
+    assert_eq!(patches(), before, "nothing written to the cluster");
+}

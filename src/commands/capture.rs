@@ -28,6 +28,7 @@ pub(crate) async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitC
     if let Some(expr) = &args.filter {
         Filter::parse(expr).map_err(Error::Usage)?;
     }
+    validate_limits(args)?;
     // The ephemeral container can never be removed: every input, the output file included, is
     // checked before it is added.
     let mut output = PcapOutput::open(&args.write)?;
@@ -69,6 +70,35 @@ pub(crate) async fn run(settings: &Settings, args: &CaptureArgs) -> Result<ExitC
         args.write.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the agent would refuse or never end with, refused here: the ephemeral container is
+/// irreversible.
+fn validate_limits(args: &CaptureArgs) -> Result<()> {
+    if args.duration.is_zero() {
+        return Err(Error::Usage(
+            "--duration 0 captures nothing: give a duration such as 20s".into(),
+        ));
+    }
+    if args.max_packets == Some(0) {
+        return Err(Error::Usage(
+            "--max-packets 0 captures nothing: give 1 or more".into(),
+        ));
+    }
+    if let Some(iface) = &args.iface {
+        // Linux interface names: 1 to 15 bytes, no '/', ':' or whitespace.
+        let valid = !iface.is_empty()
+            && iface.len() <= 15
+            && !iface
+                .chars()
+                .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
+        if !valid {
+            return Err(Error::Usage(text::sanitize(&format!(
+                "--iface {iface:?} is not an interface name (1 to 15 characters, no '/', ':' or spaces)"
+            ))));
+        }
+    }
+    Ok(())
 }
 
 /// The pod to capture in: it exists, runs, and has the container `-c` names.
@@ -176,6 +206,10 @@ async fn capture_log(
 /// capture leaves no file behind, and an unwritable path fails before the pod is touched.
 enum PcapOutput {
     Stdout,
+    /// A FIFO or a character device (a reader such as `wireshark -k -i FIFO`, or /dev/stdout):
+    /// written in place, opened only when the pcap is there (opening a FIFO waits for its
+    /// reader).
+    Stream(std::path::PathBuf),
     File {
         target: std::path::PathBuf,
         temp: std::path::PathBuf,
@@ -197,6 +231,21 @@ impl PcapOutput {
         if path.is_dir() {
             return Err(cannot(std::io::Error::other("it is a directory")));
         }
+        if let Ok(meta) = std::fs::metadata(path) {
+            use std::os::unix::fs::FileTypeExt;
+            let kind = meta.file_type();
+            if kind.is_fifo() || kind.is_char_device() {
+                return Ok(PcapOutput::Stream(path.to_path_buf()));
+            }
+            if !kind.is_file() {
+                return Err(cannot(std::io::Error::other(
+                    "not a regular file, a FIFO or a character device",
+                )));
+            }
+        }
+        // A symlink to a file: the file is replaced, the link stays.
+        let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let path = resolved.as_path();
         let file_name = path
             .file_name()
             .ok_or_else(|| cannot(std::io::Error::other("no file name")))?;
@@ -223,15 +272,30 @@ impl PcapOutput {
                 out.write_all(bytes)?;
                 out.flush()?;
             }
+            PcapOutput::Stream(path) => {
+                let cannot = |e: std::io::Error| {
+                    Error::Usage(format!("cannot write {}: {e}", path.display()))
+                };
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&*path)
+                    .map_err(cannot)?;
+                f.write_all(bytes).map_err(cannot)?;
+            }
             PcapOutput::File { target, temp, file } => {
                 let cannot = |e: std::io::Error| {
                     Error::Usage(format!("cannot write {}: {e}", target.display()))
                 };
                 let mut f = file.take().expect("written once");
-                f.write_all(bytes)
+                let written = f
+                    .write_all(bytes)
                     .and_then(|()| f.sync_all())
-                    .map_err(cannot)?;
-                std::fs::rename(&*temp, &*target).map_err(cannot)?;
+                    .and_then(|()| std::fs::rename(&*temp, &*target));
+                if let Err(e) = written {
+                    // A full disk: the hidden temporary goes, and the error says why.
+                    let _ = std::fs::remove_file(&*temp);
+                    return Err(cannot(e));
+                }
             }
         }
         Ok(())
