@@ -150,3 +150,29 @@ fn fix_commands_quote_every_cluster_name() {
         "the owner's name is not one argument: {recorded}"
     );
 }
+
+/// `-v` says what it reads — the Service's selector, names from the cluster — and that text
+/// reaches the terminal: an escape sequence in it (ESC, OSC setting the title) is neutralised
+/// like everywhere else (issue 18 item 21).
+#[test]
+fn verbose_lines_neutralise_what_the_cluster_says() {
+    let api = FakeApi::new();
+    api.insert(serde_json::json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"selector": {"app": "w\u{1b}]0;pwned\u{7}eb\u{1b}[2J"}, "ports": [{"port": 80}]},
+    }))
+    .unwrap();
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-n", "shop", "-v"])
+        .kubeconfig(&server, None)
+        .run();
+    assert!(
+        out.stderr.contains("netdoctor: list pods"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+    assert!(!out.stderr.contains('\u{7}'), "{:?}", out.stderr);
+    assert!(!out.stdout.contains('\u{1b}'), "{:?}", out.stdout);
+}

@@ -276,6 +276,8 @@ impl Prober {
 
     /// Says a probe's new stage: under -v on stderr, on a terminal as the spinner's message.
     fn tell(&self, stage: &str, started: Instant, opts: &ProbeOptions) {
+        // Stages quote the cluster (a scheduler's message, a pod's name): never raw to a terminal.
+        let stage = &text::sanitize(stage);
         if self.verbose {
             eprintln!("probe: {stage}");
         }

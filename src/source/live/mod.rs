@@ -252,9 +252,13 @@ impl Live {
                 Ok(_) => "ok".to_string(),
                 Err(e) => format!("{e:?}"),
             };
+            // What was read names the cluster's selectors and objects: sanitised like all output.
             eprintln!(
-                "netdoctor: {what}: {outcome} in {} ms",
-                start.elapsed().as_millis()
+                "{}",
+                text::sanitize(&format!(
+                    "netdoctor: {what}: {outcome} in {} ms",
+                    start.elapsed().as_millis()
+                ))
             );
         }
         res
