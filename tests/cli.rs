@@ -519,3 +519,37 @@ fn readme_examples_are_the_binarys_output() {
     assert_eq!(offline.code, 1, "{}", offline.stderr);
     crate::support::assert_readme_example("offline", &offline.stdout, &|l| l.to_string());
 }
+
+/// A reader that stops early (`… | head -1`) does not change the exit code: it is the
+/// diagnosis' (issue 18 item 22: a broken pipe turned exit 1 into 0, and `reach -o json` into 3).
+#[test]
+fn a_closed_pipe_keeps_the_diagnosis_exit_code() {
+    let shop = repo().join("examples/broken-shop");
+    let shop = shop.to_str().unwrap();
+    for (args, want) in [
+        (vec!["svc", "postgres", "-n", "shop", "-f", shop], 1),
+        (
+            vec!["svc", "postgres", "-n", "shop", "-f", shop, "-o", "json"],
+            1,
+        ),
+        (vec!["scan", "-A", "-f", shop], 1),
+        (vec!["reach", "-A", "-f", shop, "-o", "json"], 0),
+    ] {
+        let mut child = std::process::Command::new(crate::support::BIN)
+            .args(&args)
+            .env("HOME", tempfile::tempdir().unwrap().path())
+            .env_remove("KUBECONFIG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before anything is written
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(want),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

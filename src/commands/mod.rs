@@ -122,13 +122,24 @@ pub(crate) fn print_flows(
     show_skipped: bool,
 ) -> Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    crate::render::flows(
-        report,
-        render_options(settings, strict, show_skipped),
-        &mut out,
+    delivered(
+        crate::render::flows(
+            report,
+            render_options(settings, strict, show_skipped),
+            &mut out,
+        )
+        .and_then(|()| out.flush()),
     )?;
-    out.flush()?;
     Ok(ExitCode::from(report.exit_code(strict)))
+}
+
+/// A reader that stopped early (`… | head -1`) ends the output, not the diagnosis: a broken pipe
+/// is no error, and the exit code stays the diagnosis' own.
+pub(crate) fn delivered(written: std::io::Result<()>) -> Result<()> {
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// Renders a report on stdout (buffered) and gives its exit code.
@@ -138,7 +149,8 @@ pub(crate) fn print_report(
     strict: bool,
 ) -> Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    crate::render::scan(report, settings.output, strict, &mut out)?;
-    out.flush()?;
+    delivered(
+        crate::render::scan(report, settings.output, strict, &mut out).and_then(|()| out.flush()),
+    )?;
     Ok(ExitCode::from(report.exit_code(strict)))
 }

@@ -76,13 +76,13 @@ impl<W: Write> Sink for JsonSink<W> {
             ","
         };
         write!(self.out, "{sep}\n    ")?;
-        serde_json::to_writer(&mut self.out, c).map_err(std::io::Error::other)
+        serde_json::to_writer(&mut self.out, c).map_err(json_io)
     }
     fn end(&mut self, notes: &[String]) -> std::io::Result<()> {
         let close = if self.first { "]" } else { "\n  ]" };
         writeln!(self.out, "{close},")?;
         write!(self.out, "  \"notes\": ")?;
-        serde_json::to_writer(&mut self.out, notes).map_err(std::io::Error::other)?;
+        serde_json::to_writer(&mut self.out, notes).map_err(json_io)?;
         writeln!(self.out, "\n}}")?;
         self.out.flush()
     }
@@ -196,5 +196,13 @@ impl<W: Write> Sink for TableSink<W> {
             writeln!(self.out, "note: {}", sanitize(n))?;
         }
         self.out.flush()
+    }
+}
+
+/// serde_json's error as an io::Error of the same kind (a broken pipe stays one).
+fn json_io(e: serde_json::Error) -> std::io::Error {
+    match e.io_error_kind() {
+        Some(kind) => std::io::Error::from(kind),
+        None => std::io::Error::other(e),
     }
 }

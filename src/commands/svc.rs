@@ -80,12 +80,14 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
     };
     let diagnosis = checks::diagnose(&state);
     let mut stdout = std::io::stdout().lock();
-    render::diagnosis(
-        &diagnosis,
-        super::render_options(settings, args.strict, args.show_skipped),
-        &mut stdout,
+    super::delivered(
+        render::diagnosis(
+            &diagnosis,
+            super::render_options(settings, args.strict, args.show_skipped),
+            &mut stdout,
+        )
+        .and_then(|()| stdout.flush()),
     )?;
-    stdout.flush()?;
     // Interrupted: what the API checks found is printed, and the exit says it was cut short.
     if let Some(signal) = interrupted {
         return Ok(ExitCode::from(signal.exit_code()));
