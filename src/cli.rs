@@ -36,7 +36,8 @@ pub(crate) struct GlobalArgs {
         long,
         global = true,
         help_heading = "Global options",
-        value_name = "PATH"
+        value_name = "PATH",
+        value_hint = clap::ValueHint::FilePath
     )]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
@@ -121,7 +122,13 @@ pub(crate) struct GlobalArgs {
     )]
     pub impersonate_groups: Vec<String>,
     /// A CA certificate file (PEM) to verify the API server with.
-    #[arg(long, global = true, value_name = "PATH", help_heading = "Connection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Connection",
+        value_hint = clap::ValueHint::FilePath
+    )]
     pub certificate_authority: Option<PathBuf>,
     /// Do not verify the API server's certificate (insecure).
     #[arg(long, global = true, help_heading = "Connection")]
@@ -296,7 +303,7 @@ pub(crate) struct SvcArgs {
     pub name: String,
     /// Diagnose manifests instead of a live cluster: files, directories (recursively) or "-" for
     /// stdin; multi-document YAML, JSON, `kind: List`.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    #[arg(short = 'f', long = "filename", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub filenames: Vec<PathBuf>,
     #[command(flatten)]
     pub probe: ProbeArgs,
@@ -360,7 +367,7 @@ pub(crate) struct PathArgs {
     #[arg(long, value_name = "svc/NAME[:PORT]|pod/NAME:PORT")]
     pub to: String,
     /// Decide on manifests instead of a live cluster.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    #[arg(short = 'f', long = "filename", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub filenames: Vec<PathBuf>,
     /// With --from pod/NAME: probe from inside that pod (ephemeral container).
     #[arg(long)]
@@ -374,7 +381,7 @@ pub(crate) struct IngressArgs {
     /// The Ingress's name (also ing/NAME or ingress/NAME).
     pub name: String,
     /// Diagnose manifests instead of a live cluster.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    #[arg(short = 'f', long = "filename", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub filenames: Vec<PathBuf>,
     /// Each backend Service gets its own probe (checks 5–7).
     #[command(flatten)]
@@ -414,7 +421,7 @@ pub(crate) struct ScanArgs {
     #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
     pub selector: Option<String>,
     /// Scan manifests instead of a live cluster.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    #[arg(short = 'f', long = "filename", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub filenames: Vec<PathBuf>,
     /// Treat warnings as failures (exit 1).
     #[arg(long)]
@@ -427,7 +434,7 @@ pub(crate) struct ReachArgs {
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
     /// Read manifests instead of a live cluster.
-    #[arg(short = 'f', long = "filename", value_name = "PATH")]
+    #[arg(short = 'f', long = "filename", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub filenames: Vec<PathBuf>,
 }
 
@@ -591,7 +598,7 @@ pub(crate) struct CaptureArgs {
     #[arg(short = 'c', long, value_name = "NAME")]
     pub container: Option<String>,
     /// The pcap file to write ("-" for stdout).
-    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    #[arg(short = 'w', long = "write", value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub write: PathBuf,
     /// Keep only matching packets: host IP, port N, tcp, udp, icmp, joined by and/or.
     #[arg(long, value_name = "EXPR")]

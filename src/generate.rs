@@ -122,7 +122,13 @@ pub(crate) fn complete(words: &[String]) -> String {
     }
     let mut out: Vec<String> = Vec::new();
     let previous = before.last().map(String::as_str).unwrap_or_default();
-    if let Some(arg) = flag(scope, previous).filter(|a| a.get_action().takes_values()) {
+    let value_of = flag(scope, previous).filter(|a| a.get_action().takes_values());
+    // cobra's directive: 0 lets the shell complete file names (a path flag's value), 4 not.
+    let directive = match value_of.map(clap::Arg::get_value_hint) {
+        Some(clap::ValueHint::FilePath | clap::ValueHint::AnyPath | clap::ValueHint::DirPath) => 0,
+        _ => 4,
+    };
+    if let Some(arg) = value_of {
         out.extend(
             arg.get_possible_values()
                 .iter()
@@ -154,7 +160,7 @@ pub(crate) fn complete(words: &[String]) -> String {
         .filter(|c| c.starts_with(current))
         .map(|c| c + "\n")
         .collect();
-    text.push_str(":4\n");
+    text.push_str(&format!(":{directive}\n"));
     text
 }
 

@@ -179,4 +179,20 @@ fn the_plugin_completion_helper_speaks_cobras_protocol() {
         String::from_utf8_lossy(&out.stdout),
         "service.selector\n:4\n"
     );
+    // Path flags leave completion to the shell's file names: directive 0 (default), on which
+    // cobra's scripts hand the word to readline's file completion (`compopt -o default`) —
+    // issue 18 item 23; it was 4, no file names at all.
+    for words in [
+        &["svc", "web", "-f", ""][..],
+        &["--kubeconfig", ""],
+        &["capture", "web-a", "-w", ""],
+        &["scan", "--certificate-authority", ""],
+    ] {
+        let out = Command::new(BIN)
+            .arg("__complete")
+            .args(words)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), ":0\n", "{words:?}");
+    }
 }
