@@ -351,7 +351,7 @@ pub(crate) struct ProbeArgs {
     )]
     pub probe_image: String,
     /// How long the probe may take, pod start included; its Job's deadline follows.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::config::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::config::parse_positive_duration)]
     pub probe_timeout: std::time::Duration,
 }
 

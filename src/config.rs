@@ -115,6 +115,17 @@ pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 /// kubectl's duration syntax: "30s", "1m", "1m30s", "500ms", "2h"; a bare number means seconds.
 /// At most [`MAX_DURATION`].
+/// A duration that must not be zero (a probe given no time creates a Job that cannot succeed).
+pub(crate) fn parse_positive_duration(s: &str) -> std::result::Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err(format!(
+            "{:?} leaves no time: give a duration such as 60s",
+            s.trim()
+        )),
+        d => Ok(d),
+    }
+}
+
 pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     let s = s.trim();
     let too_long = || format!("{s:?} is longer than the maximum, 24h");

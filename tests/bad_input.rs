@@ -683,3 +683,46 @@ fn a_throttling_api_server_is_named_as_such() {
         );
     }
 }
+
+/// kubectl's rules for TLS flags (issue 18 item 24): a CA file and the insecure flag together
+/// are refused, on the command line (exit 2) as in a kubeconfig cluster (exit 3); and a probe
+/// given no time (`--probe-timeout 0`) is a usage error, not a Job that cannot succeed.
+#[test]
+fn contradictory_tls_settings_and_a_zero_probe_timeout_are_refused() {
+    let server = web_service().start();
+    let run = Run::new(["svc", "web", "-n", "shop"]);
+    let ca = run.write("ca.crt", "not read");
+    let out = run
+        .args(["--insecure-skip-tls-verify", "--certificate-authority"])
+        .arg(ca.display().to_string())
+        .kubeconfig(&server, None)
+        .run();
+    error_says(
+        &out,
+        2,
+        "specifying a root certificates file with the insecure flag is not allowed",
+    );
+
+    let run = Run::new(["svc", "web", "-n", "shop"]);
+    let ca_data = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJmekNDQVNXZ0F3SUJBZ0lVRmFrZQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
+    let kc = server.kubeconfig(None).replace(
+        "  cluster:\n",
+        &format!("  cluster:\n    insecure-skip-tls-verify: true\n    certificate-authority-data: {ca_data}\n"),
+    );
+    let path = run.write("kc", &kc);
+    let out = run
+        .arg("--kubeconfig")
+        .arg(path.display().to_string())
+        .run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("insecure-skip-tls-verify and a certificate authority"),
+        "{}",
+        out.stderr
+    );
+
+    let out = Run::new(["svc", "web", "-n", "shop", "--probe-timeout", "0"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("leaves no time"), "{}", out.stderr);
+}

@@ -672,7 +672,7 @@ pub(crate) fn offline_namespace(settings: &Settings) -> String {
 pub(crate) fn kubeconfig_namespace(settings: &Settings) -> Option<String> {
     let k = match &settings.kubeconfig {
         Some(p) => Kubeconfig::read_from(p).ok()?,
-        None => match Kubeconfig::from_env() {
+        None => match kubeconfig_from_env() {
             Ok(Some(k)) => k,
             _ => default_kubeconfig()?.ok()?,
         },
@@ -690,6 +690,19 @@ pub(crate) fn kubeconfig_namespace(settings: &Settings) -> Option<String> {
 /// kubectl's --server, --token, --as, --as-group, --certificate-authority and
 /// --insecure-skip-tls-verify, over what the kubeconfig says (as kubectl applies them).
 fn apply_overrides(config: &mut Config, o: &crate::config::AuthOverrides) -> Result<()> {
+    // kubectl's rules (client-go's DirectClientConfig): both flags at once are refused; the
+    // insecure flag alone drops the kubeconfig's CA; a kubeconfig cluster with both is invalid.
+    const BOTH: &str = "specifying a root certificates file with the insecure flag is not allowed";
+    if o.insecure_skip_tls_verify && o.certificate_authority.is_some() {
+        return Err(Error::Usage(format!(
+            "--certificate-authority with --insecure-skip-tls-verify: {BOTH}"
+        )));
+    }
+    if !o.insecure_skip_tls_verify && config.accept_invalid_certs && config.root_cert.is_some() {
+        return Err(Error::Kubeconfig(format!(
+            "the kubeconfig's cluster sets insecure-skip-tls-verify and a certificate authority: {BOTH}"
+        )));
+    }
     if let Some(server) = &o.server {
         config.cluster_url = server.parse().map_err(|e| {
             Error::Usage(text::sanitize(&format!("invalid --server {server:?}: {e}")))
@@ -730,6 +743,7 @@ fn apply_overrides(config: &mut Config, o: &crate::config::AuthOverrides) -> Res
     }
     if o.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
+        config.root_cert = None;
     }
     Ok(())
 }
