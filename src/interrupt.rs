@@ -52,6 +52,55 @@ fn received() -> Option<Signal> {
     }
 }
 
+/// Whether a signal reached the run's own handler (the async runtime is responsive).
+pub(crate) fn seen() -> bool {
+    received().is_some()
+}
+
+/// Whether the run is inside [`crate::interruptible`]: its handler deletes the probe's Job
+/// and prints what the run has; outside it there is nothing to clean up.
+static HANDLED: AtomicUsize = AtomicUsize::new(0);
+
+/// Marks the run as handling signals itself while the guard lives.
+pub(crate) fn handling() -> impl Drop {
+    struct Guard;
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            HANDLED.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    HANDLED.fetch_add(1, Ordering::SeqCst);
+    Guard
+}
+
+/// A signal's last resort: a thread that, when the run's own handler cannot answer (a blocking
+/// read of stdin or a FIFO, a long computation hold its thread), ends the process within 1 s
+/// after `last_words` (the machine format's document). Where no handler of the run's is
+/// installed, it ends the process at once.
+pub(crate) fn watchdog(last_words: impl Fn(Signal) + Send + 'static) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        for number in signals.forever() {
+            let signal = match number {
+                SIGINT => Signal::Int,
+                SIGTERM => Signal::Term,
+                _ => Signal::Hup,
+            };
+            if HANDLED.load(Ordering::SeqCst) > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                if seen() {
+                    continue; // the run's handler has it: the probe's Job is being deleted
+                }
+            }
+            last_words(signal);
+            std::process::exit(i32::from(signal.exit_code()));
+        }
+    });
+}
+
 /// Records a signal and wakes the parts watching for one; true when one was watching (the
 /// command will finish on its own, soon).
 pub(crate) fn raise(signal: Signal) -> bool {

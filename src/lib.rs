@@ -72,6 +72,23 @@ pub fn main() -> ExitCode {
     let (command, service, offline) = what_runs(&cli.command);
     let (format, namespace) = (cli.global.output, cli.global.namespace.clone());
     let verbose = cli.global.verbose > 0;
+    {
+        let (service, namespace) = (service.clone(), namespace.clone());
+        interrupt::watchdog(move |signal| {
+            let message = format!("interrupted by {}", signal.name());
+            eprintln!("error: {message}");
+            let failed = render::fatal::Failed {
+                command,
+                service: service.as_deref(),
+                namespace: namespace.as_deref().unwrap_or("default"),
+                offline,
+                message: &message,
+                exit_code: signal.exit_code(),
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = render::fatal::render(&failed, format, &mut out).and_then(|()| out.flush());
+        });
+    }
     match run(cli) {
         Ok(code) => code,
         Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -189,6 +206,7 @@ async fn interruptible<F: std::future::Future<Output = Result<ExitCode>>>(
 ) -> Result<ExitCode> {
     #[cfg(unix)]
     {
+        let _handling = interrupt::handling();
         use tokio::signal::unix::{SignalKind, signal};
         let handler = |kind| {
             signal(kind).map_err(|source| Error::Io {

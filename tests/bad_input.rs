@@ -726,3 +726,43 @@ fn contradictory_tls_settings_and_a_zero_probe_timeout_are_refused() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("leaves no time"), "{}", out.stderr);
 }
+
+/// A signal while the run is stuck in a blocking read (`sleep 99 | kubectl-netdoctor scan -f -`)
+/// used to be ignored until SIGKILL (issue 18 item 3). The run now ends within about a second
+/// with the signal's exit code, and a machine format still prints its document.
+#[test]
+fn a_signal_ends_a_run_stuck_reading_stdin() {
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let home = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(crate::support::BIN)
+            .args(["scan", "-A", "-f", "-", "-o", "json"])
+            .env("HOME", home.path())
+            .env_remove("KUBECONFIG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _stdin = child.stdin.take(); // open, and never written: the read blocks
+        std::thread::sleep(Duration::from_millis(500));
+        let sent = std::time::Instant::now();
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = sent + Duration::from_secs(5);
+        while child.try_wait().unwrap().is_none() {
+            assert!(std::time::Instant::now() < deadline, "SIG{signal} ignored");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let took = sent.elapsed();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}");
+        assert!(took < Duration::from_millis(2500), "SIG{signal}: {took:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("SIG{signal}: no JSON document ({e}): {:?}", out.stdout));
+        assert_eq!(doc["error"]["exitCode"], code, "{doc:#}");
+    }
+}
