@@ -70,23 +70,20 @@ pub fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let (command, service, offline) = what_runs(&cli.command);
-    let (format, namespace) = (cli.global.output, cli.global.namespace.clone());
     let verbose = cli.global.verbose > 0;
+    let about = About {
+        command,
+        service,
+        namespace: cli.global.namespace.clone(),
+        offline,
+        format: cli.global.output,
+    };
     {
-        let (service, namespace) = (service.clone(), namespace.clone());
+        let about = about.clone();
         interrupt::watchdog(move |signal| {
             let message = format!("interrupted by {}", signal.name());
             eprintln!("error: {message}");
-            let failed = render::fatal::Failed {
-                command,
-                service: service.as_deref(),
-                namespace: namespace.as_deref().unwrap_or("default"),
-                offline,
-                message: &message,
-                exit_code: signal.exit_code(),
-            };
-            let mut out = std::io::stdout().lock();
-            let _ = render::fatal::render(&failed, format, &mut out).and_then(|()| out.flush());
+            about.last_document(&message, signal.exit_code());
         });
     }
     match run(cli) {
@@ -104,19 +101,36 @@ pub fn main() -> ExitCode {
             // not when the output itself is what failed, or the format was the mistake.
             let format_refused = matches!(&e, Error::Usage(m) if m.contains("does not support -o"));
             if !matches!(e, Error::Output(_)) && !format_refused {
-                let failed = render::fatal::Failed {
-                    command,
-                    service: service.as_deref(),
-                    namespace: namespace.as_deref().unwrap_or("default"),
-                    offline,
-                    message: &message,
-                    exit_code: e.code(),
-                };
-                let mut out = std::io::stdout().lock();
-                let _ = render::fatal::render(&failed, format, &mut out).and_then(|()| out.flush());
+                about.last_document(&message, e.code());
             }
             e.exit_code()
         }
+    }
+}
+
+/// What a run was about, for the document a machine format prints when the run fails.
+#[derive(Clone)]
+struct About {
+    command: &'static str,
+    service: Option<String>,
+    namespace: Option<String>,
+    offline: bool,
+    format: config::OutputFormat,
+}
+
+impl About {
+    /// Prints the fatal error's document in the run's format (nothing for the table).
+    fn last_document(&self, message: &str, exit_code: u8) {
+        let failed = render::fatal::Failed {
+            command: self.command,
+            service: self.service.as_deref(),
+            namespace: self.namespace.as_deref().unwrap_or("default"),
+            offline: self.offline,
+            message,
+            exit_code,
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = render::fatal::render(&failed, self.format, &mut out).and_then(|()| out.flush());
     }
 }
 
