@@ -670,6 +670,15 @@ fn a_throttling_api_server_is_named_as_such() {
             .run();
         assert_eq!(out.code, 3, "{code}: {}{}", out.stdout, out.stderr);
         let said = format!("{}{}", out.stdout, out.stderr);
+        // -v says what failed in words, never a debug dump of the client's error (item 24).
+        let verbose = Run::new(["svc", "web", "-n", "shop", "-v"])
+            .kubeconfig(&server, None)
+            .run();
+        assert!(
+            !verbose.stderr.contains("Status {") && !verbose.stderr.contains("Other("),
+            "{}",
+            verbose.stderr
+        );
         let want = if code == 429 {
             "the API server is throttling (429 Too Many Requests)"
         } else {

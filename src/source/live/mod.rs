@@ -79,6 +79,15 @@ impl Paging {
 }
 
 impl ReadError {
+    /// What `-v` says of a failed read: words, not a debug dump of the client's error.
+    fn said(&self) -> String {
+        match self {
+            ReadError::Forbidden => "forbidden".into(),
+            ReadError::NotFound => "not found".into(),
+            ReadError::Transport(m, _) | ReadError::Other(m) => m.clone(),
+        }
+    }
+
     fn into_unavailable(
         self,
         verb: &'static str,
@@ -250,7 +259,7 @@ impl Live {
         if self.verbose {
             let outcome = match &res {
                 Ok(_) => "ok".to_string(),
-                Err(e) => format!("{e:?}"),
+                Err(e) => e.said(),
             };
             // What was read names the cluster's selectors and objects: sanitised like all output.
             eprintln!(
