@@ -775,3 +775,41 @@ fn a_signal_ends_a_run_stuck_reading_stdin() {
         assert_eq!(doc["error"]["exitCode"], code, "{doc:#}");
     }
 }
+
+/// Proxies as kubectl takes them (issue 18 item 13): HTTPS_PROXY is used (a dead proxy is a
+/// clear exit 3, not "disabled feature kube/http-proxy"), and NO_PROXY covering the API server's
+/// host sends the requests straight to it.
+#[test]
+fn https_proxy_is_used_and_no_proxy_honoured() {
+    let server = web_service().start();
+    // A port nothing listens on: a proxy that is down.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let run = |no_proxy: Option<&str>| {
+        let mut r = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+            .env("HTTPS_PROXY", &proxy)
+            .kubeconfig(&server, None);
+        if let Some(n) = no_proxy {
+            r = r.env("NO_PROXY", n);
+        }
+        r.run()
+    };
+    let through = run(None);
+    assert_eq!(through.code, 3, "{}", through.stderr);
+    assert!(
+        !through.stderr.contains("disabled feature"),
+        "{}",
+        through.stderr
+    );
+    assert!(server.requests().is_empty(), "the proxy was bypassed");
+    for no_proxy in ["127.0.0.1", "127.0.0.0/8", "*", "localhost,127.0.0.1"] {
+        let direct = run(Some(no_proxy));
+        assert_eq!(
+            direct.check_status("service.exists"),
+            "pass",
+            "NO_PROXY={no_proxy}: {}",
+            direct.stderr
+        );
+    }
+}

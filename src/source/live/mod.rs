@@ -175,6 +175,9 @@ impl Live {
             config.write_timeout = Some(backstop);
         }
         apply_overrides(&mut config, &settings.auth)?;
+        if config.proxy_url.is_some() && bypasses_proxy(&config.cluster_url) {
+            config.proxy_url = None;
+        }
         config.headers.push(user_agent());
         // kube's own retry of 429/503 resends without bound until --request-timeout, which then
         // says "did not answer" of a server that answered "too many requests" every time.
@@ -842,4 +845,61 @@ fn sendable_token(config: &Config, from: TokenFrom) -> Result<()> {
         TokenFrom::Kubeconfig => Error::Kubeconfig(format!("the kubeconfig user's token {WHY}")),
         TokenFrom::File => Error::Kubeconfig(format!("the kubeconfig user's tokenFile {WHY}")),
     })
+}
+
+/// Whether NO_PROXY (or no_proxy) says to reach `server` directly, as kubectl (Go's
+/// httpproxy) reads it: comma-separated entries; `*` is every host; an IP or a CIDR matches
+/// addresses; a name matches itself and its subdomains (a leading dot, subdomains only); an
+/// entry's `:port` must match the server's port.
+fn bypasses_proxy(server: &http::Uri) -> bool {
+    let Some(list) = ["NO_PROXY", "no_proxy"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    else {
+        return false;
+    };
+    let host = server
+        .host()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let port = server.port_u16().unwrap_or(match server.scheme_str() {
+        Some("http") => 80,
+        _ => 443,
+    });
+    let ip = host.parse::<std::net::IpAddr>().ok();
+    list.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            if entry == "*" {
+                return true;
+            }
+            if let Ok(net) = entry.parse::<ipnet::IpNet>() {
+                return ip.is_some_and(|ip| net.contains(&ip));
+            }
+            if let Ok(addr) = entry
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+            {
+                return ip == Some(addr);
+            }
+            let (name, entry_port) = match entry.rsplit_once(':') {
+                Some((n, p)) => match p.parse::<u16>() {
+                    Ok(p) => (n, Some(p)),
+                    Err(_) => (entry, None),
+                },
+                None => (entry, None),
+            };
+            if entry_port.is_some_and(|p| p != port) {
+                return false;
+            }
+            let name = name.to_ascii_lowercase();
+            match name.strip_prefix('.') {
+                Some(suffix) => host.ends_with(&format!(".{suffix}")),
+                None => host == name || host.ends_with(&format!(".{name}")),
+            }
+        })
 }
