@@ -165,3 +165,40 @@ fn a_deep_crd_schema_in_json_is_read() {
     assert_ne!(out.code, 2, "{}", out.stderr);
     assert_eq!(out.check_status("service.exists"), "pass", "{}", out.stderr);
 }
+
+/// A FIFO in a folder given to -f blocked the run for good (issue 18 item 3): it is refused up
+/// front with one line, exit 2; named alone (as `-f <(helm template …)` does) it is still read.
+#[test]
+fn a_fifo_in_a_folder_is_refused_and_one_named_alone_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("svc.yaml"), SVC).unwrap();
+    let fifo = dir.path().join("zz-pipe.yaml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = Run::new(["svc", "web", "-n", "shop", "-f"])
+        .arg(dir.path().to_str().unwrap())
+        .timeout(Duration::from_secs(10))
+        .run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        error_line(&out).contains("not a regular file"),
+        "{}",
+        out.stderr
+    );
+
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, SVC).unwrap())
+    };
+    let out = Run::new(["svc", "web", "-n", "shop", "-o", "json", "-f"])
+        .arg(fifo.to_str().unwrap())
+        .timeout(Duration::from_secs(10))
+        .run();
+    writer.join().unwrap();
+    assert_eq!(out.check_status("service.exists"), "pass", "{}", out.stderr);
+}

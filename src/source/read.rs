@@ -110,6 +110,15 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) -> Re
             .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
             && once(&p, seen)
         {
+            // In a folder only files are manifests: a FIFO (or a device, a socket) found there
+            // would block or never end. Named alone with -f it is read, as `-f <(helm template …)`
+            // must be.
+            if std::fs::metadata(&p).is_ok_and(|m| !m.is_file()) {
+                return Err(Error::Manifest(format!(
+                    "{}: not a regular file (a FIFO, device or socket in a folder is not read; name it with -f to read it)",
+                    p.display()
+                )));
+            }
             files.push(p);
         }
     }
