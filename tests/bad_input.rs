@@ -405,6 +405,12 @@ fn a_server_url_that_answers_404_to_everything_is_not_an_api_server() {
         &["svc", "web", "-n", "shop"][..],
         &["ingress", "web", "-n", "shop"],
         &["scan", "-n", "shop", "-o", "json"],
+        // Issue 18 item 24: reach said "cannot decide: read failed: not found", cleanup a
+        // debug dump of the client's error.
+        &["reach", "-n", "shop"],
+        &["cleanup"],
+        &["dns"],
+        &["path", "--from", "pod/x", "--to", "svc/web", "-n", "shop"],
     ] {
         let run = Run::new(args);
         let kc = server.kubeconfig(None);

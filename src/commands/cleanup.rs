@@ -19,6 +19,8 @@ use crate::text;
 /// or that finished — or all of them with `--all`.
 pub(crate) async fn run(settings: &Settings, args: &CleanupArgs) -> Result<ExitCode> {
     let live = crate::source::live::Live::connect(settings).await?;
+    // A server that answers 404 to everything is no Kubernetes API: said before any list.
+    live.confirm_api_server().await?;
     let ns = live.namespace(settings);
     let scope = Scope {
         prober: super::prober(&live),
@@ -77,6 +79,11 @@ impl Scope {
             kube::Error::Api(s) if s.code == 403 => {
                 Error::Unreachable(format!("forbidden: needs {what} {}", self.describe()))
             }
+            kube::Error::Api(s) => Error::Unreachable(format!(
+                "cannot {what}: {} ({})",
+                text::sanitize(&s.message),
+                s.code
+            )),
             other => Error::Unreachable(format!(
                 "cannot {what}: {}",
                 text::sanitize(&other.to_string())

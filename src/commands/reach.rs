@@ -18,7 +18,14 @@ pub(crate) async fn run(settings: &Settings, args: &ReachArgs) -> Result<ExitCod
         let live = Live::connect(settings).await?;
         let ns = live.namespace(settings);
         let scope = if args.all_namespaces { None } else { Some(ns) };
-        let input = live.reach_input(scope.as_deref()).await?;
+        let input = match live.reach_input(scope.as_deref()).await {
+            Ok(input) => input,
+            Err(e) => {
+                // A server that answers 404 to everything is no Kubernetes API: say so.
+                live.confirm_api_server().await?;
+                return Err(e);
+            }
+        };
         (input, scope)
     } else {
         let loaded = manifests::load(&args.filenames, settings.verbose > 0)?;
