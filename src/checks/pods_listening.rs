@@ -26,6 +26,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         open: 0,
         probed: 0,
         silent_udp: 0,
+        unreported: 0,
         all_policy_drops: true,
         unenforced: Vec::new(),
     };
@@ -78,6 +79,8 @@ struct Tally {
     open: usize,
     probed: usize,
     silent_udp: usize,
+    /// Endpoints the agent said nothing about (it stopped early, or a line was lost).
+    unreported: usize,
     /// Every failure was a drop that NetworkPolicy explains (the root cause is netpol.allows).
     all_policy_drops: bool,
     /// Endpoints that answered although policy denies the probe.
@@ -94,6 +97,7 @@ impl Tally {
                 "Probe",
                 format!("{what}: the agent reported nothing about {}", e.arg),
             ));
+            self.unreported += 1;
             self.worst = self.worst.max(Status::Error);
             return;
         };
@@ -240,10 +244,23 @@ impl Tally {
             Status::Fail if self.all_policy_drops => {
                 "the probe's connections were dropped by NetworkPolicy (see netpol.allows)".into()
             }
-            _ => format!(
-                "{} of {probed} endpoint(s) do not accept connections",
-                probed - open - silent_udp
-            ),
+            _ => {
+                // Silence from the agent is no verdict about the pods (issue 18 item 24).
+                let unreported = self.unreported;
+                let failing = probed - open - silent_udp - unreported;
+                let mut parts = Vec::new();
+                if failing > 0 {
+                    parts.push(format!(
+                        "{failing} of {probed} endpoint(s) do not accept connections"
+                    ));
+                }
+                if unreported > 0 {
+                    parts.push(format!(
+                        "the probe reported nothing about {unreported} of {probed} endpoint(s)"
+                    ));
+                }
+                parts.join("; ")
+            }
         };
         let summary = if weak {
             format!("{summary} (no packet capture: verdicts from connect(), weaker)")
@@ -456,6 +473,21 @@ endpoints: [{addresses: [10.1.0.5], targetRef: {kind: Pod, name: web-a}}]
         assert!(o.summary.contains("weaker"), "{}", o.summary);
         assert!(o.fix.iter().any(|f| f.contains("ss -lntup")), "{:?}", o.fix);
         assert_eq!(o.root_cause, None);
+    }
+
+    #[test]
+    fn an_endpoint_the_agent_said_nothing_about_is_not_called_closed() {
+        // The agent's log has a line for another target only: nothing is known of 10.1.0.5.
+        let mut state = probed("open", true);
+        if let Fact::Known(r) = &mut state.probe {
+            r.records.clear();
+        }
+        let o = run(&state);
+        assert_eq!(o.status, Status::Error, "{}", o.summary);
+        assert_eq!(
+            o.summary,
+            "the probe reported nothing about 1 of 1 endpoint(s)"
+        );
     }
 
     #[test]
