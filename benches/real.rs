@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 #[path = "common/timing.rs"]
 mod timing;
-use timing::{median, timed};
+use timing::{kubectl_installed, median, timed};
 
 #[path = "common/measure.rs"]
 mod measure;
@@ -344,13 +344,7 @@ fn main() {
         eprintln!("Go is not installed: the real cluster cannot be built");
         return;
     }
-    if Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
-    {
-        eprintln!("kubectl is not installed: no baseline to compare with");
+    if !kubectl_installed() {
         return;
     }
     let cluster = Cluster::up(&[]);

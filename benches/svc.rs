@@ -12,7 +12,7 @@ use std::time::Duration;
 
 #[path = "common/timing.rs"]
 mod timing;
-use timing::{median, timed};
+use timing::{kubectl_installed, median, timed};
 
 use fakeapi::FakeApi;
 
@@ -112,13 +112,7 @@ fn bench(scenario_name: &str, service: &str, kubectl_gets: &[&[&str]]) {
 }
 
 fn main() {
-    if Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
-    {
-        eprintln!("kubectl is not installed: no baseline to compare with");
+    if !kubectl_installed() {
         return;
     }
     let gets: &[&[&str]] = &[

@@ -467,7 +467,7 @@ fn capture_meets_real_admission_and_the_ephemeralcontainers_subresource() {
         return;
     };
     let pod = "frontend-6b7c-aaaaa";
-    let ephemeral = || {
+    let field = |path: &str| {
         cluster.kubectl_ok(&[
             "get",
             "pod",
@@ -475,9 +475,10 @@ fn capture_meets_real_admission_and_the_ephemeralcontainers_subresource() {
             "-n",
             "shop",
             "-o",
-            "jsonpath={.spec.ephemeralContainers[*].name}",
+            &format!("jsonpath={{{path}}}"),
         ])
     };
+    let ephemeral = || field(".spec.ephemeralContainers[*].name");
     let out_dir = tempfile::tempdir().unwrap();
     let pcap = out_dir.path().join("web.pcap");
     let capture = || {
@@ -520,15 +521,7 @@ fn capture_meets_real_admission_and_the_ephemeralcontainers_subresource() {
     );
     let names = ephemeral();
     assert!(names.starts_with("netdoctor-capture"), "{names}");
-    let exit = cluster.kubectl_ok(&[
-        "get",
-        "pod",
-        pod,
-        "-n",
-        "shop",
-        "-o",
-        "jsonpath={.status.ephemeralContainerStatuses[0].state.terminated.exitCode}",
-    ]);
+    let exit = field(".status.ephemeralContainerStatuses[0].state.terminated.exitCode");
     assert_eq!(exit, "0");
     let read = std::process::Command::new("tcpdump")
         .args(["-nr"])

@@ -15,6 +15,19 @@ pub(crate) fn timed(cmd: &mut Command) -> Duration {
     start.elapsed()
 }
 
+/// Whether kubectl runs here (the baseline); says so when it does not.
+pub(crate) fn kubectl_installed() -> bool {
+    let ok = Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok();
+    if !ok {
+        eprintln!("kubectl is not installed: no baseline to compare with");
+    }
+    ok
+}
+
 pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]

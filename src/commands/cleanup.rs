@@ -19,15 +19,20 @@ use crate::text;
 /// or that finished — or all of them with `--all`.
 pub(crate) async fn run(settings: &Settings, args: &CleanupArgs) -> Result<ExitCode> {
     let live = crate::source::live::Live::connect(settings).await?;
-    // A server that answers 404 to everything is no Kubernetes API: said before any list.
-    live.confirm_api_server().await?;
     let ns = live.namespace(settings);
     let scope = Scope {
         prober: super::prober(&live),
         ns: (!args.all_namespaces).then_some(ns),
         selector: ListParams::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)),
     };
-    let (mut deleted, kept) = scope.jobs(args.all).await?;
+    let (mut deleted, kept) = match scope.jobs(args.all).await {
+        Ok(done) => done,
+        Err(e) => {
+            // A server that answers 404 to everything is no Kubernetes API: say so (as reach).
+            live.confirm_api_server().await?;
+            return Err(e);
+        }
+    };
     deleted.extend(scope.orphans().await?);
     let mut out = std::io::stdout().lock();
     for d in &deleted {

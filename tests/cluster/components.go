@@ -339,7 +339,7 @@ func (s *state) spawn(self string, c component) error {
 	defer logf.Close()
 	cmd := exec.Command(self, append([]string{c.name}, c.args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: 0}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", c.name, err)
 	}
