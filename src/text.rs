@@ -2,29 +2,133 @@
 
 use std::collections::BTreeMap;
 
-/// Strips every control character (ESC, CSI, BEL, carriage return, …) from a string that came from
-/// the cluster or a manifest, so that nothing it holds can drive the terminal. Newlines, tabs and
-/// the Unicode line and paragraph separators become spaces: every field is printed on its own line
-/// by the renderer, and a message must not start a line of its own ("VERDICT: PASS").
-/// Invisible characters that change how text reads or what it seems to say go: bidirectional
-/// marks and overrides, zero-width characters, the byte-order mark, and the noncharacters
-/// U+FFFE/U+FFFF (which also make XML ill-formed).
+/// Makes a string that came from the cluster or a manifest safe and honest on a terminal: nothing
+/// it holds can drive the terminal, and nothing it holds is invisible. Newlines, tabs, carriage
+/// returns and the Unicode line and paragraph separators become spaces (every field is printed on
+/// its own line by the renderer, and a message must not start a line of its own: "VERDICT: PASS").
+/// Every other control character (ESC, CSI, BEL, …) and every character that is invisible or
+/// changes how text reads — bidirectional marks and overrides, zero-width characters, the
+/// byte-order mark, soft hyphens, Hangul fillers, variation selectors, TAG characters, the
+/// noncharacters U+FFFE/U+FFFF, and combining marks past [`MAX_MARKS`] on one letter — is shown
+/// escaped (`we\u200bb`), never dropped: two different values must not read the same.
 pub(crate) fn sanitize(s: &str) -> String {
-    s.chars()
-        .filter_map(|c| match c {
-            '\n' | '\t' | '\u{2028}' | '\u{2029}' | '\u{85}' => Some(' '),
-            c if c.is_control() => None,
-            '\u{200B}'..='\u{200F}'
-            | '\u{061C}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}'
-            | '\u{FFFE}'
-            | '\u{FFFF}' => None,
-            c => Some(c),
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    let mut marks = 0;
+    for c in s.chars() {
+        if unicode_normalization::char::is_combining_mark(c) {
+            marks += 1;
+            if marks > MAX_MARKS {
+                push_escaped(&mut out, c);
+                continue;
+            }
+        } else {
+            marks = 0;
+        }
+        match c {
+            '\n' | '\t' | '\r' | '\u{2028}' | '\u{2029}' | '\u{85}' => out.push(' '),
+            c if hidden(c) => push_escaped(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Combining marks one letter may carry before the rest are shown escaped: enough for every
+/// script's stacked diacritics (Vietnamese uses two), not for a "Zalgo" flood that paints over
+/// the lines around it.
+pub(crate) const MAX_MARKS: usize = 4;
+
+/// Whether a character is a control character or one that prints as nothing or reorders text:
+/// the Unicode Default_Ignorable_Code_Point property (DerivedCoreProperties.txt: soft hyphen,
+/// combining grapheme joiner, Arabic letter mark, Hangul fillers, Mongolian selectors, zero-width
+/// and bidirectional marks, invisible operators, variation selectors, the BOM, TAG characters),
+/// plus the noncharacters U+FFFE/U+FFFF (which also make XML ill-formed).
+pub(crate) fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{AD}'
+                | '\u{34F}'
+                | '\u{61C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{FFFE}'..='\u{FFFF}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+/// `\u200b` for a character of the Basic Multilingual Plane, `\U000e0041` past it: the escapes
+/// JSON, YAML and Python read back.
+fn push_escaped(out: &mut String, c: char) {
+    use std::fmt::Write;
+    let n = u32::from(c);
+    if n <= 0xFFFF {
+        let _ = write!(out, "\\u{n:04x}");
+    } else {
+        let _ = write!(out, "\\U{n:08x}");
+    }
+}
+
+/// Names what makes two different strings look alike, for a near miss shown side by side:
+/// `Cyrillic е (U+0435) where the selector has Latin e (U+0065)`, or the invisible characters
+/// one holds. `None` when they differ visibly (or not at all).
+pub(crate) fn lookalike(have: &str, want: &str, whose: &str) -> Option<String> {
+    if have == want {
+        return None;
+    }
+    let skeleton = |s: &str| -> String {
+        unicode_security::skeleton(s)
+            .filter(|c| !hidden(*c))
+            .collect()
+    };
+    if skeleton(have) != skeleton(want) {
+        return None;
+    }
+    let invisible: Vec<String> = have
+        .chars()
+        .filter(|c| hidden(*c))
+        .map(|c| format!("U+{:04X}", u32::from(c)))
+        .collect();
+    let (a, b): (Vec<char>, Vec<char>) = (
+        have.chars().filter(|c| !hidden(*c)).collect(),
+        want.chars().filter(|c| !hidden(*c)).collect(),
+    );
+    let mut parts = Vec::new();
+    if a.len() == b.len() {
+        for (x, y) in a.iter().zip(&b).filter(|(x, y)| x != y) {
+            parts.push(format!(
+                "{} {x} (U+{:04X}) where {whose} has {} {y} (U+{:04X})",
+                script(*x),
+                u32::from(*x),
+                script(*y),
+                u32::from(*y)
+            ));
+        }
+    }
+    if !invisible.is_empty() {
+        parts.push(format!("invisible {}", invisible.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// "Cyrillic", "Greek", "Latin": the script a character belongs to, as Unicode names it.
+fn script(c: char) -> &'static str {
+    use unicode_script::UnicodeScript;
+    match c.script() {
+        unicode_script::Script::Common => "common",
+        s => s.full_name(),
+    }
 }
 
 /// `app=postgres,tier=db`, keys in order: how kubectl prints a selector.
@@ -84,22 +188,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sanitize_removes_escape_sequences_and_controls() {
-        assert_eq!(sanitize("ok\x1b[31mred\x1b[0m"), "ok[31mred[0m");
-        assert_eq!(sanitize("a\rb\x07c\x00d"), "abcd");
-        assert_eq!(sanitize("two\nlines\tand tab"), "two lines and tab");
-        assert_eq!(sanitize("x\u{202E}y\u{9b}z"), "xyz");
-        assert_eq!(sanitize("café ✔"), "café ✔");
-        // Marks that reorder or hide text, and line separators that would start a line.
+    fn sanitize_shows_what_it_cannot_print_escaped() {
+        // ESC and the C1 CSI cannot drive the terminal; what they were stays readable.
+        assert_eq!(sanitize("ok\x1b[31mred"), "ok\\u001b[31mred");
+        assert_eq!(sanitize("a\x07c\x00d\u{9b}e"), "a\\u0007c\\u0000d\\u009be");
+        assert_eq!(sanitize("two\nlines\tand\rtab"), "two lines and tab");
+        assert_eq!(sanitize("café ✔ Grüße"), "café ✔ Grüße");
+        // Two values that differ by an invisible character must not read the same.
+        assert_eq!(sanitize("we\u{200B}b"), "we\\u200bb");
+        assert_ne!(sanitize("we\u{200B}b"), sanitize("web"));
+        assert_eq!(sanitize("x\u{202E}y\u{2066}z"), "x\\u202ey\\u2066z");
         assert_eq!(
-            sanitize("a\u{200E}b\u{200F}c\u{061C}d\u{200B}e\u{FEFF}f\u{2060}g"),
-            "abcdefg"
+            sanitize("soft\u{AD}hy\u{3164}\u{FE0F}\u{E0041}"),
+            "soft\\u00adhy\\u3164\\ufe0f\\U000e0041"
         );
         assert_eq!(
             sanitize("x\u{2028}VERDICT: PASS\u{2029}y\u{85}z"),
             "x VERDICT: PASS y z"
         );
-        assert_eq!(sanitize("bad\u{FFFE}\u{FFFF}xml"), "badxml");
+        assert_eq!(sanitize("bad\u{FFFE}xml"), "bad\\ufffexml");
+        // Vietnamese stacks two marks on one letter (decomposed here); a flood is cut short.
+        assert_eq!(sanitize("e\u{302}\u{301}"), "e\u{302}\u{301}");
+        let zalgo = format!("a{}", "\u{301}".repeat(40));
+        let shown = sanitize(&zalgo);
+        assert_eq!(shown.matches('\u{301}').count(), MAX_MARKS);
+        assert_eq!(shown.matches("\\u0301").count(), 40 - MAX_MARKS);
+    }
+
+    #[test]
+    fn lookalikes_are_named_by_script() {
+        // "wеb" with a Cyrillic е (U+0435) is not "web".
+        let note = lookalike("w\u{435}b", "web", "the selector").unwrap();
+        assert_eq!(
+            note,
+            "Cyrillic е (U+0435) where the selector has Latin e (U+0065)"
+        );
+        let note = lookalike("we\u{200B}b", "web", "the selector").unwrap();
+        assert_eq!(note, "invisible U+200B");
+        assert_eq!(lookalike("web", "web", "x"), None);
+        assert_eq!(lookalike("api", "web", "x"), None);
     }
 
     #[test]

@@ -45,7 +45,10 @@ fn a_hostile_event_cannot_break_or_forge_a_junit_report() {
         .collect::<Vec<_>>()
         .join("\n");
     assert!(
-        text.contains("event Hostile: bad xml VERDICT: PASS VERDICT: PASS evilend"),
+        // Issue 18 item 20: invisible characters are shown escaped, never dropped.
+        text.contains(
+            r"event Hostile: bad\ufffe\uffff xml VERDICT: PASS VERDICT: PASS \u202eevil\u200e\u200f\u061c\u200b\ufeffend"
+        ),
         "{text}"
     );
     assert!(
@@ -63,12 +66,44 @@ fn a_hostile_event_is_neutralised_in_table_and_markdown() {
             .kubeconfig(&server, None)
             .run();
         assert_eq!(out.code, 1, "{}", out.stderr);
-        assert!(out.stdout.contains("evilend"), "{format}: {}", out.stdout);
+        let shown = match format {
+            // Markdown shows a backslash as `\\`: rendered, it reads as the table does.
+            "markdown" => r"\\u202eevil\\u200e\\u200f\\u061c\\u200b\\ufeffend",
+            _ => r"\u202eevil\u200e\u200f\u061c\u200b\ufeffend",
+        };
+        assert!(out.stdout.contains(shown), "{format}: {}", out.stdout);
         assert!(!out.stdout.contains(INVISIBLE), "{format}: {}", out.stdout);
         assert!(
             !out.stdout.lines().any(|l| l.trim() == "VERDICT: PASS"),
             "{format}: {}",
             out.stdout
+        );
+    }
+}
+
+/// JSON and YAML keep the event's message exactly (a reader gets the same string back) but print
+/// no bidirectional, zero-width or C1 character raw (issue 18 item 20): `-o json | less` and a CI
+/// log must not reorder or hide text either.
+#[test]
+fn a_hostile_event_is_escaped_in_json_and_yaml() {
+    let server = hostile_events();
+    let c1 = "\u{9b}31m";
+    for format in ["json", "yaml"] {
+        let out = Run::new(["svc", "cart", "-n", "shop", "-o", format])
+            .kubeconfig(&server, None)
+            .run();
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(!out.stdout.contains(INVISIBLE), "{format}: {}", out.stdout);
+        assert!(!out.stdout.contains(c1), "{format}");
+        let doc: serde_json::Value = match format {
+            "json" => serde_json::from_str(&out.stdout).unwrap(),
+            _ => serde_saphyr::from_str(&out.stdout).unwrap(),
+        };
+        let text = doc.to_string();
+        assert!(
+            text.contains(r"\u202eevil\u200e\u200f\u061c\u200b\ufeffend")
+                || text.contains("\u{202E}evil\u{200E}\u{200F}\u{061C}\u{200B}\u{FEFF}end"),
+            "{format}: the message did not read back: {text}"
         );
     }
 }

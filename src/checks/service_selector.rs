@@ -340,11 +340,19 @@ struct Group {
 }
 
 impl Group {
+    /// The selector's labels the pods lack; a key they carry that only looks the same (another
+    /// script's letter, an invisible character) is named.
     fn missing(&self) -> String {
         self.diff
             .missing
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| {
+                let twin = self.labels.keys().find_map(|have| {
+                    crate::text::lookalike(have, k, "the selector")
+                        .map(|note| format!(" (the pods' key {have} has {note})"))
+                });
+                format!("{k}={v}{}", twin.unwrap_or_default())
+            })
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -352,7 +360,12 @@ impl Group {
         self.diff
             .differs
             .iter()
-            .map(|(k, want, have)| format!("{k}={have} (selector wants {want})"))
+            .map(
+                |(k, want, have)| match crate::text::lookalike(have, want, "the selector") {
+                    Some(note) => format!("{k}={have} (selector wants {want}; {note})"),
+                    None => format!("{k}={have} (selector wants {want})"),
+                },
+            )
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -622,6 +635,37 @@ metadata: {name: web-1, namespace: shop, labels: {app: web}}
             ),
             "{}",
             lines[1]
+        );
+    }
+
+    #[test]
+    fn a_lookalike_value_or_key_is_named_not_just_shown() {
+        // Issue 18 item 20: "has app=wеb (selector wants web)" reads as no difference at all.
+        let yaml = PG
+            .replace(
+                "app: postgres, pod-template-hash",
+                "app: p\u{43e}stgres, tier: db, pod-template-hash",
+            )
+            .replace("{app: web}", "{app: nothing}");
+        let o = run(&state("shop", "postgres", &yaml));
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.summary.contains(
+                "has app=p\u{43e}stgres (selector wants postgres; Cyrillic \u{43e} (U+043E) where the selector has Latin o (U+006F))"
+            ),
+            "{}",
+            o.summary
+        );
+        let yaml = PG.replace(
+            "pod-template-hash: 7d9f8c}",
+            "pod-template-hash: 7d9f8c, t\u{200B}ier: db}",
+        );
+        let o = run(&state("shop", "postgres", &yaml));
+        assert!(
+            o.summary
+                .contains("lacks tier=db (the pods' key t\u{200B}ier has invisible U+200B)"),
+            "{}",
+            o.summary
         );
     }
 

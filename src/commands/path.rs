@@ -60,13 +60,10 @@ pub(crate) async fn run(settings: &Settings, args: &PathArgs) -> Result<ExitCode
     let mut out = std::io::stdout().lock();
     match settings.output {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other)?;
+            crate::render::escaped::json_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
-        OutputFormat::Yaml => {
-            let y = serde_saphyr::to_string(&report).map_err(std::io::Error::other)?;
-            out.write_all(y.as_bytes())?;
-        }
+        OutputFormat::Yaml => crate::render::escaped::yaml(&mut out, &report)?,
         _ => human(&report, &mut out)?,
     }
     out.flush()?;

@@ -83,13 +83,13 @@ impl<W: Write> Sink for JsonSink<W> {
             ","
         };
         write!(self.out, "{sep}\n    ")?;
-        serde_json::to_writer(&mut self.out, c).map_err(json_io)
+        crate::render::escaped::json_line(&mut self.out, c)
     }
     fn end(&mut self, notes: &[String]) -> std::io::Result<()> {
         let close = if self.first { "]" } else { "\n  ]" };
         writeln!(self.out, "{close},")?;
         write!(self.out, "  \"notes\": ")?;
-        serde_json::to_writer(&mut self.out, notes).map_err(json_io)?;
+        crate::render::escaped::json_line(&mut self.out, notes)?;
         writeln!(self.out, "\n}}")?;
         self.out.flush()
     }
@@ -102,7 +102,11 @@ mod erased {
     }
     impl<T: serde::Serialize> Json for T {
         fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_else(|_| "null".into())
+            let mut out = Vec::new();
+            match crate::render::escaped::json_line(&mut out, self) {
+                Ok(()) => String::from_utf8(out).unwrap_or_else(|_| "null".into()),
+                Err(_) => "null".into(),
+            }
         }
     }
 }
@@ -203,13 +207,5 @@ impl<W: Write> Sink for TableSink<W> {
             writeln!(self.out, "note: {}", sanitize(n))?;
         }
         self.out.flush()
-    }
-}
-
-/// serde_json's error as an io::Error of the same kind (a broken pipe stays one).
-fn json_io(e: serde_json::Error) -> std::io::Error {
-    match e.io_error_kind() {
-        Some(kind) => std::io::Error::from(kind),
-        None => std::io::Error::other(e),
     }
 }

@@ -55,13 +55,10 @@ pub(crate) fn render(f: &Failed, format: OutputFormat, out: &mut dyn Write) -> s
     };
     match format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            super::escaped::json_pretty(out, &doc)?;
             writeln!(out)
         }
-        OutputFormat::Yaml => {
-            let yaml = serde_saphyr::to_string(&doc).map_err(std::io::Error::other)?;
-            out.write_all(yaml.as_bytes())
-        }
+        OutputFormat::Yaml => super::escaped::yaml(out, &doc),
         OutputFormat::Junit => {
             let m = super::junit::escape(&message);
             writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;

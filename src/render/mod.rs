@@ -1,5 +1,6 @@
 //! Renderers: one module per output format, each only formatting a [`Diagnosis`].
 
+pub(crate) mod escaped;
 pub(crate) mod fatal;
 mod human;
 pub(crate) use human::width;
@@ -34,13 +35,10 @@ pub(crate) fn diagnosis(d: &Diagnosis, o: Options, out: &mut dyn Write) -> std::
     } = o;
     match format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, d)?;
+            escaped::json_pretty(out, d)?;
             writeln!(out)
         }
-        OutputFormat::Yaml => {
-            let yaml = serde_saphyr::to_string(d).map_err(std::io::Error::other)?;
-            out.write_all(yaml.as_bytes())
-        }
+        OutputFormat::Yaml => escaped::yaml(out, d),
         OutputFormat::Table => human::render(d, color, show_skipped, out),
         OutputFormat::Junit => junit::render(std::slice::from_ref(d), strict, out),
         OutputFormat::Markdown => markdown::render(std::slice::from_ref(d), out),
@@ -73,13 +71,10 @@ pub(crate) fn scan(
 ) -> std::io::Result<()> {
     match format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, r)?;
+            escaped::json_pretty(out, r)?;
             writeln!(out)
         }
-        OutputFormat::Yaml => {
-            let yaml = serde_saphyr::to_string(r).map_err(std::io::Error::other)?;
-            out.write_all(yaml.as_bytes())
-        }
+        OutputFormat::Yaml => escaped::yaml(out, r),
         OutputFormat::Junit => junit::render(&r.items, strict, out),
         OutputFormat::Markdown => {
             writeln!(
