@@ -357,7 +357,7 @@ pub(crate) fn human(r: &PathReport, out: &mut dyn Write) -> std::io::Result<()> 
             sanitize(&d.to),
             d.udp,
             d.tcp,
-            d.selecting.join(", ")
+            crate::text::some_of(&d.selecting, ", ")
         )?;
     }
     for n in &r.notes {

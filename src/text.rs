@@ -160,6 +160,35 @@ pub(crate) fn shell_quote(s: &str) -> String {
     }
 }
 
+/// How many names a sentence lists before it counts the rest.
+pub(crate) const MAX_NAMED: usize = 5;
+
+/// `a, b, c` — or, past [`MAX_NAMED`], `a, b, c, d, e and 9,995 more`: a sentence stays a
+/// sentence when ten thousand policies select a pod (the evidence lists them all).
+pub(crate) fn some_of(items: &[String], sep: &str) -> String {
+    if items.len() <= MAX_NAMED {
+        return items.join(sep);
+    }
+    format!(
+        "{} and {} more",
+        items[..MAX_NAMED].join(sep),
+        thousands(items.len() - MAX_NAMED)
+    )
+}
+
+/// 9995 → "9,995".
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// How many near names a "did you mean" offers.
 const MAX_SUGGESTIONS: usize = 3;
 
@@ -227,6 +256,17 @@ mod tests {
         assert_eq!(note, "invisible U+200B");
         assert_eq!(lookalike("web", "web", "x"), None);
         assert_eq!(lookalike("api", "web", "x"), None);
+    }
+
+    #[test]
+    fn long_lists_are_counted_past_five_names() {
+        let names: Vec<String> = (0..10_000).map(|i| format!("p{i}")).collect();
+        assert_eq!(some_of(&names[..2], ", "), "p0, p1");
+        assert_eq!(some_of(&names[..5], ", "), "p0, p1, p2, p3, p4");
+        assert_eq!(some_of(&names[..6], ", "), "p0, p1, p2, p3, p4 and 1 more");
+        assert_eq!(some_of(&names, "; "), "p0; p1; p2; p3; p4 and 9,995 more");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
     }
 
     #[test]

@@ -697,3 +697,62 @@ fn from_a_deployment_and_did_you_mean_for_pods() {
     .run();
     assert_eq!(out.check_status("netpol.allows"), "pass", "{}", out.stdout);
 }
+
+/// Issue 18 item 18: fifty policies that select the pods and allow nothing on the port. The
+/// sentence names five and counts the rest, the table shows a screenful of evidence and says how
+/// many more, and JSON keeps every policy (10,000 of them printed 3.2 million lines).
+#[test]
+fn many_selecting_policies_are_summarised_in_the_table_and_kept_in_json() {
+    let mut yaml = String::from(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata: {name: web-1, namespace: shop, labels: {app: web}}\nspec: {containers: [{name: c, image: x, ports: [{containerPort: 8080}]}]}\nstatus: {phase: Running, podIP: 10.244.0.5, conditions: [{type: Ready, status: \"True\"}]}\n",
+    );
+    for i in 0..50 {
+        yaml.push_str(&format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p{i}, namespace: shop}}\nspec: {{podSelector: {{matchLabels: {{app: web}}}}, ingress: [{{ports: [{{port: 9999}}]}}]}}\n"
+        ));
+    }
+    let table = Run::new(["svc", "web", "-n", "shop", "-f", "-"])
+        .stdin(&yaml)
+        .run();
+    assert_eq!(table.code, 1, "{}", table.stderr);
+    assert!(
+        table
+            .stdout
+            .contains("(selected by shop/p0, shop/p1, shop/p2, shop/p3, shop/p4 and 45 more)"),
+        "{}",
+        table.stdout
+    );
+    assert!(!table.stdout.contains("shop/p5,"), "{}", table.stdout);
+    let listed = table
+        .stdout
+        .matches("selects the pods and allows no source")
+        .count();
+    assert_eq!(listed, 20, "{}", table.stdout);
+    assert!(
+        table
+            .stdout
+            .contains("… and 30 more (-o json lists them all)"),
+        "{}",
+        table.stdout
+    );
+    let json = Run::new(["svc", "web", "-n", "shop", "-f", "-", "-o", "json"])
+        .stdin(&yaml)
+        .run();
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let check = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "netpol.allows")
+        .unwrap();
+    let policies: Vec<&str> = check["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "SelectingPolicy")
+        .map(|e| e["object"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(policies.len(), 50, "{check}");
+    assert!(policies.contains(&"p49"), "{policies:?}");
+}

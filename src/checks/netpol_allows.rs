@@ -204,10 +204,11 @@ fn summary(
             format!("{}: every source allowed on {port}", t.port_label)
         } else if s.allowed.is_empty() {
             closed.push(t);
+            evidence.extend(every_selecting(&s.selecting, &port));
             format!(
                 "{}: every source denied on {port} (selected by {})",
                 t.port_label,
-                s.selecting.join(", ")
+                crate::text::some_of(&s.selecting, ", ")
             )
         } else {
             let mut sources: Vec<String> =
@@ -216,7 +217,7 @@ fn summary(
             format!(
                 "{}: allowed from {}; denied: everything else",
                 t.port_label,
-                sources.join("; ")
+                crate::text::some_of(&sources, "; ")
             )
         };
         for (rule, sources) in &s.allowed {
@@ -226,7 +227,7 @@ fn summary(
                     format!(
                         "{rule} allows {port} to {} from {}",
                         who(t),
-                        sources.join("; ")
+                        crate::text::some_of(sources, "; ")
                     ),
                 )
                 .on(policy_ref(&rule.policy))
@@ -432,6 +433,25 @@ fn policy_ref(id: &str) -> ObjectRef {
     ObjectRef::new("NetworkPolicy", ns, name)
 }
 
+/// Each policy that selects the pods and allows nothing on `port`, one evidence line each — only
+/// when the sentence that names them had to count the rest ("… and 9,995 more"): JSON keeps them
+/// all, the table shows a screenful.
+fn every_selecting(selecting: &[String], port: &str) -> Vec<Evidence> {
+    if selecting.len() <= crate::text::MAX_NAMED {
+        return Vec::new();
+    }
+    selecting
+        .iter()
+        .map(|p| {
+            Evidence::new(
+                "SelectingPolicy",
+                format!("{p} selects the pods and allows no source on {port}"),
+            )
+            .on(policy_ref(p))
+        })
+        .collect()
+}
+
 pub(crate) fn namespaces(state: &ClusterState) -> (Namespaces, Option<Evidence>) {
     match &state.namespaces {
         Fact::Known(list) => (Namespaces::of(list, !state.is_offline()), None),
@@ -584,7 +604,7 @@ fn denied_outcome(
         if d.egress.verdict == Verdict::Denied {
             denial.parts.push(format!(
                 "the client's egress is restricted by {} and allows no traffic to {} on {}/{}",
-                d.egress.selecting.join(", "),
+                crate::text::some_of(&d.egress.selecting, ", "),
                 who(t),
                 t.port,
                 t.protocol
@@ -599,7 +619,7 @@ fn denied_outcome(
     if dns.denied_udp {
         denial.parts.push(format!(
             "forgot DNS egress: {} restricts the client's egress and allows no DNS to {} (the client cannot resolve the Service's name)",
-            dns.selecting.join(", "),
+            crate::text::some_of(&dns.selecting, ", "),
             dns.target
         ));
         denial
@@ -657,7 +677,7 @@ impl Denial {
             "NetworkPolicy denies {} → {} on {port}: {} selects the backend pods and no ingress rule allows this client",
             client_name(c),
             who(t),
-            d.ingress.selecting.join(", ")
+            crate::text::some_of(&d.ingress.selecting, ", ")
         ));
         // One field of an existing policy is a smaller change than a new policy.
         for (said, change) in near_misses(state, c, t) {
@@ -675,17 +695,22 @@ impl Denial {
             self.evidence.push(
                 Evidence::new(
                     "PolicyRule",
-                    format!("{rule} allows {port} only from {}", from.join("; ")),
+                    format!(
+                        "{rule} allows {port} only from {}",
+                        crate::text::some_of(from, "; ")
+                    ),
                 )
                 .on(policy_ref(&rule.policy)),
             );
         }
         if sources.allowed.is_empty() {
+            self.evidence
+                .extend(every_selecting(&d.ingress.selecting, &port));
             self.evidence.push(Evidence::new(
                 "PolicyRule",
                 format!(
                     "no rule of {} allows {port} from any source",
-                    d.ingress.selecting.join(", ")
+                    crate::text::some_of(&d.ingress.selecting, ", ")
                 ),
             ));
         }

@@ -385,7 +385,7 @@ fn unselected_or_host(dir: Direction, pod: &PodInfo, names: &[String]) -> Option
             "{}/{} runs with hostNetwork: NetworkPolicy's effect on such pods is undefined (selected by {})",
             pod.namespace,
             pod.name,
-            names.join(", ")
+            crate::text::some_of(names, ", ")
         )),
         selecting: names.to_vec(),
         allowed_by: Vec::new(),
@@ -438,7 +438,7 @@ fn decided(
             Verdict::Denied,
             format!(
                 "selected by {}; no {} rule matches: denied",
-                names.join(", "),
+                crate::text::some_of(&names, ", "),
                 dir.word()
             ),
         )

@@ -317,6 +317,9 @@ fn fix_lines_after(
     }
 }
 
+/// Evidence lines (or table rows) one check shows before it counts the rest.
+pub(super) const MAX_EVIDENCE: usize = 20;
+
 fn check(
     p: &Paint,
     c: &CheckResult,
@@ -332,13 +335,12 @@ fn check(
         p.wrap(&prefix, lead, lead, &sanitize(&c.summary))
     )?;
     let indent = " ".repeat(9);
+    // A screenful: ten thousand policies must not become three million lines (JSON keeps all).
+    let shown = &c.evidence[..c.evidence.len().min(MAX_EVIDENCE)];
     let mut i = 0;
-    while i < c.evidence.len() {
-        let kind = c.evidence[i].kind;
-        let run: Vec<&Evidence> = c.evidence[i..]
-            .iter()
-            .take_while(|e| e.kind == kind)
-            .collect();
+    while i < shown.len() {
+        let kind = shown[i].kind;
+        let run: Vec<&Evidence> = shown[i..].iter().take_while(|e| e.kind == kind).collect();
         i += run.len();
         if run.len() > 1 && !run[0].fields.is_empty() {
             let mut table = Table::new();
@@ -366,6 +368,21 @@ fn check(
                 )?;
             }
         }
+    }
+    if let Some(more) = c
+        .evidence
+        .len()
+        .checked_sub(MAX_EVIDENCE)
+        .filter(|n| *n > 0)
+    {
+        writeln!(
+            out,
+            "{indent}· {}",
+            p.dim(&format!(
+                "… and {} more (-o json lists them all)",
+                crate::text::thousands(more)
+            ))
+        )?;
     }
     if show_fix && !matches!(c.status, Status::Pass | Status::Skip) {
         for f in &c.fix {

@@ -68,8 +68,13 @@ pub(crate) fn render(items: &[Diagnosis], out: &mut dyn Write) -> std::io::Resul
             writeln!(out)?;
             writeln!(out, "Evidence for `{}`:", c.id)?;
             writeln!(out)?;
-            for e in &c.evidence {
+            let max = super::human::MAX_EVIDENCE;
+            for e in c.evidence.iter().take(max) {
                 writeln!(out, "- {}", md(&e.message))?;
+            }
+            if c.evidence.len() > max {
+                let more = crate::text::thousands(c.evidence.len() - max);
+                writeln!(out, "- … and {more} more (`-o json` lists them all)")?;
             }
         }
         if !v.fix.is_empty() {
