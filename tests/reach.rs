@@ -287,3 +287,80 @@ fn reach_on_600_pods_prints_grouped_rows_in_bounded_memory() {
         assert!(kib < 200 * 1024, "{format}: peak RSS {} MiB", kib / 1024);
     }
 }
+
+/// `count` bare pods in shop, each with a label of its own (`uniq: u<i>`) and one of three apps.
+fn uniquely_labelled_pods(count: usize, role: bool) -> String {
+    let mut y = String::new();
+    for i in 0..count {
+        let extra = if role {
+            format!(", role: r{i}")
+        } else {
+            String::new()
+        };
+        y.push_str(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: bare-{i}, namespace: shop, labels: {{app: a{}, uniq: u{i}{extra}}}}}\nspec: {{containers: [{{name: c, image: i, ports: [{{containerPort: 8080}}]}}]}}\nstatus: {{phase: Running, podIP: 10.244.0.{}}}\n---\n",
+            i % 3,
+            i + 2
+        ));
+    }
+    y
+}
+
+/// Issue 18 item 17: a label no policy reads (a per-pod id) does not tell pods apart. 60 pods of
+/// three apps under one policy that reads `app` are three groups — a0 (selected, admits a1), a1,
+/// and the rest, named by what sets them apart (`app` with a value no selector names) — not 60.
+#[test]
+fn reach_groups_pods_by_the_labels_policies_read() {
+    let mut y = uniquely_labelled_pods(60, false);
+    y.push_str("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: shop}\nspec: {podSelector: {matchLabels: {app: a0}}, ingress: [{from: [{podSelector: {matchLabels: {app: a1}}}]}]}\n");
+    let out = Run::new(["reach", "-n", "shop", "-o", "json", "-f", "-"])
+        .stdin(&y)
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["groups"], 3, "{}", out.stdout);
+    let pairs = rows(&out, "workload");
+    let a0 = "pods/shop/{app=a0} [20 pods: bare-0, bare-3, bare-6, …]";
+    let a1 = "pods/shop/{app=a1} [20 pods: bare-1, bare-4, bare-7, …]";
+    let rest = "pods/shop/{app} [20 pods: bare-2, bare-5, bare-8, …]";
+    // a0 admits only a1; a1 and the rest admit everyone (no policy isolates them).
+    let mut want = vec![(a1, a0, "all")];
+    for from in [a0, a1, rest] {
+        for to in [a1, rest] {
+            want.push((from, to, "all"));
+        }
+    }
+    assert_eq!(pairs, set(&want), "{}", out.stdout);
+}
+
+/// Issue 18 item 17: deciding every pair is bounded. 40 groups under one policy of 40 rules with
+/// a budget of 20,000 rule checks: the first rows come, the rest are said to be missing, and the
+/// run is incomplete (exit 3) — never minutes of silence. Without the budget every pair is
+/// decided: each pod reaches every other pod on the port its own rule names (40 × 39 rows: a lone
+/// bare pod has no sibling to reach).
+#[test]
+fn reach_stops_at_its_rule_budget_and_says_so() {
+    let mut y = uniquely_labelled_pods(40, true);
+    let rules: Vec<String> = (0..40)
+        .map(|i| format!("{{from: [{{podSelector: {{matchLabels: {{role: r{i}}}}}}}], ports: [{{port: {}}}]}}", 1000 + i))
+        .collect();
+    y.push_str(&format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: big, namespace: shop}}\nspec: {{podSelector: {{}}, ingress: [{}]}}\n", rules.join(", ")));
+    let full = Run::new(["reach", "-n", "shop", "-o", "json", "-f", "-"])
+        .stdin(&y)
+        .run();
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    assert_eq!(rows(&full, "workload").len(), 40 * 39);
+    let cut = Run::new(["reach", "-n", "shop", "-o", "json", "-f", "-"])
+        .env("NETDOCTOR_REACH_RULE_BUDGET", "20000")
+        .stdin(&y)
+        .run();
+    assert_eq!(cut.code, 3, "{}", cut.stderr);
+    let got = rows(&cut, "workload").len();
+    assert!(got > 0 && got < 40 * 39, "{got} rows");
+    let notes = cut.json()["notes"].to_string();
+    assert!(
+        notes.contains("incomplete: the rows from ")
+            && notes.contains(" of 40 source groups are missing")
+            && notes.contains("more than 20,000 rule checks"),
+        "{notes}"
+    );
+}

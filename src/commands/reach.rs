@@ -55,8 +55,13 @@ pub(crate) async fn run(settings: &Settings, args: &ReachArgs) -> Result<ExitCod
             exposure: false,
         }),
     };
-    analyse(&input, all, &scope, sink.as_mut())?;
-    Ok(ExitCode::SUCCESS)
+    let counts = analyse(&input, all, &scope, sink.as_mut())?;
+    // Rows left undecided make the answer incomplete (exit 3), as a skipped check does.
+    Ok(if counts.undecided_sources > 0 {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 struct JsonSink<W: Write> {

@@ -1,6 +1,6 @@
 //! NetworkPolicy objects validated and compiled into the engine's form, indexed by namespace.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ipnet::IpNet;
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
@@ -126,6 +126,42 @@ impl PolicySet {
             }
         }
         out
+    }
+
+    /// The pod label keys any policy's selectors read, each with the values they name: two pods
+    /// that agree on these (a value no selector names counting as "present") are told apart by
+    /// no policy. Namespace selectors read namespaces' labels, not pods', and are not included.
+    pub fn pod_labels_read(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let mut out = BTreeMap::new();
+        for policy in self.by_namespace_values() {
+            policy.pod_selector.mentions(&mut out);
+            for rule in policy
+                .ingress
+                .iter()
+                .flatten()
+                .chain(policy.egress.iter().flatten())
+            {
+                for peer in rule.peers.iter().flatten() {
+                    if let Peer::Pods { pods: Some(s), .. } = peer {
+                        s.mentions(&mut out);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// How many rules the policies of a namespace hold (both directions): what deciding one
+    /// pair of pods there can cost.
+    pub fn rules_in(&self, ns: &str) -> usize {
+        self.in_namespace(ns)
+            .map(|p| p.ingress.as_ref().map_or(0, Vec::len) + p.egress.as_ref().map_or(0, Vec::len))
+            .sum()
+    }
+
+    /// Every policy's rules, both directions.
+    pub fn rules_total(&self) -> usize {
+        self.by_namespace.keys().map(|ns| self.rules_in(ns)).sum()
     }
 
     pub fn len(&self) -> usize {

@@ -271,8 +271,10 @@ proptest! {
         for (i, p) in pods.iter().enumerate() {
             by_ns.entry(p.namespace.clone()).or_default().push(i);
         }
+        // One memory of peers' answers for every destination, as reach uses it.
+        let mut seen = crate::netpol::PeerMatches::default();
         for (j, dst) in pods.iter().enumerate() {
-            let Some(sources) = set.possible_sources(&nss, dst, &pods, &by_ns) else { continue };
+            let Some(sources) = set.possible_sources(&nss, dst, &pods, &by_ns, &mut seen) else { continue };
             for (i, src) in pods.iter().enumerate() {
                 if i == j { continue; }
                 let r = set.allowed_ports(&nss, &Party::Pod(src.clone()), &Party::Pod(dst.clone()));

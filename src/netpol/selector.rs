@@ -2,7 +2,7 @@
 //! DoesNotExist), where an empty selector selects everything. Evaluated over labels that may be
 //! only partly known (a namespace offline: only its `kubernetes.io/metadata.name`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
@@ -97,6 +97,17 @@ impl Selector {
     #[cfg(test)]
     pub(crate) fn everything() -> Self {
         Selector { terms: Vec::new() }
+    }
+
+    /// Adds the label keys this selector reads, each with the values it names (none for
+    /// `Exists`/`DoesNotExist`): a value it does not name matters to it only as "present".
+    pub(crate) fn mentions(&self, out: &mut BTreeMap<String, BTreeSet<String>>) {
+        for (key, op) in &self.terms {
+            let values = out.entry(key.clone()).or_default();
+            if let Op::In(vs) | Op::NotIn(vs) = op {
+                values.extend(vs.iter().cloned());
+            }
+        }
     }
 
     pub(crate) fn is_everything(&self) -> bool {
