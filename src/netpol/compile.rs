@@ -105,23 +105,26 @@ impl PolicySet {
             .any(|p| p.rules(dir).is_some() && p.pod_selector.matches(&pod.labels))
     }
 
-    /// Every ipBlock of every rule, with its exceptions: the only places a pod's address
-    /// matters to a decision.
-    pub fn ip_blocks(&self) -> Vec<(ipnet::IpNet, Vec<ipnet::IpNet>)> {
-        let mut out = Vec::new();
-        for policy in self.by_namespace_values() {
-            for rule in policy
+    /// Every peer of every rule of every policy, both directions.
+    fn peers(&self) -> impl Iterator<Item = &Peer> {
+        self.by_namespace_values().flat_map(|policy| {
+            policy
                 .ingress
                 .iter()
                 .flatten()
                 .chain(policy.egress.iter().flatten())
-            {
-                for peer in rule.peers.iter().flatten() {
-                    if let Peer::IpBlock { cidr, except } = peer {
-                        if !out.iter().any(|(c, e)| c == cidr && e == except) {
-                            out.push((*cidr, except.clone()));
-                        }
-                    }
+                .flat_map(|rule| rule.peers.iter().flatten())
+        })
+    }
+
+    /// Every ipBlock of every rule, with its exceptions: the only places a pod's address
+    /// matters to a decision.
+    pub fn ip_blocks(&self) -> Vec<(ipnet::IpNet, Vec<ipnet::IpNet>)> {
+        let mut out: Vec<(IpNet, Vec<IpNet>)> = Vec::new();
+        for peer in self.peers() {
+            if let Peer::IpBlock { cidr, except } = peer {
+                if !out.iter().any(|(c, e)| c == cidr && e == except) {
+                    out.push((*cidr, except.clone()));
                 }
             }
         }
@@ -135,17 +138,10 @@ impl PolicySet {
         let mut out = BTreeMap::new();
         for policy in self.by_namespace_values() {
             policy.pod_selector.mentions(&mut out);
-            for rule in policy
-                .ingress
-                .iter()
-                .flatten()
-                .chain(policy.egress.iter().flatten())
-            {
-                for peer in rule.peers.iter().flatten() {
-                    if let Peer::Pods { pods: Some(s), .. } = peer {
-                        s.mentions(&mut out);
-                    }
-                }
+        }
+        for peer in self.peers() {
+            if let Peer::Pods { pods: Some(s), .. } = peer {
+                s.mentions(&mut out);
             }
         }
         out
