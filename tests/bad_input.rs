@@ -819,3 +819,71 @@ fn https_proxy_is_used_and_no_proxy_honoured() {
         );
     }
 }
+
+/// Issue 18 item 16: an API server whose answer never ends (a chunked body without a last chunk)
+/// is cut off at the response cap with a one-line error naming it — not read until memory runs
+/// out (7.7 GB before). The run stays within a bounded peak (the cap, not the stream).
+#[test]
+fn an_endless_response_is_cut_at_the_cap() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let mut w = conn;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                let start = r#"{"kind":"Service","apiVersion":"v1","metadata":{"name":"web","annotations":{"a":""#;
+                if w.write_all(head.as_bytes()).is_err()
+                    || write!(w, "{:x}\r\n{start}\r\n", start.len()).is_err()
+                {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 1 << 16, "x".repeat(1 << 16));
+                while w.write_all(chunk.as_bytes()).is_ok() {}
+            });
+        }
+    });
+    let run = Run::new(["svc"]);
+    let kc = format!(
+        "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\nusers: [{{name: u, user: {{token: t}}}}]\n"
+    );
+    let path = run.write("kc", &kc);
+    let script = "import resource, subprocess, sys\n\
+        p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n\
+        sys.stdout.write(str(p.returncode) + ' ' + str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + '\\n' + p.stdout.decode() + p.stderr.decode())\n";
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            script,
+            crate::support::BIN,
+            "svc",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "json",
+            "--kubeconfig",
+        ])
+        .arg(&path)
+        .output()
+        .expect("python3");
+    let said = String::from_utf8_lossy(&out.stdout);
+    let (head, rest) = said.split_once('\n').unwrap();
+    let (code, kib) = head.split_once(' ').unwrap();
+    assert_eq!(code, "3", "{said}");
+    assert!(
+        rest.contains("the API server's answer is larger than 256 MiB, the cap for one response"),
+        "{said}"
+    );
+    let kib: usize = kib.parse().unwrap();
+    assert!(kib < 1024 * 1024, "peak RSS {} MiB", kib / 1024);
+    // -o json still prints its document: the diagnosis is incomplete.
+    assert!(rest.contains("\"status\": \"incomplete\""), "{said}");
+}

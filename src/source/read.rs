@@ -19,6 +19,51 @@ use crate::state::Origin;
 /// fits; `/dev/zero` or an endless pipe does not grow memory past it.
 pub(crate) const MAX_INPUT: u64 = 512 * 1024 * 1024;
 
+/// The most all inputs of one run (every `-f`, stdin) may hold together.
+pub(crate) const MAX_TOTAL: u64 = 1024 * 1024 * 1024;
+
+/// The most values (mappings, lists, strings, numbers…) all inputs of one run may hold: text
+/// expands about twelvefold in memory (`[]` is 2 bytes of text and 32 of a value), so a byte cap
+/// alone would let 509 MiB of `[[],[],…]` take 6.6 GB. 25 million values is about five times a
+/// `kubectl get -A -o yaml` of 10,000 pods, and about 1.5 GB at worst.
+pub(crate) const MAX_VALUES: usize = 25_000_000;
+
+std::thread_local! {
+    /// Values the run may still read ([`MAX_VALUES`]), counted as JSON is parsed (its parser has
+    /// no budget of its own) and after each YAML document (whose parser caps each document).
+    static VALUES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(MAX_VALUES) };
+}
+
+/// Takes `n` values from the run's budget; `false` when it is spent.
+fn spend_values(n: usize) -> bool {
+    VALUES_LEFT.with(|left| match left.get().checked_sub(n) {
+        Some(rest) => {
+            left.set(rest);
+            true
+        }
+        None => {
+            left.set(0);
+            false
+        }
+    })
+}
+
+fn too_many_values() -> String {
+    format!(
+        "more than {} values across the inputs, the most one run reads",
+        crate::text::thousands(MAX_VALUES)
+    )
+}
+
+/// How many values a parsed document holds.
+fn values_in(v: &Value) -> usize {
+    1 + match v {
+        Value::Array(a) => a.iter().map(values_in).sum(),
+        Value::Object(m) => m.values().map(values_in).sum::<usize>() + m.len(),
+        _ => 0,
+    }
+}
+
 /// Nesting the YAML parser accepts. A CRD's schema nests two mappings per level
 /// (`properties: {x: {properties: …}}`): 31 levels of schema are about 70 mappings deep.
 const MAX_DEPTH: usize = 256;
@@ -36,9 +81,11 @@ pub(crate) struct Loaded {
 pub(crate) fn load(paths: &[PathBuf], verbose: bool) -> Result<Vec<Loaded>> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
+    VALUES_LEFT.with(|left| left.set(MAX_VALUES));
+    let mut read = 0u64;
     for path in paths {
         if path.as_os_str() == "-" {
-            let text = read_bounded("<stdin>", std::io::stdin().lock())?;
+            let text = read_bounded("<stdin>", std::io::stdin().lock(), &mut read)?;
             parse_text("<stdin>", &text, &mut out)?;
         } else if path.is_dir() {
             let mut files = Vec::new();
@@ -50,10 +97,10 @@ pub(crate) fn load(paths: &[PathBuf], verbose: bool) -> Result<Vec<Loaded>> {
                 )));
             }
             for f in files {
-                parse_file(&f, &mut out)?;
+                parse_file(&f, &mut out, &mut read)?;
             }
         } else if once(path, &mut seen) {
-            parse_file(path, &mut out)?;
+            parse_file(path, &mut out, &mut read)?;
         }
     }
     if out.is_empty() {
@@ -125,16 +172,19 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) -> Re
     Ok(())
 }
 
-fn parse_file(path: &Path, out: &mut Vec<Loaded>) -> Result<()> {
+fn parse_file(path: &Path, out: &mut Vec<Loaded>, read: &mut u64) -> Result<()> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| Error::Manifest(format!("{name}: {e}")))?;
-    let text = read_bounded(&name, file)?;
+    let text = read_bounded(&name, file, read)?;
     parse_text(&name, &text, out)
 }
 
-/// Reads at most [`MAX_INPUT`] bytes of text; binary input (a NUL byte) is refused at once.
-fn read_bounded(name: &str, input: impl Read) -> Result<String> {
-    let mut input = input.take(MAX_INPUT + 1);
+/// Reads at most [`MAX_INPUT`] bytes of text, and no more than [`MAX_TOTAL`] with what the run
+/// has `read` before; binary input (a NUL byte) is refused at once.
+fn read_bounded(name: &str, input: impl Read, read: &mut u64) -> Result<String> {
+    let room = MAX_TOTAL.saturating_sub(*read);
+    let limit = MAX_INPUT.min(room);
+    let mut input = input.take(limit + 1);
     let mut bytes = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
@@ -151,12 +201,20 @@ fn read_bounded(name: &str, input: impl Read) -> Result<String> {
         }
         bytes.extend_from_slice(&chunk[..n]);
     }
-    if bytes.len() as u64 > MAX_INPUT {
-        return Err(Error::Manifest(format!(
-            "{name}: larger than {} MiB, the most one input may hold",
-            MAX_INPUT >> 20
-        )));
+    if bytes.len() as u64 > limit {
+        return Err(Error::Manifest(if limit == MAX_INPUT {
+            format!(
+                "{name}: larger than {} MiB, the most one input may hold",
+                MAX_INPUT >> 20
+            )
+        } else {
+            format!(
+                "{name}: the inputs together hold more than {} MiB, the most one run reads",
+                MAX_TOTAL >> 20
+            )
+        }));
     }
+    *read += bytes.len() as u64;
     String::from_utf8(bytes).map_err(|e| Error::Manifest(format!("{name}: not UTF-8 text: {e}")))
 }
 
@@ -190,7 +248,7 @@ fn documents(text: &str) -> Vec<(usize, String)> {
 /// and at 64 levels, less than a CRD schema may nest. Raise those, keep the rest.
 fn yaml_options() -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
-    budget.max_nodes = 50_000_000;
+    budget.max_nodes = MAX_VALUES;
     budget.max_events = 100_000_000;
     budget.max_depth = MAX_DEPTH;
     budget.max_total_scalar_bytes = MAX_INPUT as usize;
@@ -238,6 +296,9 @@ pub(crate) fn parse_text(file: &str, text: &str, out: &mut Vec<Loaded>) -> Resul
                         let v: Value =
                             serde_saphyr::from_str_with_options(&doc[start..], yaml_options())
                                 .map_err(|y| located(file, number + 1, at, &y.to_string()))?;
+                        if !spend_values(values_in(&v)) {
+                            return Err(located(file, number + 1, at, &too_many_values()));
+                        }
                         values.push((at, v));
                         break;
                     }
@@ -250,6 +311,9 @@ pub(crate) fn parse_text(file: &str, text: &str, out: &mut Vec<Loaded>) -> Resul
         } else {
             let v: Value = serde_saphyr::from_str_with_options(&doc, yaml_options())
                 .map_err(|e| located(file, number + 1, line, &e.to_string()))?;
+            if !spend_values(values_in(&v)) {
+                return Err(located(file, number + 1, line, &too_many_values()));
+            }
             values.push((line, v));
         }
         for (line, value) in values {
@@ -430,6 +494,9 @@ struct Strict(Value);
 
 impl<'de> Deserialize<'de> for Strict {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        if !spend_values(1) {
+            return Err(de::Error::custom(too_many_values()));
+        }
         d.deserialize_any(StrictVisitor).map(Strict)
     }
 }
@@ -630,13 +697,54 @@ mod tests {
 
     #[test]
     fn inputs_are_bounded_and_binary_is_refused() {
-        let err = read_bounded("z", std::io::repeat(0))
+        let err = read_bounded("z", std::io::repeat(0), &mut 0)
             .unwrap_err()
             .to_string();
         assert!(err.contains("binary data"), "{err}");
-        let err = read_bounded("y", std::io::repeat(b'a'))
+        let err = read_bounded("y", std::io::repeat(b'a'), &mut 0)
             .unwrap_err()
             .to_string();
         assert_eq!(err, "y: larger than 512 MiB, the most one input may hold");
+    }
+
+    #[test]
+    fn all_inputs_together_are_bounded() {
+        // Issue 18 item 16: the cap is per run, not only per input.
+        let mut read = MAX_TOTAL - 10;
+        let err = read_bounded("b.yaml", "kind: Pod\n".repeat(10).as_bytes(), &mut read)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "b.yaml: the inputs together hold more than 1024 MiB, the most one run reads"
+        );
+        let mut read = 0;
+        read_bounded("a.yaml", "kind: Pod\n".as_bytes(), &mut read).unwrap();
+        assert_eq!(read, 10);
+    }
+
+    #[test]
+    fn values_are_bounded_as_json_and_as_yaml() {
+        // `[[],[],…]` expands twelvefold in memory: the run stops at its value budget, named.
+        for text in [
+            format!("[{}[]]", "[],".repeat(200)),
+            format!("- []\n{}", "- []\n".repeat(200)),
+        ] {
+            VALUES_LEFT.with(|left| left.set(100));
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(
+                err.contains(
+                    "more than 25,000,000 values across the inputs, the most one run reads"
+                ),
+                "{err}"
+            );
+            VALUES_LEFT.with(|left| left.set(MAX_VALUES));
+            assert!(
+                parse(&text)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("expected a Kubernetes object")
+            );
+        }
     }
 }

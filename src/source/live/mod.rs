@@ -106,7 +106,30 @@ impl ReadError {
     }
 }
 
+/// The largest answer read from the API server, in bytes: a page of 500 objects is a few MiB, an
+/// unpaged list of 10,000 pods about 50 MiB. A server that sends more (an endless chunked body)
+/// is cut off here, not when memory runs out.
+pub(crate) const MAX_RESPONSE: usize = 256 << 20;
+
+/// Whether an error chain holds the response cap's error.
+fn over_the_cap(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 fn classify(e: kube::Error) -> ReadError {
+    if over_the_cap(&e) {
+        return ReadError::Other(format!(
+            "the API server's answer is larger than {} MiB, the cap for one response",
+            MAX_RESPONSE >> 20
+        ));
+    }
     match e {
         kube::Error::Api(status) => match status.code {
             403 => ReadError::Forbidden,
@@ -194,7 +217,14 @@ impl Live {
         sendable_token(&config, token_from)?;
         let server = config.cluster_url.to_string();
         let default_namespace = config.default_namespace.clone();
-        let client = Client::try_from(config).map_err(|e| bad(&first_line(&e)))?;
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(|e| bad(&first_line(&e)))?
+            .with_layer(&tower::util::MapResponseLayer::new(
+                |r: http::Response<Box<kube::client::DynBody>>| {
+                    r.map(|b| http_body_util::Limited::new(b, MAX_RESPONSE))
+                },
+            ))
+            .build();
         Ok(Live {
             client,
             server,
