@@ -699,6 +699,27 @@ fn a_throttling_api_server_is_named_as_such() {
     }
 }
 
+/// A 429 that says `Retry-After: 1` (as kube-apiserver's flow control does) is sent again after
+/// a second, as client-go does, and the diagnosis completes (issue 18 item 15). A server that
+/// keeps throttling is named after a few tries (the test above).
+#[test]
+fn a_retry_after_is_honoured_once_throttling_ends() {
+    let api = web_service();
+    api.fail_once_after("/api/v1/namespaces/shop/services/web", 429, 0);
+    let server = api.start();
+    let out = Run::new(["svc", "web", "-n", "shop", "-o", "json", "--no-probe"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.check_status("service.exists"), "pass", "{}", out.stderr);
+    let asked = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/namespaces/shop/services/web")
+        .count();
+    assert_eq!(asked, 2, "one 429, one retry");
+    assert!(out.elapsed >= Duration::from_secs(1), "{:?}", out.elapsed);
+}
+
 /// kubectl's rules for TLS flags (issue 18 item 24): a CA file and the insecure flag together
 /// are refused, on the command line (exit 2) as in a kubeconfig cluster (exit 3); and a probe
 /// given no time (`--probe-timeout 0`) is a usage error, not a Job that cannot succeed.

@@ -4,6 +4,7 @@
 //! What it reads becomes a [`Snapshot`](crate::state::snapshot::Snapshot): the state judged is
 //! derived from it as from manifests.
 
+mod retry;
 mod scope;
 mod service;
 
@@ -203,7 +204,8 @@ impl Live {
         }
         config.headers.push(user_agent());
         // kube's own retry of 429/503 resends without bound until --request-timeout, which then
-        // says "did not answer" of a server that answered "too many requests" every time.
+        // says "did not answer" of a server that answered "too many requests" every time: ours
+        // (retry::ServerAsks) honours a short Retry-After, as client-go does.
         config.default_retry = false;
         let token_from = if settings.auth.token.is_some() {
             TokenFrom::Flag
@@ -219,6 +221,9 @@ impl Live {
         let default_namespace = config.default_namespace.clone();
         let client = kube::client::ClientBuilder::try_from(config)
             .map_err(|e| bad(&first_line(&e)))?
+            // Retrying needs a service it can clone: kube's stack is boxed, the buffer shares it.
+            .with_layer(&tower::buffer::BufferLayer::new(1024))
+            .with_layer(&tower::retry::RetryLayer::new(retry::ServerAsks::default()))
             .with_layer(&tower::util::MapResponseLayer::new(
                 |r: http::Response<Box<kube::client::DynBody>>| {
                     r.map(|b| http_body_util::Limited::new(b, MAX_RESPONSE))

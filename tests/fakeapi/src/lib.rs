@@ -656,12 +656,19 @@ async fn handle(
             None
         });
     if let Some(code) = failing {
-        return status(
+        let mut r = status(
             code,
             "InternalError",
             "an error on the server has prevented the request from succeeding".into(),
             json!({}),
         );
+        // kube-apiserver's flow control answers 429 with "Retry-After: 1" (as 503s of a
+        // server starting up do).
+        if matches!(code, 429 | 503) {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        return r;
     }
     let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
     if let Some(r) = discovery(&api, &segments) {
