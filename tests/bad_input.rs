@@ -611,14 +611,20 @@ fn kubeconfig_lists_skip_missing_files_as_kubectl_does() {
 }
 
 /// A server that always answers a list with a continue token (issue 18 item 5) used to be
-/// followed forever (17k requests in 10 s). Now a repeated token, or new tokens on empty page
-/// after empty page, ends that read: the check that needed it skips saying why (exit 3), in a
+/// followed forever (17k requests in 10 s). Now a repeated token, new tokens on empty page after
+/// empty page, or the same objects again under new tokens end that read: the check that needed it skips saying why (exit 3), in a
 /// bounded number of requests.
 #[test]
 fn an_endless_continue_token_ends_the_read() {
     use fakeapi::EndlessContinue;
-    for mode in [EndlessContinue::SameToken, EndlessContinue::FreshTokens] {
-        let api = web_service();
+    for mode in [
+        EndlessContinue::SameToken,
+        EndlessContinue::FreshTokens,
+        EndlessContinue::RepeatPages,
+    ] {
+        let api = FakeApi::new();
+        // A Service with a selector and its pod: the pods list has objects to send again.
+        api.load_yaml("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: web-1, namespace: shop, labels: {app: web}}\nspec: {containers: [{name: c, image: i}]}\n").unwrap();
         api.set_endless_continue(mode);
         let server = api.start();
         let out = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
@@ -631,6 +637,13 @@ fn an_endless_continue_token_ends_the_read() {
             text.contains("the list would never end"),
             "{mode:?}: {text}"
         );
+        if mode == EndlessContinue::RepeatPages {
+            // The pods of the Service, sent again under each new token.
+            assert!(
+                text.contains("the API server sent shop/web-"),
+                "{mode:?}: {text}"
+            );
+        }
         let requests = server.requests().len();
         assert!(requests < 200, "{mode:?}: {requests} requests");
     }

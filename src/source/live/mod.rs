@@ -48,8 +48,14 @@ struct Paging {
     seen: std::collections::HashSet<String>,
     pages: usize,
     empty_in_a_row: usize,
+    /// Every object's namespace/name so far: one list holds each object once.
+    objects: std::collections::HashSet<(String, String)>,
+    /// How many objects the first page said the list holds (its items and remainingItemCount).
+    announced: Option<usize>,
 }
 
+/// More objects of one kind than any cluster holds: the scalability envelope is 150,000 pods.
+const MAX_ITEMS: usize = 1_000_000;
 /// More pages than any cluster holds (at 500 a page: two million objects of one kind).
 const MAX_PAGES: usize = 4_000;
 /// The API server may answer a page with nothing in it (a selector matched nothing there), but
@@ -57,6 +63,50 @@ const MAX_PAGES: usize = 4_000;
 const MAX_EMPTY_PAGES: usize = 16;
 
 impl Paging {
+    /// Accepts a page's objects, or says why the list cannot be trusted to end: an object sent
+    /// twice (the same pages again under new tokens), or more objects than the first page
+    /// announced — or than any list holds.
+    fn items<K: kube::Resource>(
+        &mut self,
+        page: &[K],
+        remaining: Option<i64>,
+    ) -> std::result::Result<(), String> {
+        if self.pages == 0 {
+            self.announced = remaining
+                .and_then(|r| usize::try_from(r).ok())
+                .map(|r| r + page.len());
+        }
+        for item in page {
+            let meta = item.meta();
+            let key = (
+                meta.namespace.clone().unwrap_or_default(),
+                meta.name.clone().unwrap_or_default(),
+            );
+            if !self.objects.insert(key) {
+                return Err(format!(
+                    "the API server sent {} twice in one list: the list would never end",
+                    text::sanitize(&format!(
+                        "{}/{}",
+                        meta.namespace.as_deref().unwrap_or_default(),
+                        meta.name.as_deref().unwrap_or_default()
+                    ))
+                ));
+            }
+        }
+        let count = self.objects.len();
+        if let Some(n) = self.announced.filter(|n| count > n + PAGE as usize) {
+            return Err(format!(
+                "the API server sent {count} objects after announcing {n}: the list would never end"
+            ));
+        }
+        if count > MAX_ITEMS {
+            return Err(format!(
+                "more than {MAX_ITEMS} objects in one list: stopped"
+            ));
+        }
+        Ok(())
+    }
+
     /// Accepts the next page's continue token, or says why the list cannot be trusted to end.
     fn next(&mut self, token: &str, empty: bool) -> std::result::Result<(), String> {
         self.pages += 1;
@@ -326,11 +376,14 @@ impl Live {
         } else {
             lp.limit(PAGE)
         };
-        let mut items = Vec::new();
+        let mut items: Vec<K> = Vec::new();
         let mut paging = Paging::default();
         loop {
             let page = self.bounded(what.clone(), api.list(&lp)).await?;
             let empty = page.items.is_empty();
+            paging
+                .items(&page.items, page.metadata.remaining_item_count)
+                .map_err(|why| ReadError::Other(format!("{what}: {why}")))?;
             items.extend(page.items);
             match page.metadata.continue_ {
                 Some(token) if !token.is_empty() => {

@@ -90,6 +90,9 @@ pub enum EndlessContinue {
     SameToken = 1,
     /// A new token on every page, past the end: empty pages forever.
     FreshTokens = 2,
+    /// A new token on every page, with the first page's items again each time (and no
+    /// remainingItemCount): the same objects forever, under a fresh token.
+    RepeatPages = 3,
 }
 
 #[derive(Default)]
@@ -799,8 +802,15 @@ fn list(api: &FakeApi, t: &Target, query: &HashMap<String, String>) -> Response 
         .filter(|v| labels.matches(v.pointer("/metadata/labels").and_then(Value::as_object)))
         .filter(|v| fields.matches(v))
         .collect();
+    // "again-N": the N-th repetition of the first page (EndlessContinue::RepeatPages).
+    let again: usize = query
+        .get("continue")
+        .and_then(|c| c.strip_prefix("again-"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     let offset: usize = match query.get("continue").filter(|c| !c.is_empty()) {
         None => 0,
+        Some(_) if again > 0 => 0,
         Some(c) => match c.strip_prefix("offset-").and_then(|n| n.parse().ok()) {
             Some(n) => n,
             None => return bad(format!("invalid continue token {c:?}")),
@@ -837,6 +847,12 @@ fn list(api: &FakeApi, t: &Target, query: &HashMap<String, String>) -> Response 
                 "offset-{}",
                 offset.saturating_add(limit.min(1 << 20))
             ))
+        }
+        3 => {
+            meta["continue"] = json!(format!("again-{}", again + 1));
+            if let Some(m) = meta.as_object_mut() {
+                m.remove("remainingItemCount");
+            }
         }
         _ => {}
     }
