@@ -285,3 +285,32 @@ fn kubectl_connection_flags_reach_the_api_server() {
     let out = run.args(["--kubeconfig", path.to_str().unwrap()]).run();
     assert_eq!(out.code, 3, "{}", out.stderr);
 }
+
+/// Issue 18 item 7, live: the StatefulSet's `updateStrategy: OnDelete` is read, and the fix says
+/// that patching its template relabels none of the pods it has (and labels them), instead of
+/// "rolls them".
+#[test]
+fn an_on_delete_statefulset_is_told_to_label_its_pods() {
+    let api = FakeApi::new();
+    api.load_yaml(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: shop}\nspec: {selector: {app: db, tier: data}, ports: [{port: 5432}]}\n---\n\
+         apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: shop, uid: s1}\nspec: {serviceName: db, selector: {matchLabels: {app: db}}, updateStrategy: {type: OnDelete}, template: {metadata: {labels: {app: db}}, spec: {containers: [{name: c, image: i}]}}}\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata: {name: db-0, namespace: shop, labels: {app: db}, ownerReferences: [{apiVersion: apps/v1, kind: StatefulSet, name: db, uid: s1, controller: true}]}\nspec: {containers: [{name: c, image: i}]}\n",
+    )
+    .unwrap();
+    let server = api.start();
+    let out = Run::new(["svc", "db", "-n", "shop", "-o", "json", "--no-probe"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let fix = out.json()["verdict"]["fix"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        fix.starts_with("kubectl patch statefulset db -n shop --type merge")
+            && fix.contains("updateStrategy OnDelete relabels none of the pods it has")
+            && fix.contains("\nkubectl label pods -n shop -l app=db tier=data --overwrite"),
+        "{fix}"
+    );
+}

@@ -451,8 +451,7 @@ fn fixes(state: &ClusterState, svc: &Service, g: &Group) -> Vec<String> {
     if state.is_offline() {
         return offline_fixes(state, g, &wanted);
     }
-    let ns = &state.namespace;
-    let mut out = vec![label_pods(ns, g, &wanted)];
+    let mut out = vec![label_pods(state, g, &wanted)];
     out.extend(change_selector(state, svc, g));
     out
 }
@@ -498,16 +497,31 @@ fn offline_fixes(state: &ClusterState, g: &Group, wanted: &BTreeMap<&str, &str>)
 
 /// Live: give the pods the labels — through their workload's template (which rolls them), or on
 /// a bare pod.
-fn label_pods(ns: &str, g: &Group, wanted: &BTreeMap<&str, &str>) -> String {
-    match &g.workload {
-        Some((kind, wname)) if kind == "ReplicaSet" => {
-            // A ReplicaSet's template reaches only the pods it creates from now on; the ones it
-            // has keep their labels (no rollout, unlike a Deployment's).
+fn label_pods(state: &ClusterState, g: &Group, wanted: &BTreeMap<&str, &str>) -> String {
+    let ns = state.namespace.as_str();
+    // A ReplicaSet's template reaches only the pods it creates from now on, and a StatefulSet's
+    // with `updateStrategy: OnDelete` only pods deleted from now on: the ones they have keep
+    // their labels (no rollout, unlike a Deployment's).
+    let frozen = match &g.workload {
+        Some((kind, wname)) if kind == "ReplicaSet" => Some((
+            "replicaset",
+            wname,
+            "new pods only: a ReplicaSet never relabels the pods it has",
+        )),
+        Some((kind, wname)) if kind == "StatefulSet" && state.on_delete.contains(wname) => Some((
+            "statefulset",
+            wname,
+            "new pods only: updateStrategy OnDelete relabels none of the pods it has",
+        )),
+        _ => None,
+    };
+    match (&g.workload, frozen) {
+        (_, Some((kind, wname, why))) => {
             let patch = json!({"spec": {"template": {"metadata": {"labels": wanted}}}});
             let selector: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let labels: Vec<String> = wanted.iter().map(|(k, v)| q(&format!("{k}={v}"))).collect();
             format!(
-                "kubectl patch replicaset {} -n {} --type merge -p {}   # new pods only: a ReplicaSet never relabels the pods it has\nkubectl label pods -n {} -l {} {} --overwrite   # the pods it has now",
+                "kubectl patch {kind} {} -n {} --type merge -p {}   # {why}\nkubectl label pods -n {} -l {} {} --overwrite   # the pods it has now",
                 q(wname),
                 q(ns),
                 shell_quote(&patch.to_string()),
@@ -516,7 +530,7 @@ fn label_pods(ns: &str, g: &Group, wanted: &BTreeMap<&str, &str>) -> String {
                 labels.join(" ")
             )
         }
-        Some((kind, wname))
+        (Some((kind, wname)), None)
             if matches!(kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet") =>
         {
             let patch = json!({"spec": {"template": {"metadata": {"labels": wanted}}}});
@@ -633,6 +647,40 @@ metadata: {name: web-1, namespace: shop, labels: {app: web}}
             lines[1].starts_with(
                 "kubectl label pods -n shop -l app=postgres,role=primary tier=db --overwrite"
             ),
+            "{}",
+            lines[1]
+        );
+    }
+
+    #[test]
+    fn an_on_delete_statefulsets_pods_are_relabelled_not_rolled() {
+        // Issue 18 item 7: a StatefulSet with `updateStrategy: OnDelete` gives a new template
+        // only to pods deleted from now on; with the default RollingUpdate it rolls them.
+        let sts = PG.replace(
+            "kind: ReplicaSet, name: postgres-7d9f8c",
+            "kind: StatefulSet, name: postgres",
+        );
+        let mut st = state("shop", "postgres", &sts);
+        let rolling = run(&st);
+        assert!(
+            rolling.fix[0].starts_with("kubectl patch statefulset postgres -n shop")
+                && rolling.fix[0].ends_with("# labels the pods (rolls them)"),
+            "{:?}",
+            rolling.fix
+        );
+        st.on_delete = vec!["postgres".into()];
+        let o = run(&st);
+        let lines: Vec<&str> = o.fix[0].lines().collect();
+        assert_eq!(lines.len(), 2, "{:?}", o.fix);
+        assert!(
+            lines[0].starts_with("kubectl patch statefulset postgres -n shop --type merge")
+                && lines[0].contains("updateStrategy OnDelete relabels none of the pods it has")
+                && !lines[0].contains("rolls"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].starts_with("kubectl label pods -n shop -l app=postgres,pod-template-hash=7d9f8c tier=db --overwrite"),
             "{}",
             lines[1]
         );

@@ -238,6 +238,9 @@ pub struct ClusterState {
     pub gke: bool,
     /// Workloads that match the selector and ask for zero replicas ("Deployment web").
     pub scaled_to_zero: Vec<String>,
+    /// StatefulSets of the namespace with `updateStrategy: OnDelete`: a template change reaches
+    /// none of their pods until each is deleted.
+    pub on_delete: Vec<String>,
     /// Whether the Service is judged as one of many (`scan`): then a Service nothing routes to
     /// may lack endpoints.
     pub scan: bool,
@@ -359,6 +362,7 @@ impl ClusterState {
             policy_apis: Fact::default(),
             other_policies: Vec::new(),
             scaled_to_zero: Vec::new(),
+            on_delete: Vec::new(),
             scan: false,
             gke: false,
             ingresses: Fact::default(),

@@ -28,6 +28,9 @@ pub(crate) struct Snapshot {
     pub namespaces_fact: Fact<()>,
     /// Workloads asking for zero replicas: (kind, namespace, name, template labels).
     pub scaled_to_zero: Vec<(String, String, String, BTreeMap<String, String>)>,
+    /// StatefulSets that update their pods only when they are deleted (`updateStrategy:
+    /// OnDelete`): (namespace, name).
+    pub on_delete: Vec<(String, String)>,
     pub ingresses: Vec<Ingress>,
     pub ingress_classes: Vec<IngressClass>,
     /// Pods of ingress controllers (live: every namespace); offline unknown.
@@ -115,6 +118,7 @@ impl Snapshot {
             namespaces: Vec::new(),
             namespaces_fact: Fact::Known(()),
             scaled_to_zero: Vec::new(),
+            on_delete: Vec::new(),
             ingresses: Vec::new(),
             ingress_classes: Vec::new(),
             controller_pods: match source {
@@ -159,6 +163,7 @@ impl Snapshot {
         add(&mut self.ingresses, other.ingresses);
         add(&mut self.ingress_classes, other.ingress_classes);
         self.scaled_to_zero.extend(other.scaled_to_zero);
+        self.on_delete.extend(other.on_delete);
         self.secrets.extend(other.secrets);
         self.certificates.extend(other.certificates);
         self.other_policies.extend(other.other_policies);
@@ -292,6 +297,12 @@ impl Snapshot {
         } else {
             Vec::new()
         });
+        s.on_delete = self
+            .on_delete
+            .iter()
+            .filter(|(wns, _)| *wns == namespace)
+            .map(|(_, name)| name.clone())
+            .collect();
         s.scaled_to_zero = self
             .scaled_to_zero
             .iter()

@@ -411,6 +411,23 @@ impl Live {
     }
 }
 
+/// StatefulSets whose pods take a new template only when deleted: (namespace, name).
+fn on_delete(statefulsets: &[k8s_openapi::api::apps::v1::StatefulSet]) -> Vec<(String, String)> {
+    statefulsets
+        .iter()
+        .filter(|st| {
+            let strategy = st.spec.as_ref().and_then(|s| s.update_strategy.as_ref());
+            strategy.and_then(|u| u.type_.as_deref()) == Some("OnDelete")
+        })
+        .map(|st| {
+            (
+                st.metadata.namespace.clone().unwrap_or_default(),
+                st.metadata.name.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
 /// Deployments and StatefulSets asking for zero replicas: (kind, namespace, name, template labels).
 fn zero_replica_workloads(
     deployments: Vec<k8s_openapi::api::apps::v1::Deployment>,

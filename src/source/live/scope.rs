@@ -9,7 +9,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use kube::api::{Api, ListParams};
 
-use super::{Live, ReadError, SCAN_PAGE, zero_replica_workloads};
+use super::{Live, ReadError, SCAN_PAGE, on_delete, zero_replica_workloads};
 use crate::error::{Error, Result};
 use crate::state::snapshot::{Snapshot, part};
 use crate::state::{Fact, ReachInput, SourceKind};
@@ -97,6 +97,7 @@ impl Live {
         self.take(&mut snap, nodes, part::NODES, "nodes", None);
         let deployments = self.or_unread(&mut snap, deployments, "deployments", ns);
         let statefulsets = self.or_unread(&mut snap, statefulsets, "statefulsets", ns);
+        snap.on_delete = on_delete(&statefulsets);
         snap.scaled_to_zero = zero_replica_workloads(deployments, statefulsets);
         match namespaces {
             Ok(n) => snap.namespaces = n,

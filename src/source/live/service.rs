@@ -11,7 +11,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use kube::api::{Api, ListParams};
 
-use super::{EXPLAIN_PODS, Live, ReadError, humantime, zero_replica_workloads};
+use super::{EXPLAIN_PODS, Live, ReadError, humantime, on_delete, zero_replica_workloads};
 use crate::error::{Error, Result};
 use crate::k8s;
 use crate::state::snapshot::{Snapshot, part};
@@ -314,8 +314,9 @@ impl Live {
         self.take(snap, here, part::NAMESPACE_PODS, "pods", Some(ns));
         let elsewhere = elsewhere.map(|l| l.items);
         self.take(snap, elsewhere, part::PODS_ELSEWHERE, "pods", None);
-        snap.scaled_to_zero =
-            zero_replica_workloads(deploys.unwrap_or_default(), sets.unwrap_or_default());
+        let sets = sets.unwrap_or_default();
+        snap.on_delete = on_delete(&sets);
+        snap.scaled_to_zero = zero_replica_workloads(deploys.unwrap_or_default(), sets);
     }
 
     /// The events and nodes of pods that are not ready.
