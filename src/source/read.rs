@@ -225,12 +225,17 @@ fn documents(text: &str) -> Vec<(usize, String)> {
     let mut current = String::new();
     let mut start = 1;
     for (i, line) in text.lines().enumerate() {
-        let is_marker = line == "---" || line.starts_with("--- ") || line == "...";
-        if is_marker {
+        // A marker is `---` or `...` alone or followed by white space (a space or a tab, as
+        // YAML 1.2 §9.1.2 allows), then maybe content: `--- {kind: Pod}`.
+        let marker = |m: &str| {
+            line.strip_prefix(m)
+                .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']))
+        };
+        if marker("---") || marker("...") {
             docs.push((start, std::mem::take(&mut current)));
             start = i + 2;
-            if let Some(rest) = line.strip_prefix("--- ") {
-                current.push_str(rest);
+            if let Some(rest) = line.strip_prefix("---").filter(|r| !r.trim().is_empty()) {
+                current.push_str(rest.trim_start());
                 current.push('\n');
                 start = i + 1;
             }
@@ -340,6 +345,13 @@ pub(crate) fn parse_text(file: &str, text: &str, out: &mut Vec<Loaded>) -> Resul
 
 fn located(file: &str, number: usize, line: usize, msg: &str) -> Error {
     let first = msg.lines().next().unwrap_or_default();
+    // The parser's advice is for its own callers ("use from_str_multiple…"), not for a person.
+    let first = match first.split_once("multiple YAML documents detected") {
+        Some((at, _)) => &format!(
+            "{at}a second YAML document starts here: separate documents with a line of `---`"
+        ),
+        None => first,
+    };
     Error::Manifest(format!("{file}: document {number} (line {line}): {first}"))
 }
 
@@ -705,6 +717,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(err, "y: larger than 512 MiB, the most one input may hold");
+    }
+
+    #[test]
+    fn a_document_marker_may_be_followed_by_a_tab() {
+        // Issue 18 item 24: `---<tab>` is a document start (YAML 1.2 §9.1.2: white space after
+        // the marker); it leaked the parser's "use from_str_multiple" as the error.
+        let objs = parse("kind: Service\napiVersion: v1\n---\t\nkind: Pod\napiVersion: v1\n---\t# c\n...\t\n--- {kind: Pod, apiVersion: v1}\n").unwrap();
+        let kinds: Vec<&str> = objs.iter().map(|o| str_at(&o.value, "kind")).collect();
+        assert_eq!(kinds, ["Service", "Pod", "Pod"]);
+        // Whatever else makes the parser see two documents is said in words.
+        let e = located("f", 1, 1, "error: line 6 column 1: multiple YAML documents detected; use from_str_multiple or from_str_multiple_with_options").to_string();
+        assert_eq!(
+            e,
+            "f: document 1 (line 1): error: line 6 column 1: a second YAML document starts here: separate documents with a line of `---`"
+        );
+        // `----` or `---x` is content, not a marker.
+        assert!(documents("a: 1\n----\n").len() == 1);
     }
 
     #[test]
