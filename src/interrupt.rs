@@ -43,7 +43,8 @@ static RECEIVED: AtomicU8 = AtomicU8::new(0);
 static WATCHING: AtomicUsize = AtomicUsize::new(0);
 static NOTIFY: Notify = Notify::const_new();
 
-fn received() -> Option<Signal> {
+/// The signal received, if any: what a long computation polls to stop between steps.
+pub(crate) fn received() -> Option<Signal> {
     match RECEIVED.load(Ordering::SeqCst) {
         exit::SIGINT => Some(Signal::Int),
         exit::SIGTERM => Some(Signal::Term),
@@ -73,6 +74,23 @@ pub(crate) fn handling() -> impl Drop {
     Guard
 }
 
+/// Commands streaming their document hold stdout while they compute (`reach`): the last
+/// resort cannot print for them, and they close their own document at the next row instead.
+static STREAMING: AtomicUsize = AtomicUsize::new(0);
+
+/// Marks the run as streaming its document while the guard lives: on a signal the watchdog
+/// records it ([`received`]) and gives the command a moment to close its document.
+pub(crate) fn streaming() -> impl Drop {
+    struct Guard;
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            STREAMING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    STREAMING.fetch_add(1, Ordering::SeqCst);
+    Guard
+}
+
 /// A signal's last resort: a thread that, when the run's own handler cannot answer (a blocking
 /// read of stdin or a FIFO, a long computation hold its thread), ends the process within 1 s
 /// after `last_words` (the machine format's document). Where no handler of the run's is
@@ -89,6 +107,19 @@ pub(crate) fn watchdog(last_words: impl Fn(Signal) + Send + 'static) {
                 SIGTERM => Signal::Term,
                 _ => Signal::Hup,
             };
+            if STREAMING.load(Ordering::SeqCst) > 0 {
+                // The command sees the signal between two rows, closes its document and exits
+                // (which ends this thread too); if it cannot within the second, end it here —
+                // without last words, as its stdout is taken.
+                let _ = RECEIVED.compare_exchange(
+                    0,
+                    signal.exit_code(),
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                );
+                std::thread::sleep(std::time::Duration::from_millis(900));
+                std::process::exit(i32::from(signal.exit_code()));
+            }
             if HANDLED.load(Ordering::SeqCst) > 0 {
                 std::thread::sleep(std::time::Duration::from_secs(1));
                 if seen() {

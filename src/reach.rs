@@ -86,6 +86,8 @@ pub struct Counts {
     pub rules: usize,
     /// Source groups whose rows are missing: the work budget ran out ([`RULE_BUDGET`]).
     pub undecided_sources: usize,
+    /// The exit code of the signal that stopped the rows (SIGINT 130, SIGTERM 143, SIGHUP 129).
+    pub interrupted: Option<u8>,
 }
 
 /// How many rule checks `reach` spends deciding pairs of groups before it stops and says so:
@@ -276,8 +278,8 @@ pub fn analyse(
         .unwrap_or(RULE_BUDGET);
     let Decided { written, undecided } = pairs(&set, &nss, &groups, &order, budget, sink)?;
     counts.pairs = written;
-    counts.undecided_sources = undecided;
-    if undecided > 0 {
+    if undecided > 0 && stop().is_none() {
+        counts.undecided_sources = undecided;
         notes.push(format!(
             "incomplete: the rows from {} of {} source groups are missing: deciding every pair of groups against {} rule(s) takes more than {} rule checks; ask about one pair with `kubectl netdoctor path --from … --to …`, or narrow the scope with -n",
             crate::text::thousands(undecided),
@@ -286,7 +288,17 @@ pub fn analyse(
             crate::text::thousands(budget),
         ));
     }
-    counts.rules = exposures(&set, &groups, &order, sink)?;
+    if stop().is_none() {
+        counts.rules = exposures(&set, &groups, &order, sink)?;
+    }
+    // A signal ends the rows, not the document: it closes with a note saying so.
+    if let Some(signal) = stop() {
+        counts.interrupted = Some(signal.exit_code());
+        notes.push(format!(
+            "incomplete: interrupted by {}: the rows end here",
+            signal.name()
+        ));
+    }
     sink.end(&notes)?;
     Ok(counts)
 }
@@ -303,10 +315,16 @@ fn namespaces(input: &ReachInput, notes: &mut Vec<String>) -> Namespaces {
     }
 }
 
-/// What [`pairs`] did: rows written, and the source groups left out when the budget ran out.
+/// What [`pairs`] did: rows written, and the source groups left out when the budget ran out
+/// or a signal came.
 struct Decided {
     written: usize,
     undecided: usize,
+}
+
+/// A signal received since the run began: the rows stop at the next one.
+fn stop() -> Option<crate::interrupt::Signal> {
+    crate::interrupt::received()
 }
 
 /// Every pair of groups that can talk, source by source in `order`, until deciding them has cost
@@ -346,7 +364,7 @@ fn pairs(
     let mut spent = 0usize;
     let mut written = 0;
     for (n, &i) in order.iter().enumerate() {
-        if spent > budget {
+        if spent > budget || stop().is_some() {
             return Ok(Decided {
                 written,
                 undecided: order.len() - n,
@@ -369,6 +387,12 @@ fn pairs(
                 continue;
             }
             spent += 1 + src_rules + rules_in[dst.rep.namespace.as_str()];
+            if j % 64 == 0 && stop().is_some() {
+                return Ok(Decided {
+                    written,
+                    undecided: order.len() - n,
+                });
+            }
             if let Some(c) = connection(set, nss, &src, &groups[i], dst, i == j) {
                 row.push((rank[j], c));
             }
@@ -429,6 +453,9 @@ fn exposures(
 ) -> Result<usize> {
     let mut written = 0;
     for &i in order {
+        if stop().is_some() {
+            break;
+        }
         let c = &groups[i];
         for (dir, (who, ports)) in set
             .exposure(Direction::Ingress, &c.rep)

@@ -11,6 +11,7 @@ mod dns;
 mod hostile;
 mod image;
 mod ingress;
+mod invariants;
 mod kubectl;
 mod live;
 mod manifests;

@@ -55,7 +55,15 @@ pub(crate) async fn run(settings: &Settings, args: &ReachArgs) -> Result<ExitCod
             exposure: false,
         }),
     };
+    // On a signal the watchdog cannot print for us (stdout is ours while rows stream): the rows
+    // stop at the next one and the document closes, saying so.
+    let _streaming = crate::interrupt::streaming();
     let counts = analyse(&input, all, &scope, sink.as_mut())?;
+    if let Some(code) = counts.interrupted {
+        let name = crate::interrupt::received().map_or("a signal", |s| s.name());
+        eprintln!("error: interrupted by {name}");
+        return Ok(ExitCode::from(code));
+    }
     // Rows left undecided make the answer incomplete (exit 3), as a skipped check does.
     Ok(if counts.undecided_sources > 0 {
         ExitCode::from(3)
