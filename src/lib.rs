@@ -22,7 +22,9 @@ mod cli;
 mod cni;
 mod commands;
 mod config;
+mod connection;
 mod error;
+mod fix;
 #[cfg(test)]
 mod fixtures;
 mod generate;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::error::exit;
+pub(crate) use crate::fix::Fix;
 use crate::state::{ObjectRef, SourceKind};
 
 pub(crate) const API_VERSION: &str = "netdoctor.io/v1";
@@ -100,7 +101,7 @@ pub struct CheckResult {
     #[serde(rename = "rootCause", skip_serializing_if = "Option::is_none")]
     pub root_cause: Option<&'static str>,
     pub evidence: Vec<Evidence>,
-    pub fix: Vec<String>,
+    pub fix: Vec<Fix>,
     #[serde(skip)]
     pub skip_kind: Option<SkipKind>,
 }
@@ -168,7 +169,7 @@ impl Outcome {
             reason,
             root_cause: self.root_cause,
             evidence: self.evidence,
-            fix: self.fix,
+            fix: crate::fix::ordered(self.fix.iter().map(|f| Fix::read(f)).collect()),
             skip_kind,
         }
     }
@@ -188,7 +189,7 @@ pub(crate) struct Verdict {
     pub status: &'static str,
     pub check: Option<&'static str>,
     pub summary: String,
-    pub fix: Vec<String>,
+    pub fix: Vec<Fix>,
 }
 
 /// The Diagnosis document (DESIGN §4).
@@ -199,6 +200,9 @@ pub(crate) struct Diagnosis {
     pub kind: &'static str,
     pub target: Target,
     pub source: SourceKind,
+    /// Live: the context and API server the run read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::connection::Cluster>,
     pub verdict: Verdict,
     pub checks: Vec<CheckResult>,
 }
@@ -210,6 +214,7 @@ impl Diagnosis {
             api_version: API_VERSION,
             kind: "Diagnosis",
             target,
+            cluster: live_cluster(source),
             source,
             verdict,
             checks,
@@ -237,6 +242,14 @@ impl Diagnosis {
         } else {
             exit::OK
         }
+    }
+}
+
+/// The cluster a live report is about (none offline).
+pub(crate) fn live_cluster(source: SourceKind) -> Option<crate::connection::Cluster> {
+    match source {
+        SourceKind::Live => crate::connection::cluster().cloned(),
+        SourceKind::Manifests => None,
     }
 }
 
@@ -381,6 +394,9 @@ pub(crate) struct ScanReport {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub source: SourceKind,
+    /// Live: the context and API server the run read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::connection::Cluster>,
     pub scope: String,
     pub items: Vec<Diagnosis>,
     pub findings: Vec<Finding>,

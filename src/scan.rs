@@ -79,6 +79,7 @@ pub(crate) fn analyse(
     Ok(ScanReport {
         api_version: API_VERSION,
         kind: "ScanReport",
+        cluster: crate::report::live_cluster(snap.source),
         source: snap.source,
         scope: scope.to_string(),
         items,

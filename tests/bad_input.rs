@@ -264,9 +264,7 @@ fn manifests_from_stdin() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(out.json()["verdict"]["check"], "service.selector");
     assert!(
-        out.json()["verdict"]["fix"][0]
-            .as_str()
-            .unwrap()
+        crate::support::fix_text(&out.json()["verdict"]["fix"][0])
             .contains("<stdin> (document 2, StatefulSet shop/postgres)")
     );
 }

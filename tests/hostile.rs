@@ -134,19 +134,10 @@ fn fix_commands_quote_every_cluster_name() {
         .kubeconfig(&server, None)
         .run();
     assert_eq!(out.code, 1, "{}", out.stderr);
-    let fixes: Vec<String> = out.json()["verdict"]["fix"]
-        .as_array()
-        .unwrap()
+    let fixes = crate::support::fix_texts(&out.json()["verdict"]["fix"]);
+    let commands: Vec<String> = crate::support::fix_commands(&out.json()["verdict"]["fix"])
         .iter()
-        .map(|f| f.as_str().unwrap().to_string())
-        .collect();
-    let commands: Vec<String> = fixes
-        .iter()
-        .filter_map(|f| f.find("kubectl ").map(|i| f[i..].to_string()))
-        .map(|c| match c.find("   #") {
-            Some(i) => c[..i].to_string(),
-            None => c,
-        })
+        .map(|c| crate::support::unflagged(c))
         .collect();
     assert!(
         commands

@@ -303,14 +303,77 @@ fn an_on_delete_statefulset_is_told_to_label_its_pods() {
         .kubeconfig(&server, None)
         .run();
     assert_eq!(out.code, 1, "{}", out.stderr);
-    let fix = out.json()["verdict"]["fix"][0]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let fix = &out.json()["verdict"]["fix"][0];
+    assert_eq!(
+        fix["summary"],
+        "label the pods it has, and its template for the pods it makes (with updateStrategy OnDelete it relabels none of the pods it has)"
+    );
+    let commands: Vec<String> = crate::support::fix_commands(&out.json()["verdict"]["fix"])
+        .iter()
+        .map(|c| crate::support::unflagged(c))
+        .collect();
     assert!(
-        fix.starts_with("kubectl patch statefulset db -n shop --type merge")
-            && fix.contains("updateStrategy OnDelete relabels none of the pods it has")
-            && fix.contains("\nkubectl label pods -n shop -l app=db tier=data --overwrite"),
-        "{fix}"
+        commands[0].starts_with("kubectl patch statefulset db -n shop --type merge"),
+        "{commands:?}"
+    );
+    assert_eq!(
+        commands[1],
+        "kubectl label pods -n shop -l app=db tier=data --overwrite"
+    );
+}
+
+/// Issue 17 item 1: with current-context staging, `svc postgres --context prod` printed
+/// `kubectl patch …` that patched staging. Every printed command names the context the run used
+/// (and the kubeconfig it was given); the report names the context and the API server.
+#[test]
+fn printed_commands_and_the_report_name_the_context_the_run_used() {
+    let d = repo().join("tests/scenarios/selector-mismatch");
+    let server = server_with(&[&d.join("manifests.yaml"), &d.join("cluster.yaml")]);
+    let prod = server
+        .kubeconfig(None)
+        .replace("name: fake\n  context", "name: prod\n  context")
+        .replace("current-context: fake", "current-context: staging")
+        .replace(
+            "contexts:\n",
+            "contexts:\n- name: staging\n  context:\n    cluster: fake\n    user: nobody\n",
+        );
+    let run = Run::new([
+        "svc",
+        "postgres",
+        "-n",
+        "shop",
+        "--context",
+        "prod",
+        "-o",
+        "json",
+    ]);
+    let kc = run.write("config", &prod);
+    let out = run.arg("--kubeconfig").arg(kc.display().to_string()).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let j = out.json();
+    assert_eq!(j["cluster"]["context"], "prod", "{j:#}");
+    // The URL as the client reads it (a trailing slash added).
+    assert_eq!(j["cluster"]["server"], format!("{}/", server.url), "{j:#}");
+    let commands = crate::support::fix_commands(&j["verdict"]["fix"]);
+    assert!(!commands.is_empty());
+    for c in &commands {
+        assert!(
+            c.starts_with(&format!(
+                "kubectl --context prod --kubeconfig {} ",
+                kc.display()
+            )),
+            "{c}"
+        );
+    }
+    let run = Run::new(["svc", "postgres", "-n", "shop", "--context", "prod"]);
+    let kc = run.write("config", &prod);
+    let table = run.arg("--kubeconfig").arg(kc.display().to_string()).run();
+    assert!(
+        table.stdout.starts_with(&format!(
+            "Service shop/postgres · context prod ({}/)",
+            server.url
+        )),
+        "{}",
+        table.stdout
     );
 }

@@ -18,11 +18,9 @@ fn fix_then_rerun(scenario: &str, args: &[&str]) {
     let j = before.json();
     assert_eq!(j["verdict"]["check"], "netpol.allows");
     // The first fix that is a policy (a one-field change to an existing rule may come first).
-    let yaml = j["verdict"]["fix"]
-        .as_array()
-        .unwrap()
+    let yaml = crate::support::fix_texts(&j["verdict"]["fix"])
         .iter()
-        .find_map(|f| crate::support::fix_yaml(f.as_str().unwrap()))
+        .find_map(|f| crate::support::fix_yaml(f))
         .expect("a fix with a NetworkPolicy");
     let original = std::fs::read_to_string(&manifests).unwrap();
     let run = Run::new(["svc", "cart", "-n", "shop", "-o", "json", "-f"]);
@@ -503,18 +501,15 @@ fn a_rule_on_the_service_port_is_named_and_fixed_in_one_field() {
         summary.contains("nearly allowed: rule 0 of shop/cart-from-frontend allows port 80 — the Service's port; NetworkPolicy sees the pod's port 8080 (the targetPort)"),
         "{summary}"
     );
-    let fix: Vec<&str> = j["verdict"]["fix"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f.as_str().unwrap())
-        .collect();
+    let fix = &j["verdict"]["fix"];
     assert_eq!(
-        fix[0],
+        crate::support::unflagged(fix[0]["commands"][0].as_str().unwrap()),
         r#"kubectl patch networkpolicy cart-from-frontend -n shop --type json -p '[{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":8080}]'"#
     );
     // The new policy comes second, as one command a shell runs as it is pasted.
-    assert!(fix[1].starts_with("# or a new policy"), "{}", fix[1]);
+    let summary = fix[1]["summary"].as_str().unwrap();
+    assert!(summary.starts_with("a new policy"), "{summary}");
+    let policy = fix[1]["commands"][0].as_str().unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("kubectl"),
@@ -529,14 +524,19 @@ fn a_rule_on_the_service_port_is_named_and_fixed_in_one_field() {
     let out_base = dir.path().join("applied");
     let status = std::process::Command::new("bash")
         .arg("-c")
-        .arg(fix[1])
+        .arg(policy)
         .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
         .env("OUT", &out_base)
         .status()
         .unwrap();
     assert!(status.success());
     let args = std::fs::read_to_string(out_base.with_extension("args")).unwrap();
-    assert_eq!(args.trim(), "apply -f -");
+    // The pasted command reaches the cluster the run read (issue 17 item 1).
+    assert!(
+        args.trim().starts_with("--context fake --kubeconfig ")
+            && args.trim().ends_with(" apply -f -"),
+        "{args}"
+    );
     let applied = std::fs::read_to_string(out_base.with_extension("stdin")).unwrap();
     // What kubectl received is one NetworkPolicy that admits the client on the pod's port.
     let check = fakeapi::FakeApi::new();
@@ -577,10 +577,7 @@ fn one_field_fixes_fix_what_they_claim() {
             "svc", "cart", "-n", "shop", "-o", "json", "--from", from, "-f", "-",
         ];
         let out = Run::new(args).stdin(&original).run();
-        let first = out.json()["verdict"]["fix"][0]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let first = crate::support::fix_text(&out.json()["verdict"]["fix"][0]);
         assert!(first.ends_with(said), "{scenario}: {first}");
         assert!(original.contains(before), "{scenario}");
         let out = Run::new(args).stdin(&original.replace(before, after)).run();

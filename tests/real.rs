@@ -265,14 +265,6 @@ fn pod_security_admission_picks_the_probe_rung() {
     assert_eq!(pods.lines().count(), 2, "{pods}");
 }
 
-/// The command a printed fix carries: from its first `kubectl ` to the end (a here-document
-/// included), or `None` for prose (an edit to make by hand).
-fn fix_command(fix: &str) -> Option<&str> {
-    let at = fix.find("kubectl ")?;
-    // A comment line before the command (`# a policy for …`) is not part of it.
-    Some(&fix[at..])
-}
-
 /// Why a fix command cannot move the verdict on this cluster, if it cannot: the controllers
 /// that roll pods from a changed template are off (tests/cluster's README), and a placeholder
 /// must be edited by a person first. Such fixes are still checked by the real API server
@@ -305,9 +297,8 @@ fn printed_fixes_are_accepted_by_the_real_api_server_and_move_the_verdict() {
     std::fs::write(
         &kubectl,
         format!(
-            "#!/bin/sh\nif [ \"$1\" = netdoctor ]; then shift; exec {} \"$@\" --no-probe --kubeconfig {}; fi\nexec {} kubectl --state {} \"$@\" ${{DRY:+--dry-run=server}}\n",
+            "#!/bin/sh\nif [ \"$1\" = netdoctor ]; then shift; exec {} \"$@\" --no-probe; fi\nexec {} kubectl --state {} \"$@\" ${{DRY:+--dry-run=server}}\n",
             crate::support::BIN,
-            cluster.kubeconfig().display(),
             repo().join("tests/cluster/cluster").display(),
             cluster.state().display()
         ),
@@ -362,18 +353,18 @@ fn printed_fixes_are_accepted_by_the_real_api_server_and_move_the_verdict() {
             .as_str()
             .unwrap_or("")
             .to_string();
-        let fixes: Vec<String> = before["verdict"]["fix"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|f| f.as_str().map(String::from))
-            .collect();
+        // Each command as printed: with the connection flags the run used (the cluster's
+        // context and kubeconfig), so a paste reaches this cluster whatever the shell's default.
+        let commands = crate::support::fix_commands(&before["verdict"]["fix"]);
         let mut fresh = true;
-        for fix in &fixes {
-            let Some(cmd) = fix_command(fix) else {
-                continue;
-            };
-            let verb = cmd.split_whitespace().nth(1).unwrap_or("");
+        for cmd in &commands {
+            let cmd = cmd.as_str();
+            let bare = crate::support::unflagged(cmd);
+            assert!(
+                cmd.contains(&format!("--kubeconfig {}", cluster.kubeconfig().display())),
+                "{name}: a printed command does not name the run's kubeconfig: {cmd}"
+            );
+            let verb = bare.split_whitespace().nth(1).unwrap_or("");
             if ["get", "describe", "logs", "auth", "top", "explain"].contains(&verb) {
                 continue; // a look before or instead of the change, not the change
             }
@@ -405,7 +396,7 @@ fn printed_fixes_are_accepted_by_the_real_api_server_and_move_the_verdict() {
                 ));
                 continue;
             }
-            if replay_limit(cmd).is_some() {
+            if replay_limit(&bare).is_some() {
                 dry_only += 1;
                 continue;
             }

@@ -138,8 +138,15 @@ fn judge(name: &str, source: &str, e: &Expected, json: &Output, human: &Output) 
             human.code, e.exit
         ));
     }
+    // What the fixes do, whichever kubeconfig the run was given (its flags are in every command).
+    let shown: String = human
+        .stdout
+        .lines()
+        .map(crate::support::unflagged)
+        .collect::<Vec<_>>()
+        .join("\n");
     for s in &e.says {
-        if !human.stdout.contains(s.as_str()) {
+        if !shown.contains(s.as_str()) {
             problems.push(format!(
                 "{ctx}: human output lacks {s:?}:\n{}",
                 human.stdout
@@ -295,4 +302,124 @@ fn real_scenarios(dirs: &[PathBuf]) -> (usize, Vec<String>) {
         cluster.reset();
     }
     (ran, problems)
+}
+
+/// The command blocks of a table's fixes, as a person selects them: a line that starts with
+/// `kubectl ` (at column 0, where the table prints commands), with the lines of its
+/// here-document up to `EOF`.
+fn table_commands(table: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = table.lines();
+    while let Some(line) = lines.next() {
+        if !line.starts_with("kubectl ") {
+            continue;
+        }
+        let mut block = vec![line.to_string()];
+        if line.contains("<<'EOF'") {
+            for body in lines.by_ref() {
+                block.push(body.to_string());
+                if body == "EOF" {
+                    break;
+                }
+            }
+        }
+        out.push(block.join("\n"));
+    }
+    out
+}
+
+/// Runs a command in a real bash with a `kubectl` that records what it was given: each
+/// argument on a line, then what it read on stdin. `None` when bash could not run it whole
+/// (an unterminated here-document or quote).
+fn pasted(cmd: &str, shim: &Path) -> Option<String> {
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(cmd)
+        .env("PATH", format!("{}:/usr/bin:/bin", shim.display()))
+        .output()
+        .expect("bash");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (out.status.success() && !stderr.contains("warning: here-document"))
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Issue 17 items 1–3: every fix of every failing scenario, selected from the table as a person
+/// selects it and pasted into bash, runs whole (a here-document ends, quotes close) and hands
+/// kubectl exactly what the JSON's command does — with the run's context and kubeconfig, so it
+/// acts on the cluster the diagnosis was about. The table lists the same commands as the JSON.
+#[test]
+fn every_printed_fix_runs_as_pasted_from_the_table() {
+    let shim = tempfile::tempdir().unwrap();
+    let kubectl = shim.path().join("kubectl");
+    std::fs::write(
+        &kubectl,
+        "#!/bin/bash\nprintf '%s\\n' \"$@\"\necho ---\n[ -t 0 ] || timeout 2 cat\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &kubectl,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for dir in scenarios() {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let exp = load(&dir);
+        if exp.live.as_ref().is_none_or(|e| e.exit != 1) {
+            continue;
+        }
+        let mut files = vec![dir.join("manifests.yaml")];
+        if dir.join("cluster.yaml").exists() {
+            files.push(dir.join("cluster.yaml"));
+        }
+        let files: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        let server = server_with(&files);
+        let mut base = vec!["svc", exp.service.as_str(), "-n", exp.namespace.as_str()];
+        base.extend(exp.args.iter().map(String::as_str));
+        // One run's kubeconfig for both views: the commands must be the same to the letter.
+        let run = Run::new(&base);
+        let kc = run.write("kc", &server.kubeconfig(None));
+        let kc = kc.display().to_string();
+        let table = Run::new(&base)
+            .args(["--kubeconfig", &kc, "--context", "fake"])
+            .env("COLUMNS", "80")
+            .run();
+        let json = Run::new(&base)
+            .args(["--kubeconfig", &kc, "--context", "fake", "-o", "json"])
+            .run()
+            .json();
+        let want = crate::support::fix_commands(&json["verdict"]["fix"]);
+        let got = table_commands(&table.stdout);
+        if got.len() != want.len() {
+            problems.push(format!(
+                "{name}: the table shows {} command(s), the JSON {}:\n{}",
+                got.len(),
+                want.len(),
+                table.stdout
+            ));
+            continue;
+        }
+        for (t, j) in got.iter().zip(&want) {
+            if !t.starts_with(&format!("kubectl --context fake --kubeconfig {kc} "))
+                && !t.starts_with(&format!(
+                    "kubectl netdoctor --context fake --kubeconfig {kc} "
+                ))
+            {
+                problems.push(format!("{name}: not aimed at the run's cluster: {t}"));
+            }
+            match (pasted(t, shim.path()), pasted(j, shim.path())) {
+                (Some(a), Some(b)) if a == b => checked += 1,
+                (Some(a), Some(b)) => problems.push(format!(
+                    "{name}: the table's command hands kubectl\n{a}\nthe JSON's\n{b}"
+                )),
+                (None, _) => problems.push(format!(
+                    "{name}: pasted from the table, bash cannot run it whole:\n{t}"
+                )),
+                (_, None) => problems.push(format!("{name}: the JSON's command fails: {j}")),
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} commands checked");
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }

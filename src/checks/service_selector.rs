@@ -506,12 +506,12 @@ fn label_pods(state: &ClusterState, g: &Group, wanted: &BTreeMap<&str, &str>) ->
         Some((kind, wname)) if kind == "ReplicaSet" => Some((
             "replicaset",
             wname,
-            "new pods only: a ReplicaSet never relabels the pods it has",
+            "a ReplicaSet never relabels the pods it has",
         )),
         Some((kind, wname)) if kind == "StatefulSet" && state.on_delete.contains(wname) => Some((
             "statefulset",
             wname,
-            "new pods only: updateStrategy OnDelete relabels none of the pods it has",
+            "with updateStrategy OnDelete it relabels none of the pods it has",
         )),
         _ => None,
     };
@@ -521,7 +521,7 @@ fn label_pods(state: &ClusterState, g: &Group, wanted: &BTreeMap<&str, &str>) ->
             let selector: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let labels: Vec<String> = wanted.iter().map(|(k, v)| q(&format!("{k}={v}"))).collect();
             format!(
-                "kubectl patch {kind} {} -n {} --type merge -p {}   # {why}\nkubectl label pods -n {} -l {} {} --overwrite   # the pods it has now",
+                "label the pods it has, and its template for the pods it makes ({why}): kubectl patch {kind} {} -n {} --type merge -p {}\nkubectl label pods -n {} -l {} {} --overwrite",
                 q(wname),
                 q(ns),
                 shell_quote(&patch.to_string()),
@@ -637,8 +637,7 @@ metadata: {name: web-1, namespace: shop, labels: {app: web}}
         let lines: Vec<&str> = o.fix[0].lines().collect();
         assert_eq!(lines.len(), 2, "{:?}", o.fix);
         assert!(
-            lines[0].starts_with("kubectl patch replicaset postgres-7d9f8c -n shop --type merge")
-                && lines[0].contains("new pods only")
+            lines[0].starts_with("label the pods it has, and its template for the pods it makes (a ReplicaSet never relabels the pods it has): kubectl patch replicaset postgres-7d9f8c -n shop --type merge")
                 && !lines[0].contains("rolls"),
             "{}",
             lines[0]
@@ -673,8 +672,7 @@ metadata: {name: web-1, namespace: shop, labels: {app: web}}
         let lines: Vec<&str> = o.fix[0].lines().collect();
         assert_eq!(lines.len(), 2, "{:?}", o.fix);
         assert!(
-            lines[0].starts_with("kubectl patch statefulset postgres -n shop --type merge")
-                && lines[0].contains("updateStrategy OnDelete relabels none of the pods it has")
+            lines[0].starts_with("label the pods it has, and its template for the pods it makes (with updateStrategy OnDelete it relabels none of the pods it has): kubectl patch statefulset postgres -n shop --type merge")
                 && !lines[0].contains("rolls"),
             "{}",
             lines[0]

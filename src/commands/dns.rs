@@ -80,6 +80,7 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
     let report = ScanReport {
         api_version: API_VERSION,
         kind: "ScanReport",
+        cluster: crate::report::live_cluster(SourceKind::Live),
         source: SourceKind::Live,
         scope: format!("cluster DNS ({ns}/{name})"),
         summary: Summary::of(&items),

@@ -39,6 +39,7 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> 
     let report = ScanReport {
         api_version: API_VERSION,
         kind: "ScanReport",
+        cluster: crate::report::live_cluster(source),
         source,
         scope: format!("Ingress {ns}/{name}"),
         items,

@@ -28,9 +28,11 @@ pub(crate) fn width() -> usize {
 }
 
 /// One fix under a heading, uncoloured: prose wraps, commands stand whole (see [`fix_lines`]).
-pub(super) fn plain_fix_lines(fix: &str, out: &mut dyn Write) -> std::io::Result<()> {
-    let p = Paint::new(false);
-    fix_lines(&p, fix, out)
+pub(super) fn plain_fix_block(
+    fixes: &[crate::report::Fix],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    fix_block(&Paint::new(false), fixes, 4, out)
 }
 
 /// `text` after a plain `prefix`, wrapped to the width with a hanging indent under the text.
@@ -204,17 +206,21 @@ pub(super) fn render(
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let p = Paint::new(color);
-    let source = match d.source {
-        SourceKind::Live => "live cluster",
-        SourceKind::Manifests => "manifests (offline)",
-    };
+    let source = source_words(d.source, d.cluster.as_ref());
+    let target = format!(
+        "{}/{}",
+        sanitize(&d.target.namespace),
+        sanitize(&d.target.name)
+    );
+    let from = format!("· {source}");
+    // The context and server on the same line when they fit, else on the next.
+    let one_line = d.target.kind.len() + 1 + target.chars().count() + 1 + from.chars().count();
+    let sep = if one_line <= p.width { " " } else { "\n  " };
     writeln!(
         out,
-        "{} {}/{} {}",
+        "{} {target}{sep}{}",
         p.bold(d.target.kind),
-        sanitize(&d.target.namespace),
-        sanitize(&d.target.name),
-        p.dim(&format!("· {source}"))
+        p.dim(&from)
     )?;
     writeln!(out)?;
     let width = d.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
@@ -266,55 +272,76 @@ pub(super) fn render(
     writeln!(out, "{}", p.wrap("  ", 2, 2, &sanitize(&v.summary)))?;
     if !v.fix.is_empty() {
         writeln!(out, "  {}", p.bold("Fix:"))?;
-        for f in &v.fix {
-            fix_lines(&p, f, out)?;
-        }
+        fix_block(&p, &v.fix, 4, out)?;
     }
     Ok(())
 }
 
-/// One fix: commands are never broken (a pasted command must work), each on a line of its own —
-/// "or change the selector: kubectl patch …" puts the command under its words; prose wraps; a
-/// multi-line fix (a here-document) is printed as it is.
-fn fix_lines(p: &Paint, fix: &str, out: &mut dyn Write) -> std::io::Result<()> {
-    fix_lines_after(p, "    ", 4, fix, out)
+/// Where a report's facts come from: `context prod (https://10.0.0.1:6443/)` live (the cluster
+/// a pasted fix will act on), `manifests (offline)`.
+pub(super) fn source_words(
+    source: SourceKind,
+    cluster: Option<&crate::connection::Cluster>,
+) -> String {
+    match (source, cluster) {
+        (SourceKind::Manifests, _) => "manifests (offline)".into(),
+        (SourceKind::Live, Some(c)) => match &c.context {
+            Some(ctx) => format!("context {} ({})", sanitize(ctx), sanitize(&c.server)),
+            None => sanitize(&c.server),
+        },
+        (SourceKind::Live, None) => "live cluster".into(),
+    }
 }
 
-/// [`fix_lines`] after a `prefix` of `lead` visible columns (e.g. "         fix: ").
-fn fix_lines_after(
+/// Fixes as a person pastes them: each one's summary (and what it disturbs, what to check
+/// first) as prose at `indent`, then its commands flush left, whole, never wrapped — a command
+/// indented into a here-document would never see its closing `EOF`, and a wrapped one breaks.
+fn fix_block(
     p: &Paint,
-    prefix: &str,
-    lead: usize,
-    fix: &str,
+    fixes: &[crate::report::Fix],
+    indent: usize,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let hang = " ".repeat(lead + 2);
-    if fix.contains('\n') {
-        let mut lines = fix.lines();
-        writeln!(out, "{prefix}{}", sanitize(lines.next().unwrap_or("")))?;
-        for line in lines {
-            writeln!(out, "{}{}", " ".repeat(lead), sanitize(line))?;
+    let pad = " ".repeat(indent);
+    for (n, f) in fixes.iter().enumerate() {
+        let number = if fixes.len() > 1 {
+            format!("{}. ", n + 1)
+        } else {
+            String::new()
+        };
+        let mut said = sanitize(&f.summary);
+        if let Some(e) = &f.effect {
+            said.push_str(&format!(" ({})", sanitize(e)));
         }
-        return Ok(());
-    }
-    let fix = sanitize(fix);
-    let command_at = if fix.starts_with("kubectl ") {
-        Some(0)
-    } else {
-        fix.find(": kubectl ").map(|i| i + 2)
-    };
-    match command_at {
-        Some(0) => writeln!(out, "{prefix}{fix}"),
-        Some(i) => {
+        if !f.commands.is_empty() || f.manifest.is_some() {
+            said.push(':');
+        }
+        let lead = indent + number.chars().count();
+        writeln!(
+            out,
+            "{}",
+            p.wrap(&format!("{pad}{number}"), lead, lead, &said)
+        )?;
+        if let Some(c) = &f.caution {
+            let text = format!("{}: the first command below shows it", sanitize(c));
             writeln!(
                 out,
                 "{}",
-                p.wrap(prefix, lead, lead + 2, fix[..i].trim_end())
+                p.wrap(&" ".repeat(lead), lead, lead, &p.dim(&text))
             )?;
-            writeln!(out, "{hang}{}", &fix[i..])
         }
-        None => writeln!(out, "{}", p.wrap(prefix, lead, lead + 2, &fix)),
+        for command in &f.commands {
+            for line in command.lines() {
+                writeln!(out, "{}", sanitize(line))?;
+            }
+        }
+        if let Some(m) = &f.manifest {
+            for line in m.lines() {
+                writeln!(out, "{}", sanitize(line))?;
+            }
+        }
     }
+    Ok(())
 }
 
 /// Evidence lines (or table rows) one check shows before it counts the rest.
@@ -384,11 +411,9 @@ fn check(
             ))
         )?;
     }
-    if show_fix && !matches!(c.status, Status::Pass | Status::Skip) {
-        for f in &c.fix {
-            let prefix = format!("{indent}{} ", p.dim("fix:"));
-            fix_lines_after(p, &prefix, indent.len() + 5, f, out)?;
-        }
+    if show_fix && !matches!(c.status, Status::Pass | Status::Skip) && !c.fix.is_empty() {
+        writeln!(out, "{indent}{}", p.dim("fix:"))?;
+        fix_block(p, &c.fix, indent.len() + 2, out)?;
     }
     Ok(())
 }

@@ -97,7 +97,7 @@ fn testcase(
         .collect();
     if !c.fix.is_empty() {
         detail.push("Fix:".into());
-        detail.extend(c.fix.iter().cloned());
+        detail.extend(c.fix.iter().flat_map(crate::report::Fix::lines));
     }
     let failure = c.status == Status::Fail || (strict && c.status == Status::Warn);
     match c.status {

@@ -80,14 +80,34 @@ pub(crate) fn render(items: &[Diagnosis], out: &mut dyn Write) -> std::io::Resul
         if !v.fix.is_empty() {
             writeln!(out)?;
             writeln!(out, "**Fix:**")?;
-            writeln!(out)?;
-            writeln!(out, "```")?;
-            for f in &v.fix {
-                for line in f.lines() {
-                    writeln!(out, "{}", crate::text::sanitize(line).replace("```", "'''"))?;
+            // Each fix in words, then its commands alone in a code block: what is pasted from
+            // the ticket runs as it is.
+            let code = |s: &str| crate::text::sanitize(s).replace("```", "'''");
+            for (n, f) in v.fix.iter().enumerate() {
+                writeln!(out)?;
+                let mut said = format!("{}. {}", n + 1, md(&f.summary));
+                if let Some(e) = &f.effect {
+                    said.push_str(&format!(" ({})", md(e)));
+                }
+                if let Some(c) = &f.caution {
+                    said.push_str(&format!(" — {}: the first command below shows it", md(c)));
+                }
+                writeln!(out, "{said}")?;
+                let blocks = [
+                    ("bash", f.commands.join("\n")),
+                    ("yaml", f.manifest.clone().unwrap_or_default()),
+                ];
+                for (lang, block) in blocks {
+                    if block.is_empty() {
+                        continue;
+                    }
+                    writeln!(out, "\n```{lang}")?;
+                    for line in block.lines() {
+                        writeln!(out, "{}", code(line))?;
+                    }
+                    writeln!(out, "```")?;
                 }
             }
-            writeln!(out, "```")?;
         }
     }
     Ok(())

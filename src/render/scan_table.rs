@@ -6,7 +6,6 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
 use crate::report::ScanReport;
-use crate::state::SourceKind;
 use crate::text::sanitize;
 
 /// The human view of a scan: one row per Service, then findings, then each problem's verdict.
@@ -15,10 +14,7 @@ pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()>
     let head = format!(
         "Scan of {} ({}): {} — {} fail, {} warn, {} incomplete, {} pass",
         sanitize(&r.scope),
-        match r.source {
-            SourceKind::Live => "live cluster",
-            SourceKind::Manifests => "manifests",
-        },
+        super::human::source_words(r.source, r.cluster.as_ref()),
         crate::text::plural(s.services, "Service"),
         s.fail,
         s.warn,
@@ -73,9 +69,7 @@ pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()>
             d.verdict.status.to_uppercase(),
             d.verdict.check.unwrap_or("")
         )?;
-        for f in &d.verdict.fix {
-            super::human::plain_fix_lines(f, out)?;
-        }
+        super::human::plain_fix_block(&d.verdict.fix, out)?;
     }
     Ok(())
 }

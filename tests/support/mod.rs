@@ -302,3 +302,82 @@ pub(crate) fn assert_readme_example(name: &str, printed: &str, mask: &dyn Fn(&st
         from = found + part.len();
     }
 }
+
+/// A fix of a JSON report as text: its summary (and effect) on the first line, then its
+/// commands and manifest as printed — what a test looks for in it.
+pub(crate) fn fix_text(fix: &serde_json::Value) -> String {
+    let mut lines = vec![fix["summary"].as_str().unwrap_or_default().to_string()];
+    if let Some(e) = fix["effect"].as_str() {
+        lines[0].push_str(&format!(" ({e})"));
+    }
+    for c in fix["commands"].as_array().into_iter().flatten() {
+        lines.push(c.as_str().unwrap_or_default().to_string());
+    }
+    if let Some(m) = fix["manifest"].as_str() {
+        lines.push(m.to_string());
+    }
+    lines.join("\n")
+}
+
+/// Every fix of a list (`verdict.fix`, a check's `fix`) as [`fix_text`].
+pub(crate) fn fix_texts(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list of fixes: {list}"))
+        .iter()
+        .map(fix_text)
+        .collect()
+}
+
+/// Every command of a list of fixes, in order.
+pub(crate) fn fix_commands(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f["commands"].as_array().cloned().unwrap_or_default())
+        .map(|c| c.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A printed command without the connection flags a run adds to each `kubectl` it prints
+/// (`--context C --kubeconfig K`): for tests about what the command does.
+pub(crate) fn unflagged(command: &str) -> String {
+    command
+        .split('\n')
+        .map(unflagged_line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn unflagged_line(command: &str) -> String {
+    let words: Vec<&str> = command.split(' ').collect();
+    let mut out: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        out.push(words[i]);
+        let after_kubectl = words[i] == "kubectl"
+            || (words[i] == "netdoctor" && i > 0 && words[i - 1] == "kubectl");
+        i += 1;
+        if after_kubectl {
+            while i + 1 < words.len() && matches!(words[i], "--context" | "--kubeconfig") {
+                i += 2;
+            }
+        }
+    }
+    out.join(" ")
+}
+
+/// A line of a run against the fake API server as the README shows it, from a person's cluster:
+/// the context prod and its server, commands with `--context prod` and no `--kubeconfig`.
+pub(crate) fn as_prod(line: &str) -> String {
+    let l = unflagged(line);
+    let l = match l.strip_prefix("kubectl ") {
+        Some(rest) if !rest.starts_with("--context prod ") => {
+            format!("kubectl --context prod {rest}")
+        }
+        _ => l,
+    };
+    match l.find("· context fake (") {
+        Some(at) => format!("{}· context prod (https://203.0.113.10:6443/)", &l[..at]),
+        None => l,
+    }
+}

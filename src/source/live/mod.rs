@@ -225,9 +225,14 @@ impl Live {
             cluster: settings.auth.cluster.clone(),
             user: settings.auth.user.clone(),
         };
+        let mut context = None;
         let mut config = match read_kubeconfig(settings)? {
             Some(k) => {
                 named_entries_exist(&k, settings)?;
+                context = settings
+                    .context
+                    .clone()
+                    .or_else(|| k.current_context.clone());
                 Config::from_custom_kubeconfig(k, &options)
                     .await
                     .map_err(|e| bad(&first_line(&e)))?
@@ -268,6 +273,7 @@ impl Live {
         let token_from = read_token_file(&mut config)?.unwrap_or(token_from);
         sendable_token(&config, token_from)?;
         let server = config.cluster_url.to_string();
+        crate::connection::connected(settings, context, &server);
         let default_namespace = config.default_namespace.clone();
         let client = kube::client::ClientBuilder::try_from(config)
             .map_err(|e| bad(&first_line(&e)))?
