@@ -5,6 +5,7 @@
 //! `ports` include that port's name and protocol. An endpoint is ready unless `conditions.ready` is
 //! false (nil means true); the controller already folded `publishNotReadyAddresses` into it.
 
+use crate::report::Status;
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{Pod, ServicePort};
@@ -85,7 +86,69 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     ports_seen
         .evidence
         .extend(traffic_policy_notes(&spec, slices));
-    ports_seen.outcome(state, pods.len(), selector_less, fix)
+    let outcome = ports_seen.outcome(state, pods.len(), selector_less, fix);
+    crash_looping(state, pods, outcome)
+}
+
+/// Restarts a container may have had before they say more than a node's reboot.
+const RESTARTS: i32 = 3;
+
+/// A pass over endpoints becomes a warning when a backing pod is crash-looping: ready or not
+/// now, connections through it fail each time it restarts (a CoreDNS replica that restarts
+/// makes lookups time out while the others answer). Named, with where to look.
+fn crash_looping(state: &ClusterState, pods: &[Pod], outcome: Outcome) -> Outcome {
+    if outcome.status != Status::Pass {
+        return outcome;
+    }
+    let mut said = Vec::new();
+    let mut evidence = Vec::new();
+    let mut fix = Vec::new();
+    for pod in pods {
+        let statuses = pod
+            .status
+            .iter()
+            .flat_map(|s| s.container_statuses.iter().flatten());
+        for cs in statuses {
+            let waiting = cs
+                .state
+                .as_ref()
+                .and_then(|s| s.waiting.as_ref())
+                .and_then(|w| w.reason.as_deref());
+            let looping = waiting == Some("CrashLoopBackOff")
+                || (cs.restart_count >= RESTARTS
+                    && cs
+                        .last_state
+                        .as_ref()
+                        .is_some_and(|s| s.terminated.is_some()));
+            if !looping {
+                continue;
+            }
+            let name = k8s::name_of(&pod.metadata);
+            let line = format!(
+                "{} container {} restarted {} times{}{}: connections through it fail while it restarts",
+                k8s::describe_pod(pod),
+                cs.name,
+                cs.restart_count,
+                k8s::last_exit(cs),
+                waiting.map(|w| format!(", now {w}")).unwrap_or_default()
+            );
+            said.push(format!("{name} is crash-looping"));
+            evidence.push(Evidence::new("CrashLooping", line).on(pod_ref(pod)));
+            fix.push(format!(
+                "kubectl logs {} -n {} -c {} --previous",
+                q(name),
+                q(&state.namespace),
+                q(&cs.name)
+            ));
+        }
+    }
+    if said.is_empty() {
+        return outcome;
+    }
+    let mut warned = Outcome::warn(format!("{}; {}", outcome.summary, said.join(", ")));
+    warned.evidence = outcome.evidence;
+    warned.evidence.extend(evidence);
+    warned.fix(fix)
 }
 
 /// What the Service's ports have, port by port.
@@ -565,6 +628,72 @@ endpoints: [{endpoints}]
             "{}",
             o.summary
         );
+    }
+
+    #[test]
+    fn a_crash_looping_backend_is_a_warning_naming_it() {
+        // Issue 17 item 6: a CoreDNS replica that restarts passed while lookups through it time
+        // out. One restart (a node reboot) is not a loop; CrashLoopBackOff, or 3 with a last
+        // exit, is.
+        let restarting = |restarts: i32, waiting: &str| {
+            format!(
+                "---
+kind: Pod
+metadata: {{name: web-b, namespace: shop, labels: {{app: web}}}}
+spec:
+  containers: [{{name: app, ports: [{{name: http, containerPort: 8080}}, {{name: metrics, containerPort: 9090}}]}}]
+status:
+  phase: Running
+  podIP: 10.0.0.2
+  conditions: [{{type: Ready, status: 'True'}}]
+  containerStatuses:
+  - name: app
+    ready: true
+    restartCount: {restarts}
+    image: x
+    imageID: x
+    {waiting}
+    lastState: {{terminated: {{exitCode: 1, reason: Error}}}}
+"
+            )
+        };
+        let slices = slice(
+            "web-a",
+            "{name: http, port: 8080}, {name: metrics, port: 9090}",
+            "{addresses: [10.0.0.1]}, {addresses: [10.0.0.2]}",
+        );
+        let ok = pod(
+            "web-a",
+            "10.0.0.1",
+            true,
+            "{name: http, containerPort: 8080}, {name: metrics, containerPort: 9090}",
+        );
+        let looping = format!(
+            "{SVC}{ok}{}{slices}",
+            restarting(7, "state: {waiting: {reason: CrashLoopBackOff}}")
+        );
+        let o = run(&state("shop", "web", &looping));
+        assert_eq!(o.status, Status::Warn, "{}", o.summary);
+        assert!(
+            o.summary.ends_with("; web-b is crash-looping"),
+            "{}",
+            o.summary
+        );
+        let e = o
+            .evidence
+            .iter()
+            .find(|e| e.kind == "CrashLooping")
+            .unwrap();
+        assert!(
+            e.message.contains(
+                "container app restarted 7 times, last exit 1 (Error), now CrashLoopBackOff"
+            ),
+            "{}",
+            e.message
+        );
+        assert_eq!(o.fix, ["kubectl logs web-b -n shop -c app --previous"]);
+        let rebooted = format!("{SVC}{ok}{}{slices}", restarting(1, "state: {running: {}}"));
+        assert_eq!(run(&state("shop", "web", &rebooted)).status, Status::Pass);
     }
 
     #[test]

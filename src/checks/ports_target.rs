@@ -50,7 +50,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     let mut findings: Vec<Finding> = ports
         .iter()
         .enumerate()
-        .map(|(i, p)| check_port(state, i, p, pods))
+        .map(|(i, _)| check_port(state, &ports, i, pods))
         .collect();
     let worst = findings
         .iter()
@@ -107,12 +107,13 @@ fn listed(pods: &[&Pod]) -> String {
     names.join(", ")
 }
 
-fn check_port(state: &ClusterState, index: usize, port: &ServicePort, pods: &[Pod]) -> Finding {
+fn check_port(state: &ClusterState, ports: &[ServicePort], index: usize, pods: &[Pod]) -> Finding {
+    let port = &ports[index];
     let label = k8s::describe_service_port(port);
     let proto = k8s::protocol(port.protocol.as_ref()).to_string();
     match k8s::target_port(port) {
         IntOrString::Int(n) => numeric(state, index, &label, n, &proto, pods),
-        IntOrString::String(name) => named(state, index, &label, &name, &proto, pods),
+        IntOrString::String(name) => named(state, ports, index, &label, &name, &proto, pods),
     }
 }
 
@@ -257,6 +258,7 @@ fn numeric_fixes(
 
 fn named(
     state: &ClusterState,
+    ports: &[ServicePort],
     index: usize,
     label: &str,
     name: &str,
@@ -286,7 +288,7 @@ fn named(
         evidence.push(why_unresolved(pod, name, proto));
     }
     if !unresolved.is_empty() {
-        let fix = unresolved_fixes(state, index, name, proto, &resolved, &unresolved);
+        let fix = unresolved_fixes(state, ports, index, name, proto, &resolved, &unresolved);
         let line = format!(
             "{label}: targetPort {name} does not resolve on {} of {} ({}): {} no traffic on this port",
             unresolved.len(),
@@ -456,6 +458,7 @@ fn target_number(
 /// then the number the Service could point at instead.
 fn unresolved_fixes(
     state: &ClusterState,
+    ports: &[ServicePort],
     index: usize,
     name: &str,
     proto: &str,
@@ -487,7 +490,35 @@ fn unresolved_fixes(
             "the pod template{template}: ports: [{{name: {name}, containerPort: {port}, protocol: {proto}}}]"
         )
     };
+    // Another Service port already sends its traffic to the candidate container port: renaming
+    // it breaks that port, and pointing this one at its number sends this port's traffic to
+    // that server. Offer only what cannot break it.
+    let serves = |n: i32, old: Option<&str>| -> Option<String> {
+        ports
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| *i != index && k8s::protocol(p.protocol.as_ref()) == proto)
+            .find(|(_, p)| match k8s::target_port(p) {
+                IntOrString::Int(t) => t == n,
+                IntOrString::String(s) => Some(s.as_str()) == old,
+            })
+            .map(|(_, p)| k8s::describe_service_port(p))
+    };
+    let taken = uniform
+        .as_ref()
+        .and_then(|(n, old)| serves(*n, old.as_deref()).map(|by| (*n, by)));
     let mut fix = Vec::new();
+    if let Some((n, by)) = &taken {
+        fix.push(format!(
+            "container port {n}/{proto} already serves Service port {by}: if the app serves {name} on a port of its own, declare it in {}",
+            declare("<port>")
+        ));
+        fix.push(format!(
+            "or, if nothing serves {name}, remove the Service port: {}",
+            remove_port(state, index)
+        ));
+        return fix;
+    }
     if other.len() == unresolved.len() && other.iter().all(|p| *p == other[0]) {
         fix.push(format!(
             "the pods declare {name} as {}: set the Service port's protocol to {}: {}",
@@ -526,6 +557,25 @@ fn pass(line: String) -> Finding {
         line,
         evidence: Vec::new(),
         fix: Vec::new(),
+    }
+}
+
+/// Removes one Service port: a pasteable patch live, the file and field offline.
+fn remove_port(state: &ClusterState, index: usize) -> String {
+    let (ns, name) = (&state.namespace, &state.service_name);
+    if state.is_offline() {
+        format!(
+            "edit {}: remove spec.ports[{index}]",
+            state.edit_location("Service", ns, name)
+        )
+    } else {
+        let patch = serde_json::json!([{"op": "remove", "path": format!("/spec/ports/{index}")}]);
+        format!(
+            "kubectl patch service {} -n {} --type json -p {}",
+            crate::text::shell_quote(name),
+            crate::text::shell_quote(ns),
+            crate::text::shell_quote(&patch.to_string())
+        )
     }
 }
 
