@@ -440,7 +440,8 @@ pub(crate) struct ReachArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExplainArgs {
-    /// A check id such as `service.selector`; omitted: list every check.
+    /// A check id such as `service.selector`, or its number in the flow (`2`); omitted: list every
+    /// check.
     pub check: Option<String>,
     /// Print the page's Markdown as it is (also -o markdown), not rendered for the terminal.
     #[arg(long)]

@@ -67,7 +67,9 @@ pub fn main() -> ExitCode {
         print!("{}", generate::complete(&args[1..]));
         return ExitCode::SUCCESS;
     }
-    let cli = match Cli::from_arg_matches(&cli::command().get_matches()) {
+    let cli = match Cli::from_arg_matches(
+        &cli::command().get_matches_from(kubectl_verbosity(std::env::args_os())),
+    ) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
@@ -108,6 +110,38 @@ pub fn main() -> ExitCode {
             e.exit_code()
         }
     }
+}
+
+/// kubectl's `-v 6` (its level as the next word) read as `-v=6`: our `-v` may also stand alone,
+/// so clap takes its value only after `=`. Only a word of digits is joined; anything after `--`
+/// is left alone.
+fn kubectl_verbosity(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let mut out: Vec<std::ffi::OsString> = Vec::new();
+    let mut args = args.into_iter().peekable();
+    while let Some(a) = args.next() {
+        if a == "--" {
+            out.push(a);
+            out.extend(args);
+            break;
+        }
+        let level = args
+            .peek()
+            .and_then(|n| n.to_str())
+            .filter(|n| !n.is_empty() && n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_string);
+        match level {
+            Some(n) if a == "-v" || a == "--v" || a == "--verbose" => {
+                args.next();
+                let mut joined = a.clone();
+                joined.push(format!("={n}"));
+                out.push(joined);
+            }
+            _ => out.push(a),
+        }
+    }
+    out
 }
 
 /// What a run was about, for the document a machine format prints when the run fails.

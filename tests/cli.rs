@@ -546,3 +546,34 @@ fn a_closed_pipe_keeps_the_diagnosis_exit_code() {
         );
     }
 }
+
+/// kubectl habits (issue 17 item 8): `-v 6` is read as kubectl reads it (as `-v=6`: requests
+/// logged), a bare `-v` still works before a subcommand, and `explain 4` is the fourth check.
+#[test]
+fn kubectl_verbosity_and_check_numbers_are_understood() {
+    let d = repo().join("tests/scenarios/selector-mismatch");
+    let server = server_with(&[&d.join("manifests.yaml"), &d.join("cluster.yaml")]);
+    for v in [vec!["-v", "6"], vec!["-v=6"], vec!["--v", "6"]] {
+        let out = Run::new(["svc", "postgres", "-n", "shop"])
+            .args(&v)
+            .kubeconfig(&server, None)
+            .run();
+        assert_eq!(out.code, 1, "{v:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("netdoctor: get service shop/postgres: ok"),
+            "{v:?}: {}",
+            out.stderr
+        );
+    }
+    let bare = Run::new(["-v", "svc", "postgres", "-n", "shop"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(bare.code, 1, "{}", bare.stderr);
+    let by_number = Run::new(["explain", "4", "--raw"]).run();
+    let by_id = Run::new(["explain", "ports.target", "--raw"]).run();
+    assert_eq!(by_number.code, 0, "{}", by_number.stderr);
+    assert_eq!(by_number.stdout, by_id.stdout);
+    let none = Run::new(["explain", "12"]).run();
+    assert_eq!(none.code, 2, "{}", none.stderr);
+}

@@ -105,7 +105,13 @@ pub(crate) fn explain(check: Option<&str>) -> Result<String> {
         out.push_str("\nRun `kubectl netdoctor explain <check>` for its runbook page.\n");
         return Ok(out);
     };
-    match page(id) {
+    // `explain 4`: the check's number in the flow, as the list shows it.
+    let by_number = id
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| REGISTRY.iter().find(|d| d.order as usize == n))
+        .map(|d| d.id);
+    match page(by_number.unwrap_or(id)) {
         Some(p) => Ok(format!("{}\n", p.body.trim_end())),
         None => {
             let ids: Vec<String> = REGISTRY.iter().map(|d| d.id.to_string()).collect();
