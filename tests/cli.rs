@@ -577,3 +577,28 @@ fn kubectl_verbosity_and_check_numbers_are_understood() {
     let none = Run::new(["explain", "12"]).run();
     assert_eq!(none.code, 2, "{}", none.stderr);
 }
+
+/// Issue 17 item 10: where the locale is not UTF-8 (`LC_ALL=C`, a serial console, some CI
+/// runners) the terminal views print ASCII marks and table lines; a UTF-8 locale keeps ✔ ✘.
+#[test]
+fn a_non_utf8_locale_gets_ascii_marks() {
+    let shop = repo().join("examples/broken-shop").display().to_string();
+    for args in [
+        vec!["svc", "postgres", "-n", "shop", "-f", &shop],
+        vec!["scan", "-A", "-f", &shop],
+    ] {
+        let c = Run::new(&args).env("LC_ALL", "C").run();
+        assert_eq!(c.code, 1, "{}", c.stderr);
+        assert!(c.stdout.is_ascii(), "{args:?}:\n{}", c.stdout);
+        assert!(
+            c.stdout.contains("x FAIL") || c.stdout.contains("| FAIL"),
+            "{}",
+            c.stdout
+        );
+        let utf8 = Run::new(&args)
+            .env("LC_ALL", "")
+            .env("LANG", "en_US.UTF-8")
+            .run();
+        assert!(!utf8.stdout.is_ascii(), "{args:?}:\n{}", utf8.stdout);
+    }
+}

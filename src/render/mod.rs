@@ -25,6 +25,54 @@ pub(crate) struct Options {
     pub show_skipped: bool,
 }
 
+/// Whether the terminal's locale cannot show our marks: LC_ALL, else LC_CTYPE, else LANG, when
+/// set to a locale that is not UTF-8 (`LC_ALL=C`, `POSIX`, `en_US.ISO-8859-1`). Unset is taken
+/// as UTF-8, as every current system's default is.
+pub(crate) fn ascii_locale() -> bool {
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+    locale.is_some_and(|l| {
+        let l = l.to_ascii_lowercase();
+        !l.contains("utf-8") && !l.contains("utf8")
+    })
+}
+
+/// Our marks in ASCII: ✔ → `+`, ✘ → `x`, ○ → `-`, · → `-`, → → `->`, — → `--`, … → `...`, and
+/// the table's box-drawing lines. Cluster text is left as it is.
+pub(crate) fn ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '✔' => out.push('+'),
+            '✘' => out.push('x'),
+            '○' => out.push('-'),
+            '·' => out.push('-'),
+            '→' => out.push_str("->"),
+            '—' => out.push_str("--"),
+            '…' => out.push_str("..."),
+            '─' | '═' | '╌' | '┄' => out.push('-'),
+            '│' | '║' | '╎' | '┆' => out.push('|'),
+            '\u{2500}'..='\u{257F}' => out.push('+'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A terminal view, written in ASCII when the locale cannot show our marks (`LC_ALL=C`).
+fn terminal(
+    out: &mut dyn Write,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if !ascii_locale() {
+        return render(out);
+    }
+    let mut text = Vec::new();
+    render(&mut text)?;
+    out.write_all(ascii(&String::from_utf8_lossy(&text)).as_bytes())
+}
+
 /// Writes a diagnosis in the chosen format.
 pub(crate) fn diagnosis(d: &Diagnosis, o: Options, out: &mut dyn Write) -> std::io::Result<()> {
     let Options {
@@ -39,7 +87,7 @@ pub(crate) fn diagnosis(d: &Diagnosis, o: Options, out: &mut dyn Write) -> std::
             writeln!(out)
         }
         OutputFormat::Yaml => escaped::yaml(out, d),
-        OutputFormat::Table => human::render(d, color, show_skipped, out),
+        OutputFormat::Table => terminal(out, |o| human::render(d, color, show_skipped, o)),
         OutputFormat::Junit => junit::render(std::slice::from_ref(d), strict, out),
         OutputFormat::Markdown => markdown::render(std::slice::from_ref(d), out),
         // Commands validate the format first (Settings::require_output).
@@ -57,7 +105,7 @@ pub(crate) fn flows(
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match o.format {
-        OutputFormat::Table => human::flows(r, o.color, o.show_skipped, out),
+        OutputFormat::Table => terminal(out, |w| human::flows(r, o.color, o.show_skipped, w)),
         _ => scan(r, o.format, o.strict, out),
     }
 }
@@ -97,7 +145,7 @@ pub(crate) fn scan(
             }
             markdown::render(&r.items, out)
         }
-        OutputFormat::Table => scan_table::render(r, out),
+        OutputFormat::Table => terminal(out, |o| scan_table::render(r, o)),
         OutputFormat::Csv => Err(std::io::Error::other("-o csv is not produced for a scan")),
     }
 }

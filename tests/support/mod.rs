@@ -170,8 +170,12 @@ impl Run {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        // Tests read phrases out of the human output: unwrapped, unless a test sets COLUMNS.
-        cmd.env("COLUMNS", "10000");
+        // Tests read phrases out of the human output: unwrapped, unless a test sets COLUMNS;
+        // in a UTF-8 locale (marks as ✔ ✘), whatever the machine's, unless a test sets one.
+        cmd.env("COLUMNS", "10000")
+            .env_remove("LC_ALL")
+            .env_remove("LC_CTYPE")
+            .env("LANG", "C.UTF-8");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
