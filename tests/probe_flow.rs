@@ -641,6 +641,30 @@ fn a_create_whose_answer_never_comes_is_deleted_all_the_same() {
     assert_nothing_left(&api);
 }
 
+/// Issue 17 item 10: a Job that makes no pod (the Job controller down) is not told to wait
+/// longer: the reason says no pod was made and where the Job's events are — with the run's
+/// connection flags, as the Job itself is deleted.
+#[test]
+fn a_job_that_makes_no_pod_points_at_its_events() {
+    let api = cluster("127.0.0.1", "");
+    api.stop_job_controller();
+    let server = api.start();
+    let out = svc_json(&server, &["--probe-timeout", "2s"]);
+    let j = out.json();
+    assert_eq!(out.code, 3, "{j:#}");
+    let reason = status(&j, "pods.listening")["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("the probe Job made no pod within 2 s")
+            && reason.contains("kubectl --context fake --kubeconfig ")
+            && reason.contains(
+                " get events -n shop --field-selector involvedObject.name=netdoctor-probe-"
+            )
+            && !reason.contains("raise --probe-timeout"),
+        "{reason}"
+    );
+    assert_nothing_left(&api);
+}
+
 #[test]
 fn a_probe_that_never_ends_times_out_and_cleans_up() {
     let api = cluster("127.0.0.1", "");

@@ -106,6 +106,9 @@ fn stage(pod: &Pod) -> String {
 }
 
 /// RBAC refused a request the probe needs.
+/// What the probe's wait has seen before any pod of its Job.
+const NO_POD: &str = "the Job made no pod";
+
 fn forbidden(verb: &'static str, resource: &'static str, ns: &str) -> Attempt {
     Attempt::Failed(Unavailable::Forbidden {
         verb,
@@ -303,10 +306,23 @@ impl Prober {
         let selector = ListParams::default().labels(&format!("job-name={job}"));
         let mut delay = Duration::from_millis(100);
         let created = Instant::now();
-        let mut last = "the Job made no pod".to_string();
+        let mut last = NO_POD.to_string();
         loop {
             if started.elapsed() > opts.timeout {
-                // The Job is deleted after this: say what was seen, never where to look.
+                // The Job is deleted after this; its events stay (an hour, by default). No pod
+                // at all is the Job controller's or admission's doing, not a slow start: say
+                // where its events are, with the run's connection flags.
+                if last == NO_POD {
+                    let events = crate::connection::targeted(&format!(
+                        "kubectl get events -n {} --field-selector involvedObject.name={}",
+                        text::shell_quote(ns),
+                        text::shell_quote(job)
+                    ));
+                    return Attempt::Failed(failure(format!(
+                        "the probe Job made no pod within {} s and no event says why yet; its Job is deleted, its events stay: {events}",
+                        opts.timeout.as_secs(),
+                    )));
+                }
                 return Attempt::Failed(failure(format!(
                     "the probe did not finish within {} s (last seen: {last}); its Job is deleted — raise --probe-timeout if the cluster is slow to start pods",
                     opts.timeout.as_secs(),

@@ -120,6 +120,8 @@ struct Shared {
     version_suffix: RwLock<String>,
     /// Runs the pods the Job controller creates; none: they stay Pending (no node).
     kubelet: RwLock<Option<Kubelet>>,
+    /// The Job controller is down (kube-controller-manager stopped): Jobs make no pods.
+    no_job_controller: std::sync::atomic::AtomicBool,
     /// Container logs by (namespace, pod, container).
     logs: RwLock<HashMap<(String, String, String), String>>,
     /// Runs ephemeral containers added to a pod (`kubectl debug`, `capture`).
@@ -342,6 +344,11 @@ impl FakeApi {
     }
 
     /// Runs every pod a created Job gets through `kubelet` (on a thread of its own).
+    /// Stops the Job controller: Jobs are stored and make no pod, and no event says why.
+    pub fn stop_job_controller(&self) {
+        self.shared.no_job_controller.store(true, Ordering::SeqCst);
+    }
+
     pub fn set_kubelet(&self, kubelet: impl Fn(&Value) -> PodRun + Send + Sync + 'static) {
         *self.shared.kubelet.write().unwrap() = Some(Arc::new(kubelet));
     }
@@ -1020,6 +1027,9 @@ fn suffix(n: u64) -> String {
 /// The Job controller: one pod (or a FailedCreate event when PodSecurity refuses it), run by the
 /// fake kubelet on a thread of its own.
 fn start_job(api: &FakeApi, job: &Value) {
+    if api.shared.no_job_controller.load(Ordering::SeqCst) {
+        return;
+    }
     let namespace = job["metadata"]["namespace"]
         .as_str()
         .unwrap_or_default()
