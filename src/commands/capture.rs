@@ -195,7 +195,7 @@ async fn capture_log(
             EphemeralError::Refused(m) | EphemeralError::CannotStart(m) => {
                 format!("the capture container cannot run in {ns}/{name}: {m}")
             }
-            EphemeralError::Failed(Unavailable::Failed(m)) => m,
+            EphemeralError::Failed(Unavailable::Failed(m) | Unavailable::Stopped(m)) => m,
             EphemeralError::Failed(u) => u.reason(),
         })
     })

@@ -82,7 +82,7 @@ async fn live(
         let mut state = snap.state_for_service(&ns, svc, None);
         state.probe = match (interrupted, not_probed(&state, args.flow.probe.no_probe)) {
             (_, Some(skip)) => skip,
-            (Some(signal), None) => Fact::Unavailable(Unavailable::Failed(format!(
+            (Some(signal), None) => Fact::Unavailable(Unavailable::Stopped(format!(
                 "not probed: interrupted by {}",
                 signal.name()
             ))),

@@ -84,7 +84,10 @@ where
         "interrupted by {} before the probe finished ({what})",
         signal.name()
     );
-    (Fact::Unavailable(Unavailable::Failed(reason)), Some(signal))
+    (
+        Fact::Unavailable(Unavailable::Stopped(reason)),
+        Some(signal),
+    )
 }
 
 /// A spinner on stderr with `message`, only on a terminal (hidden under -v, on a pipe, TERM=dumb).

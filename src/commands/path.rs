@@ -95,7 +95,7 @@ async fn probe(
     let outcome = match (&state.client, args.inside) {
         (Some(crate::state::Client::Pod { pod, .. }), true) => match pod.as_ref() {
             Fact::Known(Some(pod)) => prober.run_inside(&plan, &opts, pod).await,
-            _ => Fact::Unavailable(crate::state::Unavailable::Failed(
+            _ => Fact::Unavailable(crate::state::Unavailable::Stopped(
                 "the --from pod does not exist: nothing to run inside".into(),
             )),
         },

@@ -60,7 +60,7 @@ pub(crate) async fn probe_service_inside(
         Some(Client::Pod { pod, .. }) => match pod.as_ref() {
             Fact::Known(Some(pod)) => pod.clone(),
             Fact::Known(None) => {
-                return Fact::Unavailable(Unavailable::Failed(
+                return Fact::Unavailable(Unavailable::Stopped(
                     "the --from pod does not exist: nothing to run inside".into(),
                 ));
             }

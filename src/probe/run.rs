@@ -123,7 +123,7 @@ fn failed(msg: impl Into<String>) -> Fact<ProbeResults> {
 }
 
 fn failure(msg: impl Into<String>) -> Unavailable {
-    Unavailable::Failed(msg.into())
+    Unavailable::Stopped(msg.into())
 }
 
 impl Prober {

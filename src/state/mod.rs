@@ -56,6 +56,9 @@ pub enum Unavailable {
     Offline(&'static str),
     /// The read failed for another reason (timeout, server error).
     Failed(String),
+    /// What the run did (the probe, its pod) did not finish: timed out, interrupted, refused.
+    /// Not a read: said as it is, never "read failed".
+    Stopped(String),
     /// Not asked for: `--no-probe`, or a command that runs API checks only (`scan`).
     NotRequested(&'static str),
 }
@@ -69,11 +72,16 @@ impl Unavailable {
                 resource,
                 namespace,
             } => match namespace {
+                // The probe's Job is the one write: without it the API half still runs.
+                Some(ns) if *verb == "create" && *resource == "jobs" => format!(
+                    "forbidden: needs create jobs in {ns} (--no-probe runs the API checks alone)"
+                ),
                 Some(ns) => format!("forbidden: needs {verb} {resource} in {ns}"),
                 None => format!("forbidden: needs {verb} {resource} cluster-wide"),
             },
             Unavailable::Offline(what) => format!("offline: {what}"),
             Unavailable::Failed(msg) => format!("read failed: {msg}"),
+            Unavailable::Stopped(msg) => msg.clone(),
             Unavailable::NotRequested(why) => (*why).to_string(),
         }
     }
