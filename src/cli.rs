@@ -16,11 +16,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// cluster or, with -f, on manifests before they are deployed.
 #[derive(Debug, Parser)]
 #[command(name = "kubectl-netdoctor", bin_name = "kubectl netdoctor", version)]
-#[command(
-    after_help = "Exit codes: 0 healthy (warnings allowed unless --strict), 1 a check failed, \
-2 usage error or malformed manifest, 3 diagnosis incomplete (API unreachable, forbidden read, bad \
-kubeconfig), 129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM)."
-)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -228,6 +223,11 @@ pub(crate) const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// What each exit code means (the end of the top-level help).
+const EXIT_CODES: &str = "Exit codes: 0 healthy (warnings allowed unless --strict), 1 a check failed, \
+2 usage error or malformed manifest, 3 diagnosis incomplete (API unreachable, forbidden read, bad \
+kubeconfig), 129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM).";
+
 /// The examples of `command`, as help text.
 pub(crate) fn examples_text(command: &str) -> Option<String> {
     let (_, list) = EXAMPLES.iter().find(|(c, _)| *c == command)?;
@@ -242,6 +242,16 @@ pub(crate) fn examples_text(command: &str) -> Option<String> {
 pub(crate) fn command() -> clap::Command {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
+    // The top level ends as each command does: examples (each command's first, as the man page
+    // lists them), then the exit codes.
+    let mut top = String::from("Examples:\n");
+    for (_, list) in EXAMPLES {
+        if let Some((what, line)) = list.first() {
+            top.push_str(&format!("  # {what}\n  {line}\n\n"));
+        }
+    }
+    top.push_str(EXIT_CODES);
+    cmd = cmd.after_help(top);
     for (name, _) in EXAMPLES {
         // -o is global, so its own help lists every format: say which this command prints.
         let formats: Vec<&str> = crate::config::output_formats(name)

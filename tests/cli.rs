@@ -602,3 +602,23 @@ fn a_non_utf8_locale_gets_ascii_marks() {
         assert!(!utf8.stdout.is_ascii(), "{args:?}:\n{}", utf8.stdout);
     }
 }
+
+/// Issue 17 item 8: the top-level help ends as each command's does, with examples (each
+/// command's first) and then the exit codes; `-h` and `--help` agree on them.
+#[test]
+fn top_level_help_ends_with_examples() {
+    for flag in ["--help", "-h"] {
+        let out = Run::new([flag]).run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let tail = out.stdout.split("Examples:\n").nth(1).unwrap_or_else(|| {
+            panic!("{flag}: no examples:\n{}", out.stdout);
+        });
+        for command in ["svc cart -n shop", "scan -n shop -o junit", "explain"] {
+            assert!(
+                tail.contains(&format!("  kubectl netdoctor {command}\n")),
+                "{flag}: {command}\n{tail}"
+            );
+        }
+        assert!(tail.contains("Exit codes: 0 healthy"), "{flag}: {tail}");
+    }
+}
