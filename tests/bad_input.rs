@@ -72,7 +72,20 @@ fn unknown_context_is_exit_3() {
     assert_eq!(out.code, 3);
     one_line_error(&out);
     assert!(
-        out.stderr.contains("context \"nope\" not found"),
+        out.stderr
+            .contains("context \"nope\" not found in kubeconfig (its contexts: fake)"),
+        "{}",
+        out.stderr
+    );
+    // A typo is answered with the near name (issue 17 item 10).
+    let out = Run::new(["svc", "web", "--context", "fkae"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 3);
+    one_line_error(&out);
+    assert!(
+        out.stderr
+            .contains("context \"fkae\" not found in kubeconfig; did you mean fake?"),
         "{}",
         out.stderr
     );

@@ -541,8 +541,17 @@ fn named_entries_exist(k: &Kubeconfig, settings: &Settings) -> Result<()> {
         ),
     ] {
         if let Some(w) = wanted.as_ref().filter(|w| !known.contains(w)) {
+            // A typo names the near ones; else the kubeconfig's own list (a screenful at most).
+            let near = text::near_names(w, &known);
+            let hint = if !near.is_empty() {
+                format!("; did you mean {}?", near.join(" or "))
+            } else if known.is_empty() {
+                format!(" (it has no {what}s)")
+            } else {
+                format!(" (its {what}s: {})", text::some_of(&known, ", "))
+            };
             return Err(Error::Kubeconfig(text::sanitize(&format!(
-                "{what} {w:?} not found in kubeconfig"
+                "{what} {w:?} not found in kubeconfig{hint}"
             ))));
         }
     }
