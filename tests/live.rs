@@ -377,3 +377,30 @@ fn printed_commands_and_the_report_name_the_context_the_run_used() {
         table.stdout
     );
 }
+
+/// Issue 17 item 11: on a terminal, `svc` says it is reading the cluster while the API is slow
+/// (as `scan` does), and clears the line when the checklist comes.
+#[test]
+fn svc_says_it_reads_the_cluster_on_a_terminal() {
+    let d = repo().join("tests/scenarios/selector-mismatch");
+    let api = FakeApi::new();
+    for f in ["manifests.yaml", "cluster.yaml"] {
+        api.load_yaml(&std::fs::read_to_string(d.join(f)).unwrap())
+            .unwrap();
+    }
+    api.set_latency(std::time::Duration::from_millis(400));
+    let server = api.start();
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(Some("shop"))).unwrap();
+    let args = format!(
+        "--kubeconfig {} svc postgres --no-probe",
+        kubeconfig.display()
+    );
+    let Some(tty) = crate::cli::on_tty(&args, &[("HOME", &home.path().display().to_string())])
+    else {
+        return;
+    };
+    assert!(tty.contains("reading the cluster…"), "{tty}");
+    assert!(tty.contains("VERDICT:"), "{tty}");
+}

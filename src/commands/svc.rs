@@ -45,7 +45,11 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
     let state = if args.filenames.is_empty() {
         let live = Live::connect(settings).await?;
         let ns = live.namespace(settings);
-        let mut state = live.service_state(&ns, name, client.as_ref()).await?;
+        // On a terminal, a slow API is seen as work in progress, as scan shows it.
+        let pb = super::spinner_saying(settings, "reading the cluster…");
+        let state = live.service_state(&ns, name, client.as_ref()).await;
+        pb.finish_and_clear();
+        let mut state = state?;
         state.probe = if let Some(skip) = not_probed(&state, args.probe.no_probe) {
             skip
         } else {
