@@ -753,3 +753,43 @@ fn many_selecting_policies_are_summarised_in_the_table_and_kept_in_json() {
     assert_eq!(policies.len(), 50, "{check}");
     assert!(policies.contains(&"p49"), "{policies:?}");
 }
+
+/// Issue 17 item 5: without --from, the clients the policies name are judged as --from would
+/// judge them: the rule one field away (a named port the pods do not declare) is offered first,
+/// its one-field change works, and no placeholder is printed where a real client is known.
+#[test]
+fn without_from_the_named_clients_near_miss_comes_first() {
+    let (manifests, cluster) = scenario_files("netpol-named-port-mismatch");
+    let server = crate::support::server_with(&[&manifests, &cluster]);
+    let live = Run::new(["svc", "cart", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    let offline = Run::new(["svc", "cart", "-n", "shop", "-o", "json", "-f"])
+        .arg(manifests.display().to_string())
+        .run();
+    for (source, out) in [("live", &live), ("offline", &offline)] {
+        assert_eq!(out.code, 1, "{source}: {}", out.stderr);
+        let j = out.json();
+        let summary = j["verdict"]["summary"].as_str().unwrap();
+        assert!(
+            summary.contains(
+                "nearly allowed: rule 0 of shop/cart-from-frontend allows the named port http"
+            ),
+            "{source}: {summary}"
+        );
+        let fixes = crate::support::fix_texts(&j["verdict"]["fix"]);
+        assert!(
+            fixes[0].contains("set spec.ingress[0].ports[0].port to 8080")
+                || crate::support::unflagged(&fixes[0]).contains(r#"kubectl patch networkpolicy cart-from-frontend -n shop --type json -p '[{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":8080}]'"#),
+            "{source}: {fixes:#?}"
+        );
+        assert!(!out.stdout.contains("CLIENT"), "{source}: {fixes:#?}");
+        assert!(
+            fixes
+                .last()
+                .unwrap()
+                .contains(r#"podSelector: {matchLabels: {"app": "frontend"}}"#),
+            "{source}: {fixes:#?}"
+        );
+    }
+}

@@ -249,12 +249,77 @@ fn summary(
         )]);
     }
     let t = closed[0];
-    let snippet = ingress_policy(state, selector, None, t);
-    Outcome::fail(summary).evidence(evidence).fix([apply(
-        state,
-        "a policy for the client (edit its labels), or name a client with --from",
-        &snippet,
-    )])
+    // Without --from, the clients the policies themselves name are judged as --from would
+    // judge them: a rule one field away from admitting them is the smallest fix, offered first,
+    // and a new policy names them, not a placeholder.
+    let clients = named_clients(state, t);
+    let mut summary = summary;
+    let mut fix = Vec::new();
+    for c in &clients {
+        for (said, change) in near_misses(state, c, t) {
+            summary.push_str(&format!("; {said}"));
+            fix.push(change);
+        }
+    }
+    let snippet = ingress_policy(state, selector, clients.first(), t);
+    let what = match clients.first() {
+        Some(c) => format!("or a new policy for {} (additive)", c.name),
+        None => "a policy for the client (edit its labels), or name a client with --from".into(),
+    };
+    fix.push(apply(state, &what, &snippet));
+    Outcome::fail(summary).evidence(evidence).fix(fix)
+}
+
+/// The clients the policies selecting `t`'s pod name by their labels alone (a `podSelector` of
+/// `matchLabels`, no namespaceSelector: pods of the policy's namespace), each as a would-be pod.
+fn named_clients(state: &ClusterState, t: &Target) -> Vec<PodInfo> {
+    let Some(policies) = state.policies.known() else {
+        return Vec::new();
+    };
+    let mut out: Vec<PodInfo> = Vec::new();
+    for p in policies {
+        let ns = p.metadata.namespace.clone().unwrap_or_default();
+        let Some(spec) = &p.spec else { continue };
+        let sel = spec.pod_selector.clone().unwrap_or_default();
+        let selects = sel.match_expressions.is_none()
+            && sel
+                .match_labels
+                .iter()
+                .flatten()
+                .all(|(k, v)| t.pod.labels.get(k) == Some(v));
+        if ns != t.pod.namespace || !selects {
+            continue;
+        }
+        let peers = spec
+            .ingress
+            .iter()
+            .flatten()
+            .flat_map(|r| r.from.iter().flatten());
+        for peer in peers {
+            let Some(sel) = &peer.pod_selector else {
+                continue;
+            };
+            let labels = sel.match_labels.clone().unwrap_or_default();
+            if peer.namespace_selector.is_some()
+                || peer.ip_block.is_some()
+                || sel.match_expressions.is_some()
+                || labels.is_empty()
+            {
+                continue;
+            }
+            let name = format!("pods {}", crate::text::labels(&labels));
+            if out.iter().any(|c| c.name == name) {
+                continue;
+            }
+            out.push(PodInfo {
+                namespace: ns.clone(),
+                name,
+                labels,
+                ..PodInfo::default()
+            });
+        }
+    }
+    out
 }
 
 /// The ingress controllers in front of the Service must reach the backends too: a policy that

@@ -27,7 +27,7 @@ pub(crate) fn width() -> usize {
         .unwrap_or(100)
 }
 
-/// One fix under a heading, uncoloured: prose wraps, commands stand whole (see [`fix_lines`]).
+/// Fixes under a heading, uncoloured: prose wraps, commands stand whole (see [`fix_block`]).
 pub(super) fn plain_fix_block(
     fixes: &[crate::report::Fix],
     out: &mut dyn Write,
