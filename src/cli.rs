@@ -11,9 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Why can't traffic reach my Service? Ordered checks, one verdict.
 ///
-/// Runs the mentor debugging flow in traffic order (Service → EndpointSlices → Pods → ports) and
-/// stops pointing at the first broken link, with the evidence and the exact fix. Works on a live
-/// cluster or, with -f, on manifests before they are deployed.
+/// Walks a Service's traffic path in order, as an experienced engineer debugs it (Service →
+/// EndpointSlices → Pods → ports), and stops at the first broken link with the evidence and the
+/// exact fix. Works on a live cluster or, with -f, on manifests before they are deployed.
 #[derive(Debug, Parser)]
 #[command(name = "kubectl-netdoctor", bin_name = "kubectl netdoctor", version)]
 pub(crate) struct Cli {

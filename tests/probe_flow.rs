@@ -449,14 +449,13 @@ fn podsecurity_refusal_climbs_the_capture_ladder() {
         .filter_map(|e| e["message"].as_str())
         .collect();
     assert!(
-        notes.iter().any(
-            |n| n.contains("admission refused the probe at the privileged rung")
-                && n.contains("NET_RAW")
-        ),
+        notes.iter().any(|n| n
+            .contains("admission refused the probe at Pod Security level privileged")
+            && n.contains("NET_RAW")),
         "{notes:#?}"
     );
     assert!(
-        notes.iter().any(|n| n.contains("baseline rung")),
+        notes.iter().any(|n| n.contains("retried at baseline")),
         "{notes:#?}"
     );
     let posts = server

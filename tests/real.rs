@@ -222,9 +222,12 @@ fn pod_security_admission_picks_the_probe_rung() {
     };
 
     let default = probe(None);
-    assert!(default.contains("(baseline rung, capture on)"), "{default}");
     assert!(
-        default.contains("admission refused the probe at the privileged rung")
+        default.contains("(Pod Security level baseline, capture on)"),
+        "{default}"
+    );
+    assert!(
+        default.contains("admission refused the probe at Pod Security level privileged")
             && default.contains("violates PodSecurity \\\"baseline:latest\\\"")
             && default.contains("NET_RAW"),
         "{default}"
@@ -232,14 +235,14 @@ fn pod_security_admission_picks_the_probe_rung() {
 
     let restricted = probe(Some("restricted"));
     assert!(
-        restricted.contains("(restricted rung, capture off)"),
+        restricted.contains("(Pod Security level restricted, capture off)"),
         "{restricted}"
     );
     assert!(!restricted.contains("admission refused"), "{restricted}");
 
     let privileged = probe(Some("privileged"));
     assert!(
-        privileged.contains("(privileged rung, capture on)"),
+        privileged.contains("(Pod Security level privileged, capture on)"),
         "{privileged}"
     );
 

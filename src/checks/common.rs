@@ -92,7 +92,7 @@ pub(crate) fn probe_evidence(results: &ProbeResults) -> Vec<Evidence> {
         Evidence::new(
             "ProbePod",
             format!(
-                "probe pod {}/{} on node {} ({} rung, capture {})",
+                "probe pod {}/{} on node {} (Pod Security level {}, capture {})",
                 results.namespace,
                 results.pod,
                 results.node.as_deref().unwrap_or("?"),

@@ -154,7 +154,7 @@ impl Prober {
                 Attempt::Refused(message) => match rung.next() {
                     Some(next) => {
                         notes.push(format!(
-                            "admission refused the probe at the {} rung ({}); retried as {}",
+                            "admission refused the probe at Pod Security level {} ({}); retried at {}",
                             rung.as_str(),
                             message,
                             next.as_str()
@@ -268,7 +268,10 @@ impl Prober {
             }
         }
         self.tell(
-            &format!("Job {ns}/{name} created ({} rung)", rung.as_str()),
+            &format!(
+                "Job {ns}/{name} created (Pod Security level {})",
+                rung.as_str()
+            ),
             started,
             opts,
         );
