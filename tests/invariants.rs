@@ -59,10 +59,10 @@ fn fixtures() -> Vec<(&'static str, String)> {
         many.push_str(&format!("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p{i}, namespace: shop}}\nspec: {{podSelector: {{matchLabels: {{app: web}}}}, ingress: [{{ports: [{{port: 9999}}]}}]}}\n"));
     }
     out.push(("many-policies", many));
-    // 300 pods, each with a label of its own, and one policy with 300 rules naming them.
+    // 200 pods, each with a label of its own, and one policy with 200 rules naming them.
     let mut uniq = SVC.to_string();
     let mut rules = Vec::new();
-    for i in 0..300 {
+    for i in 0..200 {
         uniq.push_str("---\n");
         uniq.push_str(&pod(
             &format!("web-{i}"),
@@ -224,7 +224,7 @@ fn hostile_fixtures_stop_on_a_signal_and_stay_bounded() {
         let kib: usize = kib.parse().unwrap();
         assert!(kib < 512 * 1024, "{name}: peak RSS {} MiB", kib / 1024);
     }
-    // reach over the 300-rule fixture decides for seconds: SIGINT and SIGTERM stop it at once.
+    // reach over the 200-rule fixture decides for seconds: SIGINT and SIGTERM stop it at once.
     let (_, uniq) = fixtures()
         .into_iter()
         .find(|(n, _)| *n == "uniq-labels")

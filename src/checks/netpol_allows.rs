@@ -252,7 +252,12 @@ fn summary(
     // Without --from, the clients the policies themselves name are judged as --from would
     // judge them: a rule one field away from admitting them is the smallest fix, offered first,
     // and a new policy names them, not a placeholder.
-    let clients = named_clients(state, t);
+    // A few: a policy of thousands of rules names thousands of clients, each a what-if over
+    // every rule.
+    let clients: Vec<PodInfo> = named_clients(state, t)
+        .into_iter()
+        .take(crate::text::MAX_NAMED)
+        .collect();
     let mut summary = summary;
     let mut fix = Vec::new();
     for c in &clients {
