@@ -486,3 +486,49 @@ fn the_ingress_command_reads_what_backends_share_once() {
         assert_eq!(n, 1, "{shared} read {n} times");
     }
 }
+
+/// Issue 17 item 10: a mistyped Ingress or capture pod is answered with the near name, live and
+/// offline, as `svc` does for Services.
+#[test]
+fn a_mistyped_ingress_or_pod_is_answered_with_the_near_name() {
+    let api = crate::support::FakeApi::new();
+    api.load_yaml(
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web, namespace: shop}\nspec: {rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata: {name: web-7d9f-abcde, namespace: shop}\nspec: {containers: [{name: c, image: i}]}\nstatus: {phase: Running}\n",
+    )
+    .unwrap();
+    let server = api.start();
+    let ing = Run::new(["ingress", "wbe", "-n", "shop"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(ing.code, 1, "{}", ing.stderr);
+    assert!(
+        ing.stderr
+            .contains("Ingress shop/wbe not found; did you mean web?"),
+        "{}",
+        ing.stderr
+    );
+    let pod = Run::new(["capture", "web-7d9f-abcd", "-n", "shop", "-w", "-"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(pod.code, 1, "{}", pod.stderr);
+    assert!(
+        pod.stderr
+            .contains("pod shop/web-7d9f-abcd not found; did you mean web-7d9f-abcde?"),
+        "{}",
+        pod.stderr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("ing.yaml");
+    std::fs::write(&f, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web, namespace: shop}\nspec: {rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]}\n").unwrap();
+    let offline = Run::new(["ingress", "wbe", "-n", "shop", "-f"])
+        .arg(f.display().to_string())
+        .run();
+    assert!(
+        offline
+            .stderr
+            .contains("Ingress shop/wbe not found in the manifests; did you mean web?"),
+        "{}",
+        offline.stderr
+    );
+}

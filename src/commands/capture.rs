@@ -135,7 +135,10 @@ async fn running_pod(
     };
     let Some(pod) = pod else {
         live.confirm_api_server().await?;
-        return Err(Error::NotFound(format!("pod {ns}/{name} not found")));
+        let hint = live
+            .did_you_mean::<k8s_openapi::api::core::v1::Pod>(ns, name)
+            .await;
+        return Err(Error::NotFound(format!("pod {ns}/{name} not found{hint}")));
     };
     let phase = pod
         .status

@@ -68,10 +68,14 @@ async fn live(
 ) -> Result<(String, Vec<Diagnosis>, Option<Signal>)> {
     let live = Live::connect(settings).await?;
     let ns = live.namespace(settings);
-    let ing = live
-        .ingress(&ns, name)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("Ingress {ns}/{name} not found")))?;
+    let Some(ing) = live.ingress(&ns, name).await? else {
+        let hint = live
+            .did_you_mean::<k8s_openapi::api::networking::v1::Ingress>(&ns, name)
+            .await;
+        return Err(Error::NotFound(format!(
+            "Ingress {ns}/{name} not found{hint}"
+        )));
+    };
     let opts = crate::probe::job::ProbeOptions::from_args(&args.flow.probe);
     let mut items = Vec::new();
     let mut interrupted: Option<Signal> = None;
@@ -118,7 +122,21 @@ fn offline(
                 && i.metadata.name.as_deref() == Some(name)
         })
         .ok_or_else(|| {
-            Error::NotFound(format!("Ingress {ns}/{name} not found in the manifests"))
+            let names: Vec<String> = snap
+                .ingresses
+                .iter()
+                .filter(|i| i.metadata.namespace.as_deref() == Some(ns.as_str()))
+                .filter_map(|i| i.metadata.name.clone())
+                .collect();
+            let near = crate::text::near_names(name, &names);
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", near.join(" or "))
+            };
+            Error::NotFound(format!(
+                "Ingress {ns}/{name} not found in the manifests{hint}"
+            ))
         })?;
     let items = backends(ing)
         .iter()

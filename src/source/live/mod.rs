@@ -665,6 +665,41 @@ impl Live {
         }
     }
 
+    /// "; did you mean web?" for a `name` of kind `K` that does not exist in `ns`: the near names
+    /// of one page of the namespace's objects (names only). Empty when none is near, or the list
+    /// cannot be read (the not-found stands alone then).
+    pub(crate) async fn did_you_mean<K>(&self, ns: &str, name: &str) -> String
+    where
+        K: kube::Resource<Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(self.client.clone(), ns);
+        let plural = K::plural(&K::DynamicType::default()).to_string();
+        let names = match self
+            .bounded(
+                format!("list {plural} names in {ns}"),
+                api.list_metadata(&ListParams::default().limit(PAGE)),
+            )
+            .await
+        {
+            Ok(list) => list
+                .items
+                .into_iter()
+                .filter_map(|m| m.metadata.name)
+                .collect::<Vec<String>>(),
+            Err(_) => return String::new(),
+        };
+        let near = text::near_names(name, &names);
+        if near.is_empty() {
+            String::new()
+        } else {
+            text::sanitize(&format!("; did you mean {}?", near.join(" or ")))
+        }
+    }
+
     /// The cluster's DaemonSets (one page): the CNI is one of them.
     async fn daemonsets(&self) -> Fact<Vec<crate::state::Workload>> {
         let api: Api<k8s_openapi::api::apps::v1::DaemonSet> = Api::all(self.client.clone());
