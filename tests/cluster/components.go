@@ -78,15 +78,6 @@ func openState(dir string) (*state, error) {
 	return s, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // runEtcd runs an embedded etcd member until SIGTERM.
 func runEtcd(args []string) error {
 	fs := flag.NewFlagSet("etcd", flag.ContinueOnError)
@@ -249,10 +240,20 @@ func up(args []string) error {
 	if err := (pki{s.dir}).ensure(); err != nil {
 		return err
 	}
+	// The four ports are held open until all are chosen, so the kernel cannot hand one out
+	// twice; clusters started side by side can still race for a port between its close here
+	// and the component's bind (the tests retry an up that lost that race).
+	var held []net.Listener
 	for _, p := range []*int{&s.Ports.EtcdClient, &s.Ports.EtcdPeer, &s.Ports.APIServer, &s.Ports.Kubelet} {
-		if *p, err = freePort(); err != nil {
-			return err
+		l, lerr := net.Listen("tcp", "127.0.0.1:0")
+		if lerr != nil {
+			return lerr
 		}
+		held = append(held, l)
+		*p = l.Addr().(*net.TCPAddr).Port
+	}
+	for _, l := range held {
+		l.Close()
 	}
 	b, _ := json.MarshalIndent(s.Ports, "", "  ")
 	if err := os.WriteFile(s.path("ports.json"), b, 0o644); err != nil {

@@ -62,16 +62,30 @@ impl RealCluster {
             .prefix("ndc-")
             .tempdir()
             .expect("state dir");
-        let mut cmd = Command::new(wrapper());
-        cmd.arg("up").arg("--state").arg(state.path());
-        for l in loads {
-            cmd.arg("--load").arg(l);
-        }
-        cmd.args(flags);
-        let out = {
+        let up = || {
+            let mut cmd = Command::new(wrapper());
+            cmd.arg("up").arg("--state").arg(state.path());
+            for l in loads {
+                cmd.arg("--load").arg(l);
+            }
+            cmd.args(flags);
             let _build = BUILD.lock().unwrap_or_else(|e| e.into_inner());
             cmd.output().expect("run tests/cluster/cluster")
         };
+        let mut out = up();
+        // Clusters start side by side: one may lose a free port to another between choosing it
+        // and binding it. That race, and only it, is tried again (with fresh ports).
+        let lost_a_port = |o: &std::process::Output| {
+            let e = String::from_utf8_lossy(&o.stderr);
+            e.contains("address already in use") || e.contains("bind: address")
+        };
+        if !out.status.success() && lost_a_port(&out) {
+            eprintln!(
+                "cluster up lost a port race, trying again:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out = up();
+        }
         let cluster = RealCluster {
             kubeconfig: state.path().join("kubeconfig"),
             state,
