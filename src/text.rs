@@ -70,7 +70,7 @@ pub(crate) fn hidden(c: char) -> bool {
 
 /// `\u200b` for a character of the Basic Multilingual Plane, `\U000e0041` past it: the escapes
 /// JSON, YAML and Python read back.
-fn push_escaped(out: &mut String, c: char) {
+pub(crate) fn push_escaped(out: &mut String, c: char) {
     use std::fmt::Write;
     let n = u32::from(c);
     if n <= 0xFFFF {

@@ -100,10 +100,7 @@ fn unreachable_api_server_is_exit_3_quickly() {
         .unwrap()
         .port();
     let run = Run::new(["svc", "web", "-n", "shop"]);
-    let kc = format!(
-        "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\nusers: [{{name: u, user: {{token: t}}}}]\n"
-    );
-    let path = run.write("kc", &kc);
+    let path = run.write("kc", &plain_kubeconfig(port, None));
     let out = run
         .arg("--kubeconfig")
         .arg(path.display().to_string())
@@ -119,7 +116,7 @@ fn unreachable_api_server_is_exit_3_quickly() {
     );
     // Under -v the client's error is kept whole: every cause under the one line.
     let again = Run::new(["svc", "web", "-n", "shop", "-v"]);
-    let path = again.write("kc", &kc);
+    let path = again.write("kc", &plain_kubeconfig(port, None));
     let verbose = again
         .arg("--kubeconfig")
         .arg(path.display().to_string())
@@ -453,10 +450,17 @@ fn unreachable_kubeconfig(run: &Run) -> String {
         .local_addr()
         .unwrap()
         .port();
-    let kc = format!(
-        "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u, namespace: shop}}}}]\ncurrent-context: c\nusers: [{{name: u, user: {{token: t}}}}]\n"
-    );
-    run.write("kc", &kc).display().to_string()
+    run.write("kc", &plain_kubeconfig(port, Some("shop")))
+        .display()
+        .to_string()
+}
+
+/// A kubeconfig for a plain-HTTP server on 127.0.0.1:`port`, a token user, and `namespace`.
+fn plain_kubeconfig(port: u16, namespace: Option<&str>) -> String {
+    let ns = namespace.map_or(String::new(), |n| format!(", namespace: {n}"));
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u{ns}}}}}]\ncurrent-context: c\nusers: [{{name: u, user: {{token: t}}}}]\n"
+    )
 }
 
 // CI writes the report to a file whatever happens: with the API down, every machine format
@@ -896,39 +900,23 @@ fn an_endless_response_is_cut_at_the_cap() {
         }
     });
     let run = Run::new(["svc"]);
-    let kc = format!(
-        "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\nusers: [{{name: u, user: {{token: t}}}}]\n"
-    );
-    let path = run.write("kc", &kc);
-    let script = "import resource, subprocess, sys\n\
-        p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n\
-        sys.stdout.write(str(p.returncode) + ' ' + str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) + '\\n' + p.stdout.decode() + p.stderr.decode())\n";
-    let out = std::process::Command::new("python3")
-        .args([
-            "-c",
-            script,
-            crate::support::BIN,
-            "svc",
-            "web",
-            "-n",
-            "shop",
-            "-o",
-            "json",
-            "--kubeconfig",
-        ])
-        .arg(&path)
-        .output()
-        .expect("python3");
-    let said = String::from_utf8_lossy(&out.stdout);
-    let (head, rest) = said.split_once('\n').unwrap();
-    let (code, kib) = head.split_once(' ').unwrap();
-    assert_eq!(code, "3", "{said}");
+    let path = run.write("kc", &plain_kubeconfig(port, None));
+    let args = ["svc", "web", "-n", "shop", "-o", "json", "--kubeconfig"].map(std::ffi::OsStr::new);
+    let mut args = args.to_vec();
+    args.push(path.as_os_str());
+    let home = tempfile::tempdir().unwrap();
+    let out = crate::support::measured(&args, home.path());
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, 3, "{said}");
     assert!(
-        rest.contains("the API server's answer is larger than 256 MiB, the cap for one response"),
+        said.contains("the API server's answer is larger than 256 MiB, the cap for one response"),
         "{said}"
     );
-    let kib: usize = kib.parse().unwrap();
-    assert!(kib < 1024 * 1024, "peak RSS {} MiB", kib / 1024);
+    assert!(
+        out.peak_kib < 1024 * 1024,
+        "peak RSS {} MiB",
+        out.peak_kib / 1024
+    );
     // -o json still prints its document: the diagnosis is incomplete.
-    assert!(rest.contains("\"status\": \"incomplete\""), "{said}");
+    assert!(out.stdout.contains("\"status\": \"incomplete\""), "{said}");
 }

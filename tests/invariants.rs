@@ -199,29 +199,12 @@ fn hostile_fixtures_stop_on_a_signal_and_stay_bounded() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("in.yaml");
         std::fs::write(&file, &yaml).unwrap();
-        let script = "import resource, subprocess, sys\n\
-            p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
-            print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n";
-        let out = std::process::Command::new("python3")
-            .args([
-                "-c",
-                script,
-                crate::support::BIN,
-                "scan",
-                "-A",
-                "-o",
-                "json",
-                "-f",
-            ])
-            .arg(&file)
-            .env("HOME", dir.path())
-            .env_remove("KUBECONFIG")
-            .output()
-            .expect("python3");
-        let said = String::from_utf8_lossy(&out.stdout);
-        let (code, kib) = said.trim().split_once(' ').unwrap();
-        assert!(["0", "1", "2", "3"].contains(&code), "{name}: exit {code}");
-        let kib: usize = kib.parse().unwrap();
+        let args = ["scan", "-A", "-o", "json", "-f"].map(std::ffi::OsStr::new);
+        let mut args = args.to_vec();
+        args.push(file.as_os_str());
+        let out = crate::support::measured(&args, dir.path());
+        let (code, kib) = (out.code, out.peak_kib);
+        assert!((0..=3).contains(&code), "{name}: exit {code}");
         assert!(kib < 512 * 1024, "{name}: peak RSS {} MiB", kib / 1024);
     }
     // reach over the 200-rule fixture decides for seconds: SIGINT and SIGTERM stop it at once.

@@ -255,33 +255,12 @@ fn reach_on_600_pods_prints_grouped_rows_in_bounded_memory() {
     let file = dir.path().join("cluster.yaml");
     std::fs::write(&file, synthetic_cluster()).unwrap();
     for format in ["table", "csv", "json"] {
-        let script = "import resource, subprocess, sys\n\
-            out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, check=True).stdout\n\
-            print(out.count(b'\\n'), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n";
-        let out = std::process::Command::new("python3")
-            .args([
-                "-c",
-                script,
-                crate::support::BIN,
-                "reach",
-                "-A",
-                "-o",
-                format,
-                "-f",
-            ])
-            .arg(&file)
-            .env("HOME", dir.path())
-            .env_remove("KUBECONFIG")
-            .output()
-            .expect("python3");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let said = String::from_utf8_lossy(&out.stdout);
-        let (lines, kib) = said.trim().split_once(' ').unwrap();
-        let (lines, kib): (usize, usize) = (lines.parse().unwrap(), kib.parse().unwrap());
+        let args = ["reach", "-A", "-o", format, "-f"].map(std::ffi::OsStr::new);
+        let mut args = args.to_vec();
+        args.push(file.as_os_str());
+        let out = crate::support::measured(&args, dir.path());
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let (lines, kib) = (out.stdout.lines().count(), out.peak_kib);
         assert!(lines < 20_000, "{format}: {lines} lines");
         assert!(lines > 25, "{format}: {lines} lines");
         assert!(kib < 200 * 1024, "{format}: peak RSS {} MiB", kib / 1024);

@@ -197,14 +197,7 @@ fn string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if must_escape(c) => {
-                let n = u32::from(c);
-                if n <= 0xFFFF {
-                    out.push_str(&format!("\\u{n:04x}"));
-                } else {
-                    out.push_str(&format!("\\U{n:08x}"));
-                }
-            }
+            c if must_escape(c) => crate::text::push_escaped(&mut out, c),
             c => out.push(c),
         }
     }

@@ -385,3 +385,37 @@ pub(crate) fn as_prod(line: &str) -> String {
         None => l,
     }
 }
+
+/// What a measured run of the binary did: its exit code, its peak RSS and what it printed.
+pub(crate) struct Measured {
+    pub(crate) code: i32,
+    pub(crate) peak_kib: usize,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Runs the binary with `args` under python's `resource` (the child's peak RSS), with HOME at
+/// `home` and no KUBECONFIG: for tests of bounded memory.
+pub(crate) fn measured(args: &[&std::ffi::OsStr], home: &Path) -> Measured {
+    let script = "import resource, subprocess, sys\n\
+        p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n\
+        sys.stdout.buffer.write(b'%d %d\\n' % (p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n\
+        sys.stdout.buffer.write(p.stdout)\n\
+        sys.stderr.buffer.write(p.stderr)\n";
+    let out = Command::new("python3")
+        .args(["-c", script, BIN])
+        .args(args)
+        .env("HOME", home)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("python3");
+    let said = String::from_utf8_lossy(&out.stdout);
+    let (head, stdout) = said.split_once('\n').expect("the measure line");
+    let (code, kib) = head.split_once(' ').expect("code and peak");
+    Measured {
+        code: code.parse().expect("exit code"),
+        peak_kib: kib.parse().expect("peak RSS"),
+        stdout: stdout.to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
