@@ -296,11 +296,11 @@ pub(crate) enum Command {
     /// line per target and a summary (schema: `explain pods.listening`).
     #[command(hide = true, args_override_self = true)]
     Agent(AgentArgs),
-    /// Print a shell completion script (what completions/ is generated from).
+    /// Print a shell completion script (completions/).
     #[command(hide = true)]
     Completions {
         #[arg(value_enum)]
-        shell: clap_complete::Shell,
+        shell: crate::generate::Shell,
     },
     /// Print the man page in roff (what man/ is generated from).
     #[command(hide = true)]

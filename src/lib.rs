@@ -21,6 +21,7 @@ mod checks;
 mod cli;
 mod cni;
 mod commands;
+mod complete;
 mod config;
 mod connection;
 mod error;
@@ -64,7 +65,7 @@ pub fn main() -> ExitCode {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     if args.first().map(String::as_str) == Some("__complete") {
-        print!("{}", generate::complete(&args[1..]));
+        print!("{}", complete::complete(&args[1..]));
         return ExitCode::SUCCESS;
     }
     let cli = match Cli::from_arg_matches(
@@ -222,7 +223,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime()?.block_on(interruptible(commands::cleanup::run(&settings, &args)))
         }
         Command::Completions { shell } => {
-            std::io::stdout().write_all(&generate::completions(shell))?;
+            std::io::stdout().write_all(generate::completions(shell))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {

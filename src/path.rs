@@ -8,8 +8,6 @@
 
 use std::io::Write;
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::checks::netpol_allows::{self as np, Target};
@@ -335,13 +333,15 @@ pub(crate) fn human(r: &PathReport, out: &mut dyn Write) -> std::io::Result<()> 
         sanitize(&r.to),
         r.verdict.to_uppercase()
     )?;
-    let mut table = Table::new();
-    table
-        .load_style(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(["to", "port", "verdict", "client egress", "target ingress"]);
+    let mut table = crate::render::grid::Grid::new([
+        "to",
+        "port",
+        "verdict",
+        "client egress",
+        "target ingress",
+    ]);
     for row in &r.paths {
-        table.add_row([
+        table.row([
             sanitize(&row.to),
             format!("{}/{}", row.port, row.protocol),
             row.verdict.to_string(),
@@ -349,7 +349,7 @@ pub(crate) fn human(r: &PathReport, out: &mut dyn Write) -> std::io::Result<()> 
             sanitize(&row.ingress.reason),
         ]);
     }
-    writeln!(out, "{table}")?;
+    writeln!(out, "{}", table.render(crate::render::width()))?;
     if let Some(d) = &r.dns {
         writeln!(
             out,
@@ -378,13 +378,10 @@ pub(crate) fn human(r: &PathReport, out: &mut dyn Write) -> std::io::Result<()> 
             )?,
         }
         if !p.results.is_empty() {
-            let mut table = Table::new();
-            table
-                .load_style(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(["target", "verdict", "reply", "from", "evidence"]);
+            let mut table =
+                crate::render::grid::Grid::new(["target", "verdict", "reply", "from", "evidence"]);
             for row in &p.results {
-                table.add_row([
+                table.row([
                     sanitize(&row.target),
                     sanitize(row.verdict.as_str()),
                     sanitize(row.reply.as_deref().unwrap_or("-")),
@@ -392,7 +389,7 @@ pub(crate) fn human(r: &PathReport, out: &mut dyn Write) -> std::io::Result<()> 
                     row.evidence.clone(),
                 ]);
             }
-            writeln!(out, "{table}")?;
+            writeln!(out, "{}", table.render(crate::render::width()))?;
         }
         for n in &p.notes {
             writeln!(out, "note: {}", sanitize(n))?;

@@ -441,6 +441,113 @@ fn scan_fits_the_terminal_width() {
     }
 }
 
+/// `id` stands whole on a line of `text`, or shortened in its middle with `…` (a start and an end
+/// of it around the mark) — never broken across lines.
+fn whole_or_shortened(text: &str, id: &str) -> bool {
+    text.lines().any(|l| l.contains(id))
+        || text
+            .split(|c: char| c.is_whitespace() || c == '│' || c == '┆')
+            .filter_map(|w| w.split_once('…'))
+            .any(|(head, tail)| {
+                head.len() >= 3 && id.starts_with(head) && !tail.is_empty() && id.ends_with(tail)
+            })
+}
+
+// path's tables (issue 17 item 9): names never broken at 60/80/120 columns — whole, or
+// shortened with … when the columns cannot hold them; prose cells wrap; the table fits.
+#[test]
+fn path_fits_the_terminal_width_and_keeps_names_whole() {
+    let d = repo().join("tests/scenarios/netpol-default-deny");
+    for columns in [60, 80, 120] {
+        let out = Run::new([
+            "path",
+            "-n",
+            "shop",
+            "--from",
+            "pod/frontend",
+            "--to",
+            "svc/cart:80",
+        ])
+        .args(["-f", d.join("cluster.yaml").to_str().unwrap()])
+        .args(["-f", d.join("manifests.yaml").to_str().unwrap()])
+        .env("COLUMNS", &columns.to_string())
+        .run();
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_fits(&out.stdout, columns);
+        for id in [
+            "shop/frontend",
+            "shop/default-deny;",
+            "8080/TCP",
+            "shop/cart-5c6d-aaaaa",
+        ] {
+            assert!(
+                whole_or_shortened(&out.stdout, id),
+                "{columns} columns: {id} broken\n{}",
+                out.stdout
+            );
+        }
+    }
+}
+
+// reach's table (issue 17 item 9): group names whole at every width, a row's note on its own
+// wrapped lines, and the exposure section aligned among its own rows (its peers are longer than
+// any group name).
+#[test]
+fn reach_keeps_names_whole_and_aligns_the_exposure_table() {
+    let shop = repo().join("tests/reach/shop");
+    for columns in [60, 80, 120] {
+        let out = Run::new(["reach", "-n", "shop", "-f", shop.to_str().unwrap()])
+            .env("COLUMNS", &columns.to_string())
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let text = &out.stdout;
+        for id in [
+            "deployment/shop/frontend",
+            "statefulset/shop/db",
+            "deployment/shop/cart",
+        ] {
+            assert!(
+                text.lines().any(|l| l.contains(id)),
+                "{columns}: {id}\n{text}"
+            );
+        }
+        // Prose (notes, undecided reasons, headings) wraps to the width.
+        for line in text.lines().filter(|l| !l.contains("  ")) {
+            assert!(line.chars().count() <= columns, "{columns}: {line}\n{text}");
+        }
+        let undecided = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("undecided "));
+        let undecided = undecided.expect("an undecided row");
+        assert!(
+            text.lines().nth(undecided).unwrap().starts_with("    "),
+            "{text}"
+        );
+        // Exposure: the TO column starts at the same place on every row of the section.
+        let exposure_head = text
+            .lines()
+            .filter(|l| l.starts_with("FROM"))
+            .nth(1)
+            .expect("an exposure table");
+        let to = exposure_head.find("TO").unwrap();
+        let rows: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != exposure_head)
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert!(rows.len() >= 3, "{text}");
+        for row in rows {
+            assert_eq!(
+                &row[to - 2..to],
+                "  ",
+                "{columns}: misaligned: {row}\n{text}"
+            );
+            assert_ne!(&row[to..=to], " ", "{columns}: misaligned: {row}\n{text}");
+        }
+    }
+}
+
 // explain renders the runbook page for the terminal: no Markdown syntax, prose wrapped to the
 // width, commands whole, tables fitted; --raw and -o markdown give the Markdown; on a terminal
 // the page goes through $PAGER.

@@ -49,11 +49,7 @@ pub(crate) async fn run(settings: &Settings, args: &ReachArgs) -> Result<ExitCod
     let mut sink: Box<dyn Sink> = match settings.output {
         OutputFormat::Json => Box::new(JsonSink { out, first: true }),
         OutputFormat::Csv => Box::new(CsvSink { out }),
-        _ => Box::new(TableSink {
-            out,
-            width: 0,
-            exposure: false,
-        }),
+        _ => Box::new(TableSink::new(out)),
     };
     // On a signal the watchdog cannot print for us (stdout is ours while rows stream): the rows
     // stop at the next one and the document closes, saying so.
@@ -158,66 +154,113 @@ impl<W: Write> Sink for CsvSink<W> {
 }
 
 /// Aligned columns, streamed: the group names are known before the first row, so their width is.
+/// Rows of the exposure section name peers as the policies state them (longer than any group
+/// name), so they are gathered and aligned among themselves, a screenful at a time. A note on a
+/// row goes on its own lines under it, wrapped to the width; names are never broken.
 struct TableSink<W: Write> {
     out: W,
     width: usize,
     exposure: bool,
+    /// Exposure rows not yet printed.
+    pending: Vec<[String; 3]>,
 }
 
+/// How many exposure rows are aligned together (the memory the table keeps).
+const EXPOSURE_CHUNK: usize = 1_000;
+
 impl<W: Write> TableSink<W> {
-    fn row(&mut self, a: &str, b: &str, rest: &str) -> std::io::Result<()> {
+    fn new(out: W) -> Self {
+        TableSink {
+            out,
+            width: 0,
+            exposure: false,
+            pending: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, widths: (usize, usize), a: &str, b: &str, rest: &str) -> std::io::Result<()> {
         let line = format!(
-            "{:<w$}  {:<w$}  {rest}",
+            "{:<wa$}  {:<wb$}  {rest}",
             sanitize(a),
             sanitize(b),
-            w = self.width
+            wa = widths.0,
+            wb = widths.1
         );
         writeln!(self.out, "{}", line.trim_end())
+    }
+
+    /// A note under a row, indented and wrapped.
+    fn note(&mut self, text: &str) -> std::io::Result<()> {
+        writeln!(
+            self.out,
+            "{}",
+            crate::render::wrap_plain("    ", &sanitize(text))
+        )
+    }
+
+    fn flush_exposure(&mut self) -> std::io::Result<()> {
+        let rows = std::mem::take(&mut self.pending);
+        let width = |i: usize| {
+            rows.iter()
+                .map(|r| sanitize(&r[i]).chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(4)
+        };
+        let widths = (width(0), width(1));
+        for [a, b, rest] in &rows {
+            self.row(widths, a, b, rest)?;
+        }
+        Ok(())
     }
 }
 
 impl<W: Write> Sink for TableSink<W> {
     fn begin(&mut self, h: &Head) -> std::io::Result<()> {
         self.width = h.name_width.clamp(4, 60);
-        writeln!(
-            self.out,
-            "Who can talk to whom in {} ({} in {}). Pairs not listed are denied.\n",
+        let head = format!(
+            "Who can talk to whom in {} ({} in {}). Pairs not listed are denied.",
             h.scope,
             crate::text::plural(h.groups, "group"),
             crate::text::plural(h.workloads, "workload")
-        )?;
-        self.row("FROM", "TO", "PORTS")
+        );
+        writeln!(self.out, "{}\n", crate::render::wrap_plain("", &head))?;
+        self.row((self.width, self.width), "FROM", "TO", "PORTS")
     }
     fn connection(&mut self, c: &Connection) -> std::io::Result<()> {
         if c.kind == "rule" {
             if !self.exposure {
                 self.exposure = true;
-                writeln!(
-                    self.out,
-                    "\nExposure as the policies state it (other namespaces, outside addresses):\n"
-                )?;
-                self.row("FROM", "TO", "PORTS")?;
+                let head =
+                    "Exposure as the policies state it (other namespaces, outside addresses):";
+                writeln!(self.out, "\n{}\n", crate::render::wrap_plain("", head))?;
+                self.pending
+                    .push(["FROM".into(), "TO".into(), "PORTS".into()]);
             }
-            return self.row(&c.from, &c.to, &c.ports);
+            self.pending
+                .push([c.from.clone(), c.to.clone(), c.ports.clone()]);
+            if self.pending.len() >= EXPOSURE_CHUNK {
+                self.flush_exposure()?;
+            }
+            return Ok(());
         }
-        let rest = if c.undecided.is_empty() {
-            c.ports.clone()
-        } else {
-            format!(
-                "{}  (undecided {}: {})",
-                c.ports,
-                c.undecided,
-                sanitize(&c.note)
-            )
-        };
-        self.row(&c.from, &c.to, &rest)
+        self.row((self.width, self.width), &c.from, &c.to, &c.ports)?;
+        if !c.undecided.is_empty() {
+            self.note(&format!("undecided {}: {}", c.undecided, c.note))?;
+        }
+        Ok(())
     }
     fn end(&mut self, notes: &[String]) -> std::io::Result<()> {
+        self.flush_exposure()?;
         if !notes.is_empty() {
             writeln!(self.out)?;
         }
         for n in notes {
-            writeln!(self.out, "note: {}", sanitize(n))?;
+            writeln!(
+                self.out,
+                "{}",
+                crate::render::wrap_plain("note: ", &sanitize(n))
+            )?;
         }
         self.out.flush()
     }

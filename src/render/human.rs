@@ -3,8 +3,6 @@
 
 use std::io::Write;
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use owo_colors::OwoColorize;
 
 use crate::report::{CheckResult, Diagnosis, Evidence, Status};
@@ -36,7 +34,7 @@ pub(super) fn plain_fix_block(
 }
 
 /// `text` after a plain `prefix`, wrapped to the width with a hanging indent under the text.
-pub(super) fn wrap_plain(prefix: &str, text: &str) -> String {
+pub(crate) fn wrap_plain(prefix: &str, text: &str) -> String {
     let p = Paint::new(false);
     let lead = prefix.chars().count();
     p.wrap(prefix, lead, lead, text)
@@ -370,16 +368,11 @@ fn check(
         let run: Vec<&Evidence> = shown[i..].iter().take_while(|e| e.kind == kind).collect();
         i += run.len();
         if run.len() > 1 && !run[0].fields.is_empty() {
-            let mut table = Table::new();
-            table
-                .load_style(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_width(u16::try_from(p.width.saturating_sub(indent.len())).unwrap_or(u16::MAX))
-                .set_header(run[0].fields.iter().map(|(k, _)| k.as_str()));
+            let mut table = super::grid::Grid::new(run[0].fields.iter().map(|(k, _)| k.as_str()));
             for e in &run {
-                table.add_row(e.fields.iter().map(|(_, v)| sanitize(v)));
+                table.row(e.fields.iter().map(|(_, v)| sanitize(v)));
             }
-            for line in table.to_string().lines() {
+            for line in table.render(p.width.saturating_sub(indent.len())).lines() {
                 writeln!(out, "{indent}{line}")?;
             }
         } else {

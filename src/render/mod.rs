@@ -2,8 +2,9 @@
 
 pub(crate) mod escaped;
 pub(crate) mod fatal;
+pub(crate) mod grid;
 mod human;
-pub(crate) use human::width;
+pub(crate) use human::{width, wrap_plain};
 mod junit;
 mod markdown;
 pub(crate) mod page;

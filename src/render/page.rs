@@ -2,8 +2,6 @@
 //! to the width with hanging indents, code blocks indented and never wrapped (they are commands),
 //! tables fitted to the width. `explain --raw` (or `-o markdown`) prints the Markdown itself.
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use owo_colors::OwoColorize;
 
 /// Renders `markdown` for a terminal `width` columns wide.
@@ -124,15 +122,12 @@ impl Page {
         if self.table.is_empty() {
             return;
         }
-        let mut t = Table::new();
-        t.load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(u16::try_from(self.width).unwrap_or(u16::MAX))
-            .set_header(self.table[0].clone());
+        let mut t = super::grid::Grid::new(self.table[0].clone());
         for row in &self.table[1..] {
-            t.add_row(row.clone());
+            t.row(row.clone());
         }
-        self.out.extend(t.to_string().lines().map(str::to_string));
+        self.out
+            .extend(t.render(self.width).lines().map(str::to_string));
         self.table.clear();
     }
 }

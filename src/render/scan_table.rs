@@ -2,9 +2,6 @@
 
 use std::io::Write;
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
-
 use crate::report::ScanReport;
 use crate::text::sanitize;
 
@@ -23,27 +20,16 @@ pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()>
     );
     writeln!(out, "{}", super::human::wrap_plain("", &head))?;
     if !r.items.is_empty() {
-        let mut table = Table::new();
-        table
-            .load_style(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(u16::try_from(super::width()).unwrap_or(u16::MAX))
-            .set_header(["service", "status", "check", "finding"]);
+        let mut table = super::grid::Grid::new(["service", "status", "check", "finding"]);
         for d in &r.items {
-            table.add_row([
+            table.row([
                 sanitize(&format!("{}/{}", d.target.namespace, d.target.name)),
                 d.verdict.status.to_uppercase(),
                 d.verdict.check.unwrap_or("").to_string(),
                 sanitize(&d.verdict.summary),
             ]);
         }
-        // Names, statuses and check ids are never broken; the finding takes what is left.
-        for i in 0..3 {
-            if let Some(c) = table.column_mut(i) {
-                c.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
-            }
-        }
-        writeln!(out, "{table}")?;
+        writeln!(out, "{}", table.render(super::width()))?;
     }
     if !r.findings.is_empty() {
         writeln!(out, "\nFindings:")?;

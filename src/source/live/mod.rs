@@ -472,7 +472,7 @@ fn bad(e: &dyn std::fmt::Display) -> Error {
 
 /// The kubeconfig as kubectl finds it: `--kubeconfig`, else KUBECONFIG's files merged, else
 /// ~/.kube/config; `None` when there is none.
-fn read_kubeconfig(settings: &Settings) -> Result<Option<Kubeconfig>> {
+pub(crate) fn read_kubeconfig(settings: &Settings) -> Result<Option<Kubeconfig>> {
     if let Some(path) = &settings.kubeconfig {
         return Kubeconfig::read_from(path).map(Some).map_err(|e| {
             Error::Kubeconfig(text::sanitize(&format!(
@@ -676,21 +676,8 @@ impl Live {
             + Debug,
         K::DynamicType: Default,
     {
-        let api: Api<K> = Api::namespaced(self.client.clone(), ns);
-        let plural = K::plural(&K::DynamicType::default()).to_string();
-        let names = match self
-            .bounded(
-                format!("list {plural} names in {ns}"),
-                api.list_metadata(&ListParams::default().limit(PAGE)),
-            )
-            .await
-        {
-            Ok(list) => list
-                .items
-                .into_iter()
-                .filter_map(|m| m.metadata.name)
-                .collect::<Vec<String>>(),
-            Err(_) => return String::new(),
+        let Some(names) = self.names::<K>(ns).await else {
+            return String::new();
         };
         let near = text::near_names(name, &names);
         if near.is_empty() {
@@ -698,6 +685,54 @@ impl Live {
         } else {
             text::sanitize(&format!("; did you mean {}?", near.join(" or ")))
         }
+    }
+
+    /// The names of one page of the `K` objects in `ns`: a metadata-only list. `None` when it
+    /// cannot be read.
+    pub(crate) async fn names<K>(&self, ns: &str) -> Option<Vec<String>>
+    where
+        K: kube::Resource<Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+        K::DynamicType: Default,
+    {
+        self.names_from(Api::<K>::namespaced(self.client.clone(), ns), ns)
+            .await
+    }
+
+    /// The names of one page of the cluster's `K` objects (namespaces): as [`Live::names`].
+    pub(crate) async fn cluster_names<K>(&self) -> Option<Vec<String>>
+    where
+        K: kube::Resource<Scope = kube::core::ClusterResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug,
+        K::DynamicType: Default,
+    {
+        self.names_from(Api::<K>::all(self.client.clone()), "the cluster")
+            .await
+    }
+
+    async fn names_from<K>(&self, api: Api<K>, scope: &str) -> Option<Vec<String>>
+    where
+        K: kube::Resource + Clone + DeserializeOwned + Debug,
+        K::DynamicType: Default,
+    {
+        let plural = K::plural(&K::DynamicType::default()).to_string();
+        let list = self
+            .bounded(
+                format!("list {plural} names in {scope}"),
+                api.list_metadata(&ListParams::default().limit(PAGE)),
+            )
+            .await
+            .ok()?;
+        Some(
+            list.items
+                .into_iter()
+                .filter_map(|m| m.metadata.name)
+                .collect(),
+        )
     }
 
     /// The cluster's DaemonSets (one page): the CNI is one of them.
