@@ -228,14 +228,42 @@ const EXIT_CODES: &str = "Exit codes: 0 healthy (warnings allowed unless --stric
 2 usage error or malformed manifest, 3 diagnosis incomplete (API unreachable, forbidden read, bad \
 kubeconfig), 129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM).";
 
-/// The examples of `command`, as help text.
-pub(crate) fn examples_text(command: &str) -> Option<String> {
-    let (_, list) = EXAMPLES.iter().find(|(c, _)| *c == command)?;
+/// The examples of one command ("" for the top level: each command's first), as its help ends.
+fn examples_text(command: &str) -> Option<String> {
+    let list: Vec<(&str, &str)> = if command.is_empty() {
+        EXAMPLES
+            .iter()
+            .filter_map(|(_, list)| list.first().copied())
+            .collect()
+    } else {
+        let (_, list) = EXAMPLES.iter().find(|(c, _)| *c == command)?;
+        list.to_vec()
+    };
     let mut out = String::from("Examples:\n");
-    for (what, line) in list.iter() {
+    for (what, line) in list {
         out.push_str(&format!("  # {what}\n  {line}\n\n"));
     }
     Some(out.trim_end().to_string())
+}
+
+/// Where a help text's examples go: clap wraps its help to the terminal, which would break an
+/// example command across lines (two commands when pasted). The help is rendered with this mark,
+/// and [`help_text`] puts the examples in its place, each on one line (the terminal wraps it).
+const EXAMPLES_MARK: &str = "@examples@";
+
+/// The help clap rendered (`-h`, `--help`, `help CMD`), with each example whole on its line.
+pub(crate) fn help_text(rendered: &str) -> String {
+    let mut out = String::with_capacity(rendered.len() + 1024);
+    let mut rest = rendered;
+    while let Some(at) = rest.find(EXAMPLES_MARK) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + EXAMPLES_MARK.len()..];
+        let end = after.find('@').unwrap_or(0);
+        out.push_str(&examples_text(&after[..end]).unwrap_or_default());
+        rest = &after[(end + 1).min(after.len())..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The command line definition with every command's examples at the end of its help.
@@ -244,26 +272,36 @@ pub(crate) fn command() -> clap::Command {
     let mut cmd = Cli::command();
     // The top level ends as each command does: examples (each command's first, as the man page
     // lists them), then the exit codes.
-    let mut top = String::from("Examples:\n");
-    for (_, list) in EXAMPLES {
-        if let Some((what, line)) = list.first() {
-            top.push_str(&format!("  # {what}\n  {line}\n\n"));
-        }
-    }
-    top.push_str(EXIT_CODES);
-    cmd = cmd.after_help(top);
+    cmd = cmd.after_help(format!("{EXAMPLES_MARK}@\n\n{EXIT_CODES}"));
+    // -o is global; each command has its own copy, which says the formats that command prints
+    // (clap copies a global flag only into commands without one; the value still reaches the
+    // global flag). A format the command does not print is refused with one line naming those
+    // it does.
+    let output = cmd
+        .get_arguments()
+        .find(|a| a.get_id() == "output")
+        .cloned()
+        .expect("the -o flag");
     for (name, _) in EXAMPLES {
-        // -o is global, so its own help lists every format: say which this command prints.
         let formats: Vec<&str> = crate::config::output_formats(name)
             .iter()
             .map(|f| f.name())
             .collect();
-        let mut text = format!("Output formats (-o): {}", formats.join(", "));
-        if let Some(examples) = examples_text(name) {
-            text.push_str("\n\n");
-            text.push_str(&examples);
-        }
-        cmd = cmd.mut_subcommand(*name, |s| s.after_help(text));
+        let output = output
+            .clone()
+            .global(false)
+            .help(format!("Output format: {}", crate::text::either(&formats)))
+            .hide_possible_values(true);
+        cmd = cmd.mut_subcommand(*name, |s| {
+            let mut s = s.arg(output);
+            if *name == "path" {
+                // path runs no checks: its probe sends the client's packets to the target.
+                s = s.mut_arg("no_probe", |a| {
+                    a.help("Decide from the NetworkPolicies only: create no probe pod (nothing is written)")
+                });
+            }
+            s.after_help(format!("{EXAMPLES_MARK}{name}@"))
+        });
     }
     cmd
 }
@@ -509,15 +547,17 @@ mod tests {
                 Cli::from_arg_matches(&m).unwrap_or_else(|e| panic!("{line}: {e}"));
             }
         }
-        let help = super::command()
-            .find_subcommand("scan")
+        // What `scan --help` ends with: its examples, put in place of the mark clap rendered.
+        let mut cmd = super::command();
+        let help = cmd
+            .find_subcommand_mut("scan")
             .unwrap()
-            .get_after_help()
-            .unwrap()
+            .render_help()
             .to_string();
+        let help = super::help_text(&help);
         assert!(
-            help.starts_with(
-                "Output formats (-o): table, json, yaml, junit, markdown\n\nExamples:"
+            help.trim_end().ends_with(
+                "Examples:\n  # CI after deploy: a JUnit report, exit 1 on any failure\n  kubectl netdoctor scan -n shop -o junit\n\n  # CI before deploy, warnings fail too\n  kubectl netdoctor scan -A -f rendered/ --strict"
             ),
             "{help}"
         );

@@ -78,42 +78,94 @@ pub(crate) fn man() -> std::io::Result<Vec<u8>> {
 /// Every man page: kubectl-netdoctor(1), one per command (kubectl-netdoctor-svc(1), …) with its
 /// options and EXAMPLES, and kubectl-netdoctor-checks(7) from the runbook pages.
 pub(crate) fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
-    let mut root = crate::cli::command()
+    let root = crate::cli::command()
         .name("kubectl-netdoctor")
         .display_name("kubectl-netdoctor")
         .bin_name("kubectl netdoctor");
-    root.build();
-    let mut pages = vec![("kubectl-netdoctor.1".to_string(), page(&root, None)?)];
-    for sub in root
+    let subcommands: Vec<&clap::Command> = root
         .get_subcommands()
         .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-    {
+        .collect();
+    let mut pages = vec![(
+        "kubectl-netdoctor.1".to_string(),
+        page(&root, None, &subcommands)?,
+    )];
+    for sub in &subcommands {
         let name: &'static str =
             Box::leak(format!("kubectl-netdoctor-{}", sub.get_name()).into_boxed_str());
-        let cmd = sub.clone().name(name).display_name(name);
-        pages.push((format!("{name}.1"), page(&cmd, Some(sub.get_name()))?));
+        let cmd = (*sub).clone().name(name).display_name(name);
+        pages.push((
+            format!("{name}.1"),
+            page(&cmd, Some(sub.get_name()), &subcommands)?,
+        ));
     }
     pages.push(("kubectl-netdoctor-checks.7".to_string(), checks_page()));
-    Ok(pages)
+    Ok(pages
+        .into_iter()
+        .map(|(name, roff)| (name, ascii_roff(&roff)))
+        .collect())
 }
 
-/// One command's page: clap_mangen's sections (not its EXTRA, which would repeat the examples
-/// as help text), then EXAMPLES, EXIT STATUS and SEE ALSO.
-fn page(cmd: &clap::Command, command: Option<&str>) -> std::io::Result<Vec<u8>> {
+/// The footer's source: the program and its version, on every page.
+const SOURCE: &str = concat!("kubectl-netdoctor ", env!("CARGO_PKG_VERSION"));
+
+/// The header's middle: short, so that the page's name fits beside it on both sides at 80 columns
+/// (groff's man macros set the name at each end; with the default "General Commands Manual"
+/// they run into each other).
+const MANUAL: &str = "kubectl netdoctor";
+
+/// Roff as every formatter reads it: each character past ASCII written as groff's `\[uXXXX]`
+/// (without `preconv`, troff takes UTF-8 bytes for invalid characters: `groff -ww` warns).
+fn ascii_roff(roff: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(roff);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\[u{:04X}]", u32::from(c)));
+        }
+    }
+    out.into_bytes()
+}
+
+/// One command's page: clap_mangen's sections (not its title, whose header has no room and whose
+/// footer no version, nor its EXTRA, which would repeat the examples as help text), then the
+/// commands (on the top page), EXAMPLES, EXIT STATUS and SEE ALSO.
+fn page(
+    cmd: &clap::Command,
+    command: Option<&str>,
+    subcommands: &[&clap::Command],
+) -> std::io::Result<Vec<u8>> {
     use roff::{Roff, bold, roman};
     let man = clap_mangen::Man::new(cmd.clone().after_help(""));
     let mut out = Vec::new();
-    man.render_title(&mut out)?;
+    let mut title = Roff::default();
+    // `.TH title section date source manual`, each argument quoted (an empty date included).
+    let name = cmd.get_name().to_uppercase().replace('-', "\\-");
+    title.control("TH", [name.as_str(), "1", "\"\"", SOURCE, MANUAL]);
+    title.to_writer(&mut out)?;
     man.render_name_section(&mut out)?;
     man.render_synopsis_section(&mut out)?;
     man.render_description_section(&mut out)?;
     if cmd.get_arguments().any(|a| !a.is_hide_set()) {
         man.render_options_section(&mut out)?;
     }
-    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
-        man.render_subcommands_section(&mut out)?;
-    }
     let mut roff = Roff::default();
+    if command.is_none() {
+        // Each command names its own page (clap_mangen's list names a help page there is not).
+        roff.control("SH", ["COMMANDS"]);
+        for sub in subcommands {
+            roff.control("TP", []);
+            roff.text([
+                bold(format!("kubectl netdoctor {}", sub.get_name())),
+                roman(format!(" (kubectl-netdoctor-{}(1))", sub.get_name())),
+            ]);
+            roff.text([roman(
+                sub.get_about().map(|a| a.to_string()).unwrap_or_default(),
+            )]);
+        }
+    }
     let examples: Vec<(&str, &str)> = match command {
         Some(c) => crate::cli::EXAMPLES
             .iter()
@@ -163,8 +215,13 @@ fn page(cmd: &clap::Command, command: Option<&str>) -> std::io::Result<Vec<u8>> 
     }
     roff.control("SH", ["SEE ALSO"]);
     let mut see: Vec<String> = Vec::new();
-    if command.is_some() {
-        see.push("kubectl-netdoctor(1)".into());
+    match command {
+        Some(_) => see.push("kubectl-netdoctor(1)".into()),
+        None => see.extend(
+            subcommands
+                .iter()
+                .map(|s| format!("kubectl-netdoctor-{}(1)", s.get_name())),
+        ),
     }
     see.push("kubectl-netdoctor-checks(7)".into());
     see.push("kubectl(1)".into());
@@ -173,18 +230,14 @@ fn page(cmd: &clap::Command, command: Option<&str>) -> std::io::Result<Vec<u8>> 
     Ok(out)
 }
 
-/// kubectl-netdoctor-checks(7): every check's runbook page, in flow order.
+/// kubectl-netdoctor-checks(7): every check's runbook page, in flow order, its Markdown set in
+/// roff (code and **strong** in bold, *emphasis* in italics, tables and code blocks as they are).
 fn checks_page() -> Vec<u8> {
     use roff::{Roff, italic, roman};
     let mut roff = Roff::default();
     roff.control(
         "TH",
-        [
-            "KUBECTL-NETDOCTOR-CHECKS",
-            "7",
-            "",
-            concat!("kubectl-netdoctor ", env!("CARGO_PKG_VERSION")),
-        ],
+        ["KUBECTL\\-NETDOCTOR\\-CHECKS", "7", "\"\"", SOURCE, MANUAL],
     );
     roff.control("SH", ["NAME"]);
     roff.text([roman(
@@ -202,7 +255,36 @@ fn checks_page() -> Vec<u8> {
         roff.text([italic(def.title)]);
         let body = crate::commands::explain::page(def.id).map_or("", |p| p.body);
         let mut code = false;
+        let mut in_table = false;
+        // The paragraph or list item being read: Markdown's inline marks (a `code span`) may
+        // cross its lines, so it is set once whole.
+        let mut prose = String::new();
+        let flush = |roff: &mut Roff, prose: &mut String| {
+            if !prose.is_empty() {
+                roff.text(inline_markdown(prose));
+                prose.clear();
+            }
+        };
         for line in body.lines() {
+            if !line.starts_with('|') {
+                in_table = false;
+            }
+            let continues = !code
+                && !line.trim().is_empty()
+                && !line.starts_with("```")
+                && !line.starts_with('#')
+                && !line.starts_with("- ")
+                && !line.starts_with('|');
+            if continues {
+                // Markdown continuation lines are indented; in roff a leading space breaks the
+                // line.
+                if !prose.is_empty() {
+                    prose.push(' ');
+                }
+                prose.push_str(line.trim());
+                continue;
+            }
+            flush(&mut roff, &mut prose);
             if line.starts_with("```") {
                 roff.control(if code { "fi" } else { "nf" }, []);
                 if code {
@@ -214,29 +296,105 @@ fn checks_page() -> Vec<u8> {
             } else if code {
                 roff.text([roman(line)]);
             } else if let Some(h) = line.strip_prefix("# ") {
-                roff.control("SS", [h]);
+                roff.control("SS", [plain_markdown(h).as_str()]);
             } else if let Some(h) = line.strip_prefix("## ") {
-                roff.control("SS", [h]);
+                roff.control("SS", [plain_markdown(h).as_str()]);
             } else if let Some(item) = line.strip_prefix("- ") {
                 roff.control("IP", ["\\(bu", "2"]);
-                roff.text([roman(item.trim_start())]);
+                prose.push_str(item.trim());
             } else if line.trim().is_empty() {
                 roff.control("PP", []);
             } else if line.starts_with('|') {
-                roff.control("nf", []);
-                roff.text([roman(line)]);
-                roff.control("fi", []);
-            } else {
-                // Markdown continuation lines are indented; in roff a leading space breaks the line.
-                roff.text([roman(line.trim_start())]);
+                // A table row as a tagged paragraph: the first cell the tag, the others its text
+                // (a man page has no room for wide columns). The header row and its rule go.
+                let cells = table_cells(line);
+                let header = !std::mem::replace(&mut in_table, true);
+                if header || cells.iter().all(|c| c.trim_matches(['-', ':']).is_empty()) {
+                    continue;
+                }
+                roff.control("TP", []);
+                let tag = inline_markdown(&cells[0])
+                    .into_iter()
+                    .map(|i| match i {
+                        roff::Inline::Roman(t) => roff::bold(t),
+                        other => other,
+                    })
+                    .collect::<Vec<_>>();
+                roff.text(tag);
+                let rest: Vec<&str> = cells[1..]
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|c| !c.is_empty())
+                    .collect();
+                roff.text(inline_markdown(&rest.join("; ")));
             }
         }
+        flush(&mut roff, &mut prose);
         if code {
             roff.control("fi", []);
             roff.control("RE", []);
         }
     }
     roff.to_roff().into_bytes()
+}
+
+/// A line of Markdown as roff runs: `code` and **strong** bold, *emphasis* italic, the rest roman.
+fn inline_markdown(line: &str) -> Vec<roff::Inline> {
+    use roff::{bold, italic, roman};
+    let mut out = Vec::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        let next = ["`", "**", "*"]
+            .iter()
+            .filter_map(|m| rest.find(m).map(|i| (i, *m)))
+            // At one place `**` before `*`.
+            .min_by_key(|(i, m)| (*i, std::cmp::Reverse(m.len())));
+        let Some((start, mark)) = next else {
+            out.push(roman(rest));
+            break;
+        };
+        let after = &rest[start + mark.len()..];
+        let Some(end) = after.find(mark).filter(|e| *e > 0) else {
+            // No closing mark: the character is text.
+            out.push(roman(&rest[..start + mark.len()]));
+            rest = after;
+            continue;
+        };
+        if start > 0 {
+            out.push(roman(&rest[..start]));
+        }
+        let inner = &after[..end];
+        out.push(match mark {
+            "*" => italic(inner),
+            _ => bold(inner),
+        });
+        rest = &after[end + mark.len()..];
+    }
+    out
+}
+
+/// The cells of a Markdown table row, trimmed, `\\|` read as a `|` inside a cell.
+fn table_cells(line: &str) -> Vec<String> {
+    let inner = line.trim().trim_start_matches('|');
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    let mut cells = vec![String::new()];
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                cells.last_mut().unwrap().push('|');
+                chars.next();
+            }
+            '|' => cells.push(String::new()),
+            c => cells.last_mut().unwrap().push(c),
+        }
+    }
+    cells.into_iter().map(|c| c.trim().to_string()).collect()
+}
+
+/// A line of Markdown without its marks (headings).
+fn plain_markdown(line: &str) -> String {
+    line.replace("**", "").replace('`', "")
 }
 
 #[cfg(test)]

@@ -68,9 +68,25 @@ pub fn main() -> ExitCode {
         print!("{}", complete::complete(&args[1..]));
         return ExitCode::SUCCESS;
     }
-    let cli = match Cli::from_arg_matches(
-        &cli::command().get_matches_from(kubectl_verbosity(std::env::args_os())),
-    ) {
+    let matches = match cli::command().try_get_matches_from(kubectl_verbosity(std::env::args_os()))
+    {
+        Ok(m) => m,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+            // As clap prints it (styled on a terminal), with each example whole on its line.
+            let styled = e.render();
+            let color = std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let text = if color {
+                styled.ansi().to_string()
+            } else {
+                styled.to_string()
+            };
+            print!("{}", cli::help_text(&text));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };

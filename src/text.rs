@@ -176,6 +176,15 @@ pub(crate) fn some_of(items: &[String], sep: &str) -> String {
     )
 }
 
+/// `a`, `a or b`, `a, b or c`: the choices of a sentence.
+pub(crate) fn either(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 /// 9995 → "9,995".
 pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();

@@ -227,8 +227,41 @@ fn kubectl_habits_are_understood() {
     }
 }
 
-// Every page in man/ renders as man(1) renders it (groff with preconv), with every warning on
-// and none given; the main page's SEE ALSO names pages that exist.
+/// A man page as groff sets it for an 80-column terminal, without preconv (`groff -ww`: every
+/// warning on); `None` without groff outside CI.
+fn groff(page: &std::path::Path) -> Option<(String, String)> {
+    let out = match std::process::Command::new("groff")
+        .args(["-ww", "-t", "-man", "-Tutf8", "-rLL=80n"])
+        .arg(page)
+        .env("GROFF_NO_SGR", "1")
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "groff is needed in CI: {e}"
+            );
+            return None;
+        }
+    };
+    assert!(out.status.success(), "{}", page.display());
+    // Overstrike (bold as c\bc, underline as _\bc) read back as the letters.
+    let mut text = String::new();
+    for c in String::from_utf8_lossy(&out.stdout).chars() {
+        if c == '\u{8}' {
+            text.pop();
+        } else {
+            text.push(c);
+        }
+    }
+    Some((text, String::from_utf8_lossy(&out.stderr).into_owned()))
+}
+
+// Every page in man/ renders through `groff -ww` (issue 17 item 12) with no warning; names only
+// pages that exist; has a header whose three parts stand apart at 80 columns and a footer with
+// the version; the checks page shows no Markdown; each command's page lists its own formats.
 #[test]
 fn man_pages_render_without_warnings() {
     let dir = repo().join("man");
@@ -246,32 +279,69 @@ fn man_pages_render_without_warnings() {
         );
     }
     assert!(pages.contains(&"kubectl-netdoctor-checks.7".to_string()));
+    let version = env!("CARGO_PKG_VERSION");
+    let mut text_of = std::collections::BTreeMap::new();
     for page in &pages {
-        let out = match std::process::Command::new("groff")
-            .args(["-k", "-ww", "-z", "-t", "-man"])
-            .arg(dir.join(page))
-            .output()
-        {
-            Ok(o) => o,
-            Err(e) => {
-                assert_ne!(
-                    std::env::var("CI").as_deref(),
-                    Ok("true"),
-                    "groff is needed in CI: {e}"
-                );
-                return;
-            }
+        let Some((text, warnings)) = groff(&dir.join(page)) else {
+            return;
         };
-        assert!(out.status.success(), "{page}");
-        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{page}");
+        assert_eq!(warnings, "", "{page}");
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let (header, footer) = (lines[0], lines[lines.len() - 1]);
+        for edge in [header, footer] {
+            assert!(edge.chars().count() <= 80, "{page}: {edge}");
+        }
+        // Three parts, each apart from the next: "NAME(1)   kubectl netdoctor   NAME(1)".
+        assert_eq!(
+            header.split("  ").filter(|p| !p.trim().is_empty()).count(),
+            3,
+            "{page}: {header}"
+        );
+        assert!(
+            footer.contains(&format!("kubectl-netdoctor {version}")),
+            "{page}: {footer}"
+        );
+        assert!(
+            footer.split("  ").filter(|p| !p.trim().is_empty()).count() >= 2,
+            "{page}: {footer}"
+        );
+        // Every page it names exists (clap_mangen named kubectl-netdoctor-help(1)).
+        for (i, _) in text.match_indices("kubectl-netdoctor") {
+            let rest = &text[i..];
+            let Some(end) = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) else {
+                continue;
+            };
+            if let Some(section) = rest[end..].strip_prefix('(').and_then(|r| r.get(..1)) {
+                let named = format!("{}.{section}", &rest[..end]);
+                assert!(
+                    pages.contains(&named),
+                    "{page} names {named}, which does not exist"
+                );
+            }
+        }
+        text_of.insert(page.clone(), text);
     }
-    let main = std::fs::read_to_string(dir.join("kubectl-netdoctor.1")).unwrap();
+    let checks = &text_of["kubectl-netdoctor-checks.7"];
     assert!(
-        main.contains("kubectl\\-netdoctor\\-svc(1)"),
-        "the main page names the svc page"
+        !checks.contains("**") && !checks.contains('`'),
+        "raw Markdown:\n{checks}"
     );
-    let svc = std::fs::read_to_string(dir.join("kubectl-netdoctor-svc.1")).unwrap();
-    assert!(svc.contains(".SH EXAMPLES"), "{svc}");
+    assert!(checks.contains("kubectl get endpointslices") || checks.contains("endpointslice"));
+    // -o lists the formats the command prints: svc has no csv, reach no junit.
+    let svc = &text_of["kubectl-netdoctor-svc.1"];
+    assert!(
+        svc.contains("table, json, yaml, junit or markdown"),
+        "{svc}"
+    );
+    assert!(!svc.contains("csv"), "{svc}");
+    let reach = &text_of["kubectl-netdoctor-reach.1"];
+    assert!(reach.contains("table, json or csv"), "{reach}");
+    // path runs no checks: its --no-probe speaks of its own probe.
+    let path = &text_of["kubectl-netdoctor-path.1"];
+    assert!(!path.contains("checks 5"), "{path}");
+    let main = &text_of["kubectl-netdoctor.1"];
+    assert!(main.contains("kubectl-netdoctor-svc(1)"), "{main}");
+    assert!(svc.contains("EXAMPLES"), "{svc}");
 }
 
 // Skips that follow from one failure collapse into one line, so the verdict stays on a small
@@ -341,9 +411,60 @@ fn help_separates_command_and_global_flags_and_ends_with_examples() {
         own.contains("--from") && !own.contains("--kubeconfig"),
         "{own}"
     );
+    // -o names the formats svc prints (csv is reach's).
     assert!(
         out.stdout
-            .contains("Output formats (-o): table, json, yaml, junit, markdown")
+            .contains("Output format: table, json, yaml, junit or markdown"),
+        "{}",
+        out.stdout
+    );
+}
+
+// Issue 17 item 8: clap wraps help to the terminal, and wrapped an example command across two
+// lines (two commands when pasted). At 60 columns, through -h, --help and `help CMD`, every
+// example of every command stands whole on one line.
+#[test]
+fn help_examples_are_never_wrapped() {
+    let examples = [
+        (
+            "capture",
+            "kubectl netdoctor capture web-7d9f-abcde -n shop -w web.pcap --filter 'tcp and port 8080' --duration 20s",
+        ),
+        (
+            "path",
+            "kubectl netdoctor path --from pod/frontend-7d9f-abcde --to svc/cart:80 -n shop",
+        ),
+        (
+            "svc",
+            "kubectl netdoctor svc cart -n shop --from pod/frontend-7d9f-abcde",
+        ),
+    ];
+    for (command, example) in examples {
+        for args in [
+            vec![command, "-h"],
+            vec![command, "--help"],
+            vec!["help", command],
+        ] {
+            let out = Run::new(&args).env("COLUMNS", "60").run();
+            assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+            assert!(
+                out.stdout.lines().any(|l| l.trim() == example),
+                "{args:?}: {example}\n{}",
+                out.stdout
+            );
+            assert!(
+                !out.stdout.contains('@'),
+                "{args:?}: the mark shows\n{}",
+                out.stdout
+            );
+        }
+    }
+    // The top level: each command's first example, whole.
+    let out = Run::new(["--help"]).env("COLUMNS", "60").run();
+    assert!(
+        out.stdout.lines().any(|l| l.trim() == examples[1].1),
+        "{}",
+        out.stdout
     );
 }
 
@@ -727,5 +848,46 @@ fn top_level_help_ends_with_examples() {
             );
         }
         assert!(tail.contains("Exit codes: 0 healthy"), "{flag}: {tail}");
+    }
+}
+
+// Issue 17 item 13: the README's Usage lines say the formats each command prints, as its own
+// help does (svc said table|json|yaml; it prints junit and markdown too).
+#[test]
+fn readme_usage_names_each_commands_formats() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let usage = readme
+        .split("## Usage\n\n```\n")
+        .nth(1)
+        .and_then(|u| u.split("```").next())
+        .expect("a Usage block");
+    for line in usage.lines() {
+        let command = line.split_whitespace().nth(2).unwrap();
+        let help = Run::new([command, "-h"]).run();
+        let formats: Vec<String> = help
+            .stdout
+            .lines()
+            .find_map(|l| l.split("Output format: ").nth(1))
+            .expect("an -o line")
+            .split(" [default")
+            .next()
+            .unwrap()
+            .replace(" or ", ", ")
+            .split(", ")
+            .map(str::to_string)
+            .collect();
+        let said: Vec<String> = line
+            .split("[-o ")
+            .nth(1)
+            .map(|o| {
+                o.split(']')
+                    .next()
+                    .unwrap()
+                    .split('|')
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_else(|| vec!["table".to_string()]);
+        assert_eq!(said, formats, "{line}");
     }
 }

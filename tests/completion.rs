@@ -6,6 +6,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::pty::Pty;
 use crate::support::{BIN, FakeApi, Server, repo};
 
 /// Two namespaces with different Services, pods, workloads and an Ingress.
@@ -309,136 +310,78 @@ complete -C 'kubectl-netdoctor svc -f d'";
     assert_eq!(parts[5], ["dns.yaml"], "{out}");
 }
 
-/// A shell on a pty (tmux), where a test types and reads the screen as a person would.
-struct Pty {
-    socket: String,
-}
-
-impl Pty {
-    fn start(setup: &Setup, shell: &str, rc: &str) -> Option<Pty> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            assert_ne!(
-                std::env::var("CI").as_deref(),
-                Ok("true"),
-                "tmux is needed in CI"
-            );
-            return None;
-        }
-        if Command::new(shell).arg("--version").output().is_err() {
-            assert_ne!(
-                std::env::var("CI").as_deref(),
-                Ok("true"),
-                "{shell} is needed in CI"
-            );
-            return None;
-        }
-        let socket = format!("netdoctor-completion-{}-{shell}", std::process::id());
-        let rc_file = setup.dir.path().join(format!("{shell}rc"));
-        std::fs::write(&rc_file, rc).unwrap();
-        // The shell's environment on its command line: tmux's own (-e) does not reach the
-        // pane's process on every tmux.
-        let env = format!(
-            "env PATH='{}' KUBECONFIG='{}' HOME='{}' TERM=xterm",
-            setup.path(),
-            setup.kubeconfig(),
-            setup.dir.path().display()
+/// A shell with the completion script loaded, on a pty; `None` when tmux or the shell is missing
+/// outside CI.
+fn shell_on_a_pty(setup: &Setup, shell: &str, rc: &str) -> Option<Pty> {
+    if Command::new(shell).arg("--version").output().is_err() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "{shell} is needed in CI"
         );
-        let start = match shell {
-            "zsh" => format!("{env} ZDOTDIR='{}' zsh -i", setup.dir.path().display()),
-            _ => format!("{env} bash --noprofile --rcfile '{}' -i", rc_file.display()),
-        };
-        if shell == "zsh" {
-            std::fs::write(setup.dir.path().join(".zshrc"), rc).unwrap();
-        }
-        let ok = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
-            .args(["-x", "120", "-y", "30", "-c"])
-            .arg(setup.dir.path())
-            .arg(start)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session failed");
-        let pty = Pty { socket };
-        pty.wait_for("ready", |s| s.contains("READY"));
-        Some(pty)
+        return None;
     }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+    let rc_file = setup.dir.path().join(format!("{shell}rc"));
+    std::fs::write(&rc_file, rc).unwrap();
+    if shell == "zsh" {
+        std::fs::write(setup.dir.path().join(".zshrc"), rc).unwrap();
     }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p"])
-    }
-
-    fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "waiting for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Types `line`, presses TAB, and returns the command line: once it reads `expected`, or
-    /// when 10 s have passed. A line expected unchanged is read after 1.5 s (the completion asks
-    /// the API server first).
-    fn tab(&self, line: &str, expected: &str) -> String {
-        self.tmux(&["send-keys", "-l", line]);
-        self.tmux(&["send-keys", "Tab"]);
-        let start = Instant::now();
-        let least = if expected.ends_with(line) {
-            Duration::from_millis(1500)
-        } else {
-            Duration::ZERO
-        };
-        let typed = loop {
-            std::thread::sleep(Duration::from_millis(50));
-            let screen = self.screen();
-            let typed = screen
-                .lines()
-                .rev()
-                .find(|l| l.starts_with("$ kubectl-netdoctor"))
-                .unwrap_or_default()
-                .trim_end()
-                .to_string();
-            if (typed == expected && start.elapsed() >= least)
-                || start.elapsed() > Duration::from_secs(10)
-            {
-                break typed;
-            }
-        };
-        // Clear the line (and any listing) for the next one.
-        self.tmux(&["send-keys", "C-c"]);
-        self.tmux(&["send-keys", "clear", "Enter"]);
-        self.wait_for("a clear screen", |s| s.trim() == "$");
-        typed
-    }
+    // The shell's environment on its command line: tmux's own (-e) does not reach the pane's
+    // process on every tmux.
+    let env = format!(
+        "env PATH='{}' KUBECONFIG='{}' HOME='{}' TERM=xterm",
+        setup.path(),
+        setup.kubeconfig(),
+        setup.dir.path().display()
+    );
+    let start = match shell {
+        "zsh" => format!("{env} ZDOTDIR='{}' zsh -i", setup.dir.path().display()),
+        _ => format!("{env} bash --noprofile --rcfile '{}' -i", rc_file.display()),
+    };
+    let pty = Pty::start(&format!("completion-{shell}"), setup.dir.path(), &start)?;
+    pty.wait_for("the shell", |s| s.contains("READY"));
+    Some(pty)
 }
 
-impl Drop for Pty {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
+/// Types `line`, presses TAB, and returns the command line: once it reads `expected`, or when
+/// 10 s have passed. A line expected unchanged is read after 1.5 s (the completion asks the API
+/// server first).
+fn tab(pty: &Pty, line: &str, expected: &str) -> String {
+    pty.type_text(line);
+    pty.press(&["Tab"]);
+    let start = Instant::now();
+    let least = if expected.ends_with(line) {
+        Duration::from_millis(1500)
+    } else {
+        Duration::ZERO
+    };
+    let typed = loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let screen = pty.screen();
+        let typed = screen
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("$ kubectl-netdoctor"))
+            .unwrap_or_default()
+            .trim_end()
+            .to_string();
+        if (typed == expected && start.elapsed() >= least)
+            || start.elapsed() > Duration::from_secs(10)
+        {
+            break typed;
+        }
+    };
+    // Clear the line (and any listing) for the next one.
+    pty.press(&["C-c"]);
+    pty.type_text("clear");
+    pty.press(&["Enter"]);
+    pty.wait_for("a clear screen", |s| s.trim() == "$");
+    typed
 }
 
 fn expect(pty: &Pty, typed: &str, completed: &str) {
     assert_eq!(
-        pty.tab(typed, completed),
+        tab(pty, typed, completed),
         completed,
         "after TAB on {typed:?}"
     );
@@ -448,7 +391,7 @@ fn expect(pty: &Pty, typed: &str, completed: &str) {
 /// flag gets file names.
 fn tab_completes_on_a_pty(shell: &str, rc: &str) {
     let setup = Setup::new();
-    let Some(pty) = Pty::start(&setup, shell, rc) else {
+    let Some(pty) = shell_on_a_pty(&setup, shell, rc) else {
         return;
     };
     expect(

@@ -188,3 +188,98 @@ fn kube_dns_without_ready_endpoints_fails() {
         .run();
     assert_eq!(bad.code, 2);
 }
+
+/// Issue 17 item 10: a DNS Service that is not where `dns` looks is named — by the cluster DNS
+/// label (`k8s-app=kube-dns`, which kubeadm, k3s, RKE2 and the CoreDNS chart all set, whatever
+/// the Service's name) and by a near name — and the printed re-run is `dns --service NS/NAME`
+/// (not `svc`), which then finds it.
+#[test]
+fn a_dns_service_by_another_name_is_named_and_the_rerun_finds_it() {
+    let api = FakeApi::new();
+    // The cluster's DNS Service is kube-system/coredns (as RKE2 and some charts name it).
+    let renamed = cluster(true)
+        .replace(
+            "name: kube-dns, namespace: kube-system, labels",
+            "name: coredns, namespace: kube-system, labels",
+        )
+        .replace(
+            "kubernetes.io/service-name: kube-dns",
+            "kubernetes.io/service-name: coredns",
+        );
+    api.load_yaml(&renamed).unwrap();
+    let server = api.start();
+    let out = Run::new(["dns", "--no-probe", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let j = out.json();
+    let v = &j["items"][0]["verdict"];
+    assert_eq!(v["check"], "service.exists", "{v}");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("the cluster DNS label k8s-app=kube-dns is on kube-system/coredns"),
+        "{summary}"
+    );
+    // Printed with this run's connection flags; compared without them.
+    let commands: Vec<String> = crate::support::fix_commands(&v["fix"])
+        .iter()
+        .map(|c| crate::support::unflagged(c))
+        .collect();
+    let rerun = commands
+        .iter()
+        .find(|c| c.contains("kubectl netdoctor dns --service kube-system/coredns"))
+        .unwrap_or_else(|| panic!("no dns re-run: {commands:?}"));
+    assert!(
+        !commands.iter().any(|c| c.contains("netdoctor svc")),
+        "{commands:?}"
+    );
+    // The re-run finds the Service (against the same server: the first run's kubeconfig went
+    // with its temporary HOME).
+    let words: Vec<&str> = rerun.split_whitespace().collect();
+    assert_eq!(&words[..2], ["kubectl", "netdoctor"], "{rerun}");
+    let again = Run::new(
+        words[2..]
+            .iter()
+            .copied()
+            .chain(["--no-probe", "-o", "json"]),
+    )
+    .kubeconfig(&server, None)
+    .run();
+    let j = again.json();
+    let checks = &j["items"][0]["checks"];
+    let exists = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "service.exists")
+        .unwrap();
+    assert_eq!(exists["status"], "pass", "{j:#}");
+    assert_eq!(again.code, 0, "{}", again.stderr);
+
+    // A near name: "did you mean coredns?", re-run with dns --service.
+    let out = Run::new([
+        "dns",
+        "--no-probe",
+        "--service",
+        "kube-system/corends",
+        "-o",
+        "json",
+    ])
+    .kubeconfig(&server, None)
+    .run();
+    let j = out.json();
+    let v = &j["items"][0]["verdict"];
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean coredns?"),
+        "{v}"
+    );
+    let commands = crate::support::fix_commands(&v["fix"]);
+    assert!(
+        commands.iter().any(|c| crate::support::unflagged(c)
+            .contains("kubectl netdoctor dns --service kube-system/coredns")),
+        "{commands:?}"
+    );
+}

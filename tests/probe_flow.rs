@@ -1292,3 +1292,37 @@ endpoints: [{{addresses: [127.0.0.1], conditions: {{ready: true}}, targetRef: {{
     assert_eq!(patches, 2, "one refused, one admitted");
     drop(listener);
 }
+
+/// On a terminal the probe's spinner names its stage with a clock that moves while the stage
+/// lasts (issue 17 item 11: the seconds were written once per stage and stood still).
+#[test]
+fn the_probe_spinner_clock_moves_on_a_terminal() {
+    let api = cluster("127.0.0.1", "");
+    // No pod is ever made: the probe waits in one stage until its timeout.
+    api.stop_job_controller();
+    let server = api.start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(Some("shop"))).unwrap();
+    let command = format!(
+        "env -u NO_COLOR LANG=C.UTF-8 TERM=xterm HOME='{home}' '{bin}' svc web --kubeconfig '{kc}' --probe-timeout 8s; sleep 60",
+        home = dir.path().display(),
+        bin = crate::support::BIN,
+        kc = kubeconfig.display()
+    );
+    let Some(pty) = crate::support::pty::Pty::start("spinner", dir.path(), &command) else {
+        return;
+    };
+    // "probe: Job … created (3 s of 8 s)": the seconds of the stage's clock.
+    let seconds = |screen: &str| -> Option<u64> {
+        let line = screen.lines().find(|l| l.contains("probe:"))?;
+        let open = line.rfind('(')?;
+        let (n, rest) = line[open + 1..].split_once(" s of ")?;
+        rest.starts_with("8 s)").then_some(())?;
+        n.trim().parse().ok()
+    };
+    let first = pty.wait_for("the probe's spinner", |s| seconds(s).is_some());
+    let at = seconds(&first).unwrap();
+    let later = pty.wait_for("its clock to move", |s| seconds(s).is_some_and(|n| n > at));
+    assert!(later.contains("probe:"), "{later}");
+}

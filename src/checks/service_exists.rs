@@ -89,8 +89,36 @@ fn missing(state: &ClusterState) -> Outcome {
     evidence.extend(more);
     summary.extend(near_said);
     summary.extend(elsewhere_said);
+    let labelled: Vec<&String> = state
+        .dns_target
+        .iter()
+        .flatten()
+        .filter(|s| **s != format!("{ns}/{name}"))
+        .collect();
+    if !labelled.is_empty() {
+        let named: Vec<String> = labelled.iter().map(|s| s.to_string()).collect();
+        summary.push_str(&format!(
+            "; the cluster DNS label k8s-app=kube-dns is on {}",
+            crate::text::some_of(&named, ", ")
+        ));
+        for s in &labelled {
+            let (other_ns, other) = s.split_once('/').unwrap_or(("", s));
+            evidence.push(
+                Evidence::new(
+                    "ClusterDnsService",
+                    format!("Service {s} carries the cluster DNS label k8s-app=kube-dns"),
+                )
+                .on(ObjectRef::new("Service", other_ns, other)),
+            );
+        }
+    }
     let retry = |ns: &str, n: &str| {
-        if offline {
+        if state.dns_target.is_some() {
+            format!(
+                "kubectl netdoctor dns --service {}",
+                q(&format!("{ns}/{n}"))
+            )
+        } else if offline {
             format!(
                 "kubectl netdoctor svc {} -n {} -f <same manifests>",
                 q(n),
@@ -100,8 +128,17 @@ fn missing(state: &ClusterState) -> Outcome {
             format!("kubectl netdoctor svc {} -n {}", q(n), q(ns))
         }
     };
-    let mut fix: Vec<String> = near.iter().map(|n| retry(ns, n)).collect();
+    let mut fix: Vec<String> = labelled
+        .iter()
+        .map(|s| {
+            let (other_ns, other) = s.split_once('/').unwrap_or(("", s));
+            retry(other_ns, other)
+        })
+        .collect();
+    fix.extend(near.iter().map(|n| retry(ns, n)));
     fix.extend(elsewhere.iter().map(|other| retry(other, name)));
+    let mut seen = std::collections::BTreeSet::new();
+    fix.retain(|f| seen.insert(f.clone()));
     if fix.is_empty() {
         fix.push(if offline {
             format!("check metadata.name and metadata.namespace of the Service in the manifests (namespace {ns} is assumed where a manifest sets none; -n changes it)")

@@ -24,6 +24,16 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
     crate::config::validate_name("Service name", name)?;
     let live = Live::connect(settings).await?;
     let mut state = live.service_state(ns, name, None).await?;
+    if matches!(state.service, crate::state::Fact::Known(None)) {
+        // Not there: the cluster DNS Service may go by another name (coredns, rke2-coredns…).
+        state.dns_target = Some(
+            live.services_labelled("k8s-app=kube-dns")
+                .await
+                .unwrap_or_default(),
+        );
+    } else {
+        state.dns_target = Some(Vec::new());
+    }
     // The DNS pods are this Service's own: each replica is asked directly.
     if let Some(pods) = state.pods.known() {
         state.dns_pods = crate::state::Fact::Known(pods.clone());

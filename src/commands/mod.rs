@@ -59,10 +59,34 @@ where
     let spinner = spinner_saying(settings, "probe: starting…");
     let mut prober = prober(live);
     if !spinner.is_hidden() {
+        // The clock after the stage moves with every tick: "(12 s of 60 s)".
+        type Clock = std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, Duration)>>>;
+        let clock: Clock = Clock::default();
+        let ticking = clock.clone();
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg}{clock}") {
+            spinner.set_style(style.with_key(
+                "clock",
+                move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    if let Some((started, limit)) = ticking.lock().ok().and_then(|c| *c) {
+                        let _ = write!(
+                            w,
+                            " ({} s of {} s)",
+                            started.elapsed().as_secs(),
+                            limit.as_secs()
+                        );
+                    }
+                },
+            ));
+        }
         let pb = spinner.clone();
-        prober.progress = Some(std::sync::Arc::new(move |stage: &str| {
-            pb.set_message(stage.to_string())
-        }));
+        prober.progress = Some(std::sync::Arc::new(
+            move |stage: &str, started: std::time::Instant, limit: Duration| {
+                if let Ok(mut c) = clock.lock() {
+                    *c = Some((started, limit));
+                }
+                pb.set_message(stage.to_string());
+            },
+        ));
     }
     let result = crate::interrupt::unless_interrupted(probe(prober)).await;
     spinner.finish_and_clear();

@@ -44,8 +44,8 @@ pub(crate) struct Prober {
     pub progress: Option<Progress>,
 }
 
-/// Receives a probe's stages as they happen.
-pub(crate) type Progress = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+/// Receives a probe's stages as they happen, with when the probe started and its time limit.
+pub(crate) type Progress = std::sync::Arc<dyn Fn(&str, Instant, Duration) + Send + Sync>;
 
 /// A probe container that will not start by waiting (its image cannot be pulled, its config is
 /// wrong): fail now, with the cause.
@@ -288,11 +288,7 @@ impl Prober {
             eprintln!("probe: {stage}");
         }
         if let Some(progress) = &self.progress {
-            progress(&format!(
-                "probe: {stage} ({} s of {} s)",
-                started.elapsed().as_secs(),
-                opts.timeout.as_secs()
-            ));
+            progress(&format!("probe: {stage}"), started, opts.timeout);
         }
     }
 

@@ -252,6 +252,10 @@ pub struct ClusterState {
     /// Whether the Service is judged as one of many (`scan`): then a Service nothing routes to
     /// may lack endpoints.
     pub scan: bool,
+    /// `dns`: the Service is judged as the cluster DNS Service. A missing one is named by the
+    /// Services that carry the cluster DNS label (`k8s-app=kube-dns`, set by kubeadm, k3s, RKE2,
+    /// kops and the CoreDNS chart alike): their "NAMESPACE/NAME"; re-runs are `dns --service`.
+    pub dns_target: Option<Vec<String>>,
     /// Offline: where each object came from.
     pub origins: std::sync::Arc<BTreeMap<ObjectRef, Origin>>,
     /// Offline: objects the manifests define more than once (the last is judged).
@@ -372,6 +376,7 @@ impl ClusterState {
             scaled_to_zero: Vec::new(),
             on_delete: Vec::new(),
             scan: false,
+            dns_target: None,
             gke: false,
             ingresses: Fact::default(),
             ingress_classes: Fact::default(),

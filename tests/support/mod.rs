@@ -9,6 +9,7 @@ pub(crate) use fakeapi::{FakeApi, PodRun, Server};
 
 pub(crate) mod cluster;
 pub(crate) mod netns;
+pub(crate) mod pty;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_kubectl-netdoctor");
 

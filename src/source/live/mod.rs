@@ -687,6 +687,25 @@ impl Live {
         }
     }
 
+    /// "NAMESPACE/NAME" of the Services in every namespace that carry `selector` (one page,
+    /// metadata only); `None` when they cannot be read.
+    pub(crate) async fn services_labelled(&self, selector: &str) -> Option<Vec<String>> {
+        let api: Api<k8s_openapi::api::core::v1::Service> = Api::all(self.client.clone());
+        let list = self
+            .bounded(
+                format!("list services -A -l {selector}"),
+                api.list_metadata(&ListParams::default().labels(selector).limit(PAGE)),
+            )
+            .await
+            .ok()?;
+        Some(
+            list.items
+                .into_iter()
+                .filter_map(|m| Some(format!("{}/{}", m.metadata.namespace?, m.metadata.name?)))
+                .collect(),
+        )
+    }
+
     /// The names of one page of the `K` objects in `ns`: a metadata-only list. `None` when it
     /// cannot be read.
     pub(crate) async fn names<K>(&self, ns: &str) -> Option<Vec<String>>
