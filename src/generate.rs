@@ -299,6 +299,10 @@ fn checks_page() -> Vec<u8> {
                 roff.control("SS", [plain_markdown(h).as_str()]);
             } else if let Some(h) = line.strip_prefix("## ") {
                 roff.control("SS", [plain_markdown(h).as_str()]);
+            } else if let Some(h) = line.strip_prefix("### ") {
+                // A finding's section (### ND1108 — title): a bold line of its own.
+                roff.control("PP", []);
+                roff.text([roff::bold(plain_markdown(h))]);
             } else if let Some(item) = line.strip_prefix("- ") {
                 roff.control("IP", ["\\(bu", "2"]);
                 prose.push_str(item.trim());

@@ -20,6 +20,7 @@ mod agent;
 mod checks;
 mod cli;
 mod cni;
+mod codes;
 mod commands;
 mod complete;
 mod config;

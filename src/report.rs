@@ -102,6 +102,9 @@ pub struct CheckResult {
     pub root_cause: Option<&'static str>,
     pub evidence: Vec<Evidence>,
     pub fix: Vec<Fix>,
+    /// The finding's code (`ND1108`) when the check failed or warned (`explain CODE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
     #[serde(skip)]
     pub skip_kind: Option<SkipKind>,
 }
@@ -115,6 +118,8 @@ pub(crate) struct Outcome {
     pub root_cause: Option<&'static str>,
     pub evidence: Vec<Evidence>,
     pub fix: Vec<String>,
+    /// The finding's code (crate::codes), set where a check fails or warns.
+    pub code: Option<&'static str>,
 }
 
 impl Outcome {
@@ -126,6 +131,7 @@ impl Outcome {
             root_cause: None,
             evidence: Vec::new(),
             fix: Vec::new(),
+            code: None,
         }
     }
     pub(crate) fn pass(summary: impl Into<String>) -> Self {
@@ -155,6 +161,11 @@ impl Outcome {
         self.root_cause = Some(id);
         self
     }
+    /// The finding's code (a registered one: a test reads every `"NDxxxx"` in the source).
+    pub(crate) fn code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
 
     pub(crate) fn into_result(self, id: &'static str, title: &'static str) -> CheckResult {
         let (skip_kind, reason) = match self.skip {
@@ -170,6 +181,9 @@ impl Outcome {
             root_cause: self.root_cause,
             evidence: self.evidence,
             fix: crate::fix::ordered(self.fix.iter().map(|f| Fix::read(f)).collect()),
+            code: matches!(self.status, Status::Fail | Status::Warn)
+                .then_some(self.code)
+                .flatten(),
             skip_kind,
         }
     }
@@ -188,6 +202,9 @@ pub(crate) struct Verdict {
     /// pass | warn | fail | incomplete
     pub status: &'static str,
     pub check: Option<&'static str>,
+    /// The verdict's finding code, when it is a finding (`explain CODE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
     pub summary: String,
     pub fix: Vec<Fix>,
 }
@@ -266,6 +283,7 @@ fn verdict(checks: &[CheckResult]) -> Verdict {
         Verdict {
             status,
             check: Some(c.id),
+            code: c.code,
             summary: c.summary.clone(),
             fix: c.fix.clone(),
         }
@@ -280,6 +298,7 @@ fn verdict(checks: &[CheckResult]) -> Verdict {
         return Verdict {
             status: "incomplete",
             check: Some(c.id),
+            code: None,
             summary: format!(
                 "{} could not run: {}",
                 c.id,
@@ -294,6 +313,7 @@ fn verdict(checks: &[CheckResult]) -> Verdict {
     Verdict {
         status: "pass",
         check: None,
+        code: None,
         summary: "every check that ran passed".to_string(),
         fix: Vec::new(),
     }
@@ -367,6 +387,9 @@ mod tests {
 #[derive(Serialize, Clone, Debug)]
 pub(crate) struct Finding {
     pub kind: &'static str,
+    /// The finding's code; none for facts (informational findings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
     pub message: String,
 }
 

@@ -61,18 +61,21 @@ pub(crate) fn analyse(
     for dup in snap.duplicates.iter() {
         findings.push(Finding {
             kind: "DuplicateObject",
+            code: Some("ND9001"),
             message: dup.describe(),
         });
     }
     for (kind, u) in &snap.unavailable {
         findings.push(Finding {
             kind: "Unreadable",
+            code: Some("ND9002"),
             message: format!("{kind}: {}", u.reason()),
         });
     }
     if let Fact::Unavailable(u) = &snap.namespaces_fact {
         findings.push(Finding {
             kind: "Unreadable",
+            code: Some("ND9002"),
             message: format!("namespaces: {}", u.reason()),
         });
     }
@@ -122,6 +125,7 @@ fn policy_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
         Err(e) => {
             return vec![Finding {
                 kind: "InvalidNetworkPolicy",
+                code: Some("ND8001"),
                 message: e.to_string(),
             }];
         }
@@ -134,9 +138,10 @@ fn policy_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
     let nss = Namespaces::of(&snap.namespaces, false);
     set.lint(&pods, &nss, scope_ns.is_none())
         .into_iter()
-        .map(|l| Finding {
+        .map(|(code, message)| Finding {
             kind: "NetworkPolicy",
-            message: l,
+            code: Some(code),
+            message,
         })
         .collect()
 }
@@ -159,6 +164,7 @@ fn ingress_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
             let Some(svc) = svc else {
                 findings.push(Finding {
                     kind: "IngressBackend",
+                    code: Some("ND6020"),
                     message: format!(
                         "Ingress {ins}/{iname} routes to Service {}, which does not exist",
                         b.name
@@ -181,6 +187,7 @@ fn ingress_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
             if !ok {
                 findings.push(Finding {
                     kind: "IngressBackend",
+                    code: Some("ND6011"),
                     message: format!(
                         "Ingress {ins}/{iname} routes to a port Service {} does not have",
                         b.name

@@ -371,10 +371,18 @@ fn tab(pty: &Pty, line: &str, expected: &str) -> String {
             break typed;
         }
     };
-    // Clear the line (and any listing) for the next one.
+    // Abandon the line (and any listing), wait for the fresh prompt, then clear the screen with
+    // one key: text typed while the shell still finishes the completion could land on the old
+    // line.
     pty.press(&["C-c"]);
-    pty.type_text("clear");
-    pty.press(&["Enter"]);
+    pty.wait_for("a fresh prompt", |s| {
+        s.lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(str::trim_end)
+            == Some("$")
+    });
+    pty.press(&["C-l"]);
     pty.wait_for("a clear screen", |s| s.trim() == "$");
     typed
 }

@@ -115,6 +115,15 @@ fn healthy_dns_reports_node_local_cache_domain_and_restarts() {
             .any(|(k, m)| k == "DnsPodRestarts" && m.contains("restarted 4 times")),
         "{findings:?}"
     );
+    // Problems carry their code; facts (the domain, NodeLocal DNSCache) none.
+    for f in j["findings"].as_array().unwrap() {
+        let code = match f["kind"].as_str().unwrap() {
+            "DnsPodRestarts" => Some("ND5101"),
+            _ => None,
+        };
+        assert_eq!(f["code"].as_str(), code, "{f:#}");
+    }
+    assert_eq!(j["items"][0]["verdict"]["code"], "ND2004", "{j:#}");
     assert!(server.requests().iter().all(|r| !r.is_write()));
 }
 

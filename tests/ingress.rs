@@ -127,6 +127,7 @@ fn an_expired_certificate_fails() {
     for out in [&live, &offline] {
         let c = ingress_check(out);
         assert_eq!(c["status"], "fail", "{}", out.stdout);
+        assert_eq!(c["code"], "ND6018", "{c}");
         assert!(
             c["summary"]
                 .as_str()
@@ -149,6 +150,7 @@ fn a_certificate_for_another_host_fails() {
     );
     let c = ingress_check(&live);
     assert_eq!(c["status"], "fail");
+    assert_eq!(c["code"], "ND6019", "{c}");
     assert!(
         c["summary"].as_str().unwrap().contains(
             "the certificate names www.example.org, *.shop.example.com but not shop.example.com"
@@ -165,6 +167,7 @@ fn a_secret_of_another_type_warns() {
     );
     let c = ingress_check(&live);
     assert_eq!(c["status"], "warn", "{c}");
+    assert_eq!(c["code"], "ND6015", "{c}");
     assert!(
         c["summary"]
             .as_str()
@@ -328,6 +331,7 @@ fn on_gke_a_classless_ingress_belongs_to_ingress_gce() {
         .run();
     let c = ingress_check(&out);
     assert_eq!(c["status"], "warn", "{c}");
+    assert_eq!(c["code"], "ND6008", "{c}");
     let summary = c["summary"].as_str().unwrap();
     assert!(
         summary.contains(
@@ -408,6 +412,7 @@ fn a_missing_secret_that_cert_manager_creates() {
     let (live, offline) = cert_manager(not_ready, true);
     let off = ingress_check(&offline);
     assert_eq!(off["status"], "warn", "{off:#}");
+    assert_eq!(off["code"], "ND6013", "{off:#}");
     assert!(
         off["summary"].as_str().unwrap().contains(
             "TLS secret shop-tls is not in the manifests: cert-manager creates it on deploy (ClusterIssuer letsencrypt)"
@@ -531,4 +536,104 @@ fn a_mistyped_ingress_or_pod_is_answered_with_the_near_name() {
         "{}",
         offline.stderr
     );
+}
+
+/// The healthy Ingress scenario with `edit` applied to both files (and `extra` objects added),
+/// live and offline.
+fn edited(edit: &dyn Fn(String) -> String, extra: &str) -> (Output, Output) {
+    let dir = repo().join("tests/scenarios/ingress-healthy");
+    let manifests = edit(std::fs::read_to_string(dir.join("manifests.yaml")).unwrap());
+    let cluster = edit(std::fs::read_to_string(dir.join("cluster.yaml")).unwrap());
+    let api = FakeApi::new();
+    for text in [&manifests, &cluster, &extra.to_string()] {
+        if !text.is_empty() {
+            api.load_yaml(text).unwrap();
+        }
+    }
+    let server = api.start();
+    let live = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    let offline_run = Run::new(["svc", "web", "-n", "shop", "-o", "json", "-f"]);
+    let path = offline_run.write("all.yaml", &format!("{manifests}\n---\n{extra}"));
+    let offline = offline_run.arg(path.display().to_string()).run();
+    (live, offline)
+}
+
+/// Issue 19: each Ingress finding carries its code — the ones no scenario's verdict shows.
+#[test]
+fn ingress_findings_carry_their_codes() {
+    let code = |out: &Output| {
+        let c = ingress_check(out);
+        (
+            c["status"].as_str().unwrap().to_string(),
+            c["code"].as_str().map(String::from),
+            c,
+        )
+    };
+    let want = |out: &Output, status: &str, want: &str| {
+        let (s, c, check) = code(out);
+        assert_eq!(
+            (s.as_str(), c.as_deref()),
+            (status, Some(want)),
+            "{check:#}"
+        );
+    };
+    // Live, the controller has not published an address.
+    let (live, _) = edited(
+        &|t| t.replace("    ingress: [{ip: 203.0.113.10}]", "    ingress: []"),
+        "",
+    );
+    want(&live, "warn", "ND6001");
+    // A second Ingress claims the same host and path.
+    let other = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web-copy, namespace: shop}\nspec:\n  ingressClassName: nginx\n  rules:\n  - host: shop.example.com\n    http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n";
+    let (_, offline) = edited(&|t| t, other);
+    want(&offline, "warn", "ND6002");
+    // Offline, a class-less Ingress gets the default class — and two claim to be it.
+    let second_default = "apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata:\n  name: nginx-b\n  annotations: {ingressclass.kubernetes.io/is-default-class: \"true\"}\nspec: {controller: k8s.io/ingress-nginx}\n";
+    let (_, offline) = edited(
+        &|t| {
+            t.replace("  ingressClassName: nginx\n", "")
+                .replace("is-default-class: \"false\"", "is-default-class: \"true\"")
+        },
+        second_default,
+    );
+    want(&offline, "warn", "ND6004");
+    // The legacy annotation with a value no known controller answers to.
+    let (_, offline) = edited(
+        &|t| {
+            t.replace(
+                "  name: web\n  namespace: shop\nspec:\n  ingressClassName: nginx\n",
+                "  name: web\n  namespace: shop\n  annotations: {kubernetes.io/ingress.class: acme-edge}\nspec:\n",
+            )
+        },
+        "",
+    );
+    want(&offline, "warn", "ND6005");
+    // A class whose controller the tool does not know.
+    let (live, _) = edited(
+        &|t| {
+            t.replace(
+                "controller: k8s.io/ingress-nginx",
+                "controller: example.com/edge",
+            )
+        },
+        "",
+    );
+    want(&live, "warn", "ND6007");
+    // TLS secrets: no key; a certificate that is no certificate.
+    let c = cert(&["shop.example.com"], 2020, 2100);
+    let keyless = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: shop-tls, namespace: shop}}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n{}\n",
+        indent(&c.crt)
+    );
+    let (live, _) = run(&keyless, false);
+    want(&live, "fail", "ND6016");
+    let garbage = Cert {
+        crt: "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+            .into(),
+        key: c.key.clone(),
+    };
+    let (live, _) = run(&secret("kubernetes.io/tls", &garbage), false);
+    want(&live, "fail", "ND6017");
 }

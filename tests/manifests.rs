@@ -65,6 +65,10 @@ fn the_last_of_two_documents_for_one_object_is_judged_and_both_are_named() {
     assert_eq!(status("service.selector"), "fail");
     let finding = &j["findings"][0];
     assert_eq!(finding["kind"], "DuplicateObject");
+    assert_eq!(finding["code"], "ND9001");
+    // The Service itself is the duplicate: its own check warns with the Service's code.
+    let exists = checks.iter().find(|c| c["id"] == "service.exists").unwrap();
+    assert_eq!(exists["code"], "ND1002", "{exists:#}");
     let msg = finding["message"].as_str().unwrap();
     assert!(
         msg.contains(&format!("{file} (document 1) and {file} (document 3)")),

@@ -1,6 +1,6 @@
 //! The NetworkPolicy check end to end: the policy it prints as the fix really fixes the finding.
 
-use crate::support::{Run, repo};
+use crate::support::{FakeApi, Run, repo};
 
 /// Runs offline, applies the verdict's first fix (a NetworkPolicy after its first line) to the
 /// manifests, and runs again.
@@ -362,6 +362,26 @@ spec: {endpointSelector: {}}
         .run();
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("WARN  netpol.allows"), "{}", out.stdout);
+    let j = Run::new([
+        "svc",
+        "cart",
+        "-n",
+        "shop",
+        "--from",
+        "pod/frontend",
+        "-o",
+        "json",
+    ])
+    .kubeconfig(&server, None)
+    .run()
+    .json();
+    let check = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "netpol.allows")
+        .unwrap();
+    assert_eq!(check["code"], "ND8002", "{check:#}");
     assert!(
         out.stdout.contains(
             "CiliumNetworkPolicy shop/l7-only-get also applies here and is not evaluated"
@@ -792,4 +812,89 @@ fn without_from_the_named_clients_near_miss_comes_first() {
             "{source}: {fixes:#?}"
         );
     }
+}
+
+/// Issue 19: netpol.allows findings no scenario's verdict shows carry their codes — an invalid
+/// policy (ND8001), DNS egress over UDP only (ND8008), the ingress controller denied (ND8005)
+/// or on an implementation-defined path (ND8004) — and other engines' policies (ND8002, above).
+#[test]
+fn netpol_findings_carry_their_codes() {
+    let netpol = |out: &crate::support::Output| {
+        let j = out.json();
+        let c = j["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "netpol.allows")
+            .unwrap()
+            .clone();
+        (
+            c["status"].as_str().unwrap().to_string(),
+            c["code"].as_str().map(String::from),
+            c,
+        )
+    };
+    let offline = |files: &[&std::path::Path], extra: &str, args: &[&str]| {
+        let run = Run::new(["svc", "cart", "-n", "shop", "-o", "json"]);
+        let path = run.write("extra.yaml", extra);
+        let mut run = run.args(args);
+        for f in files {
+            run = run.arg("-f").arg(f.display().to_string());
+        }
+        run.arg("-f").arg(path.display().to_string()).run()
+    };
+    let (m, c) = scenario_files("netpol-egress-without-dns");
+    // DNS over UDP only: lookups work, large answers do not.
+    let udp_dns = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: frontend-dns, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: frontend}}\n  policyTypes: [Egress]\n  egress:\n  - ports: [{port: 53, protocol: UDP}]\n";
+    let out = offline(&[&m, &c], udp_dns, &["--from", "pod/frontend"]);
+    let (status, code, check) = netpol(&out);
+    assert_eq!(
+        (status.as_str(), code.as_deref()),
+        ("warn", Some("ND8008")),
+        "{check:#}"
+    );
+    // A policy the API server would refuse (an operator that does not exist).
+    let invalid = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: broken, namespace: shop}\nspec:\n  podSelector: {matchExpressions: [{key: app, operator: Sometimes, values: [cart]}]}\n";
+    let out = offline(&[&m, &c], invalid, &["--from", "pod/frontend"]);
+    let (status, code, check) = netpol(&out);
+    assert_eq!(
+        (status.as_str(), code.as_deref()),
+        ("fail", Some("ND8001")),
+        "{check:#}"
+    );
+
+    // The Ingress scenario behind a policy that admits only the frontend: the controller is
+    // denied; with a host-network controller its path is implementation-defined.
+    let dir = repo().join("tests/scenarios/ingress-healthy");
+    let admit_frontend = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web-from-frontend, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: frontend}}}]\n";
+    let live = |edit: &dyn Fn(String) -> String| {
+        let api = FakeApi::new();
+        for f in ["manifests.yaml", "cluster.yaml"] {
+            api.load_yaml(&edit(std::fs::read_to_string(dir.join(f)).unwrap()))
+                .unwrap();
+        }
+        api.load_yaml(admit_frontend).unwrap();
+        let server = api.start();
+        Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+            .kubeconfig(&server, None)
+            .run()
+    };
+    let (status, code, check) = netpol(&live(&|t| t));
+    assert_eq!(
+        (status.as_str(), code.as_deref()),
+        ("fail", Some("ND8005")),
+        "{check:#}"
+    );
+    let host_network = |t: String| {
+        t.replace(
+            "  containers: [{name: controller,",
+            "  hostNetwork: true\n  containers: [{name: controller,",
+        )
+    };
+    let (status, code, check) = netpol(&live(&host_network));
+    assert_eq!(
+        (status.as_str(), code.as_deref()),
+        ("warn", Some("ND8004")),
+        "{check:#}"
+    );
 }

@@ -220,6 +220,8 @@ fn pods_that_answer_behind_a_clusterip_that_does_not_is_a_proxy_fault() {
     assert_eq!(status(&j, "pods.listening")["status"], "pass", "{j:#}");
     let cip = status(&j, "service.clusterip");
     assert_eq!(cip["status"], "fail", "{cip:#}");
+    // Every connect through the ClusterIP failed while the pods answered.
+    assert_eq!(cip["code"], "ND4102", "{cip:#}");
     assert!(
         cip["summary"]
             .as_str()
@@ -266,6 +268,7 @@ fn nothing_listening_is_refused_and_named() {
     assert_eq!(out.code, 1, "{j:#}");
     let pl = status(&j, "pods.listening");
     assert_eq!(pl["status"], "fail", "{pl:#}");
+    assert_eq!(pl["code"], "ND4001", "{pl:#}");
     let probe = pl["evidence"]
         .as_array()
         .unwrap()
@@ -308,6 +311,7 @@ spec:
     let pl = status(&j, "pods.listening");
     assert_eq!(pl["status"], "fail", "{pl:#}");
     assert_eq!(pl["rootCause"], "netpol.allows", "{pl:#}");
+    assert_eq!(pl["code"], "ND4003", "{pl:#}");
     crate::scenarios::validate_schema(&j).unwrap();
     let cross = pl["evidence"]
         .as_array()
@@ -775,6 +779,7 @@ fn an_answer_that_policy_denies_means_policy_is_not_enforced() {
     let j = out.json();
     let pl = status(&j, "pods.listening");
     assert_eq!(pl["status"], "warn", "{pl:#}");
+    assert_eq!(pl["code"], "ND4007", "{pl:#}");
     let cross = pl["evidence"]
         .as_array()
         .unwrap()
@@ -789,6 +794,7 @@ fn an_answer_that_policy_denies_means_policy_is_not_enforced() {
     // The deny does not block traffic here: netpol.allows says so, as a warning.
     let np = status(&j, "netpol.allows");
     assert_eq!(np["status"], "warn", "{np:#}");
+    assert_eq!(np["code"], "ND8006", "{np:#}");
     assert!(
         np["summary"]
             .as_str()
@@ -914,6 +920,8 @@ fn a_black_holed_dns_replica_is_named() {
     );
     let dns = status(d, "dns.resolves");
     assert_eq!(dns["status"], "fail", "{dns:#}");
+    // A timeout, not an NXDOMAIN.
+    assert_eq!(dns["code"], "ND5003", "{dns:#}");
     let summary = dns["summary"].as_str().unwrap();
     assert!(
         summary.contains("replica coredns-b (10.1.2.3): no answer"),
@@ -1217,6 +1225,7 @@ fn a_silent_node_local_dns_cache_is_named_with_its_node() {
     assert_eq!(out.code, 1, "{j:#}");
     let dns = status(&j, "dns.resolves");
     assert_eq!(dns["status"], "fail", "{dns:#}");
+    assert_eq!(dns["code"], "ND5001", "{dns:#}");
     let summary = dns["summary"].as_str().unwrap();
     assert!(
         summary.contains("no answer from NodeLocal DNSCache (169.254.20.10) on node node-1"),

@@ -242,9 +242,9 @@ fn live_scan_with_a_mix_exits_1_and_junit_and_markdown_carry_it() {
     assert_eq!(
         sections,
         [
-            "## Service `shop/cart` — FAIL at `endpoints.ready`",
+            "## Service `shop/cart` — FAIL at `endpoints.ready` (ND2002)",
             "## Service `shop/frontend` — PASS",
-            "## Service `shop/ledger` — WARN at `ports.target`",
+            "## Service `shop/ledger` — WARN at `ports.target` (ND3002)",
         ]
     );
     assert!(
@@ -275,7 +275,17 @@ fn forbidden_kinds_make_a_scan_incomplete() {
     assert_eq!(out.code, 3, "{}", out.stdout);
     let j = out.json();
     validate(&j, "scan.schema.json");
-    assert!(j["findings"].as_array().unwrap().iter().any(|f| f["message"] == "endpointslices: forbidden: needs list endpointslices in shop"), "{}", j["findings"]);
+    assert!(
+        j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["message"]
+                == "endpointslices: forbidden: needs list endpointslices in shop"
+                && f["code"] == "ND9002"),
+        "{}",
+        j["findings"]
+    );
     // Ingresses unreadable: no Service's ingress.routes may say "no Ingress routes here".
     let api = healthy();
     api.forbid("list", "ingresses", Some("shop"));
@@ -347,6 +357,49 @@ spec:
             "Ingress shop/broken routes to a port Service web does not have"
         ]
     );
+    let codes: Vec<&str> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "IngressBackend")
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["ND6020", "ND6011"]);
     // The web Service itself fails: an Ingress in front of it uses a port it lacks.
     assert_eq!(out.code, 1);
+}
+
+/// Issue 19: a scan's NetworkPolicy findings carry their codes — a policy that selects no pod
+/// (ND8011), a peer that matches none (ND8012), a named port no selected pod declares (ND8013).
+#[test]
+fn policy_findings_carry_their_codes() {
+    let dir = repo().join("tests/reach/shop").display().to_string();
+    let out = Run::new(["scan", "-n", "shop", "-o", "json", "-f", &dir]).run();
+    let j = out.json();
+    validate(&j, "scan.schema.json");
+    let found: Vec<(&str, &str)> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "NetworkPolicy")
+        .map(|f| (f["code"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "ND8012",
+                "shop/ghost-metrics ingress rule 0: peer pods app=ghost in shop matches no pod"
+            ),
+            (
+                "ND8013",
+                "shop/ghost-metrics ingress rule 0: named port metrics/TCP is declared by none of the pods it selects"
+            ),
+            (
+                "ND8011",
+                "shop/stale selects no pods (podSelector app=legacy)"
+            ),
+        ],
+        "{j:#}"
+    );
 }

@@ -26,6 +26,8 @@ pub(crate) struct Expected {
     pub(crate) exit: i32,
     /// The verdict's check id; absent when the verdict is pass.
     verdict: Option<String>,
+    /// The verdict's finding code (`explain CODE`); absent when the verdict is pass.
+    code: Option<String>,
     checks: BTreeMap<String, String>,
     /// Substrings of the human output.
     #[serde(default)]
@@ -81,6 +83,13 @@ fn judge(name: &str, source: &str, e: &Expected, json: &Output, human: &Output) 
         problems.push(format!(
             "{ctx}: verdict {verdict:?} (want {:?}): {}",
             e.verdict, j["verdict"]["summary"]
+        ));
+    }
+    let code = j["verdict"]["code"].as_str().map(String::from);
+    if code != e.code {
+        problems.push(format!(
+            "{ctx}: verdict code {code:?} (want {:?}): {}",
+            e.code, j["verdict"]["summary"]
         ));
     }
     for (id, want) in &e.checks {
@@ -422,4 +431,59 @@ fn every_printed_fix_runs_as_pasted_from_the_table() {
     }
     assert!(checked >= 10, "only {checked} commands checked");
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// Every finding code is proven by a test (issue 19): written in a scenario's expect.yaml (the
+/// scenario's verdict carries it) or asserted by name in a test file. With the unit tests of
+/// src/codes.rs (every code documented and emitted by the source), code ↔ page ↔ emitted finding
+/// stay one-to-one.
+#[test]
+fn every_finding_code_is_asserted_by_a_test() {
+    let out = Run::new(["explain", "ND1001"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let registry = std::fs::read_to_string(repo().join("src/codes.rs")).unwrap();
+    // The ids of the CODES table (each entry opens with its id).
+    let table = registry
+        .split("pub(crate) const CODES")
+        .nth(1)
+        .and_then(|t| t.split("\n];").next())
+        .expect("the CODES table");
+    let codes: Vec<&str> = table
+        .match_indices("code(")
+        .filter_map(|(i, _)| {
+            let rest = table[i + 5..].trim_start().strip_prefix('"')?;
+            rest.get(..6)
+        })
+        .collect();
+    assert!(codes.len() > 50, "{codes:?}");
+    let mut texts = String::new();
+    for dir in scenarios() {
+        texts.push_str(&std::fs::read_to_string(dir.join("expect.yaml")).unwrap());
+    }
+    for entry in std::fs::read_dir(repo().join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("scenarios.rs") {
+            texts.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    // The unit tests of src/ (after #[cfg(test)]: what precedes is the emitting code).
+    let mut stack = vec![repo().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !path.ends_with("codes.rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                if let Some((_, tests)) = text.split_once("#[cfg(test)]\nmod tests {") {
+                    texts.push_str(tests);
+                }
+            }
+        }
+    }
+    let missing: Vec<&&str> = codes
+        .iter()
+        .filter(|c| !texts.contains(&format!("code: {c}")) && !texts.contains(&format!("\"{c}\"")))
+        .collect();
+    assert!(missing.is_empty(), "codes no test asserts: {missing:?}");
 }

@@ -22,6 +22,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     let mut evidence = Vec::new();
     let mut fixes = Vec::new();
     let mut worst = Status::Pass;
+    // The code of the first of the worst problems.
+    let mut codes: Option<&'static str> = None;
     let mut problems = Vec::new();
     let mut names = Vec::new();
     let mut replicas = 0;
@@ -51,7 +53,10 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         let replica = server.as_ref().map(|(pod, _)| pod.as_str());
         let lookup = (name.as_str(), via.as_str(), replica);
         let judged = judge(state, results, record, lookup, expected, full_fails);
-        if let Some((status, problem, fix)) = judged {
+        if let Some((status, code, problem, fix)) = judged {
+            if status > worst || codes.is_none() {
+                codes = Some(code).filter(|_| status >= worst);
+            }
             worst = worst.max(status);
             problems.push(problem);
             fixes.extend(fix);
@@ -77,7 +82,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             tries.max(1)
         )
     };
-    let outcome = match worst {
+    let mut outcome = match worst {
         Status::Pass => Outcome::pass(passed()),
         Status::Warn => Outcome::warn(problems.join("; ")),
         Status::Error => {
@@ -87,6 +92,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         }
         _ => Outcome::fail(problems.join("; ")),
     };
+    outcome.code = codes;
     outcome.evidence(evidence).fix(fixes)
 }
 
@@ -117,7 +123,7 @@ fn judge(
     (name, via, replica): (&str, &str, Option<&str>),
     expected: &[String],
     full_fails: bool,
-) -> Option<(Status, String, Option<String>)> {
+) -> Option<(Status, &'static str, String, Option<String>)> {
     match record.verdict {
         Verdict::Resolved => resolved(state, record, name, via, expected),
         Verdict::Timeout if replica.is_none() && node_local(&record.servers).is_some() => {
@@ -125,6 +131,7 @@ fn judge(
             let node = results.node.as_deref().unwrap_or("<node>");
             Some((
                 Status::Fail,
+                "ND5001",
                 format!(
                     "{name} via {via}: no answer from NodeLocal DNSCache ({cache}) on node {node}"
                 ),
@@ -135,7 +142,12 @@ fn judge(
         }
         verdict => {
             let (problem, fix) = failure(state, name, via, replica, verdict, full_fails);
-            Some((Status::Fail, problem, Some(fix)))
+            let code = if verdict == Verdict::Nxdomain {
+                "ND5002"
+            } else {
+                "ND5003"
+            };
+            Some((Status::Fail, code, problem, Some(fix)))
         }
     }
 }
@@ -148,7 +160,7 @@ fn resolved(
     name: &str,
     via: &str,
     expected: &[String],
-) -> Option<(Status, String, Option<String>)> {
+) -> Option<(Status, &'static str, String, Option<String>)> {
     let headless = state
         .service()
         .and_then(|s| s.spec.as_ref())
@@ -168,6 +180,7 @@ fn resolved(
         };
         return Some((
             Status::Fail,
+            "ND5004",
             format!(
                 "{name} via {via} resolves to {got}, not {}",
                 expected.join(", ")
@@ -181,6 +194,7 @@ fn resolved(
     record.intermittent.then(|| {
         (
             Status::Warn,
+            "ND5005",
             format!(
                 "{name} via {via} resolved {} of {} times",
                 record.resolved, record.tries
@@ -261,5 +275,54 @@ mod tests {
             Some("169.254.20.10")
         );
         assert_eq!(node_local(&["10.96.0.10:53".parse().unwrap()]), None);
+    }
+
+    /// Each way a lookup goes wrong carries its code (src/codes.rs).
+    #[test]
+    fn lookups_are_judged_with_their_codes() {
+        let state = crate::fixtures::state(
+            "shop",
+            "web",
+            "kind: Service\nmetadata: {name: web, namespace: shop}\nspec: {clusterIP: 10.96.0.20, selector: {app: web}, ports: [{port: 80}]}\n",
+        );
+        let results = crate::state::probe::ProbeResults {
+            namespace: "shop".into(),
+            pod: "netdoctor-probe-x".into(),
+            node: Some("node-1".into()),
+            rung: crate::state::probe::Rung::Privileged,
+            notes: vec![],
+            records: vec![],
+            summary: None,
+            labels: Default::default(),
+            sockets: Default::default(),
+        };
+        let line = |verdict: &str, answers: &str, resolved: u32, intermittent: bool| {
+            serde_json::from_str::<crate::wire::DnsLine>(&format!(
+                r#"{{"target":"dns:web.shop.svc","name":"web.shop.svc","type":"A","via":"resolv.conf","servers":["10.96.0.10:53"],"verdict":"{verdict}","rcode":null,"answered_name":null,"answers":[{answers}],"latency_ms":1.0,"tries":3,"resolved":{resolved},"intermittent":{intermittent},"detail":"d"}}"#
+            ))
+            .unwrap()
+        };
+        let expected = vec!["10.96.0.20".to_string()];
+        let code = |record: crate::wire::DnsLine| {
+            let lookup = ("web.shop.svc", "resolv.conf", None);
+            judge(&state, &results, &record, lookup, &expected, false).map(|(s, c, _, _)| (s, c))
+        };
+        assert_eq!(code(line("resolved", r#""10.96.0.20""#, 3, false)), None);
+        assert_eq!(
+            code(line("nxdomain", "", 0, false)),
+            Some((Status::Fail, "ND5002"))
+        );
+        assert_eq!(
+            code(line("timeout", "", 0, false)),
+            Some((Status::Fail, "ND5003"))
+        );
+        assert_eq!(
+            code(line("resolved", r#""203.0.113.9""#, 3, false)),
+            Some((Status::Fail, "ND5004"))
+        );
+        assert_eq!(
+            code(line("resolved", r#""10.96.0.20""#, 2, true)),
+            Some((Status::Warn, "ND5005"))
+        );
     }
 }

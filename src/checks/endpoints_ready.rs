@@ -43,6 +43,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             state.service_name,
             text::plural(pods.len(), "pod")
         ))
+        .code("ND2001")
         .fix([
             "check that kube-controller-manager (the EndpointSlice controller) is running: kubectl get pods -n kube-system".to_string(),
             format!(
@@ -145,7 +146,8 @@ fn crash_looping(state: &ClusterState, pods: &[Pod], outcome: Outcome) -> Outcom
     if said.is_empty() {
         return outcome;
     }
-    let mut warned = Outcome::warn(format!("{}; {}", outcome.summary, said.join(", ")));
+    let mut warned =
+        Outcome::warn(format!("{}; {}", outcome.summary, said.join(", "))).code("ND2004");
     warned.evidence = outcome.evidence;
     warned.evidence.extend(evidence);
     warned.fix(fix)
@@ -233,7 +235,7 @@ impl Ports {
             if !self.backed.is_empty() {
                 summary.push_str(&format!(" ({})", self.backed.join("; ")));
             }
-            let mut o = Outcome::fail(summary);
+            let mut o = Outcome::fail(summary).code("ND2002");
             if self.unresolved {
                 o.summary
                     .push_str(" (ready pods, port unresolved: see ports.target)");
@@ -250,6 +252,7 @@ impl Ports {
             return Outcome::warn(format!(
                 "only terminating endpoints (kube-proxy falls back to them until they are gone): {summary}"
             ))
+            .code("ND2003")
             .evidence(self.evidence)
             .fix([format!("kubectl get pods -n {} -o wide", q(&state.namespace))]);
         }
@@ -674,6 +677,7 @@ status:
         );
         let o = run(&state("shop", "web", &looping));
         assert_eq!(o.status, Status::Warn, "{}", o.summary);
+        assert_eq!(o.code, Some("ND2004"));
         assert!(
             o.summary.ends_with("; web-b is crash-looping"),
             "{}",
@@ -772,7 +776,8 @@ count: 7
                 "{addresses: [10.0.0.1], conditions: {ready: false, serving: true, terminating: true}}"
             ),
         );
-        assert_eq!(run(&state("shop", "web", &yaml)).status, Status::Warn);
+        let o = run(&state("shop", "web", &yaml));
+        assert_eq!((o.status, o.code), (Status::Warn, Some("ND2003")));
     }
 
     #[test]
@@ -805,6 +810,32 @@ count: 7
             note.message.contains("ready endpoints are on node-a"),
             "{}",
             note.message
+        );
+    }
+
+    /// Pods match, no slice: the EndpointSlice controller is not doing its work (ND2001).
+    #[test]
+    fn matching_pods_without_a_slice_blame_the_controller() {
+        let yaml = format!(
+            "{SVC}{}",
+            pod(
+                "web-a",
+                "10.0.0.1",
+                true,
+                "{name: http, containerPort: 8080}"
+            )
+        );
+        let o = run(&state("shop", "web", &yaml));
+        assert_eq!(
+            (o.status, o.code),
+            (Status::Fail, Some("ND2001")),
+            "{}",
+            o.summary
+        );
+        assert!(
+            o.summary.contains("no EndpointSlice labelled"),
+            "{}",
+            o.summary
         );
     }
 }

@@ -26,21 +26,24 @@ const LEGACY_CLASS: &str = "kubernetes.io/ingress.class";
 /// One problem or note about one Ingress (a `Pass` finding is a note: what was judged and how).
 struct Finding {
     status: Status,
+    code: Option<&'static str>,
     message: String,
     fix: Option<String>,
 }
 
 impl Finding {
-    fn fail(message: String, fix: impl Into<Option<String>>) -> Self {
+    fn fail(code: &'static str, message: String, fix: impl Into<Option<String>>) -> Self {
         Finding {
             status: Status::Fail,
+            code: Some(code),
             message,
             fix: fix.into(),
         }
     }
-    fn warn(message: String, fix: impl Into<Option<String>>) -> Self {
+    fn warn(code: &'static str, message: String, fix: impl Into<Option<String>>) -> Self {
         Finding {
             status: Status::Warn,
+            code: Some(code),
             message,
             fix: fix.into(),
         }
@@ -48,6 +51,7 @@ impl Finding {
     fn note(message: String) -> Self {
         Finding {
             status: Status::Pass,
+            code: None,
             message,
             fix: None,
         }
@@ -55,6 +59,7 @@ impl Finding {
     fn skip(message: String) -> Self {
         Finding {
             status: Status::Skip,
+            code: None,
             message,
             fix: None,
         }
@@ -112,8 +117,16 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             .collect::<Vec<_>>()
             .join("; ")
     };
+    let code_of = |s: Status| {
+        findings
+            .iter()
+            .find(|(_, f)| f.status == s)
+            .and_then(|(_, f)| f.code)
+    };
     let outcome = if worst(Status::Fail) {
-        Outcome::fail(pick(Status::Fail))
+        let mut o = Outcome::fail(pick(Status::Fail));
+        o.code = code_of(Status::Fail);
+        o
     } else if worst(Status::Skip) {
         // Part of the answer could not be read (a forbidden secret): say which, decide nothing.
         let reason = findings
@@ -123,7 +136,9 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             .unwrap_or_default();
         Outcome::skip(SkipKind::Unavailable, reason)
     } else if worst(Status::Warn) {
-        Outcome::warn(pick(Status::Warn))
+        let mut o = Outcome::warn(pick(Status::Warn));
+        o.code = code_of(Status::Warn);
+        o
     } else {
         Outcome::pass(ok_lines.join("; "))
     };
@@ -205,7 +220,7 @@ fn check_ingress(
     out.extend(backend_ports(state, svc, ing));
     out.extend(tls_findings(state, ing));
     if !state.is_offline() && address(ing).is_none() {
-        out.push(Finding::warn(
+        out.push(Finding::warn("ND6001", 
             "no address assigned (status.loadBalancer is empty): the controller has not published it yet, or its load balancer is pending".to_string(),
             Some(format!(
                 "kubectl describe ingress {} -n {}",
@@ -225,6 +240,7 @@ fn claimed_twice(ing: &Ingress, all: &[&Ingress]) -> Vec<Finding> {
         for (host, path) in host_paths(ing) {
             if host_paths(other).contains(&(host.clone(), path.clone())) {
                 out.push(Finding::warn(
+                    "ND6002",
                     format!(
                         "host {} path {path} is also claimed by Ingress {}",
                         if host.is_empty() { "*" } else { &host },
@@ -284,7 +300,7 @@ fn class_controllers(
             } else {
                 format!("existing: {}", class_names.join(", "))
             };
-            out.push(Finding::fail(
+            out.push(Finding::fail("ND6003", 
                 format!("IngressClass {name} does not exist ({known}): no controller serves this Ingress"),
                 first_class(),
             ));
@@ -294,14 +310,14 @@ fn class_controllers(
         Ok(Class::Default(c, n)) => {
             let name = c.metadata.name.clone().unwrap_or_default();
             if n > 1 {
-                out.push(Finding::warn(format!("{n} IngressClasses are marked default; admission will pick the newest, {name}"), set_class(&name)));
+                out.push(Finding::warn("ND6004", format!("{n} IngressClasses are marked default; admission will pick the newest, {name}"), set_class(&name)));
             }
             controllers_of(c, out)
         }
         Ok(Class::Annotation(value)) => {
             let found = ingress::by_annotation(&value);
             if found.is_empty() {
-                out.push(Finding::warn(
+                out.push(Finding::warn("ND6005", 
                     format!("legacy annotation {LEGACY_CLASS}: {value} names no known controller (controllers match it against their own flags)"),
                     first_class(),
                 ));
@@ -316,7 +332,7 @@ fn class_controllers(
             } else {
                 "it was created before any default IngressClass existed"
             };
-            out.push(Finding::warn(
+            out.push(Finding::warn("ND6006", 
                 format!("no class: {why}; no controller may watch it (GKE's ingress-gce does handle class-less Ingresses)"),
                 first_class(),
             ));
@@ -369,7 +385,7 @@ fn controllers_of(c: &IngressClass, out: &mut Vec<Finding>) -> Vec<&'static Cont
         .unwrap_or_default();
     let found = ingress::by_class_controller(&value);
     if found.is_empty() {
-        out.push(Finding::warn(
+        out.push(Finding::warn("ND6007", 
             format!("IngressClass {} names controller {value}, which this tool does not know: its pods were not looked for", c.metadata.name.clone().unwrap_or_default()),
             None,
         ));
@@ -421,6 +437,7 @@ fn controller_running(state: &ClusterState, controllers: &[&'static Controller])
     if controllers.iter().any(|c| c.outside) {
         let names: Vec<&str> = controllers.iter().map(|c| c.name).collect();
         return vec![Finding::warn(
+            "ND6008",
             format!(
                 "{} runs outside the cluster: it cannot be verified from inside",
                 names.join(", ")
@@ -452,6 +469,7 @@ fn controller_running(state: &ClusterState, controllers: &[&'static Controller])
         .collect();
     if mine.is_empty() {
         vec![Finding::fail(
+            "ND6009",
             format!(
                 "no {} pods run in the cluster (searched every namespace for {})",
                 names.join(" or "),
@@ -474,6 +492,7 @@ fn controller_running(state: &ClusterState, controllers: &[&'static Controller])
             })
             .collect();
         vec![Finding::fail(
+            "ND6010",
             format!(
                 "{} pods exist but none is ready ({})",
                 names.join(" or "),
@@ -544,6 +563,7 @@ fn backend_ports(state: &ClusterState, svc: &Service, ing: &Ingress) -> Vec<Find
         if !ok && !seen.contains(&what) {
             seen.push(what.clone());
             out.push(Finding::fail(
+                "ND6011",
                 format!(
                     "backend {what} is not a port of Service {} (its ports: {})",
                     state.service_name,
@@ -587,11 +607,11 @@ fn backend_protocol(
         .is_some_and(|(k, v)| k == "nginx.org/ssl-services" || v == "https" || v == "grpcs");
     let port = k8s::describe_service_port(sp);
     match (wants_tls, tls_said) {
-        (true, false) => Some(Finding::warn(
+        (true, false) => Some(Finding::warn("ND6012", 
             format!("Service port {port} expects HTTPS (appProtocol/name) but no backend-protocol annotation says so: most controllers will speak plain HTTP to it"),
             Some("annotate the Ingress for your controller, e.g. nginx.ingress.kubernetes.io/backend-protocol: HTTPS".to_string()),
         )),
-        (false, true) if app.as_deref().is_some_and(|a| a == "http" || a == "h2c") => Some(Finding::warn(
+        (false, true) if app.as_deref().is_some_and(|a| a == "http" || a == "h2c") => Some(Finding::warn("ND6012", 
             format!("the Ingress asks its controller for HTTPS to the backend, but Service port {port} declares appProtocol {}", app.unwrap_or_default()),
             None,
         )),
@@ -633,6 +653,7 @@ fn cert_manager_pending(state: &ClusterState, ing: &Ingress, name: &str) -> Find
     let issuer = ingress::cert_manager_issuer(ing).unwrap_or_default();
     if state.is_offline() {
         return Finding::warn(
+            "ND6013",
             format!(
                 "TLS secret {name} is not in the manifests: cert-manager creates it on deploy ({issuer})"
             ),
@@ -654,35 +675,40 @@ fn cert_manager_pending(state: &ClusterState, ing: &Ingress, name: &str) -> Find
         .map(|(_, f)| f);
     match fact {
         Some(Fact::Known(Some(c))) if c.ready == Some(true) => Finding::fail(
+            "ND6014",
             format!(
                 "{missing}, yet Certificate {name} says Ready: the secret was deleted after issuance"
             ),
             describe,
         ),
         Some(Fact::Known(Some(c))) if c.ready.is_none() => Finding::fail(
+            "ND6014",
             format!(
                 "{missing}: Certificate {name} has no Ready condition yet (issuance in progress)"
             ),
             describe,
         ),
         Some(Fact::Known(Some(c))) => Finding::fail(
+            "ND6014",
             format!("{missing}: Certificate {name} is not Ready ({})", c.detail),
             describe,
         ),
         Some(Fact::Known(None)) => Finding::fail(
+            "ND6014",
             format!(
                 "{missing}, and there is no Certificate {name}: is cert-manager installed and running?"
             ),
             Some("kubectl get pods -A -l app.kubernetes.io/instance=cert-manager".to_string()),
         ),
         Some(Fact::Unavailable(u)) => Finding::fail(
+            "ND6014",
             format!(
                 "{missing}; its Certificate could not be read: {}",
                 u.reason()
             ),
             describe,
         ),
-        None => Finding::fail(missing, describe),
+        None => Finding::fail("ND6014", missing, describe),
     }
 }
 
@@ -706,7 +732,7 @@ fn tls_findings(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
                 continue;
             }
             None | Some(Fact::Known(None)) => {
-                out.push(Finding::fail(
+                out.push(Finding::fail("ND6014", 
                     format!("TLS secret {name} does not exist in {ns}: the controller serves its default certificate"),
                     Some(format!("kubectl create secret tls {} -n {} --cert=tls.crt --key=tls.key", q(name), q(ns))),
                 ));
@@ -735,19 +761,20 @@ fn certificate_findings(
     let mut out = Vec::new();
     let kind = secret.type_.clone().unwrap_or_else(|| "Opaque".into());
     if kind != "kubernetes.io/tls" {
-        out.push(Finding::warn(format!("TLS secret {name} has type {kind}, not kubernetes.io/tls (some controllers ignore it)"), None));
+        out.push(Finding::warn("ND6015", format!("TLS secret {name} has type {kind}, not kubernetes.io/tls (some controllers ignore it)"), None));
     }
     let (Some(crt), Some(_key)) = (
         secret_bytes(secret, "tls.crt"),
         secret_bytes(secret, "tls.key"),
     ) else {
-        out.push(Finding::fail(format!("TLS secret {name} lacks tls.crt or tls.key"), Some(format!("kubectl create secret tls {} -n {} --cert=tls.crt --key=tls.key --dry-run=client -o yaml | kubectl apply -f -", q(name), q(ns)))));
+        out.push(Finding::fail("ND6016", format!("TLS secret {name} lacks tls.crt or tls.key"), Some(format!("kubectl create secret tls {} -n {} --cert=tls.crt --key=tls.key --dry-run=client -o yaml | kubectl apply -f -", q(name), q(ns)))));
         return out;
     };
     let cert = match tls::parse(&crt) {
         Ok(c) => c,
         Err(e) => {
             out.push(Finding::fail(
+                "ND6017",
                 format!("TLS secret {name}: tls.crt is unreadable ({e})"),
                 None,
             ));
@@ -760,6 +787,7 @@ fn certificate_findings(
     );
     if now > cert.not_after {
         out.push(Finding::fail(
+            "ND6018",
             format!(
                 "TLS secret {name}: the certificate expired {} days ago",
                 (now - cert.not_after) / 86_400
@@ -768,6 +796,7 @@ fn certificate_findings(
         ));
     } else if now < cert.not_before {
         out.push(Finding::fail(
+            "ND6018",
             format!("TLS secret {name}: the certificate is not valid yet"),
             Some(renew.clone()),
         ));
@@ -778,6 +807,7 @@ fn certificate_findings(
         .collect();
     if !uncovered.is_empty() {
         out.push(Finding::fail(
+            "ND6019",
             format!(
                 "TLS secret {name}: the certificate names {} but not {}",
                 cert.names.join(", "),

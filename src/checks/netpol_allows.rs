@@ -92,17 +92,19 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
 
 /// A policy the API server would refuse: what to look at.
 fn invalid_policy(state: &ClusterState, e: &crate::netpol::InvalidPolicy) -> Outcome {
-    Outcome::fail(e.to_string()).fix([if state.is_offline() {
-        format!(
-            "fix {} (the API server would refuse it)",
-            location(state, &e.policy)
-        )
-    } else {
-        format!(
-            "kubectl get networkpolicy -n {} -o yaml",
-            crate::text::shell_quote(e.policy.split('/').next().unwrap_or(""))
-        )
-    }])
+    Outcome::fail(e.to_string())
+        .code("ND8001")
+        .fix([if state.is_offline() {
+            format!(
+                "fix {} (the API server would refuse it)",
+                location(state, &e.policy)
+            )
+        } else {
+            format!(
+                "kubectl get networkpolicy -n {} -o yaml",
+                crate::text::shell_quote(e.policy.split('/').next().unwrap_or(""))
+            )
+        }])
 }
 
 /// Another engine's policies exist here: an allow is only NetworkPolicy's half of the answer.
@@ -117,7 +119,8 @@ fn other_engines(outcome: Outcome, notes: &[Evidence]) -> Outcome {
     let mut w = Outcome::warn(format!(
         "{} — NetworkPolicy only: {others} other-engine policies apply here and are not evaluated",
         outcome.summary,
-    ));
+    ))
+    .code("ND8002");
     w.evidence = outcome.evidence;
     w.fix = outcome.fix;
     w
@@ -272,7 +275,10 @@ fn summary(
         None => "a policy for the client (edit its labels), or name a client with --from".into(),
     };
     fix.push(apply(state, &what, &snippet));
-    Outcome::fail(summary).evidence(evidence).fix(fix)
+    Outcome::fail(summary)
+        .code("ND8003")
+        .evidence(evidence)
+        .fix(fix)
 }
 
 /// The clients the policies selecting `t`'s pod name by their labels alone (a `podSelector` of
@@ -389,7 +395,8 @@ fn ingress_controllers(
             let mut o = Outcome::warn(format!(
                 "{}; the ingress controller {name}'s path is implementation-defined: {reason}",
                 outcome.summary
-            ));
+            ))
+            .code("ND8004");
             o.evidence = outcome.evidence;
             o.fix = outcome.fix;
             return o;
@@ -425,7 +432,7 @@ fn controller_denied(
         outcome.fix.push(fix);
         outcome
     } else {
-        let mut o = Outcome::fail(summary).fix([fix]);
+        let mut o = Outcome::fail(summary).code("ND8005").fix([fix]);
         o.evidence = outcome.evidence;
         o
     }
@@ -489,7 +496,8 @@ fn moot(outcome: Outcome, e: &Enforcement) -> Outcome {
             let mut w = Outcome::warn(format!(
                 "{} — but {why}, so this deny does not block traffic",
                 outcome.summary
-            ));
+            ))
+            .code("ND8006");
             w.evidence = outcome.evidence;
             w.fix = outcome.fix;
             w
@@ -634,6 +642,7 @@ fn with_client(
             _ => String::new(),
         };
         return Outcome::warn(format!("{cname} → {} on {}/{}: {}: {reason}", who(t), t.port, t.protocol, d.verdict().word()))
+            .code("ND8007")
             .evidence(evidence)
             .fix(["confirm with a probe from the client (pods.listening, when it is built), or with `kubectl exec` and `nc -zv`".to_string()]);
     }
@@ -641,6 +650,7 @@ fn with_client(
         return Outcome::warn(format!(
             "{cname} may reach the Service, but its egress allows DNS over UDP only: large answers (TCP fallback) fail"
         ))
+        .code("ND8008")
         .evidence(evidence)
         .fix([apply(state, "allow DNS over TCP too", &dns_policy(&c, &dns))]);
     }
@@ -696,7 +706,10 @@ fn denied_outcome(
             .fix
             .push(apply(state, "allow DNS", &dns_policy(c, dns)));
     }
+    // Only DNS denied: its own code; else the client's path is.
+    let code = if first.is_none() { "ND8010" } else { "ND8009" };
     Outcome::fail(denial.parts.join("; "))
+        .code(code)
         .evidence(denial.evidence)
         .fix(denial.fix)
 }

@@ -29,6 +29,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         unreported: 0,
         all_policy_drops: true,
         unenforced: Vec::new(),
+        failed: Vec::new(),
     };
     for planned in &plan.targets {
         if let Purpose::Endpoint {
@@ -85,6 +86,8 @@ struct Tally {
     all_policy_drops: bool,
     /// Endpoints that answered although policy denies the probe.
     unenforced: Vec<String>,
+    /// The codes of the endpoints that failed, in the order probed.
+    failed: Vec<&'static str>,
 }
 
 impl Tally {
@@ -121,6 +124,7 @@ impl Tally {
         {
             // What the policy says would happen, happened.
             self.worst = self.worst.max(Status::Fail);
+            self.failed.push("ND4003");
             let d = decision.as_ref().expect("decided");
             self.evidence.push(Evidence::new(
                 "CrossCheck",
@@ -143,6 +147,13 @@ impl Tally {
         let ip = e.arg.rsplit_once(':').map(|(a, _)| a).unwrap_or("");
         let ip = ip.split_once(':').map_or(ip, |(_, rest)| rest);
         let port = e.port;
+        self.failed.extend(match record.verdict {
+            Verdict::Dropped => Some("ND4002"),
+            Verdict::Refused | Verdict::Closed => Some("ND4001"),
+            Verdict::Rejected => Some("ND4004"),
+            Verdict::Unreachable => Some("ND4005"),
+            _ => None,
+        });
         match record.verdict {
             Verdict::Dropped => self.dropped(e, pod_name, decision.as_ref()),
             Verdict::Refused | Verdict::Closed => self.refused(e, pod_name),
@@ -269,19 +280,24 @@ impl Tally {
         };
         let mut outcome = match self.worst {
             Status::Pass => Outcome::pass(summary),
-            Status::Warn => Outcome::warn(summary),
+            Status::Warn => Outcome::warn(summary).code("ND4006"),
             Status::Error => {
                 let mut o = Outcome::fail(summary);
                 o.status = Status::Error;
                 o
             }
-            _ => Outcome::fail(summary),
+            _ => {
+                let mut o = Outcome::fail(summary);
+                o.code = self.failed.first().copied();
+                o
+            }
         };
         if !self.unenforced.is_empty() && outcome.status == Status::Pass {
             outcome = Outcome::warn(format!(
                 "{} — but NetworkPolicy is not enforced",
                 outcome.summary
-            ));
+            ))
+            .code("ND4007");
         }
         let mut evidence = self.evidence;
         evidence.extend(
@@ -530,5 +546,27 @@ endpoints: [{addresses: [10.1.0.5], targetRef: {kind: Pod, name: web-a}}]
         let o = run(&state);
         assert_eq!(o.status, Status::Skip);
         assert_eq!(o.skip.unwrap().1, "no probe: API checks only");
+    }
+
+    /// Each verdict of an endpoint carries its code (src/codes.rs).
+    #[test]
+    fn verdicts_carry_their_codes() {
+        for (verdict, status, code) in [
+            ("refused", Status::Fail, "ND4001"),
+            // Dropped while no policy denies the probe: outside NetworkPolicy.
+            ("dropped", Status::Fail, "ND4002"),
+            ("rejected", Status::Fail, "ND4004"),
+            ("unreachable", Status::Fail, "ND4005"),
+            ("no-answer", Status::Warn, "ND4006"),
+        ] {
+            let o = run(&probed(verdict, true));
+            assert_eq!(
+                (o.status, o.code),
+                (status, Some(code)),
+                "{verdict}: {}",
+                o.summary
+            );
+        }
+        assert_eq!(run(&probed("open", true)).code, None);
     }
 }

@@ -71,6 +71,11 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         Status::Warn => Outcome::warn(summary),
         _ => Outcome::pass(summary),
     };
+    // The code of the first port with the worst finding.
+    outcome.code = findings
+        .iter()
+        .find(|f| f.status == worst)
+        .and_then(|f| f.code);
     for f in &mut findings {
         outcome.evidence.append(&mut f.evidence);
         if f.status == worst {
@@ -82,6 +87,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
 
 struct Finding {
     status: Status,
+    code: Option<&'static str>,
     line: String,
     evidence: Vec<Evidence>,
     fix: Vec<String>,
@@ -178,6 +184,7 @@ fn numeric(
     };
     Finding {
         status: Status::Warn,
+        code: Some(if other_proto { "ND3003" } else { "ND3002" }),
         line,
         evidence,
         fix: numeric_fixes(state, index, n, proto, pods, same, &undeclared),
@@ -302,6 +309,7 @@ fn named(
         );
         return Finding {
             status: Status::Fail,
+            code: Some("ND3001"),
             line,
             evidence,
             fix,
@@ -310,6 +318,7 @@ fn named(
     if !duplicated.is_empty() {
         return Finding {
             status: Status::Warn,
+            code: Some("ND3004"),
             line: format!(
                 "{label}: port name {name} is declared by several containers of {}",
                 listed(&duplicated)
@@ -554,6 +563,7 @@ fn unresolved_fixes(
 fn pass(line: String) -> Finding {
     Finding {
         status: Status::Pass,
+        code: None,
         line,
         evidence: Vec::new(),
         fix: Vec::new(),
@@ -832,5 +842,32 @@ mod tests {
         let o = run(&state("shop", "web", &yaml));
         assert_eq!(o.status, Status::Pass);
         assert!(o.evidence.iter().any(|e| e.kind == "PortVaries"));
+    }
+
+    /// Each port finding carries its code (src/codes.rs): the numeric port declared under
+    /// another protocol (ND3003) and a port name two containers declare (ND3004).
+    #[test]
+    fn findings_carry_their_codes() {
+        let yaml = format!(
+            "{}{}",
+            svc("{port: 514, targetPort: 514, protocol: UDP}"),
+            pod("web-1", "{containerPort: 514, protocol: TCP}"),
+        );
+        let o = run(&state("shop", "web", &yaml));
+        assert_eq!(
+            (o.status, o.code),
+            (Status::Warn, Some("ND3003")),
+            "{}",
+            o.summary
+        );
+        let twice = "---\nkind: Pod\nmetadata: {name: web-1, namespace: shop, labels: {app: web}}\nspec:\n  containers:\n  - {name: app, ports: [{name: http, containerPort: 8080}]}\n  - {name: proxy, ports: [{name: http, containerPort: 15001}]}\n";
+        let yaml = format!("{}{twice}", svc("{port: 80, targetPort: http}"));
+        let o = run(&state("shop", "web", &yaml));
+        assert_eq!(
+            (o.status, o.code),
+            (Status::Warn, Some("ND3004")),
+            "{}",
+            o.summary
+        );
     }
 }

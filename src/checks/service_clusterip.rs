@@ -26,6 +26,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     let mut evidence = Vec::new();
     let mut fixes = Vec::new();
     let mut worst = Status::Pass;
+    let mut code = None;
     let mut lines = Vec::new();
     for planned in &plan.targets {
         let Purpose::ClusterIp {
@@ -46,7 +47,10 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         evidence.push(e);
         worst = worst.max(status);
         lines.push(line);
-        fixes.extend(fix);
+        if let Some((c, fix)) = fix {
+            code = code.or(Some(c));
+            fixes.push(fix);
+        }
     }
     if lines.is_empty() {
         return Outcome::skip(
@@ -73,7 +77,11 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     let summary = lines.join("; ");
     let mut outcome = match worst {
         Status::Pass => Outcome::pass(summary),
-        _ => Outcome::fail(summary),
+        _ => {
+            let mut o = Outcome::fail(summary);
+            o.code = code;
+            o
+        }
     };
     if worst == Status::Error {
         outcome.status = Status::Error;
@@ -82,8 +90,11 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     outcome.evidence(evidence).fix(fixes)
 }
 
+/// A failure's code and fix.
+type Failed = (&'static str, String);
+
 /// What the connects to one ClusterIP port add up to: the evidence, the status, the line, and the
-/// fix when they failed; `None` when the agent reported nothing.
+/// finding's code and fix when they failed; `None` when the agent reported nothing.
 fn connects(
     state: &ClusterState,
     records: &[&crate::wire::SocketLine],
@@ -91,7 +102,7 @@ fn connects(
     ip: &str,
     protocol: &str,
     (node, node_name): (&str, &str),
-) -> Option<(Evidence, Status, String, Option<String>)> {
+) -> Option<(Evidence, Status, String, Option<Failed>)> {
     let first_record = records.first()?;
     // By the verdict's word: the tally reads alphabetically.
     let mut counts: BTreeMap<&str, (Verdict, usize)> = BTreeMap::new();
@@ -133,11 +144,11 @@ fn connects(
                 state.service_name
             ))
         );
-        return Some((e, Status::Fail, line, Some(fix)));
+        return Some((e, Status::Fail, line, Some(("ND4101", fix))));
     }
     let first = counts.values().next().map(|(v, _)| *v);
     let (line, fix) = failed_connects(first, what, &tally, ip, node, node_name);
-    Some((e, Status::Fail, line, Some(fix)))
+    Some((e, Status::Fail, line, Some(("ND4102", fix))))
 }
 
 /// Every connect to the ClusterIP failed alike: what the proxy on the probe's node does wrong.
@@ -176,5 +187,47 @@ fn failed_connects(
             format!("{what}: {tally}"),
             format!("check routing to the service range from {node}"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Some connects through the ClusterIP fail and others not (ND4101); all fail alike (ND4102).
+    #[test]
+    fn connects_are_judged_with_their_codes() {
+        let state = crate::fixtures::state(
+            "shop",
+            "web",
+            "kind: Service\nmetadata: {name: web, namespace: shop}\nspec: {clusterIP: 10.96.0.20, selector: {app: web}, ports: [{port: 80}]}\n",
+        );
+        let line = |verdict: &str| {
+            serde_json::from_str::<crate::wire::SocketLine>(&format!(
+                r#"{{"kind":"tcp","target":"tcp:10.96.0.20:80","verdict":"{verdict}","evidence":"packets","sent":1,"reply":null,"reply_from":null,"socket":"s","elapsed_ms":1.0,"detail":"d"}}"#
+            ))
+            .unwrap()
+        };
+        let judge = |verdicts: &[&str]| {
+            let lines: Vec<crate::wire::SocketLine> = verdicts.iter().map(|v| line(v)).collect();
+            let records: Vec<&crate::wire::SocketLine> = lines.iter().collect();
+            let at = ("node node-1", "node-1");
+            let (_, status, _, fix) = connects(
+                &state,
+                &records,
+                "10.96.0.20:80/TCP",
+                "10.96.0.20",
+                "TCP",
+                at,
+            )
+            .unwrap();
+            (status, fix.map(|(code, _)| code))
+        };
+        assert_eq!(judge(&["open", "open"]), (Status::Pass, None));
+        assert_eq!(judge(&["open", "dropped"]), (Status::Fail, Some("ND4101")));
+        assert_eq!(
+            judge(&["dropped", "dropped"]),
+            (Status::Fail, Some("ND4102"))
+        );
     }
 }

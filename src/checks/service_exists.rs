@@ -24,6 +24,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             let me = ObjectRef::new("Service", ns, name);
             if let Some(dup) = state.duplicates.iter().find(|d| d.object == me) {
                 return Outcome::warn(format!("{summary}; {}", dup.describe()))
+                    .code("ND1002")
                     .evidence([Evidence::new("Duplicate", dup.describe())
                         .on(me)
                         .field(
@@ -41,6 +42,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             }
             if spec.type_.as_deref() == Some("LoadBalancer") && !state.is_offline() && !lb_address {
                 return Outcome::warn(format!("{summary}; type LoadBalancer but no external address yet: pending (no load-balancer controller?)"))
+                    .code("ND1003")
                     .fix([format!("kubectl describe service {} -n {}   # events of the load-balancer controller", q(name), q(ns))]);
             }
             Outcome::pass(summary)
@@ -146,7 +148,10 @@ fn missing(state: &ClusterState) -> Outcome {
             format!("kubectl get services -n {}", q(ns))
         });
     }
-    Outcome::fail(summary).evidence(evidence).fix(fix)
+    Outcome::fail(summary)
+        .code("ND1001")
+        .evidence(evidence)
+        .fix(fix)
 }
 
 /// Services of the namespace with a similar name: their names, the evidence, what the summary
@@ -270,5 +275,36 @@ mod tests {
         let with_ip =
             format!("{yaml}status: {{loadBalancer: {{ingress: [{{ip: 203.0.113.7}}]}}}}\n");
         assert_eq!(run(&state("shop", "web", &with_ip)).status, Status::Pass);
+    }
+
+    /// Each finding carries its code (src/codes.rs; the runbook's section of that name).
+    #[test]
+    fn findings_carry_their_codes() {
+        assert_eq!(run(&state("shop", "nope", "")).code, Some("ND1001"));
+        let yaml = "kind: Service\nmetadata: {name: web, namespace: shop}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}\n";
+        assert_eq!(run(&state("shop", "web", yaml)).code, Some("ND1003"));
+        let mut s = state(
+            "shop",
+            "web",
+            "kind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n",
+        );
+        let at = |file: &str, document| crate::state::Origin {
+            file: file.to_string(),
+            document,
+        };
+        s.duplicates = std::sync::Arc::new(vec![crate::state::Duplicate {
+            object: ObjectRef::new("Service", "shop", "web"),
+            first: at("a.yaml", 1),
+            last: at("b.yaml", 2),
+        }]);
+        let o = run(&s);
+        assert_eq!((o.status, o.code), (Status::Warn, Some("ND1002")));
+        // A pass has no code, even where a code was set on the way.
+        let ok = state(
+            "shop",
+            "web",
+            "kind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n",
+        );
+        assert_eq!(run(&ok).into_result("service.exists", "").code, None);
     }
 }

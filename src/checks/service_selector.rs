@@ -38,9 +38,13 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
 fn external_name(state: &ClusterState, target: &str) -> Outcome {
     let target = target.trim_end_matches('.');
     if target.is_empty() {
-        return Outcome::fail("ExternalName Service without spec.externalName").fix([
-            fix_service_field(state, "spec.externalName", "the DNS name to alias"),
-        ]);
+        return Outcome::fail("ExternalName Service without spec.externalName")
+            .code("ND1101")
+            .fix([fix_service_field(
+                state,
+                "spec.externalName",
+                "the DNS name to alias",
+            )]);
     }
     if !crate::k8s::is_dns1123_subdomain(target) && target.parse::<IpAddr>().is_err() {
         // The API server refuses such a Service (it validates externalName, less one trailing
@@ -48,6 +52,7 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
         return Outcome::fail(format!(
             "externalName {target:?} is not a DNS name: the API server refuses it (lowercase letters, digits, '-' and '.'; no scheme, port or path)"
         ))
+        .code("ND1102")
         .evidence([Evidence::new("ExternalName", format!("spec.externalName: {target}"))])
         .fix([fix_service_field(state, "spec.externalName", "a DNS name such as db.example.com")]);
     }
@@ -55,6 +60,7 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
         return Outcome::fail(format!(
             "externalName is an IP address ({target}): cluster DNS serves it as a CNAME to a name made of digits, which resolves to nothing"
         ))
+        .code("ND1103")
         .evidence([Evidence::new("ExternalName", format!("spec.externalName: {target}"))])
         .fix([
             format!("make it a selector-less Service (remove type ExternalName, add the port) and an EndpointSlice labelled {SERVICE_NAME_LABEL}={} with address {target}", state.service_name),
@@ -76,6 +82,7 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
                 "ExternalName → {target}, but Service {ns}/{} does not exist",
                 r.name
             ))
+            .code("ND1104")
             .evidence([
                 Evidence::new("ExternalName", format!("spec.externalName: {target}")).on(r.clone()),
             ])
@@ -164,6 +171,7 @@ fn unlabelled(state: &ClusterState, orphans: &[&str]) -> Outcome {
         "selector-less Service: EndpointSlice {} lacks the label {SERVICE_NAME_LABEL}={name}, so kube-proxy and DNS ignore it",
         orphans.join(", ")
     ))
+    .code("ND1105")
     .evidence(evidence)
     .fix(fix)
 }
@@ -202,9 +210,10 @@ fn no_backends(state: &ClusterState) -> Outcome {
         return Outcome::warn(format!(
             "{summary} (normal for leader-election and placeholder Services)"
         ))
+        .code("ND1106")
         .fix(fix);
     }
-    Outcome::fail(summary).fix(fix)
+    Outcome::fail(summary).code("ND1106").fix(fix)
 }
 
 fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, String>) -> Outcome {
@@ -229,13 +238,15 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
             "selector {sel} matches no pods: {} asks for 0 replicas (scaled to zero)",
             state.scaled_to_zero.join(", ")
         ))
+        .code("ND1107")
         .fix([format!(
             "if traffic is expected: kubectl scale {} -n {} --replicas=1",
             q(&state.scaled_to_zero[0].replacen(' ', "/", 1).to_lowercase()),
             q(ns)
         )]);
     }
-    let mut outcome = Outcome::fail(format!("selector {sel} matches no pods in namespace {ns}"));
+    let mut outcome =
+        Outcome::fail(format!("selector {sel} matches no pods in namespace {ns}")).code("ND1108");
     let others = match &state.namespace_pods {
         Fact::Known(p) => p,
         Fact::Unavailable(u) => {
@@ -882,5 +893,47 @@ ports: [{port: 80}]
         let mut s = state("shop", "leader", yaml);
         s.scan = true;
         assert_eq!(run(&s).status, Status::Warn);
+    }
+
+    /// Each finding carries its code (src/codes.rs; the runbook's section of that name).
+    #[test]
+    fn findings_carry_their_codes() {
+        let code = |yaml: &str| {
+            let mut s = state("shop", "x", yaml);
+            s.unlabelled_slices = Fact::Known(Vec::new());
+            s.namespace_pods = Fact::Known(Vec::new());
+            run(&s).code
+        };
+        assert_eq!(
+            code(
+                "kind: Service\nmetadata: {name: x, namespace: shop}\nspec: {type: ExternalName}\n"
+            ),
+            Some("ND1101")
+        );
+        assert_eq!(
+            code(
+                "kind: Service\nmetadata: {name: x, namespace: shop}\nspec: {type: ExternalName, externalName: 'https://db.example.com'}\n"
+            ),
+            Some("ND1102")
+        );
+        assert_eq!(
+            code(
+                "kind: Service\nmetadata: {name: x, namespace: shop}\nspec: {type: ExternalName, externalName: 10.0.0.1}\n"
+            ),
+            Some("ND1103")
+        );
+        // Selector-less, no slices at all: no backends.
+        assert_eq!(
+            code(
+                "kind: Service\nmetadata: {name: x, namespace: shop}\nspec: {ports: [{port: 80}]}\n"
+            ),
+            Some("ND1106")
+        );
+        assert_eq!(
+            code(
+                "kind: Service\nmetadata: {name: x, namespace: shop}\nspec: {selector: {app: x}, ports: [{port: 80}]}\n"
+            ),
+            Some("ND1108")
+        );
     }
 }

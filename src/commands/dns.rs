@@ -58,7 +58,12 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
     let infra = live.dns_infra(ns).await;
     let mut findings: Vec<Finding> = infra
         .into_iter()
-        .map(|(kind, message)| Finding { kind, message })
+        .map(|(kind, message)| Finding {
+            kind,
+            // Facts (the domain, NodeLocal DNSCache) have no code; an unreadable kind does.
+            code: (kind == "Unreadable").then_some("ND9002"),
+            message,
+        })
         .collect();
     for pod in state.pods.known().into_iter().flatten() {
         for cs in pod
@@ -69,6 +74,7 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
             if cs.restart_count > 0 {
                 findings.push(Finding {
                     kind: "DnsPodRestarts",
+                    code: Some("ND5101"),
                     message: format!(
                         "{} container {} restarted {} times{}{} (lookups time out while it restarts)",
                         crate::k8s::describe_pod(pod),

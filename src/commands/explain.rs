@@ -90,6 +90,34 @@ fn page_through_pager(text: &str) -> bool {
 }
 
 /// `explain`: the list of checks, or one page.
+/// `explain ND1108`: one finding's section, then a line naming its check and severity.
+fn finding(id: &str) -> Result<String> {
+    let codes = crate::codes::CODES;
+    let code = crate::codes::find(id).ok_or_else(|| {
+        Error::Usage(format!(
+            "unknown finding code {} (the codes run {}–{}; `kubectl netdoctor explain CHECK` shows each check's)",
+            crate::text::sanitize(id),
+            codes[0].id,
+            codes[codes.len() - 1].id
+        ))
+    })?;
+    let section =
+        crate::codes::section(code).unwrap_or_else(|| format!("{} — {}", code.id, code.title));
+    let severity = match code.severity {
+        crate::codes::Severity::Error => "fails",
+        crate::codes::Severity::Warning => "warns",
+    };
+    let whose = if code.check == "scan" {
+        "in a scan's findings".to_string()
+    } else {
+        format!(
+            "check {} (its whole page: kubectl netdoctor explain {})",
+            code.check, code.check
+        )
+    };
+    Ok(format!("{section}\n\n{} {severity} {whose}.\n", code.id))
+}
+
 pub(crate) fn explain(check: Option<&str>) -> Result<String> {
     let Some(id) = check else {
         let mut out = String::from("Checks of `kubectl netdoctor svc`, in flow order:\n\n");
@@ -102,9 +130,12 @@ pub(crate) fn explain(check: Option<&str>) -> Result<String> {
                 def.title
             ));
         }
-        out.push_str("\nRun `kubectl netdoctor explain <check>` for its runbook page.\n");
+        out.push_str("\nRun `kubectl netdoctor explain <check>` for its runbook page, `kubectl netdoctor explain <code>` (ND1108) for one finding's section.\n");
         return Ok(out);
     };
+    if crate::codes::looks_like(id) {
+        return finding(id);
+    }
     // `explain 4`: the check's number in the flow, as the list shows it.
     let by_number = id
         .parse::<usize>()
@@ -168,6 +199,10 @@ mod tests {
             let Some(id) = name.strip_suffix(".md") else {
                 continue;
             };
+            if name == "scan-findings.md" {
+                // The scan-wide findings' page (crate::codes::SCAN_PAGE): no check of its own.
+                continue;
+            }
             assert!(
                 REGISTRY.iter().any(|d| d.id == id),
                 "checks/{name} has no check"

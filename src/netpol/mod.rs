@@ -991,7 +991,7 @@ impl PolicySet {
         pods: &[PodInfo],
         namespaces: &Namespaces,
         all_namespaces: bool,
-    ) -> Vec<String> {
+    ) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         let mut policies: Vec<&Policy> = self.by_namespace_values().collect();
         policies.sort_by_key(|p| p.id());
@@ -1003,10 +1003,13 @@ impl PolicySet {
                 })
                 .collect();
             if selected.is_empty() {
-                out.push(format!(
-                    "{} selects no pods (podSelector {})",
-                    policy.id(),
-                    policy.pod_selector
+                out.push((
+                    "ND8011",
+                    format!(
+                        "{} selects no pods (podSelector {})",
+                        policy.id(),
+                        policy.pod_selector
+                    ),
                 ));
                 continue;
             }
@@ -1031,11 +1034,14 @@ impl PolicySet {
                             ns_ok && pod_sel.as_ref().is_none_or(|s| s.matches(&p.labels))
                         });
                         if !matches {
-                            out.push(format!(
-                                "{} {} rule {i}: peer {} matches no pod",
-                                policy.id(),
-                                dir.word(),
-                                describe_peer(policy, peer)
+                            out.push((
+                                "ND8012",
+                                format!(
+                                    "{} {} rule {i}: peer {} matches no pod",
+                                    policy.id(),
+                                    dir.word(),
+                                    describe_peer(policy, peer)
+                                ),
                             ));
                         }
                     }
@@ -1046,9 +1052,12 @@ impl PolicySet {
                                     p.ports.iter().any(|(n, _, pr)| n == name && pr == proto)
                                 });
                                 if !declared {
-                                    out.push(format!(
-                                        "{} ingress rule {i}: named port {name}/{proto} is declared by none of the pods it selects",
-                                        policy.id()
+                                    out.push((
+                                        "ND8013",
+                                        format!(
+                                            "{} ingress rule {i}: named port {name}/{proto} is declared by none of the pods it selects",
+                                            policy.id()
+                                        ),
                                     ));
                                 }
                             }

@@ -260,10 +260,12 @@ pub(super) fn render(
     match v.check {
         Some(id) => writeln!(
             out,
-            "{} {} at {}",
+            "{} {} at {}{}",
             p.bold("VERDICT:"),
             p.verdict(v.status),
-            p.bold(id)
+            p.bold(id),
+            // The finding's code: `explain ND1108` says what it means.
+            v.code.map(|c| format!(" ({c})")).unwrap_or_default()
         )?,
         None => writeln!(out, "{} {}", p.bold("VERDICT:"), p.verdict(v.status))?,
     }

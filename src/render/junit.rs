@@ -105,7 +105,8 @@ fn testcase(
             out,
             r#"      <failure message="{}" type="{}">{}</failure>"#,
             escape(&c.summary),
-            c.status.as_str(),
+            // The finding's code (what CI keys on), else the status.
+            c.code.unwrap_or(c.status.as_str()),
             body(&detail)
         )?,
         Status::Warn => {

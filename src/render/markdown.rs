@@ -33,9 +33,10 @@ pub(crate) fn render(items: &[Diagnosis], out: &mut dyn Write) -> std::io::Resul
             writeln!(out)?;
         }
         let v = &d.verdict;
-        let verdict = match v.check {
-            Some(id) => format!("{} at `{id}`", v.status.to_uppercase()),
-            None => v.status.to_uppercase(),
+        let verdict = match (v.check, v.code) {
+            (Some(id), Some(code)) => format!("{} at `{id}` ({code})", v.status.to_uppercase()),
+            (Some(id), None) => format!("{} at `{id}`", v.status.to_uppercase()),
+            (None, _) => v.status.to_uppercase(),
         };
         writeln!(
             out,

@@ -74,6 +74,15 @@ impl Page {
             } else {
                 h.to_uppercase()
             });
+        } else if let Some(h) = line.strip_prefix("### ") {
+            // A finding's section (ND1108 — title): its own line, bold on a terminal.
+            self.flush();
+            self.blank();
+            self.out.push(if self.color {
+                h.bold().to_string()
+            } else {
+                h.to_string()
+            });
         } else if let Some(item) = line.strip_prefix("- ") {
             self.flush();
             self.bullet = true;

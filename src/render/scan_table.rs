@@ -35,10 +35,14 @@ pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()>
         writeln!(out, "\nFindings:")?;
         for f in &r.findings {
             let mark = if f.informational() { "i" } else { "!" };
+            let code = f.code.map(|c| format!(" ({c})")).unwrap_or_default();
             writeln!(
                 out,
                 "{}",
-                super::human::wrap_plain(&format!("  {mark} "), &sanitize(&f.message))
+                super::human::wrap_plain(
+                    &format!("  {mark} "),
+                    &format!("{}{code}", sanitize(&f.message))
+                )
             )?;
         }
     }
