@@ -42,42 +42,16 @@ const TLS: &str = "spec:\n  tls:\n  - hosts: [shop.example.com]\n    secretName:
 
 /// The healthy Ingress scenario with a TLS section and `extra` objects, live and offline.
 fn run(extra: &str, forbid_secrets: bool) -> (Output, Output) {
-    let dir = repo().join("tests/scenarios/ingress-healthy");
     let add_tls = |text: String| {
-        text.replacen(
+        let with = text.replacen(
             "spec:\n  ingressClassName: nginx\n",
             &format!("{TLS}  ingressClassName: nginx\n"),
             1,
-        )
+        );
+        assert!(with.contains("secretName: shop-tls"));
+        with
     };
-    let manifests = add_tls(std::fs::read_to_string(dir.join("manifests.yaml")).unwrap());
-    let cluster = add_tls(std::fs::read_to_string(dir.join("cluster.yaml")).unwrap());
-    assert!(manifests.contains("secretName: shop-tls") && cluster.contains("secretName: shop-tls"));
-    let api = FakeApi::new();
-    for text in [&manifests, &cluster] {
-        api.load_yaml(text).unwrap();
-    }
-    if !extra.is_empty() {
-        api.load_yaml(extra).unwrap();
-    }
-    if forbid_secrets {
-        api.forbid("get", "secrets", Some("shop"));
-    }
-    let server = api.start();
-    let live = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
-        .kubeconfig(&server, None)
-        .run();
-    assert!(
-        server
-            .requests()
-            .iter()
-            .all(|r| r.path != "/api/v1/namespaces/shop/secrets"),
-        "secrets are read by name, never listed"
-    );
-    let offline_run = Run::new(["svc", "web", "-n", "shop", "-o", "json", "-f"]);
-    let path = offline_run.write("all.yaml", &format!("{manifests}\n---\n{extra}"));
-    let offline = offline_run.arg(path.display().to_string()).run();
-    (live, offline)
+    edited(&add_tls, extra, forbid_secrets)
 }
 
 fn ingress_check(out: &Output) -> serde_json::Value {
@@ -539,8 +513,8 @@ fn a_mistyped_ingress_or_pod_is_answered_with_the_near_name() {
 }
 
 /// The healthy Ingress scenario with `edit` applied to both files (and `extra` objects added),
-/// live and offline.
-fn edited(edit: &dyn Fn(String) -> String, extra: &str) -> (Output, Output) {
+/// live and offline; secrets are read by name, never listed.
+fn edited(edit: &dyn Fn(String) -> String, extra: &str, forbid_secrets: bool) -> (Output, Output) {
     let dir = repo().join("tests/scenarios/ingress-healthy");
     let manifests = edit(std::fs::read_to_string(dir.join("manifests.yaml")).unwrap());
     let cluster = edit(std::fs::read_to_string(dir.join("cluster.yaml")).unwrap());
@@ -550,10 +524,20 @@ fn edited(edit: &dyn Fn(String) -> String, extra: &str) -> (Output, Output) {
             api.load_yaml(text).unwrap();
         }
     }
+    if forbid_secrets {
+        api.forbid("get", "secrets", Some("shop"));
+    }
     let server = api.start();
     let live = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
         .kubeconfig(&server, None)
         .run();
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.path != "/api/v1/namespaces/shop/secrets"),
+        "secrets are read by name, never listed"
+    );
     let offline_run = Run::new(["svc", "web", "-n", "shop", "-o", "json", "-f"]);
     let path = offline_run.write("all.yaml", &format!("{manifests}\n---\n{extra}"));
     let offline = offline_run.arg(path.display().to_string()).run();
@@ -583,11 +567,12 @@ fn ingress_findings_carry_their_codes() {
     let (live, _) = edited(
         &|t| t.replace("    ingress: [{ip: 203.0.113.10}]", "    ingress: []"),
         "",
+        false,
     );
     want(&live, "warn", "ND6001");
     // A second Ingress claims the same host and path.
     let other = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web-copy, namespace: shop}\nspec:\n  ingressClassName: nginx\n  rules:\n  - host: shop.example.com\n    http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n";
-    let (_, offline) = edited(&|t| t, other);
+    let (_, offline) = edited(&|t| t, other, false);
     want(&offline, "warn", "ND6002");
     // Offline, a class-less Ingress gets the default class — and two claim to be it.
     let second_default = "apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata:\n  name: nginx-b\n  annotations: {ingressclass.kubernetes.io/is-default-class: \"true\"}\nspec: {controller: k8s.io/ingress-nginx}\n";
@@ -597,6 +582,7 @@ fn ingress_findings_carry_their_codes() {
                 .replace("is-default-class: \"false\"", "is-default-class: \"true\"")
         },
         second_default,
+        false,
     );
     want(&offline, "warn", "ND6004");
     // The legacy annotation with a value no known controller answers to.
@@ -608,6 +594,7 @@ fn ingress_findings_carry_their_codes() {
             )
         },
         "",
+        false,
     );
     want(&offline, "warn", "ND6005");
     // A class whose controller the tool does not know.
@@ -619,6 +606,7 @@ fn ingress_findings_carry_their_codes() {
             )
         },
         "",
+        false,
     );
     want(&live, "warn", "ND6007");
     // TLS secrets: no key; a certificate that is no certificate.

@@ -362,7 +362,7 @@ spec: {endpointSelector: {}}
         .run();
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("WARN  netpol.allows"), "{}", out.stdout);
-    let j = Run::new([
+    let args = [
         "svc",
         "cart",
         "-n",
@@ -371,16 +371,9 @@ spec: {endpointSelector: {}}
         "pod/frontend",
         "-o",
         "json",
-    ])
-    .kubeconfig(&server, None)
-    .run()
-    .json();
-    let check = j["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "netpol.allows")
-        .unwrap();
+    ];
+    let j = Run::new(args).kubeconfig(&server, None).run().json();
+    let check = crate::support::check_of(&j, "netpol.allows");
     assert_eq!(check["code"], "ND8002", "{check:#}");
     assert!(
         out.stdout.contains(
@@ -820,14 +813,7 @@ fn without_from_the_named_clients_near_miss_comes_first() {
 #[test]
 fn netpol_findings_carry_their_codes() {
     let netpol = |out: &crate::support::Output| {
-        let j = out.json();
-        let c = j["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == "netpol.allows")
-            .unwrap()
-            .clone();
+        let c = crate::support::check_of(&out.json(), "netpol.allows").clone();
         (
             c["status"].as_str().unwrap().to_string(),
             c["code"].as_str().map(String::from),

@@ -49,6 +49,16 @@ impl Output {
 }
 
 /// The status of one check in a parsed `-o json` Diagnosis ("" when it is not listed).
+/// The check `id` of a Diagnosis document (panics when it has none).
+pub(crate) fn check_of<'a>(j: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    j["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in {j:#}"))
+}
+
 pub(crate) fn check_status_of(j: &serde_json::Value, id: &str) -> String {
     j["checks"]
         .as_array()
