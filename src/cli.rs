@@ -181,6 +181,10 @@ pub(crate) const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "CI before deploy, warnings fail too",
                 "kubectl netdoctor scan -A -f rendered/ --strict",
             ),
+            (
+                "Known findings reported, never failing the run",
+                "kubectl netdoctor scan -n shop --ignore ND6004,ND9001",
+            ),
         ],
     ),
     (
@@ -355,9 +359,8 @@ pub(crate) struct SvcArgs {
     pub filenames: Vec<PathBuf>,
     #[command(flatten)]
     pub probe: ProbeArgs,
-    /// Treat warnings as failures (exit 1).
-    #[arg(long)]
-    pub strict: bool,
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// The client whose traffic to judge: pod/NAME (a real pod in the namespace; pod/NS/NAME
     /// elsewhere; offline also a workload's name), deploy/NAME, sts/NAME or ds/NAME (a ready pod
     /// of it, named in the report), or ns/NAMESPACE (a would-be client there, with --labels).
@@ -446,13 +449,42 @@ pub(crate) struct DnsArgs {
     pub flow: FlowArgs,
 }
 
+/// What fails a run, and which findings are ignored: CI's handles (svc, scan, ingress, dns).
+#[derive(Debug, Args)]
+pub(crate) struct GateArgs {
+    /// Treat warnings as failures (exit 1): the same as --fail-on warn.
+    #[arg(long, conflicts_with = "fail_on")]
+    pub strict: bool,
+    /// The lowest status that fails the run (exit 1): fail (the default) or warn.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub fail_on: Option<FailOn>,
+    /// Finding codes to ignore, comma-separated or repeated (ND6004,ND9001): each is reported
+    /// as suppressed, counted, and never fails the run. An object's annotation
+    /// netdoctor.io/ignore: "ND6004 # why" does the same for the findings about it.
+    #[arg(long, value_name = "CODES", value_delimiter = ',', value_parser = crate::codes::parse_code)]
+    pub ignore: Vec<&'static str>,
+}
+
+impl GateArgs {
+    /// Whether warnings fail the run.
+    pub(crate) fn warnings_fail(&self) -> bool {
+        self.strict || self.fail_on == Some(FailOn::Warn)
+    }
+}
+
+/// `--fail-on`: the lowest status that fails a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FailOn {
+    Fail,
+    Warn,
+}
+
 /// What the commands that run Services' flows take besides their target: --strict, the probe's
 /// flags, --show-skipped.
 #[derive(Debug, Args)]
 pub(crate) struct FlowArgs {
-    /// Treat warnings as failures (exit 1).
-    #[arg(long)]
-    pub strict: bool,
+    #[command(flatten)]
+    pub gate: GateArgs,
     #[command(flatten)]
     pub probe: ProbeArgs,
     /// List every check skipped because an earlier one failed (by default one line says how many).
@@ -471,9 +503,8 @@ pub(crate) struct ScanArgs {
     /// Scan manifests instead of a live cluster.
     #[arg(short = 'f', long = "filename", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
     pub filenames: Vec<PathBuf>,
-    /// Treat warnings as failures (exit 1).
-    #[arg(long)]
-    pub strict: bool,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -557,7 +588,7 @@ mod tests {
         let help = super::help_text(&help);
         assert!(
             help.trim_end().ends_with(
-                "Examples:\n  # CI after deploy: a JUnit report, exit 1 on any failure\n  kubectl netdoctor scan -n shop -o junit\n\n  # CI before deploy, warnings fail too\n  kubectl netdoctor scan -A -f rendered/ --strict"
+                "Examples:\n  # CI after deploy: a JUnit report, exit 1 on any failure\n  kubectl netdoctor scan -n shop -o junit\n\n  # CI before deploy, warnings fail too\n  kubectl netdoctor scan -A -f rendered/ --strict\n\n  # Known findings reported, never failing the run\n  kubectl netdoctor scan -n shop --ignore ND6004,ND9001"
             ),
             "{help}"
         );

@@ -422,6 +422,23 @@ pub(crate) fn looks_like(s: &str) -> bool {
     s.len() == 6 && s[..2].eq_ignore_ascii_case("ND") && s[2..].bytes().all(|b| b.is_ascii_digit())
 }
 
+/// `--ignore`'s values: a known code, any case, surrounding spaces allowed.
+pub(crate) fn parse_code(s: &str) -> Result<&'static str, String> {
+    let s = s.trim();
+    find(s).map(|c| c.id).ok_or_else(|| {
+        let what = crate::text::sanitize(s);
+        if looks_like(s) {
+            format!(
+                "unknown finding code {what} (the codes run {}–{}; `kubectl netdoctor explain CHECK` lists each check's)",
+                CODES[0].id,
+                CODES[CODES.len() - 1].id
+            )
+        } else {
+            format!("{what} is not a finding code (ND and four digits, as ND1108)")
+        }
+    })
+}
+
 /// The page of the findings that belong to no check (ND9xxx: scan-wide).
 pub(crate) const SCAN_PAGE: &str = include_str!("../checks/scan-findings.md");
 

@@ -42,6 +42,7 @@ mod report;
 mod scan;
 mod source;
 mod state;
+mod suppress;
 mod text;
 mod tls;
 mod wire;

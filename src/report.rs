@@ -105,8 +105,46 @@ pub struct CheckResult {
     /// The finding's code (`ND1108`) when the check failed or warned (`explain CODE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
+    /// Ignored by `--ignore` or an annotation: still reported, no longer failing the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppressed>,
     #[serde(skip)]
     pub skip_kind: Option<SkipKind>,
+}
+
+/// Why a finding is ignored (crate::suppress).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Suppressed {
+    /// `flag` (`--ignore`) or `annotation` (`netdoctor.io/ignore` on `object`).
+    pub by: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    /// The annotation's words after `#`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Suppressed {
+    /// "--ignore", or "annotation on Ingress shop/web: the edge terminates TLS".
+    pub(crate) fn describe(&self) -> String {
+        let mut out = match (&self.object, self.by) {
+            (_, "flag") => "--ignore".to_string(),
+            (Some(o), _) => format!(
+                "annotation on {} {}{}",
+                o.kind,
+                o.namespace
+                    .as_deref()
+                    .map(|n| format!("{n}/"))
+                    .unwrap_or_default(),
+                o.name
+            ),
+            (None, by) => by.to_string(),
+        };
+        if let Some(r) = &self.reason {
+            out.push_str(&format!(": {r}"));
+        }
+        out
+    }
 }
 
 /// The check outcome before it is stamped with its id and title.
@@ -184,6 +222,7 @@ impl Outcome {
             code: matches!(self.status, Status::Fail | Status::Warn)
                 .then_some(self.code)
                 .flatten(),
+            suppressed: None,
             skip_kind,
         }
     }
@@ -238,6 +277,31 @@ impl Diagnosis {
         }
     }
 
+    /// Ignores the findings of these codes (`--ignore`): marked, and no longer the verdict.
+    pub(crate) fn suppress(&mut self, codes: &[&str]) {
+        for c in &mut self.checks {
+            if c.suppressed.is_none() && c.code.is_some_and(|code| codes.contains(&code)) {
+                c.suppressed = Some(Suppressed {
+                    by: "flag",
+                    object: None,
+                    reason: None,
+                });
+            }
+        }
+        self.verdict = verdict(&self.checks);
+    }
+
+    /// The findings ignored, as "ND1108 (--ignore)".
+    pub(crate) fn suppressed(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter_map(|c| {
+                let s = c.suppressed.as_ref()?;
+                Some(format!("{} ({})", c.code.unwrap_or(c.id), s.describe()))
+            })
+            .collect()
+    }
+
     /// Whether a check could not run for a reason that leaves the diagnosis incomplete.
     pub(crate) fn incomplete(&self) -> bool {
         self.checks.iter().any(|c| {
@@ -248,10 +312,10 @@ impl Diagnosis {
 
     /// DESIGN §2: 1 if a check failed (or warned, under `--strict`), else 3 if incomplete, else 0.
     pub(crate) fn exit_code(&self, strict: bool) -> u8 {
-        let failed = self
-            .checks
-            .iter()
-            .any(|c| c.status == Status::Fail || (strict && c.status == Status::Warn));
+        let failed = self.checks.iter().any(|c| {
+            c.suppressed.is_none()
+                && (c.status == Status::Fail || (strict && c.status == Status::Warn))
+        });
         if failed {
             exit::FAILED
         } else if self.incomplete() {
@@ -277,7 +341,7 @@ fn verdict(checks: &[CheckResult]) -> Verdict {
         let named = c.root_cause.and_then(|id| {
             checks
                 .iter()
-                .find(|r| r.id == id && r.status == Status::Fail)
+                .find(|r| r.id == id && r.status == Status::Fail && r.suppressed.is_none())
         });
         let c = named.unwrap_or(c);
         Verdict {
@@ -288,6 +352,9 @@ fn verdict(checks: &[CheckResult]) -> Verdict {
             fix: c.fix.clone(),
         }
     };
+    // A finding the user ignored is not the verdict.
+    let all = checks;
+    let checks: Vec<&CheckResult> = checks.iter().filter(|c| c.suppressed.is_none()).collect();
     if let Some(c) = checks.iter().find(|c| c.status == Status::Fail) {
         return pick(c, "fail");
     }
@@ -310,11 +377,23 @@ fn verdict(checks: &[CheckResult]) -> Verdict {
     if let Some(c) = checks.iter().find(|c| c.status == Status::Warn) {
         return pick(c, "warn");
     }
+    let ignored: Vec<&str> = all
+        .iter()
+        .filter(|c| c.suppressed.is_some())
+        .filter_map(|c| c.code)
+        .collect();
     Verdict {
         status: "pass",
         check: None,
         code: None,
-        summary: "every check that ran passed".to_string(),
+        summary: if ignored.is_empty() {
+            "every check that ran passed".to_string()
+        } else {
+            format!(
+                "every check that ran passed, but for what is ignored: {}",
+                ignored.join(", ")
+            )
+        },
         fix: Vec::new(),
     }
 }
@@ -391,6 +470,12 @@ pub(crate) struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
     pub message: String,
+    /// The object it is about (its annotation may ignore it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    /// Ignored by `--ignore` or an annotation: still reported and counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppressed>,
 }
 
 impl Finding {
@@ -408,6 +493,8 @@ pub(crate) struct Summary {
     pub warn: usize,
     pub fail: usize,
     pub incomplete: usize,
+    /// Findings ignored (checks and scan-wide findings), never silently dropped.
+    pub suppressed: usize,
 }
 
 /// The `scan` document (DESIGN §4).
@@ -434,6 +521,7 @@ impl Summary {
             ..Default::default()
         };
         for d in items {
+            s.suppressed += d.checks.iter().filter(|c| c.suppressed.is_some()).count();
             match d.verdict.status {
                 "pass" => s.pass += 1,
                 "warn" => s.warn += 1,
@@ -446,6 +534,29 @@ impl Summary {
 }
 
 impl ScanReport {
+    /// Ignores the findings of these codes (`--ignore`) in every Service and among the
+    /// scan-wide findings, and counts what is suppressed.
+    pub(crate) fn suppress(&mut self, codes: &[&str]) {
+        for d in &mut self.items {
+            d.suppress(codes);
+        }
+        for f in &mut self.findings {
+            if f.suppressed.is_none() && f.code.is_some_and(|c| codes.contains(&c)) {
+                f.suppressed = Some(Suppressed {
+                    by: "flag",
+                    object: None,
+                    reason: None,
+                });
+            }
+        }
+        self.summary = Summary::of(&self.items);
+        self.summary.suppressed += self
+            .findings
+            .iter()
+            .filter(|f| f.suppressed.is_some())
+            .count();
+    }
+
     /// 1 if any Service failed (or warned, under --strict), else 3 if any is incomplete, else 0.
     pub(crate) fn exit_code(&self, strict: bool) -> u8 {
         use crate::error::exit;

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::netpol::{Namespaces, PodInfo, PolicySet};
 use crate::report::API_VERSION;
 use crate::state::snapshot::Snapshot;
-use crate::state::{Fact, SourceKind};
+use crate::state::{Fact, ObjectRef, SourceKind};
 
 pub(crate) use crate::report::{Finding, ScanReport, Summary};
 
@@ -63,6 +63,8 @@ pub(crate) fn analyse(
             kind: "DuplicateObject",
             code: Some("ND9001"),
             message: dup.describe(),
+            object: Some(dup.object.clone()),
+            suppressed: None,
         });
     }
     for (kind, u) in &snap.unavailable {
@@ -70,6 +72,8 @@ pub(crate) fn analyse(
             kind: "Unreadable",
             code: Some("ND9002"),
             message: format!("{kind}: {}", u.reason()),
+            object: None,
+            suppressed: None,
         });
     }
     if let Fact::Unavailable(u) = &snap.namespaces_fact {
@@ -77,8 +81,15 @@ pub(crate) fn analyse(
             kind: "Unreadable",
             code: Some("ND9002"),
             message: format!("namespaces: {}", u.reason()),
+            object: None,
+            suppressed: None,
         });
     }
+    crate::suppress::findings(&mut findings, &|o| {
+        crate::suppress::meta_in_snapshot(snap, o)
+    });
+    let mut summary = summary;
+    summary.suppressed += findings.iter().filter(|f| f.suppressed.is_some()).count();
     Ok(ScanReport {
         api_version: API_VERSION,
         kind: "ScanReport",
@@ -127,6 +138,8 @@ fn policy_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
                 kind: "InvalidNetworkPolicy",
                 code: Some("ND8001"),
                 message: e.to_string(),
+                object: None,
+                suppressed: None,
             }];
         }
     };
@@ -138,10 +151,14 @@ fn policy_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
     let nss = Namespaces::of(&snap.namespaces, false);
     set.lint(&pods, &nss, scope_ns.is_none())
         .into_iter()
-        .map(|(code, message)| Finding {
+        .map(|(code, policy, message)| Finding {
             kind: "NetworkPolicy",
             code: Some(code),
             message,
+            object: policy
+                .split_once('/')
+                .map(|(ns, name)| ObjectRef::new("NetworkPolicy", ns, name)),
+            suppressed: None,
         })
         .collect()
 }
@@ -169,6 +186,8 @@ fn ingress_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
                         "Ingress {ins}/{iname} routes to Service {}, which does not exist",
                         b.name
                     ),
+                    object: Some(ObjectRef::new("Ingress", &ins, &iname)),
+                    suppressed: None,
                 });
                 continue;
             };
@@ -192,6 +211,8 @@ fn ingress_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
                         "Ingress {ins}/{iname} routes to a port Service {} does not have",
                         b.name
                     ),
+                    object: Some(ObjectRef::new("Ingress", &ins, &iname)),
+                    suppressed: None,
                 });
             }
         }

@@ -22,3 +22,4 @@ mod reach;
 mod real;
 mod scan;
 mod scenarios;
+mod suppression;

@@ -181,6 +181,7 @@ pub(crate) fn api_failed_before_probe(state: &ClusterState) -> bool {
 pub(crate) fn diagnose_api(state: &ClusterState) -> crate::report::Diagnosis {
     let mut checks = run_all(state);
     checks.retain(|c| find(c.id).is_some_and(|def| def.needs == Needs::Api));
+    crate::suppress::checks(&mut checks, state);
     crate::report::Diagnosis::new(target_of(state), state.source, checks)
 }
 
@@ -192,8 +193,11 @@ fn target_of(state: &ClusterState) -> crate::report::Target {
     }
 }
 
+/// The checks of a Service's flow, the findings its annotations ignore marked (crate::suppress).
 pub(crate) fn diagnose(state: &ClusterState) -> crate::report::Diagnosis {
-    crate::report::Diagnosis::new(target_of(state), state.source, run_all(state))
+    let mut checks = run_all(state);
+    crate::suppress::checks(&mut checks, state);
+    crate::report::Diagnosis::new(target_of(state), state.source, checks)
 }
 
 /// A read that failed, said where a conclusion depended on it: "could not read X (why): the

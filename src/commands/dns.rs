@@ -63,6 +63,8 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
             // Facts (the domain, NodeLocal DNSCache) have no code; an unreadable kind does.
             code: (kind == "Unreadable").then_some("ND9002"),
             message,
+            object: None,
+            suppressed: None,
         })
         .collect();
     for pod in state.pods.known().into_iter().flatten() {
@@ -88,10 +90,19 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
                             .map(|r| format!(", now {r}"))
                             .unwrap_or_default()
                     ),
+                    object: Some(crate::state::ObjectRef::new(
+                        "Pod",
+                        pod.metadata.namespace.as_deref().unwrap_or(ns),
+                        crate::k8s::name_of(&pod.metadata),
+                    )),
+                    suppressed: None,
                 });
             }
         }
     }
+    crate::suppress::findings(&mut findings, &|o| {
+        crate::suppress::meta_in_state(&state, o).cloned()
+    });
     let items = vec![d];
     let report = ScanReport {
         api_version: API_VERSION,
@@ -103,6 +114,6 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
         items,
         findings,
     };
-    let code = print_flows(settings, &report, args.flow.strict, args.flow.show_skipped)?;
+    let code = print_flows(settings, report, &args.flow.gate, args.flow.show_skipped)?;
     Ok(interrupted.map_or(code, |s| ExitCode::from(s.exit_code())))
 }

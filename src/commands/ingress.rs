@@ -46,7 +46,7 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> 
         findings: Vec::new(),
         summary,
     };
-    let code = print_flows(settings, &report, args.flow.strict, args.flow.show_skipped)?;
+    let code = print_flows(settings, report, &args.flow.gate, args.flow.show_skipped)?;
     Ok(interrupted.map_or(code, |s| ExitCode::from(s.exit_code())))
 }
 

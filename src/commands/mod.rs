@@ -144,14 +144,16 @@ pub(crate) fn render_options(
 /// Renders a report of several flows (`dns`, `ingress`) on stdout and gives its exit code.
 pub(crate) fn print_flows(
     settings: &Settings,
-    report: &ScanReport,
-    strict: bool,
+    mut report: ScanReport,
+    gate: &crate::cli::GateArgs,
     show_skipped: bool,
 ) -> Result<ExitCode> {
+    report.suppress(&gate.ignore);
+    let strict = gate.warnings_fail();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     delivered(
         crate::render::flows(
-            report,
+            &report,
             render_options(settings, strict, show_skipped),
             &mut out,
         )
@@ -172,9 +174,11 @@ pub(crate) fn delivered(written: std::io::Result<()>) -> Result<()> {
 /// Renders a report on stdout (buffered) and gives its exit code.
 pub(crate) fn print_report(
     settings: &Settings,
-    report: &ScanReport,
-    strict: bool,
+    report: &mut ScanReport,
+    gate: &crate::cli::GateArgs,
 ) -> Result<ExitCode> {
+    report.suppress(&gate.ignore);
+    let strict = gate.warnings_fail();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     delivered(
         crate::render::scan(report, settings.output, strict, &mut out).and_then(|()| out.flush()),

@@ -33,9 +33,9 @@ pub(crate) async fn run(settings: &Settings, args: &ScanArgs) -> Result<ExitCode
         .as_deref()
         .map_or("all namespaces".to_string(), |n| format!("namespace {n}"));
     let started = std::time::Instant::now();
-    let report = analyse(&snap, scope_ns.as_deref(), args.selector.as_deref(), &scope)?;
+    let mut report = analyse(&snap, scope_ns.as_deref(), args.selector.as_deref(), &scope)?;
     let judged = started.elapsed();
-    let code = print_report(settings, &report, args.strict)?;
+    let code = print_report(settings, &mut report, &args.gate)?;
     if settings.verbose > 0 {
         eprintln!(
             "netdoctor: judged {} Services in {} ms, rendered in {} ms",

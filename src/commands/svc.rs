@@ -82,12 +82,14 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
         }
         state
     };
-    let diagnosis = checks::diagnose(&state);
+    let mut diagnosis = checks::diagnose(&state);
+    diagnosis.suppress(&args.gate.ignore);
+    let strict = args.gate.warnings_fail();
     let mut stdout = std::io::stdout().lock();
     super::delivered(
         render::diagnosis(
             &diagnosis,
-            super::render_options(settings, args.strict, args.show_skipped),
+            super::render_options(settings, strict, args.show_skipped),
             &mut stdout,
         )
         .and_then(|()| stdout.flush()),
@@ -96,5 +98,5 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
     if let Some(signal) = interrupted {
         return Ok(ExitCode::from(signal.exit_code()));
     }
-    Ok(ExitCode::from(diagnosis.exit_code(args.strict)))
+    Ok(ExitCode::from(diagnosis.exit_code(strict)))
 }

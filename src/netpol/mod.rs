@@ -991,7 +991,7 @@ impl PolicySet {
         pods: &[PodInfo],
         namespaces: &Namespaces,
         all_namespaces: bool,
-    ) -> Vec<(&'static str, String)> {
+    ) -> Vec<(&'static str, String, String)> {
         let mut out = Vec::new();
         let mut policies: Vec<&Policy> = self.by_namespace_values().collect();
         policies.sort_by_key(|p| p.id());
@@ -1005,6 +1005,7 @@ impl PolicySet {
             if selected.is_empty() {
                 out.push((
                     "ND8011",
+                    policy.id(),
                     format!(
                         "{} selects no pods (podSelector {})",
                         policy.id(),
@@ -1036,6 +1037,7 @@ impl PolicySet {
                         if !matches {
                             out.push((
                                 "ND8012",
+                                policy.id(),
                                 format!(
                                     "{} {} rule {i}: peer {} matches no pod",
                                     policy.id(),
@@ -1054,6 +1056,7 @@ impl PolicySet {
                                 if !declared {
                                     out.push((
                                         "ND8013",
+                                        policy.id(),
                                         format!(
                                             "{} ingress rule {i}: named port {name}/{proto} is declared by none of the pods it selects",
                                             policy.id()

@@ -43,7 +43,7 @@ pub(crate) fn render(f: &Failed, format: OutputFormat, out: &mut dyn Write) -> s
             "scope": format!("namespace {}", f.namespace),
             "items": [],
             "findings": [{"kind": "Error", "message": message}],
-            "summary": {"services": 0, "pass": 0, "warn": 0, "fail": 0, "incomplete": 1},
+            "summary": {"services": 0, "pass": 0, "warn": 0, "fail": 0, "incomplete": 1, "suppressed": 0},
             "error": error,
         }),
         "path" => {

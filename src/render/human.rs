@@ -130,6 +130,14 @@ impl Paint {
 }
 
 impl Paint {
+    /// A status as `status` shows it, without colour.
+    fn plain_status(&self, s: Status) -> String {
+        Paint {
+            color: false,
+            ..*self
+        }
+        .status(s)
+    }
     fn status(&self, s: Status) -> String {
         let (mark, word) = match s {
             Status::Pass => ("✔", "PASS"),
@@ -274,6 +282,12 @@ pub(super) fn render(
         writeln!(out, "  {}", p.bold("Fix:"))?;
         fix_block(&p, &v.fix, 4, out)?;
     }
+    let ignored = d.suppressed();
+    if !ignored.is_empty() {
+        // Counted, never silently dropped.
+        let line = format!("Ignored: {}", ignored.join(", "));
+        writeln!(out, "{}", p.wrap("  ", 2, 2, &sanitize(&line)))?;
+    }
     Ok(())
 }
 
@@ -354,13 +368,22 @@ fn check(
     show_fix: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let prefix = format!("{} {:<width$}  ", p.status(c.status), c.id);
+    // An ignored finding keeps its line, dimmed, saying who ignored it.
+    let (status, summary) = match &c.suppressed {
+        Some(s) => (
+            p.dim(&p.plain_status(c.status)),
+            format!(
+                "ignored ({}, {}): {}",
+                c.code.unwrap_or(c.id),
+                s.describe(),
+                c.summary
+            ),
+        ),
+        None => (p.status(c.status), c.summary.clone()),
+    };
+    let prefix = format!("{status} {:<width$}  ", c.id);
     let lead = 8 + width + 2;
-    writeln!(
-        out,
-        "{}",
-        p.wrap(&prefix, lead, lead, &sanitize(&c.summary))
-    )?;
+    writeln!(out, "{}", p.wrap(&prefix, lead, lead, &sanitize(&summary)))?;
     let indent = " ".repeat(9);
     // A screenful: ten thousand policies must not become three million lines (JSON keeps all).
     let shown = &c.evidence[..c.evidence.len().min(MAX_EVIDENCE)];

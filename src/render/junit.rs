@@ -35,17 +35,19 @@ pub(crate) fn render(
     strict: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let count = |pred: &dyn Fn(Status) -> bool| {
+    // An ignored finding is a skipped test case: reported, never a failure.
+    let count = |pred: &dyn Fn(Status, bool) -> bool| {
         items
             .iter()
             .flat_map(|d| &d.checks)
-            .filter(|c| pred(c.status))
+            .filter(|c| pred(c.status, c.suppressed.is_some()))
             .count()
     };
-    let tests = count(&|_| true);
-    let failures = count(&|s| s == Status::Fail || (strict && s == Status::Warn));
-    let errors = count(&|s| s == Status::Error);
-    let skipped = count(&|s| s == Status::Skip);
+    let tests = count(&|_, _| true);
+    let failures =
+        count(&|s, ignored| !ignored && (s == Status::Fail || (strict && s == Status::Warn)));
+    let errors = count(&|s, _| s == Status::Error);
+    let skipped = count(&|s, ignored| s == Status::Skip || (ignored && s != Status::Error));
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         out,
@@ -101,6 +103,20 @@ fn testcase(
     }
     let failure = c.status == Status::Fail || (strict && c.status == Status::Warn);
     match c.status {
+        // Ignored: a skipped case saying by whom, never a failure.
+        _ if c.suppressed.is_some() => writeln!(
+            out,
+            r#"      <skipped message="{}"/>"#,
+            escape(&format!(
+                "ignored {} ({}): {}",
+                c.code.unwrap_or(c.id),
+                c.suppressed
+                    .as_ref()
+                    .map(|s| s.describe())
+                    .unwrap_or_default(),
+                c.summary
+            ))
+        )?,
         _ if failure => writeln!(
             out,
             r#"      <failure message="{}" type="{}">{}</failure>"#,

@@ -48,16 +48,19 @@ pub(crate) fn render(items: &[Diagnosis], out: &mut dyn Write) -> std::io::Resul
         writeln!(out, "| check | status | finding |")?;
         writeln!(out, "|---|---|---|")?;
         for c in &d.checks {
-            writeln!(
-                out,
-                "| `{}` | {} | {} |",
-                c.id,
-                mark(c.status),
-                md(&c.summary)
-            )?;
+            let status = match (&c.suppressed, c.code) {
+                (Some(_), Some(code)) => format!("{} (ignored: {code})", mark(c.status)),
+                _ => mark(c.status).to_string(),
+            };
+            writeln!(out, "| `{}` | {status} | {} |", c.id, md(&c.summary))?;
         }
         writeln!(out)?;
         writeln!(out, "**Verdict:** {}", md(&v.summary))?;
+        let ignored = d.suppressed();
+        if !ignored.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "**Ignored:** {}", md(&ignored.join(", ")))?;
+        }
         for c in d
             .checks
             .iter()

@@ -9,14 +9,20 @@ use crate::text::sanitize;
 pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()> {
     let s = &r.summary;
     let head = format!(
-        "Scan of {} ({}): {} — {} fail, {} warn, {} incomplete, {} pass",
+        "Scan of {} ({}): {} — {} fail, {} warn, {} incomplete, {} pass{}",
         sanitize(&r.scope),
         super::human::source_words(r.source, r.cluster.as_ref()),
         crate::text::plural(s.services, "Service"),
         s.fail,
         s.warn,
         s.incomplete,
-        s.pass
+        s.pass,
+        // Ignored findings are counted, never dropped.
+        if s.suppressed > 0 {
+            format!("; {} ignored", s.suppressed)
+        } else {
+            String::new()
+        }
     );
     writeln!(out, "{}", super::human::wrap_plain("", &head))?;
     if !r.items.is_empty() {
@@ -35,7 +41,11 @@ pub(crate) fn render(r: &ScanReport, out: &mut dyn Write) -> std::io::Result<()>
         writeln!(out, "\nFindings:")?;
         for f in &r.findings {
             let mark = if f.informational() { "i" } else { "!" };
-            let code = f.code.map(|c| format!(" ({c})")).unwrap_or_default();
+            let code = match (f.code, &f.suppressed) {
+                (Some(c), Some(s)) => format!(" ({c}; ignored: {})", s.describe()),
+                (Some(c), None) => format!(" ({c})"),
+                _ => String::new(),
+            };
             writeln!(
                 out,
                 "{}",
