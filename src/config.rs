@@ -19,6 +19,8 @@ pub(crate) enum OutputFormat {
     Markdown,
     /// Comma-separated values (reach).
     Csv,
+    /// SARIF 2.1.0, for code scanning: a result per finding, at its manifest line offline.
+    Sarif,
 }
 
 impl OutputFormat {
@@ -30,16 +32,17 @@ impl OutputFormat {
             OutputFormat::Junit => "junit",
             OutputFormat::Markdown => "markdown",
             OutputFormat::Csv => "csv",
+            OutputFormat::Sarif => "sarif",
         }
     }
 }
 
 /// The formats each command prints (one list: dispatch, help and completion read it).
 pub(crate) fn output_formats(command: &str) -> &'static [OutputFormat] {
-    use OutputFormat::{Csv, Json, Junit, Markdown, Table, Yaml};
+    use OutputFormat::{Csv, Json, Junit, Markdown, Sarif, Table, Yaml};
     match command {
         "svc" | "service" | "ingress" | "ing" | "dns" | "scan" => {
-            &[Table, Json, Yaml, Junit, Markdown]
+            &[Table, Json, Yaml, Junit, Markdown, Sarif]
         }
         "path" => &[Table, Json, Yaml],
         "reach" => &[Table, Json, Csv],

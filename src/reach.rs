@@ -250,7 +250,7 @@ pub fn analyse(
     notes.extend(
         set.lint(&infos, &nss, all_namespaces)
             .into_iter()
-            .map(|(_, _, l)| format!("warning: {l}")),
+            .map(|(_, _, _, l)| format!("warning: {l}")),
     );
     drop(infos);
     let mut counts = Counts {

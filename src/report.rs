@@ -108,8 +108,22 @@ pub struct CheckResult {
     /// Ignored by `--ignore` or an annotation: still reported, no longer failing the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppressed>,
+    /// The field at fault, for SARIF: the object and the path in it.
+    #[serde(skip)]
+    pub at: Option<At>,
+    /// Offline: the manifest document of that object (the field's line is found when SARIF is
+    /// written).
+    #[serde(skip)]
+    pub origin: Option<crate::state::Origin>,
     #[serde(skip)]
     pub skip_kind: Option<SkipKind>,
+}
+
+/// The field a finding is about: an object, and a path into it (empty: the object itself).
+#[derive(Clone, Debug, PartialEq)]
+pub struct At {
+    pub object: ObjectRef,
+    pub path: Vec<crate::source::locate::Step>,
 }
 
 /// Why a finding is ignored (crate::suppress).
@@ -158,6 +172,8 @@ pub(crate) struct Outcome {
     pub fix: Vec<String>,
     /// The finding's code (crate::codes), set where a check fails or warns.
     pub code: Option<&'static str>,
+    /// The field at fault (SARIF's location).
+    pub at: Option<At>,
 }
 
 impl Outcome {
@@ -170,6 +186,7 @@ impl Outcome {
             evidence: Vec::new(),
             fix: Vec::new(),
             code: None,
+            at: None,
         }
     }
     pub(crate) fn pass(summary: impl Into<String>) -> Self {
@@ -204,6 +221,14 @@ impl Outcome {
         self.code = Some(code);
         self
     }
+    /// The field at fault: `path` (`spec.selector`) in `object`.
+    pub(crate) fn at(mut self, object: ObjectRef, path: &str) -> Self {
+        self.at = Some(At {
+            object,
+            path: crate::source::locate::path(path),
+        });
+        self
+    }
 
     pub(crate) fn into_result(self, id: &'static str, title: &'static str) -> CheckResult {
         let (skip_kind, reason) = match self.skip {
@@ -223,6 +248,8 @@ impl Outcome {
                 .then_some(self.code)
                 .flatten(),
             suppressed: None,
+            at: self.at,
+            origin: None,
             skip_kind,
         }
     }
@@ -476,6 +503,11 @@ pub(crate) struct Finding {
     /// Ignored by `--ignore` or an annotation: still reported and counted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppressed>,
+    /// The field at fault (SARIF), and offline its object's manifest document.
+    #[serde(skip)]
+    pub at: Option<At>,
+    #[serde(skip)]
+    pub origin: Option<crate::state::Origin>,
 }
 
 impl Finding {

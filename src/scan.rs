@@ -5,7 +5,7 @@
 use crate::checks;
 use crate::error::{Error, Result};
 use crate::netpol::{Namespaces, PodInfo, PolicySet};
-use crate::report::API_VERSION;
+use crate::report::{API_VERSION, At};
 use crate::state::snapshot::Snapshot;
 use crate::state::{Fact, ObjectRef, SourceKind};
 
@@ -65,6 +65,8 @@ pub(crate) fn analyse(
             message: dup.describe(),
             object: Some(dup.object.clone()),
             suppressed: None,
+            at: None,
+            origin: None,
         });
     }
     for (kind, u) in &snap.unavailable {
@@ -74,6 +76,8 @@ pub(crate) fn analyse(
             message: format!("{kind}: {}", u.reason()),
             object: None,
             suppressed: None,
+            at: None,
+            origin: None,
         });
     }
     if let Fact::Unavailable(u) = &snap.namespaces_fact {
@@ -83,11 +87,26 @@ pub(crate) fn analyse(
             message: format!("namespaces: {}", u.reason()),
             object: None,
             suppressed: None,
+            at: None,
+            origin: None,
         });
     }
     crate::suppress::findings(&mut findings, &|o| {
         crate::suppress::meta_in_snapshot(snap, o)
     });
+    // What each finding points at (SARIF): its field, else its object; offline, that object's
+    // manifest document.
+    for f in &mut findings {
+        if f.at.is_none() {
+            f.at = f.object.clone().map(|object| At {
+                object,
+                path: Vec::new(),
+            });
+        }
+        f.origin =
+            f.at.as_ref()
+                .and_then(|at| snap.origins.get(&at.object).cloned());
+    }
     let mut summary = summary;
     summary.suppressed += findings.iter().filter(|f| f.suppressed.is_some()).count();
     Ok(ScanReport {
@@ -140,6 +159,8 @@ fn policy_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
                 message: e.to_string(),
                 object: None,
                 suppressed: None,
+                at: None,
+                origin: None,
             }];
         }
     };
@@ -151,14 +172,22 @@ fn policy_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
     let nss = Namespaces::of(&snap.namespaces, false);
     set.lint(&pods, &nss, scope_ns.is_none())
         .into_iter()
-        .map(|(code, policy, message)| Finding {
-            kind: "NetworkPolicy",
-            code: Some(code),
-            message,
-            object: policy
+        .map(|(code, policy, path, message)| {
+            let object = policy
                 .split_once('/')
-                .map(|(ns, name)| ObjectRef::new("NetworkPolicy", ns, name)),
-            suppressed: None,
+                .map(|(ns, name)| ObjectRef::new("NetworkPolicy", ns, name));
+            Finding {
+                kind: "NetworkPolicy",
+                code: Some(code),
+                message,
+                at: object.clone().map(|object| At {
+                    object,
+                    path: crate::source::locate::path(&path),
+                }),
+                object,
+                suppressed: None,
+                origin: None,
+            }
         })
         .collect()
 }
@@ -188,6 +217,15 @@ fn ingress_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
                     ),
                     object: Some(ObjectRef::new("Ingress", &ins, &iname)),
                     suppressed: None,
+                    // The backend's Service name, where it is written.
+                    at: Some(At {
+                        object: ObjectRef::new("Ingress", &ins, &iname),
+                        path: vec![
+                            crate::source::locate::Step::Key("spec".to_string()),
+                            crate::source::locate::Step::Where("name".to_string(), b.name.clone()),
+                        ],
+                    }),
+                    origin: None,
                 });
                 continue;
             };
@@ -213,6 +251,15 @@ fn ingress_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
                     ),
                     object: Some(ObjectRef::new("Ingress", &ins, &iname)),
                     suppressed: None,
+                    // The backend's Service name, where it is written.
+                    at: Some(At {
+                        object: ObjectRef::new("Ingress", &ins, &iname),
+                        path: vec![
+                            crate::source::locate::Step::Key("spec".to_string()),
+                            crate::source::locate::Step::Where("name".to_string(), b.name.clone()),
+                        ],
+                    }),
+                    origin: None,
                 });
             }
         }

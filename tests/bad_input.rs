@@ -467,7 +467,7 @@ fn plain_kubeconfig(port: u16, namespace: Option<&str>) -> String {
 // still prints its document, and the exit code is the same as without one.
 #[test]
 fn machine_formats_print_a_document_when_the_run_cannot_finish() {
-    for format in ["json", "yaml", "junit", "markdown"] {
+    for format in ["json", "yaml", "junit", "markdown", "sarif"] {
         let run = Run::new(["svc", "web", "-n", "shop", "-o", format]);
         let kc = unreachable_kubeconfig(&run);
         let out = run.arg("--kubeconfig").arg(kc).run();
@@ -495,6 +495,20 @@ fn machine_formats_print_a_document_when_the_run_cannot_finish() {
                 assert!(error.attribute("message").unwrap().contains("cannot reach"));
             }
             "yaml" => assert!(out.stdout.contains("status: incomplete"), "{}", out.stdout),
+            "sarif" => {
+                let log = out.json();
+                assert_eq!(
+                    log["runs"][0]["invocations"][0]["executionSuccessful"],
+                    false
+                );
+                assert!(
+                    log["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]["message"]
+                        ["text"]
+                        .as_str()
+                        .unwrap()
+                        .contains("cannot reach the API server")
+                );
+            }
             _ => assert!(out.stdout.contains("could not finish"), "{}", out.stdout),
         }
     }

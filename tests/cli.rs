@@ -55,7 +55,7 @@ fn usage_errors_exit_2_with_one_line() {
     let out = Run::new(["svc", "x", "-o", "csv", "-f", "examples/broken-shop"]).run();
     assert_eq!(
         out.stderr.trim(),
-        "error: svc does not support -o csv (supported: table, json, yaml, junit, markdown)"
+        "error: svc does not support -o csv (supported: table, json, yaml, junit, markdown, sarif)"
     );
 }
 
@@ -330,7 +330,7 @@ fn man_pages_render_without_warnings() {
     // -o lists the formats the command prints: svc has no csv, reach no junit.
     let svc = &text_of["kubectl-netdoctor-svc.1"];
     assert!(
-        svc.contains("table, json, yaml, junit or markdown"),
+        svc.contains("table, json, yaml, junit, markdown or sarif"),
         "{svc}"
     );
     assert!(!svc.contains("csv"), "{svc}");
@@ -414,7 +414,7 @@ fn help_separates_command_and_global_flags_and_ends_with_examples() {
     // -o names the formats svc prints (csv is reach's).
     assert!(
         out.stdout
-            .contains("Output format: table, json, yaml, junit or markdown"),
+            .contains("Output format: table, json, yaml, junit, markdown or sarif"),
         "{}",
         out.stdout
     );

@@ -189,7 +189,7 @@ fn bash_completes_names_from_the_cluster_formats_flags_and_commands() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 18, "{out}");
     // svc prints table, json, yaml, junit and markdown — not csv, which only reach prints.
-    assert_eq!(lines[0], "table json yaml junit markdown");
+    assert_eq!(lines[0], "table json yaml junit markdown sarif");
     assert_eq!(lines[1], "--probe-image --probe-timeout");
     for id in ["service.exists", "ports.target", "netpol.allows"] {
         assert!(words(lines[2]).contains(&id), "{}", lines[2]);
@@ -266,7 +266,7 @@ k kubectl netdoctor -n payments svc ""
     assert_eq!(
         lines,
         [
-            "table json yaml junit markdown",
+            "table json yaml junit markdown sarif",
             "explain",
             "cart checkout",
             "ledger"
@@ -297,7 +297,7 @@ complete -C 'kubectl-netdoctor svc -f d'";
     formats.sort_unstable();
     assert_eq!(
         formats,
-        ["json", "junit", "markdown", "table", "yaml"],
+        ["json", "junit", "markdown", "sarif", "table", "yaml"],
         "{out}"
     );
     assert!(parts[1].contains(&"service.selector"), "{out}");
@@ -458,7 +458,7 @@ fn the_plugin_completion_helper_speaks_cobras_protocol() {
     // Candidates, then the directive: 4 = ShellCompDirectiveNoFileComp.
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "table\njson\nyaml\njunit\nmarkdown\n:4\n"
+        "table\njson\nyaml\njunit\nmarkdown\nsarif\n:4\n"
     );
     let out = Command::new(BIN)
         .args(["__complete", "explain", "service.s"])

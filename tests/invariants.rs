@@ -123,7 +123,7 @@ fn holds(what: &str, format: &str, out: &Output) {
         .count();
     assert!(verdicts <= 1, "{what}: {verdicts} verdict lines");
     match format {
-        "json" => {
+        "json" | "sarif" => {
             serde_json::from_str::<serde_json::Value>(&out.stdout)
                 .unwrap_or_else(|e| panic!("{what}: JSON does not parse ({e})"));
         }
@@ -141,7 +141,7 @@ fn holds(what: &str, format: &str, out: &Output) {
 
 fn runs() -> Vec<(Vec<&'static str>, &'static str)> {
     let mut out = Vec::new();
-    for format in ["table", "json", "yaml", "junit", "markdown"] {
+    for format in ["table", "json", "yaml", "junit", "markdown", "sarif"] {
         out.push((vec!["svc", "web", "-n", "shop", "-o", format], format));
         out.push((vec!["scan", "-n", "shop", "-o", format], format));
     }

@@ -20,6 +20,7 @@ mod probe;
 mod probe_flow;
 mod reach;
 mod real;
+mod sarif;
 mod scan;
 mod scenarios;
 mod suppression;

@@ -182,7 +182,43 @@ pub(crate) fn diagnose_api(state: &ClusterState) -> crate::report::Diagnosis {
     let mut checks = run_all(state);
     checks.retain(|c| find(c.id).is_some_and(|def| def.needs == Needs::Api));
     crate::suppress::checks(&mut checks, state);
+    locate(&mut checks, state);
     crate::report::Diagnosis::new(target_of(state), state.source, checks)
+}
+
+/// Where each finding points (SARIF): the field its check named, else the object it is about —
+/// an Ingress or a NetworkPolicy its evidence names for those checks, else the Service — and,
+/// offline, that object's manifest document (the field's line is read when SARIF is written).
+fn locate(checks: &mut [crate::report::CheckResult], state: &ClusterState) {
+    use crate::report::{At, Status};
+    let service = crate::state::ObjectRef::new("Service", &state.namespace, &state.service_name);
+    for c in checks.iter_mut() {
+        if c.code.is_none() || !matches!(c.status, Status::Fail | Status::Warn) {
+            continue;
+        }
+        if c.at.is_none() {
+            let about = match c.id {
+                "ingress.routes" => Some("Ingress"),
+                "netpol.allows" => Some("NetworkPolicy"),
+                _ => None,
+            };
+            let object = about
+                .and_then(|kind| {
+                    c.evidence
+                        .iter()
+                        .filter_map(|e| e.object.as_ref())
+                        .find(|o| o.kind == kind)
+                })
+                .cloned()
+                .unwrap_or_else(|| service.clone());
+            c.at = Some(At {
+                object,
+                path: Vec::new(),
+            });
+        }
+        let at = c.at.as_ref().expect("set above");
+        c.origin = state.origins.get(&at.object).cloned();
+    }
 }
 
 fn target_of(state: &ClusterState) -> crate::report::Target {
@@ -197,6 +233,7 @@ fn target_of(state: &ClusterState) -> crate::report::Target {
 pub(crate) fn diagnose(state: &ClusterState) -> crate::report::Diagnosis {
     let mut checks = run_all(state);
     crate::suppress::checks(&mut checks, state);
+    locate(&mut checks, state);
     crate::report::Diagnosis::new(target_of(state), state.source, checks)
 }
 

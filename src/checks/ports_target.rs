@@ -71,11 +71,14 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         Status::Warn => Outcome::warn(summary),
         _ => Outcome::pass(summary),
     };
-    // The code of the first port with the worst finding.
-    outcome.code = findings
-        .iter()
-        .find(|f| f.status == worst)
-        .and_then(|f| f.code);
+    // The code of the first port with the worst finding, and that port's targetPort.
+    if let Some((i, f)) = findings.iter().enumerate().find(|(_, f)| f.status == worst) {
+        outcome.code = f.code;
+        if f.code.is_some() {
+            let service = ObjectRef::new("Service", &state.namespace, &state.service_name);
+            outcome = outcome.at(service, &format!("spec.ports.{i}.targetPort"));
+        }
+    }
     for f in &mut findings {
         outcome.evidence.append(&mut f.evidence);
         if f.status == worst {
@@ -485,15 +488,16 @@ fn unresolved_fixes(
     };
     // Named ports resolve by name *and* protocol (Kubernetes' findPort): a container that
     // declares the name under another protocol means the Service port says the wrong one.
-    let other: Vec<&str> = unresolved
+    let declared: Vec<(&str, i32)> = unresolved
         .iter()
         .flat_map(|p| {
             k8s::declared_ports(p)
                 .filter(|(_, cp)| cp.name.as_deref() == Some(name))
-                .map(|(_, cp)| k8s::protocol(cp.protocol.as_ref()))
+                .map(|(_, cp)| (k8s::protocol(cp.protocol.as_ref()), cp.container_port))
                 .take(1)
         })
         .collect();
+    let other: Vec<&str> = declared.iter().map(|(p, _)| *p).collect();
     let declare = |port: &str| {
         format!(
             "the pod template{template}: ports: [{{name: {name}, containerPort: {port}, protocol: {proto}}}]"
@@ -535,10 +539,17 @@ fn unresolved_fixes(
             other[0],
             set_field(state, index, "protocol", serde_json::json!(other[0]))
         ));
-        fix.push(format!(
-            "or, if the app does serve {name} over {proto}, declare it so in {}",
-            declare("<port>")
-        ));
+        // The number the pods declare the name with: the app serves it there (over the other
+        // protocol); declaring it for this protocol too is the alternative — with that number,
+        // never a placeholder. Pods that disagree on the number leave the alternative out.
+        if let [(_, n), rest @ ..] = declared.as_slice() {
+            if rest.iter().all(|(_, m)| m == n) {
+                fix.push(format!(
+                    "or, if the app does serve {name} over {proto} too, declare it so in {}",
+                    declare(&n.to_string())
+                ));
+            }
+        }
     } else if let Some((n, Some(old))) = &uniform {
         fix.push(format!(
             "rename the container port {old} ({n}/{proto}) to {name} in the pod template{template}"
@@ -761,6 +772,12 @@ mod tests {
                 .iter()
                 .any(|f| f.contains("protocol: TCP}]") && f.starts_with("name the"))
         );
+        // Issue 19: the alternative carries the number the pod declares, never `<port>`.
+        assert_eq!(
+            o.fix[1],
+            "or, if the app does serve statsd over TCP too, declare it so in the pod template: ports: [{name: statsd, containerPort: 8125, protocol: TCP}]"
+        );
+        assert!(o.fix.iter().all(|f| !f.contains("<port>")), "{:?}", o.fix);
         // The same with a numeric targetPort.
         let yaml = format!(
             "{}{}",

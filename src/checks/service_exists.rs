@@ -291,6 +291,7 @@ mod tests {
         let at = |file: &str, document| crate::state::Origin {
             file: file.to_string(),
             document,
+            line: 1,
         };
         s.duplicates = std::sync::Arc::new(vec![crate::state::Duplicate {
             object: ObjectRef::new("Service", "shop", "web"),

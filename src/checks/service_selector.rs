@@ -40,6 +40,7 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
     if target.is_empty() {
         return Outcome::fail("ExternalName Service without spec.externalName")
             .code("ND1101")
+            .at(me(state), "spec.type")
             .fix([fix_service_field(
                 state,
                 "spec.externalName",
@@ -53,6 +54,7 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
             "externalName {target:?} is not a DNS name: the API server refuses it (lowercase letters, digits, '-' and '.'; no scheme, port or path)"
         ))
         .code("ND1102")
+        .at(me(state), "spec.externalName")
         .evidence([Evidence::new("ExternalName", format!("spec.externalName: {target}"))])
         .fix([fix_service_field(state, "spec.externalName", "a DNS name such as db.example.com")]);
     }
@@ -61,6 +63,7 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
             "externalName is an IP address ({target}): cluster DNS serves it as a CNAME to a name made of digits, which resolves to nothing"
         ))
         .code("ND1103")
+        .at(me(state), "spec.externalName")
         .evidence([Evidence::new("ExternalName", format!("spec.externalName: {target}"))])
         .fix([
             format!("make it a selector-less Service (remove type ExternalName, add the port) and an EndpointSlice labelled {SERVICE_NAME_LABEL}={} with address {target}", state.service_name),
@@ -83,6 +86,7 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
                 r.name
             ))
             .code("ND1104")
+            .at(me(state), "spec.externalName")
             .evidence([
                 Evidence::new("ExternalName", format!("spec.externalName: {target}")).on(r.clone()),
             ])
@@ -93,6 +97,11 @@ fn external_name(state: &ClusterState, target: &str) -> Outcome {
         }
         Some((_, Fact::Unavailable(u))) => unavailable(u),
     }
+}
+
+/// The Service judged, as an object reference.
+fn me(state: &ClusterState) -> ObjectRef {
+    ObjectRef::new("Service", &state.namespace, &state.service_name)
 }
 
 fn fix_service_field(state: &ClusterState, field: &str, what: &str) -> String {
@@ -172,6 +181,7 @@ fn unlabelled(state: &ClusterState, orphans: &[&str]) -> Outcome {
         orphans.join(", ")
     ))
     .code("ND1105")
+    .at(ObjectRef::new("EndpointSlice", ns, orphans[0]), "metadata")
     .evidence(evidence)
     .fix(fix)
 }
@@ -211,9 +221,13 @@ fn no_backends(state: &ClusterState) -> Outcome {
             "{summary} (normal for leader-election and placeholder Services)"
         ))
         .code("ND1106")
+        .at(me(state), "spec")
         .fix(fix);
     }
-    Outcome::fail(summary).code("ND1106").fix(fix)
+    Outcome::fail(summary)
+        .code("ND1106")
+        .at(me(state), "spec")
+        .fix(fix)
 }
 
 fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, String>) -> Outcome {
@@ -239,14 +253,16 @@ fn selected(state: &ClusterState, svc: &Service, selector: &BTreeMap<String, Str
             state.scaled_to_zero.join(", ")
         ))
         .code("ND1107")
+        .at(me(state), "spec.selector")
         .fix([format!(
             "if traffic is expected: kubectl scale {} -n {} --replicas=1",
             q(&state.scaled_to_zero[0].replacen(' ', "/", 1).to_lowercase()),
             q(ns)
         )]);
     }
-    let mut outcome =
-        Outcome::fail(format!("selector {sel} matches no pods in namespace {ns}")).code("ND1108");
+    let mut outcome = Outcome::fail(format!("selector {sel} matches no pods in namespace {ns}"))
+        .code("ND1108")
+        .at(me(state), "spec.selector");
     let others = match &state.namespace_pods {
         Fact::Known(p) => p,
         Fact::Unavailable(u) => {

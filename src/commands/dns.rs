@@ -65,6 +65,8 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
             message,
             object: None,
             suppressed: None,
+            at: None,
+            origin: None,
         })
         .collect();
     for pod in state.pods.known().into_iter().flatten() {
@@ -96,6 +98,8 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
                         crate::k8s::name_of(&pod.metadata),
                     )),
                     suppressed: None,
+                    at: None,
+                    origin: None,
                 });
             }
         }

@@ -991,7 +991,7 @@ impl PolicySet {
         pods: &[PodInfo],
         namespaces: &Namespaces,
         all_namespaces: bool,
-    ) -> Vec<(&'static str, String, String)> {
+    ) -> Vec<(&'static str, String, String, String)> {
         let mut out = Vec::new();
         let mut policies: Vec<&Policy> = self.by_namespace_values().collect();
         policies.sort_by_key(|p| p.id());
@@ -1006,6 +1006,7 @@ impl PolicySet {
                 out.push((
                     "ND8011",
                     policy.id(),
+                    "spec.podSelector".to_string(),
                     format!(
                         "{} selects no pods (podSelector {})",
                         policy.id(),
@@ -1038,6 +1039,7 @@ impl PolicySet {
                             out.push((
                                 "ND8012",
                                 policy.id(),
+                                format!("spec.{}.{i}", dir.word()),
                                 format!(
                                     "{} {} rule {i}: peer {} matches no pod",
                                     policy.id(),
@@ -1057,6 +1059,7 @@ impl PolicySet {
                                     out.push((
                                         "ND8013",
                                         policy.id(),
+                                        format!("spec.ingress.{i}.ports"),
                                         format!(
                                             "{} ingress rule {i}: named port {name}/{proto} is declared by none of the pods it selects",
                                             policy.id()

@@ -2,7 +2,7 @@
 //! kubeconfig is broken, a manifest is malformed): CI parses a report file whatever happened, so
 //! an empty file is never written. JSON/YAML carry `verdict.status: incomplete` (or a scan's
 //! `Error` finding) and an `error` object; JUnit an `<error>` testcase; Markdown the error; CSV its
-//! header. The exit code stays the error's.
+//! header; SARIF a log whose invocation failed, with the error. The exit code stays the error's.
 
 use std::io::Write;
 
@@ -90,6 +90,7 @@ pub(crate) fn render(f: &Failed, format: OutputFormat, out: &mut dyn Write) -> s
             super::markdown::md(&message)
         ),
         OutputFormat::Csv => writeln!(out, "from,to,kind,ports,undecided,note"),
+        OutputFormat::Sarif => super::sarif::failed(&message, out),
         OutputFormat::Table => Ok(()),
     }
 }

@@ -8,6 +8,7 @@ pub(crate) use human::{width, wrap_plain};
 mod junit;
 mod markdown;
 pub(crate) mod page;
+mod sarif;
 mod scan_table;
 
 use std::io::Write;
@@ -91,6 +92,7 @@ pub(crate) fn diagnosis(d: &Diagnosis, o: Options, out: &mut dyn Write) -> std::
         OutputFormat::Table => terminal(out, |o| human::render(d, color, show_skipped, o)),
         OutputFormat::Junit => junit::render(std::slice::from_ref(d), strict, out),
         OutputFormat::Markdown => markdown::render(std::slice::from_ref(d), out),
+        OutputFormat::Sarif => sarif::diagnosis(d, out),
         // Commands validate the format first (Settings::require_output).
         OutputFormat::Csv => Err(std::io::Error::other(
             "-o csv is not produced for a Service",
@@ -125,6 +127,7 @@ pub(crate) fn scan(
         }
         OutputFormat::Yaml => escaped::yaml(out, r),
         OutputFormat::Junit => junit::render(&r.items, strict, out),
+        OutputFormat::Sarif => sarif::scan(r, out),
         OutputFormat::Markdown => {
             writeln!(
                 out,

@@ -3,5 +3,6 @@
 
 mod exec;
 pub(crate) mod live;
+pub(crate) mod locate;
 pub(crate) mod manifests;
 mod read;

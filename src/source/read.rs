@@ -326,6 +326,7 @@ pub(crate) fn parse_text(file: &str, text: &str, out: &mut Vec<Loaded>) -> Resul
             let origin = Origin {
                 file: file.to_string(),
                 document: number,
+                line,
             };
             let at = |msg: String| located(file, number, line, &msg);
             match value {

@@ -134,6 +134,8 @@ pub struct Origin {
     pub file: String,
     /// 1-based document number within the file.
     pub document: usize,
+    /// The document's first line in the file (1-based).
+    pub line: usize,
 }
 
 /// One object defined twice in the manifests: kubectl applies the last, so the last is judged.

@@ -81,6 +81,8 @@ pub(crate) struct Run {
     home: tempfile::TempDir,
     timeout: Duration,
     probe: bool,
+    /// The working directory (default: the test's).
+    dir: Option<PathBuf>,
 }
 
 impl Run {
@@ -92,7 +94,14 @@ impl Run {
             home: tempfile::tempdir().expect("temp HOME"),
             timeout: Duration::from_secs(60),
             probe: false,
+            dir: None,
         }
+    }
+
+    /// Runs in `dir` and returns the output (relative `-f` paths are read from there).
+    pub(crate) fn run_in(mut self, dir: &Path) -> Output {
+        self.dir = Some(dir.to_path_buf());
+        self.run()
     }
 
     /// Lets a live `svc` run create its probe Job.
@@ -167,6 +176,9 @@ impl Run {
             self.args.push("--no-probe".into());
         }
         let mut cmd = Command::new(BIN);
+        if let Some(dir) = &self.dir {
+            cmd.current_dir(dir);
+        }
         cmd.args(&self.args)
             .env_remove("KUBECONFIG")
             .env_remove("KUBERNETES_SERVICE_HOST")
