@@ -202,31 +202,36 @@ fn ingress_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
     {
         let ins = ing.metadata.namespace.clone().unwrap_or_default();
         let iname = ing.metadata.name.clone().unwrap_or_default();
+        // A finding about a backend, at its Service name where the Ingress writes it.
+        let about = |code: &'static str, service: &str, message: String| Finding {
+            kind: "IngressBackend",
+            code: Some(code),
+            message,
+            object: Some(ObjectRef::new("Ingress", &ins, &iname)),
+            suppressed: None,
+            at: Some(At {
+                object: ObjectRef::new("Ingress", &ins, &iname),
+                path: vec![
+                    crate::source::locate::Step::Key("spec".to_string()),
+                    crate::source::locate::Step::Where("name".to_string(), service.to_string()),
+                ],
+            }),
+            origin: None,
+        };
         for b in crate::ingress::backends(ing) {
             let svc = snap.services.iter().find(|s| {
                 s.metadata.namespace.as_deref() == Some(ins.as_str())
                     && s.metadata.name.as_deref() == Some(b.name.as_str())
             });
             let Some(svc) = svc else {
-                findings.push(Finding {
-                    kind: "IngressBackend",
-                    code: Some("ND6020"),
-                    message: format!(
+                findings.push(about(
+                    "ND6020",
+                    &b.name,
+                    format!(
                         "Ingress {ins}/{iname} routes to Service {}, which does not exist",
                         b.name
                     ),
-                    object: Some(ObjectRef::new("Ingress", &ins, &iname)),
-                    suppressed: None,
-                    // The backend's Service name, where it is written.
-                    at: Some(At {
-                        object: ObjectRef::new("Ingress", &ins, &iname),
-                        path: vec![
-                            crate::source::locate::Step::Key("spec".to_string()),
-                            crate::source::locate::Step::Where("name".to_string(), b.name.clone()),
-                        ],
-                    }),
-                    origin: None,
-                });
+                ));
                 continue;
             };
             let ports = svc
@@ -242,25 +247,14 @@ fn ingress_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
                 (None, None) => true,
             });
             if !ok {
-                findings.push(Finding {
-                    kind: "IngressBackend",
-                    code: Some("ND6011"),
-                    message: format!(
+                findings.push(about(
+                    "ND6011",
+                    &b.name,
+                    format!(
                         "Ingress {ins}/{iname} routes to a port Service {} does not have",
                         b.name
                     ),
-                    object: Some(ObjectRef::new("Ingress", &ins, &iname)),
-                    suppressed: None,
-                    // The backend's Service name, where it is written.
-                    at: Some(At {
-                        object: ObjectRef::new("Ingress", &ins, &iname),
-                        path: vec![
-                            crate::source::locate::Step::Key("spec".to_string()),
-                            crate::source::locate::Step::Where("name".to_string(), b.name.clone()),
-                        ],
-                    }),
-                    origin: None,
-                });
+                ));
             }
         }
     }
