@@ -37,9 +37,37 @@ type Member = (WorkloadId, String);
 
 /// One row's subject: a class of pods, named after what people know them by.
 struct Class {
+    /// Its index among the groups: what JSON rows reference.
+    id: usize,
     name: String,
     rep: PodInfo,
     pods: usize,
+    /// Its pods, each with its workload.
+    members: Vec<Member>,
+    /// The node when the grouping set its pods apart by node (hostNetwork pods).
+    node: Option<String>,
+}
+
+/// A group as JSON describes it: what a program follows instead of parsing the display name.
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Group {
+    pub(crate) id: usize,
+    /// The name the table shows (`deployment/shop/web [on node n1] #2`).
+    pub(crate) display: String,
+    pub(crate) namespace: String,
+    /// The workloads its pods belong to (kind lowercase, as kubectl names them: deployment).
+    pub(crate) workloads: Vec<WorkloadRef>,
+    pub(crate) pods: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) node: Option<String>,
+}
+
+/// A workload of a group.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct WorkloadRef {
+    pub(crate) kind: String,
+    pub(crate) name: String,
 }
 
 #[derive(Serialize, Clone)]
@@ -47,6 +75,12 @@ struct Class {
 pub struct Connection {
     pub(crate) from: String,
     pub(crate) to: String,
+    /// The groups (ids in the document's `groups`) the row is between; a rule's peer (a
+    /// selector or an address) is no group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) from_group: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) to_group: Option<usize>,
     /// "workload" (pods of these two groups) or "rule" (a policy's own peer, by selector or
     /// address).
     pub(crate) kind: &'static str,
@@ -62,7 +96,7 @@ pub struct Head {
     pub(crate) source: SourceKind,
     pub(crate) scope: String,
     /// Groups of pods the rows name (a workload, or the part of one that decisions set apart).
-    pub(crate) groups: usize,
+    pub(crate) groups: Vec<Group>,
     pub(crate) workloads: usize,
     /// The longest group name, for aligned columns.
     pub(crate) name_width: usize,
@@ -172,10 +206,14 @@ fn classes(pods: &[Pod], set: &PolicySet) -> (Vec<Class>, usize) {
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut out: Vec<Class> = by_key
         .into_iter()
-        .map(|(key, (rep, members))| Class {
+        .enumerate()
+        .map(|(id, (key, (rep, members)))| Class {
+            id,
             name: class_name(&key, &members, &totals),
             rep,
             pods: members.len(),
+            node: key.node.clone(),
+            members,
         })
         .collect();
     // Names stay unique whatever the grouping produced.
@@ -187,6 +225,28 @@ fn classes(pods: &[Pod], set: &PolicySet) -> (Vec<Class>, usize) {
         }
     }
     (out, workloads)
+}
+
+/// A class as JSON describes it.
+fn describe(c: &Class) -> Group {
+    let mut workloads: Vec<WorkloadRef> = c
+        .members
+        .iter()
+        .map(|((kind, _, name), _)| WorkloadRef {
+            kind: kind.clone(),
+            name: name.clone(),
+        })
+        .collect();
+    workloads.sort();
+    workloads.dedup();
+    Group {
+        id: c.id,
+        display: c.name.clone(),
+        namespace: c.rep.namespace.clone(),
+        workloads,
+        pods: c.members.iter().map(|(_, p)| p.clone()).collect(),
+        node: c.node.clone(),
+    }
 }
 
 /// A class's name: its workload when it is all of it; the workload with the part of it (a node, some
@@ -261,7 +321,7 @@ pub fn analyse(
     sink.begin(&Head {
         source: input.source,
         scope: scope.to_string(),
-        groups: groups.len(),
+        groups: groups.iter().map(describe).collect(),
         workloads,
         name_width: groups
             .iter()
@@ -433,6 +493,8 @@ fn connection(
     Some(Connection {
         from: from.name.clone(),
         to: dst.name.clone(),
+        from_group: Some(from.id),
+        to_group: Some(dst.id),
         kind: "workload",
         ports: r.allowed.to_string(),
         undecided: if r.undecided.is_empty() {
@@ -467,14 +529,16 @@ fn exposures(
                     .map(|x| (Direction::Egress, x)),
             )
         {
-            let (from, to) = match dir {
-                Direction::Ingress => (who, c.name.clone()),
-                Direction::Egress => (c.name.clone(), who),
+            let (from, to, from_group, to_group) = match dir {
+                Direction::Ingress => (who, c.name.clone(), None, Some(c.id)),
+                Direction::Egress => (c.name.clone(), who, Some(c.id), None),
             };
             written += 1;
             sink.connection(&Connection {
                 from,
                 to,
+                from_group,
+                to_group,
                 kind: "rule",
                 ports: ports.to_string(),
                 undecided: String::new(),

@@ -296,7 +296,13 @@ fn reach_groups_pods_by_the_labels_policies_read() {
         .stdin(&y)
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.json()["groups"], 3, "{}", out.stdout);
+    let j = out.json();
+    let groups = j["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 3, "{}", out.stdout);
+    // Each group lists its 20 pods: a program needs no display name to know them.
+    for g in groups {
+        assert_eq!(g["pods"].as_array().unwrap().len(), 20, "{g:#}");
+    }
     let pairs = rows(&out, "workload");
     let a0 = "pods/shop/{app=a0} [20 pods: bare-0, bare-3, bare-6, …]";
     let a1 = "pods/shop/{app=a1} [20 pods: bare-1, bare-4, bare-7, …]";
@@ -342,4 +348,78 @@ fn reach_stops_at_its_rule_budget_and_says_so() {
             && notes.contains("more than 20,000 rule checks"),
         "{notes}"
     );
+}
+
+/// Issue 19: `reach -o json` a program can follow — a `groups` array (id, namespace, workloads,
+/// member pods) that rows reference by `fromGroup`/`toGroup`; the names stay as display text.
+/// Valid against schema/reach.schema.json, also when the run cannot finish.
+#[test]
+fn reach_json_references_groups_by_id() {
+    let dir = repo().join("tests/reach/shop").display().to_string();
+    let out = Run::new(["reach", "-n", "shop", "-o", "json", "-f", &dir]).run();
+    let j = out.json();
+    validate(&j);
+    let groups = j["groups"].as_array().unwrap();
+    let by_id = |id: &serde_json::Value| {
+        groups
+            .iter()
+            .find(|g| g["id"] == *id)
+            .unwrap_or_else(|| panic!("no group {id}: {j:#}"))
+    };
+    let frontend = groups
+        .iter()
+        .find(|g| g["display"] == "deployment/shop/frontend")
+        .expect("the frontend's group");
+    assert_eq!(
+        frontend["workloads"],
+        serde_json::json!([{"kind": "deployment", "name": "frontend"}])
+    );
+    assert_eq!(frontend["namespace"], "shop");
+    let mut referenced = 0;
+    for c in j["connections"].as_array().unwrap() {
+        for (id, name) in [("fromGroup", "from"), ("toGroup", "to")] {
+            match c.get(id) {
+                Some(id) => {
+                    referenced += 1;
+                    assert_eq!(by_id(id)["display"], c[name], "{c:#}");
+                }
+                // Only a rule's peer (a selector, an address, "any destination") is no group.
+                None => assert_eq!(c["kind"], "rule", "{c:#}"),
+            }
+        }
+        if c["kind"] == "workload" {
+            assert!(
+                c.get("fromGroup").is_some() && c.get("toGroup").is_some(),
+                "{c:#}"
+            );
+        }
+    }
+    assert!(referenced > 4, "{j:#}");
+    // A run that cannot finish writes a valid document too.
+    let down = Run::new([
+        "reach",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+        "--server",
+        "http://127.0.0.1:1",
+        "--token",
+        "t",
+    ])
+    .run();
+    assert_eq!(down.code, 3, "{}", down.stderr);
+    validate(&down.json());
+}
+
+fn validate(value: &serde_json::Value) {
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    let path = repo().join("schema/reach.schema.json");
+    let idx = compiler
+        .compile(path.to_str().unwrap(), &mut schemas)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    if let Err(e) = schemas.validate(value, idx) {
+        panic!("not a ReachReport: {e:#}\n{value:#}");
+    }
 }

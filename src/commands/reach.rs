@@ -82,7 +82,18 @@ impl<W: Write> Sink for JsonSink<W> {
         writeln!(self.out, "  \"source\": {},", field(&h.source))?;
         writeln!(self.out, "  \"scope\": {},", field(&h.scope))?;
         writeln!(self.out, "  \"workloads\": {},", h.workloads)?;
-        writeln!(self.out, "  \"groups\": {},", h.groups)?;
+        // The groups rows reference by id (`fromGroup`, `toGroup`): a program follows these,
+        // never the display names.
+        write!(self.out, "  \"groups\": [")?;
+        for (i, g) in h.groups.iter().enumerate() {
+            write!(self.out, "{}\n    ", if i == 0 { "" } else { "," })?;
+            crate::render::escaped::json_line(&mut self.out, g)?;
+        }
+        writeln!(
+            self.out,
+            "{}],",
+            if h.groups.is_empty() { "" } else { "\n  " }
+        )?;
         write!(self.out, "  \"connections\": [")
     }
     fn connection(&mut self, c: &Connection) -> std::io::Result<()> {
@@ -221,7 +232,7 @@ impl<W: Write> Sink for TableSink<W> {
         let head = format!(
             "Who can talk to whom in {} ({} in {}). Pairs not listed are denied.",
             h.scope,
-            crate::text::plural(h.groups, "group"),
+            crate::text::plural(h.groups.len(), "group"),
             crate::text::plural(h.workloads, "workload")
         );
         writeln!(self.out, "{}\n", crate::render::wrap_plain("", &head))?;
