@@ -413,13 +413,5 @@ fn reach_json_references_groups_by_id() {
 }
 
 fn validate(value: &serde_json::Value) {
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    let path = repo().join("schema/reach.schema.json");
-    let idx = compiler
-        .compile(path.to_str().unwrap(), &mut schemas)
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    if let Err(e) = schemas.validate(value, idx) {
-        panic!("not a ReachReport: {e:#}\n{value:#}");
-    }
+    crate::support::validate_with(value, "reach.schema.json");
 }

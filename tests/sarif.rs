@@ -10,15 +10,7 @@ use crate::support::{FakeApi, Run, repo};
 
 /// Validates a SARIF log against the SARIF 2.1.0 JSON schema.
 fn validate(log: &Value) {
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    let path = repo().join("schema/sarif-2.1.0.schema.json");
-    let idx = compiler
-        .compile(path.to_str().unwrap(), &mut schemas)
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    if let Err(e) = schemas.validate(log, idx) {
-        panic!("not SARIF 2.1.0: {e:#}\n{log:#}");
-    }
+    crate::support::validate_with(log, "sarif-2.1.0.schema.json");
 }
 
 /// The line (1-based) and column of the first line of `file` after line `after` that starts with

@@ -49,6 +49,20 @@ impl Output {
 }
 
 /// The status of one check in a parsed `-o json` Diagnosis ("" when it is not listed).
+/// Validates `value` against a JSON schema of schema/ (one that refers to no other), panicking with
+/// the reasons and the document.
+pub(crate) fn validate_with(value: &serde_json::Value, schema: &str) {
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    let path = repo().join("schema").join(schema);
+    let idx = compiler
+        .compile(path.to_str().unwrap(), &mut schemas)
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    if let Err(e) = schemas.validate(value, idx) {
+        panic!("not valid against {schema}: {e:#}\n{value:#}");
+    }
+}
+
 /// The check `id` of a Diagnosis document (panics when it has none).
 pub(crate) fn check_of<'a>(j: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     j["checks"]
