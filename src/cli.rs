@@ -202,6 +202,13 @@ pub(crate) const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         )],
     ),
     (
+        "diff",
+        &[(
+            "Before merging a policy change: what it breaks",
+            "kubectl netdoctor diff -n shop -f new/ --base old/ --fail-on-loss",
+        )],
+    ),
+    (
         "explain",
         &[
             ("The checks, in flow order", "kubectl netdoctor explain"),
@@ -334,6 +341,9 @@ pub(crate) enum Command {
     Capture(CaptureArgs),
     /// Delete leftover probe Jobs and pods (label app.kubernetes.io/managed-by=kubectl-netdoctor).
     Cleanup(CleanupArgs),
+    /// What a change does before it is applied: connections lost and gained, Services whose
+    /// verdict changes, new findings — the manifests against a base (other manifests, or live).
+    Diff(DiffArgs),
     /// The in-pod probe program: connects to targets while capturing packets, prints one JSON
     /// line per target and a summary (schema: `explain pods.listening`).
     #[command(hide = true, args_override_self = true)]
@@ -505,6 +515,24 @@ pub(crate) struct ScanArgs {
     pub filenames: Vec<PathBuf>,
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// The change: manifests as they would be applied (files, directories, "-").
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true, value_hint = clap::ValueHint::AnyPath)]
+    pub filenames: Vec<PathBuf>,
+    /// What it is compared with: the manifests as they are now, or "live" for the cluster the
+    /// kubeconfig names.
+    #[arg(long, value_name = "PATH|live", required = true, value_hint = clap::ValueHint::AnyPath)]
+    pub base: Vec<PathBuf>,
+    /// Every namespace (else -n, the context's namespace, or "default").
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Exit 1 when something that worked stops working: a connection lost or narrowed, a
+    /// Service whose verdict gets worse, a new finding (else the exit is 0).
+    #[arg(long)]
+    pub fail_on_loss: bool,
 }
 
 #[derive(Debug, Args)]

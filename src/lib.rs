@@ -199,6 +199,7 @@ fn what_runs(command: &Command) -> (&'static str, Option<String>, bool) {
         Command::Scan(a) => ("scan", None, !a.filenames.is_empty()),
         Command::Path(a) => ("path", None, !a.filenames.is_empty()),
         Command::Reach(a) => ("reach", None, !a.filenames.is_empty()),
+        Command::Diff(_) => ("diff", None, true),
         _ => ("other", None, false),
     }
 }
@@ -230,6 +231,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Reach(args) => {
             settings.require_output("reach")?;
             runtime()?.block_on(interruptible(commands::reach::run(&settings, &args)))
+        }
+        Command::Diff(args) => {
+            settings.require_output("diff")?;
+            runtime()?.block_on(interruptible(commands::diff::run(&settings, &args)))
         }
         Command::Agent(args) => agent::run(&args),
         Command::Capture(args) => {

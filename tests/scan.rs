@@ -403,3 +403,72 @@ fn policy_findings_carry_their_codes() {
         "{j:#}"
     );
 }
+
+/// Issue 19: the README's CI recipes run as written — each `kubectl netdoctor …` line of the CI
+/// section, with its directories standing for this repository's fixtures (`rendered/` the broken
+/// shop, `old/` and `new/` the diff pair) and a live cluster for those without `-f` (the fake API
+/// server holding the broken shop). Each finishes with the exit code its comment promises and a
+/// document of its format.
+#[test]
+fn the_readme_ci_recipes_run_as_written() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = readme
+        .split("## CI: `scan`")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the CI section");
+    let shop = repo().join("examples/broken-shop");
+    let diff = repo().join("tests/diff/policy-change");
+    let api = FakeApi::new();
+    for entry in std::fs::read_dir(&shop).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            api.load_yaml(&std::fs::read_to_string(path).unwrap())
+                .unwrap();
+        }
+    }
+    let server = api.start();
+    let mut ran = 0;
+    for line in section
+        .lines()
+        .filter(|l| l.starts_with("kubectl netdoctor "))
+    {
+        let command = line.split(" # ").next().unwrap().trim();
+        let (command, redirect) = match command.split_once(" > ") {
+            Some((c, file)) => (c.trim(), Some(file.trim())),
+            None => (command, None),
+        };
+        let words: Vec<String> = command
+            .split_whitespace()
+            .skip(2)
+            .map(|w| match w {
+                "rendered/" => shop.display().to_string(),
+                "old/" => diff.join("base").display().to_string(),
+                "new/" => diff.join("new").display().to_string(),
+                w => w.to_string(),
+            })
+            .collect();
+        let offline = words.iter().any(|w| w == "-f");
+        let run = Run::new(&words);
+        let out = if offline {
+            run.run()
+        } else {
+            run.kubeconfig(&server, None).run()
+        };
+        ran += 1;
+        // The broken shop fails (exit 1), as the comments say of a failure; so does the diff's
+        // loss under --fail-on-loss. Ignoring codes it does not hold changes nothing.
+        assert_eq!(out.code, 1, "{line}: {}", out.stderr);
+        match redirect {
+            Some(file) if file.ends_with(".xml") => {
+                roxmltree::Document::parse(&out.stdout).unwrap_or_else(|e| panic!("{line}: {e}"));
+            }
+            Some(file) if file.ends_with(".sarif") => {
+                crate::support::validate_with(&out.json(), "sarif-2.1.0.schema.json");
+            }
+            Some(other) => panic!("{line}: a redirect to {other}"),
+            None => assert!(!out.stdout.is_empty(), "{line}"),
+        }
+    }
+    assert_eq!(ran, 5, "the CI section's recipes");
+}

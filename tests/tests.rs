@@ -7,6 +7,7 @@ mod capture;
 mod cli;
 mod completion;
 mod deploy;
+mod diff;
 mod dns;
 mod hostile;
 mod image;

@@ -4,6 +4,7 @@
 
 pub(crate) mod capture;
 pub(crate) mod cleanup;
+pub(crate) mod diff;
 pub(crate) mod dns;
 pub(crate) mod explain;
 pub(crate) mod ingress;

@@ -49,6 +49,7 @@ pub(crate) fn render(f: &Failed, format: OutputFormat, out: &mut dyn Write) -> s
         "path" => {
             json!({"apiVersion": API_VERSION, "kind": "PathReport", "verdict": "incomplete", "error": error})
         }
+        "diff" => json!({"apiVersion": API_VERSION, "kind": "DiffReport", "error": error}),
         _ => {
             json!({"apiVersion": API_VERSION, "kind": "ReachReport", "connections": [], "notes": [], "error": error})
         }

@@ -6,7 +6,7 @@ use std::io::Write;
 use crate::report::{Diagnosis, Status};
 
 /// Sanitised, with the characters that would start Markdown syntax escaped.
-pub(super) fn md(s: &str) -> String {
+pub(crate) fn md(s: &str) -> String {
     let mut out = String::new();
     for c in crate::text::sanitize(s).chars() {
         if "\\`*_[]<>|#".contains(c) {

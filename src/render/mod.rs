@@ -5,6 +5,7 @@ pub(crate) mod fatal;
 pub(crate) mod grid;
 mod human;
 pub(crate) use human::{width, wrap_plain};
+pub(crate) use markdown::md as markdown_text;
 mod junit;
 mod markdown;
 pub(crate) mod page;

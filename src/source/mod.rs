@@ -5,4 +5,4 @@ mod exec;
 pub(crate) mod live;
 pub(crate) mod locate;
 pub(crate) mod manifests;
-mod read;
+pub(crate) mod read;
