@@ -28,6 +28,16 @@ fn own(t: [&str; 4]) -> (String, String, String, String) {
     (t[0].into(), t[1].into(), t[2].into(), t[3].into())
 }
 
+/// The pair's loss: the new policy admits only the frontend to the cart's pods.
+fn cart_loses_itself() -> (String, String, String, String) {
+    own([
+        "deployment/shop/cart",
+        "deployment/shop/cart",
+        "all",
+        "none",
+    ])
+}
+
 #[test]
 fn a_policy_and_selector_change_shows_what_it_breaks() {
     let (base, new) = pair();
@@ -42,15 +52,7 @@ fn a_policy_and_selector_change_shows_what_it_breaks() {
     // No policy before: every pod reached every pod. After: cart's pods admit only the frontend,
     // on 8080 — cart → cart is lost, frontend → cart narrowed to TCP 8080; nothing selects the
     // frontend, so everything still reaches it.
-    assert_eq!(
-        pairs(&j["lost"]),
-        [own([
-            "deployment/shop/cart",
-            "deployment/shop/cart",
-            "all",
-            "none"
-        ])]
-    );
+    assert_eq!(pairs(&j["lost"]), [cart_loses_itself()]);
     assert_eq!(
         pairs(&j["narrowed"]),
         [own([
@@ -191,15 +193,7 @@ fn a_change_is_compared_with_the_live_cluster() {
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     let j = out.json();
     assert_eq!(j["base"], "live");
-    assert_eq!(
-        pairs(&j["lost"]),
-        [own([
-            "deployment/shop/cart",
-            "deployment/shop/cart",
-            "all",
-            "none"
-        ])]
-    );
+    assert_eq!(pairs(&j["lost"]), [cart_loses_itself()]);
     assert_eq!(j["broken"][0]["after"]["code"], "ND1108", "{j:#}");
     // Only reads: a diff never writes to the cluster.
     assert!(server.requests().iter().all(|r| !r.is_write()));
