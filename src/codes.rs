@@ -410,6 +410,13 @@ pub(crate) const CODES: &[Code] = &[
         "An object is defined more than once in the manifests",
     ),
     code("ND9002", "scan", W, "A kind could not be read"),
+    code("ND9003", "scan", E, "The change takes a connection away"),
+    code(
+        "ND9004",
+        "scan",
+        E,
+        "The change narrows a connection's ports",
+    ),
 ];
 
 /// The code `id` names (`ND1108`, case-insensitive).

@@ -45,7 +45,7 @@ pub(crate) fn output_formats(command: &str) -> &'static [OutputFormat] {
             &[Table, Json, Yaml, Junit, Markdown, Sarif]
         }
         "path" => &[Table, Json, Yaml],
-        "diff" => &[Table, Json, Markdown],
+        "diff" => &[Table, Json, Markdown, Sarif],
         "reach" => &[Table, Json, Csv],
         "explain" => &[Table, Markdown],
         _ => &[Table],

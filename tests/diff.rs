@@ -198,3 +198,36 @@ fn a_change_is_compared_with_the_live_cluster() {
     // Only reads: a diff never writes to the cluster.
     assert!(server.requests().iter().all(|r| !r.is_write()));
 }
+
+/// `-o sarif` for the pull request: what the change breaks, as code scanning results — the lost
+/// connection (ND9003), the narrowed one (ND9004), the Service that breaks (its finding's code)
+/// and the new finding — valid SARIF 2.1.0.
+#[test]
+fn a_diff_as_sarif_names_what_the_change_breaks() {
+    let (base, new) = pair();
+    let out = Run::new([
+        "diff", "-n", "shop", "-o", "sarif", "-f", &new, "--base", &base,
+    ])
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let log = out.json();
+    crate::support::validate_with(&log, "sarif-2.1.0.schema.json");
+    let mut codes: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(codes, ["ND1108", "ND6020", "ND9003", "ND9004"], "{log:#}");
+    let lost = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "ND9003")
+        .unwrap();
+    assert_eq!(
+        lost["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+        "deployment/shop/cart"
+    );
+}

@@ -322,6 +322,7 @@ pub(crate) async fn run(settings: &Settings, args: &DiffArgs) -> Result<ExitCode
                 crate::render::escaped::json_pretty(&mut out, &report).and_then(|()| writeln!(out))
             }
             OutputFormat::Markdown => markdown(&report, &mut out),
+            OutputFormat::Sarif => sarif(&report, &mut out),
             _ => table(&report, &mut out),
         }
         .and_then(|()| out.flush()),
@@ -333,6 +334,104 @@ pub(crate) async fn run(settings: &Settings, args: &DiffArgs) -> Result<ExitCode
     } else {
         crate::error::exit::OK
     }))
+}
+
+/// SARIF for the pull request: what the change breaks as results — a connection taken away
+/// (ND9003) or narrowed (ND9004), a Service whose verdict gets worse (its finding's code), a new
+/// scan finding (its code) — each at its objects as logical locations.
+fn sarif(r: &DiffReport, out: &mut dyn Write) -> std::io::Result<()> {
+    use crate::report::{CheckResult, Diagnosis, ScanReport, Status, Summary, Target};
+    let connection = |code: &'static str, c: &Changed, what: &str| crate::report::Finding {
+        kind: "Connection",
+        code: Some(code),
+        message: format!("{} → {}: {what} ({} → {})", c.from, c.to, c.before, c.after),
+        object: workload_ref(&c.to),
+        suppressed: None,
+        at: None,
+        origin: None,
+    };
+    let mut findings: Vec<crate::report::Finding> = r
+        .lost
+        .iter()
+        .map(|c| connection("ND9003", c, "the change takes this connection away"))
+        .chain(
+            r.narrowed
+                .iter()
+                .map(|c| connection("ND9004", c, "the change narrows its ports")),
+        )
+        .collect();
+    findings.extend(r.new_findings.iter().map(|f| crate::report::Finding {
+        kind: "NewFinding",
+        code: Some(f.code),
+        message: format!("the change brings: {}", f.message),
+        object: None,
+        suppressed: None,
+        at: None,
+        origin: None,
+    }));
+    // A Service that breaks: its new verdict as the one failing check SARIF reports.
+    let items: Vec<Diagnosis> = r
+        .broken
+        .iter()
+        .filter_map(|v| {
+            let after = v.after.as_ref()?;
+            let status = if after.status == "warn" {
+                Status::Warn
+            } else {
+                Status::Fail
+            };
+            let service = crate::state::ObjectRef::new("Service", &v.namespace, &v.name);
+            let check = CheckResult {
+                id: after.check.unwrap_or("service.exists"),
+                title: "",
+                status,
+                summary: format!(
+                    "the change breaks it ({} → {})",
+                    verdict_words(v.before.as_ref()),
+                    after.summary
+                ),
+                reason: None,
+                root_cause: None,
+                evidence: Vec::new(),
+                fix: Vec::new(),
+                code: after.code,
+                suppressed: None,
+                at: Some(crate::report::At {
+                    object: service,
+                    path: Vec::new(),
+                }),
+                origin: None,
+                skip_kind: None,
+            };
+            Some(Diagnosis::new(
+                Target {
+                    kind: "Service",
+                    namespace: v.namespace.clone(),
+                    name: v.name.clone(),
+                },
+                crate::state::SourceKind::Manifests,
+                vec![check],
+            ))
+        })
+        .collect();
+    let report = ScanReport {
+        api_version: API_VERSION,
+        kind: "ScanReport",
+        source: crate::state::SourceKind::Manifests,
+        cluster: None,
+        scope: r.scope.clone(),
+        summary: Summary::of(&items),
+        items,
+        findings,
+    };
+    crate::render::sarif_scan(&report, out)
+}
+
+/// `deployment/shop/cart` as an object reference (the kind as kubectl names it).
+fn workload_ref(display: &str) -> Option<crate::state::ObjectRef> {
+    let mut parts = display.splitn(3, '/');
+    let (kind, ns, name) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(crate::state::ObjectRef::new(kind, ns, name))
 }
 
 fn verdict_words(j: Option<&Judged>) -> String {

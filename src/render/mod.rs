@@ -6,6 +6,7 @@ pub(crate) mod grid;
 mod human;
 pub(crate) use human::{width, wrap_plain};
 pub(crate) use markdown::md as markdown_text;
+pub(crate) use sarif::scan as sarif_scan;
 mod junit;
 mod markdown;
 pub(crate) mod page;
