@@ -15,14 +15,43 @@ pub(crate) enum Shell {
     Fish,
 }
 
-/// A shell's completion script. The scripts are small and the same for every release: each asks
-/// the binary (`__complete`, [`crate::complete`]) for the candidates.
-pub(crate) fn completions(shell: Shell) -> &'static [u8] {
+/// A shell's completion script: each asks the binary (`__complete`, [`crate::complete`]) for the
+/// candidates. Bash's also carries clap_complete's static completion of the command tree, which
+/// it falls back to when the binary cannot be run (commands, flags, formats and check ids need no
+/// cluster); a test keeps the committed file current.
+pub(crate) fn completions(shell: Shell) -> Vec<u8> {
     match shell {
-        Shell::Bash => include_bytes!("../completions/kubectl-netdoctor.bash"),
-        Shell::Zsh => include_bytes!("../completions/_kubectl-netdoctor"),
-        Shell::Fish => include_bytes!("../completions/kubectl-netdoctor.fish"),
+        Shell::Bash => bash().into_bytes(),
+        Shell::Zsh => include_bytes!("../completions/_kubectl-netdoctor").to_vec(),
+        Shell::Fish => include_bytes!("../completions/kubectl-netdoctor.fish").to_vec(),
     }
+}
+
+/// The bash script: the function that asks the binary and registers itself, then the static
+/// table it falls back to (`_kubectl_netdoctor_static`).
+fn bash() -> String {
+    let mut cmd = for_completion("kubectl-netdoctor");
+    let mut table = Vec::new();
+    clap_complete::generate(
+        clap_complete::Shell::Bash,
+        &mut cmd,
+        "kubectl-netdoctor",
+        &mut table,
+    );
+    let table = String::from_utf8_lossy(&table)
+        // clap_complete names the functions of subcommands with "__subcmd__" for the binary's
+        // '-' but dispatches to them with "__": one spelling, or no subcommand would complete.
+        .replace("kubectl__subcmd__netdoctor", "kubectl__netdoctor")
+        .replace("_kubectl__netdoctor() {", "_kubectl_netdoctor_static() {");
+    // Its own `complete` registration (with file names as the default) is not ours.
+    let table = match table.find("\nif [[ \"${BASH_VERSINFO[0]}\"") {
+        Some(end) => &table[..end + 1],
+        None => &table[..],
+    };
+    format!(
+        "{}\n# The static table: clap_complete's completion of the command-line definition.\n{table}",
+        include_str!("complete.bash")
+    )
 }
 
 /// The command tree as a shell completes it: named after the binary (the help says "kubectl
@@ -422,8 +451,12 @@ mod tests {
     }
 
     #[test]
-    fn man_pages_are_current() {
+    fn completions_and_man_pages_are_current() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        ensure(
+            &root.join("completions/kubectl-netdoctor.bash"),
+            &completions(Shell::Bash),
+        );
         for (file, content) in man_pages().unwrap() {
             ensure(&root.join("man").join(file), &content);
         }

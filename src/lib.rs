@@ -246,7 +246,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runtime()?.block_on(interruptible(commands::cleanup::run(&settings, &args)))
         }
         Command::Completions { shell } => {
-            std::io::stdout().write_all(generate::completions(shell))?;
+            std::io::stdout().write_all(&generate::completions(shell))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {

@@ -229,6 +229,55 @@ fn bash_completes_names_from_the_cluster_formats_flags_and_commands() {
     assert_eq!(lines[17], "", "{out}");
 }
 
+/// With the script sourced but no binary to ask (not on PATH yet), bash still completes what
+/// needs no cluster — `svc -o <TAB>` offers the formats (it offered nothing), `explain <TAB>` the
+/// check ids, commands and flags — from the table generated into the script; still never a file
+/// name where a name goes, and file names for a path flag.
+#[test]
+fn bash_completes_commands_flags_and_formats_without_the_binary() {
+    let script = r#"
+source "$COMPLETIONS/kubectl-netdoctor.bash"
+command -v kubectl-netdoctor >/dev/null && echo "the binary is on PATH"
+touch dns.yaml
+t() {
+  COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+  COMPREPLY=(); _kubectl_netdoctor kubectl-netdoctor "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"
+  echo "${COMPREPLY[*]}"
+}
+t kubectl-netdoctor svc -o ""
+t kubectl-netdoctor reach -o ""
+t kubectl-netdoctor explain ""
+t kubectl-netdoctor ""
+t kubectl-netdoctor svc --pro
+t kubectl-netdoctor svc d
+t kubectl-netdoctor svc -f dn
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir.path())
+        // The system's own directories only: no kubectl-netdoctor anywhere.
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("COMPLETIONS", repo().join("completions"))
+        .output()
+        .expect("bash is needed");
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 7, "{out}");
+    assert_eq!(lines[0], "table json yaml junit markdown sarif");
+    assert_eq!(lines[1], "table json csv");
+    for id in ["service.exists", "ports.target", "netpol.allows"] {
+        assert!(words(lines[2]).contains(&id), "{}", lines[2]);
+    }
+    for c in ["svc", "scan", "explain", "diff"] {
+        assert!(words(lines[3]).contains(&c), "{}", lines[3]);
+    }
+    assert_eq!(lines[4], "--probe-image --probe-timeout");
+    assert_eq!(lines[5], "", "a file offered for a name: {out}");
+    assert_eq!(lines[6], "dns.yaml");
+}
+
 // kubectl ≥ 1.26 completes a plugin's arguments by running `kubectl_complete-<plugin>`.
 #[test]
 fn kubectl_netdoctor_tab_completes_through_kubectl() {
