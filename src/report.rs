@@ -139,6 +139,15 @@ pub struct Suppressed {
 }
 
 impl Suppressed {
+    /// Ignored by `--ignore`.
+    pub(crate) fn by_flag() -> Self {
+        Suppressed {
+            by: "flag",
+            object: None,
+            reason: None,
+        }
+    }
+
     /// "--ignore", or "annotation on Ingress shop/web: the edge terminates TLS".
     pub(crate) fn describe(&self) -> String {
         let mut out = match (&self.object, self.by) {
@@ -308,11 +317,7 @@ impl Diagnosis {
     pub(crate) fn suppress(&mut self, codes: &[&str]) {
         for c in &mut self.checks {
             if c.suppressed.is_none() && c.code.is_some_and(|code| codes.contains(&code)) {
-                c.suppressed = Some(Suppressed {
-                    by: "flag",
-                    object: None,
-                    reason: None,
-                });
+                c.suppressed = Some(Suppressed::by_flag());
             }
         }
         self.verdict = verdict(&self.checks);
@@ -574,11 +579,7 @@ impl ScanReport {
         }
         for f in &mut self.findings {
             if f.suppressed.is_none() && f.code.is_some_and(|c| codes.contains(&c)) {
-                f.suppressed = Some(Suppressed {
-                    by: "flag",
-                    object: None,
-                    reason: None,
-                });
+                f.suppressed = Some(Suppressed::by_flag());
             }
         }
         self.summary = Summary::of(&self.items);

@@ -122,7 +122,7 @@ fn shorten_words(cell: &str, cap: usize) -> String {
 
 /// `s` in at most `cap` columns: its start and its end around `…` (a name's distinct parts are
 /// often a prefix and a generated suffix: `frontend-7d9f…-abcde`).
-pub(crate) fn shorten(s: &str, cap: usize) -> String {
+fn shorten(s: &str, cap: usize) -> String {
     if display_width(s) <= cap {
         return s.to_string();
     }
