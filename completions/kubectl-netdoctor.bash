@@ -78,6 +78,12 @@ _kubectl_netdoctor_static() {
             kubectl__netdoctor,explain)
                 cmd="kubectl__netdoctor__subcmd__explain"
                 ;;
+            kubectl__netdoctor,gateway)
+                cmd="kubectl__netdoctor__subcmd__gateway"
+                ;;
+            kubectl__netdoctor,gw)
+                cmd="kubectl__netdoctor__subcmd__gateway"
+                ;;
             kubectl__netdoctor,help)
                 cmd="kubectl__netdoctor__subcmd__help"
                 ;;
@@ -92,6 +98,9 @@ _kubectl_netdoctor_static() {
                 ;;
             kubectl__netdoctor,reach)
                 cmd="kubectl__netdoctor__subcmd__reach"
+                ;;
+            kubectl__netdoctor,route)
+                cmd="kubectl__netdoctor__subcmd__route"
                 ;;
             kubectl__netdoctor,scan)
                 cmd="kubectl__netdoctor__subcmd__scan"
@@ -117,6 +126,9 @@ _kubectl_netdoctor_static() {
             kubectl__netdoctor__subcmd__help,explain)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__explain"
                 ;;
+            kubectl__netdoctor__subcmd__help,gateway)
+                cmd="kubectl__netdoctor__subcmd__help__subcmd__gateway"
+                ;;
             kubectl__netdoctor__subcmd__help,help)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__help"
                 ;;
@@ -128,6 +140,9 @@ _kubectl_netdoctor_static() {
                 ;;
             kubectl__netdoctor__subcmd__help,reach)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__reach"
+                ;;
+            kubectl__netdoctor__subcmd__help,route)
+                cmd="kubectl__netdoctor__subcmd__help__subcmd__route"
                 ;;
             kubectl__netdoctor__subcmd__help,scan)
                 cmd="kubectl__netdoctor__subcmd__help__subcmd__scan"
@@ -142,7 +157,7 @@ _kubectl_netdoctor_static() {
 
     case "${cmd}" in
         kubectl__netdoctor)
-            opts="-n -o -v -s -h -V --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help --version svc service ingress ing dns scan path reach explain capture cleanup diff help"
+            opts="-n -o -v -s -h -V --kubeconfig --context --namespace --output --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help --version svc service ingress ing gateway gw route dns scan path reach explain capture cleanup diff help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -752,7 +767,7 @@ _kubectl_netdoctor_static() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__explain)
-            opts="-o -n -v -s -h --raw --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help service.exists service.selector endpoints.ready ports.target pods.listening service.clusterip dns.resolves ingress.routes netpol.allows"
+            opts="-o -n -v -s -h --raw --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help service.exists service.selector endpoints.ready ports.target pods.listening service.clusterip dns.resolves ingress.routes gateway.routes netpol.allows"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -855,8 +870,136 @@ _kubectl_netdoctor_static() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__netdoctor__subcmd__gateway)
+            opts="-f -o -n -v -s -h --filename --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --show-skipped --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "fail warn" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verbose)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -v)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate-authority)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__netdoctor__subcmd__help)
-            opts="svc ingress dns scan path reach explain capture cleanup diff help"
+            opts="svc ingress gateway route dns scan path reach explain capture cleanup diff help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -939,6 +1082,20 @@ _kubectl_netdoctor_static() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__netdoctor__subcmd__help__subcmd__gateway)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__netdoctor__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -982,6 +1139,20 @@ _kubectl_netdoctor_static() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__help__subcmd__reach)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__netdoctor__subcmd__help__subcmd__route)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1304,6 +1475,134 @@ _kubectl_netdoctor_static() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verbose)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -v)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certificate-authority)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__netdoctor__subcmd__route)
+            opts="-f -o -n -v -s -h --filename --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --show-skipped --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "fail warn" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml junit markdown sarif" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)

@@ -164,6 +164,20 @@ pub(crate) const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         )],
     ),
     (
+        "gateway",
+        &[(
+            "Every Service behind a Gateway's routes",
+            "kubectl netdoctor gateway public -n infra",
+        )],
+    ),
+    (
+        "route",
+        &[(
+            "One HTTPRoute's backends, attachment included",
+            "kubectl netdoctor route httproute/web -n shop",
+        )],
+    ),
+    (
         "dns",
         &[(
             "Cluster DNS, resolved from your namespace",
@@ -326,6 +340,12 @@ pub(crate) enum Command {
     /// Start from an Ingress: each backend Service's flow (class, controller, TLS included).
     #[command(visible_alias = "ing")]
     Ingress(IngressArgs),
+    /// Start from a Gateway (Gateway API): the flow of each Service its attached routes send to.
+    #[command(visible_alias = "gw")]
+    Gateway(GatewayArgs),
+    /// Start from a Gateway API route (httproute/NAME, grpcroute/NAME, tlsroute/, tcproute/,
+    /// udproute/; NAME alone is an HTTPRoute): each backend Service's flow.
+    Route(RouteArgs),
     /// Cluster DNS health: the DNS Service's flow (a probe resolves through every replica from a
     /// client's namespace), its pods, NodeLocal DNSCache, the cluster domain.
     Dns(DnsArgs),
@@ -440,6 +460,31 @@ pub(crate) struct PathArgs {
 #[derive(Debug, Args)]
 pub(crate) struct IngressArgs {
     /// The Ingress's name (also ing/NAME or ingress/NAME).
+    pub name: String,
+    /// Diagnose manifests instead of a live cluster.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
+    pub filenames: Vec<PathBuf>,
+    /// Each backend Service gets its own probe (checks 5–7).
+    #[command(flatten)]
+    pub flow: FlowArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GatewayArgs {
+    /// The Gateway's name (also gateway/NAME or gtw/NAME).
+    pub name: String,
+    /// Diagnose manifests instead of a live cluster.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]
+    pub filenames: Vec<PathBuf>,
+    /// Each backend Service gets its own probe (checks 5–7).
+    #[command(flatten)]
+    pub flow: FlowArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RouteArgs {
+    /// The route: KIND/NAME (httproute, grpcroute, tlsroute, tcproute, udproute; singular or
+    /// plural), or NAME for an HTTPRoute.
     pub name: String,
     /// Diagnose manifests instead of a live cluster.
     #[arg(short = 'f', long = "filename", value_name = "PATH", value_hint = clap::ValueHint::AnyPath)]

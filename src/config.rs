@@ -41,7 +41,7 @@ impl OutputFormat {
 pub(crate) fn output_formats(command: &str) -> &'static [OutputFormat] {
     use OutputFormat::{Csv, Json, Junit, Markdown, Sarif, Table, Yaml};
     match command {
-        "svc" | "service" | "ingress" | "ing" | "dns" | "scan" => {
+        "svc" | "service" | "ingress" | "ing" | "gateway" | "gw" | "route" | "dns" | "scan" => {
             &[Table, Json, Yaml, Junit, Markdown, Sarif]
         }
         "path" => &[Table, Json, Yaml],

@@ -29,6 +29,7 @@ mod error;
 mod fix;
 #[cfg(test)]
 mod fixtures;
+mod gateway;
 mod generate;
 mod ingress;
 mod interrupt;
@@ -195,6 +196,8 @@ fn what_runs(command: &Command) -> (&'static str, Option<String>, bool) {
     match command {
         Command::Svc(a) => ("svc", Some(a.name.clone()), !a.filenames.is_empty()),
         Command::Ingress(a) => ("ingress", None, !a.filenames.is_empty()),
+        Command::Gateway(a) => ("gateway", None, !a.filenames.is_empty()),
+        Command::Route(a) => ("route", None, !a.filenames.is_empty()),
         Command::Dns(_) => ("dns", None, false),
         Command::Scan(a) => ("scan", None, !a.filenames.is_empty()),
         Command::Path(a) => ("path", None, !a.filenames.is_empty()),
@@ -219,6 +222,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ingress(args) => {
             settings.require_output("ingress")?;
             runtime()?.block_on(interruptible(commands::ingress::run(&settings, &args)))
+        }
+        Command::Gateway(args) => {
+            settings.require_output("gateway")?;
+            let start = commands::gateway::Start::gateway(&args.name)?;
+            let (files, flow) = (&args.filenames, &args.flow);
+            runtime()?.block_on(interruptible(commands::gateway::run(
+                &settings, files, flow, start,
+            )))
+        }
+        Command::Route(args) => {
+            settings.require_output("route")?;
+            let start = commands::gateway::Start::route(&args.name)?;
+            let (files, flow) = (&args.filenames, &args.flow);
+            runtime()?.block_on(interruptible(commands::gateway::run(
+                &settings, files, flow, start,
+            )))
         }
         Command::Dns(args) => {
             settings.require_output("dns")?;

@@ -58,6 +58,7 @@ pub(crate) fn analyse(
     if selector.is_none() {
         findings.extend(ingress_findings(snap, scope_ns));
     }
+    findings.extend(gateway_findings(snap, scope_ns, selector.is_none()));
     for dup in snap.duplicates.iter() {
         findings.push(Finding {
             kind: "DuplicateObject",
@@ -185,6 +186,59 @@ fn policy_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
                     path: crate::source::locate::path(&path),
                 }),
                 object,
+                suppressed: None,
+                origin: None,
+            }
+        })
+        .collect()
+}
+
+/// The Gateway API objects of the scope (crate::gateway::lint), when the API is installed and
+/// its objects were read.
+pub(crate) fn gateway_findings(
+    snap: &Snapshot,
+    scope_ns: Option<&str>,
+    all_services: bool,
+) -> Vec<Finding> {
+    use crate::state::snapshot::part;
+    let g = &snap.gateway;
+    if g.installed.known() != Some(&true)
+        || [part::ROUTES, part::GATEWAYS, part::GATEWAY_CLASSES]
+            .iter()
+            .any(|p| snap.unavailable.contains_key(p))
+    {
+        return Vec::new();
+    }
+    let (namespaces, complete) = match &g.namespaces {
+        Some(Fact::Known(n)) => (n.as_slice(), true),
+        _ => (snap.namespaces.as_slice(), snap.source == SourceKind::Live),
+    };
+    let scope = crate::gateway::lint::Scope {
+        routes: &g.routes,
+        gateways: &g.gateways,
+        classes: &g.classes,
+        services: &snap.services,
+        namespaces,
+        complete,
+        all_services,
+    };
+    crate::gateway::lint::lint(&scope, scope_ns)
+        .into_iter()
+        .map(|l| {
+            let object = ObjectRef::new(&l.kind, &l.namespace, &l.name);
+            Finding {
+                kind: if l.kind == "Gateway" {
+                    "Gateway"
+                } else {
+                    "GatewayRoute"
+                },
+                code: Some(l.code),
+                message: l.message,
+                at: Some(At {
+                    object: object.clone(),
+                    path: crate::source::locate::path(&l.path),
+                }),
+                object: Some(object),
                 suppressed: None,
                 origin: None,
             }

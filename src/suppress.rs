@@ -112,6 +112,22 @@ pub(crate) fn meta_in_state<'a>(state: &'a ClusterState, o: &ObjectRef) -> Optio
             .flatten()
             .map(|s| &s.metadata)
             .find(|m| named(m)),
+        "Gateway" => state
+            .gateway
+            .known()?
+            .gateways
+            .known()?
+            .iter()
+            .map(|g| &g.metadata)
+            .find(|m| named(m)),
+        route if route.ends_with("Route") => state
+            .gateway
+            .known()?
+            .routes
+            .iter()
+            .filter(|r| r.kind == route)
+            .map(|r| &r.metadata)
+            .find(|m| named(m)),
         _ => None,
     }
 }
@@ -131,6 +147,19 @@ pub(crate) fn meta_in_snapshot(
         "Ingress" => snap.ingresses.iter().map(|i| &i.metadata).find(named),
         "NetworkPolicy" => snap.policies.iter().map(|p| &p.metadata).find(named),
         "Pod" => snap.pods.iter().map(|p| &p.metadata).find(named),
+        "Gateway" => snap
+            .gateway
+            .gateways
+            .iter()
+            .map(|g| &g.metadata)
+            .find(named),
+        route if route.ends_with("Route") => snap
+            .gateway
+            .routes
+            .iter()
+            .filter(|r| r.kind == route)
+            .map(|r| &r.metadata)
+            .find(named),
         _ => None,
     };
     found.cloned()

@@ -3,13 +3,13 @@
 
 use crate::support::{FakeApi, Output, Run, repo};
 
-struct Cert {
-    crt: String,
-    key: String,
+pub(crate) struct Cert {
+    pub(crate) crt: String,
+    pub(crate) key: String,
 }
 
 /// A certificate for `hosts`, valid from `from` to `to` (years).
-fn cert(hosts: &[&str], from: i32, to: i32) -> Cert {
+pub(crate) fn cert(hosts: &[&str], from: i32, to: i32) -> Cert {
     let mut params =
         rcgen::CertificateParams::new(hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>())
             .unwrap();

@@ -46,6 +46,7 @@ fn offline_scan_of_the_broken_shop_fails_and_matches_the_schema() {
                 "endpoints.ready",
                 "ports.target",
                 "ingress.routes",
+                "gateway.routes",
                 "netpol.allows"
             ],
             "{item:#}"

@@ -24,15 +24,37 @@ const DEFAULT_CLASS: &str = "ingressclass.kubernetes.io/is-default-class";
 const LEGACY_CLASS: &str = "kubernetes.io/ingress.class";
 
 /// One problem or note about one Ingress (a `Pass` finding is a note: what was judged and how).
-struct Finding {
-    status: Status,
-    code: Option<&'static str>,
-    message: String,
-    fix: Option<String>,
+/// `gateway.routes` says its findings the same way.
+pub(super) struct Finding {
+    pub(super) status: Status,
+    pub(super) code: Option<&'static str>,
+    pub(super) message: String,
+    pub(super) fix: Option<String>,
 }
 
+/// The codes a certificate's problems carry, per check.
+pub(super) struct CertCodes {
+    pub(super) wrong_type: &'static str,
+    pub(super) keys: &'static str,
+    pub(super) unreadable: &'static str,
+    pub(super) validity: &'static str,
+    pub(super) hosts: &'static str,
+}
+
+const INGRESS_CERT: CertCodes = CertCodes {
+    wrong_type: "ND6015",
+    keys: "ND6016",
+    unreadable: "ND6017",
+    validity: "ND6018",
+    hosts: "ND6019",
+};
+
 impl Finding {
-    fn fail(code: &'static str, message: String, fix: impl Into<Option<String>>) -> Self {
+    pub(super) fn fail(
+        code: &'static str,
+        message: String,
+        fix: impl Into<Option<String>>,
+    ) -> Self {
         Finding {
             status: Status::Fail,
             code: Some(code),
@@ -40,7 +62,11 @@ impl Finding {
             fix: fix.into(),
         }
     }
-    fn warn(code: &'static str, message: String, fix: impl Into<Option<String>>) -> Self {
+    pub(super) fn warn(
+        code: &'static str,
+        message: String,
+        fix: impl Into<Option<String>>,
+    ) -> Self {
         Finding {
             status: Status::Warn,
             code: Some(code),
@@ -48,7 +74,7 @@ impl Finding {
             fix: fix.into(),
         }
     }
-    fn note(message: String) -> Self {
+    pub(super) fn note(message: String) -> Self {
         Finding {
             status: Status::Pass,
             code: None,
@@ -56,7 +82,7 @@ impl Finding {
             fix: None,
         }
     }
-    fn skip(message: String) -> Self {
+    pub(super) fn skip(message: String) -> Self {
         Finding {
             status: Status::Skip,
             code: None,
@@ -744,37 +770,45 @@ fn tls_findings(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
             }
             Some(Fact::Known(Some(s))) => s,
         };
-        out.extend(certificate_findings(ns, name, secret, &hosts, now));
+        out.extend(certificate_findings(
+            ns,
+            name,
+            secret,
+            &hosts,
+            now,
+            &INGRESS_CERT,
+        ));
     }
     out
 }
 
 /// What a TLS secret's certificate says: its type, its keys, its validity now, the hosts it
 /// covers.
-fn certificate_findings(
+pub(super) fn certificate_findings(
     ns: &str,
     name: &str,
     secret: &k8s_openapi::api::core::v1::Secret,
     hosts: &[String],
     now: i64,
+    codes: &CertCodes,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let kind = secret.type_.clone().unwrap_or_else(|| "Opaque".into());
     if kind != "kubernetes.io/tls" {
-        out.push(Finding::warn("ND6015", format!("TLS secret {name} has type {kind}, not kubernetes.io/tls (some controllers ignore it)"), None));
+        out.push(Finding::warn(codes.wrong_type, format!("TLS secret {name} has type {kind}, not kubernetes.io/tls (some controllers ignore it)"), None));
     }
     let (Some(crt), Some(_key)) = (
         secret_bytes(secret, "tls.crt"),
         secret_bytes(secret, "tls.key"),
     ) else {
-        out.push(Finding::fail("ND6016", format!("TLS secret {name} lacks tls.crt or tls.key"), Some(format!("kubectl create secret tls {} -n {} --cert=tls.crt --key=tls.key --dry-run=client -o yaml | kubectl apply -f -", q(name), q(ns)))));
+        out.push(Finding::fail(codes.keys, format!("TLS secret {name} lacks tls.crt or tls.key"), Some(format!("kubectl create secret tls {} -n {} --cert=tls.crt --key=tls.key --dry-run=client -o yaml | kubectl apply -f -", q(name), q(ns)))));
         return out;
     };
     let cert = match tls::parse(&crt) {
         Ok(c) => c,
         Err(e) => {
             out.push(Finding::fail(
-                "ND6017",
+                codes.unreadable,
                 format!("TLS secret {name}: tls.crt is unreadable ({e})"),
                 None,
             ));
@@ -787,7 +821,7 @@ fn certificate_findings(
     );
     if now > cert.not_after {
         out.push(Finding::fail(
-            "ND6018",
+            codes.validity,
             format!(
                 "TLS secret {name}: the certificate expired {} days ago",
                 (now - cert.not_after) / 86_400
@@ -796,7 +830,7 @@ fn certificate_findings(
         ));
     } else if now < cert.not_before {
         out.push(Finding::fail(
-            "ND6018",
+            codes.validity,
             format!("TLS secret {name}: the certificate is not valid yet"),
             Some(renew.clone()),
         ));
@@ -807,7 +841,7 @@ fn certificate_findings(
         .collect();
     if !uncovered.is_empty() {
         out.push(Finding::fail(
-            "ND6019",
+            codes.hosts,
             format!(
                 "TLS secret {name}: the certificate names {} but not {}",
                 cert.names.join(", "),

@@ -11,6 +11,7 @@ use crate::state::{ClusterState, Unavailable};
 mod common;
 mod dns_resolves;
 mod endpoints_ready;
+mod gateway_routes;
 pub(crate) mod ingress_routes;
 pub(crate) mod netpol_allows;
 mod pods_listening;
@@ -123,9 +124,18 @@ pub(crate) const REGISTRY: &[CheckDef] = &[
         run: ingress_routes::run,
     },
     CheckDef {
+        id: "gateway.routes",
+        title: "Gateway API routes in front of the Service attach and reach it",
+        order: 9,
+        needs: Needs::Api,
+        depends_on: &["service.exists"],
+        page: include_str!("../../checks/gateway.routes.md"),
+        run: gateway_routes::run,
+    },
+    CheckDef {
         id: "netpol.allows",
         title: "NetworkPolicies allow the client to the pods (and to DNS)",
-        order: 9,
+        order: 10,
         needs: Needs::Api,
         depends_on: &["service.selector"],
         page: include_str!("../../checks/netpol.allows.md"),

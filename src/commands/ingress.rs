@@ -13,10 +13,9 @@ use crate::state::SourceKind;
 
 use k8s_openapi::api::networking::v1::Ingress;
 
-use super::{not_probed, print_flows, probe_watched};
+use super::{flows_of, print_flows};
 use crate::interrupt::Signal;
 use crate::report::Diagnosis;
-use crate::state::{Fact, Unavailable};
 
 /// `ingress NAME`: the flow of every Service the Ingress routes to, as one report.
 pub(crate) async fn run(settings: &Settings, args: &crate::cli::IngressArgs) -> Result<ExitCode> {
@@ -76,32 +75,11 @@ async fn live(
             "Ingress {ns}/{name} not found{hint}"
         )));
     };
-    let opts = crate::probe::job::ProbeOptions::from_args(&args.flow.probe);
-    let mut items = Vec::new();
-    let mut interrupted: Option<Signal> = None;
-    // One read for every backend: what they share (Ingresses, policies) is read once.
-    let names = backends(&ing);
-    let snap = live.services_snapshot(&ns, &names, None).await?;
-    for svc in &names {
-        let mut state = snap.state_for_service(&ns, svc, None);
-        state.probe = match (interrupted, not_probed(&state, args.flow.probe.no_probe)) {
-            (_, Some(skip)) => skip,
-            (Some(signal), None) => Fact::Unavailable(Unavailable::Stopped(format!(
-                "not probed: interrupted by {}",
-                signal.name()
-            ))),
-            (None, None) => {
-                let (probe, signal) = probe_watched(settings, &live, |prober| async {
-                    let prober = prober;
-                    crate::probe::probe_service(&prober, &state, &opts).await
-                })
-                .await;
-                interrupted = signal;
-                probe
-            }
-        };
-        items.push(checks::diagnose(&state));
-    }
+    let names: Vec<(String, String)> = backends(&ing)
+        .into_iter()
+        .map(|svc| (ns.clone(), svc))
+        .collect();
+    let (items, interrupted) = flows_of(settings, &live, &names, &args.flow).await?;
     Ok((ns, items, interrupted))
 }
 

@@ -7,6 +7,7 @@ pub(crate) mod cleanup;
 pub(crate) mod diff;
 pub(crate) mod dns;
 pub(crate) mod explain;
+pub(crate) mod gateway;
 pub(crate) mod ingress;
 pub(crate) mod path;
 pub(crate) mod reach;
@@ -34,6 +35,54 @@ pub(crate) fn not_probed(state: &ClusterState, no_probe: bool) -> Option<Fact<Pr
     crate::checks::api_failed_before_probe(state).then_some(Fact::Unavailable(
         Unavailable::NotRequested(crate::state::NOT_PROBED_AFTER_FAILURE),
     ))
+}
+
+/// Each Service's flow, live, probe included (unless `--no-probe`, or an API check before the
+/// probe failed); after a signal the rest are not probed. Services of one namespace are read in
+/// the same rounds (what they share — Ingresses, policies, routes — once).
+pub(crate) async fn flows_of(
+    settings: &Settings,
+    live: &crate::source::live::Live,
+    services: &[(String, String)],
+    flow: &crate::cli::FlowArgs,
+) -> Result<(
+    Vec<crate::report::Diagnosis>,
+    Option<crate::interrupt::Signal>,
+)> {
+    let opts = crate::probe::job::ProbeOptions::from_args(&flow.probe);
+    let mut namespaces: Vec<&str> = services.iter().map(|(ns, _)| ns.as_str()).collect();
+    namespaces.dedup();
+    let mut items = Vec::new();
+    let mut interrupted: Option<crate::interrupt::Signal> = None;
+    for ns in namespaces {
+        let names: Vec<String> = services
+            .iter()
+            .filter(|(n, _)| n == ns)
+            .map(|(_, s)| s.clone())
+            .collect();
+        let snap = live.services_snapshot(ns, &names, None).await?;
+        for svc in &names {
+            let mut state = snap.state_for_service(ns, svc, None);
+            state.probe = match (interrupted, not_probed(&state, flow.probe.no_probe)) {
+                (_, Some(skip)) => skip,
+                (Some(signal), None) => Fact::Unavailable(Unavailable::Stopped(format!(
+                    "not probed: interrupted by {}",
+                    signal.name()
+                ))),
+                (None, None) => {
+                    let (probe, signal) = probe_watched(settings, live, |prober| async {
+                        let prober = prober;
+                        crate::probe::probe_service(&prober, &state, &opts).await
+                    })
+                    .await;
+                    interrupted = signal;
+                    probe
+                }
+            };
+            items.push(crate::checks::diagnose(&state));
+        }
+    }
+    Ok((items, interrupted))
 }
 
 /// The probe orchestrator on a live connection.

@@ -38,7 +38,7 @@ pub(crate) fn render(f: &Failed, format: OutputFormat, out: &mut dyn Write) -> s
             "checks": [],
             "error": error,
         }),
-        "scan" | "ingress" | "ing" | "dns" => json!({
+        "scan" | "ingress" | "ing" | "gateway" | "gw" | "route" | "dns" => json!({
             "apiVersion": API_VERSION, "kind": "ScanReport", "source": source,
             "scope": format!("namespace {}", f.namespace),
             "items": [],

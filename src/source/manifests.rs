@@ -91,6 +91,9 @@ pub(crate) fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
                     .push((ns.clone(), name.clone(), Fact::Known(Some(sec))));
             }
             ("networking.k8s.io/v1", "NetworkPolicy") => o.policies.push(placed(l, kind, &ns)?),
+            (api, _) if api.starts_with("gateway.networking.k8s.io/") => {
+                gateway_object(&mut o, l, kind, &ns)?
+            }
             _ => o.pods.extend(template_pod(l, kind, &ns, &name)?),
         }
         std::sync::Arc::make_mut(&mut o.origins).insert(key, l.origin.clone());
@@ -110,6 +113,32 @@ pub(crate) fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
             .collect(),
     );
     Ok(o)
+}
+
+/// A Gateway API object into the snapshot (a kind attachment does not read is left out).
+fn gateway_object(o: &mut Snapshot, l: &Loaded, kind: &str, ns: &str) -> Result<()> {
+    use crate::gateway::types::{Gateway, GatewayClass, ReferenceGrant, Route};
+    let g = &mut o.gateway;
+    match kind {
+        "GatewayClass" => g.classes.push(typed::<GatewayClass>(l, kind)?),
+        "Gateway" => {
+            let mut gw: Gateway = typed(l, kind)?;
+            gw.metadata.namespace = Some(ns.to_string());
+            g.gateways.push(gw);
+        }
+        "ReferenceGrant" => {
+            let mut rg: ReferenceGrant = typed(l, kind)?;
+            rg.metadata.namespace = Some(ns.to_string());
+            g.grants.push(rg);
+        }
+        "HTTPRoute" | "GRPCRoute" | "TLSRoute" | "TCPRoute" | "UDPRoute" => {
+            let mut r: Route = typed(l, kind)?;
+            r.metadata.namespace = Some(ns.to_string());
+            g.routes.push(r);
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// For each object: its key, kind and apiVersion, or `None` when a later document defines the

@@ -188,6 +188,27 @@ impl ObjectRef {
 
 pub(crate) use crate::k8s::TEMPLATE_OF;
 
+/// What `gateway.routes` reads: the routes (any namespace, any kind) whose backendRefs name the
+/// Service, and what their attachment depends on.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct GatewayFacts {
+    /// Live: whether discovery serves gateway.networking.k8s.io; offline: always (the manifests'
+    /// routes are judged).
+    pub installed: bool,
+    pub routes: Vec<crate::gateway::Route>,
+    pub gateways: Fact<Vec<crate::gateway::Gateway>>,
+    pub classes: Fact<Vec<crate::gateway::GatewayClass>>,
+    pub grants: Fact<Vec<crate::gateway::ReferenceGrant>>,
+    /// Namespaces (for `allowedRoutes.namespaces.from: Selector`), and whether they are all of
+    /// them (live) or only those the manifests define.
+    pub namespaces: Fact<Vec<Namespace>>,
+    pub namespaces_complete: bool,
+    /// Listeners' certificate Secrets by (namespace, name).
+    pub secrets: Vec<(String, String, Fact<Option<Secret>>)>,
+    /// Pods of the Gateway controllers the classes name (every namespace).
+    pub controller_pods: Fact<Vec<Pod>>,
+}
+
 /// Everything the Service flow reads.
 #[derive(Clone, Debug)]
 pub struct ClusterState {
@@ -246,6 +267,8 @@ pub struct ClusterState {
     pub certificates: Vec<(String, Fact<Option<Certificate>>)>,
     /// The cluster is GKE (its API server's version says so): ingress-gce serves class-less Ingresses.
     pub gke: bool,
+    /// The Gateway API objects around the routes that name the Service (`gateway.routes`).
+    pub(crate) gateway: Fact<GatewayFacts>,
     /// Workloads that match the selector and ask for zero replicas ("Deployment web").
     pub scaled_to_zero: Vec<String>,
     /// StatefulSets of the namespace with `updateStrategy: OnDelete`: a template change reaches
@@ -380,6 +403,7 @@ impl ClusterState {
             scan: false,
             dns_target: None,
             gke: false,
+            gateway: Fact::Unavailable(Unavailable::NotRequested("the Gateway API was not read")),
             ingresses: Fact::default(),
             ingress_classes: Fact::default(),
             controller_pods: Fact::default(),

@@ -57,6 +57,78 @@ pub(crate) struct Snapshot {
     pub other_policies: Vec<Fact<Vec<String>>>,
     /// The cluster DNS pods a client's egress needs, when read (live, with a client).
     pub dns_pods: Option<Fact<Vec<Pod>>>,
+    /// The Gateway API objects (routes of every namespace, their Gateways, classes, grants).
+    pub gateway: GatewaySnapshot,
+}
+
+/// The Gateway API as a scope holds it.
+#[derive(Clone, Debug)]
+pub(crate) struct GatewaySnapshot {
+    /// Whether the API is served (live: discovery); not read until a source says.
+    pub installed: Fact<bool>,
+    pub classes: Vec<crate::gateway::GatewayClass>,
+    pub gateways: Vec<crate::gateway::Gateway>,
+    pub routes: Vec<crate::gateway::Route>,
+    pub grants: Vec<crate::gateway::ReferenceGrant>,
+    /// Live: every namespace (for listeners' namespace selectors), read with the routes.
+    pub namespaces: Option<Fact<Vec<Namespace>>>,
+    /// Pods of the Gateway controllers the classes name.
+    pub controller_pods: Fact<Vec<Pod>>,
+}
+
+impl GatewaySnapshot {
+    fn new(source: SourceKind) -> Self {
+        GatewaySnapshot {
+            installed: match source {
+                SourceKind::Manifests => Fact::Known(true),
+                SourceKind::Live => {
+                    Fact::Unavailable(Unavailable::NotRequested("the Gateway API was not read"))
+                }
+            },
+            classes: Vec::new(),
+            gateways: Vec::new(),
+            routes: Vec::new(),
+            grants: Vec::new(),
+            namespaces: None,
+            controller_pods: match source {
+                SourceKind::Live => Fact::Known(Vec::new()),
+                SourceKind::Manifests => Fact::Unavailable(Unavailable::Offline(
+                    "Gateway controllers run only in a live cluster",
+                )),
+            },
+        }
+    }
+
+    /// Adds what another read found (each object once).
+    fn absorb(&mut self, other: GatewaySnapshot) {
+        fn add<T>(to: &mut Vec<T>, from: Vec<T>, key: impl Fn(&T) -> (String, String, String)) {
+            let mut held: std::collections::HashSet<_> = to.iter().map(&key).collect();
+            for o in from {
+                if held.insert(key(&o)) {
+                    to.push(o);
+                }
+            }
+        }
+        use crate::gateway::types::key;
+        let k = |kind: &str, m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            let (ns, name) = key(m);
+            (kind.to_string(), ns, name)
+        };
+        add(&mut self.classes, other.classes, |o| k("", &o.metadata));
+        add(&mut self.gateways, other.gateways, |o| k("", &o.metadata));
+        add(&mut self.routes, other.routes, |o| k(&o.kind, &o.metadata));
+        add(&mut self.grants, other.grants, |o| k("", &o.metadata));
+        if !matches!(
+            other.installed,
+            Fact::Unavailable(Unavailable::NotRequested(_))
+        ) {
+            self.installed = other.installed;
+        }
+        self.namespaces = self.namespaces.take().or(other.namespaces);
+        if other.controller_pods.known().is_none_or(|p| !p.is_empty()) {
+            self.controller_pods = other.controller_pods;
+        }
+    }
 }
 
 /// Where each namespace's pods and slices are in the snapshot.
@@ -138,6 +210,7 @@ impl Snapshot {
             policy_apis: None,
             other_policies: Vec::new(),
             dns_pods: None,
+            gateway: GatewaySnapshot::new(source),
         }
     }
 
@@ -177,6 +250,7 @@ impl Snapshot {
         self.daemonsets = self.daemonsets.take().or(other.daemonsets);
         self.policy_apis = self.policy_apis.take().or(other.policy_apis);
         self.dns_pods = self.dns_pods.take().or(other.dns_pods);
+        self.gateway.absorb(other.gateway);
         self.unavailable.extend(other.unavailable);
         self.index = std::sync::OnceLock::new();
     }
@@ -225,6 +299,7 @@ impl Snapshot {
         s.service = Fact::Known(service);
         self.policy(&mut s, client);
         self.ingress(&mut s);
+        self.gateway(&mut s);
         s.origins = self.origins.clone();
         s.duplicates = self.duplicates.clone();
         self.unread(&mut s);
@@ -545,6 +620,90 @@ impl Snapshot {
             .collect();
     }
 
+    /// The routes of any namespace whose backendRefs name the Service, their Gateways and
+    /// classes, the grants, the namespaces and the listeners' certificate Secrets.
+    fn gateway(&self, s: &mut ClusterState) {
+        use crate::gateway::types::key;
+        let g = &self.gateway;
+        let installed = match &g.installed {
+            Fact::Known(i) => *i,
+            Fact::Unavailable(u) => {
+                s.gateway = Fact::Unavailable(u.clone());
+                return;
+            }
+        };
+        if let Some(u) = self.unavailable.get(part::ROUTES) {
+            s.gateway = Fact::Unavailable(u.clone());
+            return;
+        }
+        let routes: Vec<crate::gateway::Route> = g
+            .routes
+            .iter()
+            .filter(|r| !r.refs_to(&s.namespace, &s.service_name).is_empty())
+            .cloned()
+            .collect();
+        let parents = crate::gateway::parent_gateways(&routes);
+        // Every Gateway and class (short lists): the ones the routes name, and the names a typo
+        // may have meant.
+        let gateways: Vec<crate::gateway::Gateway> = g.gateways.clone();
+        let classes = g.classes.clone();
+        let mut secrets = Vec::new();
+        for gw in gateways
+            .iter()
+            .filter(|gw| parents.contains(&key(&gw.metadata)))
+        {
+            for l in &gw.spec.listeners {
+                for c in l.tls.iter().flat_map(|t| t.certificate_refs.iter()) {
+                    let ns = c
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| gw.namespace().to_string());
+                    if secrets.iter().any(|(n, m, _)| *n == ns && *m == c.name) {
+                        continue;
+                    }
+                    let found = self
+                        .secrets
+                        .iter()
+                        .find(|(sns, sn, _)| *sns == ns && *sn == c.name)
+                        .map(|(_, _, f)| f.clone())
+                        .unwrap_or(Fact::Known(None));
+                    secrets.push((ns, c.name.clone(), found));
+                }
+            }
+        }
+        let fact = |part: &str, v: Vec<_>| match self.unavailable.get(part) {
+            Some(u) => Fact::Unavailable(u.clone()),
+            None => Fact::Known(v),
+        };
+        let (namespaces, complete) = match (&g.namespaces, self.source) {
+            (Some(n), _) => (n.clone(), true),
+            (None, SourceKind::Manifests) => (Fact::Known(self.namespaces.clone()), false),
+            (None, SourceKind::Live) => (
+                self.namespaces_fact
+                    .clone()
+                    .map_known(|_| self.namespaces.clone()),
+                true,
+            ),
+        };
+        s.gateway = Fact::Known(crate::state::GatewayFacts {
+            installed,
+            routes,
+            gateways: fact(part::GATEWAYS, gateways),
+            classes: match self.unavailable.get(part::GATEWAY_CLASSES) {
+                Some(u) => Fact::Unavailable(u.clone()),
+                None => Fact::Known(classes),
+            },
+            grants: match self.unavailable.get(part::GRANTS) {
+                Some(u) => Fact::Unavailable(u.clone()),
+                None => Fact::Known(g.grants.clone()),
+            },
+            namespaces,
+            namespaces_complete: complete,
+            secrets,
+            controller_pods: g.controller_pods.clone(),
+        });
+    }
+
     /// What the source could not read stays unknown, never empty.
     fn unread(&self, s: &mut ClusterState) {
         fn unread<T>(u: &Unavailable) -> Fact<T> {
@@ -598,4 +757,9 @@ pub(crate) mod part {
     pub(crate) const NODES: &str = "nodes";
     pub(crate) const INGRESSES: &str = "ingresses";
     pub(crate) const INGRESS_CLASSES: &str = "ingressclasses";
+    /// Routes of the Gateway API (any kind).
+    pub(crate) const ROUTES: &str = "routes.gateway.networking.k8s.io";
+    pub(crate) const GATEWAYS: &str = "gateways.gateway.networking.k8s.io";
+    pub(crate) const GATEWAY_CLASSES: &str = "gatewayclasses.gateway.networking.k8s.io";
+    pub(crate) const GRANTS: &str = "referencegrants.gateway.networking.k8s.io";
 }

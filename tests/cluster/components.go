@@ -213,6 +213,7 @@ func up(args []string) error {
 	dir := fs.String("state", "", "state directory")
 	agentRoot := fs.String("agent-root", "", "root filesystem holding usr/local/bin/kubectl-netdoctor (the probe image's), for probe pods")
 	podSecurity := fs.String("pod-security-default", "", "PodSecurity level enforced where a namespace has no label (privileged when empty, as upstream)")
+	gatewayChannel := fs.String("gateway-api", "standard", "the Gateway API CRDs to install: standard, experimental (one release, from the sigs.k8s.io/gateway-api module) or none")
 	var loads multiFlag
 	fs.Var(&loads, "load", "a folder of manifests to load once Ready (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -313,6 +314,12 @@ func up(args []string) error {
 	if err := waitReady(ctx, s, client); err != nil {
 		s.stopAll()
 		return err
+	}
+	if *gatewayChannel != "none" {
+		if err := installGatewayAPI(ctx, client, *gatewayChannel); err != nil {
+			s.stopAll()
+			return fmt.Errorf("installing the Gateway API CRDs: %w", err)
+		}
 	}
 	for _, d := range loads {
 		if err := load(ctx, s, client, d); err != nil {

@@ -90,47 +90,52 @@ func readFolder(dir string) ([]object, error) {
 		if e.IsDir() || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".json")) {
 			continue
 		}
-		path := filepath.Join(dir, name)
-		b, err := os.ReadFile(path)
+		docs, err := readFile(filepath.Join(dir, name))
 		if err != nil {
 			return nil, err
 		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
-		var docs []object
-		kubernetesFile := true
-		for i := 1; ; i++ {
-			var m map[string]interface{}
-			if err := dec.Decode(&m); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				return nil, fmt.Errorf("%s (document %d): %w", path, i, err)
-			}
-			if m == nil {
-				continue
-			}
-			if _, ok := m["kind"]; !ok {
-				kubernetesFile = false
-				break
-			}
-			u := &unstructured.Unstructured{Object: m}
-			if u.IsList() {
-				list, err := u.ToList()
-				if err != nil {
-					return nil, fmt.Errorf("%s (document %d): %w", path, i, err)
-				}
-				for j := range list.Items {
-					docs = append(docs, split(&list.Items[j], fmt.Sprintf("%s#%d.%d", path, i, j)))
-				}
-				continue
-			}
-			docs = append(docs, split(u, fmt.Sprintf("%s#%d", path, i)))
-		}
-		if kubernetesFile {
-			out = append(out, docs...)
-		}
+		out = append(out, docs...)
 	}
 	return out, nil
+}
+
+// readFile reads the documents of one file; none when it holds no Kubernetes object (a
+// document without a kind).
+func readFile(path string) ([]object, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+	var docs []object
+	for i := 1; ; i++ {
+		var m map[string]interface{}
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, fmt.Errorf("%s (document %d): %w", path, i, err)
+		}
+		if m == nil {
+			continue
+		}
+		if _, ok := m["kind"]; !ok {
+			return nil, nil
+		}
+		u := &unstructured.Unstructured{Object: m}
+		if u.IsList() {
+			list, err := u.ToList()
+			if err != nil {
+				return nil, fmt.Errorf("%s (document %d): %w", path, i, err)
+			}
+			for j := range list.Items {
+				docs = append(docs, split(&list.Items[j], fmt.Sprintf("%s#%d.%d", path, i, j)))
+			}
+			continue
+		}
+		docs = append(docs, split(u, fmt.Sprintf("%s#%d", path, i)))
+	}
+	return docs, nil
 }
 
 // split takes the status off an object: the spec goes through apply, the status through the

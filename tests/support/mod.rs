@@ -276,9 +276,19 @@ impl Run {
 /// A fake API server loaded with YAML files.
 pub(crate) fn server_with(files: &[&Path]) -> Server {
     let api = FakeApi::new();
-    for f in files {
-        let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        api.load_yaml(&text)
+    let texts: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())))
+        .collect();
+    // Fixtures with Gateway API objects are clusters with its CRDs installed.
+    if texts
+        .iter()
+        .any(|t| t.contains("gateway.networking.k8s.io/"))
+    {
+        api.serve_gateway_api();
+    }
+    for (f, text) in files.iter().zip(&texts) {
+        api.load_yaml(text)
             .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
     }
     api.start()

@@ -4,6 +4,7 @@
 //! What it reads becomes a [`Snapshot`](crate::state::snapshot::Snapshot): the state judged is
 //! derived from it as from manifests.
 
+mod gateway;
 mod retry;
 mod scope;
 mod service;
@@ -214,6 +215,17 @@ pub(crate) struct Live {
     verbose: bool,
     /// The context's namespace, or "default".
     default_namespace: String,
+    /// Discovery's API groups (name, preferred version, every version), read once per run:
+    /// the policy round and the Gateway round both ask.
+    groups: tokio::sync::OnceCell<Fact<Vec<ApiGroup>>>,
+}
+
+/// An API group as discovery serves it.
+#[derive(Clone, Debug)]
+pub(crate) struct ApiGroup {
+    pub name: String,
+    pub preferred: String,
+    pub versions: Vec<String>,
 }
 
 impl Live {
@@ -292,6 +304,7 @@ impl Live {
             timeout: settings.request_timeout,
             verbose: settings.verbose > 0,
             default_namespace,
+            groups: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -857,25 +870,45 @@ impl Live {
     /// API groups from discovery, with their preferred versions (other policy engines announce
     /// themselves there).
     async fn policy_apis(&self) -> Fact<Vec<(String, String)>> {
-        let res = self
-            .bounded("discovery /apis".to_string(), self.client.list_api_groups())
-            .await;
-        match res {
-            Ok(list) => Fact::Known(
-                list.groups
-                    .into_iter()
-                    .map(|g| {
-                        let version = g
-                            .preferred_version
-                            .map(|v| v.version)
-                            .or_else(|| g.versions.first().map(|v| v.version.clone()))
-                            .unwrap_or_default();
-                        (g.name, version)
-                    })
-                    .collect(),
-            ),
-            Err(e) => Fact::Unavailable(e.into_unavailable("get", "/apis (discovery)", None)),
-        }
+        self.api_groups()
+            .await
+            .map_known(|gs| gs.into_iter().map(|g| (g.name, g.preferred)).collect())
+    }
+
+    /// Discovery's `/apis`, read once per run however many rounds ask.
+    pub(super) async fn api_groups(&self) -> Fact<Vec<ApiGroup>> {
+        self.groups
+            .get_or_init(|| async {
+                let res = self
+                    .bounded("discovery /apis".to_string(), self.client.list_api_groups())
+                    .await;
+                match res {
+                    Ok(list) => Fact::Known(
+                        list.groups
+                            .into_iter()
+                            .map(|g| {
+                                let versions: Vec<String> =
+                                    g.versions.iter().map(|v| v.version.clone()).collect();
+                                let preferred = g
+                                    .preferred_version
+                                    .map(|v| v.version)
+                                    .or_else(|| versions.first().cloned())
+                                    .unwrap_or_default();
+                                ApiGroup {
+                                    name: g.name,
+                                    preferred,
+                                    versions,
+                                }
+                            })
+                            .collect(),
+                    ),
+                    Err(e) => {
+                        Fact::Unavailable(e.into_unavailable("get", "/apis (discovery)", None))
+                    }
+                }
+            })
+            .await
+            .clone()
     }
 }
 

@@ -43,7 +43,20 @@ impl Live {
             self.confirm_api_server().await?;
         }
         snap.services = services.map_err(|e| self.fatal(e, "cannot scan", "services", ns))?;
-        self.scope_ingresses(&mut snap, ns, &scope).await;
+        let names: Vec<(String, String)> = snap
+            .services
+            .iter()
+            .map(|s| crate::gateway::types::key(&s.metadata))
+            .collect();
+        let names: Vec<(&str, &str)> = names
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let (_, gateway) = tokio::join!(
+            self.scope_ingresses(&mut snap, ns, &scope),
+            self.gateway_part(&names)
+        );
+        snap.absorb(gateway);
         Ok(snap)
     }
 

@@ -100,16 +100,19 @@ impl Live {
             let backends = found
                 .iter()
                 .map(|svc| self.backends_part(ns, crate::k8s::name_of(&svc.metadata), svc));
-            let (backends, ingress, policy) = tokio::join!(
+            let services: Vec<(&str, &str)> = found_names.iter().map(|n| (ns, *n)).collect();
+            let (backends, ingress, policy, gateway) = tokio::join!(
                 join_all(backends),
                 self.ingress_part(ns, &found_names),
                 self.policy_part(ns, client),
+                self.gateway_part(&services),
             );
             for part in backends {
                 snap.absorb(part);
             }
             snap.absorb(ingress);
             snap.absorb(policy);
+            snap.absorb(gateway);
             Ok(snap)
         };
         self.within_request_timeout(work).await
@@ -446,10 +449,21 @@ impl Live {
             let lp = ListParams::default().labels(sel);
             async move { self.list(api, format!("list pods -A -l {sel}"), lp).await }
         });
-        let mut all = Vec::new();
+        let mut all: Vec<Pod> = Vec::new();
         for r in join_all(reads).await {
             match r {
-                Ok(p) => all.extend(p),
+                // A pod that carries two of the selectors is one pod.
+                Ok(pods) => {
+                    for p in pods {
+                        let held = all.iter().any(|q| {
+                            q.metadata.namespace == p.metadata.namespace
+                                && q.metadata.name == p.metadata.name
+                        });
+                        if !held {
+                            all.push(p);
+                        }
+                    }
+                }
                 Err(e) => return Fact::Unavailable(e.into_unavailable("list", "pods", None)),
             }
         }

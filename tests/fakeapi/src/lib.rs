@@ -184,8 +184,21 @@ impl FakeApi {
     pub fn insert(&self, mut obj: Value) -> Result<(), String> {
         let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
         let kind = obj["kind"].as_str().unwrap_or_default().to_string();
-        let res = resources::by_kind(&self.catalogue(), &api_version, &kind)
-            .ok_or_else(|| format!("fakeapi does not serve {api_version} {kind}"))?;
+        let res = match resources::by_kind(&self.catalogue(), &api_version, &kind) {
+            Some(r) => r,
+            // Another version of a kind it serves: stored at the served one, as a CRD without a
+            // conversion webhook (strategy None) does — only apiVersion changes.
+            None => {
+                let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+                let r = self
+                    .catalogue()
+                    .into_iter()
+                    .find(|r| r.kind == kind && !group.is_empty() && r.group == group)
+                    .ok_or_else(|| format!("fakeapi does not serve {api_version} {kind}"))?;
+                obj["apiVersion"] = json!(r.group_version());
+                r
+            }
+        };
         let name = obj
             .pointer("/metadata/name")
             .and_then(Value::as_str)
@@ -293,6 +306,35 @@ impl FakeApi {
             fields: &[],
         }));
         self.shared.custom.write().unwrap().push(r);
+    }
+
+    /// Serves the Gateway API's kinds (gateway.networking.k8s.io/v1), as its standard-channel
+    /// CRDs do once installed.
+    pub fn serve_gateway_api(&self) {
+        const GROUP: &str = "gateway.networking.k8s.io";
+        for (kind, plural, namespaced) in [
+            ("GatewayClass", "gatewayclasses", false),
+            ("Gateway", "gateways", true),
+            ("HTTPRoute", "httproutes", true),
+            ("GRPCRoute", "grpcroutes", true),
+            ("TLSRoute", "tlsroutes", true),
+            ("TCPRoute", "tcproutes", true),
+            ("UDPRoute", "udproutes", true),
+            ("ReferenceGrant", "referencegrants", true),
+        ] {
+            self.add_custom_resource(GROUP, "v1", kind, plural, namespaced);
+        }
+    }
+
+    /// Serves the Gateway API when any of the fixtures holds one of its objects: such fixtures
+    /// are clusters with its CRDs installed.
+    pub fn serve_gateway_api_for(&self, fixtures: &[String]) {
+        if fixtures
+            .iter()
+            .any(|t| t.contains("gateway.networking.k8s.io/"))
+        {
+            self.serve_gateway_api();
+        }
     }
 
     /// Reports `v1.32.0<suffix>` as gitVersion, like a managed cluster ("-gke.1200").

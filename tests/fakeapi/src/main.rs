@@ -24,12 +24,24 @@ fn main() {
         std::process::exit(2);
     }
     let api = fakeapi::FakeApi::new();
-    for f in &files {
-        let text = std::fs::read_to_string(f).unwrap_or_else(|e| {
-            eprintln!("{f}: {e}");
-            std::process::exit(2)
-        });
-        if let Err(e) = api.load_yaml(&text) {
+    let texts: Vec<String> = files
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(f).unwrap_or_else(|e| {
+                eprintln!("{f}: {e}");
+                std::process::exit(2)
+            })
+        })
+        .collect();
+    // Fixtures with Gateway API objects are clusters with its CRDs installed.
+    if texts
+        .iter()
+        .any(|t| t.contains("gateway.networking.k8s.io/"))
+    {
+        api.serve_gateway_api();
+    }
+    for (f, text) in files.iter().zip(&texts) {
+        if let Err(e) = api.load_yaml(text) {
             eprintln!("{f}: {e}");
             std::process::exit(2);
         }
