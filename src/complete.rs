@@ -166,6 +166,8 @@ impl<'a> Line<'a> {
         let names = match (self.scope.get_name(), arg.get_id().as_str()) {
             ("svc", _) => Some((Names::Services, &["svc/", "service/"][..])),
             ("ingress", _) => Some((Names::Ingresses, &["ing/", "ingress/"][..])),
+            ("gateway", _) => Some((Names::Gateways, &["gateway/", "gtw/"][..])),
+            ("route", _) => Some((Names::Routes, &ROUTE_PREFIXES[..])),
             ("capture", _) => Some((Names::Pods, &["pod/", "po/"][..])),
             _ => None,
         };
@@ -319,6 +321,18 @@ impl<'a> Line<'a> {
                 Names::Namespaces => live.cluster_names::<core::Namespace>().await,
                 Names::Services => live.names::<core::Service>(&ns).await,
                 Names::Ingresses => live.names::<net::Ingress>(&ns).await,
+                Names::Gateways => live.gateway_names(&ns, "Gateway", "gateways").await,
+                Names::Routes => {
+                    // The kind typed before the slash (an HTTPRoute without one).
+                    let (kind, plural) = match prefix {
+                        "grpcroute/" => ("GRPCRoute", "grpcroutes"),
+                        "tlsroute/" => ("TLSRoute", "tlsroutes"),
+                        "tcproute/" => ("TCPRoute", "tcproutes"),
+                        "udproute/" => ("UDPRoute", "udproutes"),
+                        _ => ("HTTPRoute", "httproutes"),
+                    };
+                    live.gateway_names(&ns, kind, plural).await
+                }
                 Names::Pods => live.names::<core::Pod>(&ns).await,
                 Names::Deployments => live.names::<apps::Deployment>(&ns).await,
                 Names::StatefulSets => live.names::<apps::StatefulSet>(&ns).await,
@@ -344,12 +358,23 @@ impl<'a> Line<'a> {
     }
 }
 
+/// `route KIND/NAME`'s kinds, as completion offers them.
+const ROUTE_PREFIXES: [&str; 5] = [
+    "httproute/",
+    "grpcroute/",
+    "tlsroute/",
+    "tcproute/",
+    "udproute/",
+];
+
 /// The kinds of names completion reads.
 #[derive(Clone, Copy)]
 enum Names {
     Namespaces,
     Services,
     Ingresses,
+    Gateways,
+    Routes,
     Pods,
     Deployments,
     StatefulSets,

@@ -564,3 +564,86 @@ fn scan_names_routes_attached_nowhere_missing_backends_conflicts_and_classless_g
         "{findings:#?}"
     );
 }
+
+/// Completion offers the Gateways and routes of the line's namespace (after the route's kind).
+#[test]
+fn completion_names_gateways_and_routes() {
+    let dir = repo().join("tests/scenarios/gateway-backend-granted");
+    let server =
+        crate::support::server_with(&[&dir.join("manifests.yaml"), &dir.join("cluster.yaml")]);
+    // The run that holds the kubeconfig lives as long as the test (its HOME is removed on drop).
+    let holder = Run::new(["x"]);
+    let kc = holder
+        .write("kc", &server.kubeconfig(None))
+        .display()
+        .to_string();
+    let complete = |words: &[&str]| {
+        let mut args = vec!["__complete", "--kubeconfig", kc.as_str()];
+        args.extend(words);
+        Run::new(&args).run().stdout
+    };
+    let gateways = complete(&["-n", "infra", "gateway", ""]);
+    assert!(gateways.lines().any(|l| l == "public"), "{gateways}");
+    let routes = complete(&["-n", "web", "route", "httproute/"]);
+    assert!(routes.lines().any(|l| l == "httproute/web"), "{routes}");
+    let grpc = complete(&["-n", "web", "route", "grpcroute/"]);
+    assert!(!grpc.lines().any(|l| l.contains("web")), "{grpc}");
+}
+
+/// Manifests: a Gateway API kind at a version its CRDs do not serve is refused as kubectl
+/// refuses it; a route that does not fit its kind names file and document.
+#[test]
+fn gateway_manifests_are_checked_like_built_in_kinds() {
+    let unserved = offline(replace(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute",
+        "apiVersion: gateway.networking.k8s.io/v9\nkind: HTTPRoute",
+    ));
+    assert_eq!(unserved.code, 2, "{}", unserved.stdout);
+    assert!(
+        unserved
+            .stderr
+            .contains("no kind HTTPRoute is served as apiVersion gateway.networking.k8s.io/v9"),
+        "{}",
+        unserved.stderr
+    );
+    let invalid = offline(replace(
+        "parentRefs: [{name: public, namespace: infra, sectionName: http}]\n  hostnames",
+        "parentRefs: public\n  hostnames",
+    ));
+    assert_eq!(invalid.code, 2, "{}", invalid.stdout);
+    assert!(
+        invalid.stderr.contains("invalid HTTPRoute"),
+        "{}",
+        invalid.stderr
+    );
+}
+
+/// `gateway -o sarif`: the flow's finding and the Gateway's own, both at the route's line.
+#[test]
+fn the_gateway_command_writes_sarif_at_the_lines_of_its_findings() {
+    let file = repo().join("tests/scenarios/gateway-section-name-typo/manifests.yaml");
+    let out = Run::new(["gateway", "public", "-n", "infra", "-o", "sarif", "-f"])
+        .arg(file.display().to_string())
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let log = out.json();
+    crate::support::validate_with(&log, "sarif-2.1.0.schema.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("  parentRefs: [{name: public"))
+        .unwrap()
+        + 1;
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let rules: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r["ruleId"].as_str())
+        .collect();
+    assert_eq!(rules, ["ND7008", "ND7030"], "{log:#}");
+    for r in results {
+        assert_eq!(
+            r["locations"][0]["physicalLocation"]["region"]["startLine"], line,
+            "{r:#}"
+        );
+    }
+}

@@ -131,6 +131,43 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     outcome.evidence(evidence).evidence(notes).fix(fix)
 }
 
+/// The ready data-plane pods of the Gateways the Service's routes name, each with what it is
+/// ("Gateway infra/public's data plane"): the policy check judges their path to the backends,
+/// as it does an ingress controller's.
+pub(crate) fn data_plane_pods(
+    state: &ClusterState,
+) -> Vec<(String, &k8s_openapi::api::core::v1::Pod)> {
+    let Fact::Known(facts) = &state.gateway else {
+        return Vec::new();
+    };
+    let (Fact::Known(gateways), Fact::Known(pods)) = (&facts.gateways, &facts.data_plane_pods)
+    else {
+        return Vec::new();
+    };
+    let parents = gw::parent_gateways(&facts.routes);
+    let mut out = Vec::new();
+    for g in gateways
+        .iter()
+        .filter(|g| parents.contains(&types::key(&g.metadata)))
+    {
+        for p in pods
+            .iter()
+            .filter(|p| gw::is_data_plane_of(g, p) && k8s::pod_ready(p) == Some(true))
+        {
+            if !out
+                .iter()
+                .any(|(_, q): &(String, &k8s_openapi::api::core::v1::Pod)| {
+                    q.metadata.namespace == p.metadata.namespace
+                        && q.metadata.name == p.metadata.name
+                })
+            {
+                out.push((format!("{}'s data plane", g.describe()), p));
+            }
+        }
+    }
+    out
+}
+
 /// How to change a route (or Gateway) field: live a JSON patch (CRDs take no strategic merge, and
 /// a merge patch would replace a whole list), offline the file and field to edit.
 fn patch(

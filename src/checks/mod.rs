@@ -11,7 +11,7 @@ use crate::state::{ClusterState, Unavailable};
 mod common;
 mod dns_resolves;
 mod endpoints_ready;
-mod gateway_routes;
+pub(crate) mod gateway_routes;
 pub(crate) mod ingress_routes;
 pub(crate) mod netpol_allows;
 mod pods_listening;

@@ -333,9 +333,9 @@ fn named_clients(state: &ClusterState, t: &Target) -> Vec<PodInfo> {
     out
 }
 
-/// The ingress controllers in front of the Service must reach the backends too: a policy that
-/// admits "the frontend" but not the controller turns every request through the Ingress into a
-/// 502/504.
+/// The ingress controllers and Gateway data planes in front of the Service must reach the
+/// backends too: a policy that admits "the frontend" but not the proxy turns every request
+/// through the Ingress (or the Gateway) into a 502/504.
 fn ingress_controllers(
     state: &ClusterState,
     set: &PolicySet,
@@ -343,7 +343,12 @@ fn ingress_controllers(
     selector: &BTreeMap<String, String>,
     outcome: Outcome,
 ) -> Outcome {
-    let controllers = crate::checks::ingress_routes::controller_pods(state);
+    let controllers: Vec<(String, &k8s_openapi::api::core::v1::Pod)> =
+        crate::checks::ingress_routes::controller_pods(state)
+            .into_iter()
+            .map(|(name, pod)| (format!("the ingress controller {name}"), pod))
+            .chain(crate::checks::gateway_routes::data_plane_pods(state))
+            .collect();
     if controllers.is_empty() {
         return outcome;
     }
@@ -362,7 +367,7 @@ fn ingress_controllers(
                 t.protocol,
             );
             let line = format!(
-                "ingress controller {name} ({}) → {} {}/{}: {}",
+                "{name} ({}) → {} {}/{}: {}",
                 client_name(&c),
                 who(t),
                 t.port,
@@ -393,7 +398,7 @@ fn ingress_controllers(
     if let Some((name, reason)) = undecided {
         if outcome.status == crate::report::Status::Pass {
             let mut o = Outcome::warn(format!(
-                "{}; the ingress controller {name}'s path is implementation-defined: {reason}",
+                "{}; the path of {name} is implementation-defined: {reason}",
                 outcome.summary
             ))
             .code("ND8004");
@@ -416,7 +421,7 @@ fn controller_denied(
     d: &PathDecision,
 ) -> Outcome {
     let summary = format!(
-        "NetworkPolicy blocks the ingress controller {name} ({}) from the backends on {}/{} ({}): requests through the Ingress fail with 502/504",
+        "NetworkPolicy blocks {name} ({}) from the backends on {}/{} ({}): requests through it fail with 502/504",
         client_name(c),
         t.port,
         t.protocol,

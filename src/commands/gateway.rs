@@ -188,10 +188,18 @@ fn findings(
             }
         }
     };
-    crate::scan::gateway_findings(snap, None, true)
+    let mut found: Vec<crate::report::Finding> = crate::scan::gateway_findings(snap, None, true)
         .into_iter()
         .filter(|f| mine(f))
-        .collect()
+        .collect();
+    crate::suppress::findings(&mut found, &|o| crate::suppress::meta_in_snapshot(snap, o));
+    // Offline, where each finding's object is written (SARIF).
+    for f in &mut found {
+        f.origin =
+            f.at.as_ref()
+                .and_then(|at| snap.origins.get(&at.object).cloned());
+    }
+    found
 }
 
 /// `gateway NAME` / `route KIND/NAME`.

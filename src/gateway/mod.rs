@@ -118,6 +118,46 @@ pub(crate) const CONTROLLERS: &[Controller] = &[
     },
 ];
 
+/// The label selectors of a Gateway's data-plane pods (the proxies that carry its traffic to the
+/// backends), as the implementations that deploy one per Gateway label them: the Gateway API's
+/// own `gateway.networking.k8s.io/gateway-name` (GEP-1762: Istio, kgateway, NGINX Gateway
+/// Fabric) in the Gateway's namespace, Envoy Gateway's owning-gateway labels in any namespace
+/// (its proxies run in its own), Contour's provisioner's. With the namespace to search (`None`:
+/// every namespace).
+pub(crate) fn data_plane_selectors(gw: &Gateway) -> Vec<(Option<String>, String)> {
+    let (ns, name) = types::key(&gw.metadata);
+    vec![
+        (
+            Some(ns.clone()),
+            format!("gateway.networking.k8s.io/gateway-name={name}"),
+        ),
+        (
+            None,
+            format!(
+                "gateway.envoyproxy.io/owning-gateway-name={name},gateway.envoyproxy.io/owning-gateway-namespace={ns}"
+            ),
+        ),
+        (
+            Some(ns),
+            format!("projectcontour.io/owning-gateway-name={name}"),
+        ),
+    ]
+}
+
+/// Whether a pod is one of a Gateway's data-plane pods (its labels against
+/// [`data_plane_selectors`]).
+pub(crate) fn is_data_plane_of(gw: &Gateway, pod: &k8s_openapi::api::core::v1::Pod) -> bool {
+    let labels = pod.metadata.labels.clone().unwrap_or_default();
+    let pod_ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+    data_plane_selectors(gw).iter().any(|(ns, sel)| {
+        ns.as_deref().is_none_or(|n| n == pod_ns)
+            && sel.split(',').all(|term| {
+                term.split_once('=')
+                    .is_some_and(|(k, v)| labels.get(k).is_some_and(|x| x == v))
+            })
+    })
+}
+
 /// The implementation a GatewayClass's `controllerName` names, if known.
 pub(crate) fn controller(name: &str) -> Option<&'static Controller> {
     CONTROLLERS

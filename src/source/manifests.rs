@@ -91,7 +91,10 @@ pub(crate) fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
                     .push((ns.clone(), name.clone(), Fact::Known(Some(sec))));
             }
             ("networking.k8s.io/v1", "NetworkPolicy") => o.policies.push(placed(l, kind, &ns)?),
-            (api, _) if api.starts_with("gateway.networking.k8s.io/") => {
+            (api, _)
+                if api.starts_with("gateway.networking.k8s.io/")
+                    && super::read::is_read(api, kind) =>
+            {
                 gateway_object(&mut o, l, kind, &ns)?
             }
             _ => o.pods.extend(template_pod(l, kind, &ns, &name)?),

@@ -436,6 +436,58 @@ const READ: &[(&str, &[&str])] = &[
     ("ReplicaSet", &["apps/v1"]),
     ("Job", &["batch/v1"]),
     ("CronJob", &["batch/v1"]),
+    // The Gateway API, at the versions its CRDs serve (standard and experimental channels).
+    (
+        "GatewayClass",
+        &[
+            "gateway.networking.k8s.io/v1",
+            "gateway.networking.k8s.io/v1beta1",
+        ],
+    ),
+    (
+        "Gateway",
+        &[
+            "gateway.networking.k8s.io/v1",
+            "gateway.networking.k8s.io/v1beta1",
+        ],
+    ),
+    (
+        "HTTPRoute",
+        &[
+            "gateway.networking.k8s.io/v1",
+            "gateway.networking.k8s.io/v1beta1",
+        ],
+    ),
+    ("GRPCRoute", &["gateway.networking.k8s.io/v1"]),
+    (
+        "TLSRoute",
+        &[
+            "gateway.networking.k8s.io/v1",
+            "gateway.networking.k8s.io/v1alpha3",
+            "gateway.networking.k8s.io/v1alpha2",
+        ],
+    ),
+    (
+        "TCPRoute",
+        &[
+            "gateway.networking.k8s.io/v1",
+            "gateway.networking.k8s.io/v1alpha2",
+        ],
+    ),
+    (
+        "UDPRoute",
+        &[
+            "gateway.networking.k8s.io/v1",
+            "gateway.networking.k8s.io/v1alpha2",
+        ],
+    ),
+    (
+        "ReferenceGrant",
+        &[
+            "gateway.networking.k8s.io/v1",
+            "gateway.networking.k8s.io/v1beta1",
+        ],
+    ),
 ];
 
 /// Every kind of the core group (`apiVersion: v1`), which no CRD can add to.
@@ -677,7 +729,7 @@ mod tests {
             "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: a}\n",
             "apiVersion: example.com/v1\nkind: Servicee\nmetadata: {name: a}\n",
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
-            "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: a}\n",
+            "apiVersion: gateway.networking.x-k8s.io/v1alpha1\nkind: XBackendTrafficPolicy\nmetadata: {name: a}\n",
         ] {
             let objs = parse(t).unwrap();
             assert!(!is_read(
@@ -685,6 +737,21 @@ mod tests {
                 str_at(&objs[0].value, "kind")
             ));
         }
+        // The Gateway API's kinds are read, at the versions its CRDs serve.
+        assert!(is_read("gateway.networking.k8s.io/v1", "HTTPRoute"));
+        assert!(is_read(
+            "gateway.networking.k8s.io/v1beta1",
+            "ReferenceGrant"
+        ));
+        let e = err(
+            "apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: HTTPRoute\nmetadata: {name: a}\n",
+        );
+        assert!(
+            e.contains(
+                "no kind HTTPRoute is served as apiVersion gateway.networking.k8s.io/v1alpha2"
+            ),
+            "{e}"
+        );
     }
 
     fn crd(levels: usize) -> String {

@@ -207,6 +207,8 @@ pub(crate) struct GatewayFacts {
     pub secrets: Vec<(String, String, Fact<Option<Secret>>)>,
     /// Pods of the Gateway controllers the classes name (every namespace).
     pub controller_pods: Fact<Vec<Pod>>,
+    /// Data-plane pods of the Gateways (crate::gateway::data_plane_selectors).
+    pub data_plane_pods: Fact<Vec<Pod>>,
 }
 
 /// Everything the Service flow reads.

@@ -74,6 +74,8 @@ pub(crate) struct GatewaySnapshot {
     pub namespaces: Option<Fact<Vec<Namespace>>>,
     /// Pods of the Gateway controllers the classes name.
     pub controller_pods: Fact<Vec<Pod>>,
+    /// Data-plane pods of the Gateways the routes attach to (live).
+    pub data_plane_pods: Fact<Vec<Pod>>,
 }
 
 impl GatewaySnapshot {
@@ -94,6 +96,12 @@ impl GatewaySnapshot {
                 SourceKind::Live => Fact::Known(Vec::new()),
                 SourceKind::Manifests => Fact::Unavailable(Unavailable::Offline(
                     "Gateway controllers run only in a live cluster",
+                )),
+            },
+            data_plane_pods: match source {
+                SourceKind::Live => Fact::Known(Vec::new()),
+                SourceKind::Manifests => Fact::Unavailable(Unavailable::Offline(
+                    "Gateway data planes run only in a live cluster",
                 )),
             },
         }
@@ -127,6 +135,9 @@ impl GatewaySnapshot {
         self.namespaces = self.namespaces.take().or(other.namespaces);
         if other.controller_pods.known().is_none_or(|p| !p.is_empty()) {
             self.controller_pods = other.controller_pods;
+        }
+        if other.data_plane_pods.known().is_none_or(|p| !p.is_empty()) {
+            self.data_plane_pods = other.data_plane_pods;
         }
     }
 }
@@ -701,6 +712,7 @@ impl Snapshot {
             namespaces_complete: complete,
             secrets,
             controller_pods: g.controller_pods.clone(),
+            data_plane_pods: g.data_plane_pods.clone(),
         });
     }
 

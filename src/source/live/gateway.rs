@@ -4,7 +4,7 @@
 //! next is tried); objects come as the CRDs store them, read into crate::gateway's types.
 
 use futures::future::join_all;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde::de::DeserializeOwned;
 
@@ -70,6 +70,34 @@ impl Live {
             }
         }
         Ok(None)
+    }
+
+    /// The names of one page of a Gateway API kind in `ns` (`plural`: "gateways", "httproutes"),
+    /// for completion; `None` when they cannot be read (not installed, forbidden).
+    pub(crate) async fn gateway_names(
+        &self,
+        ns: &str,
+        kind: &str,
+        plural: &str,
+    ) -> Option<Vec<String>> {
+        let ar = ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk(GROUP, "v1", kind),
+            plural,
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), ns, &ar);
+        let list = self
+            .bounded(
+                format!("list {plural} names in {ns}"),
+                api.list_metadata(&ListParams::default().limit(super::PAGE)),
+            )
+            .await
+            .ok()?;
+        Some(
+            list.items
+                .into_iter()
+                .filter_map(|o| o.metadata.name)
+                .collect(),
+        )
     }
 
     /// Every Gateway API object (`gateway NAME`, `route KIND/NAME`), bounded by
@@ -203,9 +231,36 @@ impl Live {
             let fact = self.fact(res, "get", "secrets", Some(&sns));
             (sns, name, fact)
         }));
-        let (pods, secrets) = tokio::join!(self.controller_pods(&controllers), secrets);
+        let data_plane = join_all(gateways.iter().flat_map(|gw| {
+            crate::gateway::data_plane_selectors(gw)
+                .into_iter()
+                .map(|(ns, sel)| async move {
+                    let api: Api<Pod> = match &ns {
+                        Some(n) => Api::namespaced(self.client.clone(), n),
+                        None => Api::all(self.client.clone()),
+                    };
+                    let scope = ns.map_or("-A".to_string(), |n| format!("in {n}"));
+                    let what = format!("list pods {scope} -l {sel}");
+                    self.list(api, what, ListParams::default().labels(&sel))
+                        .await
+                })
+        }));
+        let (pods, secrets, data_plane) =
+            tokio::join!(self.controller_pods(&controllers), secrets, data_plane);
         snap.gateway.controller_pods = pods;
         snap.secrets.extend(secrets);
+        let mut proxies: Vec<Pod> = Vec::new();
+        let mut failed = None;
+        for r in data_plane {
+            match r {
+                Ok(found) => proxies.extend(found),
+                Err(e) => failed = Some(e.into_unavailable("list", "pods", None)),
+            }
+        }
+        snap.gateway.data_plane_pods = match failed {
+            Some(u) => Fact::Unavailable(u),
+            None => Fact::Known(proxies),
+        };
         snap
     }
 }
