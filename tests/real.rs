@@ -646,3 +646,58 @@ fn the_api_server_refuses_the_external_names_offline_flags() {
         );
     }
 }
+
+/// The experimental channel of the same Gateway API release (`cluster up --gateway-api
+/// experimental`): a TLSRoute written at v1alpha2 is stored and served at v1 too, read, and
+/// judged; without the CRDs (`--gateway-api none`) the check says the API is not installed.
+#[test]
+fn gateway_api_channels_as_the_real_api_server_serves_them() {
+    let dir = repo().join("tests/scenarios/gateway-healthy");
+    let Some(cluster) = RealCluster::up_with(&[], &["--gateway-api", "experimental"]) else {
+        return;
+    };
+    let tls = std::fs::read_to_string(dir.join("manifests.yaml"))
+        .unwrap()
+        .replace(
+            "- {name: http, port: 80, protocol: HTTP, hostname: \"*.example.com\", allowedRoutes: {namespaces: {from: All}}}",
+            "- {name: tls, port: 443, protocol: TLS, hostname: \"*.example.com\", tls: {mode: Passthrough}, allowedRoutes: {namespaces: {from: All}}}",
+        )
+        .replace(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute",
+            "apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TLSRoute",
+        )
+        .replace("sectionName: http}", "sectionName: tls}")
+        .replace("backendRefs: [{name: web, port: 80}]\nstatus:", "backendRefs: [{name: web, port: 80}]\nxstatus:");
+    let tls = tls[..tls.find("xstatus:").unwrap()].to_string();
+    assert!(tls.contains("kind: TLSRoute"), "{tls}");
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(folder.path().join("manifests.yaml"), &tls).unwrap();
+    std::fs::copy(dir.join("cluster.yaml"), folder.path().join("cluster.yaml")).unwrap();
+    cluster.load(folder.path());
+    let out = Run::new(["svc", "web", "-n", "shop", "-o", "json"])
+        .kubeconfig_file(cluster.kubeconfig())
+        .run();
+    let c = status(&out.json(), "gateway.routes").clone();
+    // Attached by the spec; the route has no status (no controller here): ND7024.
+    assert_eq!(c["code"], "ND7024", "{c:#}");
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no controller has written status for TLSRoute shop/web"),
+        "{c:#}"
+    );
+    drop(cluster);
+
+    let Some(bare) = RealCluster::up_with(&[], &["--gateway-api", "none"]) else {
+        return;
+    };
+    bare.load(&repo().join("tests/scenarios/healthy"));
+    let out = Run::new(["svc", "frontend", "-n", "shop", "-o", "json"])
+        .kubeconfig_file(bare.kubeconfig())
+        .run();
+    assert_eq!(
+        status(&out.json(), "gateway.routes")["summary"],
+        "the Gateway API is not installed (gateway.networking.k8s.io is not served)"
+    );
+}
