@@ -344,6 +344,7 @@ fn main() {
         pods: pods.clone(),
         policies: all_policies.clone(),
         namespaces: Fact::Known(namespaces.clone()),
+        tier_policies: Fact::Known(Vec::new()),
     };
     let start = Instant::now();
     let counts = analyse(&input, true, "all namespaces", &mut Discard).expect("reach");

@@ -93,18 +93,6 @@ pub(crate) const ENGINE_KINDS: &[(&str, &str, &str, bool)] = &[
         false,
     ),
     (
-        "policy.networking.k8s.io",
-        "AdminNetworkPolicy",
-        "adminnetworkpolicies",
-        false,
-    ),
-    (
-        "policy.networking.k8s.io",
-        "BaselineAdminNetworkPolicy",
-        "baselineadminnetworkpolicies",
-        false,
-    ),
-    (
         "security.istio.io",
         "AuthorizationPolicy",
         "authorizationpolicies",
@@ -126,7 +114,7 @@ pub(crate) const ENGINE_KINDS: &[(&str, &str, &str, bool)] = &[
 
 /// Other policy engines whose API groups discovery lists: (engine, group).
 pub(crate) fn other_engines(groups: &[String]) -> Vec<(&'static str, String)> {
-    let known: [(&str, &str); 6] = [
+    let known: [(&str, &str); 5] = [
         (
             "crd.projectcalico.org",
             "Calico NetworkPolicy/GlobalNetworkPolicy",
@@ -134,10 +122,6 @@ pub(crate) fn other_engines(groups: &[String]) -> Vec<(&'static str, String)> {
         (
             "cilium.io",
             "CiliumNetworkPolicy/CiliumClusterwideNetworkPolicy",
-        ),
-        (
-            "policy.networking.k8s.io",
-            "AdminNetworkPolicy/BaselineAdminNetworkPolicy",
         ),
         ("security.istio.io", "Istio AuthorizationPolicy"),
         ("policy.linkerd.io", "Linkerd AuthorizationPolicy/Server"),
@@ -203,10 +187,11 @@ mod tests {
 
     #[test]
     fn other_engines_from_discovery() {
+        // policy.networking.k8s.io (AdminNetworkPolicy and its kin) is evaluated, not "other".
         let groups: Vec<String> = ["apps", "cilium.io", "policy.networking.k8s.io"]
             .map(String::from)
             .into();
         let found: Vec<String> = other_engines(&groups).into_iter().map(|(_, g)| g).collect();
-        assert_eq!(found, vec!["cilium.io", "policy.networking.k8s.io"]);
+        assert_eq!(found, vec!["cilium.io"]);
     }
 }

@@ -568,6 +568,24 @@ pub(crate) const CODES: &[Code] = &[
         "No selected pod declares the named port",
     ),
     code(
+        "ND8014",
+        "netpol.allows",
+        E,
+        "An Admin-tier cluster policy denies the client",
+    ),
+    code(
+        "ND8015",
+        "netpol.allows",
+        E,
+        "The Baseline tier denies the client",
+    ),
+    code(
+        "ND8016",
+        "netpol.allows",
+        W,
+        "A cluster-wide Deny decides before NetworkPolicy",
+    ),
+    code(
         "ND9001",
         "scan",
         W,

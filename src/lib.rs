@@ -11,7 +11,7 @@
 /// check flow, the policy engine and `reach`.
 pub mod front {
     pub use crate::checks::run_all;
-    pub use crate::netpol::{Namespaces, Party, PodInfo, PolicySet, Protocol, Verdict};
+    pub use crate::netpol::{Namespaces, Party, PodInfo, PolicySet, Protocol, TierPolicy, Verdict};
     pub use crate::reach::{Discard, ReachInput, analyse};
     pub use crate::state::{Client, ClusterState, Fact, SourceKind};
 }

@@ -14,7 +14,7 @@ use crate::checks::netpol_allows::{self as np, Target};
 use crate::config::{self};
 use crate::error::{Error, Result};
 use crate::k8s;
-use crate::netpol::{Decision, Party, PodInfo, PolicySet, Protocol, Verdict};
+use crate::netpol::{Decision, Party, PodInfo, Protocol, Verdict};
 use crate::report::API_VERSION;
 use crate::state::{ClusterState, SourceKind};
 use crate::text::sanitize;
@@ -83,6 +83,24 @@ pub(crate) struct Side {
     pub(crate) reason: String,
     pub(crate) selecting: Vec<String>,
     pub(crate) allowed_by: Vec<String>,
+    /// The cluster-wide rule that decided this side (Allow/Accept, Deny) or passed it on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cluster_rule: Option<ClusterRule>,
+}
+
+/// A cluster-wide policy rule, as `path -o json` names it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ClusterRule {
+    /// `Admin` or `Baseline`.
+    pub(crate) tier: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) policy: String,
+    pub(crate) rule: String,
+    /// As the kind spells it: `Allow`, `Accept`, `Deny`, `Pass`.
+    pub(crate) action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) priority: Option<i64>,
 }
 
 impl From<&Decision> for Side {
@@ -92,6 +110,19 @@ impl From<&Decision> for Side {
             reason: d.reason.clone(),
             selecting: d.selecting.clone(),
             allowed_by: d.allowed_by.iter().map(ToString::to_string).collect(),
+            cluster_rule: d.cluster_rule.as_ref().map(|r| ClusterRule {
+                tier: match r.tier {
+                    crate::netpol::Tier::Admin => "Admin",
+                    crate::netpol::Tier::Baseline => "Baseline",
+                },
+                kind: r.kind,
+                policy: r.policy.clone(),
+                rule: r.rule.clone(),
+                action: r.action_word,
+                priority: r
+                    .priority
+                    .filter(|_| r.kind != "BaselineAdminNetworkPolicy"),
+            }),
         }
     }
 }
@@ -190,7 +221,8 @@ pub(crate) fn build(
         Ok(p) => p,
         Err(u) => return Err(Error::Unreachable(format!("cannot decide: {}", u.reason()))),
     };
-    let set = PolicySet::compile(policies).map_err(|e| Error::Manifest(e.to_string()))?;
+    let set = crate::checks::netpol_allows::policy_set(state, policies)
+        .map_err(|e| Error::Manifest(e.to_string()))?;
     let client = state
         .client
         .as_ref()

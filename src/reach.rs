@@ -299,8 +299,20 @@ pub fn analyse(
     scope: &str,
     sink: &mut dyn Sink,
 ) -> Result<Counts> {
-    let set = PolicySet::compile(&input.policies).map_err(|e| Error::Manifest(e.to_string()))?;
     let mut notes = Vec::new();
+    let tiers = match &input.tier_policies {
+        Fact::Known(t) => t.as_slice(),
+        Fact::Unavailable(u) => {
+            notes.push(format!(
+                "warning: the cluster-wide policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy) could not be read ({}): the rows are NetworkPolicy's alone",
+                u.reason()
+            ));
+            &[]
+        }
+    };
+    let set = PolicySet::compile(&input.policies)
+        .and_then(|s| s.with_tiers(tiers))
+        .map_err(|e| Error::Manifest(e.to_string()))?;
     let nss = namespaces(input, &mut notes);
     let (groups, workloads) = classes(&input.pods, &set);
     if groups.is_empty() {
@@ -349,7 +361,7 @@ pub fn analyse(
         ));
     }
     if stop().is_none() {
-        counts.rules = exposures(&set, &groups, &order, sink)?;
+        counts.rules = exposures(&set, &nss, &groups, &order, sink)?;
     }
     // A signal ends the rows, not the document: it closes with a note saying so.
     if let Some(signal) = stop() {
@@ -502,13 +514,20 @@ fn connection(
         } else {
             r.undecided.to_string()
         },
-        note: r.reasons.join("; "),
+        note: {
+            let mut note = r.reasons;
+            if !r.cluster.is_empty() {
+                note.push(format!("decided with {}", r.cluster.join(", ")));
+            }
+            note.join("; ")
+        },
     })
 }
 
 /// What each group's policies open to the outside (ipBlocks, any namespace): how many rules.
 fn exposures(
     set: &PolicySet,
+    nss: &Namespaces,
     groups: &[Class],
     order: &[usize],
     sink: &mut dyn Sink,
@@ -520,11 +539,11 @@ fn exposures(
         }
         let c = &groups[i];
         for (dir, (who, ports)) in set
-            .exposure(Direction::Ingress, &c.rep)
+            .exposure(nss, Direction::Ingress, &c.rep)
             .into_iter()
             .map(|x| (Direction::Ingress, x))
             .chain(
-                set.exposure(Direction::Egress, &c.rep)
+                set.exposure(nss, Direction::Egress, &c.rep)
                     .into_iter()
                     .map(|x| (Direction::Egress, x)),
             )

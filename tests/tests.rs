@@ -26,3 +26,4 @@ mod sarif;
 mod scan;
 mod scenarios;
 mod suppression;
+mod tiers;

@@ -2,7 +2,7 @@
 //! NetworkPolicy decision for the probe's own identity (DESIGN §3, cross-check of probe results).
 
 use crate::checks::netpol_allows;
-use crate::netpol::{Party, PathDecision, PodInfo, PolicySet, Protocol};
+use crate::netpol::{Party, PathDecision, PodInfo, Protocol};
 use crate::report::Evidence;
 use crate::state::ClusterState;
 use crate::state::ObjectRef;
@@ -18,7 +18,7 @@ pub(crate) fn probe_decision(
     protocol: &str,
 ) -> Option<PathDecision> {
     let policies = state.policies.known()?;
-    let set = PolicySet::compile(policies).ok()?;
+    let set = netpol_allows::policy_set(state, policies).ok()?;
     let (namespaces, _) = netpol_allows::namespaces(state);
     let pod = state
         .pods

@@ -54,7 +54,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         Ok(p) => p,
         Err(u) => return unavailable(u),
     };
-    let set = match PolicySet::compile(policies) {
+    let set = match policy_set(state, policies) {
         Ok(s) => s,
         Err(e) => return invalid_policy(state, &e),
     };
@@ -90,8 +90,49 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     other_engines(outcome, &notes).evidence(notes)
 }
 
+/// The NetworkPolicies with the cluster-wide tiers around them (none when they could not be
+/// read: `tiers_unread` says so).
+pub(crate) fn policy_set(
+    state: &ClusterState,
+    policies: &[k8s_openapi::api::networking::v1::NetworkPolicy],
+) -> Result<PolicySet, crate::netpol::InvalidPolicy> {
+    let tiers = state.tier_policies.known().map_or(&[][..], Vec::as_slice);
+    PolicySet::compile(policies)?.with_tiers(tiers)
+}
+
+/// Cluster-wide policies that could not be read: the verdict is NetworkPolicy's alone.
+fn tiers_unread(state: &ClusterState) -> Option<Evidence> {
+    match &state.tier_policies {
+        Fact::Unavailable(crate::state::Unavailable::NotRequested(_)) | Fact::Known(_) => None,
+        Fact::Unavailable(u) => Some(Evidence::new(
+            "OtherPolicy",
+            format!(
+                "could not read the cluster-wide policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy): {}; they are not evaluated",
+                u.reason()
+            ),
+        )),
+    }
+}
+
 /// A policy the API server would refuse: what to look at.
 fn invalid_policy(state: &ClusterState, e: &crate::netpol::InvalidPolicy) -> Outcome {
+    // A cluster-wide policy is named "Kind name" (no namespace).
+    if let Some((kind, name)) = e.policy.split_once(' ') {
+        return Outcome::fail(e.to_string())
+            .code("ND8001")
+            .fix([if state.is_offline() {
+                format!(
+                    "fix {} (the API server would refuse it)",
+                    state.edit_location(kind, "", name)
+                )
+            } else {
+                format!(
+                    "kubectl get {} {} -o yaml",
+                    kind.to_lowercase(),
+                    crate::text::shell_quote(name)
+                )
+            }]);
+    }
     Outcome::fail(e.to_string())
         .code("ND8001")
         .fix([if state.is_offline() {
@@ -195,6 +236,7 @@ fn summary(
     let mut lines = Vec::new();
     let mut evidence = Vec::new();
     let mut closed = Vec::new();
+    let mut cluster_denies = false;
     for t in targets {
         let s = set.ingress_sources(&t.pod, t.port, t.protocol);
         let port = format!("{}/{}", t.port, t.protocol);
@@ -223,6 +265,32 @@ fn summary(
                 crate::text::some_of(&sources, "; ")
             )
         };
+        // Cluster-wide rules come before NetworkPolicy: say which apply to this port.
+        let (nss, _) = namespaces(state);
+        let cluster: Vec<String> = set
+            .cluster_rules(&nss, crate::netpol::Direction::Ingress, &t.pod)
+            .into_iter()
+            .filter(|(_, ports)| ports.contains(t.protocol, t.port))
+            .map(|(who, _)| who)
+            .collect();
+        cluster_denies |= cluster.iter().any(|c| c.starts_with("Deny:"));
+        let line = if cluster.is_empty() {
+            line
+        } else {
+            for c in &cluster {
+                evidence.push(
+                    Evidence::new(
+                        "ClusterPolicyRule",
+                        format!("{c} (on {port} to {})", who(t)),
+                    )
+                    .field("port", port.clone()),
+                );
+            }
+            format!(
+                "NetworkPolicy: {line} — but cluster-wide rules decide first: {}",
+                crate::text::some_of(&cluster, "; ")
+            )
+        };
         for (rule, sources) in &s.allowed {
             evidence.push(
                 Evidence::new(
@@ -245,11 +313,20 @@ fn summary(
     lines.dedup();
     let summary = lines.join("; ");
     if closed.is_empty() {
-        return Outcome::pass(summary).evidence(evidence).fix([format!(
+        let judge = format!(
             "judge one client: kubectl netdoctor svc {} -n {} --from pod/CLIENT",
             crate::text::shell_quote(&state.service_name),
             crate::text::shell_quote(&state.namespace)
-        )]);
+        );
+        // A cluster-wide Deny before NetworkPolicy: which sources really pass is a client's
+        // question, not the policies' summary.
+        if cluster_denies {
+            return Outcome::warn(summary)
+                .code("ND8016")
+                .evidence(evidence)
+                .fix([judge]);
+        }
+        return Outcome::pass(summary).evidence(evidence).fix([judge]);
     }
     let t = closed[0];
     // Without --from, the clients the policies themselves name are judged as --from would
@@ -427,11 +504,17 @@ fn controller_denied(
         t.protocol,
         d.ingress.reason
     );
-    let fix = apply(
-        state,
-        "admit the controller",
-        &ingress_policy(state, selector, Some(c), t),
-    );
+    let fix =
+        match d.ingress.cluster_rule.as_ref().filter(|r| {
+            r.action == crate::netpol::Action::Deny && r.tier == crate::netpol::Tier::Admin
+        }) {
+            Some(r) => admin_allow(state, c, t, r, selector),
+            None => apply(
+                state,
+                "admit the controller",
+                &ingress_policy(state, selector, Some(c), t),
+            ),
+        };
     if outcome.status == crate::report::Status::Fail {
         outcome.summary = format!("{}; {summary}", outcome.summary);
         outcome.fix.push(fix);
@@ -450,8 +533,9 @@ fn enforcement(state: &ClusterState) -> (Enforcement, Vec<Evidence>) {
         Fact::Unavailable(_) => Enforcement::Unknown,
     };
     let mut notes: Vec<Evidence> = [
+        tiers_unread(state),
         super::unread(&state.daemonsets, "DaemonSets", "whether this cluster enforces NetworkPolicy at all is not known"),
-        super::unread(&state.policy_apis, "the API groups", "the verdict may miss other policy engines (Calico, Cilium, AdminNetworkPolicy, Istio, Linkerd) and their policies"),
+        super::unread(&state.policy_apis, "the API groups", "the verdict may miss other policy engines (Calico, Cilium, Istio, Linkerd) and the cluster-wide tiers and their policies"),
     ]
     .into_iter()
     .flatten()
@@ -536,6 +620,16 @@ fn every_selecting(selecting: &[String], port: &str) -> Vec<Evidence> {
 }
 
 pub(crate) fn namespaces(state: &ClusterState) -> (Namespaces, Option<Evidence>) {
+    let (nss, note) = namespaces_alone(state);
+    // Cluster policies' `nodes` peers read the nodes' labels and addresses, when they were read.
+    let nss = match state.nodes.known().filter(|n| !n.is_empty()) {
+        Some(nodes) => nss.with_nodes(crate::netpol::NodeInfo::of(nodes)),
+        None => nss,
+    };
+    (nss, note)
+}
+
+fn namespaces_alone(state: &ClusterState) -> (Namespaces, Option<Evidence>) {
     match &state.namespaces {
         Fact::Known(list) => (Namespaces::of(list, !state.is_offline()), None),
         Fact::Unavailable(u) => (
@@ -683,10 +777,19 @@ fn denied_outcome(
         evidence,
     };
     if let Some((t, d)) = first {
-        if d.ingress.verdict == Verdict::Denied {
+        let tiered = |side: &crate::netpol::Decision| {
+            side.cluster_rule
+                .clone()
+                .filter(|r| r.action == crate::netpol::Action::Deny)
+        };
+        if let Some(r) = tiered(&d.ingress) {
+            denial.cluster(state, c, t, &r, &d.ingress, selector);
+        } else if d.ingress.verdict == Verdict::Denied {
             denial.ingress(state, set, c, t, d, selector);
         }
-        if d.egress.verdict == Verdict::Denied {
+        if let Some(r) = tiered(&d.egress) {
+            denial.cluster(state, c, t, &r, &d.egress, selector);
+        } else if d.egress.verdict == Verdict::Denied {
             denial.parts.push(format!(
                 "the client's egress is restricted by {} and allows no traffic to {} on {}/{}",
                 crate::text::some_of(&d.egress.selecting, ", "),
@@ -711,8 +814,21 @@ fn denied_outcome(
             .fix
             .push(apply(state, "allow DNS", &dns_policy(c, dns)));
     }
-    // Only DNS denied: its own code; else the client's path is.
-    let code = if first.is_none() { "ND8010" } else { "ND8009" };
+    // Only DNS denied: its own code; a cluster-wide tier's deny its own; else the client's path.
+    let tier = first.and_then(|(_, d)| {
+        [&d.ingress, &d.egress]
+            .into_iter()
+            .filter(|s| s.verdict == Verdict::Denied)
+            .find_map(|s| s.cluster_rule.as_ref())
+            .filter(|r| r.action == crate::netpol::Action::Deny)
+            .map(|r| r.tier)
+    });
+    let code = match (first, tier) {
+        (None, _) => "ND8010",
+        (Some(_), Some(crate::netpol::Tier::Admin)) => "ND8014",
+        (Some(_), Some(crate::netpol::Tier::Baseline)) => "ND8015",
+        (Some(_), None) => "ND8009",
+    };
     Outcome::fail(denial.parts.join("; "))
         .code(code)
         .evidence(denial.evidence)
@@ -748,6 +864,48 @@ struct Denial {
 }
 
 impl Denial {
+    /// A cluster-wide rule denies. An Admin-tier Deny outranks every NetworkPolicy: the fix is
+    /// the cluster admin's, an Allow rule for this client just before the denying one (same
+    /// policy, same priority). A Baseline Deny gives way to any NetworkPolicy that selects the
+    /// pod: a policy admitting the client is the fix.
+    fn cluster(
+        &mut self,
+        state: &ClusterState,
+        c: &PodInfo,
+        t: &Target,
+        r: &crate::netpol::ClusterRuleRef,
+        side: &crate::netpol::Decision,
+        selector: &BTreeMap<String, String>,
+    ) {
+        use crate::netpol::{Direction, Tier};
+        let port = format!("{}/{}", t.port, t.protocol);
+        let path = format!("{} → {} on {port}", client_name(c), who(t));
+        match r.tier {
+            Tier::Admin => {
+                self.parts.push(format!(
+                    "{path}: {}; no NetworkPolicy can override an Admin-tier Deny — the fix is the cluster admin's",
+                    side.reason
+                ));
+                self.fix.push(admin_allow(state, c, t, r, selector));
+            }
+            Tier::Baseline => {
+                self.parts.push(format!("{path}: {}", side.reason));
+                match side.direction {
+                    Direction::Ingress => self.fix.push(apply(
+                        state,
+                        "a NetworkPolicy selecting the backends overrides the baseline (it isolates them: other sources then need rules too)",
+                        &ingress_policy(state, selector, Some(c), t),
+                    )),
+                    Direction::Egress => self.fix.push(apply(
+                        state,
+                        "a NetworkPolicy selecting the client overrides the baseline (it isolates its egress: other destinations then need rules too)",
+                        &egress_policy(state, selector, c, t),
+                    )),
+                }
+            }
+        }
+    }
+
     /// Ingress on the backends denies the client: which policies select them, the rules one field
     /// away (their change first), a new additive policy, what the rules do allow, and who the
     /// client is.
@@ -1149,6 +1307,65 @@ fn dns_policy(c: &PodInfo, dns: &Dns) -> String {
             &role_labels(&dns.pod.labels),
             Some(dns.pod.namespace.as_str())
         ),
+    )
+}
+
+/// An Allow rule for exactly this path inserted before the denying Admin-tier rule `r` (rules
+/// are evaluated in order within a policy: it is reached first). Live a JSON patch (a CRD takes no
+/// strategic merge); offline the rule to add, in YAML.
+fn admin_allow(
+    state: &ClusterState,
+    c: &PodInfo,
+    t: &Target,
+    r: &crate::netpol::ClusterRuleRef,
+    selector: &BTreeMap<String, String>,
+) -> String {
+    use crate::netpol::Direction;
+    use serde_json::json;
+    let name_label = crate::netpol::NAMESPACE_NAME_LABEL;
+    let (peer_ns, peer_labels) = match r.direction {
+        Direction::Ingress => (c.namespace.clone(), role_labels(&c.labels)),
+        Direction::Egress => (t.pod.namespace.clone(), selector.clone()),
+    };
+    let peer = json!({"pods": {
+        "namespaceSelector": {"matchLabels": {name_label: peer_ns}},
+        "podSelector": {"matchLabels": peer_labels},
+    }});
+    let proto = t.protocol.to_string();
+    let cnp = r.kind == "ClusterNetworkPolicy";
+    let ports = if cnp {
+        json!([{ proto.to_lowercase(): {"destinationPort": {"number": t.port}} }])
+    } else {
+        json!([{"portNumber": {"protocol": proto, "port": t.port}}])
+    };
+    let rule_name = format!("allow-{}", slug(&c.name));
+    let peers_field = match r.direction {
+        Direction::Ingress => "from",
+        Direction::Egress => "to",
+    };
+    let mut rule = serde_json::Map::new();
+    rule.insert("name".into(), json!(rule_name));
+    rule.insert("action".into(), json!(if cnp { "Accept" } else { "Allow" }));
+    rule.insert(peers_field.into(), json!([peer]));
+    rule.insert((if cnp { "protocols" } else { "ports" }).into(), ports);
+    let dir = r.direction.word();
+    if state.is_offline() {
+        // JSON is YAML: the rule as one list item.
+        return format!(
+            "(the cluster admin) insert before spec.{dir}[{}] ({}) in {}:\n- {}",
+            r.index,
+            r.rule,
+            state.edit_location(r.kind, "", &r.policy),
+            serde_json::Value::Object(rule)
+        );
+    }
+    let ops = json!([{"op": "add", "path": format!("/spec/{dir}/{}", r.index), "value": rule}]);
+    format!(
+        "(the cluster admin) allow this path ahead of rule {}: kubectl patch {} {} --type json -p {}",
+        r.rule,
+        r.kind.to_lowercase(),
+        crate::text::shell_quote(&r.policy),
+        crate::text::shell_quote(&ops.to_string())
     )
 }
 

@@ -37,6 +37,9 @@ pub(super) enum PortSpec {
     Range(Protocol, u16, u16),
     /// A named port, resolved on the destination pod.
     Named(Protocol, String),
+    /// A named port of any protocol (AdminNetworkPolicy `namedPort`, ClusterNetworkPolicy
+    /// `destinationNamedPort`): the container port's own protocol.
+    NamedAny(String),
 }
 
 #[derive(Clone, Debug)]
@@ -75,6 +78,8 @@ impl Policy {
 #[derive(Clone, Debug, Default)]
 pub struct PolicySet {
     by_namespace: HashMap<String, Vec<Policy>>,
+    /// AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy.
+    pub(super) tiers: super::tiers::Tiers,
 }
 
 impl PolicySet {
@@ -89,6 +94,18 @@ impl PolicySet {
                 .push(p);
         }
         Ok(set)
+    }
+
+    /// Adds the cluster-wide tiers (validated like NetworkPolicies: the first invalid one is an
+    /// error naming it and its rule).
+    pub fn with_tiers(mut self, list: &[super::TierPolicy]) -> Result<Self, InvalidPolicy> {
+        self.tiers = super::tiers::Tiers::compile(list)?;
+        Ok(self)
+    }
+
+    /// How many cluster-wide policies were compiled in.
+    pub fn cluster_policies(&self) -> usize {
+        self.tiers.len()
     }
 
     pub(super) fn in_namespace<'a>(&'a self, ns: &str) -> impl Iterator<Item = &'a Policy> + 'a {
@@ -128,6 +145,11 @@ impl PolicySet {
                 }
             }
         }
+        for cidr in self.tiers.networks() {
+            if !out.iter().any(|(c, e)| *c == cidr && e.is_empty()) {
+                out.push((cidr, Vec::new()));
+            }
+        }
         out
     }
 
@@ -144,6 +166,7 @@ impl PolicySet {
                 s.mentions(&mut out);
             }
         }
+        self.tiers.mentions(&mut out);
         out
     }
 
@@ -164,8 +187,9 @@ impl PolicySet {
         self.by_namespace.values().map(Vec::len).sum()
     }
 
+    /// No NetworkPolicy and no cluster-wide policy.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len() == 0 && self.tiers.is_empty()
     }
 }
 

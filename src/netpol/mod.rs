@@ -22,11 +22,14 @@ pub(crate) use compile::InvalidPolicy;
 pub(crate) mod near_miss;
 mod ports;
 pub(crate) mod selector;
+pub(crate) mod tiers;
 
 #[cfg(test)]
 mod e2e_tests;
 #[cfg(test)]
 mod props;
+#[cfg(test)]
+mod tiers_tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -35,6 +38,9 @@ use std::net::IpAddr;
 pub use compile::PolicySet;
 pub(crate) use ports::PortSet;
 pub(crate) use selector::{Labels, Match, NAMESPACE_NAME_LABEL, Selector};
+use tiers::TierOutcome;
+pub use tiers::TierPolicy;
+pub(crate) use tiers::{Action, ClusterRuleRef, NodeInfo, Tier};
 
 use compile::{Peer, Policy, PortSpec, Rule};
 
@@ -104,6 +110,8 @@ pub struct Namespaces {
     /// Whether a namespace missing from `labels` is known to carry only its name label (live:
     /// every namespace was read) or unknown (offline, or the list was forbidden).
     complete: bool,
+    /// The nodes, for cluster policies' `nodes` peers (`None`: not read).
+    nodes: Option<Vec<NodeInfo>>,
 }
 
 impl Namespaces {
@@ -112,6 +120,7 @@ impl Namespaces {
         Namespaces {
             labels: with_name_labels(labels),
             complete: true,
+            nodes: None,
         }
     }
 
@@ -138,7 +147,14 @@ impl Namespaces {
         Namespaces {
             labels: with_name_labels(labels),
             complete: false,
+            nodes: None,
         }
+    }
+
+    /// The nodes' labels and addresses, for cluster policies' `nodes` peers.
+    pub fn with_nodes(mut self, nodes: Vec<NodeInfo>) -> Self {
+        self.nodes = Some(nodes);
+        self
     }
 
     fn matches(&self, sel: &Selector, ns: &str) -> Match {
@@ -227,6 +243,9 @@ pub struct Decision {
     pub selecting: Vec<String>,
     /// The rules that allow the connection (empty unless allowed by a rule).
     pub allowed_by: Vec<RuleRef>,
+    /// The cluster-wide policy rule that decided (Allow/Deny), or passed the connection on to
+    /// NetworkPolicy or the baseline (Pass).
+    pub cluster_rule: Option<ClusterRuleRef>,
     /// One line for people.
     pub reason: String,
 }
@@ -302,9 +321,58 @@ impl PolicySet {
         PathDecision { egress, ingress }
     }
 
-    /// One direction: `pod` is the selected pod (the destination for ingress, the source for
-    /// egress), `peer` the other end.
+    /// One direction through the tiers: the Admin tier, then NetworkPolicy, then (for a pod no
+    /// NetworkPolicy isolates) the Baseline tier, then default allow.
     fn side(
+        &self,
+        namespaces: &Namespaces,
+        dir: Direction,
+        pod: &PodInfo,
+        peer: &Party,
+        port: u16,
+        protocol: Protocol,
+    ) -> Decision {
+        let np = self.np_side(namespaces, dir, pod, peer, port, protocol);
+        if self.tiers.is_empty() {
+            return np;
+        }
+        let tier = |t| {
+            self.tiers
+                .decide(t, namespaces, dir, pod, peer, port, protocol)
+        };
+        let who = format!("{}/{}", pod.namespace, pod.name);
+        let mut passed = None;
+        match tier(Tier::Admin) {
+            TierOutcome::Act(r) if r.action != Action::Pass => {
+                return by_cluster_rule(dir, np, r, &who);
+            }
+            TierOutcome::Act(r) => passed = Some(r),
+            TierOutcome::Undecided(v) => return undecided_tier(dir, np, v),
+            TierOutcome::None => {}
+        }
+        let isolated = !np.selecting.is_empty();
+        if !isolated {
+            match tier(Tier::Baseline) {
+                TierOutcome::Act(r) if r.action != Action::Pass => {
+                    return by_cluster_rule(dir, np, r, &who);
+                }
+                TierOutcome::Undecided(v) => return undecided_tier(dir, np, v),
+                _ => {}
+            }
+        }
+        match passed {
+            Some(r) => Decision {
+                reason: format!("{r} passes it on: {}", np.reason),
+                cluster_rule: Some(r),
+                ..np
+            },
+            None => np,
+        }
+    }
+
+    /// One direction of NetworkPolicy alone: `pod` is the selected pod (the destination for
+    /// ingress, the source for egress), `peer` the other end.
+    fn np_side(
         &self,
         namespaces: &Namespaces,
         dir: Direction,
@@ -326,7 +394,7 @@ impl PolicySet {
         // its traffic is the node's (always allowed from the pod's own node) or the client pod's
         // (judged by the selectors). Allowed only when both readings allow.
         if let Some(as_pod) = own_node_host_peer(dir, pod, peer) {
-            let d = self.side(namespaces, dir, pod, &as_pod, port, protocol);
+            let d = self.np_side(namespaces, dir, pod, &as_pod, port, protocol);
             return both_readings(d, dir, pod, peer);
         }
         // The destination port's owner resolves named ports.
@@ -362,6 +430,57 @@ impl PolicySet {
     }
 }
 
+/// A connection a cluster-wide rule allowed or denied: NetworkPolicy is not consulted.
+fn by_cluster_rule(dir: Direction, np: Decision, r: ClusterRuleRef, who: &str) -> Decision {
+    let (verdict, word) = match r.action {
+        Action::Deny => (Verdict::Denied, "denied"),
+        _ => (Verdict::Allowed, "allowed"),
+    };
+    let reason = match r.tier {
+        Tier::Admin => {
+            let unheard = match (&np.verdict, r.action) {
+                (_, _) if np.selecting.is_empty() => String::new(),
+                (Verdict::Allowed, Action::Deny) => {
+                    "; NetworkPolicies that would allow it are not consulted".to_string()
+                }
+                (Verdict::Denied, Action::Allow) => {
+                    "; NetworkPolicies that would deny it are not consulted".to_string()
+                }
+                _ => "; NetworkPolicies are not consulted".to_string(),
+            };
+            format!("{word} by {r}{unheard}")
+        }
+        Tier::Baseline => format!(
+            "{word} by {r} ({}, Baseline tier): no NetworkPolicy selects {who} for {}",
+            r.action_word,
+            dir.word()
+        ),
+    };
+    Decision {
+        direction: dir,
+        verdict,
+        selecting: np.selecting,
+        allowed_by: Vec::new(),
+        cluster_rule: Some(r),
+        reason,
+    }
+}
+
+fn undecided_tier(dir: Direction, np: Decision, v: Verdict) -> Decision {
+    let reason = match &v {
+        Verdict::ImplementationDefined(r) | Verdict::Unknown(r) => r.clone(),
+        _ => String::new(),
+    };
+    Decision {
+        direction: dir,
+        verdict: v,
+        selecting: np.selecting,
+        allowed_by: Vec::new(),
+        cluster_rule: None,
+        reason,
+    }
+}
+
 /// A pod no policy selects in this direction (allowed), or a selected hostNetwork pod (what
 /// policy does to it is the CNI's).
 fn unselected_or_host(dir: Direction, pod: &PodInfo, names: &[String]) -> Option<Decision> {
@@ -371,6 +490,7 @@ fn unselected_or_host(dir: Direction, pod: &PodInfo, names: &[String]) -> Option
             verdict: Verdict::Allowed,
             selecting: Vec::new(),
             allowed_by: Vec::new(),
+            cluster_rule: None,
             reason: format!(
                 "no policy selects {}/{} for {}: allowed by default",
                 pod.namespace,
@@ -389,6 +509,7 @@ fn unselected_or_host(dir: Direction, pod: &PodInfo, names: &[String]) -> Option
         )),
         selecting: names.to_vec(),
         allowed_by: Vec::new(),
+        cluster_rule: None,
         reason: "hostNetwork pod selected by a policy: CNIs differ".into(),
     })
 }
@@ -412,6 +533,7 @@ fn both_readings(d: Decision, dir: Direction, pod: &PodInfo, peer: &Party) -> De
             )),
             selecting: d.selecting,
             allowed_by: Vec::new(),
+            cluster_rule: None,
             reason: "hostNetwork client on the destination's node: CNIs differ".into(),
         },
     }
@@ -448,6 +570,7 @@ fn decided(
         verdict,
         selecting: names,
         allowed_by,
+        cluster_rule: None,
         reason,
     }
 }
@@ -477,6 +600,7 @@ fn not_governed(dir: Direction, why: &str) -> Decision {
         verdict: Verdict::Allowed,
         selecting: Vec::new(),
         allowed_by: Vec::new(),
+        cluster_rule: None,
         reason: why.to_string(),
     }
 }
@@ -497,9 +621,18 @@ fn rule_matches(
     let Some(peers) = &rule.peers else {
         return RuleMatch::Yes; // from/to missing or empty: every peer
     };
+    first_yes(
+        peers
+            .iter()
+            .map(|p| peer_matches(namespaces, policy, p, peer)),
+    )
+}
+
+/// Peers are ORed: yes at the first that matches, else undecided if one was, else no.
+fn first_yes(matches: impl Iterator<Item = RuleMatch>) -> RuleMatch {
     let mut undecided = None;
-    for p in peers {
-        match peer_matches(namespaces, policy, p, peer) {
+    for m in matches {
+        match m {
             RuleMatch::Yes => return RuleMatch::Yes,
             RuleMatch::No => {}
             RuleMatch::Undecided(v) => undecided = Some(v),
@@ -518,14 +651,17 @@ fn ports_match(
     ports.iter().any(|spec| match spec {
         PortSpec::Any(p) => *p == protocol,
         PortSpec::Range(p, from, to) => *p == protocol && (*from..=*to).contains(&port),
-        PortSpec::Named(p, name) => {
-            *p == protocol
-                && owner.is_some_and(|o| {
-                    o.ports
-                        .iter()
-                        .any(|(n, num, proto)| n == name && *proto == protocol && *num == port)
-                })
-        }
+        PortSpec::Named(p, name) => *p == protocol && declares(owner, name, protocol, port),
+        PortSpec::NamedAny(name) => declares(owner, name, protocol, port),
+    })
+}
+
+/// Whether the destination pod declares `port`/`protocol` under the name `name`.
+fn declares(owner: Option<&PodInfo>, name: &str, protocol: Protocol, port: u16) -> bool {
+    owner.is_some_and(|o| {
+        o.ports
+            .iter()
+            .any(|(n, num, proto)| n == name && *proto == protocol && *num == port)
     })
 }
 
@@ -738,6 +874,8 @@ fn describe_peer(policy: &Policy, peer: &Peer) -> String {
 /// Every (protocol, port) on which `src` may connect to `dst`, for `reach`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Reachable {
+    /// The cluster-wide policies (AdminNetworkPolicy …) whose rules decided some port.
+    pub cluster: Vec<String>,
     pub allowed: PortSet,
     /// Ports whose answer is implementation-defined or unknown, with why.
     pub undecided: PortSet,
@@ -748,6 +886,8 @@ struct SidePorts {
     allowed: PortSet,
     undecided: PortSet,
     reasons: Vec<String>,
+    /// The cluster-wide policies whose rules decided some port.
+    by: Vec<String>,
 }
 
 impl PolicySet {
@@ -765,11 +905,11 @@ impl PolicySet {
             allowed: PortSet::all(),
             undecided: PortSet::empty(),
             reasons: Vec::new(),
+            by: Vec::new(),
         };
-        // Fast path: neither side isolated.
+        // Fast path: neither side isolated nor a cluster policy's subject.
         let isolated = |pod: &PodInfo, dir: Direction| {
-            self.in_namespace(&pod.namespace)
-                .any(|p| p.rules(dir).is_some() && p.pod_selector.matches(&pod.labels))
+            self.isolates(pod, dir) || self.tiers.may_select(namespaces, pod)
         };
         let src_isolated = matches!(src, Party::Pod(s) if isolated(s, Direction::Egress));
         let dst_isolated = matches!(dst, Party::Pod(d) if isolated(d, Direction::Ingress));
@@ -798,14 +938,62 @@ impl PolicySet {
         if undecided.is_empty() {
             reasons.clear();
         }
+        let mut cluster = egress.by;
+        push_new(&mut cluster, ingress.by);
         Reachable {
+            cluster,
             allowed,
             undecided,
             reasons,
         }
     }
 
+    /// One direction over every port, through the tiers as `side` goes.
     fn side_ports(
+        &self,
+        namespaces: &Namespaces,
+        dir: Direction,
+        pod: &PodInfo,
+        peer: &Party,
+    ) -> SidePorts {
+        let np = self.np_side_ports(namespaces, dir, pod, peer);
+        if self.tiers.is_empty() || !self.tiers.may_select(namespaces, pod) {
+            return np;
+        }
+        let admin = self.tiers.ports(Tier::Admin, namespaces, dir, pod, peer);
+        let mut rest = admin.rest();
+        rest.union(&admin.pass);
+        let next = if self.isolates(pod, dir) {
+            np
+        } else {
+            let base = self.tiers.ports(Tier::Baseline, namespaces, dir, pod, peer);
+            let mut allowed = base.allow.clone();
+            allowed.union(&base.rest());
+            allowed.union(&base.pass);
+            SidePorts {
+                allowed,
+                undecided: base.undecided,
+                reasons: base.reasons,
+                by: base.names,
+            }
+        };
+        let mut allowed = admin.allow;
+        allowed.union(&rest.intersect(&next.allowed));
+        let mut undecided = admin.undecided;
+        undecided.union(&rest.intersect(&next.undecided));
+        let mut reasons = admin.reasons;
+        push_new(&mut reasons, next.reasons);
+        let mut by = admin.names;
+        push_new(&mut by, next.by);
+        SidePorts {
+            allowed,
+            undecided,
+            reasons,
+            by,
+        }
+    }
+
+    fn np_side_ports(
         &self,
         namespaces: &Namespaces,
         dir: Direction,
@@ -823,9 +1011,10 @@ impl PolicySet {
         if let Some(as_pod) = own_node_host_peer(dir, pod, peer) {
             // Both readings (see `side`): the pod's reading allows what it allows, the node's
             // reading everything; the rest is the CNI's call.
-            let as_pod = self.side_ports(namespaces, dir, pod, &as_pod);
+            let as_pod = self.np_side_ports(namespaces, dir, pod, &as_pod);
             return SidePorts {
                 undecided: PortSet::all().minus(&as_pod.allowed),
+                by: Vec::new(),
                 reasons: vec![format!(
                     "{peer} runs with hostNetwork on {}/{}'s own node: node traffic is always allowed, the pod itself only where its policies say; the CNI decides which",
                     pod.namespace, pod.name
@@ -844,6 +1033,7 @@ impl PolicySet {
             allowed: PortSet::empty(),
             undecided: PortSet::empty(),
             reasons: Vec::new(),
+            by: Vec::new(),
         };
         for policy in &selecting {
             for rule in policy.rules(dir).into_iter().flatten() {
@@ -869,6 +1059,15 @@ impl PolicySet {
     }
 }
 
+/// Appends what `to` does not hold yet, in order.
+fn push_new(to: &mut Vec<String>, from: Vec<String>) {
+    for x in from {
+        if !to.contains(&x) {
+            to.push(x);
+        }
+    }
+}
+
 /// Every port for a pod no policy selects; none decided for a selected hostNetwork pod.
 fn unselected_or_host_ports(pod: &PodInfo, unselected: bool) -> SidePorts {
     if unselected {
@@ -876,11 +1075,13 @@ fn unselected_or_host_ports(pod: &PodInfo, unselected: bool) -> SidePorts {
             allowed: PortSet::all(),
             undecided: PortSet::empty(),
             reasons: Vec::new(),
+            by: Vec::new(),
         };
     }
     SidePorts {
         allowed: PortSet::empty(),
         undecided: PortSet::all(),
+        by: Vec::new(),
         reasons: vec![format!(
             "{}/{} runs with hostNetwork: policies selecting it are implementation-defined",
             pod.namespace, pod.name
@@ -899,15 +1100,11 @@ fn any_peer(
     let Some(peers) = peers else {
         return RuleMatch::Yes;
     };
-    let mut m = RuleMatch::No;
-    for p in peers {
-        match peer_matches(namespaces, policy, p, party) {
-            RuleMatch::Yes => return RuleMatch::Yes,
-            RuleMatch::Undecided(v) => m = RuleMatch::Undecided(v),
-            RuleMatch::No => {}
-        }
-    }
-    m
+    first_yes(
+        peers
+            .iter()
+            .map(|p| peer_matches(namespaces, policy, p, party)),
+    )
 }
 
 /// The ports a rule's `ports` field allows, named ports resolved on the destination pod.
@@ -927,6 +1124,7 @@ fn rule_ports(ports: &Option<Vec<PortSpec>>, owner: Option<&PodInfo>) -> PortSet
                     }
                 }
             }
+            PortSpec::NamedAny(name) => tiers::named_any(owner, name, &mut set),
         }
     }
     set
@@ -935,7 +1133,27 @@ fn rule_ports(ports: &Option<Vec<PortSpec>>, owner: Option<&PodInfo>) -> PortSet
 impl PolicySet {
     /// What a pod is open to, read off its policies' own peers: `(who, ports)` for ingress (sources)
     /// or egress (destinations). Not isolated: `("any source"/"any destination", all)`.
-    pub fn exposure(&self, dir: Direction, pod: &PodInfo) -> Vec<(String, PortSet)> {
+    /// The cluster-wide rules that apply to `pod` in `dir`, in evaluation order ("Deny: …"),
+    /// each with its ports (the Baseline tier's only when no NetworkPolicy isolates the pod).
+    pub fn cluster_rules(
+        &self,
+        namespaces: &Namespaces,
+        dir: Direction,
+        pod: &PodInfo,
+    ) -> Vec<(String, PortSet)> {
+        let owner = (dir == Direction::Ingress).then_some(pod);
+        self.tiers
+            .exposure(namespaces, dir, pod, owner, self.isolates(pod, dir))
+    }
+
+    /// Cluster-wide rules come first, each named with its action and tier ("Deny … by
+    /// AdminNetworkPolicy x (rule)"), in the order they are evaluated.
+    pub fn exposure(
+        &self,
+        namespaces: &Namespaces,
+        dir: Direction,
+        pod: &PodInfo,
+    ) -> Vec<(String, PortSet)> {
         let any = match dir {
             Direction::Ingress => "any source",
             Direction::Egress => "any destination",
@@ -945,12 +1163,15 @@ impl PolicySet {
             .filter(|p| p.pod_selector.matches(&pod.labels))
             .filter(|p| p.rules(dir).is_some())
             .collect();
-        if selecting.is_empty() {
-            return vec![(format!("{any} (no policy isolates it)"), PortSet::all())];
-        }
         // Egress named ports resolve on destinations, which a description cannot know.
         let owner = (dir == Direction::Ingress).then_some(pod);
-        let mut out: Vec<(String, PortSet)> = Vec::new();
+        let mut out: Vec<(String, PortSet)> =
+            self.tiers
+                .exposure(namespaces, dir, pod, owner, !selecting.is_empty());
+        if selecting.is_empty() {
+            out.push((format!("{any} (no policy isolates it)"), PortSet::all()));
+            return out;
+        }
         // Peers in first-seen order, found by name: a policy of 5,000 rules is not 25 million
         // comparisons per pod.
         let mut at: HashMap<String, usize> = HashMap::new();
@@ -1088,6 +1309,10 @@ impl PolicySet {
         by_namespace: &HashMap<String, Vec<usize>>,
         seen: &mut PeerMatches,
     ) -> Option<Vec<usize>> {
+        // A cluster-wide rule may admit sources NetworkPolicy does not (Admin Allow): every pod.
+        if self.tiers.may_select(namespaces, dst) {
+            return None;
+        }
         let selecting: Vec<&Policy> = self
             .in_namespace(&dst.namespace)
             .filter(|p| p.ingress.is_some() && p.pod_selector.matches(&dst.labels))

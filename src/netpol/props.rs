@@ -13,10 +13,10 @@ use proptest::prelude::*;
 
 use super::*;
 
-const NS: [&str; 3] = ["x", "y", "z"];
-const POD: [&str; 3] = ["a", "b", "c"];
+pub(super) const NS: [&str; 3] = ["x", "y", "z"];
+pub(super) const POD: [&str; 3] = ["a", "b", "c"];
 
-fn pod(i: usize) -> PodInfo {
+pub(super) fn pod(i: usize) -> PodInfo {
     let mut ports = Vec::new();
     for port in [80u16, 81] {
         ports.push((format!("serve-{port}-tcp"), port, Protocol::Tcp));
@@ -32,7 +32,7 @@ fn pod(i: usize) -> PodInfo {
     }
 }
 
-fn namespaces() -> Namespaces {
+pub(super) fn namespaces() -> Namespaces {
     Namespaces::complete(
         NS.iter()
             .map(|n| (n.to_string(), [("ns".to_string(), n.to_string())].into()))

@@ -92,6 +92,16 @@ pub(crate) fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
             }
             ("networking.k8s.io/v1", "NetworkPolicy") => o.policies.push(placed(l, kind, &ns)?),
             (api, _)
+                if api.starts_with("policy.networking.k8s.io/")
+                    && super::read::is_read(api, kind) =>
+            {
+                let mut p: crate::netpol::TierPolicy = typed(l, kind)?;
+                p.kind = kind.to_string();
+                // Cluster-scoped: a namespace written on it means nothing.
+                p.metadata.namespace = None;
+                o.tier_policies.get_or_insert_with(Vec::new).push(p);
+            }
+            (api, _)
                 if api.starts_with("gateway.networking.k8s.io/")
                     && super::read::is_read(api, kind) =>
             {
@@ -205,6 +215,8 @@ pub(crate) fn reach_input(
             .filter(|p| in_scope(p.metadata.namespace.as_deref()))
             .collect(),
         namespaces: Fact::Known(o.namespaces),
+        // Cluster-scoped: they apply to every namespace in scope.
+        tier_policies: Fact::Known(o.tier_policies.unwrap_or_default()),
     })
 }
 

@@ -430,6 +430,19 @@ const READ: &[(&str, &[&str])] = &[
     ("Ingress", &["networking.k8s.io/v1"]),
     ("IngressClass", &["networking.k8s.io/v1"]),
     ("NetworkPolicy", &["networking.k8s.io/v1"]),
+    // sigs.k8s.io/network-policy-api: v0.1 serves the first two, v0.2+ the third.
+    ("AdminNetworkPolicy", &["policy.networking.k8s.io/v1alpha1"]),
+    (
+        "BaselineAdminNetworkPolicy",
+        &["policy.networking.k8s.io/v1alpha1"],
+    ),
+    (
+        "ClusterNetworkPolicy",
+        &[
+            "policy.networking.k8s.io/v1beta1",
+            "policy.networking.k8s.io/v1alpha2",
+        ],
+    ),
     ("Deployment", &["apps/v1"]),
     ("StatefulSet", &["apps/v1"]),
     ("DaemonSet", &["apps/v1"]),

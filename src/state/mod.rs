@@ -177,13 +177,29 @@ pub struct ObjectRef {
 }
 
 impl ObjectRef {
+    /// An object of `kind`: in `namespace`, unless the kind is cluster-scoped (then none).
     pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
         ObjectRef {
             kind: kind.to_string(),
-            namespace: Some(namespace.to_string()),
+            namespace: (!cluster_scoped(kind)).then(|| namespace.to_string()),
             name: name.to_string(),
         }
     }
+}
+
+/// The kinds netdoctor reads that live outside namespaces: their keys carry no namespace (a
+/// manifest's or `-n`'s means nothing to them).
+pub(crate) fn cluster_scoped(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Node"
+            | "Namespace"
+            | "IngressClass"
+            | "GatewayClass"
+            | "AdminNetworkPolicy"
+            | "BaselineAdminNetworkPolicy"
+            | "ClusterNetworkPolicy"
+    )
 }
 
 pub(crate) use crate::k8s::TEMPLATE_OF;
@@ -244,6 +260,9 @@ pub struct ClusterState {
     pub client: Option<Client>,
     /// NetworkPolicies of the Service's namespace and of the client's.
     pub policies: Fact<Vec<NetworkPolicy>>,
+    /// The cluster-wide policy tiers (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+    /// ClusterNetworkPolicy): every one, they select across namespaces.
+    pub tier_policies: Fact<Vec<crate::netpol::TierPolicy>>,
     /// Namespaces with their labels (for namespaceSelectors). Offline: those in the manifests.
     pub namespaces: Fact<std::sync::Arc<Vec<Namespace>>>,
     /// The cluster DNS pods a client's egress must reach (kube-dns), when they were read.
@@ -395,6 +414,9 @@ impl ClusterState {
             nodes: Fact::default(),
             client: None,
             policies: Fact::default(),
+            tier_policies: Fact::Unavailable(Unavailable::NotRequested(
+                "the cluster-wide policies were not read",
+            )),
             namespaces: Fact::default(),
             dns_pods: Fact::default(),
             daemonsets: Fact::default(),
@@ -446,12 +468,14 @@ impl ClusterState {
 
     /// "file.yaml (document 2, Service shop/cart)": where to edit, offline.
     pub fn edit_location(&self, kind: &str, namespace: &str, name: &str) -> String {
+        let object = if cluster_scoped(kind) {
+            format!("{kind} {name}")
+        } else {
+            format!("{kind} {namespace}/{name}")
+        };
         match self.origin(kind, namespace, name) {
-            Some(o) => format!(
-                "{} (document {}, {kind} {namespace}/{name})",
-                o.file, o.document
-            ),
-            None => format!("the manifest of {kind} {namespace}/{name}"),
+            Some(o) => format!("{} (document {}, {object})", o.file, o.document),
+            None => format!("the manifest of {object}"),
         }
     }
 }
@@ -461,6 +485,9 @@ pub struct ReachInput {
     pub source: SourceKind,
     pub pods: Vec<Pod>,
     pub policies: Vec<NetworkPolicy>,
+    /// Cluster-wide policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+    /// ClusterNetworkPolicy).
+    pub tier_policies: Fact<Vec<crate::netpol::TierPolicy>>,
     pub namespaces: Fact<Vec<Namespace>>,
 }
 

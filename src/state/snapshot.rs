@@ -55,6 +55,9 @@ pub(crate) struct Snapshot {
     pub policy_apis: Option<Fact<Vec<String>>>,
     /// Policies of other engines, named.
     pub other_policies: Vec<Fact<Vec<String>>>,
+    /// AdminNetworkPolicies, BaselineAdminNetworkPolicies, ClusterNetworkPolicies (cluster-wide:
+    /// they apply to every namespace in scope). Live: `None` until read.
+    pub tier_policies: Option<Vec<crate::netpol::TierPolicy>>,
     /// The cluster DNS pods a client's egress needs, when read (live, with a client).
     pub dns_pods: Option<Fact<Vec<Pod>>>,
     /// The Gateway API objects (routes of every namespace, their Gateways, classes, grants).
@@ -220,6 +223,10 @@ impl Snapshot {
             daemonsets: None,
             policy_apis: None,
             other_policies: Vec::new(),
+            tier_policies: match source {
+                SourceKind::Manifests => Some(Vec::new()),
+                SourceKind::Live => None,
+            },
             dns_pods: None,
             gateway: GatewaySnapshot::new(source),
         }
@@ -251,6 +258,9 @@ impl Snapshot {
         self.secrets.extend(other.secrets);
         self.certificates.extend(other.certificates);
         self.other_policies.extend(other.other_policies);
+        if let Some(t) = other.tier_policies {
+            self.tier_policies.get_or_insert_with(Vec::new).extend(t);
+        }
         self.gke |= other.gke;
         if other.namespaces_fact.known().is_none() {
             self.namespaces_fact = other.namespaces_fact;
@@ -590,6 +600,16 @@ impl Snapshot {
         if let Some(u) = self.unavailable.get(part::POLICIES) {
             s.policies = Fact::Unavailable(u.clone());
         }
+        s.tier_policies = match (
+            self.unavailable.get(part::TIER_POLICIES),
+            &self.tier_policies,
+        ) {
+            (Some(u), _) => Fact::Unavailable(u.clone()),
+            (None, Some(t)) => Fact::Known(t.clone()),
+            (None, None) => Fact::Unavailable(Unavailable::NotRequested(
+                "the cluster-wide policies were not read",
+            )),
+        };
     }
 
     /// Ingresses of the Service's namespace, and what those routing to it need: classes,
@@ -774,4 +794,6 @@ pub(crate) mod part {
     pub(crate) const GATEWAYS: &str = "gateways.gateway.networking.k8s.io";
     pub(crate) const GATEWAY_CLASSES: &str = "gatewayclasses.gateway.networking.k8s.io";
     pub(crate) const GRANTS: &str = "referencegrants.gateway.networking.k8s.io";
+    /// AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy.
+    pub(crate) const TIER_POLICIES: &str = "policy.networking.k8s.io";
 }

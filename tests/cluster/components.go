@@ -214,6 +214,7 @@ func up(args []string) error {
 	agentRoot := fs.String("agent-root", "", "root filesystem holding usr/local/bin/kubectl-netdoctor (the probe image's), for probe pods")
 	podSecurity := fs.String("pod-security-default", "", "PodSecurity level enforced where a namespace has no label (privileged when empty, as upstream)")
 	gatewayChannel := fs.String("gateway-api", "standard", "the Gateway API CRDs to install: standard, experimental (one release, from the sigs.k8s.io/gateway-api module) or none")
+	policyAPI := fs.String("policy-api", "all", "the cluster-wide policy CRDs to install (sigs.k8s.io/network-policy-api): all, v1alpha1 (AdminNetworkPolicy, BaselineAdminNetworkPolicy), clusternetworkpolicy or none")
 	var loads multiFlag
 	fs.Var(&loads, "load", "a folder of manifests to load once Ready (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -319,6 +320,12 @@ func up(args []string) error {
 		if err := installGatewayAPI(ctx, client, *gatewayChannel); err != nil {
 			s.stopAll()
 			return fmt.Errorf("installing the Gateway API CRDs: %w", err)
+		}
+	}
+	if *policyAPI != "none" {
+		if err := installPolicyAPI(ctx, client, *policyAPI); err != nil {
+			s.stopAll()
+			return fmt.Errorf("installing the network-policy-api CRDs: %w", err)
 		}
 	}
 	for _, d := range loads {

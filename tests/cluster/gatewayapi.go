@@ -34,37 +34,38 @@ func installGatewayAPI(ctx context.Context, c *clients, channel string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("no Gateway API CRDs in %s", dir)
 	}
+	names, err := installCRDs(ctx, c, files)
+	if err != nil {
+		return err
+	}
+	c.mapper.Reset()
+	fmt.Fprintf(os.Stderr, "Gateway API (%s channel, %s): %s\n", channel, moduleVersion(gatewayCRDs), strings.Join(names, ", "))
+	return nil
+}
+
+// installCRDs creates the CustomResourceDefinitions the files hold (other documents are left
+// out) and waits until each is Established; it returns their names.
+func installCRDs(ctx context.Context, c *clients, files []string) ([]string, error) {
 	var names []string
 	for _, f := range files {
 		objs, err := readFile(f)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, o := range objs {
 			if o.u.GetKind() != "CustomResourceDefinition" {
 				continue
 			}
 			if _, _, err := apply(ctx, c, o); err != nil {
-				return fmt.Errorf("%s: %w", filepath.Base(f), err)
+				return nil, fmt.Errorf("%s: %w", filepath.Base(f), err)
 			}
 			names = append(names, o.u.GetName())
 		}
 	}
 	for _, n := range names {
 		if err := waitEstablished(ctx, c, n); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	c.mapper.Reset()
-	fmt.Fprintf(os.Stderr, "Gateway API (%s channel, %s): %s\n", channel, gatewayBundle(), strings.Join(names, ", "))
-	return nil
-}
-
-// gatewayBundle is the release the CRDs were taken from (the module directory's @version).
-func gatewayBundle() string {
-	base := filepath.Base(filepath.Dir(filepath.Dir(filepath.Clean(gatewayCRDs))))
-	if i := strings.LastIndex(base, "@"); i >= 0 {
-		return base[i+1:]
-	}
-	return "?"
+	return names, nil
 }

@@ -280,13 +280,9 @@ pub(crate) fn server_with(files: &[&Path]) -> Server {
         .iter()
         .map(|f| std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())))
         .collect();
-    // Fixtures with Gateway API objects are clusters with its CRDs installed.
-    if texts
-        .iter()
-        .any(|t| t.contains("gateway.networking.k8s.io/"))
-    {
-        api.serve_gateway_api();
-    }
+    // Fixtures with Gateway API or policy.networking.k8s.io objects are clusters with those
+    // CRDs installed.
+    api.serve_custom_apis_for(&texts);
     for (f, text) in files.iter().zip(&texts) {
         api.load_yaml(text)
             .unwrap_or_else(|e| panic!("{}: {e}", f.display()));

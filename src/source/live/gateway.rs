@@ -35,27 +35,44 @@ impl Live {
         kind: &str,
         resource: &'static str,
     ) -> std::result::Result<Option<Vec<T>>, (ReadError, &'static str)> {
+        self.custom_kind(GROUP, &VERSIONS, versions, kind, resource)
+            .await
+    }
+
+    /// Every object of a custom kind of `group` (cluster-wide), at the first of `order` that
+    /// the group serves (`served`) and that has the kind (a 404 tries the next); `None` when
+    /// none does. Objects come as the CRD stores them, read into `T` with their apiVersion and
+    /// kind set.
+    pub(super) async fn custom_kind<T: DeserializeOwned>(
+        &self,
+        group: &str,
+        order: &[&str],
+        served: &[String],
+        kind: &str,
+        resource: &'static str,
+    ) -> std::result::Result<Option<Vec<T>>, (ReadError, &'static str)> {
         let plural = resource.split('.').next().unwrap_or(resource);
-        for v in VERSIONS.iter().filter(|v| versions.iter().any(|s| s == *v)) {
+        for v in order.iter().filter(|v| served.iter().any(|s| s == *v)) {
             let ar = ApiResource::from_gvk_with_plural(
-                &kube::api::GroupVersionKind::gvk(GROUP, v, kind),
+                &kube::api::GroupVersionKind::gvk(group, v, kind),
                 plural,
             );
             let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
-            let what = format!("list {plural}.{GROUP}/{v} -A");
+            let what = format!("list {plural}.{group}/{v} -A");
             match self.list(api, what, ListParams::default()).await {
                 Ok(items) => {
                     let mut out = Vec::with_capacity(items.len());
                     for o in items {
-                        let name = format!(
-                            "{}/{}",
-                            o.metadata.namespace.clone().unwrap_or_default(),
-                            o.metadata.name.clone().unwrap_or_default()
-                        );
+                        let name = match &o.metadata.namespace {
+                            Some(ns) => {
+                                format!("{ns}/{}", o.metadata.name.clone().unwrap_or_default())
+                            }
+                            None => o.metadata.name.clone().unwrap_or_default(),
+                        };
                         let mut value = serde_json::to_value(&o).map_err(|e| {
                             (ReadError::Other(format!("{kind} {name}: {e}")), resource)
                         })?;
-                        value["apiVersion"] = format!("{GROUP}/{v}").into();
+                        value["apiVersion"] = format!("{group}/{v}").into();
                         value["kind"] = kind.into();
                         let typed = serde_json::from_value(value).map_err(|e| {
                             let why = format!("{kind} {name} is not a valid {kind}: {e}");

@@ -8,6 +8,7 @@ mod gateway;
 mod retry;
 mod scope;
 mod service;
+mod tiers;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;

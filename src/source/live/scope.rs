@@ -176,7 +176,7 @@ impl Live {
         let scope = ns.map_or("-A".to_string(), |n| format!("in {n}"));
         let all = ListParams::default;
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        let (p, np, nss) = self
+        let (p, np, nss, tiers) = self
             .within_request_timeout(async {
                 Ok(tokio::join!(
                     self.list(self.scoped::<Pod>(ns), format!("list pods {scope}"), all()),
@@ -186,6 +186,7 @@ impl Live {
                         all()
                     ),
                     self.list(namespaces, "list namespaces".to_string(), all()),
+                    self.tier_policies(),
                 ))
             })
             .await?;
@@ -194,6 +195,7 @@ impl Live {
             pods: p.map_err(|e| self.fatal(e, "cannot decide", "pods", ns))?,
             policies: np.map_err(|e| self.fatal(e, "cannot decide", "networkpolicies", ns))?,
             namespaces: self.fact(nss, "list", "namespaces", None),
+            tier_policies: tiers,
         })
     }
 

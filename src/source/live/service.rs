@@ -578,14 +578,23 @@ impl Live {
         };
         // What enforces policies (the CNI's DaemonSet, other engines' APIs) is read in the same
         // round, used only when a policy exists: two more requests, one round fewer.
-        let (policies, client_pods, nss, dns, ds, groups) = tokio::join!(
+        // The cluster-wide tiers apply whether or not a NetworkPolicy exists (their list waits
+        // only for discovery, which the groups' read shares).
+        let (policies, client_pods, nss, dns, ds, groups, tiers) = tokio::join!(
             join_all(namespaces.iter().map(policies_in)),
             self.client_part(client_ns, client),
             namespaces_read,
             dns_read,
             self.daemonsets(),
             self.policy_apis(),
+            self.tier_policies(),
         );
+        match tiers {
+            Fact::Known(t) => snap.tier_policies = Some(t),
+            Fact::Unavailable(u) => {
+                snap.unavailable.insert(part::TIER_POLICIES, u);
+            }
+        }
         for (n, res) in namespaces.iter().zip(policies) {
             self.take(&mut snap, res, part::POLICIES, "networkpolicies", Some(n));
         }
@@ -600,7 +609,20 @@ impl Live {
             }
         }
         snap.dns_pods = dns.map(|d| self.fact(d, "list", "pods", Some("kube-system")));
-        if !snap.policies.is_empty() {
+        let tiered = snap.tier_policies.as_ref().is_some_and(|t| !t.is_empty());
+        if tiered && !with_client {
+            // Cluster policies select namespaces by their labels: one more read.
+            let api: Api<Namespace> = Api::all(self.client.clone());
+            let what = "list namespaces".to_string();
+            match self.list(api, what, ListParams::default()).await {
+                Ok(list) => snap.namespaces = list,
+                Err(e) => {
+                    let u = e.into_unavailable("list", "namespaces", None);
+                    snap.namespaces_fact = Fact::Unavailable(u);
+                }
+            }
+        }
+        if !snap.policies.is_empty() || tiered {
             snap.daemonsets = Some(ds);
             if let Fact::Known(groups) = &groups {
                 snap.other_policies = self.other_policies(groups, &namespaces).await;

@@ -326,14 +326,43 @@ impl FakeApi {
         }
     }
 
-    /// Serves the Gateway API when any of the fixtures holds one of its objects: such fixtures
-    /// are clusters with its CRDs installed.
-    pub fn serve_gateway_api_for(&self, fixtures: &[String]) {
-        if fixtures
-            .iter()
-            .any(|t| t.contains("gateway.networking.k8s.io/"))
-        {
+    /// Serves the Gateway API when any of the fixtures holds one of its objects, and the
+    /// cluster-wide policy kinds of sigs.k8s.io/network-policy-api at the versions the fixtures
+    /// use: such fixtures are clusters with those CRDs installed.
+    pub fn serve_custom_apis_for(&self, fixtures: &[String]) {
+        let uses = |s: &str| fixtures.iter().any(|t| t.contains(s));
+        if uses("gateway.networking.k8s.io/") {
             self.serve_gateway_api();
+        }
+        const POLICY: &str = "policy.networking.k8s.io";
+        // v0.1.x of the CRDs: AdminNetworkPolicy and BaselineAdminNetworkPolicy.
+        if uses("policy.networking.k8s.io/v1alpha1") {
+            self.add_custom_resource(
+                POLICY,
+                "v1alpha1",
+                "AdminNetworkPolicy",
+                "adminnetworkpolicies",
+                false,
+            );
+            self.add_custom_resource(
+                POLICY,
+                "v1alpha1",
+                "BaselineAdminNetworkPolicy",
+                "baselineadminnetworkpolicies",
+                false,
+            );
+        }
+        // v0.2 and later: ClusterNetworkPolicy, served at v1beta1 and v1alpha2.
+        if uses("policy.networking.k8s.io/v1beta1") || uses("policy.networking.k8s.io/v1alpha2") {
+            for v in ["v1beta1", "v1alpha2"] {
+                self.add_custom_resource(
+                    POLICY,
+                    v,
+                    "ClusterNetworkPolicy",
+                    "clusternetworkpolicies",
+                    false,
+                );
+            }
         }
     }
 
@@ -936,8 +965,29 @@ fn resource_list(
 }
 
 fn api_group(group: &str, version: &str) -> Value {
-    let gv = json!({"groupVersion": format!("{group}/{version}"), "version": version});
-    json!({"name": group, "versions": [gv], "preferredVersion": gv})
+    api_group_versions(group, &[version])
+}
+
+/// A group with every version it serves, the first preferred (a CRD serving two versions is one
+/// group in discovery, as the real API server lists it).
+fn api_group_versions(group: &str, versions: &[&str]) -> Value {
+    let gvs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
+    json!({"name": group, "versions": gvs, "preferredVersion": gvs[0]})
+}
+
+/// Discovery's groups: each once, with its versions in the order first served.
+fn grouped(catalogue: &[&'static Resource]) -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut out: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+    for (g, v) in resources::groups(catalogue) {
+        match out.iter_mut().find(|(name, _)| *name == g) {
+            Some((_, vs)) => vs.push(v),
+            None => out.push((g, vec![v])),
+        }
+    }
+    out
 }
 
 fn discovery(api: &FakeApi, segments: &[&str]) -> Option<Response> {
@@ -952,9 +1002,9 @@ fn discovery(api: &FakeApi, segments: &[&str]) -> Option<Response> {
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}],
         }),
         ["apis"] => {
-            let mut groups: Vec<Value> = resources::groups(&api.catalogue())
+            let mut groups: Vec<Value> = grouped(&api.catalogue())
                 .into_iter()
-                .map(|(g, v)| api_group(g, v))
+                .map(|(g, vs)| api_group_versions(g, &vs))
                 .collect();
             for (g, v) in api.shared.extra_groups.read().unwrap().iter() {
                 groups.push(api_group(g, v));
@@ -963,10 +1013,10 @@ fn discovery(api: &FakeApi, segments: &[&str]) -> Option<Response> {
         }
         ["api", "v1"] => resource_list(&api.catalogue(), "v1", "", "v1"),
         ["apis", g] => {
-            let (g, v) = resources::groups(&api.catalogue())
+            let (g, vs) = grouped(&api.catalogue())
                 .into_iter()
                 .find(|(name, _)| name == g)?;
-            let mut body = api_group(g, v);
+            let mut body = api_group_versions(g, &vs);
             body["kind"] = json!("APIGroup");
             body["apiVersion"] = json!("v1");
             body

@@ -33,13 +33,9 @@ fn main() {
             })
         })
         .collect();
-    // Fixtures with Gateway API objects are clusters with its CRDs installed.
-    if texts
-        .iter()
-        .any(|t| t.contains("gateway.networking.k8s.io/"))
-    {
-        api.serve_gateway_api();
-    }
+    // Fixtures with Gateway API or policy.networking.k8s.io objects are clusters with those
+    // CRDs installed.
+    api.serve_custom_apis_for(&texts);
     for (f, text) in files.iter().zip(&texts) {
         if let Err(e) = api.load_yaml(text) {
             eprintln!("{f}: {e}");
