@@ -183,3 +183,64 @@ fn without_a_client_a_cluster_deny_is_named_not_hidden_behind_a_pass() {
     let check = check_of(&j, "netpol.allows").clone();
     assert_eq!(check["status"], "pass", "{check:#}");
 }
+
+/// `scan` reads the cluster-wide policies like `svc`: the cart's policy summary names the Admin
+/// Deny live, and a scan that cannot read them says so as a finding (never a silent pass).
+#[test]
+fn scan_reads_the_tiers_and_says_when_it_cannot() {
+    let (m, c) = scenario("tiers-admin-deny-beats-allow");
+    let server = server_with(&[&m, &c]);
+    let out = Run::new(["scan", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    let j = out.json();
+    let cart = j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["target"]["name"] == "cart")
+        .unwrap_or_else(|| panic!("{j:#}"));
+    let check = check_of(cart, "netpol.allows");
+    assert_eq!(check["code"], "ND8016", "{check:#}");
+
+    let texts: Vec<String> = [&m, &c]
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    let api = fakeapi::FakeApi::new();
+    api.serve_custom_apis_for(&texts);
+    for t in &texts {
+        api.load_yaml(t).unwrap();
+    }
+    api.forbid("list", "adminnetworkpolicies", None);
+    let server = api.start();
+    let out = Run::new(["scan", "-n", "shop", "-o", "json"])
+        .kubeconfig(&server, None)
+        .run();
+    let j = out.json();
+    // The policy verdict is NetworkPolicy's alone, and says so: a warning, not a pass.
+    let cart = j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["target"]["name"] == "cart")
+        .unwrap_or_else(|| panic!("{j:#}"));
+    assert_eq!(
+        check_of(cart, "netpol.allows")["code"],
+        "ND8002",
+        "{cart:#}"
+    );
+    assert!(
+        j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "ND9002"
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("adminnetworkpolicies")),
+        "{}",
+        j["findings"]
+    );
+}

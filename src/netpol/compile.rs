@@ -10,10 +10,20 @@ use super::{Direction, Protocol, Selector};
 
 /// A policy the API server would have refused, or that the engine cannot read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid NetworkPolicy {policy}: {message}")]
+#[error("invalid {}: {message}", named(policy))]
 pub struct InvalidPolicy {
+    /// `ns/name` of a NetworkPolicy; `Kind name` of a cluster-wide policy.
     pub policy: String,
     pub message: String,
+}
+
+/// "NetworkPolicy shop/x", or a cluster-wide policy as it is already named.
+fn named(policy: &str) -> String {
+    if policy.contains(' ') {
+        policy.to_string()
+    } else {
+        format!("NetworkPolicy {policy}")
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -333,13 +333,13 @@ fn invalid_cluster_policies_name_the_policy_and_the_rule() {
     };
     assert_eq!(
         bad("  priority: 1001\n  subject: {namespaces: {}}"),
-        "invalid NetworkPolicy AdminNetworkPolicy bad: spec.priority 1001: must be 0 to 1000"
+        "invalid AdminNetworkPolicy bad: spec.priority 1001: must be 0 to 1000"
     );
     assert_eq!(
         bad(
             "  priority: 1\n  subject: {namespaces: {}}\n  ingress: [{name: r, action: Accept, from: [{namespaces: {}}]}]"
         ),
-        "invalid NetworkPolicy AdminNetworkPolicy bad: spec.ingress[0] (r): action \"Accept\": must be Allow, Deny or Pass"
+        "invalid AdminNetworkPolicy bad: spec.ingress[0] (r): action \"Accept\": must be Allow, Deny or Pass"
     );
     assert!(bad("  priority: 1\n  subject: {}").contains("exactly one of namespaces and pods"));
     assert!(

@@ -64,7 +64,7 @@ impl Live {
     async fn scope_objects(&self, ns: Option<&str>, scope: &str) -> Snapshot {
         let lp = || ListParams::default().limit(SCAN_PAGE);
         let warnings = lp().fields("involvedObject.kind=Pod,type=Warning");
-        let (pods, slices, policies, deployments, statefulsets, events, namespaces, nodes) = tokio::join!(
+        let (pods, slices, policies, deployments, statefulsets, events, namespaces, nodes, tiers) = tokio::join!(
             self.list(self.scoped::<Pod>(ns), format!("list pods {scope}"), lp()),
             self.list(
                 self.scoped::<EndpointSlice>(ns),
@@ -101,8 +101,15 @@ impl Live {
                 "list nodes".to_string(),
                 lp()
             ),
+            self.tier_policies(),
         );
         let mut snap = Snapshot::new(SourceKind::Live);
+        match tiers {
+            Fact::Known(t) => snap.tier_policies = Some(t),
+            Fact::Unavailable(u) => {
+                snap.unavailable.insert(part::TIER_POLICIES, u);
+            }
+        }
         self.take(&mut snap, pods, part::PODS, "pods", ns);
         self.take(&mut snap, slices, part::SLICES, "endpointslices", ns);
         self.take(&mut snap, policies, part::POLICIES, "networkpolicies", ns);
