@@ -169,6 +169,48 @@ fn probe_cluster(scenario: &str) -> Option<(RealCluster, tempfile::TempDir)> {
     Some((cluster, root))
 }
 
+/// `svc frontend -n shop -o json` with the probe (the image the node agent runs).
+fn probe_frontend(cluster: &RealCluster) -> serde_json::Value {
+    Run::new([
+        "svc",
+        "frontend",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+        "--probe-timeout",
+        "60s",
+    ])
+    .probe()
+    .env("NETDOCTOR_PROBE_IMAGE", PROBE_IMAGE)
+    .timeout(std::time::Duration::from_secs(120))
+    .kubeconfig_file(cluster.kubeconfig())
+    .run()
+    .json()
+}
+
+/// The probe's pods are gone within 30 s (the garbage collector deletes them with their Jobs,
+/// deleted with background propagation).
+fn assert_no_probe_pods(cluster: &RealCluster) {
+    let probe_pods = || {
+        cluster.kubectl_ok(&[
+            "get",
+            "pods",
+            "-n",
+            "shop",
+            "-l",
+            "app.kubernetes.io/managed-by=kubectl-netdoctor",
+            "-o",
+            "name",
+        ])
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !probe_pods().trim().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(probe_pods().trim(), "", "probe pods left behind");
+}
+
 /// Labels namespace shop with the PodSecurity level to enforce.
 fn enforce(cluster: &RealCluster, level: &str) {
     cluster.kubectl_ok(&[
@@ -187,31 +229,11 @@ fn pod_security_admission_picks_the_probe_rung() {
     let Some((cluster, _root)) = probe_cluster("healthy") else {
         return;
     };
-    let image_env = format!(
-        "NETDOCTOR_PROBE_IMAGE=netdoctor.test/probe:{}",
-        env!("CARGO_PKG_VERSION")
-    );
-    let (k, v) = image_env.split_once('=').unwrap();
     let probe = |label: Option<&str>| {
         if let Some(level) = label {
             enforce(&cluster, level);
         }
-        let out = Run::new([
-            "svc",
-            "frontend",
-            "-n",
-            "shop",
-            "-o",
-            "json",
-            "--probe-timeout",
-            "60s",
-        ])
-        .probe()
-        .env(k, v)
-        .timeout(std::time::Duration::from_secs(120))
-        .kubeconfig_file(cluster.kubeconfig())
-        .run();
-        let j = out.json();
+        let j = probe_frontend(&cluster);
         assert_ne!(
             status(&j, "pods.listening")["status"],
             "skip",
@@ -250,23 +272,7 @@ fn pod_security_admission_picks_the_probe_rung() {
     // collector, as the Job is deleted with background propagation.
     let jobs = cluster.kubectl_ok(&["get", "jobs", "-n", "shop", "-o", "name"]);
     assert_eq!(jobs.trim(), "", "probe Jobs left behind");
-    let probe_pods = || {
-        cluster.kubectl_ok(&[
-            "get",
-            "pods",
-            "-n",
-            "shop",
-            "-l",
-            "app.kubernetes.io/managed-by=kubectl-netdoctor",
-            "-o",
-            "name",
-        ])
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !probe_pods().trim().is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    assert_eq!(probe_pods().trim(), "", "probe pods left behind");
+    assert_no_probe_pods(&cluster);
     // The scenario's own pods are untouched by the collector: their owners exist.
     let pods = cluster.kubectl_ok(&["get", "pods", "-n", "shop", "-o", "name"]);
     assert_eq!(pods.lines().count(), 2, "{pods}");
@@ -700,4 +706,158 @@ fn gateway_api_channels_as_the_real_api_server_serves_them() {
         status(&out.json(), "gateway.routes")["summary"],
         "the Gateway API is not installed (gateway.networking.k8s.io is not served)"
     );
+}
+
+/// The lab's data plane (`up --data-plane`): every pod in a network namespace of its own on its
+/// node's bridge (the CNI reference plugins), the files' pods served for real by the agent's
+/// stand-in server, the nodes routing each other's podCIDRs, and kube-proxy (k8s.io/kubernetes)
+/// programming each node's Service rules. The probe, on another node, then meets real sockets
+/// across nodes — every endpoint answers with its own SYN-ACK — and the ClusterIP answers through
+/// the real proxy rules, in either mode. `down` leaves no process or network namespace behind.
+#[test]
+fn the_data_plane_serves_pods_and_the_cluster_ip_through_kube_proxy_nftables() {
+    data_plane("nftables");
+}
+
+#[test]
+fn the_data_plane_serves_pods_and_the_cluster_ip_through_kube_proxy_iptables() {
+    data_plane("iptables");
+}
+
+fn data_plane(mode: &str) {
+    if !crate::support::netns::is_root() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs as root"
+        );
+        eprintln!("skipped: the data plane needs network namespaces (root)");
+        return;
+    }
+    let Some(dist) = crate::image::built() else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    crate::image::unpack(&dist.join("image"), root.path());
+    let root_arg = root.path().to_str().unwrap().to_string();
+    let scenario = repo().join("tests/scenarios/healthy");
+    let Some(cluster) = RealCluster::up_with(
+        &[&scenario],
+        &[
+            "--data-plane",
+            "--proxy-mode",
+            mode,
+            "--agent-root",
+            &root_arg,
+        ],
+    ) else {
+        return;
+    };
+    // Statuses are the node agent's, not the files': addresses from each node's podCIDR.
+    let pods = cluster.kubectl_ok(&[
+        "get",
+        "pods",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={range .items[*]}{.spec.nodeName} {.status.podIP} {.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}",
+    ]);
+    let nodes = cluster.kubectl_ok(&[
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name} {.spec.podCIDR}{\"\\n\"}{end}",
+    ]);
+    let cidr_of = |node: &str| {
+        nodes
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{node} ")))
+            .unwrap_or_else(|| panic!("node {node}: {nodes}"))
+            .to_string()
+    };
+    let mut pod_ips = Vec::new();
+    for line in pods.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(f.len(), 3, "{pods}");
+        let prefix = cidr_of(f[0]).trim_end_matches("0/24").to_string();
+        assert!(
+            f[1].starts_with(&prefix),
+            "{} is not in {}'s podCIDR: {pods}",
+            f[1],
+            f[0]
+        );
+        assert_eq!(f[2], "True", "Ready once its server runs: {pods}");
+        pod_ips.push(f[1].to_string());
+    }
+    assert!(pod_ips.len() >= 2, "{pods}");
+
+    let j = probe_frontend(&cluster);
+    let listening = status(&j, "pods.listening");
+    assert_eq!(
+        listening["status"],
+        "pass",
+        "{listening:#}\nnode agent: {}",
+        cluster.log("node-agent")
+    );
+    let said = evidence(&j, "pods.listening");
+    for ip in &pod_ips {
+        // open, answered by the pod itself (its SYN-ACK, captured by the probe).
+        assert!(said.contains(&format!("{ip}:8080")), "{said}");
+    }
+    assert!(
+        !said.contains("dropped") && !said.contains("refused"),
+        "{said}"
+    );
+    // The ClusterIP answers through kube-proxy's rules on the probe's node.
+    let clusterip = status(&j, "service.clusterip");
+    assert_eq!(
+        clusterip["status"],
+        "pass",
+        "{clusterip:#}\nkube-proxy: {}",
+        cluster.log("kube-proxy-node-1")
+    );
+    // The probe's pod is gone (the garbage collector takes it with its Job).
+    assert_no_probe_pods(&cluster);
+    // This cluster's network namespaces are named from its state directory (node.go netnsName).
+    let state = cluster.state().to_str().unwrap().to_string();
+    let hash = std::process::Command::new("bash")
+        .args(["-c", "printf %s \"$1\" | sha256sum", "-", &state])
+        .output()
+        .unwrap();
+    let prefix = format!("ndc-{}-", &String::from_utf8_lossy(&hash.stdout)[..6]);
+    let netns = || {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let before = netns();
+    assert!(
+        before
+            .lines()
+            .any(|l| l.starts_with(&format!("{prefix}underlay"))),
+        "the data plane's underlay ({prefix}underlay): {before}"
+    );
+    drop(cluster);
+    let after = netns();
+    assert!(
+        !after.lines().any(|l| l.starts_with(&prefix)),
+        "network namespaces left behind: {after}"
+    );
+    // Nor processes: kube-proxy (its kubeconfig is in the state directory) and the stand-in
+    // servers (their root is this test's agent root).
+    let mut left = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let root_of = std::fs::read_link(entry.path().join("root")).ok();
+        if (cmdline.contains("kube-proxy") && cmdline.contains(&state))
+            || (cmdline.contains("agent --serve") && root_of.as_deref() == Some(root.path()))
+        {
+            left.push(cmdline);
+        }
+    }
+    assert!(left.is_empty(), "processes left behind: {left:?}");
 }

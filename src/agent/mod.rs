@@ -11,6 +11,7 @@ pub(crate) mod host;
 pub(crate) mod packet;
 pub(crate) mod pcap;
 pub(crate) mod probe;
+pub(crate) mod serve;
 pub(crate) mod sockets;
 pub(crate) mod target;
 
@@ -31,6 +32,10 @@ use target::Target;
 use crate::wire::{CaptureSummary, Line, PcapSummary, SocketsLine, Summary, Verdict};
 
 pub(crate) fn run(args: &AgentArgs) -> Result<ExitCode> {
+    if !args.serve.is_empty() {
+        // The test lab's stand-in application: runs until killed (no deadline).
+        return serve::run(&args.serve);
+    }
     let targets = args
         .targets
         .iter()

@@ -26,7 +26,9 @@ type pki struct{ dir string }
 func (p pki) path(name string) string { return filepath.Join(p.dir, "pki", name) }
 
 func (p pki) ensure() error {
-	if _, err := os.Stat(p.path("ca.crt")); err == nil {
+	// Made once per state directory (the last leaf tells: a directory from before a leaf was
+	// added gets a whole new set).
+	if _, err := os.Stat(p.path("kube-proxy.crt")); err == nil {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Join(p.dir, "pki"), 0o700); err != nil {
@@ -100,6 +102,8 @@ func (p pki) ensure() error {
 		{"controller-manager", "system:kube-controller-manager", nil, false},
 		{"scheduler", "system:kube-scheduler", nil, false},
 		{"node-agent", "netdoctor-node-agent", []string{"system:masters"}, false},
+		// kube-proxy as kubeadm runs it: the user the bootstrap binding system:node-proxier names.
+		{"kube-proxy", "system:kube-proxy", nil, false},
 	} {
 		if err := leaf(l.name, l.cn, l.orgs, l.server); err != nil {
 			return fmt.Errorf("certificate %s: %w", l.name, err)

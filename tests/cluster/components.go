@@ -214,6 +214,8 @@ func up(args []string) error {
 	agentRoot := fs.String("agent-root", "", "root filesystem holding usr/local/bin/kubectl-netdoctor (the probe image's), for probe pods")
 	podSecurity := fs.String("pod-security-default", "", "PodSecurity level enforced where a namespace has no label (privileged when empty, as upstream)")
 	gatewayChannel := fs.String("gateway-api", "standard", "the Gateway API CRDs to install: standard, experimental (one release, from the sigs.k8s.io/gateway-api module) or none")
+	proxyMode := fs.String("proxy-mode", "nftables", "with --data-plane: kube-proxy's mode in every node, nftables or iptables")
+	dataPlane := fs.Bool("data-plane", false, "real pod networking (CNI bridge, host-local, loopback, portmap): pods in their own network namespaces, the files' pods served by the netdoctor agent (needs --agent-root)")
 	policyAPI := fs.String("policy-api", "all", "the cluster-wide policy CRDs to install (sigs.k8s.io/network-policy-api): all, v1alpha1 (AdminNetworkPolicy, BaselineAdminNetworkPolicy), clusternetworkpolicy or none")
 	var loads multiFlag
 	fs.Var(&loads, "load", "a folder of manifests to load once Ready (repeatable)")
@@ -234,8 +236,20 @@ func up(args []string) error {
 		}
 	}
 	// A fresh cluster every time: etcd's data and what the last run loaded go.
-	for _, d := range []string{"etcd", "podlogs", "given-status", "loaded.json"} {
+	for _, d := range []string{"etcd", "podlogs", "given-status", "loaded.json", "data-plane", "cni", "underlay-bridge"} {
 		os.RemoveAll(s.path(d))
+	}
+	if *dataPlane {
+		if *agentRoot == "" {
+			return fmt.Errorf("--data-plane needs --agent-root: the pods run the netdoctor agent")
+		}
+		if *proxyMode != "nftables" && *proxyMode != "iptables" {
+			return fmt.Errorf("--proxy-mode %q: want nftables or iptables", *proxyMode)
+		}
+		// The file holds kube-proxy's mode (see dataplane.go).
+		if err := os.WriteFile(s.path("data-plane"), []byte(*proxyMode), 0o644); err != nil {
+			return err
+		}
 	}
 	os.MkdirAll(s.path("podlogs"), 0o755)
 	os.MkdirAll(s.path("given-status"), 0o755)
@@ -265,6 +279,7 @@ func up(args []string) error {
 	for _, kc := range []struct{ file, cert string }{
 		{"kubeconfig", "admin"}, {"controller-manager.kubeconfig", "controller-manager"},
 		{"scheduler.kubeconfig", "scheduler"}, {"node-agent.kubeconfig", "node-agent"},
+		{"kube-proxy.kubeconfig", "kube-proxy"},
 	} {
 		if err := os.WriteFile(s.path(kc.file), []byte(p.kubeconfig(s.server(), kc.cert)), 0o600); err != nil {
 			return err

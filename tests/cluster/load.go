@@ -308,7 +308,44 @@ func load(ctx context.Context, s *state, c *clients, dir string) error {
 		}
 		crdCreated = crdCreated || o.u.GetKind() == "CustomResourceDefinition"
 	}
+	if dataPlaneOn(s) {
+		if err := waitPodsStarted(ctx, c, objs); err != nil {
+			return err
+		}
+	}
 	return waitEndpointSlices(ctx, c, objs, selectorServices)
+}
+
+// waitPodsStarted waits, with the data plane, until the node agent has started every pod the
+// files bind to a node (an address, or a container that says why it is waiting): the
+// EndpointSlices to wait for are then the ones those pods make.
+func waitPodsStarted(ctx context.Context, c *clients, objs []object) error {
+	for {
+		var pending []string
+		for _, o := range objs {
+			if o.u.GetKind() != "Pod" {
+				continue
+			}
+			if n, _, _ := unstructured.NestedString(o.u.Object, "spec", "nodeName"); n == "" {
+				continue
+			}
+			p, err := c.kube.CoreV1().Pods(o.u.GetNamespace()).Get(ctx, o.u.GetName(), metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if p.Status.PodIP == "" && len(p.Status.ContainerStatuses) == 0 {
+				pending = append(pending, o.key())
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pods not started by the node agent: %s", strings.Join(pending, ", "))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // loader applies objects and keeps what they became.
@@ -350,6 +387,10 @@ func (l *loader) one(ctx context.Context, o object) error {
 	l.mu.Lock()
 	rewriteOwners(o.u, l.uids)
 	l.mu.Unlock()
+	if o.u.GetKind() == "Pod" && dataPlaneOn(s) {
+		// With the data plane, pods run for real: their status is the node agent's.
+		o.status = nil
+	}
 	if o.u.GetKind() == "Pod" && o.status != nil {
 		// Tell the node agent this pod's status comes from the file, before it can see it.
 		marker := s.path("given-status", o.u.GetNamespace()+"_"+o.u.GetName())

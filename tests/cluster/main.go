@@ -20,11 +20,13 @@ import (
 	"k8s.io/component-base/cli"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 )
 
 const usage = `usage:
   cluster up    --state DIR [--load MANIFESTS_DIR]... [--agent-root DIR]
+                [--data-plane [--proxy-mode nftables|iptables]]
   cluster load  --state DIR MANIFESTS_DIR...
   cluster reset --state DIR
   cluster down  --state DIR
@@ -51,6 +53,11 @@ func main() {
 		os.Exit(cli.Run(cmd))
 	case "kube-scheduler":
 		cmd := scheduler.NewSchedulerCommand()
+		cmd.SetArgs(args)
+		os.Exit(cli.Run(cmd))
+	case "kube-proxy":
+		// Run by the node agent in each node's network namespace (up --data-plane).
+		cmd := proxy.NewProxyCommand()
 		cmd.SetArgs(args)
 		os.Exit(cli.Run(cmd))
 	case "node-agent":

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -172,6 +173,7 @@ type nodeAgent struct {
 	mu        sync.Mutex
 	running   map[string]*exec.Cmd // by pod uid/container name
 	nextIP    map[string]int
+	wired     map[string]bool // nodes whose namespace the data plane has connected
 }
 
 func runNodeAgent(args []string) error {
@@ -189,11 +191,19 @@ func runNodeAgent(args []string) error {
 	if err != nil {
 		return err
 	}
-	a := &nodeAgent{s: s, c: c, agentRoot: *root, running: map[string]*exec.Cmd{}, nextIP: map[string]int{}}
+	a := &nodeAgent{s: s, c: c, agentRoot: *root, running: map[string]*exec.Cmd{}, nextIP: map[string]int{}, wired: map[string]bool{}}
 	go a.serveKubeletAPI()
 	ctx := context.Background()
 	go a.heartbeat(ctx)
 
+	// `down` stops the agent with SIGTERM: what it runs (pods' processes, kube-proxy) goes too.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-stop
+		a.killAll()
+		os.Exit(0)
+	}()
 	factory := informers.NewSharedInformerFactory(c.kube, 0)
 	pods := factory.Core().V1().Pods()
 	queue := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
@@ -205,6 +215,22 @@ func runNodeAgent(args []string) error {
 	pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: enqueue, UpdateFunc: func(_, o interface{}) { enqueue(o) }, DeleteFunc: enqueue,
 	})
+	if dataPlaneOn(s) {
+		// Every node gets its namespace, routes and kube-proxy as it appears, pods or not
+		// (a probe lands on any node).
+		wire := func(obj interface{}) {
+			if n, ok := obj.(*corev1.Node); ok {
+				if ip, cidr := nodeAddress(n); ip != "" && cidr != "" {
+					if _, err := a.nodeNetns(n.Name); err != nil {
+						fmt.Fprintf(os.Stderr, "node %s: %v\n", n.Name, err)
+					}
+				}
+			}
+		}
+		factory.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: wire, UpdateFunc: func(_, o interface{}) { wire(o) },
+		})
+	}
 	factory.Start(ctx.Done())
 	factory.WaitForCacheSync(ctx.Done())
 	fmt.Println("node agent ready")
@@ -260,6 +286,9 @@ func (a *nodeAgent) sync(ctx context.Context, pod *corev1.Pod) error {
 	}
 	if pod.DeletionTimestamp != nil {
 		a.kill(pod.UID)
+		if dataPlaneOn(a.s) {
+			a.cniRelease(pod)
+		}
 		os.RemoveAll(a.s.path("pods", string(pod.UID)))
 		zero := int64(0)
 		err := a.c.kube.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
@@ -299,6 +328,17 @@ func (a *nodeAgent) busy(uid types.UID, container string) bool {
 		}
 	}
 	return false
+}
+
+// killAll kills every process the agent started, each in its own process group.
+func (a *nodeAgent) killAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, cmd := range a.running {
+		if cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}
 }
 
 func (a *nodeAgent) kill(uid types.UID) {
@@ -362,6 +402,10 @@ func (a *nodeAgent) launch(pod *corev1.Pod, name string, args []string, sc *core
 }
 
 func (a *nodeAgent) start(ctx context.Context, pod *corev1.Pod) error {
+	agent := len(pod.Spec.Containers) == 1 && isAgent(pod.Spec.Containers[0].Command, pod.Spec.Containers[0].Args)
+	if dataPlaneOn(a.s) && !agent {
+		return a.serve(ctx, pod)
+	}
 	if len(pod.Spec.Containers) != 1 || !isAgent(pod.Spec.Containers[0].Command, pod.Spec.Containers[0].Args) || a.agentRoot == "" {
 		why := "the test cluster's node agent runs only the netdoctor agent (kubectl-netdoctor agent …)"
 		if a.agentRoot == "" {
@@ -421,6 +465,9 @@ func (a *nodeAgent) syncEphemeral(ctx context.Context, pod *corev1.Pod, ec corev
 		}})
 	}
 	netns, err := a.nodeNetns(pod.Spec.NodeName)
+	if dataPlaneOn(a.s) {
+		netns = podNetnsName(a.s, pod) // the pod's own, as its containers'
+	}
 	if err != nil {
 		return state(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}})
 	}
@@ -595,6 +642,9 @@ func netnsName(s *state, node string) string {
 // network namespace (created on first use): packets to other pod IPs go nowhere, packets
 // elsewhere find no route, none leaves the machine.
 func (a *nodeAgent) podNetwork(pod *corev1.Pod) (string, string, error) {
+	if dataPlaneOn(a.s) {
+		return a.cniPodNetwork(pod)
+	}
 	node, err := a.c.kube.CoreV1().Nodes().Get(context.Background(), pod.Spec.NodeName, metav1.GetOptions{})
 	if err != nil {
 		return "", "", err
@@ -624,6 +674,27 @@ func (a *nodeAgent) nodeNetns(node string) (string, error) {
 	ns := netnsName(a.s, node)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if dataPlaneOn(a.s) {
+		if a.wired[node] {
+			return ns, nil
+		}
+		n, err := a.c.kube.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+		if err != nil {
+			return "", err
+		}
+		if ip, cidr := nodeAddress(n); ip == "" || cidr == "" {
+			// Registered, its status not written yet: wired at its next update.
+			return "", fmt.Errorf("node %s has no InternalIP or podCIDR yet", node)
+		}
+		if err := ensureNetns(a.s, ns); err != nil {
+			return "", err
+		}
+		if err := a.wireNode(ns, n); err != nil {
+			return "", err
+		}
+		a.wired[node] = true
+		return ns, nil
+	}
 	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err == nil {
 		return ns, nil
 	}

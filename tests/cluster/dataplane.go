@@ -1,0 +1,529 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
+	types100 "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/cni/pkg/version"
+	"github.com/vishvananda/netns"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// The data plane (`up --data-plane`): real pod networking with the CNI reference plugins
+// (github.com/containernetworking/plugins: bridge with host-local IPAM, loopback, portmap), built
+// by the wrapper script from their module into tests/cluster/.bin/cni.
+//
+//   - The nodes' network namespaces hang off one "underlay" namespace holding a bridge; each
+//     node's eth0 carries its InternalIP (10.0.0.0/24), and each node routes every other node's
+//     podCIDR via that node's IP, as an overlay-free cluster does.
+//   - Every pod gets a network namespace of its own, attached by the bridge plugin (run inside
+//     its node's namespace) to the node's cni0 bridge, with an address from the node's podCIDR.
+//   - Pods of the files are not given their statuses: each container runs as the netdoctor
+//     agent's stand-in server (`agent --serve`) on its declared containerPorts, and the pod is
+//     Ready as a kubelet would say (no readinessProbe: once running; else once the probe's TCP
+//     or HTTP GET answers from the node).
+
+// cniBin is the directory of the CNI plugin binaries, stamped by the wrapper script.
+var cniBin = ""
+
+// dataPlaneOn says whether the cluster of this state directory runs the data plane.
+func dataPlaneOn(s *state) bool {
+	_, err := os.Stat(s.path("data-plane"))
+	return err == nil
+}
+
+// underlayName is the namespace holding the bridge between the nodes.
+func underlayName(s *state) string { return netnsName(s, "underlay") }
+
+// ensureNetns creates a network namespace (recorded for `down`) with its loopback up.
+func ensureNetns(s *state, name string) error {
+	if _, err := os.Stat(filepath.Join("/run/netns", name)); err == nil {
+		return nil
+	}
+	for _, argv := range [][]string{{"netns", "add", name}, {"-n", name, "link", "set", "lo", "up"}} {
+		if out, err := exec.Command("ip", argv...).CombinedOutput(); err != nil {
+			return fmt.Errorf("ip %s: %s", strings.Join(argv, " "), out)
+		}
+	}
+	return os.WriteFile(s.path("netns-"+name), nil, 0o644)
+}
+
+func ipCmds(cmds ...[]string) error {
+	for _, argv := range cmds {
+		if out, err := exec.Command("ip", argv...).CombinedOutput(); err != nil {
+			return fmt.Errorf("ip %s: %s", strings.Join(argv, " "), strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
+// nodeAddress is a node's InternalIP and podCIDR.
+func nodeAddress(n *corev1.Node) (string, string) {
+	ip := ""
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			ip = a.Address
+		}
+	}
+	return ip, n.Spec.PodCIDR
+}
+
+// wireNode connects a node's namespace to the underlay (its InternalIP on eth0) and adds the
+// routes between it and every node already wired.
+func (a *nodeAgent) wireNode(ns string, node *corev1.Node) error {
+	under := underlayName(a.s)
+	if err := ensureNetns(a.s, under); err != nil {
+		return err
+	}
+	if _, err := os.Stat(a.s.path("underlay-bridge")); err != nil {
+		if err := ipCmds(
+			[]string{"-n", under, "link", "add", "br0", "type", "bridge"},
+			[]string{"-n", under, "link", "set", "br0", "up"},
+		); err != nil {
+			return err
+		}
+		os.WriteFile(a.s.path("underlay-bridge"), nil, 0o644)
+	}
+	ip, cidr := nodeAddress(node)
+	if ip == "" || cidr == "" {
+		return fmt.Errorf("node %s has no InternalIP or podCIDR", node.Name)
+	}
+	port := "u" + strings.ReplaceAll(ip, ".", "-")
+	if err := ipCmds(
+		[]string{"-n", under, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns},
+		[]string{"-n", under, "link", "set", port, "master", "br0", "up"},
+		[]string{"-n", ns, "addr", "add", ip + "/24", "dev", "eth0"},
+		[]string{"-n", ns, "link", "set", "eth0", "up"},
+	); err != nil {
+		return err
+	}
+	if out, err := exec.Command("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1").CombinedOutput(); err != nil {
+		return fmt.Errorf("ip_forward in %s: %s", ns, out)
+	}
+	nodes, err := a.c.kube.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for i := range nodes.Items {
+		other := &nodes.Items[i]
+		if other.Name == node.Name {
+			continue
+		}
+		oip, ocidr := nodeAddress(other)
+		ons := netnsName(a.s, other.Name)
+		if _, err := os.Stat(filepath.Join("/run/netns", ons)); err != nil || oip == "" || ocidr == "" {
+			continue // not wired yet: it adds both routes when it is
+		}
+		if err := ipCmds(
+			[]string{"-n", ns, "route", "replace", ocidr, "via", oip},
+			[]string{"-n", ons, "route", "replace", cidr, "via", ip},
+		); err != nil {
+			return err
+		}
+	}
+	if err := a.forwardAPIServer(ns); err != nil {
+		return err
+	}
+	return a.startProxy(node.Name, ns)
+}
+
+// proxyMode is kube-proxy's mode with the data plane (nftables or iptables).
+func proxyMode(s *state) string {
+	b, _ := os.ReadFile(s.path("data-plane"))
+	if m := strings.TrimSpace(string(b)); m != "" {
+		return m
+	}
+	return "nftables"
+}
+
+// forwardAPIServer makes the API server reachable from inside a node's namespace at the address
+// the kubeconfigs name (127.0.0.1:PORT, the host's loopback): a listener made in the node's
+// namespace whose connections the agent splices to the host's — nothing leaves loopback.
+func (a *nodeAgent) forwardAPIServer(ns string) error {
+	addr := fmt.Sprintf("127.0.0.1:%d", a.s.Ports.APIServer)
+	l, err := listenIn(ns, addr)
+	if err != nil {
+		return fmt.Errorf("API server forwarder in %s: %w", ns, err)
+	}
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer in.Close()
+				out, err := net.DialTimeout("tcp", addr, 5*time.Second)
+				if err != nil {
+					return
+				}
+				defer out.Close()
+				go func() { io.Copy(out, in); out.(*net.TCPConn).CloseWrite() }()
+				io.Copy(in, out)
+			}()
+		}
+	}()
+	return nil
+}
+
+// listenIn opens a TCP listener inside a network namespace (the socket stays there).
+func listenIn(ns, addr string) (net.Listener, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return nil, err
+	}
+	defer orig.Close()
+	target, err := netns.GetFromName(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		return nil, err
+	}
+	defer netns.Set(orig)
+	return net.Listen("tcp", addr)
+}
+
+// startProxy runs kube-proxy (k8s.io/kubernetes/cmd/kube-proxy, this binary's `kube-proxy`) in
+// the node's namespace: it programs the node's Service rules from the real EndpointSlices.
+// Conntrack limits are left as the kernel has them (they are not per namespace).
+func (a *nodeAgent) startProxy(node, ns string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logf, err := os.Create(a.s.path("logs", "kube-proxy-"+node+".log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("ip", "netns", "exec", ns, self, "kube-proxy",
+		"--kubeconfig="+a.s.path("kube-proxy.kubeconfig"),
+		"--hostname-override="+node,
+		"--proxy-mode="+proxyMode(a.s),
+		"--cluster-cidr=10.244.0.0/16",
+		"--conntrack-max-per-core=0",
+		"--conntrack-tcp-timeout-established=0",
+		"--conntrack-tcp-timeout-close-wait=0",
+		"--metrics-bind-address=127.0.0.1:10249",
+		"--healthz-bind-address=0.0.0.0:10256",
+		"--v=1",
+	)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	a.running["kube-proxy/"+node] = cmd
+	go func() {
+		cmd.Wait()
+		logf.Close()
+	}()
+	return nil
+}
+
+// inNetns runs the CNI plugins inside the node's namespace (the bridge plugin makes the bridge
+// in its own namespace and moves the pod's end of the veth into CNI_NETNS).
+type inNetns struct {
+	*invoke.DefaultExec
+	ns string
+}
+
+func (e inNetns) ExecPlugin(ctx context.Context, plugin string, stdin []byte, environ []string) ([]byte, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", e.ns, plugin)
+	cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = environ, bytes.NewReader(stdin), &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s: %v: %s %s", filepath.Base(plugin), err, strings.TrimSpace(stdout.String()), strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
+}
+
+// cniNetworks are the pod network's plugin chain and the loopback's, for a node.
+func (a *nodeAgent) cniNetworks(node, cidr string) (*libcni.NetworkConfigList, *libcni.NetworkConfigList, error) {
+	conf := map[string]interface{}{
+		"cniVersion": "1.0.0",
+		"name":       "lab",
+		"plugins": []interface{}{
+			map[string]interface{}{
+				"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+				"ipam": map[string]interface{}{
+					"type":    "host-local",
+					"ranges":  [][]map[string]string{{{"subnet": cidr}}},
+					"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
+					"dataDir": a.s.path("cni", "ipam", node),
+				},
+			},
+			map[string]interface{}{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
+		},
+	}
+	b, err := json.Marshal(conf)
+	if err != nil {
+		return nil, nil, err
+	}
+	pods, err := libcni.ConfListFromBytes(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	lo, err := libcni.ConfListFromBytes([]byte(`{"cniVersion":"1.0.0","name":"lo","plugins":[{"type":"loopback"}]}`))
+	return pods, lo, err
+}
+
+func (a *nodeAgent) cni(nodeNs string) *libcni.CNIConfig {
+	exec := inNetns{DefaultExec: &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}, PluginDecoder: version.PluginDecoder{}}, ns: nodeNs}
+	return libcni.NewCNIConfigWithCacheDir([]string{cniBin}, a.s.path("cni", "cache"), exec)
+}
+
+// podNetnsName is a pod's own network namespace.
+func podNetnsName(s *state, pod *corev1.Pod) string {
+	return netnsName(s, "p-"+string(pod.UID)[:13])
+}
+
+// cniPodNetwork gives the pod its own namespace on its node's bridge: CNI ADD of loopback and
+// of the pod network; the address comes from the bridge plugin's result.
+func (a *nodeAgent) cniPodNetwork(pod *corev1.Pod) (string, string, error) {
+	if cniBin == "" {
+		return "", "", fmt.Errorf("the cluster binary was built without the CNI plugins (build it through tests/cluster/cluster)")
+	}
+	node, err := a.c.kube.CoreV1().Nodes().Get(context.Background(), pod.Spec.NodeName, metav1.GetOptions{})
+	if err != nil {
+		return "", "", err
+	}
+	nodeNs, err := a.nodeNetns(pod.Spec.NodeName)
+	if err != nil {
+		return "", "", err
+	}
+	podNs := podNetnsName(a.s, pod)
+	if err := ensureNetns(a.s, podNs); err != nil {
+		return "", "", err
+	}
+	pods, lo, err := a.cniNetworks(node.Name, node.Spec.PodCIDR)
+	if err != nil {
+		return "", "", err
+	}
+	rt := &libcni.RuntimeConf{ContainerID: string(pod.UID), NetNS: filepath.Join("/run/netns", podNs), IfName: "eth0"}
+	cni := a.cni(nodeNs)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := cni.AddNetworkList(ctx, lo, &libcni.RuntimeConf{ContainerID: string(pod.UID), NetNS: rt.NetNS, IfName: "lo"}); err != nil {
+		return "", "", fmt.Errorf("CNI loopback: %w", err)
+	}
+	res, err := cni.AddNetworkList(ctx, pods, rt)
+	if err != nil {
+		return "", "", fmt.Errorf("CNI bridge: %w", err)
+	}
+	r, err := types100.NewResultFromResult(res)
+	if err != nil {
+		return "", "", err
+	}
+	if len(r.IPs) == 0 {
+		return "", "", fmt.Errorf("CNI bridge gave no address")
+	}
+	return podNs, r.IPs[0].Address.IP.String(), nil
+}
+
+// cniRelease is CNI DEL for a pod's network, then its namespace removed.
+func (a *nodeAgent) cniRelease(pod *corev1.Pod) {
+	podNs := podNetnsName(a.s, pod)
+	if _, err := os.Stat(filepath.Join("/run/netns", podNs)); err != nil {
+		return
+	}
+	if node, err := a.c.kube.CoreV1().Nodes().Get(context.Background(), pod.Spec.NodeName, metav1.GetOptions{}); err == nil {
+		if pods, _, err := a.cniNetworks(node.Name, node.Spec.PodCIDR); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			rt := &libcni.RuntimeConf{ContainerID: string(pod.UID), NetNS: filepath.Join("/run/netns", podNs), IfName: "eth0"}
+			if err := a.cni(netnsName(a.s, node.Name)).DelNetworkList(ctx, pods, rt); err != nil {
+				fmt.Fprintf(os.Stderr, "pod %s/%s: CNI DEL: %v\n", pod.Namespace, pod.Name, err)
+			}
+			cancel()
+		}
+	}
+	exec.Command("ip", "netns", "delete", podNs).Run()
+	os.Remove(a.s.path("netns-" + podNs))
+}
+
+// serveArgs is the stand-in server of a container: its declared ports (TCP and UDP).
+func serveArgs(c corev1.Container) []string {
+	args := []string{"agent"}
+	for _, p := range c.Ports {
+		proto := strings.ToLower(string(p.Protocol))
+		if proto == "" {
+			proto = "tcp"
+		}
+		if proto != "tcp" && proto != "udp" {
+			continue
+		}
+		args = append(args, "--serve", proto+":"+strconv.Itoa(int(p.ContainerPort)))
+	}
+	return args
+}
+
+// readinessPort is the port a container's readinessProbe asks (TCP connect or HTTP GET), named
+// ports resolved on the container; 0 when it has none the lab can run.
+func readinessPort(c corev1.Container) (int, string) {
+	p := c.ReadinessProbe
+	if p == nil {
+		return 0, ""
+	}
+	var port intstr.IntOrString
+	path := ""
+	switch {
+	case p.TCPSocket != nil:
+		port = p.TCPSocket.Port
+	case p.HTTPGet != nil:
+		port, path = p.HTTPGet.Port, p.HTTPGet.Path
+		if path == "" {
+			path = "/"
+		}
+	default:
+		return 0, ""
+	}
+	if port.Type == intstr.Int {
+		return port.IntValue(), path
+	}
+	for _, cp := range c.Ports {
+		if cp.Name == port.StrVal {
+			return int(cp.ContainerPort), path
+		}
+	}
+	return 0, ""
+}
+
+// probeFromNode is the kubelet's readiness probe: from the node's namespace, a TCP connect to
+// the pod's port, and for an HTTP probe a GET whose status must be 2xx or 3xx.
+func probeFromNode(nodeNs, ip string, port int, path string) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return err
+	}
+	defer orig.Close()
+	target, err := netns.GetFromName(nodeNs)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		return err
+	}
+	defer netns.Set(orig)
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if path == "" {
+		return nil
+	}
+	conn.SetDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, ip)
+	buf := make([]byte, 64)
+	n, _ := conn.Read(buf)
+	status := strings.Fields(string(buf[:n]))
+	if len(status) < 2 || (status[1][0] != '2' && status[1][0] != '3') {
+		return fmt.Errorf("HTTP probe answered %q", string(buf[:n]))
+	}
+	return nil
+}
+
+// serve runs a pod of the files as stand-in servers in its own network namespace and reports it
+// Running; Ready once its containers' readiness probes pass (checked every second for a minute).
+func (a *nodeAgent) serve(ctx context.Context, pod *corev1.Pod) error {
+	if a.agentRoot == "" {
+		return a.waiting(ctx, pod, "ErrImagePull", "the data plane needs --agent-root: its pods run the netdoctor agent's stand-in server")
+	}
+	podNs, ip, err := a.cniPodNetwork(pod)
+	if err != nil {
+		return a.waiting(ctx, pod, "CreateContainerError", err.Error())
+	}
+	started := metav1.Now()
+	var statuses []corev1.ContainerStatus
+	for _, c := range pod.Spec.Containers {
+		c := c
+		ns, name, uid := pod.Namespace, pod.Name, pod.UID
+		err := a.launch(pod, c.Name, serveArgs(c), c.SecurityContext, podNs, ip, func(code int) {
+			a.finish(ns, name, uid, c, started, code)
+		})
+		if err != nil {
+			return a.waiting(ctx, pod, "RunContainerError", err.Error())
+		}
+		statuses = append(statuses, corev1.ContainerStatus{
+			Name: c.Name, Image: c.Image, ImageID: c.Image, Started: boolPtr(true),
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}},
+		})
+	}
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.PodIP = ip
+	pod.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+	pod.Status.StartTime = &started
+	pod.Status.ContainerStatuses = statuses
+	pod.Status.Conditions = podConditions(corev1.ConditionTrue, corev1.ConditionFalse)
+	nodeNs := netnsName(a.s, pod.Spec.NodeName)
+	ready := func() bool {
+		for _, c := range pod.Spec.Containers {
+			if port, path := readinessPort(c); port != 0 {
+				if probeFromNode(nodeNs, ip, port, path) != nil {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	// No readinessProbe: Ready once running, as a kubelet says; the servers bind at once.
+	time.Sleep(200 * time.Millisecond)
+	if ready() {
+		pod.Status.Conditions = podConditions(corev1.ConditionTrue, corev1.ConditionTrue)
+		for i := range pod.Status.ContainerStatuses {
+			pod.Status.ContainerStatuses[i].Ready = true
+		}
+	} else {
+		go a.waitReady(pod.Namespace, pod.Name, ready)
+	}
+	if _, err := a.c.kube.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		a.kill(pod.UID)
+		return err
+	}
+	return nil
+}
+
+// waitReady marks a pod Ready once its probes pass (a minute at most, as a failing probe would
+// keep it).
+func (a *nodeAgent) waitReady(ns, name string, ready func() bool) {
+	for i := 0; i < 60; i++ {
+		time.Sleep(time.Second)
+		if !ready() {
+			continue
+		}
+		pod, err := a.c.kube.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return
+		}
+		pod.Status.Conditions = podConditions(corev1.ConditionTrue, corev1.ConditionTrue)
+		for j := range pod.Status.ContainerStatuses {
+			pod.Status.ContainerStatuses[j].Ready = true
+		}
+		a.c.kube.CoreV1().Pods(ns).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{})
+		return
+	}
+}
