@@ -711,9 +711,10 @@ fn gateway_api_channels_as_the_real_api_server_serves_them() {
 /// The lab's data plane (`up --data-plane`): every pod in a network namespace of its own on its
 /// node's bridge (the CNI reference plugins), the files' pods served for real by the agent's
 /// stand-in server, the nodes routing each other's podCIDRs, and kube-proxy (k8s.io/kubernetes)
-/// programming each node's Service rules. The probe, on another node, then meets real sockets
-/// across nodes — every endpoint answers with its own SYN-ACK — and the ClusterIP answers through
-/// the real proxy rules, in either mode. `down` leaves no process or network namespace behind.
+/// programming each node's Service rules, and CoreDNS behind the kube-dns Service. The probe, on
+/// another node, then meets real sockets across nodes — every endpoint answers with its own
+/// SYN-ACK —, the ClusterIP answers through the real proxy rules in either mode, and the name
+/// resolves through CoreDNS. `down` leaves no process or network namespace behind.
 #[test]
 fn the_data_plane_serves_pods_and_the_cluster_ip_through_kube_proxy_nftables() {
     data_plane("nftables");
@@ -815,6 +816,22 @@ fn data_plane(mode: &str) {
         "{clusterip:#}\nkube-proxy: {}",
         cluster.log("kube-proxy-node-1")
     );
+    // The name resolves through the kube-dns Service to CoreDNS, answering from the API server:
+    // the Service's own ClusterIP, for every search-path form.
+    let dns = status(&j, "dns.resolves");
+    assert_eq!(dns["status"], "pass", "{dns:#}");
+    let ip = cluster.kubectl_ok(&[
+        "get",
+        "service",
+        "frontend",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.spec.clusterIP}",
+    ]);
+    assert!(dns.to_string().contains(ip.trim()), "{dns:#}");
+    // Every check that ran passed: the healthy scenario is healthy through a real data plane.
+    assert_eq!(j["verdict"]["status"], "pass", "{:#}", j["verdict"]);
     // The probe's pod is gone (the garbage collector takes it with its Job).
     assert_no_probe_pods(&cluster);
     // This cluster's network namespaces are named from its state directory (node.go netnsName).

@@ -279,7 +279,7 @@ func up(args []string) error {
 	for _, kc := range []struct{ file, cert string }{
 		{"kubeconfig", "admin"}, {"controller-manager.kubeconfig", "controller-manager"},
 		{"scheduler.kubeconfig", "scheduler"}, {"node-agent.kubeconfig", "node-agent"},
-		{"kube-proxy.kubeconfig", "kube-proxy"},
+		{"kube-proxy.kubeconfig", "kube-proxy"}, {"coredns.kubeconfig", "coredns"},
 	} {
 		if err := os.WriteFile(s.path(kc.file), []byte(p.kubeconfig(s.server(), kc.cert)), 0o600); err != nil {
 			return err
@@ -335,6 +335,12 @@ func up(args []string) error {
 		if err := installGatewayAPI(ctx, client, *gatewayChannel); err != nil {
 			s.stopAll()
 			return fmt.Errorf("installing the Gateway API CRDs: %w", err)
+		}
+	}
+	if *dataPlane {
+		if err := installClusterDNS(ctx, client); err != nil {
+			s.stopAll()
+			return fmt.Errorf("installing the cluster DNS: %w", err)
 		}
 	}
 	if *policyAPI != "none" {

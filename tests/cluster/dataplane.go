@@ -462,9 +462,13 @@ func (a *nodeAgent) serve(ctx context.Context, pod *corev1.Pod) error {
 	for _, c := range pod.Spec.Containers {
 		c := c
 		ns, name, uid := pod.Namespace, pod.Name, pod.UID
-		err := a.launch(pod, c.Name, serveArgs(c), c.SecurityContext, podNs, ip, func(code int) {
-			a.finish(ns, name, uid, c, started, code)
-		})
+		done := func(code int) { a.finish(ns, name, uid, c, started, code) }
+		var err error
+		if isCoreDNS(c) {
+			err = a.startCoreDNS(pod, c, podNs, done)
+		} else {
+			err = a.launch(pod, c.Name, serveArgs(c), c.SecurityContext, podNs, ip, done)
+		}
 		if err != nil {
 			return a.waiting(ctx, pod, "RunContainerError", err.Error())
 		}

@@ -60,6 +60,9 @@ func main() {
 		cmd := proxy.NewProxyCommand()
 		cmd.SetArgs(args)
 		os.Exit(cli.Run(cmd))
+	case "coredns":
+		// Run by the node agent for CoreDNS's pods (up --data-plane).
+		runCoreDNS(args)
 	case "node-agent":
 		err = runNodeAgent(args)
 	// What people and tests call.

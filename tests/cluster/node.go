@@ -368,12 +368,18 @@ func (a *nodeAgent) launch(pod *corev1.Pod, name string, args []string, sc *core
 	argv = append(argv, root, "/usr/local/bin/kubectl-netdoctor")
 	argv = append(argv, args...)
 	cmd := exec.Command("ip", argv...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return a.run(pod, name, cmd, done)
+}
+
+// run starts a container's process, its output in the container's log (what containerLogs
+// serves), tracked for kill; done is called with its exit code.
+func (a *nodeAgent) run(pod *corev1.Pod, name string, cmd *exec.Cmd, done func(code int)) error {
 	logf, err := os.Create(a.s.path("podlogs", pod.Namespace+"_"+pod.Name+"_"+name+".log"))
 	if err != nil {
 		return err
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return err
