@@ -171,22 +171,20 @@ fn probe_cluster(scenario: &str) -> Option<(RealCluster, tempfile::TempDir)> {
 
 /// `svc frontend -n shop -o json` with the probe (the image the node agent runs).
 fn probe_frontend(cluster: &RealCluster) -> serde_json::Value {
-    Run::new([
-        "svc",
-        "frontend",
-        "-n",
-        "shop",
-        "-o",
-        "json",
-        "--probe-timeout",
-        "60s",
-    ])
-    .probe()
-    .env("NETDOCTOR_PROBE_IMAGE", PROBE_IMAGE)
-    .timeout(std::time::Duration::from_secs(120))
-    .kubeconfig_file(cluster.kubeconfig())
-    .run()
-    .json()
+    probe_svc(cluster, &["frontend"])
+}
+
+/// `svc ARGS… -n shop -o json` with the probe.
+fn probe_svc(cluster: &RealCluster, args: &[&str]) -> serde_json::Value {
+    Run::new(["svc"])
+        .args(args)
+        .args(["-n", "shop", "-o", "json", "--probe-timeout", "60s"])
+        .probe()
+        .env("NETDOCTOR_PROBE_IMAGE", PROBE_IMAGE)
+        .timeout(std::time::Duration::from_secs(120))
+        .kubeconfig_file(cluster.kubeconfig())
+        .run()
+        .json()
 }
 
 /// The probe's pods are gone within 30 s (the garbage collector deletes them with their Jobs,
@@ -725,32 +723,31 @@ fn the_data_plane_serves_pods_and_the_cluster_ip_through_kube_proxy_iptables() {
     data_plane("iptables");
 }
 
-fn data_plane(mode: &str) {
+/// A real cluster with the data plane (`--data-plane` and `flags`) and `scenario` loaded, its
+/// pods run from the probe image's root filesystem (kept alive with the cluster); `None` where
+/// it cannot run (not root: network namespaces; outside CI only).
+fn data_plane_cluster(scenario: &str, flags: &[&str]) -> Option<(RealCluster, tempfile::TempDir)> {
     if !crate::support::netns::is_root() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
             "CI runs as root"
         );
         eprintln!("skipped: the data plane needs network namespaces (root)");
-        return;
+        return None;
     }
-    let Some(dist) = crate::image::built() else {
-        return;
-    };
+    let dist = crate::image::built()?;
     let root = tempfile::tempdir().unwrap();
     crate::image::unpack(&dist.join("image"), root.path());
     let root_arg = root.path().to_str().unwrap().to_string();
-    let scenario = repo().join("tests/scenarios/healthy");
-    let Some(cluster) = RealCluster::up_with(
-        &[&scenario],
-        &[
-            "--data-plane",
-            "--proxy-mode",
-            mode,
-            "--agent-root",
-            &root_arg,
-        ],
-    ) else {
+    let scenario = repo().join("tests/scenarios").join(scenario);
+    let mut all = vec!["--data-plane", "--agent-root", root_arg.as_str()];
+    all.extend_from_slice(flags);
+    let cluster = RealCluster::up_with(&[&scenario], &all)?;
+    Some((cluster, root))
+}
+
+fn data_plane(mode: &str) {
+    let Some((cluster, root)) = data_plane_cluster("healthy", &["--proxy-mode", mode]) else {
         return;
     };
     // Statuses are the node agent's, not the files': addresses from each node's podCIDR.
@@ -877,4 +874,53 @@ fn data_plane(mode: &str) {
         }
     }
     assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+/// The SIG's NetworkPolicy enforcer (kube-network-policies) in every node (`up --data-plane
+/// --enforcer`), held against what the probe measures. It sends first packets to an nfqueue with
+/// an nftables `queue` rule; a kernel without nft's queue expression (this machine kind's: "netlink
+/// receive: no such file or directory", see the README) leaves it unable to program anything, so
+/// nothing is enforced — and then the tool must say so from the packets, not trust the policy.
+/// Where it runs, the policy's deny must show as dropped SYNs.
+#[test]
+fn the_enforcer_is_held_against_the_probe() {
+    let Some((cluster, _root)) = data_plane_cluster("netpol-default-deny", &["--enforcer"]) else {
+        return;
+    };
+    // The enforcer's first sync, whichever way it goes.
+    let log = || cluster.log("kube-network-policies-node-a");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !log().contains("yncing nftables rules") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let log = log();
+    assert!(
+        log.contains("yncing nftables rules"),
+        "the enforcer never synced:\n{log}"
+    );
+    let failed = log.contains("\"syncing nftables rules\" error=");
+    let j = probe_svc(&cluster, &["cart", "--from", "pod/frontend"]);
+    let netpol = status(&j, "netpol.allows");
+    if failed {
+        // Its own words for what the kernel lacks.
+        assert!(
+            log.contains("netlink receive: no such file or directory"),
+            "{log}"
+        );
+        eprintln!("kube-network-policies cannot program its rules here:\n{log}");
+        // The probe got through although shop/default-deny denies it: not enforced, said so.
+        assert_eq!(netpol["status"], "warn", "{netpol:#}");
+        assert!(
+            netpol
+                .to_string()
+                .contains("NetworkPolicy is not enforced here"),
+            "{netpol:#}"
+        );
+    } else {
+        // Enforced: the deny is a failure, and the probe's SYNs to the pod were dropped.
+        assert_eq!(netpol["status"], "fail", "{netpol:#}");
+        assert_eq!(netpol["code"], "ND8009");
+        let listening = evidence(&j, "pods.listening");
+        assert!(listening.contains("dropped"), "{listening}");
+    }
 }

@@ -104,6 +104,7 @@ func (p pki) ensure() error {
 		{"node-agent", "netdoctor-node-agent", []string{"system:masters"}, false},
 		// kube-proxy as kubeadm runs it: the user the bootstrap binding system:node-proxier names.
 		{"coredns", "system:coredns", nil, false},
+		{"kube-network-policies", "system:kube-network-policies", nil, false},
 		{"kube-proxy", "system:kube-proxy", nil, false},
 	} {
 		if err := leaf(l.name, l.cn, l.orgs, l.server); err != nil {

@@ -133,11 +133,28 @@ func installClusterDNS(ctx context.Context, c *clients) error {
 			}},
 		},
 	}
-	if _, err := k.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
+	// kube-network-policies reads what its install.yaml's ClusterRole grants.
+	enforcerRole := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "system:kube-network-policies"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods", "namespaces", "nodes"}, Verbs: []string{"list", "watch"}},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"list", "watch"}},
+		},
 	}
-	if _, err := k.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
+	enforcerBinding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "system:kube-network-policies"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "system:kube-network-policies"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "system:kube-network-policies"}},
+	}
+	for _, r := range []*rbacv1.ClusterRole{role, enforcerRole} {
+		if _, err := k.RbacV1().ClusterRoles().Create(ctx, r, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	for _, b := range []*rbacv1.ClusterRoleBinding{binding, enforcerBinding} {
+		if _, err := k.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
 	}
 	if _, err := k.CoreV1().Services("kube-system").Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err

@@ -141,7 +141,23 @@ func (a *nodeAgent) wireNode(ns string, node *corev1.Node) error {
 	if err := a.forwardAPIServer(ns); err != nil {
 		return err
 	}
-	return a.startProxy(node.Name, ns)
+	if err := a.startProxy(node.Name, ns); err != nil {
+		return err
+	}
+	if _, err := os.Stat(a.s.path("enforcer")); err == nil {
+		return a.startEnforcer(node.Name, ns)
+	}
+	return nil
+}
+
+// startEnforcer runs kube-network-policies (sigs.k8s.io/kube-network-policies v0.8.0, this
+// binary's `kube-network-policies`) in the node's namespace, as its DaemonSet would; what it
+// says (and whether it could program its rules here) is in logs/kube-network-policies-NODE.log.
+func (a *nodeAgent) startEnforcer(node, ns string) error {
+	return a.startNodeProcess(node, ns, "kube-network-policies",
+		"--kubeconfig="+a.s.path("kube-network-policies.kubeconfig"),
+		"--hostname-override="+node,
+	)
 }
 
 // proxyMode is kube-proxy's mode with the data plane (nftables or iptables).
@@ -208,15 +224,7 @@ func listenIn(ns, addr string) (net.Listener, error) {
 // the node's namespace: it programs the node's Service rules from the real EndpointSlices.
 // Conntrack limits are left as the kernel has them (they are not per namespace).
 func (a *nodeAgent) startProxy(node, ns string) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	logf, err := os.Create(a.s.path("logs", "kube-proxy-"+node+".log"))
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command("ip", "netns", "exec", ns, self, "kube-proxy",
+	return a.startNodeProcess(node, ns, "kube-proxy",
 		"--kubeconfig="+a.s.path("kube-proxy.kubeconfig"),
 		"--hostname-override="+node,
 		"--proxy-mode="+proxyMode(a.s),
@@ -228,15 +236,30 @@ func (a *nodeAgent) startProxy(node, ns string) error {
 		"--healthz-bind-address=0.0.0.0:10256",
 		"--v=1",
 	)
+}
+
+// startNodeProcess runs one of this binary's components in a node's namespace, as that node's
+// DaemonSet pod would be, its output in logs/COMPONENT-NODE.log (ending with how it exited).
+func (a *nodeAgent) startNodeProcess(node, ns, component string, args ...string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logf, err := os.Create(a.s.path("logs", component+"-"+node+".log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, self, component}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return err
 	}
-	a.running["kube-proxy/"+node] = cmd
+	a.running[component+"/"+node] = cmd
 	go func() {
-		cmd.Wait()
+		err := cmd.Wait()
+		fmt.Fprintf(logf, "exited: %v\n", err)
 		logf.Close()
 	}()
 	return nil

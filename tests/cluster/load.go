@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -313,7 +314,69 @@ func load(ctx context.Context, s *state, c *clients, dir string) error {
 			return err
 		}
 	}
-	return waitEndpointSlices(ctx, c, objs, selectorServices)
+	if err := waitEndpointSlices(ctx, c, objs, selectorServices); err != nil {
+		return err
+	}
+	if dataPlaneOn(s) {
+		return waitProxyRules(ctx, s, c, objs)
+	}
+	return nil
+}
+
+// waitProxyRules waits, with the data plane, until kube-proxy on every node has programmed a
+// rule for each loaded Service's ClusterIP (it syncs asynchronously after the EndpointSlices
+// settle): a run right after `load` meets the proxy rules a settled cluster has.
+func waitProxyRules(ctx context.Context, s *state, c *clients, objs []object) error {
+	var ips []string
+	for _, o := range objs {
+		if o.u.GetKind() != "Service" {
+			continue
+		}
+		svc, err := c.kube.CoreV1().Services(o.u.GetNamespace()).Get(ctx, o.u.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if ip := svc.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
+			ips = append(ips, ip)
+		}
+	}
+	nodes, err := c.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	rules := func(ns string) string {
+		var out []byte
+		if proxyMode(s) == "iptables" {
+			// Every table: a Service without endpoints is a REJECT in filter, not a DNAT in nat.
+			out, _ = exec.Command("ip", "netns", "exec", ns, "iptables-save").Output()
+		} else {
+			out, _ = exec.Command("ip", "netns", "exec", ns, "nft", "list", "table", "ip", "kube-proxy").Output()
+		}
+		return string(out)
+	}
+	for {
+		var pending []string
+		for _, n := range nodes.Items {
+			ns := netnsName(s, n.Name)
+			if _, err := os.Stat(filepath.Join("/run/netns", ns)); err != nil {
+				continue // a file's node the agent does not run
+			}
+			have := rules(ns)
+			for _, ip := range ips {
+				if !strings.Contains(have, ip) {
+					pending = append(pending, n.Name+": "+ip)
+				}
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kube-proxy has not programmed: %s", strings.Join(pending, ", "))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // waitPodsStarted waits, with the data plane, until the node agent has started every pod the

@@ -60,6 +60,9 @@ func main() {
 		cmd := proxy.NewProxyCommand()
 		cmd.SetArgs(args)
 		os.Exit(cli.Run(cmd))
+	case "kube-network-policies":
+		// Run by the node agent in each node's namespace (up --data-plane --enforcer).
+		err = runKubeNetworkPolicies(args)
 	case "coredns":
 		// Run by the node agent for CoreDNS's pods (up --data-plane).
 		runCoreDNS(args)
