@@ -727,6 +727,14 @@ fn the_data_plane_serves_pods_and_the_cluster_ip_through_kube_proxy_iptables() {
 /// pods run from the probe image's root filesystem (kept alive with the cluster); `None` where
 /// it cannot run (not root: network namespaces; outside CI only).
 fn data_plane_cluster(scenario: &str, flags: &[&str]) -> Option<(RealCluster, tempfile::TempDir)> {
+    data_plane_cluster_of(&repo().join("tests/scenarios").join(scenario), flags)
+}
+
+/// The same for a folder of manifests anywhere.
+fn data_plane_cluster_of(
+    folder: &std::path::Path,
+    flags: &[&str],
+) -> Option<(RealCluster, tempfile::TempDir)> {
     if !crate::support::netns::is_root() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
@@ -739,10 +747,9 @@ fn data_plane_cluster(scenario: &str, flags: &[&str]) -> Option<(RealCluster, te
     let root = tempfile::tempdir().unwrap();
     crate::image::unpack(&dist.join("image"), root.path());
     let root_arg = root.path().to_str().unwrap().to_string();
-    let scenario = repo().join("tests/scenarios").join(scenario);
     let mut all = vec!["--data-plane", "--agent-root", root_arg.as_str()];
     all.extend_from_slice(flags);
-    let cluster = RealCluster::up_with(&[&scenario], &all)?;
+    let cluster = RealCluster::up_with(&[folder], &all)?;
     Some((cluster, root))
 }
 
@@ -922,5 +929,28 @@ fn the_enforcer_is_held_against_the_probe() {
         assert_eq!(netpol["code"], "ND8009");
         let listening = evidence(&j, "pods.listening");
         assert!(listening.contains("dropped"), "{listening}");
+    }
+}
+
+/// Broken on purpose, for real: a Ready pod whose server binds 127.0.0.1 only, and one that
+/// listens on another port than the declared one. The probe's SYNs reach them across the data
+/// plane and are answered with resets: ND4001, nothing listens on the target port (either cause,
+/// as pods.listening's page says), never "dropped".
+#[test]
+fn misbehaving_servers_are_refused_for_real() {
+    let folder = repo().join("tests/dataplane/misbehaving");
+    let Some((cluster, _root)) = data_plane_cluster_of(&folder, &[]) else {
+        return;
+    };
+    for svc in ["cart", "web"] {
+        let j = probe_svc(&cluster, &[svc]);
+        let listening = status(&j, "pods.listening");
+        assert_eq!(listening["status"], "fail", "{svc}: {listening:#}");
+        assert_eq!(listening["code"], "ND4001", "{svc}: {listening:#}");
+        let said = listening.to_string();
+        assert!(
+            said.contains("refused") && !said.contains("dropped"),
+            "{svc}: {said}"
+        );
     }
 }

@@ -385,9 +385,15 @@ func (a *nodeAgent) cniRelease(pod *corev1.Pod) {
 	os.Remove(a.s.path("netns-" + podNs))
 }
 
-// serveArgs is the stand-in server of a container: its declared ports (TCP and UDP).
-func serveArgs(c corev1.Container) []string {
+// serveAnnotation asks a file's pod for a failure the checks diagnose: "loopback" (its servers
+// bind 127.0.0.1 only, a dev default), "other-port" (each listens one port above the declared).
+const serveAnnotation = "netdoctor.test/serve"
+
+// serveArgs is the stand-in server of a container: its declared ports (TCP and UDP), as the
+// pod's serveAnnotation bends them.
+func serveArgs(pod *corev1.Pod, c corev1.Container) []string {
 	args := []string{"agent"}
+	how := pod.Annotations[serveAnnotation]
 	for _, p := range c.Ports {
 		proto := strings.ToLower(string(p.Protocol))
 		if proto == "" {
@@ -396,7 +402,15 @@ func serveArgs(c corev1.Container) []string {
 		if proto != "tcp" && proto != "udp" {
 			continue
 		}
-		args = append(args, "--serve", proto+":"+strconv.Itoa(int(p.ContainerPort)))
+		port := int(p.ContainerPort)
+		addr := ""
+		switch how {
+		case "loopback":
+			addr = "127.0.0.1:"
+		case "other-port":
+			port++
+		}
+		args = append(args, "--serve", proto+":"+addr+strconv.Itoa(port))
 	}
 	return args
 }
@@ -490,7 +504,7 @@ func (a *nodeAgent) serve(ctx context.Context, pod *corev1.Pod) error {
 		if isCoreDNS(c) {
 			err = a.startCoreDNS(pod, c, podNs, done)
 		} else {
-			err = a.launch(pod, c.Name, serveArgs(c), c.SecurityContext, podNs, ip, done)
+			err = a.launch(pod, c.Name, serveArgs(pod, c), c.SecurityContext, podNs, ip, done)
 		}
 		if err != nil {
 			return a.waiting(ctx, pod, "RunContainerError", err.Error())
