@@ -2,7 +2,7 @@
 //! ClusterNetworkPolicy) through `path` and `reach`, live and offline, and what a read that
 //! fails does to a verdict. The check's own verdicts are scenarios (tests/scenarios/tiers-*).
 
-use crate::support::{Run, check_of, repo, server_with};
+use crate::support::{Run, api_with, check_of, repo, server_with};
 
 fn scenario(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let dir = repo().join("tests/scenarios").join(name);
@@ -119,15 +119,7 @@ fn reach_shows_the_tiers_in_connections_and_exposure() {
 #[test]
 fn unreadable_cluster_policies_turn_a_pass_into_a_warning() {
     let (m, c) = scenario("tiers-baseline-ignored");
-    let api = fakeapi::FakeApi::new();
-    let texts: Vec<String> = [&m, &c]
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap())
-        .collect();
-    api.serve_custom_apis_for(&texts);
-    for t in &texts {
-        api.load_yaml(t).unwrap();
-    }
+    let api = api_with(&[&m, &c]);
     api.forbid("list", "baselineadminnetworkpolicies", None);
     let server = api.start();
     let out = Run::new([
@@ -203,15 +195,7 @@ fn scan_reads_the_tiers_and_says_when_it_cannot() {
     let check = check_of(cart, "netpol.allows");
     assert_eq!(check["code"], "ND8016", "{check:#}");
 
-    let texts: Vec<String> = [&m, &c]
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap())
-        .collect();
-    let api = fakeapi::FakeApi::new();
-    api.serve_custom_apis_for(&texts);
-    for t in &texts {
-        api.load_yaml(t).unwrap();
-    }
+    let api = api_with(&[&m, &c]);
     api.forbid("list", "adminnetworkpolicies", None);
     let server = api.start();
     let out = Run::new(["scan", "-n", "shop", "-o", "json"])

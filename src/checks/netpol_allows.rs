@@ -237,6 +237,7 @@ fn summary(
     let mut evidence = Vec::new();
     let mut closed = Vec::new();
     let mut cluster_denies = false;
+    let (nss, _) = namespaces(state);
     for t in targets {
         let s = set.ingress_sources(&t.pod, t.port, t.protocol);
         let port = format!("{}/{}", t.port, t.protocol);
@@ -266,14 +267,14 @@ fn summary(
             )
         };
         // Cluster-wide rules come before NetworkPolicy: say which apply to this port.
-        let (nss, _) = namespaces(state);
-        let cluster: Vec<String> = set
+        let rules: Vec<(crate::netpol::Action, String)> = set
             .cluster_rules(&nss, crate::netpol::Direction::Ingress, &t.pod)
             .into_iter()
-            .filter(|(_, ports)| ports.contains(t.protocol, t.port))
-            .map(|(who, _)| who)
+            .filter(|(_, _, ports)| ports.contains(t.protocol, t.port))
+            .map(|(action, who, _)| (action, who))
             .collect();
-        cluster_denies |= cluster.iter().any(|c| c.starts_with("Deny:"));
+        cluster_denies |= rules.iter().any(|(a, _)| *a == crate::netpol::Action::Deny);
+        let cluster: Vec<String> = rules.into_iter().map(|(_, who)| who).collect();
         let line = if cluster.is_empty() {
             line
         } else {

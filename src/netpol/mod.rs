@@ -1133,14 +1133,15 @@ fn rule_ports(ports: &Option<Vec<PortSpec>>, owner: Option<&PodInfo>) -> PortSet
 impl PolicySet {
     /// What a pod is open to, read off its policies' own peers: `(who, ports)` for ingress (sources)
     /// or egress (destinations). Not isolated: `("any source"/"any destination", all)`.
-    /// The cluster-wide rules that apply to `pod` in `dir`, in evaluation order ("Deny: …"),
-    /// each with its ports (the Baseline tier's only when no NetworkPolicy isolates the pod).
-    pub fn cluster_rules(
+    /// The cluster-wide rules that apply to `pod` in `dir`, in evaluation order: the action,
+    /// the rule in words ("Deny: …") and its ports (the Baseline tier's only when no
+    /// NetworkPolicy isolates the pod).
+    pub(crate) fn cluster_rules(
         &self,
         namespaces: &Namespaces,
         dir: Direction,
         pod: &PodInfo,
-    ) -> Vec<(String, PortSet)> {
+    ) -> Vec<(Action, String, PortSet)> {
         let owner = (dir == Direction::Ingress).then_some(pod);
         self.tiers
             .exposure(namespaces, dir, pod, owner, self.isolates(pod, dir))
@@ -1165,9 +1166,12 @@ impl PolicySet {
             .collect();
         // Egress named ports resolve on destinations, which a description cannot know.
         let owner = (dir == Direction::Ingress).then_some(pod);
-        let mut out: Vec<(String, PortSet)> =
-            self.tiers
-                .exposure(namespaces, dir, pod, owner, !selecting.is_empty());
+        let mut out: Vec<(String, PortSet)> = self
+            .tiers
+            .exposure(namespaces, dir, pod, owner, !selecting.is_empty())
+            .into_iter()
+            .map(|(_, who, ports)| (who, ports))
+            .collect();
         if selecting.is_empty() {
             out.push((format!("{any} (no policy isolates it)"), PortSet::all()));
             return out;

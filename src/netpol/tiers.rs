@@ -394,6 +394,7 @@ impl Tiers {
 
     /// The rules that apply to `pod` in `dir`, in evaluation order, for `reach`'s exposure: the
     /// Admin tier's, then (when no NetworkPolicy isolates the pod) the Baseline tier's.
+    /// Each with its action, "Deny: AdminNetworkPolicy x (rule): peers", and its ports.
     pub(super) fn exposure(
         &self,
         namespaces: &Namespaces,
@@ -401,7 +402,7 @@ impl Tiers {
         pod: &PodInfo,
         owner: Option<&PodInfo>,
         np_isolated: bool,
-    ) -> Vec<(String, PortSet)> {
+    ) -> Vec<(Action, String, PortSet)> {
         let baseline: &[ClusterPolicy] = if np_isolated { &[] } else { &self.baseline };
         self.admin
             .iter()
@@ -409,7 +410,6 @@ impl Tiers {
             .filter(|c| c.subject(namespaces, pod) != Match::No)
             .flat_map(|c| c.describe(dir, owner))
             .filter(|(_, _, ports)| !ports.is_empty())
-            .map(|(who, action, ports)| (format!("{action}: {who}"), ports))
             .collect()
     }
 
@@ -427,14 +427,10 @@ impl Tiers {
     ) -> TierOutcome {
         let owner = port_owner(dir, pod, peer);
         let policies = self.of(tier);
-        let mut i = 0;
-        while i < policies.len() {
-            let group_end = policies[i..]
-                .iter()
-                .position(|p| p.priority != policies[i].priority)
-                .map_or(policies.len(), |n| i + n);
+        // Policies of one priority are judged together (sorted: equal ones are adjacent).
+        for group in policies.chunk_by(|a, b| a.priority == b.priority) {
             let mut acted: Vec<ClusterRuleRef> = Vec::new();
-            for policy in &policies[i..group_end] {
+            for policy in group {
                 match policy.first_match(namespaces, dir, pod, peer, port, protocol, owner) {
                     TierOutcome::None => {}
                     TierOutcome::Act(r) => acted.push(r),
@@ -450,7 +446,6 @@ impl Tiers {
                 }
                 return TierOutcome::Act(first.clone());
             }
-            i = group_end;
         }
         TierOutcome::None
     }
@@ -468,15 +463,13 @@ impl Tiers {
         let mut out = TierPorts::default();
         let mut open = PortSet::all();
         let policies = self.of(tier);
-        let mut i = 0;
-        while i < policies.len() && !open.is_empty() {
-            let group_end = policies[i..]
-                .iter()
-                .position(|p| p.priority != policies[i].priority)
-                .map_or(policies.len(), |n| i + n);
+        for same in policies.chunk_by(|a, b| a.priority == b.priority) {
+            if open.is_empty() {
+                break;
+            }
             // Each policy of the group on its own, then where they disagree.
             let mut group: Vec<TierPorts> = Vec::new();
-            for policy in &policies[i..group_end] {
+            for policy in same {
                 group.push(policy.ports(namespaces, dir, pod, peer, owner, &open));
             }
             let mut decided = PortSet::empty();
@@ -507,7 +500,7 @@ impl Tiers {
                         out.reasons.push(format!(
                             "{} shares priority {} with another policy that disagrees: implementation-defined",
                             g.names.first().cloned().unwrap_or_default(),
-                            policies[i].priority.unwrap_or_default()
+                            same[0].priority.unwrap_or_default()
                         ));
                     }
                     let clean = set.minus(&conflict).minus(&decided);
@@ -528,7 +521,6 @@ impl Tiers {
                 out.names.extend(g.names.iter().cloned());
             }
             open = open.minus(&decided);
-            i = group_end;
         }
         out
     }
@@ -720,14 +712,20 @@ impl ClusterPolicy {
         &self,
         dir: Direction,
         owner: Option<&PodInfo>,
-    ) -> Vec<(String, &'static str, PortSet)> {
+    ) -> Vec<(Action, String, PortSet)> {
         self.rules(dir)
             .iter()
             .map(|r| {
                 let who: Vec<String> = r.peers.iter().map(describe_peer).collect();
                 (
-                    format!("{} ({}): {}", self.id(), r.name, who.join("; ")),
-                    r.action_word,
+                    r.action,
+                    format!(
+                        "{}: {} ({}): {}",
+                        r.action_word,
+                        self.id(),
+                        r.name,
+                        who.join("; ")
+                    ),
                     super::rule_ports(&r.ports, owner),
                 )
             })

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 
 	"github.com/coredns/coredns/core/dnsserver"
@@ -42,11 +43,8 @@ func runCoreDNS(args []string) {
 // isCoreDNS says whether a container runs CoreDNS's image (any version).
 func isCoreDNS(c corev1.Container) bool {
 	img := c.Image
-	for i := len(img) - 1; i >= 0; i-- {
-		if img[i] == ':' {
-			img = img[:i]
-			break
-		}
+	if i := strings.LastIndex(img, ":"); i > strings.LastIndex(img, "/") {
+		img = img[:i] // the tag
 	}
 	return img == "registry.k8s.io/coredns/coredns" || img == "coredns/coredns" || img == "registry.k8s.io/coredns"
 }

@@ -200,24 +200,34 @@ func (a *nodeAgent) forwardAPIServer(ns string) error {
 }
 
 // listenIn opens a TCP listener inside a network namespace (the socket stays there).
-func listenIn(ns, addr string) (net.Listener, error) {
+func listenIn(ns, addr string) (l net.Listener, err error) {
+	err = inNamespace(ns, func() error {
+		l, err = net.Listen("tcp", addr)
+		return err
+	})
+	return l, err
+}
+
+// inNamespace runs f on a thread switched into a network namespace (sockets f makes are made
+// there), and switches back.
+func inNamespace(ns string, f func() error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	orig, err := netns.Get()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer orig.Close()
 	target, err := netns.GetFromName(ns)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer target.Close()
 	if err := netns.Set(target); err != nil {
-		return nil, err
+		return err
 	}
 	defer netns.Set(orig)
-	return net.Listen("tcp", addr)
+	return f()
 }
 
 // startProxy runs kube-proxy (k8s.io/kubernetes/cmd/kube-proxy, this binary's `kube-proxy`) in
@@ -449,23 +459,11 @@ func readinessPort(c corev1.Container) (int, string) {
 // probeFromNode is the kubelet's readiness probe: from the node's namespace, a TCP connect to
 // the pod's port, and for an HTTP probe a GET whose status must be 2xx or 3xx.
 func probeFromNode(nodeNs, ip string, port int, path string) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
+	var conn net.Conn
+	err := inNamespace(nodeNs, func() (err error) {
+		conn, err = net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), time.Second)
 		return err
-	}
-	defer orig.Close()
-	target, err := netns.GetFromName(nodeNs)
-	if err != nil {
-		return err
-	}
-	defer target.Close()
-	if err := netns.Set(target); err != nil {
-		return err
-	}
-	defer netns.Set(orig)
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), time.Second)
+	})
 	if err != nil {
 		return err
 	}

@@ -275,6 +275,11 @@ impl Run {
 
 /// A fake API server loaded with YAML files.
 pub(crate) fn server_with(files: &[&Path]) -> Server {
+    api_with(files).start()
+}
+
+/// The fake API server loaded with `files`, not started yet (to add faults first).
+pub(crate) fn api_with(files: &[&Path]) -> FakeApi {
     let api = FakeApi::new();
     let texts: Vec<String> = files
         .iter()
@@ -287,7 +292,7 @@ pub(crate) fn server_with(files: &[&Path]) -> Server {
         api.load_yaml(text)
             .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
     }
-    api.start()
+    api
 }
 
 /// The YAML document a printed fix carries: from its `apiVersion:` line to the end, or to the

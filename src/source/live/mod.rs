@@ -219,6 +219,8 @@ pub(crate) struct Live {
     /// Discovery's API groups (name, preferred version, every version), read once per run:
     /// the policy round and the Gateway round both ask.
     groups: tokio::sync::OnceCell<Fact<Vec<ApiGroup>>>,
+    /// The cluster-wide policies, read once per run (every Service's flow shares them).
+    tiers: tokio::sync::OnceCell<Fact<Vec<crate::netpol::TierPolicy>>>,
 }
 
 /// An API group as discovery serves it.
@@ -306,6 +308,7 @@ impl Live {
             verbose: settings.verbose > 0,
             default_namespace,
             groups: tokio::sync::OnceCell::new(),
+            tiers: tokio::sync::OnceCell::new(),
         })
     }
 

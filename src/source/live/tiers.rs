@@ -11,7 +11,15 @@ use crate::state::Fact;
 
 impl Live {
     /// Every cluster-wide policy the API serves; `Known(empty)` when the group is not served.
+    /// Read once per run: cluster-scoped, the same for every Service's flow.
     pub(super) async fn tier_policies(&self) -> Fact<Vec<TierPolicy>> {
+        self.tiers
+            .get_or_init(|| self.read_tier_policies())
+            .await
+            .clone()
+    }
+
+    async fn read_tier_policies(&self) -> Fact<Vec<TierPolicy>> {
         let served = match self.api_groups().await {
             Fact::Unavailable(u) => return Fact::Unavailable(u),
             Fact::Known(groups) => match groups.into_iter().find(|g| g.name == GROUP) {
