@@ -171,7 +171,7 @@ pub(crate) const CODES: &[Code] = &[
         "ND4003",
         "pods.listening",
         E,
-        "Connections are dropped by NetworkPolicy",
+        "Connections are dropped or rejected by NetworkPolicy",
     ),
     code(
         "ND4004",

@@ -731,7 +731,7 @@ fn data_plane_cluster(scenario: &str, flags: &[&str]) -> Option<(RealCluster, te
 }
 
 /// The same for a folder of manifests anywhere.
-fn data_plane_cluster_of(
+pub(crate) fn data_plane_cluster_of(
     folder: &std::path::Path,
     flags: &[&str],
 ) -> Option<(RealCluster, tempfile::TempDir)> {
@@ -884,14 +884,17 @@ fn data_plane(mode: &str) {
 }
 
 /// The SIG's NetworkPolicy enforcer (kube-network-policies) in every node (`up --data-plane
-/// --enforcer`), held against what the probe measures. It sends first packets to an nfqueue with
-/// an nftables `queue` rule; a kernel without nft's queue expression (this machine kind's: "netlink
-/// receive: no such file or directory", see the README) leaves it unable to program anything, so
-/// nothing is enforced — and then the tool must say so from the packets, not trust the policy.
-/// Where it runs, the policy's deny must show as dropped SYNs.
+/// --enforcer kube-network-policies`), held against what the probe measures. It sends first
+/// packets to an nfqueue with an nftables `queue` rule; a kernel without nft's queue expression
+/// (this machine kind's: "netlink receive: no such file or directory", see the README) leaves it
+/// unable to program anything, so nothing is enforced — and then the tool must say so from the
+/// packets, not trust the policy. Where it runs, the policy's deny must show as dropped SYNs.
 #[test]
-fn the_enforcer_is_held_against_the_probe() {
-    let Some((cluster, _root)) = data_plane_cluster("netpol-default-deny", &["--enforcer"]) else {
+fn kube_network_policies_is_held_against_the_probe() {
+    let Some((cluster, _root)) = data_plane_cluster(
+        "netpol-default-deny",
+        &["--enforcer", "kube-network-policies"],
+    ) else {
         return;
     };
     // The enforcer's first sync, whichever way it goes.
@@ -930,6 +933,57 @@ fn the_enforcer_is_held_against_the_probe() {
         let listening = evidence(&j, "pods.listening");
         assert!(listening.contains("dropped"), "{listening}");
     }
+}
+
+/// kube-router's NetworkPolicy controller (`--enforcer kube-router`: iptables and ipsets, what
+/// k3s embeds) enforces shop/default-deny, and it denies by REJECT — an ICMP port unreachable
+/// for the probe's SYN, not a drop. The tool must read that as the policy's doing (ND4003, the
+/// root cause netpol.allows, ND8009), not as an unexplained firewall (ND4004).
+#[test]
+fn kube_router_rejects_what_the_policy_denies_and_the_probe_says_why() {
+    let Some((cluster, _root)) =
+        data_plane_cluster("netpol-default-deny", &["--enforcer", "kube-router"])
+    else {
+        return;
+    };
+    // kube-router programs the pod's chain after its first sync: until the frontend's own SYN
+    // to cart is rejected, the probe would meet no enforcement.
+    let cart_ip = cluster.kubectl_ok(&[
+        "get",
+        "pod",
+        "-n",
+        "shop",
+        "cart-5c6d-aaaaa",
+        "-o",
+        "jsonpath={.status.podIP}",
+    ]);
+    let target = format!("tcp:{cart_ip}:8080");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = cluster.pod_exec(
+            "shop/frontend",
+            &[crate::support::BIN, "agent", "--timeout", "1s", &target],
+        );
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        if said.contains("\"verdict\":\"rejected\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kube-router never rejected frontend → cart:\n{said}\n{}",
+            cluster.log("kube-router-node-a")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let j = probe_svc(&cluster, &["cart", "--from", "pod/frontend"]);
+    assert_eq!(j["verdict"]["check"], "netpol.allows", "{j:#}");
+    assert_eq!(j["verdict"]["code"], "ND8009", "{j:#}");
+    let listening = status(&j, "pods.listening");
+    assert_eq!(listening["code"], "ND4003", "{listening:#}");
+    let said = evidence(&j, "pods.listening");
+    assert!(said.contains("rejected"), "{said}");
+    assert!(said.contains("shop/default-deny"), "{said}");
+    assert_no_probe_pods(&cluster);
 }
 
 /// Broken on purpose, for real: a Ready pod whose server binds 127.0.0.1 only, and one that

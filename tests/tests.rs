@@ -9,6 +9,7 @@ mod completion;
 mod deploy;
 mod diff;
 mod dns;
+mod enforcement;
 mod gateway;
 mod hostile;
 mod image;

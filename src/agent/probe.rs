@@ -413,7 +413,22 @@ pub(crate) fn classify_udp(
         line.evidence = Evidence::Packets;
         line.reply_from = Some(from);
         line.rtt_ms = Some(ms(answer.at.saturating_duration_since(first.at)));
+        let target = first.packet.dst;
         match &answer.packet.l4 {
+            // A port unreachable from another address than the target is a REJECT rule answering
+            // for it (kube-router's NetworkPolicy chains, a node firewall), not the target's
+            // stack. Through a ClusterIP the target's own error comes back from the ClusterIP:
+            // conntrack translates the error's outer source with the connection.
+            L4::IcmpError {
+                kind: Unreachable::Port,
+                ..
+            } if from != target => {
+                line.verdict = Verdict::Rejected;
+                line.reply = Some(icmp_name(Unreachable::Port));
+                line.detail = format!(
+                    "{from}, not {target}, sent ICMP port unreachable: a firewall rejects the datagram on the target's behalf"
+                );
+            }
             L4::IcmpError {
                 kind: Unreachable::Port,
                 ..
@@ -596,6 +611,60 @@ mod tests {
         assert_eq!(line.verdict, Verdict::Unreachable);
         assert_eq!(line.reply_from, Some("10.0.0.254".parse().unwrap()));
         assert_eq!(line.rtt_ms, Some(3.0));
+    }
+
+    #[test]
+    fn a_udp_port_unreachable_is_closed_from_the_target_and_rejected_from_anyone_else() {
+        let at = |ms: u64, outgoing: bool, src: &str, dst: &str, l4: L4| Seen {
+            at: base() + Duration::from_millis(ms),
+            iface: Arc::from("eth0"),
+            outgoing,
+            packet: Packet {
+                src: src.parse().unwrap(),
+                dst: dst.parse().unwrap(),
+                l4,
+            },
+        };
+        let out = at(
+            0,
+            true,
+            "10.244.1.5",
+            "10.244.2.7",
+            L4::Udp {
+                sport: 40000,
+                dport: 5353,
+            },
+        );
+        let icmp = |from: &str| {
+            at(
+                1,
+                false,
+                from,
+                "10.244.1.5",
+                L4::IcmpError {
+                    kind: Unreachable::Port,
+                    proto: Proto::Udp,
+                    inner_src: "10.244.1.5:40000".parse().unwrap(),
+                    inner_dst: "10.244.2.7:5353".parse().unwrap(),
+                },
+            )
+        };
+        let refused = SocketOutcome::Failed(ErrorKind::ConnectionRefused, "refused".into());
+        let closed = classify_udp(
+            Some(&[out.clone(), icmp("10.244.2.7")]),
+            &refused,
+            Duration::from_millis(1),
+        );
+        assert_eq!(closed.verdict, Verdict::Closed);
+        // The node's REJECT rule answers with the node's address (kube-router's policy chains).
+        let rejected = classify_udp(
+            Some(&[out, icmp("10.0.0.12")]),
+            &refused,
+            Duration::from_millis(1),
+        );
+        assert_eq!(rejected.verdict, Verdict::Rejected);
+        assert_eq!(rejected.reply_from, Some("10.0.0.12".parse().unwrap()));
+        assert!(rejected.detail.contains("firewall"), "{}", rejected.detail);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! else after reading it, and a UDP socket that echoes each datagram. It runs until killed.
 //!
 //! SPEC: `tcp:PORT`, `udp:PORT`, or with the address to bind, `tcp:ADDR:PORT` (`tcp:127.0.0.1:8080`:
-//! the "listens on loopback only" failure the checks diagnose).
+//! the "listens on loopback only" failure the checks diagnose); `none` for a container that
+//! declares no port (a client): it serves nothing and runs until killed.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -17,14 +18,20 @@ use crate::error::{Error, Result};
 /// One socket to serve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Spec {
+    /// Nothing to serve: the container only runs.
+    None,
     Tcp(SocketAddr),
     Udp(SocketAddr),
 }
 
 impl Spec {
     pub(crate) fn parse(s: &str) -> std::result::Result<Spec, String> {
-        let bad =
-            || format!("--serve {s:?}: want tcp:PORT, udp:PORT, tcp:ADDR:PORT or udp:ADDR:PORT");
+        let bad = || {
+            format!("--serve {s:?}: want tcp:PORT, udp:PORT, tcp:ADDR:PORT, udp:ADDR:PORT or none")
+        };
+        if s == "none" {
+            return Ok(Spec::None);
+        }
         let (proto, rest) = s.split_once(':').ok_or_else(bad)?;
         let addr = match rest.rsplit_once(':') {
             Some((ip, port)) => SocketAddr::new(
@@ -60,6 +67,7 @@ pub(crate) fn run(specs: &[String]) -> Result<ExitCode> {
     let mut threads = Vec::new();
     for spec in specs {
         match spec {
+            Spec::None => println!("{}", serde_json::json!({"serving": "none"})),
             Spec::Tcp(addr) => {
                 let l = TcpListener::bind(addr)
                     .map_err(|e| Error::Usage(format!("--serve tcp:{addr}: {e}")))?;
@@ -72,6 +80,12 @@ pub(crate) fn run(specs: &[String]) -> Result<ExitCode> {
                 println!("{}", serde_json::json!({"serving": format!("udp:{addr}")}));
                 threads.push(std::thread::spawn(move || echo(&s)));
             }
+        }
+    }
+    if threads.is_empty() {
+        // A container that serves nothing runs until killed, as its process would.
+        loop {
+            std::thread::park();
         }
     }
     for t in threads {
@@ -138,6 +152,8 @@ mod tests {
         let any = |p| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), p);
         assert_eq!(Spec::parse("tcp:8080"), Ok(Spec::Tcp(any(8080))));
         assert_eq!(Spec::parse("udp:53"), Ok(Spec::Udp(any(53))));
+        assert_eq!(Spec::parse("none"), Ok(Spec::None));
+        assert!(Spec::parse("nothing").is_err());
         assert_eq!(
             Spec::parse("tcp:127.0.0.1:8080"),
             Ok(Spec::Tcp("127.0.0.1:8080".parse().unwrap()))

@@ -117,19 +117,25 @@ impl Tally {
             self.silent_udp += 1;
             return;
         }
-        if record.verdict == Verdict::Dropped
-            && decision
-                .as_ref()
-                .is_some_and(|d| d.verdict() == Policy::Denied)
+        // Enforcers deny in either way: Calico, Cilium and kube-network-policies drop the SYN,
+        // kube-router answers it with an ICMP port unreachable (its REJECT rule).
+        let denied_as = match record.verdict {
+            Verdict::Dropped => Some("its SYNs were dropped"),
+            Verdict::Rejected => Some("its SYNs were rejected (ICMP unreachable)"),
+            _ => None,
+        };
+        if let Some((d, how)) = decision
+            .as_ref()
+            .filter(|d| d.verdict() == Policy::Denied)
+            .zip(denied_as)
         {
             // What the policy says would happen, happened.
             self.worst = self.worst.max(Status::Fail);
             self.failed.push("ND4003");
-            let d = decision.as_ref().expect("decided");
             self.evidence.push(Evidence::new(
                 "CrossCheck",
                 format!(
-                    "expected: {} denies the probe's identity, and its SYNs were dropped",
+                    "expected: {} denies the probe's identity, and {how}",
                     denying(d)
                 ),
             ));
@@ -253,7 +259,8 @@ impl Tally {
             }
             Status::Pass => format!("{open} of {probed} endpoint(s) accept connections"),
             Status::Fail if self.all_policy_drops => {
-                "the probe's connections were dropped by NetworkPolicy (see netpol.allows)".into()
+                "the probe's connections were dropped or rejected by NetworkPolicy (see netpol.allows)"
+                    .into()
             }
             _ => {
                 // Silence from the agent is no verdict about the pods (issue 18 item 24).

@@ -28,7 +28,7 @@ func (p pki) path(name string) string { return filepath.Join(p.dir, "pki", name)
 func (p pki) ensure() error {
 	// Made once per state directory (the last leaf tells: a directory from before a leaf was
 	// added gets a whole new set).
-	if _, err := os.Stat(p.path("kube-proxy.crt")); err == nil {
+	if _, err := os.Stat(p.path("kube-router.crt")); err == nil {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Join(p.dir, "pki"), 0o700); err != nil {
@@ -106,6 +106,7 @@ func (p pki) ensure() error {
 		{"coredns", "system:coredns", nil, false},
 		{"kube-network-policies", "system:kube-network-policies", nil, false},
 		{"kube-proxy", "system:kube-proxy", nil, false},
+		{"kube-router", "system:kube-router", nil, false},
 	} {
 		if err := leaf(l.name, l.cn, l.orgs, l.server); err != nil {
 			return fmt.Errorf("certificate %s: %w", l.name, err)

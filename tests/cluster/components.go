@@ -215,7 +215,7 @@ func up(args []string) error {
 	podSecurity := fs.String("pod-security-default", "", "PodSecurity level enforced where a namespace has no label (privileged when empty, as upstream)")
 	gatewayChannel := fs.String("gateway-api", "standard", "the Gateway API CRDs to install: standard, experimental (one release, from the sigs.k8s.io/gateway-api module) or none")
 	proxyMode := fs.String("proxy-mode", "nftables", "with --data-plane: kube-proxy's mode in every node, nftables or iptables")
-	enforcer := fs.Bool("enforcer", false, "with --data-plane: run kube-network-policies (NetworkPolicy enforcement) in every node")
+	enforcer := fs.String("enforcer", "", "with --data-plane: the NetworkPolicy enforcer to run in every node, kube-router (its iptables and ipset controller) or kube-network-policies (nftables queue: needs the kernel's nft_queue)")
 	dataPlane := fs.Bool("data-plane", false, "real pod networking (CNI bridge, host-local, loopback, portmap): pods in their own network namespaces, the files' pods served by the netdoctor agent (needs --agent-root)")
 	policyAPI := fs.String("policy-api", "all", "the cluster-wide policy CRDs to install (sigs.k8s.io/network-policy-api): all, v1alpha1 (AdminNetworkPolicy, BaselineAdminNetworkPolicy), clusternetworkpolicy or none")
 	var loads multiFlag
@@ -247,10 +247,15 @@ func up(args []string) error {
 		if *proxyMode != "nftables" && *proxyMode != "iptables" {
 			return fmt.Errorf("--proxy-mode %q: want nftables or iptables", *proxyMode)
 		}
-		if *enforcer {
-			if err := os.WriteFile(s.path("enforcer"), nil, 0o644); err != nil {
+		switch *enforcer {
+		case "":
+		case "kube-router", "kube-network-policies":
+			// The file names the enforcer (see dataplane.go).
+			if err := os.WriteFile(s.path("enforcer"), []byte(*enforcer), 0o644); err != nil {
 				return err
 			}
+		default:
+			return fmt.Errorf("--enforcer %q: want kube-router or kube-network-policies", *enforcer)
 		}
 		// The file holds kube-proxy's mode (see dataplane.go).
 		if err := os.WriteFile(s.path("data-plane"), []byte(*proxyMode), 0o644); err != nil {
@@ -287,6 +292,7 @@ func up(args []string) error {
 		{"scheduler.kubeconfig", "scheduler"}, {"node-agent.kubeconfig", "node-agent"},
 		{"kube-proxy.kubeconfig", "kube-proxy"}, {"coredns.kubeconfig", "coredns"},
 		{"kube-network-policies.kubeconfig", "kube-network-policies"},
+		{"kube-router.kubeconfig", "kube-router"},
 	} {
 		if err := os.WriteFile(s.path(kc.file), []byte(p.kubeconfig(s.server(), kc.cert)), 0o600); err != nil {
 			return err

@@ -144,12 +144,26 @@ func installClusterDNS(ctx context.Context, c *clients) error {
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "system:kube-network-policies"},
 		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "system:kube-network-policies"}},
 	}
-	for _, r := range []*rbacv1.ClusterRole{role, enforcerRole} {
+	// kube-router's ClusterRole (daemonset/generic-kuberouter-only-advertise-routes.yaml and the
+	// others) as far as its netpol controller reads: it gets its own Node at start.
+	routerRole := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "system:kube-router"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"pods", "namespaces", "nodes"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"list", "watch"}},
+		},
+	}
+	routerBinding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "system:kube-router"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "system:kube-router"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "system:kube-router"}},
+	}
+	for _, r := range []*rbacv1.ClusterRole{role, enforcerRole, routerRole} {
 		if _, err := k.RbacV1().ClusterRoles().Create(ctx, r, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}
 	}
-	for _, b := range []*rbacv1.ClusterRoleBinding{binding, enforcerBinding} {
+	for _, b := range []*rbacv1.ClusterRoleBinding{binding, enforcerBinding, routerBinding} {
 		if _, err := k.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/vishvananda/netns"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -144,18 +145,76 @@ func (a *nodeAgent) wireNode(ns string, node *corev1.Node) error {
 	if err := a.startProxy(node.Name, ns); err != nil {
 		return err
 	}
-	if _, err := os.Stat(a.s.path("enforcer")); err == nil {
-		return a.startEnforcer(node.Name, ns)
-	}
-	return nil
+	return a.startEnforcer(node.Name, ns)
 }
 
-// startEnforcer runs kube-network-policies (sigs.k8s.io/kube-network-policies v0.8.0, this
-// binary's `kube-network-policies`) in the node's namespace, as its DaemonSet would; what it
-// says (and whether it could program its rules here) is in logs/kube-network-policies-NODE.log.
+// nodeComponents are the processes the data plane runs per node (keyed component/node).
+var nodeComponents = []string{"kube-proxy", "kube-router", "kube-network-policies"}
+
+// wiredNode is a node object the data plane has connected (a node deleted and registered again
+// under its name is another object, wired afresh).
+type wiredNode struct {
+	uid  types.UID
+	cidr string
+}
+
+// unwireNode undoes wireNode when a node is deleted, as removing a machine would: its node
+// processes stop (kube-proxy itself exits when it sees its Node deleted), its namespace and the
+// other nodes' routes to its podCIDR go, so a node registered again under the name is wired
+// afresh (a new podCIDR, new proxy and enforcer processes).
+func (a *nodeAgent) unwireNode(node *corev1.Node) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if w, ok := a.wired[node.Name]; ok && w.uid == node.UID {
+		a.unwireLocked(node.Name, w)
+	}
+}
+
+func (a *nodeAgent) unwireLocked(node string, w wiredNode) {
+	delete(a.wired, node)
+	for _, c := range nodeComponents {
+		if cmd := a.running[c+"/"+node]; cmd != nil && cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			delete(a.running, c+"/"+node)
+		}
+	}
+	ns := netnsName(a.s, node)
+	a.fwdMu.Lock()
+	if l := a.forwarders[ns]; l != nil {
+		l.Close()
+		delete(a.forwarders, ns)
+	}
+	a.fwdMu.Unlock()
+	if w.cidr != "" {
+		for other := range a.wired {
+			exec.Command("ip", "-n", netnsName(a.s, other), "route", "del", w.cidr).Run()
+		}
+	}
+	exec.Command("ip", "netns", "delete", ns).Run()
+	os.Remove(a.s.path("netns-" + ns))
+}
+
+// startEnforcer runs the NetworkPolicy enforcer `up --enforcer` named in the node's namespace, as
+// its DaemonSet would; what it says is in logs/ENFORCER-NODE.log.
+//   - kube-router (github.com/cloudnativelabs/kube-router/v2 v2.1.0, its netpol controller):
+//     iptables chains per local pod and ipsets. Pods on one node talk across the cni0 bridge, so
+//     the node's namespace hands bridged packets to iptables (br_netfilter's
+//     bridge-nf-call-iptables, which kube-router's DaemonSet expects of the host).
+//   - kube-network-policies (sigs.k8s.io/kube-network-policies v0.8.0): an nftables `queue`
+//     rule and a userspace verdict; this kernel has no nft_queue, and it says so in its log.
 func (a *nodeAgent) startEnforcer(node, ns string) error {
-	return a.startNodeProcess(node, ns, "kube-network-policies",
-		"--kubeconfig="+a.s.path("kube-network-policies.kubeconfig"),
+	b, err := os.ReadFile(a.s.path("enforcer"))
+	if err != nil {
+		return nil // no enforcer: NetworkPolicy is not enforced, as in a cluster without one
+	}
+	enforcer := strings.TrimSpace(string(b))
+	if enforcer == "kube-router" {
+		if out, err := exec.Command("ip", "netns", "exec", ns, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1").CombinedOutput(); err != nil {
+			return fmt.Errorf("bridge-nf-call-iptables in %s: %s", ns, out)
+		}
+	}
+	return a.startNodeProcess(node, ns, enforcer,
+		"--kubeconfig="+a.s.path(enforcer+".kubeconfig"),
 		"--hostname-override="+node,
 	)
 }
@@ -178,6 +237,9 @@ func (a *nodeAgent) forwardAPIServer(ns string) error {
 	if err != nil {
 		return fmt.Errorf("API server forwarder in %s: %w", ns, err)
 	}
+	a.fwdMu.Lock()
+	a.forwarders[ns] = l
+	a.fwdMu.Unlock()
 	go func() {
 		for {
 			in, err := l.Accept()
@@ -422,6 +484,10 @@ func serveArgs(pod *corev1.Pod, c corev1.Container) []string {
 		}
 		args = append(args, "--serve", proto+":"+addr+strconv.Itoa(port))
 	}
+	if len(args) == 1 {
+		// A container without ports (a client) runs and serves nothing.
+		args = append(args, "--serve", "none")
+	}
 	return args
 }
 
@@ -515,6 +581,13 @@ func (a *nodeAgent) serve(ctx context.Context, pod *corev1.Pod) error {
 	pod.Status.Phase = corev1.PodRunning
 	pod.Status.PodIP = ip
 	pod.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+	// The kubelet reports its node's address (kube-router finds its node's pods by it).
+	if node, err := a.c.kube.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{}); err == nil {
+		if hostIP, _ := nodeAddress(node); hostIP != "" {
+			pod.Status.HostIP = hostIP
+			pod.Status.HostIPs = []corev1.HostIP{{IP: hostIP}}
+		}
+	}
 	pod.Status.StartTime = &started
 	pod.Status.ContainerStatuses = statuses
 	pod.Status.Conditions = podConditions(corev1.ConditionTrue, corev1.ConditionFalse)
@@ -565,4 +638,42 @@ func (a *nodeAgent) waitReady(ns, name string, ready func() bool) {
 		a.c.kube.CoreV1().Pods(ns).UpdateStatus(context.Background(), pod, metav1.UpdateOptions{})
 		return
 	}
+}
+
+// podExecCmd is `cluster pod-exec --state DIR NAMESPACE/POD CMD ARGS...`: runs a command of the
+// host in a data-plane pod's network namespace (its address, its routes, its node's enforcement
+// on the way out), as `kubectl exec` into a debug container sharing the pod's network would. The
+// tests measure connections from each pod with it.
+func podExecCmd(args []string) error {
+	s, rest, c, err := stateArgs("pod-exec", args)
+	if err != nil {
+		return err
+	}
+	if len(rest) < 2 {
+		return fmt.Errorf("usage: cluster pod-exec --state DIR NAMESPACE/POD CMD [ARGS...]")
+	}
+	ns, name, ok := strings.Cut(rest[0], "/")
+	if !ok {
+		return fmt.Errorf("pod %q: want NAMESPACE/POD", rest[0])
+	}
+	pod, err := c.kube.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	netnsPath := podNetnsName(s, pod)
+	if pod.Spec.HostNetwork {
+		netnsPath = netnsName(s, pod.Spec.NodeName)
+	}
+	if _, err := os.Stat(filepath.Join("/run/netns", netnsPath)); err != nil {
+		return fmt.Errorf("pod %s has no network namespace here (is the data plane on, and the pod running?)", rest[0])
+	}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", netnsPath}, rest[1:]...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if exit, ok := err.(*exec.ExitError); ok {
+			os.Exit(exit.ExitCode())
+		}
+		return err
+	}
+	return nil
 }

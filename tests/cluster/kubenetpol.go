@@ -27,11 +27,7 @@ func runKubeNetworkPolicies(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	config, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
-	if err != nil {
-		return err
-	}
-	clientset, err := kubernetes.NewForConfig(config)
+	clientset, err := clientsetFor(*kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -61,4 +57,13 @@ func runKubeNetworkPolicies(args []string) error {
 	case <-ctx.Done():
 		return nil
 	}
+}
+
+// clientsetFor is a node component's client from its kubeconfig file.
+func clientsetFor(kubeconfig string) (*kubernetes.Clientset, error) {
+	config, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(config)
 }

@@ -9,6 +9,7 @@
 //	cluster load --state DIR MANIFESTS_DIR...            add a folder of manifests
 //	cluster reset --state DIR                            delete what `load` created
 //	cluster down --state DIR                             stop everything `up` started
+//	cluster pod-exec --state DIR NS/POD CMD...           run CMD in a pod's network namespace
 //
 // Nothing here ships: it exists for the product's tests.
 package main
@@ -26,11 +27,13 @@ import (
 
 const usage = `usage:
   cluster up    --state DIR [--load MANIFESTS_DIR]... [--agent-root DIR]
-                [--data-plane [--proxy-mode nftables|iptables]]
+                [--data-plane [--proxy-mode nftables|iptables]
+                              [--enforcer kube-router|kube-network-policies]]
   cluster load  --state DIR MANIFESTS_DIR...
   cluster reset --state DIR
   cluster down  --state DIR
-  cluster kubectl --state DIR ARGS...   (the real kubectl of this release, on DIR/kubeconfig)`
+  cluster kubectl --state DIR ARGS...   (the real kubectl of this release, on DIR/kubeconfig)
+  cluster pod-exec --state DIR NAMESPACE/POD CMD [ARGS...]   (in the pod's network namespace)`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -61,8 +64,11 @@ func main() {
 		cmd.SetArgs(args)
 		os.Exit(cli.Run(cmd))
 	case "kube-network-policies":
-		// Run by the node agent in each node's namespace (up --data-plane --enforcer).
+		// Run by the node agent in each node's namespace (up --data-plane --enforcer=kube-network-policies).
 		err = runKubeNetworkPolicies(args)
+	case "kube-router":
+		// Run by the node agent in each node's namespace (up --data-plane --enforcer=kube-router).
+		err = runKubeRouter(args)
 	case "coredns":
 		// Run by the node agent for CoreDNS's pods (up --data-plane).
 		runCoreDNS(args)
@@ -79,6 +85,8 @@ func main() {
 		err = resetCmd(args)
 	case "kubectl":
 		err = kubectlCmd(args)
+	case "pod-exec":
+		err = podExecCmd(args)
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -173,7 +174,10 @@ type nodeAgent struct {
 	mu        sync.Mutex
 	running   map[string]*exec.Cmd // by pod uid/container name
 	nextIP    map[string]int
-	wired     map[string]bool // nodes whose namespace the data plane has connected
+	wired     map[string]wiredNode // nodes whose namespace the data plane has connected
+	// The API server forwarders' listeners, by node namespace (closed when the node goes).
+	forwarders map[string]net.Listener
+	fwdMu      sync.Mutex
 }
 
 func runNodeAgent(args []string) error {
@@ -191,7 +195,7 @@ func runNodeAgent(args []string) error {
 	if err != nil {
 		return err
 	}
-	a := &nodeAgent{s: s, c: c, agentRoot: *root, running: map[string]*exec.Cmd{}, nextIP: map[string]int{}, wired: map[string]bool{}}
+	a := &nodeAgent{s: s, c: c, agentRoot: *root, running: map[string]*exec.Cmd{}, nextIP: map[string]int{}, wired: map[string]wiredNode{}, forwarders: map[string]net.Listener{}}
 	go a.serveKubeletAPI()
 	ctx := context.Background()
 	go a.heartbeat(ctx)
@@ -229,6 +233,14 @@ func runNodeAgent(args []string) error {
 		}
 		factory.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: wire, UpdateFunc: func(_, o interface{}) { wire(o) },
+			DeleteFunc: func(o interface{}) {
+				if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
+					o = t.Obj
+				}
+				if n, ok := o.(*corev1.Node); ok {
+					a.unwireNode(n)
+				}
+			},
 		})
 	}
 	factory.Start(ctx.Done())
@@ -681,12 +693,16 @@ func (a *nodeAgent) nodeNetns(node string) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if dataPlaneOn(a.s) {
-		if a.wired[node] {
-			return ns, nil
-		}
 		n, err := a.c.kube.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
 		if err != nil {
 			return "", err
+		}
+		if w, ok := a.wired[node]; ok {
+			if w.uid == n.UID {
+				return ns, nil
+			}
+			// Deleted and registered again (its delete event may not have been handled yet).
+			a.unwireLocked(node, w)
 		}
 		if ip, cidr := nodeAddress(n); ip == "" || cidr == "" {
 			// Registered, its status not written yet: wired at its next update.
@@ -698,7 +714,8 @@ func (a *nodeAgent) nodeNetns(node string) (string, error) {
 		if err := a.wireNode(ns, n); err != nil {
 			return "", err
 		}
-		a.wired[node] = true
+		_, cidr := nodeAddress(n)
+		a.wired[node] = wiredNode{uid: n.UID, cidr: cidr}
 		return ns, nil
 	}
 	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err == nil {

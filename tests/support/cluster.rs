@@ -162,6 +162,14 @@ impl RealCluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs a host command in a data-plane pod's network namespace (`cluster pod-exec`): its
+    /// address, routes and node's enforcement, as a debug container sharing the pod's network.
+    pub(crate) fn pod_exec(&self, pod: &str, cmd: &[&str]) -> std::process::Output {
+        let mut args = vec![pod];
+        args.extend_from_slice(cmd);
+        self.cluster("pod-exec", &args)
+    }
+
     /// A component's log, for failure messages.
     pub(crate) fn log(&self, component: &str) -> String {
         std::fs::read_to_string(
