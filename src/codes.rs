@@ -229,6 +229,12 @@ pub(crate) const CODES: &[Code] = &[
         W,
         "The name resolves only some of the time",
     ),
+    code(
+        "ND5006",
+        "dns.resolves",
+        E,
+        "NetworkPolicy denies the lookups' DNS egress",
+    ),
     code("ND5101", "dns.resolves", W, "A cluster DNS pod restarts"),
     code("ND6001", "ingress.routes", W, "The Ingress has no address"),
     code(

@@ -293,16 +293,25 @@ fn replay_limit(cmd: &str) -> Option<&'static str> {
     None
 }
 
-/// A printed fix is code (DESIGN §8): every command a failing scenario's verdict prints is
-/// pasted into bash as printed, with `kubectl` the real kubectl of the cluster's release. The
-/// real API server must accept each (`--dry-run=server`); each one that can take effect here is
-/// then applied to a fresh load of the scenario, and the check that failed must pass afterwards
-/// (or the verdict move to a later check).
-#[test]
-fn printed_fixes_are_accepted_by_the_real_api_server_and_move_the_verdict() {
-    let Some(cluster) = RealCluster::up(&[]) else {
-        return;
-    };
+/// Polls `check` every 500 ms until it holds, for 30 s (what the lab's controllers and
+/// enforcers converge to); then fails with `what` and the last reason.
+fn settle(what: &str, mut check: impl FnMut() -> Result<(), String>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match check() {
+            Ok(()) => return,
+            Err(why) if std::time::Instant::now() > deadline => {
+                panic!("never settled: {what}:\n{why}")
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(500)),
+        }
+    }
+}
+
+/// A PATH whose `kubectl` is the cluster's real kubectl on its state (`DRY=1` adds
+/// `--dry-run=server`), and whose `kubectl netdoctor` is this build without the probe: printed
+/// fixes are pasted into bash as a person would. The directory lives as long as the guard.
+fn kubectl_shim(cluster: &RealCluster) -> (tempfile::TempDir, String) {
     let shim = tempfile::tempdir().unwrap();
     let kubectl = shim.path().join("kubectl");
     std::fs::write(
@@ -325,6 +334,20 @@ fn printed_fixes_are_accepted_by_the_real_api_server_and_move_the_verdict() {
         shim.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    (shim, path)
+}
+
+/// A printed fix is code (DESIGN §8): every command a failing scenario's verdict prints is
+/// pasted into bash as printed, with `kubectl` the real kubectl of the cluster's release. The
+/// real API server must accept each (`--dry-run=server`); each one that can take effect here is
+/// then applied to a fresh load of the scenario, and the check that failed must pass afterwards
+/// (or the verdict move to a later check).
+#[test]
+fn printed_fixes_are_accepted_by_the_real_api_server_and_move_the_verdict() {
+    let Some(cluster) = RealCluster::up(&[]) else {
+        return;
+    };
+    let (_shim, path) = kubectl_shim(&cluster);
     // Where fixes are pasted: a person's working directory, holding the certificate files a
     // `kubectl create secret tls … --cert=tls.crt --key=tls.key` fix names (made per scenario for
     // its Ingress hosts, valid now).
@@ -958,23 +981,18 @@ fn kube_router_rejects_what_the_policy_denies_and_the_probe_says_why() {
         "jsonpath={.status.podIP}",
     ]);
     let target = format!("tcp:{cart_ip}:8080");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
+    settle("kube-router rejecting frontend → cart", || {
         let out = cluster.pod_exec(
             "shop/frontend",
             &[crate::support::BIN, "agent", "--timeout", "1s", &target],
         );
         let said = String::from_utf8_lossy(&out.stdout).into_owned();
         if said.contains("\"verdict\":\"rejected\"") {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{said}\n{}", cluster.log("kube-router-node-a")))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "kube-router never rejected frontend → cart:\n{said}\n{}",
-            cluster.log("kube-router-node-a")
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
+    });
     let j = probe_svc(&cluster, &["cart", "--from", "pod/frontend"]);
     assert_eq!(j["verdict"]["check"], "netpol.allows", "{j:#}");
     assert_eq!(j["verdict"]["code"], "ND8009", "{j:#}");
@@ -984,6 +1002,138 @@ fn kube_router_rejects_what_the_policy_denies_and_the_probe_says_why() {
     assert!(said.contains("rejected"), "{said}");
     assert!(said.contains("shop/default-deny"), "{said}");
     assert_no_probe_pods(&cluster);
+}
+
+/// kube-proxy down on one node (`cluster stop kube-proxy node-b`, as a crashed or evicted
+/// DaemonSet pod leaves it): the rules it made stay, but a Service created afterwards gets none
+/// there. From a probe on node-b (node-a and node-1 cordoned, so the scheduler puts it there) the
+/// pods answer and the ClusterIP does not: service.clusterip fails and names node-b (ND4102).
+#[test]
+fn a_node_whose_kube_proxy_is_down_fails_the_cluster_ip_there() {
+    let Some((cluster, _root)) = data_plane_cluster("healthy", &[]) else {
+        return;
+    };
+    cluster.stop("kube-proxy", "node-b");
+    let dir = tempfile::tempdir().unwrap();
+    let svc = dir.path().join("frontend-direct.yaml");
+    std::fs::write(
+        &svc,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: frontend-direct, namespace: shop}\nspec:\n  selector: {app: frontend}\n  ports: [{name: http, port: 80, targetPort: 8080}]\n",
+    )
+    .unwrap();
+    cluster.kubectl_ok(&["apply", "-f", svc.to_str().unwrap()]);
+    cluster.kubectl_ok(&["cordon", "node-a", "node-1"]);
+    // The EndpointSlice controller's slice first (the probe's verdict is not a race with it).
+    settle("an EndpointSlice for frontend-direct", || {
+        let addresses = cluster.kubectl_ok(&[
+            "get",
+            "endpointslices",
+            "-n",
+            "shop",
+            "-l",
+            "kubernetes.io/service-name=frontend-direct",
+            "-o",
+            "jsonpath={.items[*].endpoints[*].addresses[*]}",
+        ]);
+        if addresses.trim().is_empty() {
+            Err("no addresses yet".into())
+        } else {
+            Ok(())
+        }
+    });
+    let j = probe_svc(&cluster, &["frontend-direct"]);
+    let ready = status(&j, "endpoints.ready");
+    assert_eq!(ready["status"], "pass", "{ready:#}");
+    let listening = status(&j, "pods.listening");
+    assert_eq!(listening["status"], "pass", "{listening:#}");
+    let clusterip = status(&j, "service.clusterip");
+    assert_eq!(clusterip["status"], "fail", "{clusterip:#}");
+    assert_eq!(clusterip["code"], "ND4102", "{clusterip:#}");
+    let said = clusterip.to_string();
+    assert!(said.contains("node-b"), "{said}");
+    assert_eq!(j["verdict"]["check"], "service.clusterip", "{j:#}");
+    // The Service kube-proxy programmed before it stopped still works there.
+    let j = probe_svc(&cluster, &["frontend"]);
+    assert_eq!(status(&j, "service.clusterip")["status"], "pass", "{j:#}");
+    assert_no_probe_pods(&cluster);
+}
+
+/// A policy that blocks DNS egress, for real: kube-router enforces shop/frontend-egress (egress
+/// to cart only), so the probe inside frontend (`--inside`: the client's own identity) meets
+/// rejects and silence from DNS. The tool says the policy did it (dns.resolves ND5006, the
+/// verdict netpol.allows ND8010), and the printed fix, pasted into bash, makes the names resolve
+/// through the enforcer.
+#[test]
+fn a_policy_blocking_dns_egress_is_named_and_its_fix_resolves_for_real() {
+    let Some((cluster, _root)) =
+        data_plane_cluster("netpol-egress-without-dns", &["--enforcer", "kube-router"])
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 10.96.0.10\nsearch shop.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n",
+    )
+    .unwrap();
+    // The frontend's own lookup, as the enforcer treats it now.
+    let lookup = || {
+        let out = cluster.pod_exec(
+            "shop/frontend",
+            &[
+                crate::support::BIN,
+                "agent",
+                "--timeout",
+                "1s",
+                "--resolv-conf",
+                resolv.to_str().unwrap(),
+                "dns:cart.shop.svc",
+            ],
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let resolves = |want: bool| {
+        settle(&format!("the frontend's lookup resolving: {want}"), || {
+            let said = lookup();
+            if said.contains("\"verdict\":\"resolved\"") == want {
+                Ok(())
+            } else {
+                Err(format!("{said}\n{}", cluster.log("kube-router-node-b")))
+            }
+        })
+    };
+    resolves(false);
+    let run = || probe_svc(&cluster, &["cart", "--from", "pod/frontend", "--inside"]);
+    let j = run();
+    let dns = status(&j, "dns.resolves");
+    assert_eq!(dns["status"], "fail", "{dns:#}");
+    assert_eq!(dns["code"], "ND5006", "{dns:#}");
+    assert!(
+        dns["summary"]
+            .as_str()
+            .unwrap()
+            .contains("shop/frontend-egress"),
+        "{dns:#}"
+    );
+    assert_eq!(j["verdict"]["check"], "netpol.allows", "{j:#}");
+    assert_eq!(j["verdict"]["code"], "ND8010", "{j:#}");
+    let (_shim, path) = kubectl_shim(&cluster);
+    let commands = crate::support::fix_commands(&j["verdict"]["fix"]);
+    assert!(!commands.is_empty(), "{j:#}");
+    for cmd in &commands {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(cmd)
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{cmd}: {out:?}");
+    }
+    resolves(true);
+    let j = run();
+    assert_eq!(status(&j, "dns.resolves")["status"], "pass", "{j:#}");
+    assert_eq!(status(&j, "netpol.allows")["status"], "pass", "{j:#}");
 }
 
 /// Broken on purpose, for real: a Ready pod whose server binds 127.0.0.1 only, and one that

@@ -30,6 +30,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     let mut tries = 0;
     // The full name fails too: the cluster DNS does not know the Service (not the search list).
     let full_fails = results.lookups().any(full_name_fails);
+    // NetworkPolicy denies the probe's own DNS: silence and rejects are the policy's doing.
+    let denied_by = dns_denied_by(state, results);
     for planned in &plan.targets {
         let Purpose::Dns { name, server } = &planned.purpose else {
             continue;
@@ -52,7 +54,12 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         evidence.push(lookup_evidence(record, name, &via));
         let replica = server.as_ref().map(|(pod, _)| pod.as_str());
         let lookup = (name.as_str(), via.as_str(), replica);
-        let judged = judge(state, results, record, lookup, expected, full_fails);
+        let judged = match &denied_by {
+            Some(policies) if matches!(record.verdict, Verdict::Timeout | Verdict::Rejected) => {
+                Some(denied(name, &via, record.verdict, policies))
+            }
+            _ => judge(state, results, record, lookup, expected, full_fails),
+        };
         if let Some((status, code, problem, fix)) = judged {
             if status > worst || codes.is_none() {
                 codes = Some(code).filter(|_| status >= worst);
@@ -66,6 +73,19 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         return Outcome::skip(SkipKind::NotApplicable, "no name to resolve (ExternalName)");
     }
     fixes.dedup();
+    // Every failure the policy's: one line says it (the lookups stay in the evidence).
+    if let Some(policies) = denied_by.as_ref().filter(|_| {
+        !problems.is_empty()
+            && problems
+                .iter()
+                .all(|p| p.contains("denies the probe's DNS egress"))
+    }) {
+        problems = vec![format!(
+            "{} lookup(s) got no answer or a reject: {} denies the probe's DNS egress (UDP 53 to the cluster DNS pods)",
+            problems.len(),
+            policies.join(", ")
+        )];
+    }
     if worst != Status::Pass {
         evidence.splice(0..0, probed::probe_evidence(results));
     }
@@ -93,7 +113,64 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         _ => Outcome::fail(problems.join("; ")),
     };
     outcome.code = codes;
-    outcome.evidence(evidence).fix(fixes)
+    let outcome = outcome.evidence(evidence).fix(fixes);
+    if codes == Some("ND5006") {
+        outcome.root_cause("netpol.allows")
+    } else {
+        outcome
+    }
+}
+
+/// The policies that deny the probe's DNS (UDP to the cluster DNS pods), as the policy engine
+/// decides for the probe's identity (its namespace and labels — the client's with `--inside`);
+/// `None` when DNS is allowed or the policies were not read.
+fn dns_denied_by(
+    state: &ClusterState,
+    results: &crate::state::probe::ProbeResults,
+) -> Option<Vec<String>> {
+    use super::netpol_allows;
+    let policies = state.policies.known()?;
+    let set = netpol_allows::policy_set(state, policies).ok()?;
+    let (namespaces, _) = netpol_allows::namespaces(state);
+    let probe = crate::netpol::PodInfo {
+        namespace: results.namespace.clone(),
+        name: results.pod.clone(),
+        labels: results.labels.clone(),
+        node: results.node.clone(),
+        ..Default::default()
+    };
+    let dns = netpol_allows::dns_findings(state, &set, &namespaces, &probe);
+    dns.denied_udp.then_some(dns.selecting)
+}
+
+/// A lookup the policy engine says NetworkPolicy denies: what happened is what it predicts.
+fn denied(
+    name: &str,
+    via: &str,
+    verdict: Verdict,
+    policies: &[String],
+) -> (Status, &'static str, String, Option<String>) {
+    let how = if verdict == Verdict::Rejected {
+        "rejected"
+    } else {
+        "no answer"
+    };
+    let policies = if policies.is_empty() {
+        "an egress policy".to_string()
+    } else {
+        policies.join(", ")
+    };
+    (
+        Status::Fail,
+        "ND5006",
+        format!(
+            "{name} via {via}: {how} — {policies} denies the probe's DNS egress (UDP 53 to the cluster DNS pods)"
+        ),
+        Some(
+            "allow UDP and TCP 53 to kube-system pods k8s-app=kube-dns in the egress policy (see netpol.allows for the rule)"
+                .into(),
+        ),
+    )
 }
 
 /// An NXDOMAIN for `NAME.NS.svc` through the pod's resolv.conf.

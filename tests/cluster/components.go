@@ -237,7 +237,7 @@ func up(args []string) error {
 		}
 	}
 	// A fresh cluster every time: etcd's data and what the last run loaded go.
-	for _, d := range []string{"etcd", "podlogs", "given-status", "loaded.json", "data-plane", "enforcer", "cni", "underlay-bridge"} {
+	for _, d := range []string{"etcd", "podlogs", "given-status", "loaded.json", "data-plane", "enforcer", "cni", "underlay-bridge", "stopped"} {
 		os.RemoveAll(s.path(d))
 	}
 	if *dataPlane {

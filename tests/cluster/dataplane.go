@@ -177,6 +177,7 @@ func (a *nodeAgent) unwireLocked(node string, w wiredNode) {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			delete(a.running, c+"/"+node)
 		}
+		os.Remove(a.s.path("stopped", c+"-"+node)) // a node registered again starts them afresh
 	}
 	ns := netnsName(a.s, node)
 	a.fwdMu.Lock()
@@ -676,4 +677,74 @@ func podExecCmd(args []string) error {
 		return err
 	}
 	return nil
+}
+
+// stopCmd is `cluster stop --state DIR COMPONENT NODE`: stops one node's kube-proxy, kube-router
+// or kube-network-policies, as a crashed or evicted DaemonSet pod leaves a node — what it
+// programmed stays, what changes afterwards is not programmed there (a Service created next has
+// no rules on that node). `load` then no longer waits for that node's kube-proxy.
+func stopCmd(args []string) error {
+	s, rest, _, err := stateArgs("stop", args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 2 {
+		return fmt.Errorf("usage: cluster stop --state DIR COMPONENT NODE (COMPONENT: %s)", strings.Join(nodeComponents, ", "))
+	}
+	component, node := rest[0], rest[1]
+	known := false
+	for _, c := range nodeComponents {
+		known = known || c == component
+	}
+	if !known {
+		return fmt.Errorf("component %q: want one of %s", component, strings.Join(nodeComponents, ", "))
+	}
+	// The process runs `cluster COMPONENT --kubeconfig=DIR/COMPONENT.kubeconfig
+	// --hostname-override=NODE …` (`ip netns exec` replaced itself with it).
+	want := []string{component, "--kubeconfig=" + s.path(component+".kubeconfig"), "--hostname-override=" + node}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var stopped []int
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(argv) < 2 || argv[1] != component {
+			continue
+		}
+		has := map[string]bool{}
+		for _, a := range argv[1:] {
+			has[a] = true
+		}
+		if !has[want[1]] || !has[want[2]] {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if syscall.Kill(pid, syscall.SIGTERM) == nil {
+			stopped = append(stopped, pid)
+		}
+	}
+	if len(stopped) == 0 {
+		return fmt.Errorf("no %s runs for node %s in this cluster", component, node)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		alive := false
+		for _, pid := range stopped {
+			alive = alive || syscall.Kill(pid, 0) == nil
+		}
+		if !alive {
+			break
+		}
+	}
+	if err := os.MkdirAll(s.path("stopped"), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(s.path("stopped", component+"-"+node), nil, 0o644)
+}
+
+// stoppedOn says whether `cluster stop` stopped a component on a node.
+func stoppedOn(s *state, component, node string) bool {
+	_, err := os.Stat(s.path("stopped", component+"-"+node))
+	return err == nil
 }

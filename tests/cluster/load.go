@@ -361,6 +361,9 @@ func waitProxyRules(ctx context.Context, s *state, c *clients, objs []object) er
 			if _, err := os.Stat(filepath.Join("/run/netns", ns)); err != nil {
 				continue // a file's node the agent does not run
 			}
+			if stoppedOn(s, "kube-proxy", n.Name) {
+				continue // `cluster stop` stopped it: nothing will program this node
+			}
 			have := rules(ns)
 			for _, ip := range ips {
 				if !strings.Contains(have, ip) {

@@ -10,6 +10,7 @@
 //	cluster reset --state DIR                            delete what `load` created
 //	cluster down --state DIR                             stop everything `up` started
 //	cluster pod-exec --state DIR NS/POD CMD...           run CMD in a pod's network namespace
+//	cluster stop --state DIR COMPONENT NODE              stop one node's kube-proxy or enforcer
 //
 // Nothing here ships: it exists for the product's tests.
 package main
@@ -33,7 +34,8 @@ const usage = `usage:
   cluster reset --state DIR
   cluster down  --state DIR
   cluster kubectl --state DIR ARGS...   (the real kubectl of this release, on DIR/kubeconfig)
-  cluster pod-exec --state DIR NAMESPACE/POD CMD [ARGS...]   (in the pod's network namespace)`
+  cluster pod-exec --state DIR NAMESPACE/POD CMD [ARGS...]   (in the pod's network namespace)
+  cluster stop  --state DIR kube-proxy|kube-router|kube-network-policies NODE   (one node's, as a crashed DaemonSet pod)`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -87,6 +89,8 @@ func main() {
 		err = kubectlCmd(args)
 	case "pod-exec":
 		err = podExecCmd(args)
+	case "stop":
+		err = stopCmd(args)
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return

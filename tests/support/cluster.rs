@@ -170,6 +170,16 @@ impl RealCluster {
         self.cluster("pod-exec", &args)
     }
 
+    /// Stops one node's kube-proxy or enforcer (`cluster stop`), as a crashed DaemonSet pod.
+    pub(crate) fn stop(&self, component: &str, node: &str) {
+        let out = self.cluster("stop", &[component, node]);
+        assert!(
+            out.status.success(),
+            "cluster stop {component} {node}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// A component's log, for failure messages.
     pub(crate) fn log(&self, component: &str) -> String {
         std::fs::read_to_string(
