@@ -1136,6 +1136,74 @@ fn a_policy_blocking_dns_egress_is_named_and_its_fix_resolves_for_real() {
     assert_eq!(status(&j, "netpol.allows")["status"], "pass", "{j:#}");
 }
 
+/// A CoreDNS replica down, for real: a second CoreDNS pod (node-a) beside the lab's (node-1),
+/// then hung (`cluster freeze`: SIGSTOP, its socket open, nothing answers — Ready until a kubelet's
+/// readiness probe would notice). Lookups through the kube-dns Service time out whenever
+/// kube-proxy sends them to it; asked directly, the hung replica is named, its fix looks at it in
+/// its own namespace, and the healthy replica answers.
+#[test]
+fn a_hung_dns_replica_is_named() {
+    let Some((cluster, _root)) = data_plane_cluster("healthy", &[]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("coredns-b.yaml");
+    std::fs::write(
+        &pod,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: coredns-b, namespace: kube-system, labels: {k8s-app: kube-dns}}\nspec:\n  nodeName: node-a\n  containers:\n  - name: coredns\n    image: registry.k8s.io/coredns/coredns:v1.11.1\n    ports: [{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53, protocol: TCP}]\n    readinessProbe: {httpGet: {path: /ready, port: 8181}}\n",
+    )
+    .unwrap();
+    cluster.kubectl_ok(&["apply", "-f", pod.to_str().unwrap()]);
+    settle("coredns-b in kube-dns's endpoints", || {
+        let ready = cluster.kubectl_ok(&[
+            "get",
+            "endpointslices",
+            "-n",
+            "kube-system",
+            "-l",
+            "kubernetes.io/service-name=kube-dns",
+            "-o",
+            "jsonpath={.items[*].endpoints[?(@.targetRef.name==\"coredns-b\")].conditions.ready}",
+        ]);
+        if ready.contains("true") {
+            Ok(())
+        } else {
+            Err(ready)
+        }
+    });
+    cluster.freeze("kube-system/coredns-b");
+    let j = probe_svc(&cluster, &["frontend"]);
+    let dns = status(&j, "dns.resolves");
+    assert_eq!(dns["status"], "fail", "{dns:#}");
+    assert_eq!(dns["code"], "ND5003", "{dns:#}");
+    let said = dns.to_string();
+    assert!(
+        said.contains("via replica coredns-b") && said.contains("times out"),
+        "{said}"
+    );
+    assert!(!said.contains("egress is blocked"), "{said}");
+    // The healthy replica answered when asked directly.
+    let lookups: Vec<&serde_json::Value> = dns["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "DnsLookup")
+        .collect();
+    assert!(
+        lookups.iter().any(
+            |e| e["message"].as_str().unwrap_or("").contains("coredns-lab")
+                && e["fields"]["verdict"] == "resolved"
+        ),
+        "{dns:#}"
+    );
+    let fix = dns["fix"].to_string();
+    assert!(
+        fix.contains("describe pod coredns-b -n kube-system"),
+        "{fix}"
+    );
+    assert_no_probe_pods(&cluster);
+}
+
 /// Broken on purpose, for real: a Ready pod whose server binds 127.0.0.1 only, and one that
 /// listens on another port than the declared one. The probe's SYNs reach them across the data
 /// plane and are answered with resets: ND4001, nothing listens on the target port (either cause,

@@ -32,6 +32,22 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     let full_fails = results.lookups().any(full_name_fails);
     // NetworkPolicy denies the probe's own DNS: silence and rejects are the policy's doing.
     let denied_by = dns_denied_by(state, results);
+    // Replicas that time out when asked directly: the Service's silence goes through them.
+    let hung: Vec<String> = plan
+        .targets
+        .iter()
+        .filter_map(|t| match &t.purpose {
+            Purpose::Dns {
+                server: Some((pod, _)),
+                ..
+            } => results
+                .lookups_for(&t.arg)
+                .next()
+                .filter(|r| r.verdict == Verdict::Timeout)
+                .map(|_| pod.clone()),
+            _ => None,
+        })
+        .collect();
     for planned in &plan.targets {
         let Purpose::Dns { name, server } = &planned.purpose else {
             continue;
@@ -58,7 +74,14 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             Some(policies) if matches!(record.verdict, Verdict::Timeout | Verdict::Rejected) => {
                 Some(denied(name, &via, record.verdict, policies))
             }
-            _ => judge(state, results, record, lookup, expected, full_fails),
+            _ => judge(
+                state,
+                results,
+                record,
+                lookup,
+                expected,
+                (full_fails, &hung),
+            ),
         };
         if let Some((status, code, problem, fix)) = judged {
             if status > worst || codes.is_none() {
@@ -119,6 +142,18 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     } else {
         outcome
     }
+}
+
+/// The namespace of a cluster DNS pod (read from kube-system).
+fn dns_namespace(state: &ClusterState, pod: &str) -> String {
+    state
+        .dns_pods
+        .known()
+        .into_iter()
+        .flatten()
+        .find(|p| p.metadata.name.as_deref() == Some(pod))
+        .and_then(|p| p.metadata.namespace.clone())
+        .unwrap_or_else(|| "kube-system".to_string())
 }
 
 /// The policies that deny the probe's DNS (UDP to the cluster DNS pods), as the policy engine
@@ -199,7 +234,7 @@ fn judge(
     record: &crate::wire::DnsLine,
     (name, via, replica): (&str, &str, Option<&str>),
     expected: &[String],
-    full_fails: bool,
+    (full_fails, hung): (bool, &[String]),
 ) -> Option<(Status, &'static str, String, Option<String>)> {
     match record.verdict {
         Verdict::Resolved => resolved(state, record, name, via, expected),
@@ -217,6 +252,15 @@ fn judge(
                 )),
             ))
         }
+        Verdict::Timeout if replica.is_none() && !hung.is_empty() => Some((
+            Status::Fail,
+            "ND5003",
+            format!(
+                "{name} via {via}: no answer — the DNS Service sends queries to {} too, which does not answer",
+                hung.join(", ")
+            ),
+            None,
+        )),
         verdict => {
             let (problem, fix) = failure(state, name, via, replica, verdict, full_fails);
             let code = if verdict == Verdict::Nxdomain {
@@ -312,7 +356,11 @@ fn failure(
         ),
         Verdict::Timeout if let Some(pod) = replica => (
             format!("{name} via {via}: no answer — this DNS replica times out while resolution goes through it"),
-            format!("look at that replica's events and log: kubectl describe pod {} -n {}", q(pod), q(ns)),
+            format!(
+                "look at that replica's events and log: kubectl describe pod {} -n {}",
+                q(pod),
+                q(&dns_namespace(state, pod))
+            ),
         ),
         Verdict::Timeout => (
             format!("{name} via {via}: no answer — DNS egress is blocked (see netpol.allows) or the DNS Service has no working endpoint"),
@@ -382,7 +430,8 @@ mod tests {
         let expected = vec!["10.96.0.20".to_string()];
         let code = |record: crate::wire::DnsLine| {
             let lookup = ("web.shop.svc", "resolv.conf", None);
-            judge(&state, &results, &record, lookup, &expected, false).map(|(s, c, _, _)| (s, c))
+            judge(&state, &results, &record, lookup, &expected, (false, &[]))
+                .map(|(s, c, _, _)| (s, c))
         };
         assert_eq!(code(line("resolved", r#""10.96.0.20""#, 3, false)), None);
         assert_eq!(

@@ -54,6 +54,7 @@ pub(crate) async fn flows_of(
     namespaces.dedup();
     let mut items = Vec::new();
     let mut interrupted: Option<crate::interrupt::Signal> = None;
+    let mut dns_pods = None;
     for ns in namespaces {
         let names: Vec<String> = services
             .iter()
@@ -70,6 +71,13 @@ pub(crate) async fn flows_of(
                     signal.name()
                 ))),
                 (None, None) => {
+                    // The probe asks each DNS replica: read once, for the first probe.
+                    if state.dns_pods.known().is_none() {
+                        if dns_pods.is_none() {
+                            dns_pods = Some(live.dns_pods().await);
+                        }
+                        state.dns_pods = dns_pods.clone().unwrap_or_default();
+                    }
                     let (probe, signal) = probe_watched(settings, live, |prober| async {
                         let prober = prober;
                         crate::probe::probe_service(&prober, &state, &opts).await

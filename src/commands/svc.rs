@@ -50,7 +50,11 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
         let state = live.service_state(&ns, name, client.as_ref()).await;
         pb.finish_and_clear();
         let mut state = state?;
-        state.probe = if let Some(skip) = not_probed(&state, args.probe.no_probe) {
+        let skip = not_probed(&state, args.probe.no_probe);
+        if skip.is_none() && state.dns_pods.known().is_none() {
+            state.dns_pods = live.dns_pods().await;
+        }
+        state.probe = if let Some(skip) = skip {
             skip
         } else {
             let opts = probe::job::ProbeOptions::from_args(&args.probe);

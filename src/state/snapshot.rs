@@ -588,7 +588,10 @@ impl Snapshot {
             (None, SourceKind::Manifests) => Fact::Unavailable(Unavailable::Offline(
                 "the cluster DNS pods are not in the manifests",
             )),
-            (None, SourceKind::Live) => Fact::Known(Vec::new()),
+            // Read with a client, or for the probe (Live::dns_pods): not seen is not "none".
+            (None, SourceKind::Live) => Fact::Unavailable(Unavailable::NotRequested(
+                "the cluster DNS pods are read with a client or for the probe",
+            )),
         };
         if let Some(ds) = &self.daemonsets {
             s.daemonsets = ds.clone();

@@ -748,3 +748,55 @@ func stoppedOn(s *state, component, node string) bool {
 	_, err := os.Stat(s.path("stopped", component+"-"+node))
 	return err == nil
 }
+
+// freezeCmd is `cluster freeze --state DIR NAMESPACE/POD`: stops (SIGSTOP) every process of a
+// data-plane pod's containers — a hung server: its sockets stay open and nothing answers. The
+// lab's kubelet probes readiness when a container starts, not again, so the pod stays Ready,
+// as it does in a real cluster until its readiness probe's failureThreshold has passed.
+// `cluster freeze --thaw` sends SIGCONT.
+func freezeCmd(args []string) error {
+	sig := syscall.SIGSTOP
+	var kept []string
+	for _, a := range args {
+		if a == "--thaw" {
+			sig = syscall.SIGCONT
+		} else {
+			kept = append(kept, a)
+		}
+	}
+	s, rest, c, err := stateArgs("freeze", kept)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return fmt.Errorf("usage: cluster freeze [--thaw] --state DIR NAMESPACE/POD")
+	}
+	ns, name, ok := strings.Cut(rest[0], "/")
+	if !ok {
+		return fmt.Errorf("pod %q: want NAMESPACE/POD", rest[0])
+	}
+	pod, err := c.kube.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	// A container's process names the pod's directory (CoreDNS's Corefile) or runs chrooted
+	// into the pod's root (the agent's stand-in server).
+	dir := s.path("pods", string(pod.UID))
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	n := 0
+	for _, p := range procs {
+		b, _ := os.ReadFile(p)
+		root, _ := os.Readlink(filepath.Join(filepath.Dir(p), "root"))
+		if !strings.Contains(string(b), dir+"/") && root != filepath.Join(dir, "root") {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if pid != os.Getpid() && syscall.Kill(pid, sig) == nil {
+			n++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("no process of pod %s runs here (is the data plane on?)", rest[0])
+	}
+	return nil
+}

@@ -11,6 +11,7 @@
 //	cluster down --state DIR                             stop everything `up` started
 //	cluster pod-exec --state DIR NS/POD CMD...           run CMD in a pod's network namespace
 //	cluster stop --state DIR COMPONENT NODE              stop one node's kube-proxy or enforcer
+//	cluster freeze [--thaw] --state DIR NS/POD           hang (SIGSTOP) a data-plane pod
 //
 // Nothing here ships: it exists for the product's tests.
 package main
@@ -35,7 +36,8 @@ const usage = `usage:
   cluster down  --state DIR
   cluster kubectl --state DIR ARGS...   (the real kubectl of this release, on DIR/kubeconfig)
   cluster pod-exec --state DIR NAMESPACE/POD CMD [ARGS...]   (in the pod's network namespace)
-  cluster stop  --state DIR kube-proxy|kube-router|kube-network-policies NODE   (one node's, as a crashed DaemonSet pod)`
+  cluster stop  --state DIR kube-proxy|kube-router|kube-network-policies NODE   (one node's, as a crashed DaemonSet pod)
+  cluster freeze [--thaw] --state DIR NAMESPACE/POD   (SIGSTOP a data-plane pod's processes: a hung server)`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -91,6 +93,8 @@ func main() {
 		err = podExecCmd(args)
 	case "stop":
 		err = stopCmd(args)
+	case "freeze":
+		err = freezeCmd(args)
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return

@@ -180,6 +180,16 @@ impl RealCluster {
         );
     }
 
+    /// Hangs a data-plane pod's processes (`cluster freeze`: SIGSTOP).
+    pub(crate) fn freeze(&self, pod: &str) {
+        let out = self.cluster("freeze", &[pod]);
+        assert!(
+            out.status.success(),
+            "cluster freeze {pod}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// A component's log, for failure messages.
     pub(crate) fn log(&self, component: &str) -> String {
         std::fs::read_to_string(

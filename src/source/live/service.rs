@@ -539,6 +539,21 @@ impl Live {
             .map_known(|c| c.map(|c| crate::state::Certificate::from_status(&c.data["status"])))
     }
 
+    /// The cluster DNS pods (kube-system, `k8s-app=kube-dns`): the probe asks each replica, so
+    /// that a hung one is named. Read with a client in the policy round, else here, only when
+    /// the probe runs.
+    pub(crate) async fn dns_pods(&self) -> Fact<Vec<Pod>> {
+        let res = self.list_dns_pods().await;
+        self.fact(res, "list", "pods", Some("kube-system"))
+    }
+
+    async fn list_dns_pods(&self) -> std::result::Result<Vec<Pod>, ReadError> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), "kube-system");
+        let what = "list pods in kube-system -l k8s-app=kube-dns".to_string();
+        let lp = ListParams::default().labels("k8s-app=kube-dns");
+        self.list(api, what, lp).await
+    }
+
     /// The policy round: NetworkPolicies of the namespace (and the client's), and with a client,
     /// the namespaces' labels, the client pod and the cluster DNS pods its egress needs; when any
     /// policy exists, what enforces it (DaemonSets, other engines' APIs).
@@ -568,11 +583,8 @@ impl Live {
             }
         };
         let dns_read = async {
-            let api: Api<Pod> = Api::namespaced(self.client.clone(), "kube-system");
-            let what = "list pods in kube-system -l k8s-app=kube-dns".to_string();
-            let lp = ListParams::default().labels("k8s-app=kube-dns");
             match with_client {
-                true => Some(self.list(api, what, lp).await),
+                true => Some(self.list_dns_pods().await),
                 false => None,
             }
         };
