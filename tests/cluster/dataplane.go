@@ -653,11 +653,7 @@ func podExecCmd(args []string) error {
 	if len(rest) < 2 {
 		return fmt.Errorf("usage: cluster pod-exec --state DIR NAMESPACE/POD CMD [ARGS...]")
 	}
-	ns, name, ok := strings.Cut(rest[0], "/")
-	if !ok {
-		return fmt.Errorf("pod %q: want NAMESPACE/POD", rest[0])
-	}
-	pod, err := c.kube.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+	pod, err := podNamed(c, rest[0])
 	if err != nil {
 		return err
 	}
@@ -771,11 +767,7 @@ func freezeCmd(args []string) error {
 	if len(rest) != 1 {
 		return fmt.Errorf("usage: cluster freeze [--thaw] --state DIR NAMESPACE/POD")
 	}
-	ns, name, ok := strings.Cut(rest[0], "/")
-	if !ok {
-		return fmt.Errorf("pod %q: want NAMESPACE/POD", rest[0])
-	}
-	pod, err := c.kube.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+	pod, err := podNamed(c, rest[0])
 	if err != nil {
 		return err
 	}
@@ -799,4 +791,13 @@ func freezeCmd(args []string) error {
 		return fmt.Errorf("no process of pod %s runs here (is the data plane on?)", rest[0])
 	}
 	return nil
+}
+
+// podNamed reads the pod a NAMESPACE/POD argument names.
+func podNamed(c *clients, arg string) (*corev1.Pod, error) {
+	ns, name, ok := strings.Cut(arg, "/")
+	if !ok {
+		return nil, fmt.Errorf("pod %q: want NAMESPACE/POD", arg)
+	}
+	return c.kube.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
 }
