@@ -205,6 +205,12 @@ pub(crate) const CODES: &[Code] = &[
         "The ClusterIP does not answer while the pods do",
     ),
     code(
+        "ND4103",
+        "service.clusterip",
+        E,
+        "The NodePort does not answer on some nodes",
+    ),
+    code(
         "ND5001",
         "dns.resolves",
         E,

@@ -1058,6 +1058,52 @@ fn a_node_whose_kube_proxy_is_down_fails_the_cluster_ip_there() {
     assert_no_probe_pods(&cluster);
 }
 
+/// A NodePort that answers on some nodes only, for real: kube-proxy down on node-b, then NodePort
+/// Services created (one with `externalTrafficPolicy: Local`; the frontend pods run on node-a
+/// and node-b). With node-b cordoned the probe lands elsewhere, where the ClusterIP works; it also
+/// connects to every node's InternalIP on the nodePort, and service.clusterip names node-b
+/// (ND4103) — for Local too, since node-b hosts an endpoint.
+#[test]
+fn a_node_port_answering_on_some_nodes_names_the_node() {
+    let Some((cluster, _root)) = data_plane_cluster("healthy", &[]) else {
+        return;
+    };
+    cluster.stop("kube-proxy", "node-b");
+    cluster.kubectl_ok(&["cordon", "node-b"]);
+    // Loaded as files: `load` waits for the EndpointSlices and for kube-proxy's rules on every
+    // node whose kube-proxy runs (so the verdict is no race with them).
+    let dir = tempfile::tempdir().unwrap();
+    let services = [("frontend-np", "Cluster"), ("frontend-local", "Local")];
+    let yaml: Vec<String> = services
+        .iter()
+        .map(|(name, policy)| {
+            format!(
+                "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  type: NodePort\n  externalTrafficPolicy: {policy}\n  selector: {{app: frontend}}\n  ports: [{{name: http, port: 80, targetPort: 8080}}]\n"
+            )
+        })
+        .collect();
+    std::fs::write(dir.path().join("services.yaml"), yaml.join("---\n")).unwrap();
+    cluster.load(dir.path());
+    for (name, _) in services {
+        let j = probe_svc(&cluster, &[name]);
+        let c = status(&j, "service.clusterip");
+        assert_eq!(c["status"], "fail", "{name}: {c:#}");
+        assert_eq!(c["code"], "ND4103", "{name}: {c:#}");
+        let summary = c["summary"].as_str().unwrap();
+        assert!(
+            summary.contains("not on node-b") && summary.contains("node-a"),
+            "{name}: {summary}"
+        );
+        // The ClusterIP itself answered from the probe's node.
+        assert!(summary.contains("answered"), "{name}: {summary}");
+        assert!(
+            c["fix"].to_string().contains("spec.nodeName=node-b"),
+            "{name}: {c:#}"
+        );
+    }
+    assert_no_probe_pods(&cluster);
+}
+
 /// A policy that blocks DNS egress, for real: kube-router enforces shop/frontend-egress (egress
 /// to cart only), so the probe inside frontend (`--inside`: the client's own identity) meets
 /// rejects and silence from DNS. The tool says the policy did it (dns.resolves ND5006, the

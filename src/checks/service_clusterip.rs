@@ -2,6 +2,8 @@
 //! per Service port (each connect may reach another backend). Pods open but the ClusterIP not is a
 //! service proxy fault on the probe's node; ICMP port unreachable from a ClusterIP is the proxy's
 //! "no endpoints" reject; some connects failing means the proxy still routes to a broken backend.
+//! A NodePort or LoadBalancer Service's nodePorts are tried on each node read (up to 20): a node
+//! where it does not answer while others do is named (ND4103).
 
 use crate::wire::Verdict;
 use std::collections::BTreeMap;
@@ -58,6 +60,15 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             "headless or without a ClusterIP: nothing to probe",
         );
     }
+    for np in node_ports(state, results, &plan) {
+        evidence.extend(np.evidence);
+        worst = worst.max(np.status);
+        lines.push(np.line);
+        if let Some((c, fix)) = np.failed {
+            code = code.or(Some(c));
+            fixes.push(fix);
+        }
+    }
     if let Some(affinity) = state
         .service()
         .and_then(|s| s.spec.as_ref())
@@ -92,6 +103,120 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
 
 /// A failure's code and fix.
 type Failed = (&'static str, String);
+
+/// One nodePort tried on every planned node.
+struct NodePortResult {
+    evidence: Vec<Evidence>,
+    status: Status,
+    line: String,
+    failed: Option<Failed>,
+}
+
+/// Each nodePort of a NodePort or LoadBalancer Service on the nodes tried: the nodes where it
+/// answers and where it does not. With `externalTrafficPolicy: Local` a node without a ready
+/// endpoint of its own does not answer by design (kube-proxy drops there; the cloud's load
+/// balancer sends traffic only where the healthCheckNodePort says there are endpoints): only the
+/// nodes hosting endpoints are held to answering.
+fn node_ports(
+    state: &ClusterState,
+    results: &crate::state::probe::ProbeResults,
+    plan: &ProbePlan,
+) -> Vec<NodePortResult> {
+    let local = state
+        .service()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.external_traffic_policy.as_deref())
+        == Some("Local");
+    let hosting = crate::state::plan::endpoint_nodes(state);
+    // Per (nodePort, protocol): each node's verdict, in the plan's order.
+    type Tried = (String, String, Option<Verdict>); // node, its address, the verdict
+    let mut by_port: Vec<((u16, String), Vec<Tried>)> = Vec::new();
+    for planned in &plan.targets {
+        let Purpose::NodePort {
+            node,
+            ip,
+            node_port,
+            protocol,
+            ..
+        } = &planned.purpose
+        else {
+            continue;
+        };
+        let verdict = results.sockets_for(&planned.arg).next().map(|r| r.verdict);
+        let key = (*node_port, protocol.clone());
+        match by_port.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push((node.clone(), ip.clone(), verdict)),
+            None => by_port.push((key, vec![(node.clone(), ip.clone(), verdict)])),
+        }
+    }
+    by_port
+        .into_iter()
+        .map(|((port, protocol), nodes)| {
+            let what = format!("NodePort {port}/{protocol}");
+            let mut evidence = Vec::new();
+            let (mut answered, mut failing, mut exempt) = (Vec::new(), Vec::new(), Vec::new());
+            for (node, ip, verdict) in &nodes {
+                let word = verdict.map_or("not reported", |v| v.as_str());
+                let expected = !local || hosting.contains(node);
+                evidence.push(
+                    Evidence::new(
+                        "NodePortProbe",
+                        format!(
+                            "{what} on node {node} ({ip}): {word}{}",
+                            if expected { "" } else { " (no local endpoint: externalTrafficPolicy Local)" }
+                        ),
+                    )
+                    .field("node", node.clone())
+                    .field("address", format!("{ip}:{port}"))
+                    .field("verdict", word),
+                );
+                let open = verdict.is_some_and(|v| {
+                    v == Verdict::Open || (protocol == "UDP" && v == Verdict::NoAnswer)
+                });
+                match (open, expected) {
+                    (true, _) => answered.push(node.as_str()),
+                    (false, true) => failing.push(format!("{node} ({word})")),
+                    (false, false) => exempt.push(node.as_str()),
+                }
+            }
+            if failing.is_empty() {
+                let mut line = format!("{what} answered on {} node(s)", answered.len());
+                if !exempt.is_empty() {
+                    line.push_str(&format!(
+                        ", not on {} without a local endpoint (externalTrafficPolicy Local)",
+                        exempt.join(", ")
+                    ));
+                }
+                return NodePortResult {
+                    evidence,
+                    status: Status::Pass,
+                    line,
+                    failed: None,
+                };
+            }
+            let first = failing[0].split(' ').next().unwrap_or("").to_string();
+            let line = if answered.is_empty() {
+                format!("{what} answers on no node tried: {}", failing.join(", "))
+            } else {
+                format!(
+                    "{what} answers on {} but not on {}: the service proxy there has no rule for it",
+                    answered.join(", "),
+                    failing.join(", ")
+                )
+            };
+            let fix = format!(
+                "check the service proxy on {first} (kube-proxy, or the CNI's replacement): kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={}",
+                crate::text::shell_quote(&first)
+            );
+            NodePortResult {
+                evidence,
+                status: Status::Fail,
+                line,
+                failed: Some(("ND4103", fix)),
+            }
+        })
+        .collect()
+}
 
 /// What the connects to one ClusterIP port add up to: the evidence, the status, the line, and the
 /// finding's code and fix when they failed; `None` when the agent reported nothing.
@@ -228,6 +353,80 @@ mod tests {
         assert_eq!(
             judge(&["dropped", "dropped"]),
             (Status::Fail, Some("ND4102"))
+        );
+    }
+
+    /// A nodePort on three nodes: n1 answers, n2 and n3 drop. With the Cluster policy both fail
+    /// (ND4103 names them); with Local only n2 — it hosts an endpoint — is held to answering.
+    #[test]
+    fn node_ports_hold_only_endpoint_nodes_to_answering_under_local() {
+        let judge = |policy: &str| {
+            let mut state = crate::fixtures::state(
+                "shop",
+                "web",
+                &format!(
+                    "kind: Service\nmetadata: {{name: web, namespace: shop}}\nspec: {{type: NodePort, externalTrafficPolicy: {policy}, clusterIP: 10.96.0.20, selector: {{app: web}}, ports: [{{port: 80, nodePort: 30080}}]}}\n"
+                ),
+            );
+            let node = |name: &str, ip: &str| {
+                serde_json::from_value::<k8s_openapi::api::core::v1::Node>(serde_json::json!({
+                    "metadata": {"name": name},
+                    "status": {"addresses": [{"type": "InternalIP", "address": ip}]}
+                }))
+                .unwrap()
+            };
+            state.nodes = crate::state::Fact::Known(vec![
+                node("n1", "10.0.0.1"),
+                node("n2", "10.0.0.2"),
+                node("n3", "10.0.0.3"),
+            ]);
+            let slice = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "web-x", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
+                "addressType": "IPv4",
+                "ports": [{"port": 8080, "protocol": "TCP"}],
+                "endpoints": [
+                    {"addresses": ["10.244.1.5"], "nodeName": "n1", "conditions": {"ready": true}},
+                    {"addresses": ["10.244.2.5"], "nodeName": "n2", "conditions": {"ready": true}}
+                ]
+            }))
+            .unwrap();
+            state.slices = crate::state::Fact::Known(vec![slice]);
+            let line = |ip: &str, verdict: &str| {
+                crate::wire::Line::parse(&format!(
+                    r#"{{"kind":"tcp","target":"tcp:{ip}:30080","verdict":"{verdict}","evidence":"packets","sent":1,"reply":null,"reply_from":null,"socket":"s","elapsed_ms":1.0,"detail":"d"}}"#
+                ))
+                .unwrap()
+                .unwrap()
+            };
+            let results = crate::state::probe::ProbeResults {
+                namespace: "shop".into(),
+                pod: "netdoctor-probe-x".into(),
+                node: Some("n1".into()),
+                rung: crate::state::probe::Rung::Privileged,
+                notes: vec![],
+                records: vec![
+                    line("10.0.0.1", "open"),
+                    line("10.0.0.2", "dropped"),
+                    line("10.0.0.3", "dropped"),
+                ],
+                summary: None,
+                labels: Default::default(),
+                sockets: Default::default(),
+            };
+            let plan = ProbePlan::for_service(&state, &[]);
+            let r = node_ports(&state, &results, &plan);
+            assert_eq!(r.len(), 1);
+            let r = &r[0];
+            (r.status, r.failed.as_ref().map(|f| f.0), r.line.clone())
+        };
+        let (status, code, line) = judge("Cluster");
+        assert_eq!((status, code), (Status::Fail, Some("ND4103")), "{line}");
+        assert!(line.contains("not on n2 (dropped), n3 (dropped)"), "{line}");
+        let (status, code, line) = judge("Local");
+        assert_eq!((status, code), (Status::Fail, Some("ND4103")), "{line}");
+        assert!(
+            line.contains("not on n2 (dropped)") && !line.contains("n3"),
+            "{line}"
         );
     }
 }

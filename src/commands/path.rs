@@ -159,7 +159,7 @@ fn plan(
                     ports.iter().any(|(n, p)| n == port && p == protocol)
                 }
                 Purpose::ClusterIp { port, .. } => chosen.contains(port),
-                Purpose::Dns { .. } => false,
+                Purpose::NodePort { .. } | Purpose::Dns { .. } => false,
             });
             plan
         }

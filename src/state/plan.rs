@@ -1,7 +1,8 @@
 //! What the probe connects to for one Service, computed from the gathered state (no I/O):
 //! every ready endpoint on its resolved port (EndpointSlices carry the number a named targetPort
 //! resolved to), the ClusterIP on every Service port (several connects, to reach several
-//! backends), and the Service's names through the pod's resolv.conf and through each DNS replica.
+//! backends), a NodePort or LoadBalancer Service's nodePorts on each node read, and the Service's
+//! names through the pod's resolv.conf and through each DNS replica.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,15 @@ pub(crate) enum Purpose {
     ClusterIp {
         ip: String,
         port: u16,
+        protocol: String,
+        port_name: String,
+    },
+    /// A node's address on a Service port's nodePort (NodePort and LoadBalancer Services):
+    /// `service.clusterip`, per node.
+    NodePort {
+        node: String,
+        ip: String,
+        node_port: u16,
         protocol: String,
         port_name: String,
     },
@@ -108,6 +118,7 @@ impl ProbePlan {
                 plan.push(arg, purpose, clusterip_connects(backends.len()));
             }
         }
+        plan.plan_node_ports(state, &spec);
         let mut expected = if cluster_ips.is_empty() {
             backends
         } else {
@@ -120,6 +131,50 @@ impl ProbePlan {
         plan.expected_answers = expected;
         plan.plan_dns(state);
         plan
+    }
+
+    /// A NodePort or LoadBalancer Service's nodePorts on the nodes read (InternalIP, IPv4 first):
+    /// the nodes hosting its ready endpoints first, then the others by name, at most
+    /// [`MAX_NODE_PORT_NODES`].
+    fn plan_node_ports(
+        &mut self,
+        state: &ClusterState,
+        spec: &k8s_openapi::api::core::v1::ServiceSpec,
+    ) {
+        if !matches!(spec.type_.as_deref(), Some("NodePort" | "LoadBalancer")) {
+            return;
+        }
+        let hosting = endpoint_nodes(state);
+        let mut nodes: Vec<&k8s_openapi::api::core::v1::Node> =
+            state.nodes.known().into_iter().flatten().collect();
+        nodes.sort_by_key(|n| {
+            let name = k8s::name_of(&n.metadata).to_string();
+            (!hosting.contains(&name), name)
+        });
+        nodes.dedup_by_key(|n| k8s::name_of(&n.metadata).to_string());
+        for node in nodes.into_iter().take(MAX_NODE_PORT_NODES) {
+            let Some(ip) = internal_ip(node) else {
+                continue;
+            };
+            for sp in spec.ports.iter().flatten() {
+                let Some(node_port) = sp.node_port.and_then(|p| u16::try_from(p).ok()) else {
+                    continue;
+                };
+                let proto = k8s::protocol(sp.protocol.as_ref());
+                let Some(arg) = agent_arg(proto, &ip, node_port) else {
+                    self.note_unsupported(format!("{proto} {ip}:{node_port}"));
+                    continue;
+                };
+                let purpose = Purpose::NodePort {
+                    node: k8s::name_of(&node.metadata).to_string(),
+                    ip: ip.clone(),
+                    node_port,
+                    protocol: proto.to_string(),
+                    port_name: sp.name.clone().unwrap_or_default(),
+                };
+                self.push(arg, purpose, 1);
+            }
+        }
     }
 
     /// Every ready endpoint of the Service's slices, per slice port: the backends' addresses.
@@ -335,6 +390,43 @@ fn agent_arg(protocol: &str, ip: &str, port: u16) -> Option<String> {
     } else {
         format!("{scheme}:{ip}:{port}")
     })
+}
+
+/// The nodes whose nodePorts are tried, at most (`--max-nodes` is the per-node probe's, issue 23).
+pub(crate) const MAX_NODE_PORT_NODES: usize = 20;
+
+/// The nodes hosting the Service's ready endpoints (EndpointSlices' nodeName).
+pub(crate) fn endpoint_nodes(state: &ClusterState) -> Vec<String> {
+    let mut nodes = Vec::new();
+    for slice in state.slices.known().into_iter().flatten() {
+        for ep in &slice.endpoints {
+            let ready = ep.conditions.as_ref().and_then(|c| c.ready) != Some(false);
+            if let Some(n) = ep.node_name.as_ref().filter(|_| ready)
+                && !nodes.contains(n)
+            {
+                nodes.push(n.clone());
+            }
+        }
+    }
+    nodes
+}
+
+/// A node's InternalIP (IPv4 first).
+fn internal_ip(node: &k8s_openapi::api::core::v1::Node) -> Option<String> {
+    let addrs: Vec<&String> = node
+        .status
+        .as_ref()?
+        .addresses
+        .iter()
+        .flatten()
+        .filter(|a| a.type_ == "InternalIP")
+        .map(|a| &a.address)
+        .collect();
+    addrs
+        .iter()
+        .find(|a| !a.contains(':'))
+        .or(addrs.first())
+        .map(|a| (*a).clone())
 }
 
 fn cluster_ips(svc: &Service) -> Vec<String> {

@@ -484,13 +484,22 @@ impl Snapshot {
                 .cloned()
                 .collect(),
         );
+        // A NodePort or LoadBalancer Service's probe tries every node read for it.
+        let node_ports = self.services.iter().any(|svc| {
+            svc.metadata.namespace.as_deref() == Some(s.namespace.as_str())
+                && svc.metadata.name.as_deref() == Some(s.service_name.as_str())
+                && svc.spec.as_ref().is_some_and(|sp| {
+                    matches!(sp.type_.as_deref(), Some("NodePort" | "LoadBalancer"))
+                })
+        });
         s.nodes = Fact::Known(
             self.nodes
                 .iter()
                 .filter(|n| {
-                    node_names
-                        .iter()
-                        .any(|x| Some(x.as_str()) == n.metadata.name.as_deref())
+                    node_ports
+                        || node_names
+                            .iter()
+                            .any(|x| Some(x.as_str()) == n.metadata.name.as_deref())
                 })
                 .cloned()
                 .collect(),

@@ -101,15 +101,17 @@ impl Live {
                 .iter()
                 .map(|svc| self.backends_part(ns, crate::k8s::name_of(&svc.metadata), svc));
             let services: Vec<(&str, &str)> = found_names.iter().map(|n| (ns, *n)).collect();
-            let (backends, ingress, policy, gateway) = tokio::join!(
+            let (backends, ingress, policy, gateway, nodes) = tokio::join!(
                 join_all(backends),
                 self.ingress_part(ns, &found_names),
                 self.policy_part(ns, client),
                 self.gateway_part(&services),
+                self.node_port_nodes(&found),
             );
             for part in backends {
                 snap.absorb(part);
             }
+            snap.absorb(nodes);
             snap.absorb(ingress);
             snap.absorb(policy);
             snap.absorb(gateway);
@@ -320,6 +322,34 @@ impl Live {
         let sets = sets.unwrap_or_default();
         snap.on_delete = on_delete(&sets);
         snap.scaled_to_zero = zero_replica_workloads(deploys.unwrap_or_default(), sets);
+    }
+
+    /// The nodes a NodePort or LoadBalancer Service's nodePorts are tried on: one page of
+    /// [`MAX_NODE_PORT_NODES`](crate::state::plan::MAX_NODE_PORT_NODES) (the plan puts the nodes
+    /// hosting endpoints first among them); nothing for other Services.
+    async fn node_port_nodes(&self, services: &[Service]) -> Snapshot {
+        let mut snap = Snapshot::new(SourceKind::Live);
+        let node_ports = services.iter().any(|svc| {
+            svc.spec
+                .as_ref()
+                .is_some_and(|sp| matches!(sp.type_.as_deref(), Some("NodePort" | "LoadBalancer")))
+        });
+        if !node_ports {
+            return snap;
+        }
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        let lp = ListParams::default().limit(crate::state::plan::MAX_NODE_PORT_NODES as u32);
+        match self
+            .bounded("list nodes".to_string(), nodes.list(&lp))
+            .await
+        {
+            Ok(page) => snap.nodes = page.items,
+            Err(e) => {
+                snap.unavailable
+                    .insert(part::NODES, e.into_unavailable("list", "nodes", None));
+            }
+        }
+        snap
     }
 
     /// The events and nodes of pods that are not ready.
