@@ -1271,4 +1271,30 @@ fn misbehaving_servers_are_refused_for_real() {
             "{svc}: {said}"
         );
     }
+    // --inspect reads each pod's socket table from inside it (an ephemeral container, with the
+    // /proc a container has): which of the two causes it is, and the one fix for it.
+    for (svc, found, fix) in [
+        (
+            "cart",
+            "cart-1 listens on 127.0.0.1:8080 only",
+            "bind 0.0.0.0:8080",
+        ),
+        (
+            "web",
+            "web-1 listens on 8081, not 8080",
+            "targetPort at 8081",
+        ),
+    ] {
+        let j = probe_svc(&cluster, &[svc, "--inspect"]);
+        let listening = status(&j, "pods.listening");
+        let said = evidence(&j, "pods.listening");
+        assert!(said.contains(found), "{svc}: {said}");
+        let fixes = listening["fix"].to_string();
+        assert!(fixes.contains(fix), "{svc}: {fixes}");
+        assert!(
+            !fixes.contains("ss -lntup"),
+            "{svc}: a guess beside the answer: {fixes}"
+        );
+    }
+    assert_no_probe_pods(&cluster);
 }

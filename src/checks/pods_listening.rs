@@ -227,9 +227,11 @@ impl Tally {
         let (ns, port) = (&e.state.namespace, e.port);
         match e.pod.and_then(|p| e.results.sockets.get(p)) {
             Some(Ok(table)) => {
+                // What it listens on is known: its fix, not the guesses below.
                 let (found, fix) = read_socket_table(pod_name, table, port, e.protocol);
                 self.evidence.push(Evidence::new("Sockets", found));
                 self.fixes.push(fix);
+                return;
             }
             Some(Err(why)) => self.evidence.push(Evidence::new(
                 "Sockets",

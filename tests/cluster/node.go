@@ -376,7 +376,13 @@ func (a *nodeAgent) launch(pod *corev1.Pod, name string, args []string, sc *core
 	if err != nil {
 		return err
 	}
-	argv := append([]string{"netns", "exec", netns, "chroot"}, chrootUser(pod, sc)...)
+	// A container has /proc, as a runtime mounts it: a procfs in a mount namespace of the
+	// process's own (gone with it), so /proc/net shows the pod's sockets (`agent --sockets`).
+	if err := os.MkdirAll(filepath.Join(root, "proc"), 0o555); err != nil {
+		return err
+	}
+	argv := []string{"netns", "exec", netns, "unshare", "--mount-proc=" + filepath.Join(root, "proc"), "chroot"}
+	argv = append(argv, chrootUser(pod, sc)...)
 	argv = append(argv, root, "/usr/local/bin/kubectl-netdoctor")
 	argv = append(argv, args...)
 	cmd := exec.Command("ip", argv...)
