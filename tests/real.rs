@@ -1058,6 +1058,41 @@ fn a_node_whose_kube_proxy_is_down_fails_the_cluster_ip_there() {
     assert_no_probe_pods(&cluster);
 }
 
+/// kube-router's named-port deviation met by the probe (tests/enforcement.rs found it): the
+/// policy's only port is a named port cart does not declare, so by the API nothing is allowed,
+/// but kube-router drops the unresolved name and accepts every port. The probe inside the
+/// frontend gets through; pods.listening says which rule explains that, not only "not
+/// enforced".
+#[test]
+fn kube_routers_named_port_deviation_is_explained_not_just_called_unenforced() {
+    let Some((cluster, _root)) =
+        data_plane_cluster("netpol-named-port-mismatch", &["--enforcer", "kube-router"])
+    else {
+        return;
+    };
+    // From inside the frontend: a new probe pod's address reaches kube-router's ipsets only
+    // after its next sync (its first SYNs were seen rejected), the frontend's is there already.
+    let j = probe_svc(&cluster, &["cart", "--from", "pod/frontend", "--inside"]);
+    let said = evidence(&j, "pods.listening");
+    assert!(
+        said.contains("shop/cart-from-frontend rule 0 names only ports the pod does not declare")
+            && said.contains("kube-router"),
+        "{said}"
+    );
+    // Traffic does flow here: a warning (ND4007), and netpol.allows keeps the API's deny while
+    // saying the deny does not block traffic on this cluster.
+    assert_eq!(j["verdict"]["status"], "warn", "{j:#}");
+    assert_eq!(j["verdict"]["code"], "ND4007", "{j:#}");
+    let netpol = status(&j, "netpol.allows");
+    assert!(
+        netpol["summary"]
+            .as_str()
+            .unwrap()
+            .contains("this deny does not block traffic"),
+        "{netpol:#}"
+    );
+}
+
 /// A NodePort that answers on some nodes only, for real: kube-proxy down on node-b, then NodePort
 /// Services created (one with `externalTrafficPolicy: Local`; the frontend pods run on node-a
 /// and node-b). With node-b cordoned the probe lands elsewhere, where the ClusterIP works; it also

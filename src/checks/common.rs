@@ -42,6 +42,64 @@ pub(crate) fn probe_decision(
     ))
 }
 
+/// Ingress rules that admit the probe's identity to `pod_name` except for their ports, whose
+/// ports are all named ports the pod does not declare for `protocol` ("shop/web rule 0"). The API
+/// says such a rule matches no traffic; kube-router v2.1 drops the unresolved names and, the rule
+/// left without ports, accepts every port (measured in the lab: tests/enforcement.rs).
+pub(crate) fn unresolved_named_port_rules(
+    state: &ClusterState,
+    results: &ProbeResults,
+    pod_name: &str,
+    port: u16,
+    protocol: &str,
+) -> Vec<String> {
+    use crate::netpol::near_miss::{NearMiss, near_misses};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    let (Some(policies), Some(pods)) = (state.policies.known(), state.pods.known()) else {
+        return Vec::new();
+    };
+    let Some(pod) = pods
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some(pod_name))
+    else {
+        return Vec::new();
+    };
+    let Ok(protocol) = Protocol::parse(Some(protocol)) else {
+        return Vec::new();
+    };
+    let dst = PodInfo::from_pod(pod);
+    let probe = PodInfo {
+        namespace: results.namespace.clone(),
+        name: results.pod.clone(),
+        labels: results.labels.clone(),
+        node: results.node.clone(),
+        ..Default::default()
+    };
+    let labels = netpol_allows::labels_by_namespace(state);
+    let complete = state.namespaces.known().is_some();
+    near_misses(policies, &labels, complete, &probe, &dst, port, protocol)
+        .into_iter()
+        .filter_map(|m| match m {
+            NearMiss::Port {
+                policy,
+                rule,
+                ports,
+            } if !ports.is_empty()
+                && ports.iter().all(|p| match &p.port {
+                    Some(IntOrString::String(name)) => !dst
+                        .ports
+                        .iter()
+                        .any(|(n, _, proto)| n == name && *proto == protocol),
+                    _ => false,
+                }) =>
+            {
+                Some(format!("{policy} rule {rule}"))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The policies that deny, from a decision ("shop/deny-all").
 pub(crate) fn denying(decision: &PathDecision) -> String {
     let mut names: Vec<&str> = Vec::new();

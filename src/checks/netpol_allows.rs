@@ -984,15 +984,11 @@ fn apply(state: &ClusterState, why: &str, yaml: &str) -> String {
     }
 }
 
-/// Existing rules one field away from admitting the client: what was nearly allowed, and the
-/// one-field change (before any new policy).
-fn near_misses(state: &ClusterState, c: &PodInfo, t: &Target) -> Vec<(String, String)> {
-    use crate::netpol::near_miss::{self, NearMiss};
-    use crate::text::shell_quote as q;
-    let Some(policies) = state.policies.known() else {
-        return Vec::new();
-    };
-    let labels: BTreeMap<String, BTreeMap<String, String>> = state
+/// The namespaces read, by name: their labels.
+pub(crate) fn labels_by_namespace(
+    state: &ClusterState,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    state
         .namespaces
         .known()
         .into_iter()
@@ -1003,7 +999,18 @@ fn near_misses(state: &ClusterState, c: &PodInfo, t: &Target) -> Vec<(String, St
                 n.metadata.labels.clone().unwrap_or_default(),
             ))
         })
-        .collect();
+        .collect()
+}
+
+/// Existing rules one field away from admitting the client: what was nearly allowed, and the
+/// one-field change (before any new policy).
+fn near_misses(state: &ClusterState, c: &PodInfo, t: &Target) -> Vec<(String, String)> {
+    use crate::netpol::near_miss::{self, NearMiss};
+    use crate::text::shell_quote as q;
+    let Some(policies) = state.policies.known() else {
+        return Vec::new();
+    };
+    let labels = labels_by_namespace(state);
     let complete = !state.is_offline() && state.namespaces.known().is_some();
     let misses = near_miss::near_misses(policies, &labels, complete, c, &t.pod, t.port, t.protocol);
     let patch = |policy: &str, ops: serde_json::Value| {

@@ -190,10 +190,21 @@ impl Tally {
             ));
         }
         if let Some(d) = decision.filter(|d| d.verdict() == Policy::Denied) {
-            self.unenforced.push(format!(
-                "{what} answered although {} denies the probe: NetworkPolicy is not enforced here (the CNI has no policy engine)",
-                denying(d)
-            ));
+            let named = e.pod.map_or_else(Vec::new, |p| {
+                probed::unresolved_named_port_rules(e.state, e.results, p, e.port, e.protocol)
+            });
+            self.unenforced.push(if named.is_empty() {
+                format!(
+                    "{what} answered although {} denies the probe: NetworkPolicy is not enforced here (the CNI has no policy engine)",
+                    denying(d)
+                )
+            } else {
+                format!(
+                    "{what} answered although {} denies the probe: {} names only ports the pod does not declare, which matches nothing by the API but every port under kube-router (it drops the unresolved names) — else NetworkPolicy is not enforced here",
+                    denying(d),
+                    named.join(", ")
+                )
+            });
         }
     }
 
