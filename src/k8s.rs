@@ -84,6 +84,13 @@ impl LabelDiff {
 }
 
 /// The protocol of a Service or container port; Kubernetes defaults it to TCP.
+/// Whether a Service is of a type with nodePorts (NodePort, LoadBalancer).
+pub(crate) fn has_node_ports(svc: &k8s_openapi::api::core::v1::Service) -> bool {
+    svc.spec
+        .as_ref()
+        .is_some_and(|sp| matches!(sp.type_.as_deref(), Some("NodePort" | "LoadBalancer")))
+}
+
 pub(crate) fn protocol(p: Option<&String>) -> &str {
     p.map(String::as_str).unwrap_or("TCP")
 }

@@ -9,6 +9,18 @@ use crate::state::ObjectRef;
 use crate::state::probe::ProbeResults;
 use crate::wire::{SocketLine, Verdict};
 
+/// The probe pod as the policy engine sees it: its namespace, labels (the client's, copied) and
+/// node.
+pub(crate) fn probe_identity(results: &ProbeResults) -> PodInfo {
+    PodInfo {
+        namespace: results.namespace.clone(),
+        name: results.pod.clone(),
+        labels: results.labels.clone(),
+        node: results.node.clone(),
+        ..Default::default()
+    }
+}
+
 /// The policy decision for the probe pod → a backend pod, when the policies could be read.
 pub(crate) fn probe_decision(
     state: &ClusterState,
@@ -25,13 +37,7 @@ pub(crate) fn probe_decision(
         .known()?
         .iter()
         .find(|p| p.metadata.name.as_deref() == Some(pod_name))?;
-    let probe = Party::Pod(PodInfo {
-        namespace: results.namespace.clone(),
-        name: results.pod.clone(),
-        labels: results.labels.clone(),
-        node: results.node.clone(),
-        ..Default::default()
-    });
+    let probe = Party::Pod(probe_identity(results));
     let protocol = Protocol::parse(Some(protocol)).ok()?;
     Some(set.decide(
         &namespaces,
@@ -68,13 +74,7 @@ pub(crate) fn unresolved_named_port_rules(
         return Vec::new();
     };
     let dst = PodInfo::from_pod(pod);
-    let probe = PodInfo {
-        namespace: results.namespace.clone(),
-        name: results.pod.clone(),
-        labels: results.labels.clone(),
-        node: results.node.clone(),
-        ..Default::default()
-    };
+    let probe = probe_identity(results);
     let labels = netpol_allows::labels_by_namespace(state);
     let complete = state.namespaces.known().is_some();
     near_misses(policies, &labels, complete, &probe, &dst, port, protocol)

@@ -32,6 +32,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     let full_fails = results.lookups().any(full_name_fails);
     // NetworkPolicy denies the probe's own DNS: silence and rejects are the policy's doing.
     let denied_by = dns_denied_by(state, results);
+    let mut denied_lookups = 0;
     // Replicas that time out when asked directly: the Service's silence goes through them.
     let hung: Vec<String> = plan
         .targets
@@ -72,6 +73,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         let lookup = (name.as_str(), via.as_str(), replica);
         let judged = match &denied_by {
             Some(policies) if matches!(record.verdict, Verdict::Timeout | Verdict::Rejected) => {
+                denied_lookups += 1;
                 Some(denied(name, &via, record.verdict, policies))
             }
             _ => judge(
@@ -97,12 +99,10 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     }
     fixes.dedup();
     // Every failure the policy's: one line says it (the lookups stay in the evidence).
-    if let Some(policies) = denied_by.as_ref().filter(|_| {
-        !problems.is_empty()
-            && problems
-                .iter()
-                .all(|p| p.contains("denies the probe's DNS egress"))
-    }) {
+    if let Some(policies) = denied_by
+        .as_ref()
+        .filter(|_| denied_lookups > 0 && denied_lookups == problems.len())
+    {
         problems = vec![format!(
             "{} lookup(s) got no answer or a reject: {} denies the probe's DNS egress (UDP 53 to the cluster DNS pods)",
             problems.len(),
@@ -167,13 +167,7 @@ fn dns_denied_by(
     let policies = state.policies.known()?;
     let set = netpol_allows::policy_set(state, policies).ok()?;
     let (namespaces, _) = netpol_allows::namespaces(state);
-    let probe = crate::netpol::PodInfo {
-        namespace: results.namespace.clone(),
-        name: results.pod.clone(),
-        labels: results.labels.clone(),
-        node: results.node.clone(),
-        ..Default::default()
-    };
+    let probe = probed::probe_identity(results);
     let dns = netpol_allows::dns_findings(state, &set, &namespaces, &probe);
     dns.denied_udp.then_some(dns.selecting)
 }

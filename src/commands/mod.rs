@@ -54,7 +54,6 @@ pub(crate) async fn flows_of(
     namespaces.dedup();
     let mut items = Vec::new();
     let mut interrupted: Option<crate::interrupt::Signal> = None;
-    let mut dns_pods = None;
     for ns in namespaces {
         let names: Vec<String> = services
             .iter()
@@ -71,12 +70,9 @@ pub(crate) async fn flows_of(
                     signal.name()
                 ))),
                 (None, None) => {
-                    // The probe asks each DNS replica: read once, for the first probe.
+                    // The probe asks each DNS replica (read once per run).
                     if state.dns_pods.known().is_none() {
-                        if dns_pods.is_none() {
-                            dns_pods = Some(live.dns_pods().await);
-                        }
-                        state.dns_pods = dns_pods.clone().unwrap_or_default();
+                        state.dns_pods = live.dns_pods().await;
                     }
                     let (probe, signal) = probe_watched(settings, live, |prober| async {
                         let prober = prober;

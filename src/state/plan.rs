@@ -118,7 +118,9 @@ impl ProbePlan {
                 plan.push(arg, purpose, clusterip_connects(backends.len()));
             }
         }
-        plan.plan_node_ports(state, &spec);
+        if k8s::has_node_ports(svc) {
+            plan.plan_node_ports(state, &spec);
+        }
         let mut expected = if cluster_ips.is_empty() {
             backends
         } else {
@@ -141,9 +143,6 @@ impl ProbePlan {
         state: &ClusterState,
         spec: &k8s_openapi::api::core::v1::ServiceSpec,
     ) {
-        if !matches!(spec.type_.as_deref(), Some("NodePort" | "LoadBalancer")) {
-            return;
-        }
         let hosting = endpoint_nodes(state);
         let mut nodes: Vec<&k8s_openapi::api::core::v1::Node> =
             state.nodes.known().into_iter().flatten().collect();

@@ -488,9 +488,7 @@ impl Snapshot {
         let node_ports = self.services.iter().any(|svc| {
             svc.metadata.namespace.as_deref() == Some(s.namespace.as_str())
                 && svc.metadata.name.as_deref() == Some(s.service_name.as_str())
-                && svc.spec.as_ref().is_some_and(|sp| {
-                    matches!(sp.type_.as_deref(), Some("NodePort" | "LoadBalancer"))
-                })
+                && k8s::has_node_ports(svc)
         });
         s.nodes = Fact::Known(
             self.nodes

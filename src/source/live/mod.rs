@@ -221,6 +221,8 @@ pub(crate) struct Live {
     groups: tokio::sync::OnceCell<Fact<Vec<ApiGroup>>>,
     /// The cluster-wide policies, read once per run (every Service's flow shares them).
     tiers: tokio::sync::OnceCell<Fact<Vec<crate::netpol::TierPolicy>>>,
+    /// The cluster DNS pods, read once per run (see `dns_pods`).
+    dns_pods: tokio::sync::OnceCell<Fact<Vec<k8s_openapi::api::core::v1::Pod>>>,
 }
 
 /// An API group as discovery serves it.
@@ -309,6 +311,7 @@ impl Live {
             default_namespace,
             groups: tokio::sync::OnceCell::new(),
             tiers: tokio::sync::OnceCell::new(),
+            dns_pods: tokio::sync::OnceCell::new(),
         })
     }
 

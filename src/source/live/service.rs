@@ -329,12 +329,7 @@ impl Live {
     /// hosting endpoints first among them); nothing for other Services.
     async fn node_port_nodes(&self, services: &[Service]) -> Snapshot {
         let mut snap = Snapshot::new(SourceKind::Live);
-        let node_ports = services.iter().any(|svc| {
-            svc.spec
-                .as_ref()
-                .is_some_and(|sp| matches!(sp.type_.as_deref(), Some("NodePort" | "LoadBalancer")))
-        });
-        if !node_ports {
+        if !services.iter().any(crate::k8s::has_node_ports) {
             return snap;
         }
         let nodes: Api<Node> = Api::all(self.client.clone());
@@ -572,16 +567,18 @@ impl Live {
     /// The cluster DNS pods (kube-system, `k8s-app=kube-dns`): the probe asks each replica, so
     /// that a hung one is named. Read with a client in the policy round, else here, only when
     /// the probe runs.
+    /// Read once per run (every Service's flow shares them).
     pub(crate) async fn dns_pods(&self) -> Fact<Vec<Pod>> {
-        let res = self.list_dns_pods().await;
-        self.fact(res, "list", "pods", Some("kube-system"))
-    }
-
-    async fn list_dns_pods(&self) -> std::result::Result<Vec<Pod>, ReadError> {
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), "kube-system");
-        let what = "list pods in kube-system -l k8s-app=kube-dns".to_string();
-        let lp = ListParams::default().labels("k8s-app=kube-dns");
-        self.list(api, what, lp).await
+        self.dns_pods
+            .get_or_init(|| async {
+                let api: Api<Pod> = Api::namespaced(self.client.clone(), "kube-system");
+                let what = "list pods in kube-system -l k8s-app=kube-dns".to_string();
+                let lp = ListParams::default().labels("k8s-app=kube-dns");
+                let res = self.list(api, what, lp).await;
+                self.fact(res, "list", "pods", Some("kube-system"))
+            })
+            .await
+            .clone()
     }
 
     /// The policy round: NetworkPolicies of the namespace (and the client's), and with a client,
@@ -614,7 +611,7 @@ impl Live {
         };
         let dns_read = async {
             match with_client {
-                true => Some(self.list_dns_pods().await),
+                true => Some(self.dns_pods().await),
                 false => None,
             }
         };
@@ -650,7 +647,7 @@ impl Live {
                 }
             }
         }
-        snap.dns_pods = dns.map(|d| self.fact(d, "list", "pods", Some("kube-system")));
+        snap.dns_pods = dns;
         let tiered = snap.tier_policies.as_ref().is_some_and(|t| !t.is_empty());
         if tiered && !with_client {
             // Cluster policies select namespaces by their labels: one more read.
