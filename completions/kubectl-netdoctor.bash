@@ -1823,7 +1823,7 @@ _kubectl_netdoctor_static() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__svc)
-            opts="-f -A -o -n -v -s -h --filename --no-probe --probe-image --probe-timeout --strict --fail-on --ignore --from --labels --inside --inspect --show-skipped --all-namespaces --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            opts="-f -A -o -n -v -s -h --filename --no-probe --probe-image --probe-timeout --strict --fail-on --ignore --from --labels --inside --inspect --all-nodes --nodes --max-nodes --tolerate-taints --show-skipped --all-namespaces --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1858,6 +1858,14 @@ _kubectl_netdoctor_static() {
                     return 0
                     ;;
                 --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-nodes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -408,12 +408,46 @@ pub(crate) struct SvcArgs {
     /// stays in the pod's spec): "127.0.0.1 only", "8081, not 8080", "UDP, not TCP".
     #[arg(long)]
     pub inspect: bool,
+    #[command(flatten)]
+    pub nodes: NodeArgs,
     /// List every check skipped because an earlier one failed (by default one line says how many).
     #[arg(long)]
     pub show_skipped: bool,
     /// kubectl's -A: svc diagnoses one Service, so this only explains where to go (scan -A).
     #[arg(short = 'A', long = "all-namespaces", hide = true)]
     pub all_namespaces: bool,
+}
+
+/// Per-node probing: a probe pod pinned to each node.
+#[derive(Debug, Args)]
+pub(crate) struct NodeArgs {
+    /// Probe from every node: a probe pod pinned to each (at most --max-nodes), and a node × path
+    /// table naming the nodes where the pod IPs, the ClusterIP, a NodePort or DNS fail.
+    #[arg(long, conflicts_with_all = ["inside", "nodes"])]
+    pub all_nodes: bool,
+    /// Probe from the nodes this label selector matches, as --all-nodes does from every node.
+    #[arg(long = "nodes", value_name = "SELECTOR", conflicts_with = "inside")]
+    pub nodes: Option<String>,
+    /// With --all-nodes or --nodes: at most this many probe pods; over it, the nodes hosting
+    /// endpoints first, then a sample per zone (topology.kubernetes.io/zone).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=500))]
+    pub max_nodes: u16,
+    /// With --all-nodes or --nodes: probe tainted nodes too (the probe pods tolerate every taint,
+    /// as a DaemonSet that runs everywhere does); by default they are listed as not probed.
+    #[arg(long)]
+    pub tolerate_taints: bool,
+}
+
+impl NodeArgs {
+    /// The label selector of the nodes to probe (`""`: every node), or None without per-node
+    /// probing.
+    pub(crate) fn selector(&self) -> Option<&str> {
+        if self.all_nodes {
+            Some("")
+        } else {
+            self.nodes.as_deref()
+        }
+    }
 }
 
 /// How the probe pod runs (checks 5–7).

@@ -211,6 +211,12 @@ pub(crate) const CODES: &[Code] = &[
         "The NodePort does not answer on some nodes",
     ),
     code(
+        "ND4104",
+        "service.clusterip",
+        E,
+        "The LoadBalancer IP does not answer from inside the cluster",
+    ),
+    code(
         "ND5001",
         "dns.resolves",
         E,

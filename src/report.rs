@@ -297,6 +297,50 @@ pub(crate) struct Diagnosis {
     pub cluster: Option<crate::connection::Cluster>,
     pub verdict: Verdict,
     pub checks: Vec<CheckResult>,
+    /// Per-node probing (`--all-nodes`, `--nodes`): what each node's probe saw, path by path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<NodeTable>,
+}
+
+/// The node × path table of per-node probing.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NodeTable {
+    /// How the nodes were chosen ("3 nodes", "20 of 5,000 nodes: …").
+    pub scope: String,
+    pub rows: Vec<NodeRow>,
+    /// Nodes the selector matched that got no probe pod, with why.
+    pub not_probed: Vec<NotProbed>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NotProbed {
+    pub node: String,
+    pub reason: String,
+}
+
+/// One node's probe: each path's outcome in a word or two ("2/2 open", "dropped 6/6").
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NodeRow {
+    pub node: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// The node hosts a ready endpoint of the Service.
+    pub hosts_endpoints: bool,
+    /// The probe pod that ran there, or why none did.
+    pub probe: String,
+    /// Whether every path tried from the node worked.
+    pub ok: bool,
+    /// The ready endpoints' pod IPs: how many answered.
+    pub pods: String,
+    #[serde(rename = "clusterIP")]
+    pub cluster_ip: String,
+    /// The nodePorts (NodePort and LoadBalancer Services): on how many nodes they answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_ports: Option<String>,
+    pub dns: String,
 }
 
 impl Diagnosis {
@@ -310,6 +354,7 @@ impl Diagnosis {
             source,
             verdict,
             checks,
+            nodes: None,
         }
     }
 

@@ -541,6 +541,215 @@ fn ctrl_c_during_the_probe_deletes_the_job() {
     assert_nothing_left(&api);
 }
 
+/// Six Ready nodes, named node-0 … node-5.
+fn nodes(count: usize) -> String {
+    (0..count)
+        .map(|i| {
+            format!(
+                "apiVersion: v1\nkind: Node\nmetadata: {{name: node-{i}, labels: {{kubernetes.io/os: linux}}}}\nstatus: {{conditions: [{{type: Ready, status: \"True\"}}], addresses: [{{type: InternalIP, address: 192.0.2.{}}}]}}\n---\n",
+                i + 1
+            )
+        })
+        .collect()
+}
+
+// Ctrl-C while five per-node probe pods run (`--all-nodes`, at most five at a time): every Job is
+// deleted before the report is printed, the sixth node's Job is never created, and the exit is
+// the shell's 130 (issue 23).
+#[test]
+fn ctrl_c_with_five_probe_pods_running_deletes_them_all() {
+    let api = cluster("127.0.0.1", &format!("---\n{}", nodes(6)));
+    api.set_kubelet(|_| PodRun::Hang);
+    let server = api.start();
+    let out = Run::new(["svc", "web", "--all-nodes", "-o", "json"])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run_interrupted("INT", Duration::from_millis(2500));
+    assert_eq!(out.code, 130, "{}", out.stderr);
+    let j = out.json();
+    let reason = status(&j, "pods.listening")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("interrupted by SIGINT before the probe finished (its Job is deleted)")
+            || reason.contains("interrupted by SIGINT"),
+        "{reason}"
+    );
+    let requests = server.requests();
+    let created: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.contains("/jobs"))
+        .collect();
+    assert_eq!(created.len(), 5, "five at a time: {created:#?}");
+    let deleted = requests
+        .iter()
+        .filter(|r| r.method == "DELETE" && r.path.contains("/jobs/"))
+        .count();
+    assert_eq!(deleted, 5);
+    assert_nothing_left(&api);
+}
+
+// Each node's probe pod is pinned to its node (nodeName, never the scheduler's choice), and a
+// tainted node is left out unless asked: listed as not probed with the taint, or probed with a
+// toleration of every taint (`--tolerate-taints`), as a DaemonSet that runs everywhere has.
+#[test]
+fn per_node_probe_pods_are_pinned_and_taints_are_respected_unless_asked() {
+    let tainted = "apiVersion: v1\nkind: Node\nmetadata: {name: gpu-1, labels: {kubernetes.io/os: linux}}\nspec: {taints: [{key: dedicated, value: gpu, effect: NoSchedule}]}\nstatus: {conditions: [{type: Ready, status: \"True\"}]}\n";
+    for tolerate in [false, true] {
+        let api = cluster("127.0.0.1", &format!("---\n{}{tainted}", nodes(2)));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let pods = seen.clone();
+        api.set_kubelet(move |pod: &Value| {
+            pods.lock().unwrap().push(pod["spec"].clone());
+            PodRun::Exited {
+                logs: String::new(),
+                exit_code: 1,
+            }
+        });
+        let server = api.start();
+        let mut args = vec!["svc", "web", "--all-nodes", "-o", "json"];
+        if tolerate {
+            args.push("--tolerate-taints");
+        }
+        let out = Run::new(args)
+            .probe()
+            .kubeconfig(&server, Some("shop"))
+            .run();
+        let j = out.json();
+        let mut on: Vec<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|spec| spec["nodeName"].as_str().unwrap_or("").to_string())
+            .collect();
+        on.sort();
+        let rows: Vec<&str> = j["nodes"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["node"].as_str().unwrap())
+            .collect();
+        if tolerate {
+            assert_eq!(on, ["gpu-1", "node-0", "node-1"], "{j:#}");
+            assert_eq!(rows, ["gpu-1", "node-0", "node-1"]);
+            for spec in seen.lock().unwrap().iter() {
+                assert_eq!(
+                    spec["tolerations"],
+                    serde_json::json!([{"operator": "Exists"}])
+                );
+            }
+        } else {
+            assert_eq!(on, ["node-0", "node-1"], "{j:#}");
+            assert_eq!(rows, ["node-0", "node-1"]);
+            let skipped = &j["nodes"]["notProbed"][0];
+            assert_eq!(skipped["node"], "gpu-1");
+            assert!(
+                skipped["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("dedicated=gpu:NoSchedule"),
+                "{skipped:#}"
+            );
+            for spec in seen.lock().unwrap().iter() {
+                assert!(spec["tolerations"].is_null(), "{spec:#}");
+            }
+        }
+        // The agent printed nothing: each node's probe failed, said per node, and nothing passes.
+        assert_eq!(status(&j, "pods.listening")["status"], "skip", "{j:#}");
+        assert!(
+            status(&j, "pods.listening")["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with(if tolerate {
+                    "no node's probe ran (gpu-1: "
+                } else {
+                    "no node's probe ran (node-0: "
+                }),
+            "{j:#}"
+        );
+        assert_nothing_left(&api);
+    }
+}
+
+// A LoadBalancer Service's ingress IP is tried from inside (issue 23). kube-proxy answers for an
+// `ipMode: VIP` address itself (a DNAT to the endpoints on the node, as here): with that rule it
+// passes; without it the IP is silent while the ClusterIP answers — the proxy's fault (ND4104,
+// fail); under `ipMode: Proxy` the traffic would go out to the load balancer and back, so the same
+// silence only warns.
+#[test]
+fn a_load_balancer_ip_is_tried_from_inside_the_cluster() {
+    for (case, ip_mode, dnat, want) in [
+        ("lb_vip_ok", None, true, "pass"),
+        ("lb_vip_no_rule", None, false, "fail"),
+        ("lb_proxy_mode", Some("Proxy"), false, "warn"),
+    ] {
+        let Some(mut lab) = lab_cluster(case, true) else {
+            return;
+        };
+        lab.listen_tcp(8080);
+        let n = lab.node.clone();
+        lab.exec(&n, &["ip", "route", "add", "203.0.113.0/24", "dev", "eth2"]);
+        if dnat {
+            lab.iptables(&n, "-t nat -A PREROUTING -d 203.0.113.7 -p tcp --dport 80 -j DNAT --to-destination 10.1.2.2:8080");
+        }
+        let api = cluster(SERVER_IP, "");
+        let mut ingress = serde_json::json!({"ip": "203.0.113.7"});
+        if let Some(mode) = ip_mode {
+            ingress["ipMode"] = mode.into();
+        }
+        api.insert(serde_json::json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.20", "selector": {"app": "web"},
+                     "allocateLoadBalancerNodePorts": false,
+                     "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+            "status": {"loadBalancer": {"ingress": [ingress]}}
+        }))
+        .unwrap();
+        kubelet(
+            &api,
+            Some(lab.client.clone()),
+            resolv_conf(lab.dir.path(), SERVER_IP),
+            &[],
+        );
+        let server = api.start();
+        let j = svc_json(&server, &[]).json();
+        let c = status(&j, "service.clusterip");
+        assert_eq!(c["status"], want, "{case}: {c:#}");
+        let summary = c["summary"].as_str().unwrap();
+        // The ClusterIP answered in every case: only the load balancer's address differs.
+        assert!(
+            summary.contains("10.96.0.20:80/TCP answered"),
+            "{case}: {summary}"
+        );
+        match want {
+            "pass" => assert!(
+                summary.contains("LoadBalancer 203.0.113.7:80/TCP answered from inside"),
+                "{case}: {summary}"
+            ),
+            "fail" => {
+                assert_eq!(c["code"], "ND4104", "{case}: {c:#}");
+                assert!(
+                    summary.contains(
+                        "the service proxy on node node-1 answers for a LoadBalancer IP itself"
+                    ),
+                    "{case}: {summary}"
+                );
+            }
+            _ => {
+                assert_eq!(c["code"], "ND4104", "{case}: {c:#}");
+                assert!(summary.contains("hairpin"), "{case}: {summary}");
+                assert!(
+                    c["fix"].to_string().contains("nc -vz 203.0.113.7 80"),
+                    "{c:#}"
+                );
+            }
+        }
+        assert_nothing_left(&api);
+    }
+}
+
 // The probe's stages are said as they happen (a spinner's message on a terminal; lines under -v),
 // and a probe that cannot start says why when its time is up — naming no object it deleted.
 #[test]

@@ -1058,6 +1058,114 @@ fn a_node_whose_kube_proxy_is_down_fails_the_cluster_ip_there() {
     assert_no_probe_pods(&cluster);
 }
 
+/// The same fault seen per node (`--all-nodes`, issue 23): kube-proxy down on node-b, a Service
+/// created afterwards. Nothing cordoned: a probe pod pinned to each node (nodeName) connects to
+/// the pods, the ClusterIP and DNS. From node-a and node-1 everything answers; from node-b the
+/// pods answer and the ClusterIP does not — service.clusterip fails naming node-b and its
+/// service proxy, the node × path table marks node-b alone, and every probe pod is gone after.
+#[test]
+fn all_nodes_names_the_node_whose_kube_proxy_is_down() {
+    let Some((cluster, _root)) = data_plane_cluster("healthy", &[]) else {
+        return;
+    };
+    cluster.stop("kube-proxy", "node-b");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("frontend-direct.yaml"),
+        // A static ClusterIP (the lower band the allocator keeps for them): the README shows it.
+        "apiVersion: v1\nkind: Service\nmetadata: {name: frontend-direct, namespace: shop}\nspec:\n  clusterIP: 10.96.0.21\n  selector: {app: frontend}\n  ports: [{name: http, port: 80, targetPort: 8080}]\n",
+    )
+    .unwrap();
+    // `load` waits for the EndpointSlices and for the rules of every kube-proxy that runs.
+    cluster.load(dir.path());
+    let j = probe_svc(&cluster, &["frontend-direct", "--all-nodes"]);
+    let listening = status(&j, "pods.listening");
+    assert_eq!(listening["status"], "pass", "{listening:#}");
+    assert!(
+        listening["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("from every node probed (3)"),
+        "{listening:#}"
+    );
+    let clusterip = status(&j, "service.clusterip");
+    assert_eq!(clusterip["status"], "fail", "{clusterip:#}");
+    assert_eq!(clusterip["code"], "ND4102", "{clusterip:#}");
+    let summary = clusterip["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(
+            "fails from node node-b but not from node-1, node-a: the service proxy there"
+        ),
+        "{summary}"
+    );
+    // The lab runs kube-proxy as a node process, not a pod: said so, not guessed.
+    let said = clusterip["evidence"].to_string();
+    assert!(
+        said.contains("no service proxy pod runs on node node-b"),
+        "{said}"
+    );
+    assert!(
+        clusterip["fix"]
+            .to_string()
+            .contains("spec.nodeName=node-b"),
+        "{clusterip:#}"
+    );
+    assert_eq!(j["verdict"]["check"], "service.clusterip", "{j:#}");
+    let rows = j["nodes"]["rows"].as_array().expect("a node table");
+    let row = |n: &str| {
+        rows.iter()
+            .find(|r| r["node"] == n)
+            .unwrap_or_else(|| panic!("no row for {n}: {rows:#?}"))
+    };
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    for n in ["node-1", "node-a"] {
+        assert_eq!(row(n)["ok"], true, "{:#}", row(n));
+        assert!(
+            row(n)["clusterIP"].as_str().unwrap().ends_with(" ok"),
+            "{:#}",
+            row(n)
+        );
+    }
+    let b = row("node-b");
+    assert_eq!(b["ok"], false, "{b:#}");
+    assert!(b["clusterIP"].as_str().unwrap().starts_with("0/"), "{b:#}");
+    // The frontend pods run on node-a and node-b.
+    assert_eq!(b["hostsEndpoints"], true, "{b:#}");
+    assert_eq!(row("node-1")["hostsEndpoints"], false);
+    assert!(b["pods"].as_str().unwrap().ends_with(" ok"), "{b:#}");
+    crate::support::validate_with(&j, "diagnosis.schema.json");
+    // As a person sees it: the README's example. How node-b's silent connects split between
+    // dropped and host-unreachable follows the kernel's ICMP rate limit, so tallies of failures
+    // and the widths they give a table are evened out.
+    let human = Run::new(["svc", "frontend-direct", "--all-nodes"])
+        .args(["-n", "shop", "--probe-timeout", "60s"])
+        .probe()
+        .env("NETDOCTOR_PROBE_IMAGE", PROBE_IMAGE)
+        .env("COLUMNS", "100")
+        .timeout(std::time::Duration::from_secs(120))
+        .kubeconfig_file(cluster.kubeconfig())
+        .run();
+    let even = |line: &str| {
+        let mut l = crate::support::as_prod(line);
+        for word in ["dropped", "unreachable"] {
+            for n in 0..=9 {
+                l = l.replace(&format!("{n} {word}"), "N failed");
+            }
+        }
+        l = l.replace("N failed, N failed", "N failed");
+        let mut out = String::new();
+        for c in l.chars() {
+            let repeat = out.ends_with(c) && matches!(c, ' ' | '─' | '═');
+            if !repeat {
+                out.push(c);
+            }
+        }
+        out
+    };
+    crate::support::assert_readme_example("per-node", &human.stdout, &even);
+    assert_no_probe_pods(&cluster);
+}
+
 /// kube-router's named-port deviation met by the probe (tests/enforcement.rs found it): the
 /// policy's only port is a named port cart does not declare, so by the API nothing is allowed,
 /// but kube-router drops the unresolved name and accepts every port. The probe inside the

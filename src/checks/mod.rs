@@ -14,6 +14,7 @@ mod endpoints_ready;
 pub(crate) mod gateway_routes;
 pub(crate) mod ingress_routes;
 pub(crate) mod netpol_allows;
+mod per_node;
 mod pods_listening;
 mod ports_target;
 mod service_clusterip;
@@ -148,16 +149,36 @@ pub(crate) fn find(id: &str) -> Option<&'static CheckDef> {
 }
 
 /// Runs every check in flow order; a check whose dependency did not pass (or warn) is skipped.
+/// With per-node probes, the probe's checks judge each node's probe (`per_node`).
 pub fn run_all(state: &ClusterState) -> Vec<CheckResult> {
     let mut results: Vec<CheckResult> = Vec::with_capacity(REGISTRY.len());
+    let nodes = state
+        .per_node
+        .as_ref()
+        .map(|per| (per, per_node::node_states(state, per)));
     for def in REGISTRY {
-        results.push(run_one(def, state, &results));
+        let result = match (&nodes, def.needs) {
+            (Some((per, states)), Needs::Probe) => run_one_with(def, &results, || {
+                per_node::judge(def.id, def.run, per, states)
+            }),
+            _ => run_one(def, state, &results),
+        };
+        results.push(result);
     }
     results
 }
 
 /// One check, skipped when a check it depends on did not pass (or warn).
 fn run_one(def: &CheckDef, state: &ClusterState, earlier: &[CheckResult]) -> CheckResult {
+    run_one_with(def, earlier, || (def.run)(state))
+}
+
+/// [`run_one`] with the check run by `run`.
+fn run_one_with(
+    def: &CheckDef,
+    earlier: &[CheckResult],
+    run: impl FnOnce() -> Outcome,
+) -> CheckResult {
     let blocked = def.depends_on.iter().find_map(|dep| {
         earlier
             .iter()
@@ -169,7 +190,7 @@ fn run_one(def: &CheckDef, state: &ClusterState, earlier: &[CheckResult]) -> Che
             SkipKind::Dependency,
             format!("depends on {} ({})", dep.id, dep.status.as_str()),
         ),
-        None => (def.run)(state),
+        None => run(),
     };
     outcome.into_result(def.id, def.title)
 }
@@ -244,7 +265,12 @@ pub(crate) fn diagnose(state: &ClusterState) -> crate::report::Diagnosis {
     let mut checks = run_all(state);
     crate::suppress::checks(&mut checks, state);
     locate(&mut checks, state);
-    crate::report::Diagnosis::new(target_of(state), state.source, checks)
+    let mut d = crate::report::Diagnosis::new(target_of(state), state.source, checks);
+    d.nodes = state
+        .per_node
+        .as_ref()
+        .map(|per| per_node::table(per, &per_node::node_states(state, per)));
+    d
 }
 
 /// A read that failed, said where a conclusion depended on it: "could not read X (why): the

@@ -60,7 +60,10 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             "headless or without a ClusterIP: nothing to probe",
         );
     }
-    for np in node_ports(state, results, &plan) {
+    for np in node_ports(state, results, &plan)
+        .into_iter()
+        .chain(load_balancers(state, results, &plan, (&node, node_name)))
+    {
         evidence.extend(np.evidence);
         worst = worst.max(np.status);
         lines.push(np.line);
@@ -88,6 +91,11 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     let summary = lines.join("; ");
     let mut outcome = match worst {
         Status::Pass => Outcome::pass(summary),
+        Status::Warn => {
+            let mut o = Outcome::warn(summary);
+            o.code = code;
+            o
+        }
         _ => {
             let mut o = Outcome::fail(summary);
             o.code = code;
@@ -216,6 +224,99 @@ fn node_ports(
             }
         })
         .collect()
+}
+
+/// A LoadBalancer Service's ingress IPs, tried from inside the cluster. With `ipMode: VIP` (the
+/// default) the service proxy on the probe's node answers for the IP itself — it sends the
+/// traffic straight to the endpoints, never to the load balancer — so a failure there is that
+/// proxy's. With `ipMode: Proxy` the traffic goes out to the load balancer and comes back (a
+/// hairpin), which some load balancers do not do: a warning to try from outside. Under
+/// `loadBalancerSourceRanges` the proxy drops sources outside the ranges, the probe's too: a
+/// failure is not judged.
+fn load_balancers(
+    state: &ClusterState,
+    results: &crate::state::probe::ProbeResults,
+    plan: &ProbePlan,
+    (node, node_name): (&str, &str),
+) -> Vec<NodePortResult> {
+    let ranges = state
+        .service()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.load_balancer_source_ranges.clone())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for planned in &plan.targets {
+        let Purpose::LoadBalancer {
+            ip,
+            port,
+            protocol,
+            proxied,
+            ..
+        } = &planned.purpose
+        else {
+            continue;
+        };
+        let what = format!("LoadBalancer {ip}:{port}/{protocol}");
+        let verdict = results.sockets_for(&planned.arg).next().map(|r| r.verdict);
+        let word = verdict.map_or("not reported", |v| v.as_str());
+        let evidence = vec![
+            Evidence::new(
+                "LoadBalancerProbe",
+                format!("{what} from inside the cluster ({node}): {word}"),
+            )
+            .field("address", format!("{ip}:{port}"))
+            .field("ipMode", if *proxied { "Proxy" } else { "VIP" })
+            .field("verdict", word),
+        ];
+        let open = verdict
+            .is_some_and(|v| v == Verdict::Open || (protocol == "UDP" && v == Verdict::NoAnswer));
+        let (status, line, failed) = if open {
+            (Status::Pass, format!("{what} answered from inside"), None)
+        } else if !ranges.is_empty() {
+            (
+                Status::Pass,
+                format!(
+                    "{what}: {word} from inside, not judged: loadBalancerSourceRanges ({}) admit only those sources",
+                    ranges.join(", ")
+                ),
+                None,
+            )
+        } else if *proxied {
+            (
+                Status::Warn,
+                format!(
+                    "{what} does not answer from inside ({word}): with ipMode Proxy the traffic goes out to the load balancer and back (a hairpin), which some load balancers do not do — try it from outside the cluster"
+                ),
+                Some((
+                    "ND4104",
+                    format!(
+                        "from a machine outside the cluster, connect to the load balancer: nc -vz {ip} {port}"
+                    ),
+                )),
+            )
+        } else {
+            (
+                Status::Fail,
+                format!(
+                    "{what} does not answer from inside ({word}): the service proxy on {node} answers for a LoadBalancer IP itself and has no rule for it"
+                ),
+                Some((
+                    "ND4104",
+                    format!(
+                        "check the service proxy on {node} (kube-proxy, or the CNI's replacement for it): kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={}",
+                        crate::text::shell_quote(node_name)
+                    ),
+                )),
+            )
+        };
+        out.push(NodePortResult {
+            evidence,
+            status,
+            line,
+            failed,
+        });
+    }
+    out
 }
 
 /// What the connects to one ClusterIP port add up to: the evidence, the status, the line, and the

@@ -159,7 +159,9 @@ fn plan(
                     ports.iter().any(|(n, p)| n == port && p == protocol)
                 }
                 Purpose::ClusterIp { port, .. } => chosen.contains(port),
-                Purpose::NodePort { .. } | Purpose::Dns { .. } => false,
+                Purpose::NodePort { .. } | Purpose::LoadBalancer { .. } | Purpose::Dns { .. } => {
+                    false
+                }
             });
             plan
         }

@@ -118,6 +118,13 @@ pub(crate) fn manifest(plan: &ProbePlan, opts: &ProbeOptions, rung: Rung, deadli
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
                     node_name: plan.node.clone(),
+                    // A DaemonSet that runs everywhere tolerates every taint this way.
+                    tolerations: plan.tolerate_taints.then(|| {
+                        vec![k8s_openapi::api::core::v1::Toleration {
+                            operator: Some("Exists".into()),
+                            ..Default::default()
+                        }]
+                    }),
                     node_selector: Some(BTreeMap::from([(
                         "kubernetes.io/os".to_string(),
                         "linux".to_string(),
@@ -220,6 +227,7 @@ mod tests {
         ProbePlan {
             namespace: "shop".into(),
             node: Some("node-1".into()),
+            tolerate_taints: false,
             labels: BTreeMap::from([("role".to_string(), "frontend".to_string())]),
             targets: vec![crate::state::plan::Planned {
                 arg: "tcp:10.96.0.20:80".into(),

@@ -16,6 +16,15 @@ pub(crate) use crate::state::probe::{MANAGED_BY, NAME_LABEL};
 /// When a probe object may be deleted by `cleanup` even if its run is still going (RFC 3339).
 pub(crate) const DEADLINE_ANNOTATION: &str = "netdoctor.io/deadline";
 
+/// The labels the NetworkPolicies read decide by: the client's copied onto the probe.
+fn policy_labels(state: &crate::state::ClusterState) -> Vec<String> {
+    state
+        .policies
+        .known()
+        .map(|p| crate::state::plan::referenced_labels(p))
+        .unwrap_or_default()
+}
+
 /// Runs the probe for a Service's flow, unless there is nothing to probe. Whether to probe at all
 /// is the command's decision ([`crate::checks::api_failed_before_probe`]).
 pub(crate) async fn probe_service(
@@ -34,11 +43,7 @@ pub(crate) async fn probe_service_from(
     namespace: Option<String>,
 ) -> crate::state::Fact<ProbeResults> {
     use crate::state::{Fact, Unavailable};
-    let labels = state
-        .policies
-        .known()
-        .map(|p| crate::state::plan::referenced_labels(p))
-        .unwrap_or_default();
+    let labels = policy_labels(state);
     let mut plan = ProbePlan::for_service(state, &labels);
     if let Some(ns) = namespace {
         plan.relocate(&ns, state);
@@ -47,6 +52,54 @@ pub(crate) async fn probe_service_from(
         return Fact::Unavailable(Unavailable::NotRequested("nothing to probe"));
     }
     prober.run(&plan, opts).await
+}
+
+/// Probes run at once by per-node probing: enough to cover 20 nodes in a few pod starts without
+/// a burst of pods the API server and scheduler notice.
+const NODE_PARALLELISM: usize = 5;
+
+/// Per-node probing (`--all-nodes`, `--nodes`): the Service's probe plan run by a probe pod pinned
+/// to each chosen node (`nodeName`), at most [`NODE_PARALLELISM`] at a time, under one deadline
+/// for all (`--probe-timeout` from the first pod's start). Every Job is registered as it is
+/// created: Ctrl-C deletes them all.
+pub(crate) async fn probe_service_per_node(
+    prober: &run::Prober,
+    state: &crate::state::ClusterState,
+    opts: &job::ProbeOptions,
+    selection: crate::state::per_node::Selection,
+    tolerate_taints: bool,
+) -> crate::state::per_node::PerNode {
+    use crate::state::per_node::{NodeProbe, PerNode};
+    use crate::state::{Fact, Unavailable};
+    use futures::StreamExt;
+    let labels = policy_labels(state);
+    let mut plan = ProbePlan::for_service(state, &labels);
+    plan.tolerate_taints = tolerate_taints;
+    let started = std::time::Instant::now();
+    let nothing = plan.targets.is_empty();
+    let runs = selection.chosen.iter().map(|node| {
+        let mut plan = plan.clone();
+        plan.node = Some(node.name.clone());
+        async move {
+            let result = if nothing {
+                Fact::Unavailable(Unavailable::NotRequested("nothing to probe"))
+            } else {
+                prober.run_from(&plan, opts, started).await
+            };
+            NodeProbe {
+                node: node.clone(),
+                result,
+                agents: Fact::Unavailable(Unavailable::NotRequested(
+                    "read only when the node's probe saw a fault",
+                )),
+            }
+        }
+    });
+    let probes = futures::stream::iter(runs)
+        .buffered(NODE_PARALLELISM)
+        .collect::<Vec<_>>()
+        .await;
+    PerNode { selection, probes }
 }
 
 /// [`probe_service`] from inside the `--from` pod (`--inside`), as an ephemeral container.

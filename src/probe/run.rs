@@ -128,6 +128,17 @@ fn failure(msg: impl Into<String>) -> Unavailable {
 
 impl Prober {
     pub(crate) async fn run(&self, plan: &ProbePlan, opts: &ProbeOptions) -> Fact<ProbeResults> {
+        self.run_from(plan, opts, Instant::now()).await
+    }
+
+    /// [`Prober::run`] under a deadline that started at `started` (`--probe-timeout` from then):
+    /// several probes share one.
+    pub(crate) async fn run_from(
+        &self,
+        plan: &ProbePlan,
+        opts: &ProbeOptions,
+        started: Instant,
+    ) -> Fact<ProbeResults> {
         let ns = plan.namespace.as_str();
         let level = self.pod_security_level(ns).await;
         let mut rung = Rung::for_level(level.as_deref());
@@ -143,7 +154,6 @@ impl Prober {
             }
         }
         let plan = &plan;
-        let started = Instant::now();
         loop {
             let outcome = self.attempt(plan, opts, rung, started).await;
             match outcome {

@@ -263,6 +263,10 @@ pub(super) fn render(
         let show_fix = Some(c.id) != d.verdict.check;
         check(&p, c, width, show_fix, out)?;
     }
+    if let Some(nodes) = &d.nodes {
+        writeln!(out)?;
+        node_table(&p, nodes, out)?;
+    }
     writeln!(out)?;
     let v = &d.verdict;
     match v.check {
@@ -432,6 +436,50 @@ fn check(
     if show_fix && !matches!(c.status, Status::Pass | Status::Skip) && !c.fix.is_empty() {
         writeln!(out, "{indent}{}", p.dim("fix:"))?;
         fix_block(p, &c.fix, indent.len() + 2, out)?;
+    }
+    Ok(())
+}
+
+/// Per-node probing's node × path table: a row per node probed, then the nodes not probed.
+fn node_table(p: &Paint, t: &crate::report::NodeTable, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        p.wrap("", 0, 2, &format!("Per node ({}):", sanitize(&t.scope)))
+    )?;
+    let node_ports = t.rows.iter().any(|r| r.node_ports.is_some());
+    let mut header = vec!["NODE", "ENDPOINTS", "PODS", "CLUSTERIP"];
+    if node_ports {
+        header.push("NODEPORTS");
+    }
+    header.extend(["DNS", "RESULT"]);
+    let mut grid = super::grid::Grid::new(header);
+    for r in &t.rows {
+        let mut cells = vec![
+            sanitize(&r.node),
+            if r.hosts_endpoints { "yes" } else { "-" }.to_string(),
+            sanitize(&r.pods),
+            sanitize(&r.cluster_ip),
+        ];
+        if node_ports {
+            cells.push(sanitize(r.node_ports.as_deref().unwrap_or("-")));
+        }
+        let result = if r.probe.starts_with("not probed") {
+            sanitize(&r.probe)
+        } else if r.ok {
+            "ok".to_string()
+        } else {
+            "FAULT".to_string()
+        };
+        cells.extend([sanitize(&r.dns), result]);
+        grid.row(cells);
+    }
+    for line in grid.render(p.width.saturating_sub(2)).lines() {
+        writeln!(out, "  {line}")?;
+    }
+    for n in &t.not_probed {
+        let line = format!("not probed: {}: {}", n.node, n.reason);
+        writeln!(out, "{}", p.wrap("  · ", 4, 4, &sanitize(&line)))?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use serde::Serialize;
 
+pub(crate) mod per_node;
 pub(crate) mod plan;
 pub(crate) mod probe;
 pub(crate) mod snapshot;
@@ -306,8 +307,11 @@ pub struct ClusterState {
     pub origins: std::sync::Arc<BTreeMap<ObjectRef, Origin>>,
     /// Offline: objects the manifests define more than once (the last is judged).
     pub duplicates: std::sync::Arc<Vec<Duplicate>>,
-    /// What the probe saw (checks 5–7), or why no probe ran.
+    /// What the probe saw (checks 5–7), or why no probe ran. With per-node probing, the first
+    /// node's (its identity and notes); the checks judge every node's.
     pub probe: Fact<probe::ProbeResults>,
+    /// `--all-nodes` / `--nodes`: a probe per node (checks 5–7 judge each).
+    pub per_node: Option<per_node::PerNode>,
 }
 
 /// A cert-manager Certificate's readiness (`status.conditions[type=Ready]`).
@@ -440,6 +444,7 @@ impl ClusterState {
             } else {
                 Unavailable::NotRequested("no probe: API checks only")
             }),
+            per_node: None,
         }
     }
 

@@ -38,6 +38,17 @@ pub(crate) enum Purpose {
         protocol: String,
         port_name: String,
     },
+    /// A LoadBalancer Service's ingress IP (`status.loadBalancer.ingress[].ip`) on a Service
+    /// port, from inside the cluster: `service.clusterip`.
+    LoadBalancer {
+        ip: String,
+        port: u16,
+        protocol: String,
+        port_name: String,
+        /// `ipMode: Proxy`: the service proxy sends the traffic out to the load balancer (and it
+        /// comes back, a hairpin) instead of to the endpoints directly.
+        proxied: bool,
+    },
     /// A name of the Service through resolv.conf (`server: None`) or one DNS replica.
     Dns {
         name: String,
@@ -58,8 +69,11 @@ pub(crate) struct Planned {
 pub(crate) struct ProbePlan {
     /// Where the probe pod runs: the client's namespace, else the Service's.
     pub namespace: String,
-    /// The client's node (`--from pod/X`): proxy and node-local DNS faults are per node.
+    /// The client's node (`--from pod/X`), or the node a per-node probe is pinned to: proxy and
+    /// node-local DNS faults are per node.
     pub node: Option<String>,
+    /// The probe pod tolerates every taint (`--tolerate-taints`).
+    pub tolerate_taints: bool,
     /// Labels of a would-be client (`--from ns/N --labels`) that policies reference.
     pub labels: BTreeMap<String, String>,
     pub targets: Vec<Planned>,
@@ -81,6 +95,7 @@ impl ProbePlan {
         ProbePlan {
             namespace,
             node,
+            tolerate_taints: false,
             labels,
             targets: Vec::new(),
             expected_answers: Vec::new(),
@@ -121,6 +136,7 @@ impl ProbePlan {
         if k8s::has_node_ports(svc) {
             plan.plan_node_ports(state, &spec);
         }
+        plan.plan_load_balancer(svc, &spec);
         let mut expected = if cluster_ips.is_empty() {
             backends
         } else {
@@ -170,6 +186,47 @@ impl ProbePlan {
                     node_port,
                     protocol: proto.to_string(),
                     port_name: sp.name.clone().unwrap_or_default(),
+                };
+                self.push(arg, purpose, 1);
+            }
+        }
+    }
+
+    /// A LoadBalancer Service's ingress IPs on every Service port (hostname-only ingress — an
+    /// AWS ELB's — is resolved outside the cluster's DNS and is not probed).
+    fn plan_load_balancer(
+        &mut self,
+        svc: &Service,
+        spec: &k8s_openapi::api::core::v1::ServiceSpec,
+    ) {
+        if spec.type_.as_deref() != Some("LoadBalancer") {
+            return;
+        }
+        let ingress = svc
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref())
+            .and_then(|lb| lb.ingress.as_ref());
+        for ing in ingress.into_iter().flatten() {
+            let Some(ip) = ing.ip.as_ref().filter(|ip| !ip.is_empty()) else {
+                continue;
+            };
+            let proxied = ing.ip_mode.as_deref() == Some("Proxy");
+            for sp in spec.ports.iter().flatten() {
+                let proto = k8s::protocol(sp.protocol.as_ref());
+                let Ok(port) = u16::try_from(sp.port) else {
+                    continue;
+                };
+                let Some(arg) = agent_arg(proto, ip, port) else {
+                    self.note_unsupported(format!("{proto} {ip}:{port}"));
+                    continue;
+                };
+                let purpose = Purpose::LoadBalancer {
+                    ip: ip.clone(),
+                    port,
+                    protocol: proto.to_string(),
+                    port_name: sp.name.clone().unwrap_or_default(),
+                    proxied,
                 };
                 self.push(arg, purpose, 1);
             }

@@ -109,6 +109,16 @@ impl ProbeResults {
         self.records.iter().filter_map(Line::dns)
     }
 
+    /// Whether anything the probe tried failed: a connect not open (UDP silence aside), a lookup
+    /// without an answer.
+    pub fn saw_fault(&self) -> bool {
+        use crate::wire::Verdict;
+        self.records
+            .iter()
+            .filter_map(Line::verdict)
+            .any(|v| !matches!(v, Verdict::Open | Verdict::NoAnswer | Verdict::Resolved))
+    }
+
     /// Whether verdicts came from packets (capture on).
     pub fn captured(&self) -> bool {
         self.summary.as_ref().is_some_and(|s| s.capture.enabled)

@@ -581,6 +581,32 @@ impl Live {
             .clone()
     }
 
+    /// The nodes per-node probing chooses from: every node the label selector matches (`""`:
+    /// all), read in pages.
+    pub(crate) async fn probe_nodes(&self, selector: &str) -> Fact<Vec<Node>> {
+        let api: Api<Node> = Api::all(self.client.clone());
+        let (what, lp) = if selector.is_empty() {
+            ("list nodes".to_string(), ListParams::default())
+        } else {
+            (
+                format!("list nodes -l {}", crate::text::sanitize(selector)),
+                ListParams::default().labels(selector),
+            )
+        };
+        let res = self.list(api, what, lp).await;
+        self.fact(res, "list", "nodes", None)
+    }
+
+    /// The pods of every namespace that run on `node` (a field selector): its network agents are
+    /// among them.
+    pub(crate) async fn pods_on_node(&self, node: &str) -> Fact<Vec<Pod>> {
+        let api: Api<Pod> = Api::all(self.client.clone());
+        let what = format!("list pods -A on node {}", crate::text::sanitize(node));
+        let lp = ListParams::default().fields(&format!("spec.nodeName={node}"));
+        let res = self.list(api, what, lp).await;
+        self.fact(res, "list", "pods", None)
+    }
+
     /// The policy round: NetworkPolicies of the namespace (and the client's), and with a client,
     /// the namespaces' labels, the client pod and the cluster DNS pods its egress needs; when any
     /// policy exists, what enforces it (DaemonSets, other engines' APIs).
