@@ -1166,6 +1166,54 @@ fn all_nodes_names_the_node_whose_kube_proxy_is_down() {
     assert_no_probe_pods(&cluster);
 }
 
+/// DNS black-holed on one node (issue 23): node-b's firewall drops DNS its pods send on (UDP and
+/// TCP 53 in its FORWARD chain; the cluster DNS pod runs on node-1). With `--all-nodes` the pods
+/// and the ClusterIP answer from every node, and dns.resolves fails from node-b alone — named,
+/// with what on the node to look at (no NodeLocal DNSCache runs there: its pods ask the DNS
+/// Service through the service proxy).
+#[test]
+fn all_nodes_names_the_node_where_dns_is_black_holed() {
+    let Some((cluster, _root)) = data_plane_cluster("healthy", &[]) else {
+        return;
+    };
+    for proto in ["udp", "tcp"] {
+        cluster.node_exec(
+            "node-b",
+            &["iptables", "-I", "FORWARD", "-p", proto, "--dport", "53", "-j", "DROP"],
+        );
+    }
+    let j = probe_svc(&cluster, &["frontend", "--all-nodes"]);
+    for id in ["pods.listening", "service.clusterip"] {
+        assert_eq!(status(&j, id)["status"], "pass", "{id}: {:#}", status(&j, id));
+    }
+    let dns = status(&j, "dns.resolves");
+    assert_eq!(dns["status"], "fail", "{dns:#}");
+    let summary = dns["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("fails from node node-b but not from node-1, node-a: DNS as seen from there"),
+        "{summary}"
+    );
+    assert!(
+        dns["evidence"]
+            .to_string()
+            .contains("no node-local DNS cache pod runs on node node-b"),
+        "{dns:#}"
+    );
+    assert_eq!(j["verdict"]["check"], "dns.resolves", "{j:#}");
+    let rows = j["nodes"]["rows"].as_array().expect("a node table");
+    for r in rows {
+        let dns_cell = r["dns"].as_str().unwrap();
+        if r["node"] == "node-b" {
+            assert!(dns_cell.starts_with("0/"), "{r:#}");
+            assert_eq!(r["ok"], false, "{r:#}");
+        } else {
+            assert!(dns_cell.ends_with(" ok") && !dns_cell.starts_with("0/"), "{r:#}");
+            assert_eq!(r["ok"], true, "{r:#}");
+        }
+    }
+    assert_no_probe_pods(&cluster);
+}
+
 /// kube-router's named-port deviation met by the probe (tests/enforcement.rs found it): the
 /// policy's only port is a named port cart does not declare, so by the API nothing is allowed,
 /// but kube-router drops the unresolved name and accepts every port. The probe inside the

@@ -675,6 +675,32 @@ func podExecCmd(args []string) error {
 	return nil
 }
 
+// nodeExecCmd is `cluster node-exec --state DIR NODE CMD ARGS...`: runs a command of the host in
+// a data-plane node's network namespace (its routes, its firewall, the traffic its pods send
+// through it), as a shell on the node would. The tests break one node's network with it.
+func nodeExecCmd(args []string) error {
+	s, rest, _, err := stateArgs("node-exec", args)
+	if err != nil {
+		return err
+	}
+	if len(rest) < 2 {
+		return fmt.Errorf("usage: cluster node-exec --state DIR NODE CMD [ARGS...]")
+	}
+	ns := netnsName(s, rest[0])
+	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err != nil {
+		return fmt.Errorf("node %s has no network namespace here (is the data plane on?)", rest[0])
+	}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, rest[1:]...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if exit, ok := err.(*exec.ExitError); ok {
+			os.Exit(exit.ExitCode())
+		}
+		return err
+	}
+	return nil
+}
+
 // stopCmd is `cluster stop --state DIR COMPONENT NODE`: stops one node's kube-proxy, kube-router
 // or kube-network-policies, as a crashed or evicted DaemonSet pod leaves a node — what it
 // programmed stays, what changes afterwards is not programmed there (a Service created next has

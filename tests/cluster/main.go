@@ -10,6 +10,7 @@
 //	cluster reset --state DIR                            delete what `load` created
 //	cluster down --state DIR                             stop everything `up` started
 //	cluster pod-exec --state DIR NS/POD CMD...           run CMD in a pod's network namespace
+//	cluster node-exec --state DIR NODE CMD...            run CMD in a node's network namespace
 //	cluster stop --state DIR COMPONENT NODE              stop one node's kube-proxy or enforcer
 //	cluster freeze [--thaw] --state DIR NS/POD           hang (SIGSTOP) a data-plane pod
 //
@@ -36,6 +37,7 @@ const usage = `usage:
   cluster down  --state DIR
   cluster kubectl --state DIR ARGS...   (the real kubectl of this release, on DIR/kubeconfig)
   cluster pod-exec --state DIR NAMESPACE/POD CMD [ARGS...]   (in the pod's network namespace)
+  cluster node-exec --state DIR NODE CMD [ARGS...]   (in the node's network namespace)
   cluster stop  --state DIR kube-proxy|kube-router|kube-network-policies NODE   (one node's, as a crashed DaemonSet pod)
   cluster freeze [--thaw] --state DIR NAMESPACE/POD   (SIGSTOP a data-plane pod's processes: a hung server)`
 
@@ -91,6 +93,8 @@ func main() {
 		err = kubectlCmd(args)
 	case "pod-exec":
 		err = podExecCmd(args)
+	case "node-exec":
+		err = nodeExecCmd(args)
 	case "stop":
 		err = stopCmd(args)
 	case "freeze":

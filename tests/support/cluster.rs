@@ -170,6 +170,20 @@ impl RealCluster {
         self.cluster("pod-exec", &args)
     }
 
+    /// Runs `cmd` in a data-plane node's network namespace (`cluster node-exec`); panics when it
+    /// fails.
+    pub(crate) fn node_exec(&self, node: &str, cmd: &[&str]) -> String {
+        let mut args = vec![node];
+        args.extend_from_slice(cmd);
+        let out = self.cluster("node-exec", &args);
+        assert!(
+            out.status.success(),
+            "cluster node-exec {node} {cmd:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Stops one node's kube-proxy or enforcer (`cluster stop`), as a crashed DaemonSet pod.
     pub(crate) fn stop(&self, component: &str, node: &str) {
         let out = self.cluster("stop", &[component, node]);
