@@ -1179,18 +1179,27 @@ fn all_nodes_names_the_node_where_dns_is_black_holed() {
     for proto in ["udp", "tcp"] {
         cluster.node_exec(
             "node-b",
-            &["iptables", "-I", "FORWARD", "-p", proto, "--dport", "53", "-j", "DROP"],
+            &[
+                "iptables", "-I", "FORWARD", "-p", proto, "--dport", "53", "-j", "DROP",
+            ],
         );
     }
     let j = probe_svc(&cluster, &["frontend", "--all-nodes"]);
     for id in ["pods.listening", "service.clusterip"] {
-        assert_eq!(status(&j, id)["status"], "pass", "{id}: {:#}", status(&j, id));
+        assert_eq!(
+            status(&j, id)["status"],
+            "pass",
+            "{id}: {:#}",
+            status(&j, id)
+        );
     }
     let dns = status(&j, "dns.resolves");
     assert_eq!(dns["status"], "fail", "{dns:#}");
     let summary = dns["summary"].as_str().unwrap();
     assert!(
-        summary.starts_with("fails from node node-b but not from node-1, node-a: DNS as seen from there"),
+        summary.starts_with(
+            "fails from node node-b but not from node-1, node-a: DNS as seen from there"
+        ),
         "{summary}"
     );
     assert!(
@@ -1207,7 +1216,10 @@ fn all_nodes_names_the_node_where_dns_is_black_holed() {
             assert!(dns_cell.starts_with("0/"), "{r:#}");
             assert_eq!(r["ok"], false, "{r:#}");
         } else {
-            assert!(dns_cell.ends_with(" ok") && !dns_cell.starts_with("0/"), "{r:#}");
+            assert!(
+                dns_cell.ends_with(" ok") && !dns_cell.starts_with("0/"),
+                "{r:#}"
+            );
             assert_eq!(r["ok"], true, "{r:#}");
         }
     }
