@@ -643,7 +643,7 @@ _kubectl_netdoctor_static() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__dns)
-            opts="-o -n -v -s -h --service --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --show-skipped --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            opts="-o -n -v -s -h --service --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --show-skipped --all-nodes --nodes --max-nodes --tolerate-taints --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -666,6 +666,14 @@ _kubectl_netdoctor_static() {
                     return 0
                     ;;
                 --probe-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-nodes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

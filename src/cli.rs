@@ -402,7 +402,7 @@ pub(crate) struct SvcArgs {
     pub labels: Option<String>,
     /// Run the probe inside the --from pod, as an ephemeral container: its exact network identity
     /// (the container stays in the pod's spec; ephemeral containers cannot be removed).
-    #[arg(long, requires = "from")]
+    #[arg(long, requires = "from", conflicts_with_all = ["all_nodes", "nodes"])]
     pub inside: bool,
     /// When a backend refuses, read its socket table from inside it (an ephemeral container, which
     /// stays in the pod's spec): "127.0.0.1 only", "8081, not 8080", "UDP, not TCP".
@@ -423,10 +423,10 @@ pub(crate) struct SvcArgs {
 pub(crate) struct NodeArgs {
     /// Probe from every node: a probe pod pinned to each (at most --max-nodes), and a node × path
     /// table naming the nodes where the pod IPs, the ClusterIP, a NodePort or DNS fail.
-    #[arg(long, conflicts_with_all = ["inside", "nodes"])]
+    #[arg(long, conflicts_with = "nodes")]
     pub all_nodes: bool,
     /// Probe from the nodes this label selector matches, as --all-nodes does from every node.
-    #[arg(long = "nodes", value_name = "SELECTOR", conflicts_with = "inside")]
+    #[arg(long = "nodes", value_name = "SELECTOR")]
     pub nodes: Option<String>,
     /// With --all-nodes or --nodes: at most this many probe pods; over it, the nodes hosting
     /// endpoints first, then a sample per zone (topology.kubernetes.io/zone).
@@ -536,6 +536,9 @@ pub(crate) struct DnsArgs {
     /// The probe resolves from -n's namespace (the context's by default), as a client there would.
     #[command(flatten)]
     pub flow: FlowArgs,
+    /// Resolution from every node (or those --nodes selects): one probe pod pinned to each.
+    #[command(flatten)]
+    pub nodes: NodeArgs,
 }
 
 /// What fails a run, and which findings are ignored: CI's handles (svc, scan, ingress, dns).

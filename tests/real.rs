@@ -1209,6 +1209,30 @@ fn all_nodes_names_the_node_where_dns_is_black_holed() {
         "{dns:#}"
     );
     assert_eq!(j["verdict"]["check"], "dns.resolves", "{j:#}");
+    // `dns --all-nodes`: the cluster DNS Service's own flow, resolved from shop on every node.
+    let d = Run::new(["dns", "--all-nodes", "-n", "shop", "-o", "json"])
+        .args(["--probe-timeout", "60s"])
+        .probe()
+        .env("NETDOCTOR_PROBE_IMAGE", PROBE_IMAGE)
+        .timeout(std::time::Duration::from_secs(120))
+        .kubeconfig_file(cluster.kubeconfig())
+        .run()
+        .json();
+    let flow = &d["items"][0];
+    let resolves = crate::support::check_of(flow, "dns.resolves");
+    assert_eq!(resolves["status"], "fail", "{resolves:#}");
+    assert!(
+        resolves["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("fails from node node-b but not from node-1, node-a"),
+        "{resolves:#}"
+    );
+    assert_eq!(
+        flow["nodes"]["rows"].as_array().map(Vec::len),
+        Some(3),
+        "{flow:#}"
+    );
     let rows = j["nodes"]["rows"].as_array().expect("a node table");
     for r in rows {
         let dns_cell = r["dns"].as_str().unwrap();

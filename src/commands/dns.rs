@@ -44,14 +44,29 @@ pub(crate) async fn run(settings: &Settings, args: &crate::cli::DnsArgs) -> Resu
         None => {
             // Resolution as a client sees it: from the user's namespace, not the DNS Service's.
             let client_ns = live.namespace(settings);
-            let opts = crate::probe::job::ProbeOptions::from_args(&args.flow.probe);
-            let (probe, signal) = probe_watched(settings, &live, |prober| async {
-                let prober = prober;
-                crate::probe::probe_service_from(&prober, &state, &opts, Some(client_ns)).await
-            })
-            .await;
-            interrupted = signal;
-            probe
+            if args.nodes.selector().is_some() {
+                let (probe, per_node, signal) = super::per_node(
+                    settings,
+                    &live,
+                    &state,
+                    &args.nodes,
+                    &args.flow.probe,
+                    Some(client_ns),
+                )
+                .await;
+                state.per_node = per_node;
+                interrupted = signal;
+                probe
+            } else {
+                let opts = crate::probe::job::ProbeOptions::from_args(&args.flow.probe);
+                let (probe, signal) = probe_watched(settings, &live, |prober| async {
+                    let prober = prober;
+                    crate::probe::probe_service_from(&prober, &state, &opts, Some(client_ns)).await
+                })
+                .await;
+                interrupted = signal;
+                probe
+            }
         }
     };
     let d = checks::diagnose(&state);

@@ -239,3 +239,100 @@ pub(crate) fn print_report(
     )?;
     Ok(ExitCode::from(report.exit_code(strict)))
 }
+
+/// `--all-nodes` / `--nodes`: chooses the nodes, runs a probe pinned to each, and reads the network
+/// agents of the nodes whose probe saw a fault. Gives the first node's probe (the state's own),
+/// the per-node facts, and the signal that interrupted it, if one did.
+pub(crate) async fn per_node(
+    settings: &Settings,
+    live: &crate::source::live::Live,
+    state: &crate::state::ClusterState,
+    nodes_args: &crate::cli::NodeArgs,
+    probe_args: &crate::cli::ProbeArgs,
+    namespace: Option<String>,
+) -> (
+    Fact<ProbeResults>,
+    Option<crate::state::per_node::PerNode>,
+    Option<crate::interrupt::Signal>,
+) {
+    use crate::state::per_node::{Choice, select};
+    use crate::{probe, state, text};
+    let selector = nodes_args.selector().unwrap_or_default();
+    let nodes = match live.probe_nodes(selector).await {
+        Fact::Known(nodes) => nodes,
+        Fact::Unavailable(u) => return (Fact::Unavailable(u), None, None),
+    };
+    let choice = Choice {
+        max_nodes: usize::from(nodes_args.max_nodes),
+        tolerate_taints: nodes_args.tolerate_taints,
+    };
+    let hosting = state::plan::endpoint_nodes(state);
+    let selection = select(&nodes, &hosting, choice);
+    if selection.chosen.is_empty() {
+        let why = if nodes.is_empty() {
+            format!("no node matches --nodes {}", text::shell_quote(selector))
+        } else {
+            let skipped: Vec<String> = selection
+                .skipped
+                .iter()
+                .map(|(n, why)| format!("{n}: {why}"))
+                .collect();
+            format!("no node can run a probe pod ({})", skipped.join("; "))
+        };
+        return (
+            Fact::Unavailable(Unavailable::Stopped(text::sanitize(&why))),
+            None,
+            None,
+        );
+    }
+    let opts = probe::job::ProbeOptions::from_args(probe_args);
+    let mut slot = None;
+    let (probe, signal) = probe_watched(settings, live, |prober| {
+        let slot = &mut slot;
+        async move {
+            let mut per = probe::probe_service_per_node(
+                &prober,
+                state,
+                &opts,
+                selection,
+                nodes_args.tolerate_taints,
+                namespace,
+            )
+            .await;
+            read_agents(live, &mut per).await;
+            let first = per
+                .probes
+                .iter()
+                .find(|p| p.result.known().is_some())
+                .or(per.probes.first())
+                .map(|p| p.result.clone())
+                .unwrap_or(Fact::Unavailable(Unavailable::NotRequested(
+                    "no node probed",
+                )));
+            *slot = Some(per);
+            first
+        }
+    })
+    .await;
+    (probe, slot, signal)
+}
+
+/// The network agents (service proxy, CNI, node-local DNS) of each node whose probe saw a fault:
+/// one read of the node's pods each, at once.
+async fn read_agents(live: &crate::source::live::Live, per: &mut crate::state::per_node::PerNode) {
+    use crate::state;
+    let reads = per.probes.iter().map(|p| async {
+        let faulty = p.result.known().is_some_and(|r| r.saw_fault());
+        faulty.then_some(live.pods_on_node(&p.node.name).await)
+    });
+    let read = futures::future::join_all(reads).await;
+    for (p, pods) in per.probes.iter_mut().zip(read) {
+        if let Some(pods) = pods {
+            p.agents = pods.map_known(|pods| {
+                pods.into_iter()
+                    .filter(|pod| !state::per_node::agent_kinds(pod).is_empty())
+                    .collect()
+            });
+        }
+    }
+}

@@ -68,12 +68,16 @@ pub(crate) async fn probe_service_per_node(
     opts: &job::ProbeOptions,
     selection: crate::state::per_node::Selection,
     tolerate_taints: bool,
+    namespace: Option<String>,
 ) -> crate::state::per_node::PerNode {
     use crate::state::per_node::{NodeProbe, PerNode};
     use crate::state::{Fact, Unavailable};
     use futures::StreamExt;
     let labels = policy_labels(state);
     let mut plan = ProbePlan::for_service(state, &labels);
+    if let Some(ns) = namespace {
+        plan.relocate(&ns, state);
+    }
     plan.tolerate_taints = tolerate_taints;
     let started = std::time::Instant::now();
     let nothing = plan.targets.is_empty();
