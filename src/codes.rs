@@ -217,6 +217,12 @@ pub(crate) const CODES: &[Code] = &[
         "The LoadBalancer IP does not answer from inside the cluster",
     ),
     code(
+        "ND4105",
+        "service.clusterip",
+        E,
+        "A node's health check disagrees with where the endpoints are",
+    ),
+    code(
         "ND5001",
         "dns.resolves",
         E,

@@ -14,6 +14,8 @@ pub enum Line {
     Tcp(SocketLine),
     Udp(SocketLine),
     Dns(DnsLine),
+    /// An HTTP GET (kube-proxy's healthCheckNodePort answer).
+    Http(HttpLine),
     /// `agent --sockets`: the listening sockets of the pod's network namespace.
     Sockets(SocketsLine),
     /// The last line of every run.
@@ -37,6 +39,7 @@ impl Line {
         match self {
             Line::Tcp(l) | Line::Udp(l) => &l.target,
             Line::Dns(l) => &l.target,
+            Line::Http(l) => &l.target,
             Line::Sockets(_) | Line::Summary(_) => "",
         }
     }
@@ -46,6 +49,7 @@ impl Line {
         match self {
             Line::Tcp(l) | Line::Udp(l) => Some(l.verdict),
             Line::Dns(l) => Some(l.verdict),
+            Line::Http(l) => Some(l.verdict),
             Line::Sockets(_) | Line::Summary(_) => None,
         }
     }
@@ -65,7 +69,36 @@ impl Line {
             _ => None,
         }
     }
+
+    /// An HTTP line.
+    pub fn http(&self) -> Option<&HttpLine> {
+        match self {
+            Line::Http(l) => Some(l),
+            _ => None,
+        }
+    }
 }
+
+/// One HTTP target's line: `GET PATH` over a plain TCP connection, the status and the start of the
+/// body. Only small answers are read (kube-proxy's health check is a line of JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpLine {
+    /// The target as the agent was given it: `http:IP:PORT/PATH`.
+    pub target: String,
+    /// The connection's verdict: open when it connected (whatever the status), else why not.
+    pub verdict: Verdict,
+    /// The response's status code, when one came.
+    pub status: Option<u16>,
+    /// The body's first bytes (at most [`HTTP_BODY_MAX`]), lossily as UTF-8.
+    pub body: String,
+    pub elapsed_ms: f64,
+    pub detail: String,
+}
+
+/// How much of an HTTP answer the agent reads, headers included.
+pub(crate) const HTTP_READ_MAX: usize = 8192;
+/// How much of an HTTP body a line carries.
+pub(crate) const HTTP_BODY_MAX: usize = 1024;
 
 /// What a probe of a target concluded: a TCP connect or UDP datagram from its packets (or its
 /// socket's error), a DNS lookup from its answer.

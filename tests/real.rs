@@ -1331,6 +1331,69 @@ fn a_node_port_answering_on_some_nodes_names_the_node() {
     assert_no_probe_pods(&cluster);
 }
 
+/// An `externalTrafficPolicy: Local` LoadBalancer Service's health checks, for real (issue 23):
+/// each node's kube-proxy answers the cloud's load balancer on the healthCheckNodePort — 200 with
+/// its local endpoints where the frontend pods run (node-a, node-b), 503 on node-1. The probe asks
+/// every node and holds the answers against the EndpointSlices: they agree. Then node-b's
+/// kube-proxy stops (its rules stay, its health server goes with it): node-b hosts an endpoint
+/// the load balancer would now count unhealthy — service.clusterip fails naming it (ND4105).
+#[test]
+fn local_health_checks_are_held_against_the_endpoints() {
+    let Some((cluster, _root)) = data_plane_cluster("healthy", &[]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("frontend-lb.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: frontend-lb, namespace: shop}\nspec:\n  type: LoadBalancer\n  externalTrafficPolicy: Local\n  selector: {app: frontend}\n  ports: [{name: http, port: 80, targetPort: 8080}]\n",
+    )
+    .unwrap();
+    cluster.load(dir.path());
+    let port = cluster.kubectl_ok(&[
+        "get",
+        "svc",
+        "-n",
+        "shop",
+        "frontend-lb",
+        "-o",
+        "jsonpath={.spec.healthCheckNodePort}",
+    ]);
+    let what = format!("healthCheckNodePort {}", port.trim());
+    // kube-proxy opens its health server once it has synced the Service: the probe asks after.
+    let j = probe_svc(&cluster, &["frontend-lb"]);
+    let c = status(&j, "service.clusterip");
+    assert_eq!(c["status"], "pass", "{c:#}");
+    assert!(
+        c["summary"].as_str().unwrap().contains(&format!(
+            "{what} agrees with the EndpointSlices on 3 node(s)"
+        )),
+        "{c:#}"
+    );
+    let said = c["evidence"].to_string();
+    assert!(
+        said.contains("localEndpoints"),
+        "kube-proxy's own answer: {said}"
+    );
+
+    cluster.stop("kube-proxy", "node-b");
+    let j = probe_svc(&cluster, &["frontend-lb"]);
+    let c = status(&j, "service.clusterip");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert_eq!(c["code"], "ND4105", "{c:#}");
+    let summary = c["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(&format!(
+            "{what}: node-b hosts a ready endpoint but its health check does not answer"
+        )),
+        "{summary}"
+    );
+    assert!(
+        c["fix"].to_string().contains("spec.nodeName=node-b"),
+        "{c:#}"
+    );
+    assert_no_probe_pods(&cluster);
+}
+
 /// A policy that blocks DNS egress, for real: kube-router enforces shop/frontend-egress (egress
 /// to cart only), so the probe inside frontend (`--inside`: the client's own identity) meets
 /// rejects and silence from DNS. The tool says the policy did it (dns.resolves ND5006, the

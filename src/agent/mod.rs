@@ -207,12 +207,9 @@ async fn probe_all(
             Target::Dns(query) => {
                 Line::Dns(dns::lookup(query, resolv, deadline, args.repeat).await)
             }
+            Target::Http(addr, path) => Line::Http(probe::http(*addr, path, deadline).await),
         };
-        let verdict = match &line {
-            Line::Tcp(l) | Line::Udp(l) => l.verdict,
-            Line::Dns(l) => l.verdict,
-            Line::Sockets(_) | Line::Summary(_) => Verdict::Error,
-        };
+        let verdict = line.verdict().unwrap_or(Verdict::Error);
         (verdict, line.to_json())
     });
     futures::future::join_all(probes).await
@@ -274,7 +271,7 @@ fn capture_interfaces(
     let mut ips: Vec<IpAddr> = Vec::new();
     for target in targets {
         match target {
-            Target::Tcp(addr) | Target::Udp(addr) => ips.push(addr.ip()),
+            Target::Tcp(addr) | Target::Udp(addr) | Target::Http(addr, _) => ips.push(addr.ip()),
             Target::Dns(query) => match query.server {
                 Some(server) => ips.push(server.ip()),
                 None => ips.extend(resolv.map(dns::ResolvConf::server_ips).unwrap_or_default()),

@@ -484,11 +484,135 @@ pub(crate) fn classify_udp(
     line
 }
 
+/// `http:IP:PORT/PATH`: connects, sends `GET PATH HTTP/1.0`, and reads the answer (at most
+/// [`crate::wire::HTTP_READ_MAX`] bytes, until the server closes or the deadline). The verdict is
+/// the connection's; the status and the body's start are the answer's.
+pub(crate) async fn http(
+    addr: SocketAddr,
+    path: &str,
+    deadline: Duration,
+) -> crate::wire::HttpLine {
+    use crate::wire::{HTTP_BODY_MAX, HTTP_READ_MAX, HttpLine};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = Instant::now();
+    let target = format!("http:{addr}{path}");
+    let line = |verdict, status, body: String, detail: String| HttpLine {
+        target: target.clone(),
+        verdict,
+        status,
+        body,
+        elapsed_ms: ms(started.elapsed()),
+        detail,
+    };
+    let connect = tokio::time::timeout(deadline, tokio::net::TcpStream::connect(addr)).await;
+    let mut stream = match connect {
+        Err(_) => {
+            return line(
+                Verdict::Dropped,
+                None,
+                String::new(),
+                "no answer to the connect before the deadline".into(),
+            );
+        }
+        Ok(Err(e)) => {
+            let verdict = match e.kind() {
+                ErrorKind::ConnectionRefused => Verdict::Refused,
+                ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => Verdict::Unreachable,
+                _ => Verdict::Error,
+            };
+            return line(verdict, None, String::new(), socket_error_name(&e));
+        }
+        Ok(Ok(s)) => s,
+    };
+    let host = match addr.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
+    };
+    let request = format!(
+        "GET {path} HTTP/1.0\r\nHost: {host}:{}\r\nUser-Agent: kubectl-netdoctor\r\nConnection: close\r\n\r\n",
+        addr.port()
+    );
+    let left = deadline.saturating_sub(started.elapsed());
+    let exchange = async {
+        stream.write_all(request.as_bytes()).await?;
+        let mut buf = Vec::with_capacity(1024);
+        let mut chunk = [0u8; 1024];
+        while buf.len() < HTTP_READ_MAX {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n.min(HTTP_READ_MAX - buf.len())]);
+        }
+        Ok::<_, std::io::Error>(buf)
+    };
+    let answer = match tokio::time::timeout(left, exchange).await {
+        Err(_) => {
+            return line(
+                Verdict::Open,
+                None,
+                String::new(),
+                "connected; no answer to the request before the deadline".into(),
+            );
+        }
+        Ok(Err(e)) => {
+            return line(
+                Verdict::Open,
+                None,
+                String::new(),
+                format!("connected; the exchange failed: {}", socket_error_name(&e)),
+            );
+        }
+        Ok(Ok(buf)) => buf,
+    };
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse::<u16>().ok());
+    let body: String = body.chars().take(HTTP_BODY_MAX).collect();
+    let detail = match status {
+        Some(code) => format!("HTTP {code}"),
+        None => "connected; the answer is not HTTP".into(),
+    };
+    line(Verdict::Open, status, body, detail)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
     use super::*;
+
+    /// An HTTP GET against a server on loopback: the status and body as sent; a refused port.
+    #[tokio::test]
+    async fn http_reads_the_status_and_body() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut req = vec![0u8; 512];
+            let n = conn.read(&mut req).await.unwrap();
+            let req = String::from_utf8_lossy(&req[..n]).into_owned();
+            conn.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\r\n{\"localEndpoints\": 0}")
+                .await
+                .unwrap();
+            req
+        });
+        let line = http(addr, "/healthz", Duration::from_secs(2)).await;
+        let req = server.await.unwrap();
+        assert!(req.starts_with("GET /healthz HTTP/1.0\r\n"), "{req}");
+        assert_eq!(line.verdict, Verdict::Open);
+        assert_eq!(line.status, Some(503));
+        assert_eq!(line.body, "{\"localEndpoints\": 0}");
+        // Nothing listens there any more: refused, no status.
+        let line = http(addr, "/", Duration::from_secs(2)).await;
+        assert_eq!(line.verdict, Verdict::Refused);
+        assert_eq!(line.status, None);
+    }
     use crate::agent::packet::Packet;
 
     fn seen(ms_after: u64, outgoing: bool, src: &str, l4: L4) -> Seen {

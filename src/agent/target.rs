@@ -14,6 +14,8 @@ pub(crate) enum Target {
     Tcp(SocketAddr),
     Udp(SocketAddr),
     Dns(DnsQuery),
+    /// `http:IP:PORT[/PATH]`: a GET of PATH (default `/`).
+    Http(SocketAddr, String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +41,29 @@ impl Target {
             "dns" => DnsQuery::parse(rest)
                 .map(Target::Dns)
                 .map_err(|e| format!("target {arg:?}: {e}")),
+            "http" => {
+                // The address ends at the first '/' after the port (IPv6 is bracketed).
+                let split = rest.find(']').map_or(0, |i| i + 1);
+                let (addr, path) = match rest[split..].find('/') {
+                    Some(i) => rest.split_at(split + i),
+                    None => (rest, "/"),
+                };
+                let path_ok = path.len() <= 256
+                    && path
+                        .chars()
+                        .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\\'));
+                if !path_ok {
+                    return Err(format!(
+                        "target {arg:?}: the path must be printable ASCII, at most 256 bytes"
+                    ));
+                }
+                Ok(Target::Http(
+                    socket_addr(addr, None).map_err(|e| format!("target {arg:?}: {e}"))?,
+                    path.to_string(),
+                ))
+            }
             other => Err(format!(
-                "target {arg:?}: unknown kind {other:?} (expected tcp, udp or dns)"
+                "target {arg:?}: unknown kind {other:?} (expected tcp, udp, dns or http)"
             )),
         }
     }
@@ -52,6 +75,7 @@ impl fmt::Display for Target {
             Target::Tcp(addr) => write!(f, "tcp:{addr}"),
             Target::Udp(addr) => write!(f, "udp:{addr}"),
             Target::Dns(q) => write!(f, "dns:{q}"),
+            Target::Http(addr, path) => write!(f, "http:{addr}{path}"),
         }
     }
 }
@@ -149,6 +173,16 @@ mod tests {
                 server: Some("10.96.0.10:53".parse().unwrap()),
             })
         );
+        assert_eq!(
+            Target::parse("http:10.0.0.5:31000/healthz").unwrap(),
+            Target::Http("10.0.0.5:31000".parse().unwrap(), "/healthz".into())
+        );
+        let v6 = Target::parse("http:[fd00::5]:10256").unwrap();
+        assert_eq!(
+            v6,
+            Target::Http("[fd00::5]:10256".parse().unwrap(), "/".into())
+        );
+        assert_eq!(v6.to_string(), "http:[fd00::5]:10256/");
         let plain = Target::parse("dns:cart").unwrap();
         assert_eq!(plain.to_string(), "dns:cart");
         assert_eq!(
@@ -167,6 +201,8 @@ mod tests {
             "tcp:host.example:80",
             "tcp:10.0.0.5:0",
             "icmp:10.0.0.5:1",
+            "http:10.0.0.5:80/a b",
+            "http:10.0.0.5/x",
             "dns:",
             "dns:a b",
             "dns:x/MX",

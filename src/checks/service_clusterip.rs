@@ -63,6 +63,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     for np in node_ports(state, results, &plan)
         .into_iter()
         .chain(load_balancers(state, results, &plan, (&node, node_name)))
+        .chain(health_checks(state, results, &plan))
     {
         evidence.extend(np.evidence);
         worst = worst.max(np.status);
@@ -224,6 +225,100 @@ fn node_ports(
             }
         })
         .collect()
+}
+
+/// An `externalTrafficPolicy: Local` LoadBalancer Service's health check on each node tried: the
+/// cloud's load balancer sends traffic only to nodes whose kube-proxy answers 200 on the
+/// healthCheckNodePort (it has local endpoints), none to those answering 503. Held against the
+/// EndpointSlices: a node hosting a ready endpoint that says none (or does not answer) gets no
+/// traffic; a node claiming endpoints it does not host gets traffic it drops.
+fn health_checks(
+    state: &ClusterState,
+    results: &crate::state::probe::ProbeResults,
+    plan: &ProbePlan,
+) -> Option<NodePortResult> {
+    let hosting = crate::state::plan::endpoint_nodes(state);
+    let mut evidence = Vec::new();
+    let (mut agree, mut wrong) = (Vec::new(), Vec::new());
+    let mut port = 0;
+    for planned in &plan.targets {
+        let Purpose::HealthCheck { node, ip, port: p } = &planned.purpose else {
+            continue;
+        };
+        port = *p;
+        let hosts = hosting.contains(node);
+        let line = results.http_for(&planned.arg);
+        let claims = line.and_then(|l| l.status).map(|s| s == 200);
+        let said = match (line, claims) {
+            (Some(l), Some(_)) => {
+                let body = crate::text::sanitize(l.body.trim());
+                format!(
+                    "HTTP {}{}",
+                    l.status.unwrap_or(0),
+                    if body.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {body}")
+                    }
+                )
+            }
+            (Some(l), None) => l.verdict.as_str().to_string(),
+            (None, _) => "not reported".to_string(),
+        };
+        evidence.push(
+            Evidence::new(
+                "HealthCheckProbe",
+                format!(
+                    "healthCheckNodePort {p} on node {node} ({ip}): {said}; the EndpointSlices put {} there",
+                    if hosts { "a ready endpoint" } else { "no ready endpoint" }
+                ),
+            )
+            .field("node", node.clone())
+            .field("address", format!("{ip}:{p}"))
+            .field("answer", said.clone())
+            .field("hostsEndpoints", hosts.to_string()),
+        );
+        match (hosts, claims) {
+            (true, Some(true)) | (false, Some(false)) | (false, None) => agree.push(node.clone()),
+            (true, Some(false)) => wrong.push(format!(
+                "{node} hosts a ready endpoint but its health check says none (503): the load balancer sends it nothing"
+            )),
+            (true, None) => wrong.push(format!(
+                "{node} hosts a ready endpoint but its health check does not answer ({said}): the load balancer counts it unhealthy"
+            )),
+            (false, Some(true)) => wrong.push(format!(
+                "{node} claims local endpoints (200) it does not host: the load balancer sends it traffic it drops"
+            )),
+        }
+    }
+    if evidence.is_empty() {
+        return None;
+    }
+    let what = format!("healthCheckNodePort {port}");
+    if wrong.is_empty() {
+        return Some(NodePortResult {
+            evidence,
+            status: Status::Pass,
+            line: format!(
+                "{what} agrees with the EndpointSlices on {} node(s)",
+                agree.len()
+            ),
+            failed: None,
+        });
+    }
+    let first = wrong[0].split(' ').next().unwrap_or("").to_string();
+    Some(NodePortResult {
+        evidence,
+        status: Status::Fail,
+        line: format!("{what}: {}", wrong.join("; ")),
+        failed: Some((
+            "ND4105",
+            format!(
+                "the service proxy on {first} is out of step with the EndpointSlices (kube-proxy down, or its rules stale): kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={}",
+                crate::text::shell_quote(&first)
+            ),
+        )),
+    })
 }
 
 /// A LoadBalancer Service's ingress IPs, tried from inside the cluster. With `ipMode: VIP` (the

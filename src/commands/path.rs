@@ -159,9 +159,10 @@ fn plan(
                     ports.iter().any(|(n, p)| n == port && p == protocol)
                 }
                 Purpose::ClusterIp { port, .. } => chosen.contains(port),
-                Purpose::NodePort { .. } | Purpose::LoadBalancer { .. } | Purpose::Dns { .. } => {
-                    false
-                }
+                Purpose::NodePort { .. }
+                | Purpose::HealthCheck { .. }
+                | Purpose::LoadBalancer { .. }
+                | Purpose::Dns { .. } => false,
             });
             plan
         }

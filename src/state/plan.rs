@@ -38,6 +38,10 @@ pub(crate) enum Purpose {
         protocol: String,
         port_name: String,
     },
+    /// A node's kube-proxy health check for an `externalTrafficPolicy: Local` LoadBalancer
+    /// Service (`http:INTERNAL_IP:healthCheckNodePort/`): whether the node claims local
+    /// endpoints, as the cloud's load balancer asks it.
+    HealthCheck { node: String, ip: String, port: u16 },
     /// A LoadBalancer Service's ingress IP (`status.loadBalancer.ingress[].ip`) on a Service
     /// port, from inside the cluster: `service.clusterip`.
     LoadBalancer {
@@ -167,10 +171,27 @@ impl ProbePlan {
             (!hosting.contains(&name), name)
         });
         nodes.dedup_by_key(|n| k8s::name_of(&n.metadata).to_string());
+        let health = spec
+            .health_check_node_port
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p > 0 && spec.external_traffic_policy.as_deref() == Some("Local"));
         for node in nodes.into_iter().take(MAX_NODE_PORT_NODES) {
             let Some(ip) = internal_ip(node) else {
                 continue;
             };
+            if let Some(port) = health {
+                let host = if ip.contains(':') {
+                    format!("[{ip}]")
+                } else {
+                    ip.clone()
+                };
+                let purpose = Purpose::HealthCheck {
+                    node: k8s::name_of(&node.metadata).to_string(),
+                    ip: ip.clone(),
+                    port,
+                };
+                self.push(format!("http:{host}:{port}/"), purpose, 1);
+            }
             for sp in spec.ports.iter().flatten() {
                 let Some(node_port) = sp.node_port.and_then(|p| u16::try_from(p).ok()) else {
                     continue;

@@ -104,6 +104,14 @@ impl ProbeResults {
         self.lookups().filter(move |r| r.target == target)
     }
 
+    /// The line about one HTTP target.
+    pub fn http_for(&self, target: &str) -> Option<&crate::wire::HttpLine> {
+        self.records
+            .iter()
+            .filter_map(Line::http)
+            .find(|r| r.target == target)
+    }
+
     /// Every DNS line.
     pub fn lookups(&self) -> impl Iterator<Item = &DnsLine> {
         self.records.iter().filter_map(Line::dns)
