@@ -1831,7 +1831,7 @@ _kubectl_netdoctor_static() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__svc)
-            opts="-f -A -o -n -v -s -h --filename --no-probe --probe-image --probe-timeout --strict --fail-on --ignore --from --labels --inside --inspect --all-nodes --nodes --max-nodes --tolerate-taints --show-skipped --all-namespaces --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            opts="-f -A -o -n -v -s -h --filename --no-probe --probe-image --probe-timeout --strict --fail-on --ignore --from --labels --inside --inspect --all-nodes --nodes --max-nodes --tolerate-taints --bundle --show-skipped --all-namespaces --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1875,6 +1875,21 @@ _kubectl_netdoctor_static() {
                     ;;
                 --max-nodes)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bundle)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --output)

@@ -410,6 +410,11 @@ pub(crate) struct SvcArgs {
     pub inspect: bool,
     #[command(flatten)]
     pub nodes: NodeArgs,
+    /// Also write what the run saw to FILE (a .tar.gz): the report, the objects read (Secrets
+    /// without data; env values and sensitive annotations redacted), the probe's agent lines,
+    /// versions and timings. `svc NAME -f FILE` replays its API checks offline.
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub bundle: Option<PathBuf>,
     /// List every check skipped because an earlier one failed (by default one line says how many).
     #[arg(long)]
     pub show_skipped: bool,

@@ -17,6 +17,7 @@ pub mod front {
 }
 
 mod agent;
+mod bundle;
 mod checks;
 mod cli;
 mod cni;

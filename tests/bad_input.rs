@@ -934,3 +934,63 @@ fn an_endless_response_is_cut_at_the_cap() {
     // -o json still prints its document: the diagnosis is incomplete.
     assert!(out.stdout.contains("\"status\": \"incomplete\""), "{said}");
 }
+
+// `--bundle` where nothing can be written is refused before the run reads or writes anything
+// (exit 2, one line); a file that is gzip but not a bundle, or a truncated one, is a one-line
+// manifest error when replayed.
+#[test]
+fn a_bundle_that_cannot_be_written_or_read_is_one_line() {
+    let api = web_service();
+    let server = api.start();
+    let dir = tempfile::tempdir().unwrap();
+    for (path, phrase) in [
+        (
+            dir.path().join("no/such/folder/b.tar.gz"),
+            "its folder does not exist",
+        ),
+        (dir.path().to_path_buf(), "is a directory"),
+    ] {
+        let out = Run::new([
+            "svc",
+            "web",
+            "-n",
+            "shop",
+            "--bundle",
+            path.to_str().unwrap(),
+        ])
+        .probe()
+        .kubeconfig(&server, Some("shop"))
+        .run();
+        error_says(&out, 2, phrase);
+    }
+    assert!(
+        server.requests().iter().all(|r| r.method == "GET"),
+        "nothing written to the cluster"
+    );
+    // gzip, but no tar inside; then a real bundle cut in half.
+    let not_tar = dir.path().join("x.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, b"just text, no archive").unwrap();
+    std::fs::write(&not_tar, gz.finish().unwrap()).unwrap();
+    let out = Run::new(["svc", "web", "-n", "shop", "-f", not_tar.to_str().unwrap()]).run();
+    error_says(&out, 2, "not a netdoctor bundle");
+    let good = dir.path().join("good.tar.gz");
+    let out = Run::new([
+        "svc",
+        "web",
+        "-n",
+        "shop",
+        "--no-probe",
+        "--bundle",
+        good.to_str().unwrap(),
+    ])
+    .kubeconfig(&server, Some("shop"))
+    .run();
+    assert!(good.exists(), "{}", out.stderr);
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = dir.path().join("cut.tar.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let out = Run::new(["svc", "web", "-n", "shop", "-f", cut.to_str().unwrap()]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    one_line_error(&out);
+}

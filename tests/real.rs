@@ -1078,7 +1078,45 @@ fn all_nodes_names_the_node_whose_kube_proxy_is_down() {
     .unwrap();
     // `load` waits for the EndpointSlices and for the rules of every kube-proxy that runs.
     cluster.load(dir.path());
-    let j = probe_svc(&cluster, &["frontend-direct", "--all-nodes"]);
+    let bundle = dir.path().join("incident.tar.gz");
+    let j = probe_svc(
+        &cluster,
+        &[
+            "frontend-direct",
+            "--all-nodes",
+            "--bundle",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    // The bundle holds each node's agent lines as the agent printed them.
+    let listing = std::process::Command::new("tar")
+        .args(["-tzf", bundle.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    for node in ["node-1", "node-a", "node-b"] {
+        assert!(
+            listing.contains(&format!("probe/{node}.jsonl")),
+            "{listing}"
+        );
+    }
+    let lines = std::process::Command::new("tar")
+        .args(["-xzOf", bundle.to_str().unwrap(), "probe/node-b.jsonl"])
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&lines.stdout).into_owned();
+    assert!(
+        lines.contains("\"target\":\"tcp:10.96.0.21:80\""),
+        "{lines}"
+    );
+    assert!(
+        lines
+            .lines()
+            .last()
+            .unwrap_or("")
+            .contains("\"kind\":\"summary\""),
+        "{lines}"
+    );
     let listening = status(&j, "pods.listening");
     assert_eq!(listening["status"], "pass", "{listening:#}");
     assert!(

@@ -487,3 +487,110 @@ fn every_finding_code_is_asserted_by_a_test() {
         .collect();
     assert!(missing.is_empty(), "codes no test asserts: {missing:?}");
 }
+
+/// Every live scenario with `--bundle` (issue 23): the bundle is a gzip tar a person opens with
+/// `tar`, holding the report, the objects and the metadata; no Secret's data and no env value
+/// leaves in it; and `svc NAME -f BUNDLE` replays the API checks to the verdicts the live run gave
+/// — the objects read are the facts they judged.
+#[test]
+fn every_scenario_replays_its_api_checks_from_its_bundle() {
+    let api_checks = [
+        "service.exists",
+        "service.selector",
+        "endpoints.ready",
+        "ports.target",
+        "ingress.routes",
+        "gateway.routes",
+        "netpol.allows",
+    ];
+    // A replay is judged as manifests are: what only a running cluster shows — that a controller
+    // or a data plane runs and is ready, a Gateway API status as current — is "not known
+    // offline", and the workloads that ask for zero replicas are not among the objects bundled.
+    // These scenarios turn on exactly that (the live verdict's check and what it judged).
+    let judged_offline_otherwise = [
+        ("gateway-class-not-accepted", "gateway.routes"),
+        ("gateway-controller-missing", "gateway.routes"),
+        ("gateway-status-stale", "gateway.routes"),
+        ("gateway-data-plane-denied", "netpol.allows"),
+        ("ingress-classless-default", "ingress.routes"),
+        ("ingress-controller-not-ready", "ingress.routes"),
+        ("ingress-legacy-annotation", "ingress.routes"),
+        ("scaled-to-zero", "service.selector"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for scenario in scenarios() {
+        let name = scenario.file_name().unwrap().to_string_lossy().to_string();
+        let exp = load(&scenario);
+        if exp.live.is_none() {
+            continue;
+        }
+        let mut files = vec![scenario.join("manifests.yaml")];
+        if scenario.join("cluster.yaml").exists() {
+            files.push(scenario.join("cluster.yaml"));
+        }
+        let files: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        let server = server_with(&files);
+        let bundle = dir.path().join(format!("{name}.tar.gz"));
+        let mut base = vec!["svc", exp.service.as_str(), "-n", exp.namespace.as_str()];
+        base.extend(exp.args.iter().map(String::as_str));
+        let live = Run::new(&base)
+            .args(["-o", "json", "--bundle", bundle.to_str().unwrap()])
+            .kubeconfig(&server, None)
+            .run();
+        let live_json = live.json();
+        // Opened as a person would.
+        let listing = std::process::Command::new("tar")
+            .args(["-tzf", bundle.to_str().unwrap()])
+            .output()
+            .expect("tar");
+        let listing = String::from_utf8_lossy(&listing.stdout);
+        for member in ["README.txt", "report.json", "objects.json", "meta.json"] {
+            if !listing.lines().any(|l| l == member) {
+                problems.push(format!("{name}: no {member} in the bundle: {listing}"));
+            }
+        }
+        let objects = std::process::Command::new("tar")
+            .args(["-xzOf", bundle.to_str().unwrap(), "objects.json"])
+            .output()
+            .expect("tar");
+        let objects: serde_json::Value =
+            serde_json::from_slice(&objects.stdout).expect("objects.json is JSON");
+        for o in objects["items"].as_array().unwrap() {
+            if o["kind"] == "Secret" && (o.get("data").is_some() || o.get("stringData").is_some()) {
+                problems.push(format!("{name}: a Secret's data in the bundle: {o}"));
+            }
+            let env = o.pointer("/spec/containers").map(|c| c.to_string());
+            if env.is_some_and(|e| e.contains("\"value\":") && !e.contains("<redacted")) {
+                problems.push(format!("{name}: an env value in the bundle: {o}"));
+            }
+        }
+        let replay = Run::new(&base)
+            .args(["-o", "json", "-f", bundle.to_str().unwrap()])
+            .run();
+        if !replay.stdout.trim_start().starts_with('{') || replay.code == 2 {
+            problems.push(format!("{name}: the replay did not run: {}", replay.stderr));
+            continue;
+        }
+        let replay_json = replay.json();
+        compared += 1;
+        for id in api_checks {
+            if judged_offline_otherwise.contains(&(name.as_str(), id)) {
+                continue;
+            }
+            let want = crate::support::check_status_of(&live_json, id);
+            let got = crate::support::check_status_of(&replay_json, id);
+            let code = |j: &serde_json::Value| crate::support::check_of(j, id)["code"].clone();
+            if want != got || code(&live_json) != code(&replay_json) {
+                problems.push(format!(
+                    "{name}: {id} live {want} {}, replayed {got} {}",
+                    code(&live_json),
+                    code(&replay_json)
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(compared >= 40, "only {compared} live scenarios replayed");
+}

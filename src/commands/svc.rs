@@ -41,6 +41,13 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
             ));
         }
     }
+    if let Some(path) = &args.bundle {
+        crate::bundle::check_path(path)?;
+    }
+    let started = (
+        std::time::Instant::now(),
+        k8s_openapi::jiff::Timestamp::now().to_string(),
+    );
     if args.nodes.selector().is_some() && !args.filenames.is_empty() {
         return Err(Error::Usage(
             "--all-nodes and --nodes probe a live cluster (not -f)".into(),
@@ -109,6 +116,19 @@ pub(crate) async fn run(settings: &Settings, args: &SvcArgs, name: &str) -> Resu
         )
         .and_then(|()| stdout.flush()),
     )?;
+    if let Some(path) = &args.bundle {
+        let meta = crate::bundle::Meta {
+            command: crate::bundle::command_line(),
+            started: started.1,
+            elapsed_ms: started.0.elapsed().as_millis(),
+        };
+        let report = serde_json::to_value(&diagnosis).unwrap_or_default();
+        if let Err(e) = crate::bundle::write(path, &report, &state, &meta) {
+            // The report is out; the bundle is not: said, and the exit says a usage error.
+            eprintln!("error: {}", text::sanitize(&e.to_string()));
+            return Ok(ExitCode::from(2));
+        }
+    }
     // Interrupted: what the API checks found is printed, and the exit says it was cut short.
     if let Some(signal) = interrupted {
         return Ok(ExitCode::from(signal.exit_code()));

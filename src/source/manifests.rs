@@ -86,9 +86,22 @@ pub(crate) fn classify(loaded: &[Loaded], namespace: &str) -> Result<Snapshot> {
             ("networking.k8s.io/v1", "Ingress") => o.ingresses.push(placed(l, kind, &ns)?),
             ("networking.k8s.io/v1", "IngressClass") => o.ingress_classes.push(typed(l, kind)?),
             ("v1", "Secret") => {
-                let sec = placed(l, kind, &ns)?;
-                o.secrets
-                    .push((ns.clone(), name.clone(), Fact::Known(Some(sec))));
+                let sec: k8s_openapi::api::core::v1::Secret = placed(l, kind, &ns)?;
+                // A bundle keeps a Secret's name and type, never its data: what the data would
+                // show is unknown, not absent.
+                let redacted = sec
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key(crate::bundle::REDACTED_ANNOTATION));
+                let fact = if redacted {
+                    Fact::Unavailable(crate::state::Unavailable::Offline(
+                        "the bundle keeps a Secret's name, not its data",
+                    ))
+                } else {
+                    Fact::Known(Some(sec))
+                };
+                o.secrets.push((ns.clone(), name.clone(), fact));
             }
             ("networking.k8s.io/v1", "NetworkPolicy") => o.policies.push(placed(l, kind, &ns)?),
             (api, _)

@@ -103,7 +103,14 @@ pub(crate) fn load(paths: &[PathBuf], verbose: bool) -> Result<Vec<Loaded>> {
             parse_file(path, &mut out, &mut read)?;
         }
     }
-    if out.is_empty() {
+    // A bundle of a run that read nothing (the Service did not exist) replays as such.
+    let bundle = |p: &PathBuf| {
+        let mut head = [0u8; 2];
+        std::fs::File::open(p)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok_and(|()| crate::bundle::is_bundle(&head))
+    };
+    if out.is_empty() && !paths.iter().any(|p| p.is_file() && bundle(p)) {
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Error::Manifest(format!(
             "no Kubernetes objects in {}",
@@ -173,9 +180,21 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) -> Re
 }
 
 fn parse_file(path: &Path, out: &mut Vec<Loaded>, read: &mut u64) -> Result<()> {
+    use std::io::BufRead;
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| Error::Manifest(format!("{name}: {e}")))?;
-    let text = read_bounded(&name, file, read)?;
+    let mut input = std::io::BufReader::new(file);
+    let head = input
+        .fill_buf()
+        .map_err(|e| Error::Manifest(format!("{name}: {e}")))?;
+    // An incident bundle (`--bundle`): its objects, read as any manifest is.
+    if crate::bundle::is_bundle(head) {
+        let text = crate::bundle::objects_text(&name, input, &mut |member, r| {
+            read_bounded(member, r, read)
+        })?;
+        return parse_text(&name, &text, out);
+    }
+    let text = read_bounded(&name, input, read)?;
     parse_text(&name, &text, out)
 }
 
