@@ -240,6 +240,24 @@ pub struct DnsLine {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub intermittent: bool,
     pub detail: String,
+    /// Through resolv.conf: the names the search list makes of it, in the order the resolver asks
+    /// them (`ndots` decides whether the name as given goes first or last), each asked once until
+    /// one answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub walk: Vec<WalkStep>,
+    /// The resolv.conf's `ndots` (with a walk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ndots: Option<usize>,
+}
+
+/// One name of a search-list walk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WalkStep {
+    /// The fully qualified name asked (`cart.shop.svc.cluster.local.`).
+    pub name: String,
+    pub verdict: Verdict,
+    pub rcode: Option<String>,
+    pub latency_ms: f64,
 }
 
 /// `agent --sockets`: what listens in the pod's network namespace.

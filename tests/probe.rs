@@ -332,7 +332,38 @@ fn dns_through_a_server_and_through_the_search_path() {
         assert_eq!(line["via"], "resolv.conf");
         assert_eq!(line["answered_name"], "cart.shop.svc.cluster.local.");
         assert_eq!(line["answers"], serde_json::json!(["10.96.0.10"]));
+        assert_eq!(line["ndots"], 5, "{line}");
     }
+    // The walk, as the pod's resolver makes it: `cart` (0 dots < ndots 5) is tried under each
+    // search domain first and answers on the first; `cart.shop` under shop.svc.cluster.local
+    // does not exist (NXDOMAIN), then answers under svc.cluster.local.
+    let walk = |target: &str| -> Vec<(String, String)> {
+        run.line(target)["walk"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no walk: {}", run.line(target)))
+            .iter()
+            .map(|s| {
+                (
+                    s["name"].as_str().unwrap().to_string(),
+                    s["verdict"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let step = |n: &str, v: &str| (n.to_string(), v.to_string());
+    assert_eq!(
+        walk(&short),
+        [step("cart.shop.svc.cluster.local.", "resolved")]
+    );
+    assert_eq!(
+        walk(&namespaced),
+        [
+            step("cart.shop.shop.svc.cluster.local.", "nxdomain"),
+            step("cart.shop.svc.cluster.local.", "resolved"),
+        ]
+    );
+    // Asked of one server, a name is not walked.
+    assert!(run.line(&a).get("walk").is_none(), "{}", run.line(&a));
 }
 
 #[test]

@@ -1089,6 +1089,22 @@ fn dns_resolves_through_the_clusterip_and_every_replica() {
         "{summary}"
     );
     assert!(summary.contains("1 DNS replica"), "{summary}");
+    // The resolver's walk from "default" (ndots 5: the search list first): the name under
+    // default.svc.cluster.local does not exist, the one under svc.cluster.local answers.
+    let walks: Vec<&str> = dns["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "DnsWalk")
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert!(
+        walks.iter().any(|w| w.starts_with(
+            "kube-dns.kube-system through the search list: kube-dns.kube-system.default.svc.cluster.local NXDOMAIN ("
+        ) && w.contains("→ kube-dns.kube-system.svc.cluster.local answered (")
+            && w.ends_with("the 2nd name asked answered (1 asked before it, by ndots 5)")),
+        "{walks:#?}"
+    );
     // The probe ran where a client would: in the user's namespace.
     let creates: Vec<_> = server
         .requests()

@@ -13,7 +13,7 @@ use hickory_resolver::system_conf::parse_resolv_conf;
 
 use super::target::DnsQuery;
 
-pub(crate) use crate::wire::{DnsLine, Verdict};
+pub(crate) use crate::wire::{DnsLine, Verdict, WalkStep};
 
 /// A parsed resolv.conf, shared by every DNS target.
 pub(crate) struct ResolvConf {
@@ -53,6 +53,8 @@ pub(crate) async fn lookup(
         resolved: 0,
         intermittent: false,
         detail: String::new(),
+        walk: Vec::new(),
+        ndots: None,
     };
     let resolver = match resolver_for(query, conf, deadline) {
         Ok((resolver, servers)) => {
@@ -94,6 +96,11 @@ pub(crate) async fn lookup(
     let mut shown = first_failure.or(last_success).expect("at least one try");
     if shown.verdict == Verdict::Timeout {
         rejected_if_closed(&mut shown, &line.servers, deadline).await;
+    }
+    if let (Ok(conf), None) = (conf, query.server) {
+        let (walk, ndots) = walk(query, conf, deadline).await;
+        line.walk = walk;
+        line.ndots = Some(ndots);
     }
     line.verdict = shown.verdict;
     line.rcode = shown.rcode;
@@ -167,6 +174,76 @@ async fn port_unreachable(server: SocketAddr, wait: Duration) -> bool {
         }
     }
     false
+}
+
+/// The names a resolver makes of `name` from the search list, in the order it asks them: the
+/// name as given first when it has at least `ndots` dots, else after every search domain (the
+/// resolv.conf rule glibc and musl follow); a name ending in a dot is only itself.
+pub(crate) fn search_names(name: &str, search: &[String], ndots: usize) -> Vec<String> {
+    if name.ends_with('.') {
+        return vec![name.to_string()];
+    }
+    let as_is = format!("{name}.");
+    let expanded = search
+        .iter()
+        .map(|d| format!("{name}.{}.", d.trim_end_matches('.')));
+    if name.matches('.').count() >= ndots {
+        std::iter::once(as_is).chain(expanded).collect()
+    } else {
+        expanded.chain(std::iter::once(as_is)).collect()
+    }
+}
+
+/// The search-list walk of a lookup through resolv.conf: each name asked once, in order, until
+/// one answers with records (as the pod's resolver does), with its code and time. A timeout ends
+/// the walk: the resolver would spend its whole timeout there.
+async fn walk(query: &DnsQuery, conf: &ResolvConf, deadline: Duration) -> (Vec<WalkStep>, usize) {
+    let (domain, search, servers) = conf.config.clone().into_parts();
+    let mut domains: Vec<String> = search.iter().map(|d| d.to_string()).collect();
+    if domains.is_empty() {
+        domains.extend(domain.map(|d| d.to_string()));
+    }
+    let ndots = conf.options.ndots;
+    let mut options = conf.options.clone();
+    options.timeout = deadline;
+    options.attempts = 0;
+    options.cache_size = 0;
+    options.ndots = 0;
+    let config = ResolverConfig::from_parts(None, Vec::new(), servers);
+    let Ok(resolver) = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+        .with_options(options)
+        .build()
+    else {
+        return (Vec::new(), ndots);
+    };
+    let mut steps = Vec::new();
+    // At most a resolv.conf's worth of names (glibc reads 6 search domains; musl more).
+    for name in search_names(&query.name, &domains, ndots)
+        .into_iter()
+        .take(8)
+    {
+        let started = Instant::now();
+        let attempt = match tokio::time::timeout(
+            deadline + Duration::from_millis(250),
+            resolver.lookup(name.as_str(), query.record),
+        )
+        .await
+        {
+            Ok(result) => Attempt::from(result),
+            Err(_) => Attempt::timeout(),
+        };
+        let done = matches!(attempt.verdict, Verdict::Resolved | Verdict::Timeout);
+        steps.push(WalkStep {
+            name,
+            verdict: attempt.verdict,
+            rcode: attempt.rcode,
+            latency_ms: (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0,
+        });
+        if done {
+            break;
+        }
+    }
+    (steps, ndots)
 }
 
 fn resolver_for(
@@ -307,6 +384,31 @@ impl ResolvConf {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_search_list_walk_follows_ndots() {
+        let search = [
+            "shop.svc.cluster.local".to_string(),
+            "svc.cluster.local".to_string(),
+            "cluster.local".to_string(),
+        ];
+        // ndots:5 (Kubernetes' default): a short name goes through every search domain first.
+        assert_eq!(
+            search_names("cart.shop", &search, 5),
+            [
+                "cart.shop.shop.svc.cluster.local.",
+                "cart.shop.svc.cluster.local.",
+                "cart.shop.cluster.local.",
+                "cart.shop.",
+            ]
+        );
+        // Enough dots: the name as given first.
+        assert_eq!(search_names("example.com", &search, 1)[0], "example.com.");
+        // A trailing dot: that name alone.
+        assert_eq!(search_names("example.com.", &search, 5), ["example.com."]);
+    }
+
     #[tokio::test]
     async fn a_closed_udp_port_is_seen_on_a_connected_socket() {
         let port = std::net::UdpSocket::bind("127.0.0.1:0")

@@ -33,6 +33,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     // NetworkPolicy denies the probe's own DNS: silence and rejects are the policy's doing.
     let denied_by = dns_denied_by(state, results);
     let mut denied_lookups = 0;
+    let mut walks = Vec::new();
     // Replicas that time out when asked directly: the Service's silence goes through them.
     let hung: Vec<String> = plan
         .targets
@@ -69,6 +70,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         }
         tries = tries.max(record.tries);
         evidence.push(lookup_evidence(record, name, &via));
+        walks.extend(walk_evidence(record, name));
         let replica = server.as_ref().map(|(pod, _)| pod.as_str());
         let lookup = (name.as_str(), via.as_str(), replica);
         let judged = match &denied_by {
@@ -94,6 +96,8 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
             fixes.extend(fix);
         }
     }
+    // The walks after the lookups' table (their own lines).
+    evidence.extend(walks);
     if names.is_empty() && replicas == 0 && problems.is_empty() {
         return Outcome::skip(SkipKind::NotApplicable, "no name to resolve (ExternalName)");
     }
@@ -208,6 +212,63 @@ fn full_name_fails(r: &crate::wire::DnsLine) -> bool {
 }
 
 /// One lookup as evidence.
+/// A lookup's search-list walk, when it asked more than one name: which names the resolver
+/// tried before the one that answered, and how long each took — what `ndots` costs every lookup
+/// of a short name (and every external name with fewer dots than `ndots`).
+fn walk_evidence(record: &crate::wire::DnsLine, name: &str) -> Option<Evidence> {
+    if record.walk.len() < 2 {
+        return None;
+    }
+    let steps: Vec<String> = record
+        .walk
+        .iter()
+        .map(|s| {
+            let said = match (s.verdict, s.rcode.as_deref()) {
+                (Verdict::Resolved, _) => "answered".to_string(),
+                (_, Some(rcode)) => rcode.to_string(),
+                (v, None) => v.to_string(),
+            };
+            format!(
+                "{} {said} ({} ms)",
+                s.name.trim_end_matches('.'),
+                s.latency_ms
+            )
+        })
+        .collect();
+    let answered = record
+        .walk
+        .iter()
+        .position(|s| s.verdict == Verdict::Resolved);
+    let ndots = record
+        .ndots
+        .map(|n| format!("ndots {n}"))
+        .unwrap_or_else(|| "the resolv.conf".into());
+    let outcome = match answered {
+        Some(i) => format!(
+            "the {} name asked answered ({} asked before it, by {ndots})",
+            ordinal(i + 1),
+            i
+        ),
+        None => format!("no name of the {} asked answered", record.walk.len()),
+    };
+    Some(Evidence::new(
+        "DnsWalk",
+        format!(
+            "{name} through the search list: {} — {outcome}",
+            steps.join(" → ")
+        ),
+    ))
+}
+
+fn ordinal(n: usize) -> String {
+    match n {
+        1 => "1st".into(),
+        2 => "2nd".into(),
+        3 => "3rd".into(),
+        n => format!("{n}th"),
+    }
+}
+
 fn lookup_evidence(record: &crate::wire::DnsLine, name: &str, via: &str) -> Evidence {
     Evidence::new(
         "DnsLookup",
