@@ -643,7 +643,7 @@ _kubectl_netdoctor_static() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__dns)
-            opts="-o -n -v -s -h --service --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --show-skipped --all-nodes --nodes --max-nodes --tolerate-taints --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            opts="-o -n -v -s -h --service --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --mtu --show-skipped --all-nodes --nodes --max-nodes --tolerate-taints --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -879,7 +879,7 @@ _kubectl_netdoctor_static() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__gateway)
-            opts="-f -o -n -v -s -h --filename --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --show-skipped --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            opts="-f -o -n -v -s -h --filename --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --mtu --show-skipped --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1203,7 +1203,7 @@ _kubectl_netdoctor_static() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__ingress)
-            opts="-f -o -n -v -s -h --filename --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --show-skipped --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            opts="-f -o -n -v -s -h --filename --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --mtu --show-skipped --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1331,7 +1331,7 @@ _kubectl_netdoctor_static() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__path)
-            opts="-f -o -n -v -s -h --from --labels --to --filename --inside --no-probe --probe-image --probe-timeout --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            opts="-f -o -n -v -s -h --from --labels --to --filename --inside --no-probe --probe-image --probe-timeout --mtu --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1575,7 +1575,7 @@ _kubectl_netdoctor_static() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__route)
-            opts="-f -o -n -v -s -h --filename --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --show-skipped --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            opts="-f -o -n -v -s -h --filename --strict --fail-on --ignore --no-probe --probe-image --probe-timeout --mtu --show-skipped --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1831,7 +1831,7 @@ _kubectl_netdoctor_static() {
             return 0
             ;;
         kubectl__netdoctor__subcmd__svc)
-            opts="-f -A -o -n -v -s -h --filename --no-probe --probe-image --probe-timeout --strict --fail-on --ignore --from --labels --inside --inspect --all-nodes --nodes --max-nodes --tolerate-taints --bundle --show-skipped --all-namespaces --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
+            opts="-f -A -o -n -v -s -h --filename --no-probe --probe-image --probe-timeout --mtu --strict --fail-on --ignore --from --labels --inside --inspect --all-nodes --nodes --max-nodes --tolerate-taints --bundle --show-skipped --all-namespaces --output --kubeconfig --context --namespace --request-timeout --no-color --verbose --cluster --user --server --token --as --as-group --certificate-authority --insecure-skip-tls-verify --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

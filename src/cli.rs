@@ -473,6 +473,11 @@ pub(crate) struct ProbeArgs {
     /// How long the probe may take, pod start included; its Job's deadline follows.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::config::parse_positive_duration)]
     pub probe_timeout: std::time::Duration,
+    /// Also measure the path MTU to the endpoints (UDP with don't-fragment, 1,280 bytes up to the
+    /// interface's MTU): names a black hole where large packets vanish without an ICMP
+    /// fragmentation-needed (overlay overhead).
+    #[arg(long)]
+    pub mtu: bool,
 }
 
 #[derive(Debug, Args)]
@@ -872,6 +877,7 @@ impl crate::probe::job::ProbeOptions {
         Self {
             image: args.probe_image.clone(),
             timeout: args.probe_timeout,
+            mtu: args.mtu,
             ..Default::default()
         }
     }

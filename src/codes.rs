@@ -193,6 +193,12 @@ pub(crate) const CODES: &[Code] = &[
         "NetworkPolicy is not enforced",
     ),
     code(
+        "ND4008",
+        "pods.listening",
+        W,
+        "A path MTU black hole: large packets to the pods vanish",
+    ),
+    code(
         "ND4101",
         "service.clusterip",
         E,

@@ -16,6 +16,8 @@ pub enum Line {
     Dns(DnsLine),
     /// An HTTP GET (kube-proxy's healthCheckNodePort answer).
     Http(HttpLine),
+    /// A path MTU measurement.
+    Mtu(MtuLine),
     /// `agent --sockets`: the listening sockets of the pod's network namespace.
     Sockets(SocketsLine),
     /// The last line of every run.
@@ -40,6 +42,7 @@ impl Line {
             Line::Tcp(l) | Line::Udp(l) => &l.target,
             Line::Dns(l) => &l.target,
             Line::Http(l) => &l.target,
+            Line::Mtu(l) => &l.target,
             Line::Sockets(_) | Line::Summary(_) => "",
         }
     }
@@ -50,6 +53,7 @@ impl Line {
             Line::Tcp(l) | Line::Udp(l) => Some(l.verdict),
             Line::Dns(l) => Some(l.verdict),
             Line::Http(l) => Some(l.verdict),
+            Line::Mtu(l) => Some(l.verdict),
             Line::Sockets(_) | Line::Summary(_) => None,
         }
     }
@@ -66,6 +70,14 @@ impl Line {
     pub fn dns(&self) -> Option<&DnsLine> {
         match self {
             Line::Dns(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// A path MTU line.
+    pub fn mtu(&self) -> Option<&MtuLine> {
+        match self {
+            Line::Mtu(l) => Some(l),
             _ => None,
         }
     }
@@ -93,6 +105,29 @@ pub struct HttpLine {
     pub body: String,
     pub elapsed_ms: f64,
     pub detail: String,
+}
+
+/// One path MTU target's line (`mtu:IP[:PORT]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MtuLine {
+    pub target: String,
+    /// open: every size up to the interface's MTU arrived; rejected: a router announced a smaller
+    /// path MTU (discovery works); dropped: a black hole; no-answer: nothing to measure with.
+    pub verdict: Verdict,
+    pub iface: Option<String>,
+    pub iface_mtu: Option<u32>,
+    /// The largest size that arrived, or the one a router announced.
+    pub path_mtu: Option<u32>,
+    pub steps: Vec<MtuStep>,
+    pub elapsed_ms: f64,
+    pub detail: String,
+}
+
+/// One size tried: `reached`, `frag-needed`, `silent` or `error`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MtuStep {
+    pub size: u32,
+    pub outcome: String,
 }
 
 /// How much of an HTTP answer the agent reads, headers included.

@@ -578,3 +578,72 @@ fn ipv6_verdicts_come_from_icmpv6_and_tcp_over_ipv6() {
     assert_eq!(line["verdict"], "unreachable", "{line}");
     assert_eq!(line["reply_from"], NODE_CLIENT_SIDE6, "{line}");
 }
+
+/// The path MTU from the client to the server through the node (`mtu:IP`), with the node's
+/// server-side link at 1,400 bytes: a router that says so (ICMP fragmentation-needed) is path
+/// MTU discovery working; one whose ICMP is dropped is a black hole — 1,400 bytes arrive, 1,450
+/// and 1,500 vanish — and the agent says which; an untouched path carries every size up to the
+/// interface's MTU.
+#[test]
+fn path_mtu_announced_black_holed_and_clear() {
+    for case in ["mtu_clear", "mtu_announced", "mtu_black_hole"] {
+        let Some(lab) = Lab::routed(case, &[]) else {
+            return;
+        };
+        let (c, n) = (lab.client.clone(), lab.node.clone());
+        if case != "mtu_clear" {
+            lab.exec(&n, &["ip", "link", "set", "eth2", "mtu", "1400"]);
+        }
+        if case == "mtu_black_hole" {
+            lab.iptables(
+                &n,
+                "-A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP",
+            );
+        }
+        let target = format!("mtu:{SERVER_IP}:33434");
+        let run = lab.agent(&c, &[&target, "--timeout", "1s"]);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        let line = run.line(&target);
+        let steps: Vec<(u64, &str)> = line["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["size"].as_u64().unwrap(), s["outcome"].as_str().unwrap()))
+            .collect();
+        assert_eq!(line["iface_mtu"], 1500, "{line}");
+        match case {
+            "mtu_clear" => {
+                assert_eq!(line["verdict"], "open", "{line}");
+                assert_eq!(line["path_mtu"], 1500, "{line}");
+                assert!(steps.iter().all(|(_, o)| *o == "reached"), "{line}");
+            }
+            "mtu_announced" => {
+                assert_eq!(line["verdict"], "rejected", "{line}");
+                assert_eq!(line["path_mtu"], 1400, "{line}");
+                assert_eq!(
+                    steps,
+                    [(1280, "reached"), (1400, "reached"), (1450, "frag-needed")],
+                    "{line}"
+                );
+            }
+            _ => {
+                assert_eq!(line["verdict"], "dropped", "{line}");
+                assert_eq!(line["path_mtu"], 1400, "{line}");
+                assert_eq!(
+                    steps,
+                    [
+                        (1280, "reached"),
+                        (1400, "reached"),
+                        (1450, "silent"),
+                        (1500, "silent")
+                    ],
+                    "{line}"
+                );
+                assert!(
+                    line["detail"].as_str().unwrap().contains("black hole"),
+                    "{line}"
+                );
+            }
+        }
+    }
+}

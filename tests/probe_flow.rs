@@ -672,6 +672,60 @@ fn per_node_probe_pods_are_pinned_and_taints_are_respected_unless_asked() {
     }
 }
 
+// `--mtu` end to end (issue 23): the node's link to the pod carries 1,400 bytes and its ICMP
+// fragmentation-needed is dropped, so the handshake passes while large packets vanish.
+// pods.listening warns with the size that fits and the node (ND4008); with the ICMP let through,
+// the smaller MTU is announced and nothing is wrong.
+#[test]
+fn a_path_mtu_black_hole_is_named_with_mtu() {
+    for (case, black_hole) in [("mtu_e2e_hole", true), ("mtu_e2e_announced", false)] {
+        let Some(mut lab) = lab_cluster(case, true) else {
+            return;
+        };
+        lab.listen_tcp(8080);
+        let n = lab.node.clone();
+        lab.exec(&n, &["ip", "link", "set", "eth2", "mtu", "1400"]);
+        if black_hole {
+            lab.iptables(
+                &n,
+                "-A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP",
+            );
+        }
+        let api = cluster(SERVER_IP, "");
+        kubelet(
+            &api,
+            Some(lab.client.clone()),
+            resolv_conf(lab.dir.path(), SERVER_IP),
+            &[],
+        );
+        let server = api.start();
+        let j = svc_json(&server, &["--mtu"]).json();
+        let pl = status(&j, "pods.listening");
+        let mtu = pl["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "PathMtu")
+            .unwrap_or_else(|| panic!("{case}: no path MTU evidence: {pl:#}"));
+        assert_eq!(mtu["fields"]["pathMtu"], "1400", "{case}: {mtu:#}");
+        if black_hole {
+            assert_eq!(pl["status"], "warn", "{case}: {pl:#}");
+            assert_eq!(pl["code"], "ND4008", "{case}: {pl:#}");
+            let summary = pl["summary"].as_str().unwrap();
+            assert!(
+                summary.contains(&format!(
+                    "packets over 1400 bytes from node node-1 to pod web-a ({SERVER_IP}) are dropped without an ICMP fragmentation-needed"
+                )),
+                "{summary}"
+            );
+        } else {
+            assert_eq!(pl["status"], "pass", "{case}: {pl:#}");
+            assert_eq!(mtu["fields"]["verdict"], "rejected", "{case}: {mtu:#}");
+        }
+        assert_nothing_left(&api);
+    }
+}
+
 // A LoadBalancer Service's ingress IP is tried from inside (issue 23). kube-proxy answers for an
 // `ipMode: VIP` address itself (a DNAT to the endpoints on the node, as here): with that rule it
 // passes; without it the IP is silent while the ClusterIP answers — the proxy's fault (ND4104,

@@ -8,6 +8,7 @@
 pub(crate) mod capture;
 pub(crate) mod dns;
 pub(crate) mod host;
+pub(crate) mod mtu;
 pub(crate) mod packet;
 pub(crate) mod pcap;
 pub(crate) mod probe;
@@ -208,6 +209,7 @@ async fn probe_all(
                 Line::Dns(dns::lookup(query, resolv, deadline, args.repeat).await)
             }
             Target::Http(addr, path) => Line::Http(probe::http(*addr, path, deadline).await),
+            Target::Mtu(addr) => Line::Mtu(mtu::probe(*addr, deadline).await),
         };
         let verdict = line.verdict().unwrap_or(Verdict::Error);
         (verdict, line.to_json())
@@ -271,7 +273,9 @@ fn capture_interfaces(
     let mut ips: Vec<IpAddr> = Vec::new();
     for target in targets {
         match target {
-            Target::Tcp(addr) | Target::Udp(addr) | Target::Http(addr, _) => ips.push(addr.ip()),
+            Target::Tcp(addr) | Target::Udp(addr) | Target::Http(addr, _) | Target::Mtu(addr) => {
+                ips.push(addr.ip())
+            }
             Target::Dns(query) => match query.server {
                 Some(server) => ips.push(server.ip()),
                 None => ips.extend(resolv.map(dns::ResolvConf::server_ips).unwrap_or_default()),

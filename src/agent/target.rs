@@ -16,6 +16,8 @@ pub(crate) enum Target {
     Dns(DnsQuery),
     /// `http:IP:PORT[/PATH]`: a GET of PATH (default `/`).
     Http(SocketAddr, String),
+    /// `mtu:IP[:PORT]`: the path MTU (UDP to PORT, 33434 by default).
+    Mtu(SocketAddr),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,8 +64,11 @@ impl Target {
                     path.to_string(),
                 ))
             }
+            "mtu" => Ok(Target::Mtu(
+                socket_addr(rest, Some(33434)).map_err(|e| format!("target {arg:?}: {e}"))?,
+            )),
             other => Err(format!(
-                "target {arg:?}: unknown kind {other:?} (expected tcp, udp, dns or http)"
+                "target {arg:?}: unknown kind {other:?} (expected tcp, udp, dns, http or mtu)"
             )),
         }
     }
@@ -76,6 +81,7 @@ impl fmt::Display for Target {
             Target::Udp(addr) => write!(f, "udp:{addr}"),
             Target::Dns(q) => write!(f, "dns:{q}"),
             Target::Http(addr, path) => write!(f, "http:{addr}{path}"),
+            Target::Mtu(addr) => write!(f, "mtu:{addr}"),
         }
     }
 }

@@ -328,7 +328,10 @@ fn paths(state: &ClusterState, results: &crate::state::probe::ProbeResults, row:
             Purpose::Dns { server: None, .. } => {
                 dns.extend(results.lookups_for(&t.arg).map(|r| r.verdict));
             }
-            Purpose::Dns { .. } | Purpose::LoadBalancer { .. } | Purpose::HealthCheck { .. } => {}
+            Purpose::Dns { .. }
+            | Purpose::Mtu { .. }
+            | Purpose::LoadBalancer { .. }
+            | Purpose::HealthCheck { .. } => {}
         }
     }
     let connected = |v: Verdict| matches!(v, Verdict::Open | Verdict::NoAnswer);

@@ -58,7 +58,86 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         };
         return Outcome::skip(SkipKind::NotApplicable, why);
     }
-    t.outcome(!results.captured())
+    let outcome = t.outcome(!results.captured());
+    with_path_mtu(outcome, &plan, results)
+}
+
+/// `--mtu`: each endpoint's path MTU as evidence; a black hole — large packets vanish without an
+/// ICMP fragmentation-needed — warns where the connections themselves passed (a handshake is
+/// small: it crosses a black hole that stalls every large response).
+fn with_path_mtu(mut outcome: Outcome, plan: &ProbePlan, results: &ProbeResults) -> Outcome {
+    let mut holes = Vec::new();
+    for planned in &plan.targets {
+        let Purpose::Mtu { pod, ip } = &planned.purpose else {
+            continue;
+        };
+        let Some(line) = results
+            .records
+            .iter()
+            .filter_map(crate::wire::Line::mtu)
+            .find(|l| l.target == planned.arg)
+        else {
+            continue;
+        };
+        let who = pod
+            .as_deref()
+            .map_or(ip.clone(), |p| format!("pod {p} ({ip})"));
+        let steps: Vec<String> = line
+            .steps
+            .iter()
+            .map(|s| format!("{} {}", s.size, s.outcome))
+            .collect();
+        outcome.evidence.push(
+            Evidence::new(
+                "PathMtu",
+                format!("path MTU to {who}: {} — {}", line.verdict, line.detail),
+            )
+            .field("to", who.clone())
+            .field("verdict", line.verdict.as_str())
+            .field(
+                "pathMtu",
+                line.path_mtu
+                    .map_or("unknown".to_string(), |m| m.to_string()),
+            )
+            .field(
+                "interfaceMtu",
+                line.iface_mtu
+                    .map_or("unknown".to_string(), |m| m.to_string()),
+            )
+            .field("sizes", steps.join(", ")),
+        );
+        if line.verdict == Verdict::Dropped {
+            holes.push((
+                who,
+                line.path_mtu.unwrap_or(1280),
+                line.iface_mtu.unwrap_or(1500),
+            ));
+        }
+    }
+    let Some((who, fits, iface)) = holes.first().cloned() else {
+        return outcome;
+    };
+    let node = results
+        .node
+        .as_deref()
+        .map_or("the probe's node".to_string(), |n| format!("node {n}"));
+    let line = format!(
+        "packets over {fits} bytes from {node} to {who} are dropped without an ICMP fragmentation-needed (the interface's MTU is {iface}): a path MTU black hole — small requests work, large responses hang"
+    );
+    let fix = format!(
+        "lower the pod network's MTU to {fits} or less (the CNI's MTU setting: Calico's veth_mtu, Cilium's --mtu, Flannel's MTU), or let ICMP type 3 code 4 (fragmentation-needed) through between the nodes"
+    );
+    if outcome.status == Status::Pass {
+        outcome.status = Status::Warn;
+        outcome.summary = format!("{}; but {line}", outcome.summary);
+        outcome.code = Some("ND4008");
+        outcome.fix.push(fix);
+    } else {
+        outcome
+            .evidence
+            .push(Evidence::new("PathMtuBlackHole", line));
+    }
+    outcome
 }
 
 /// One ready endpoint the probe connected to.

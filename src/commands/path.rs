@@ -160,6 +160,7 @@ fn plan(
                 }
                 Purpose::ClusterIp { port, .. } => chosen.contains(port),
                 Purpose::NodePort { .. }
+                | Purpose::Mtu { .. }
                 | Purpose::HealthCheck { .. }
                 | Purpose::LoadBalancer { .. }
                 | Purpose::Dns { .. } => false,

@@ -52,6 +52,8 @@ pub(crate) struct ProbeOptions {
     pub target_deadline: Duration,
     /// DNS repeats (intermittent failures).
     pub dns_repeat: u32,
+    /// `--mtu`: measure the path MTU to the endpoints too.
+    pub mtu: bool,
 }
 
 impl Default for ProbeOptions {
@@ -61,6 +63,7 @@ impl Default for ProbeOptions {
             timeout: Duration::from_secs(60),
             target_deadline: Duration::from_millis(1500),
             dns_repeat: 3,
+            mtu: false,
         }
     }
 }

@@ -48,6 +48,9 @@ pub(crate) async fn probe_service_from(
     if let Some(ns) = namespace {
         plan.relocate(&ns, state);
     }
+    if opts.mtu {
+        plan.plan_mtu();
+    }
     if plan.targets.is_empty() {
         return Fact::Unavailable(Unavailable::NotRequested("nothing to probe"));
     }
@@ -79,6 +82,9 @@ pub(crate) async fn probe_service_per_node(
         plan.relocate(&ns, state);
     }
     plan.tolerate_taints = tolerate_taints;
+    if opts.mtu {
+        plan.plan_mtu();
+    }
     let started = std::time::Instant::now();
     let nothing = plan.targets.is_empty();
     let runs = selection.chosen.iter().map(|node| {
@@ -127,7 +133,10 @@ pub(crate) async fn probe_service_inside(
             return Fact::Unavailable(Unavailable::NotRequested("--inside needs --from pod/NAME"));
         }
     };
-    let plan = ProbePlan::for_service(state, &[]);
+    let mut plan = ProbePlan::for_service(state, &[]);
+    if opts.mtu {
+        plan.plan_mtu();
+    }
     if plan.targets.is_empty() {
         return Fact::Unavailable(Unavailable::NotRequested("nothing to probe"));
     }

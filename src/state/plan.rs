@@ -42,6 +42,8 @@ pub(crate) enum Purpose {
     /// Service (`http:INTERNAL_IP:healthCheckNodePort/`): whether the node claims local
     /// endpoints, as the cloud's load balancer asks it.
     HealthCheck { node: String, ip: String, port: u16 },
+    /// The path MTU to a ready endpoint's address (`--mtu`): `pods.listening`.
+    Mtu { pod: Option<String>, ip: String },
     /// A LoadBalancer Service's ingress IP (`status.loadBalancer.ingress[].ip`) on a Service
     /// port, from inside the cluster: `service.clusterip`.
     LoadBalancer {
@@ -367,13 +369,41 @@ impl ProbePlan {
         plan
     }
 
-    /// The plan a probe ran: the Service's plan, from the namespace the probe pod was in.
+    /// The plan a probe ran: the Service's plan, from the namespace the probe pod was in (with
+    /// the path MTU targets when it measured them).
     pub(crate) fn as_run(state: &ClusterState, results: &super::probe::ProbeResults) -> ProbePlan {
         let mut plan = ProbePlan::for_service(state, &[]);
         if plan.namespace != results.namespace {
             plan.relocate(&results.namespace, state);
         }
+        if results.records.iter().any(|l| l.mtu().is_some()) {
+            plan.plan_mtu();
+        }
         plan
+    }
+
+    /// `--mtu`: the path MTU to the ready endpoints' addresses (IPv4; at most
+    /// [`MAX_MTU_TARGETS`], one per address).
+    pub(crate) fn plan_mtu(&mut self) {
+        let mut seen: Vec<String> = Vec::new();
+        let endpoints: Vec<(Option<String>, String)> = self
+            .targets
+            .iter()
+            .filter_map(|t| match &t.purpose {
+                Purpose::Endpoint { pod, .. } => {
+                    let ip = t.arg.split(':').nth(1)?.to_string();
+                    Some((pod.clone(), ip))
+                }
+                _ => None,
+            })
+            .collect();
+        for (pod, ip) in endpoints {
+            if ip.contains('[') || seen.contains(&ip) || seen.len() >= MAX_MTU_TARGETS {
+                continue;
+            }
+            seen.push(ip.clone());
+            self.push(format!("mtu:{ip}:33434"), Purpose::Mtu { pod, ip }, 1);
+        }
     }
 
     /// Runs the probe from another namespace; the short name (`NAME`) resolves only from the
@@ -468,6 +498,9 @@ fn agent_arg(protocol: &str, ip: &str, port: u16) -> Option<String> {
         format!("{scheme}:{ip}:{port}")
     })
 }
+
+/// Endpoint addresses whose path MTU `--mtu` measures, at most.
+pub(crate) const MAX_MTU_TARGETS: usize = 5;
 
 /// The nodes whose nodePorts are tried, at most (`--max-nodes` is the per-node probe's, issue 23).
 pub(crate) const MAX_NODE_PORT_NODES: usize = 20;
