@@ -473,9 +473,9 @@ pub(crate) struct ProbeArgs {
     /// How long the probe may take, pod start included; its Job's deadline follows.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::config::parse_positive_duration)]
     pub probe_timeout: std::time::Duration,
-    /// Also measure the path MTU to the endpoints (UDP with don't-fragment, 1,280 bytes up to the
-    /// interface's MTU): names a black hole where large packets vanish without an ICMP
-    /// fragmentation-needed (overlay overhead).
+    /// Also measure the path MTU to the Service's endpoints (UDP with don't-fragment, 1,280 bytes
+    /// up to the interface's MTU): names a black hole where large packets vanish without an ICMP
+    /// fragmentation-needed (overlay overhead). Not measured by `path`.
     #[arg(long)]
     pub mtu: bool,
 }

@@ -343,3 +343,121 @@ fn paths(state: &ClusterState, results: &crate::state::probe::ProbeResults, row:
     row.dns = tally(&dns, |v| v == Verdict::Resolved);
     row.ok = !results.saw_fault();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::per_node::{ChosenNode, Selection};
+    use crate::state::probe::{ProbeResults, Rung};
+    use crate::state::{Fact, Unavailable};
+
+    fn probe(node: &str, result: Fact<ProbeResults>) -> NodeProbe {
+        NodeProbe {
+            node: ChosenNode {
+                name: node.into(),
+                zone: None,
+                hosts_endpoints: false,
+            },
+            result,
+            agents: Fact::Known(Vec::new()),
+        }
+    }
+
+    fn ran_on(node: &str) -> Fact<ProbeResults> {
+        Fact::Known(ProbeResults {
+            namespace: "shop".into(),
+            pod: format!("probe-{node}"),
+            node: Some(node.into()),
+            rung: Rung::Privileged,
+            notes: Vec::new(),
+            records: Vec::new(),
+            summary: None,
+            labels: Default::default(),
+            sockets: Default::default(),
+        })
+    }
+
+    /// A check that fails from node-b only (as service.clusterip does where the proxy is down).
+    fn fails_on_node_b(s: &ClusterState) -> Outcome {
+        let node = s
+            .probe
+            .known()
+            .and_then(|r| r.node.clone())
+            .unwrap_or_default();
+        if node == "node-b" {
+            Outcome::fail("no service proxy rule on node node-b")
+                .code("ND4102")
+                .fix(["check the service proxy on node-b".to_string()])
+        } else {
+            Outcome::pass("10.96.0.20:80/TCP answered 4 of 4")
+        }
+    }
+
+    #[test]
+    fn a_check_failing_from_some_nodes_names_them_and_keeps_its_code() {
+        let state = crate::fixtures::state("shop", "web", "");
+        let per = PerNode {
+            selection: Selection::default(),
+            probes: vec![
+                probe("node-a", ran_on("node-a")),
+                probe("node-b", ran_on("node-b")),
+                probe(
+                    "node-c",
+                    Fact::Unavailable(Unavailable::Stopped("the probe pod did not start".into())),
+                ),
+            ],
+        };
+        let states = node_states(&state, &per);
+        let o = judge("service.clusterip", fails_on_node_b, &per, &states);
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(o.code, Some("ND4102"));
+        assert_eq!(
+            o.summary,
+            "fails from node node-b but not from node-a: the service proxy there (kube-proxy, or the CNI's replacement for it) — from node-b: no service proxy rule on node node-b"
+        );
+        let said: Vec<&str> = o.evidence.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            said.iter()
+                .any(|m| m.starts_with("no service proxy pod runs on node node-b")),
+            "{said:#?}"
+        );
+        assert!(
+            said.contains(&"not probed from node node-c: the probe pod did not start"),
+            "{said:#?}"
+        );
+        assert_eq!(o.fix[0], "check the service proxy on node-b");
+        assert!(
+            o.fix[1].ends_with("--field-selector spec.nodeName=node-b"),
+            "{:?}",
+            o.fix
+        );
+        // Passing everywhere it ran: said with how many nodes ran, not as every node.
+        let o = judge(
+            "service.clusterip",
+            |_| Outcome::pass("answered"),
+            &per,
+            &states,
+        );
+        assert_eq!(o.status, Status::Pass);
+        assert_eq!(o.summary, "from 2 of 3 nodes: answered");
+        // No node's probe ran: a skip saying why, per node.
+        let none = PerNode {
+            selection: Selection::default(),
+            probes: vec![probe(
+                "node-c",
+                Fact::Unavailable(Unavailable::Stopped("refused".into())),
+            )],
+        };
+        let o = judge(
+            "service.clusterip",
+            fails_on_node_b,
+            &none,
+            &node_states(&state, &none),
+        );
+        assert_eq!(o.status, Status::Skip);
+        assert_eq!(
+            o.skip.map(|(_, why)| why).as_deref(),
+            Some("no node's probe ran (node-c: refused)")
+        );
+    }
+}
