@@ -4,7 +4,10 @@
 //! - one Service's `netpol.allows` (with a client) against the same with 10x fewer policies in
 //!   *other* namespaces: a ratio near 1 shows the cost follows the policies that select the two
 //!   pods, not all policies;
-//! - `reach -A` over every workload pair.
+//! - `reach -A` over every workload pair;
+//! - the same `reach -A` with 100 AdminNetworkPolicies (Deny, Allow and Pass rules over namespace
+//!   labels) and a BaselineAdminNetworkPolicy in front, against the run without them: what the
+//!   cluster-wide tiers cost.
 //!
 //! Run: `cargo bench --bench netpol`.
 
@@ -136,6 +139,42 @@ fn namespace(ns: usize) -> Namespace {
         },
         ..Default::default()
     }
+}
+
+/// 100 AdminNetworkPolicies, each over one team's namespaces and one workload (Deny from one
+/// team on 9090, Allow from another on 8080, Pass from every namespace), and a
+/// BaselineAdminNetworkPolicy denying one team everywhere.
+fn tier_policies() -> Vec<kubectl_netdoctor::front::TierPolicy> {
+    let mut out = Vec::new();
+    for i in 0..100usize {
+        let yaml = format!(
+            r#"
+metadata: {{name: anp-{i}}}
+spec:
+  priority: {i}
+  subject: {{pods: {{namespaceSelector: {{matchLabels: {{team: t{}}}}}, podSelector: {{matchLabels: {{app: app{}}}}}}}}}
+  ingress:
+  - {{name: deny, action: Deny, from: [{{namespaces: {{matchLabels: {{team: t{}}}}}}}], ports: [{{portNumber: {{protocol: TCP, port: 9090}}}}]}}
+  - {{name: allow, action: Allow, from: [{{namespaces: {{matchLabels: {{team: t{}}}}}}}], ports: [{{portNumber: {{protocol: TCP, port: 8080}}}}]}}
+  - {{name: pass, action: Pass, from: [{{namespaces: {{}}}}]}}
+"#,
+            i % 7,
+            i % WORKLOADS_PER_NS,
+            (i + 1) % 7,
+            (i + 2) % 7
+        );
+        let mut p: kubectl_netdoctor::front::TierPolicy =
+            serde_saphyr::from_str(&yaml).expect("an AdminNetworkPolicy");
+        p.kind = "AdminNetworkPolicy".into();
+        out.push(p);
+    }
+    let mut baseline: kubectl_netdoctor::front::TierPolicy = serde_saphyr::from_str(
+        "metadata: {name: default}\nspec:\n  subject: {namespaces: {}}\n  ingress:\n  - {name: deny-t6, action: Deny, from: [{namespaces: {matchLabels: {team: t6}}}]}\n",
+    )
+    .expect("a BaselineAdminNetworkPolicy");
+    baseline.kind = "BaselineAdminNetworkPolicy".into();
+    out.push(baseline);
+    out
 }
 
 fn peak_rss_mib() -> f64 {
@@ -357,6 +396,21 @@ fn main() {
         secs,
         counts.pairs,
         counts.rules,
+    );
+
+    // 4. The same with the cluster-wide tiers in front.
+    let tiered = ReachInput {
+        tier_policies: Fact::Known(tier_policies()),
+        ..input
+    };
+    let start = Instant::now();
+    let with_tiers = analyse(&tiered, true, "all namespaces", &mut Discard).expect("reach");
+    let tier_secs = start.elapsed().as_secs_f64();
+    println!(
+        "reach -A with 100 AdminNetworkPolicies and a BaselineAdminNetworkPolicy: {:.2} s, {} connections listed; ratio to the run without tiers {:.2}",
+        tier_secs,
+        with_tiers.pairs,
+        tier_secs / secs
     );
     println!("peak memory: {:.0} MiB", peak_rss_mib());
 }
