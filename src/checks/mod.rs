@@ -3,7 +3,8 @@
 //! To add a check: write `src/checks/<id with _>.rs` with a `pub fn run(&ClusterState) -> Outcome`
 //! that only reads the state, add it to [`REGISTRY`] at its place in the flow with the checks it
 //! depends on and its runbook page `checks/<id>.md` (`explain` reads it from there; a test keeps
-//! code and pages one-to-one).
+//! code and pages one-to-one). `common.rs` and `per_node.rs` are not checks: they serve the probe's
+//! checks (per-node judging is described in the pages of the checks it judges).
 
 use crate::report::{CheckResult, Outcome, SkipKind, Status};
 use crate::state::{ClusterState, Unavailable};
@@ -151,11 +152,17 @@ pub(crate) fn find(id: &str) -> Option<&'static CheckDef> {
 /// Runs every check in flow order; a check whose dependency did not pass (or warn) is skipped.
 /// With per-node probes, the probe's checks judge each node's probe (`per_node`).
 pub fn run_all(state: &ClusterState) -> Vec<CheckResult> {
-    let mut results: Vec<CheckResult> = Vec::with_capacity(REGISTRY.len());
     let nodes = state
         .per_node
         .as_ref()
-        .map(|per| (per, per_node::node_states(state, per)));
+        .map(|per| per_node::node_states(state, per));
+    run_all_on(state, nodes.as_deref())
+}
+
+/// [`run_all`] with each node's state already built (one per per-node probe).
+fn run_all_on(state: &ClusterState, node_states: Option<&[ClusterState]>) -> Vec<CheckResult> {
+    let mut results: Vec<CheckResult> = Vec::with_capacity(REGISTRY.len());
+    let nodes = state.per_node.as_ref().zip(node_states);
     for def in REGISTRY {
         let result = match (&nodes, def.needs) {
             (Some((per, states)), Needs::Probe) => run_one_with(def, &results, || {
@@ -262,14 +269,19 @@ fn target_of(state: &ClusterState) -> crate::report::Target {
 
 /// The checks of a Service's flow, the findings its annotations ignore marked (crate::suppress).
 pub(crate) fn diagnose(state: &ClusterState) -> crate::report::Diagnosis {
-    let mut checks = run_all(state);
+    let node_states = state
+        .per_node
+        .as_ref()
+        .map(|per| per_node::node_states(state, per));
+    let mut checks = run_all_on(state, node_states.as_deref());
     crate::suppress::checks(&mut checks, state);
     locate(&mut checks, state);
     let mut d = crate::report::Diagnosis::new(target_of(state), state.source, checks);
     d.nodes = state
         .per_node
         .as_ref()
-        .map(|per| per_node::table(per, &per_node::node_states(state, per)));
+        .zip(node_states.as_deref())
+        .map(|(per, states)| per_node::table(per, states));
     d
 }
 

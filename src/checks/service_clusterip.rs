@@ -110,6 +110,15 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
     outcome.evidence(evidence).fix(fixes)
 }
 
+/// The command that lists a node's kube-system pods (its service proxy among them): every
+/// service-proxy fix ends with it.
+fn proxy_pods(node: &str) -> String {
+    format!(
+        "kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={}",
+        crate::text::shell_quote(node)
+    )
+}
+
 /// A failure's code and fix.
 type Failed = (&'static str, String);
 
@@ -214,8 +223,8 @@ fn node_ports(
                 )
             };
             let fix = format!(
-                "check the service proxy on {first} (kube-proxy, or the CNI's replacement): kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={}",
-                crate::text::shell_quote(&first)
+                "check the service proxy on {first} (kube-proxy, or the CNI's replacement): {}",
+                proxy_pods(&first)
             );
             NodePortResult {
                 evidence,
@@ -314,8 +323,8 @@ fn health_checks(
         failed: Some((
             "ND4105",
             format!(
-                "the service proxy on {first} is out of step with the EndpointSlices (kube-proxy down, or its rules stale): kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={}",
-                crate::text::shell_quote(&first)
+                "the service proxy on {first} is out of step with the EndpointSlices (kube-proxy down, or its rules stale): {}",
+                proxy_pods(&first)
             ),
         )),
     })
@@ -398,8 +407,8 @@ fn load_balancers(
                 Some((
                     "ND4104",
                     format!(
-                        "check the service proxy on {node} (kube-proxy, or the CNI's replacement for it): kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={}",
-                        crate::text::shell_quote(node_name)
+                        "check the service proxy on {node} (kube-proxy, or the CNI's replacement for it): {}",
+                        proxy_pods(node_name)
                     ),
                 )),
             )
@@ -494,8 +503,8 @@ fn failed_connects(
             format!("{what} does not answer while the pods do: no service proxy rule on {node}"),
             // Only the command after the colon is pasted: the words around it stay prose.
             format!(
-                "check the service proxy on {node} (kube-proxy, or Cilium/Calico eBPF with its kube-proxy replacement): kubectl -n kube-system get pods -o wide --field-selector spec.nodeName={}",
-                crate::text::shell_quote(node_name)
+                "check the service proxy on {node} (kube-proxy, or Cilium/Calico eBPF with its kube-proxy replacement): {}",
+                proxy_pods(node_name)
             ),
         ),
         Some(Verdict::Refused) => (

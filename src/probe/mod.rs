@@ -87,14 +87,21 @@ pub(crate) async fn probe_service_per_node(
     }
     let started = std::time::Instant::now();
     let nothing = plan.targets.is_empty();
+    // The namespace's PodSecurity level and the labels' conflicts, read once for every node.
+    let prepared = if nothing {
+        None
+    } else {
+        Some(prober.prepare(&plan).await)
+    };
     let runs = selection.chosen.iter().map(|node| {
-        let mut plan = plan.clone();
-        plan.node = Some(node.name.clone());
+        let pinned = prepared.clone().map(|mut p| {
+            p.plan.node = Some(node.name.clone());
+            p
+        });
         async move {
-            let result = if nothing {
-                Fact::Unavailable(Unavailable::NotRequested("nothing to probe"))
-            } else {
-                prober.run_from(&plan, opts, started).await
+            let result = match pinned {
+                None => Fact::Unavailable(Unavailable::NotRequested("nothing to probe")),
+                Some(p) => prober.run_prepared(p, opts, started).await,
             };
             NodeProbe {
                 node: node.clone(),

@@ -139,23 +139,46 @@ impl Prober {
         opts: &ProbeOptions,
         started: Instant,
     ) -> Fact<ProbeResults> {
-        let ns = plan.namespace.as_str();
-        let level = self.pod_security_level(ns).await;
-        let mut rung = Rung::for_level(level.as_deref());
-        let mut notes = Vec::new();
-        let mut plan = plan.clone();
+        let prepared = self.prepare(plan).await;
+        self.run_prepared(prepared, opts, started).await
+    }
+
+    /// What a probe's namespace decides before any Job: the first rung of the capture ladder its
+    /// PodSecurity level admits, and whether the client's labels may be copied. Read once for
+    /// every node of per-node probing (the same namespace and labels).
+    pub(crate) async fn prepare(&self, plan: &ProbePlan) -> Prepared {
+        let level = self.pod_security_level(&plan.namespace).await;
+        let mut prepared = Prepared {
+            plan: plan.clone(),
+            rung: Rung::for_level(level.as_deref()),
+            notes: Vec::new(),
+        };
         if !plan.labels.is_empty() {
-            if let Some(conflict) = self.identity_conflict(&plan).await {
-                notes.push(format!(
+            if let Some(conflict) = self.identity_conflict(plan).await {
+                prepared.notes.push(format!(
                     "the client's labels ({}) were not copied onto the probe: {conflict}; its NetworkPolicy identity is the probe's own",
                     text::labels(&plan.labels)
                 ));
-                plan.labels.clear();
+                prepared.plan.labels.clear();
             }
         }
-        let plan = &plan;
+        prepared
+    }
+
+    /// Runs a prepared probe up the capture ladder until admission takes a rung.
+    pub(crate) async fn run_prepared(
+        &self,
+        prepared: Prepared,
+        opts: &ProbeOptions,
+        started: Instant,
+    ) -> Fact<ProbeResults> {
+        let Prepared {
+            plan,
+            mut rung,
+            mut notes,
+        } = prepared;
         loop {
-            let outcome = self.attempt(plan, opts, rung, started).await;
+            let outcome = self.attempt(&plan, opts, rung, started).await;
             match outcome {
                 Attempt::Done(mut results) => {
                     results.notes.splice(0..0, notes);
@@ -488,6 +511,15 @@ impl Prober {
             None => fut.await,
         }
     }
+}
+
+/// A probe ready to run: its plan (the client's labels dropped when they may not be copied), the
+/// rung it starts at, and what was decided on the way.
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    pub plan: ProbePlan,
+    rung: Rung,
+    notes: Vec<String>,
 }
 
 enum Attempt {

@@ -664,7 +664,13 @@ func podExecCmd(args []string) error {
 	if _, err := os.Stat(filepath.Join("/run/netns", netnsPath)); err != nil {
 		return fmt.Errorf("pod %s has no network namespace here (is the data plane on, and the pod running?)", rest[0])
 	}
-	cmd := exec.Command("ip", append([]string{"netns", "exec", netnsPath}, rest[1:]...)...)
+	return execIn(netnsPath, rest[1:])
+}
+
+// execIn runs a host command in a network namespace with this process's stdio, exiting with the
+// command's own code when it fails.
+func execIn(netns string, argv []string) error {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", netns}, argv...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		if exit, ok := err.(*exec.ExitError); ok {
@@ -690,15 +696,7 @@ func nodeExecCmd(args []string) error {
 	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err != nil {
 		return fmt.Errorf("node %s has no network namespace here (is the data plane on?)", rest[0])
 	}
-	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, rest[1:]...)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		if exit, ok := err.(*exec.ExitError); ok {
-			os.Exit(exit.ExitCode())
-		}
-		return err
-	}
-	return nil
+	return execIn(ns, rest[1:])
 }
 
 // stopCmd is `cluster stop --state DIR COMPONENT NODE`: stops one node's kube-proxy, kube-router
