@@ -1,11 +1,21 @@
-//! `scan -A` against a synthetic cluster in the fake API server (5,000 Services, 10,000 pods,
-//! 1,000 NetworkPolicies, 500 Ingresses across 200 namespaces) with 5 ms of latency per request.
-//! Prints wall time, API requests and peak RSS of the scan, and as baselines measured in the same
-//! run: the same scan on a cluster with a fifth of the Services (the request count must not
-//! change), and `kubectl get` of the same kinds (what reading them by hand costs).
+//! `scan -A` at scale, against synthetic clusters served by the fake API server (paged lists,
+//! 5 ms of latency per request), and offline on the same cluster written as manifests.
 //!
-//! Run: `cargo bench --bench scan`.
+//! - 10,000 pods (200 namespaces, 5,000 Services, 1,000 NetworkPolicies, 500 Ingresses):
+//!   `scan -A -o json` wall time, API requests and peak RSS; as baselines measured in the same run,
+//!   the same scan with a fifth of the Services (the request count must not change) and
+//!   `kubectl get` of the same kinds (what reading them by hand costs).
+//! - Kubernetes' scalability envelope, 150,000 pods on 5,000 nodes (1,000 namespaces, 10,000
+//!   Services, 2,000 NetworkPolicies, 2,000 Ingresses): `scan -A` as a ratio to the 10,000-pod
+//!   run (15× the objects), and `svc NAME` there (its requests and memory must not grow with the
+//!   cluster).
+//! - Offline: the 10,000-pod cluster as one YAML stream and as one JSON List, `scan -A -f` and
+//!   `svc NAME -f`, in MB/s of input.
+//!
+//! Run: `cargo bench --bench scan` (`-- --quick`: the 10,000-pod cluster only; `-- --keep DIR`:
+//! leave the offline manifests in DIR, to run the tool on them by hand).
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -14,115 +24,300 @@ use fakeapi::FakeApi;
 #[path = "common/measure.rs"]
 mod measure;
 use measure::measure;
-use serde_json::json;
+use serde_json::{Value, json};
 
-const NAMESPACES: usize = 200;
-const PODS_PER_NS: usize = 50;
-const APPS_PER_NS: usize = 5;
+/// A synthetic cluster's proportions.
+#[derive(Clone, Copy)]
+struct Shape {
+    namespaces: usize,
+    pods_per_ns: usize,
+    apps_per_ns: usize,
+    services_per_ns: usize,
+    policies_per_ns: usize,
+    nodes: usize,
+}
 
-fn cluster(services_per_ns: usize) -> FakeApi {
-    let api = FakeApi::new();
-    api.insert(json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}})).unwrap();
-    api.insert(json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx", "labels": {"app.kubernetes.io/name": "ingress-nginx"}},
-        "spec": {"containers": [{"name": "controller", "image": "x"}]},
-        "status": {"phase": "Running", "podIP": "10.255.0.1", "conditions": [{"type": "Ready", "status": "True"}]}
-    })).unwrap();
-    for n in 0..NAMESPACES {
+const TEN_THOUSAND: Shape = Shape {
+    namespaces: 200,
+    pods_per_ns: 50,
+    apps_per_ns: 5,
+    services_per_ns: 25,
+    policies_per_ns: 5,
+    nodes: 0,
+};
+
+const ENVELOPE: Shape = Shape {
+    namespaces: 1000,
+    pods_per_ns: 150,
+    apps_per_ns: 10,
+    services_per_ns: 10,
+    policies_per_ns: 2,
+    nodes: 5000,
+};
+
+impl Shape {
+    fn pods(&self) -> usize {
+        self.namespaces * self.pods_per_ns
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} pods, {} Services, {} NetworkPolicies, {} namespaces, {} nodes",
+            self.pods(),
+            self.namespaces * self.services_per_ns,
+            self.namespaces * self.policies_per_ns,
+            self.namespaces,
+            self.nodes
+        )
+    }
+}
+
+fn pod_ip(n: usize, p: usize) -> String {
+    format!("10.{}.{}.{}", n / 64, (n % 64) * 4 + p / 250, p % 250 + 1)
+}
+
+/// Every object of the cluster, as the API serves them (`kind` and `apiVersion` set).
+fn objects(shape: Shape) -> Vec<Value> {
+    let mut out = vec![
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}}),
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx", "labels": {"app.kubernetes.io/name": "ingress-nginx"}},
+            "spec": {"containers": [{"name": "controller", "image": "x"}]},
+            "status": {"phase": "Running", "podIP": "10.255.0.1", "conditions": [{"type": "Ready", "status": "True"}]}
+        }),
+    ];
+    for i in 0..shape.nodes {
+        out.push(json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": format!("node-{i}"), "labels": {
+                "kubernetes.io/os": "linux", "topology.kubernetes.io/zone": format!("zone-{}", i % 3)}},
+            "status": {
+                "addresses": [{"type": "InternalIP", "address": format!("172.16.{}.{}", i / 250, i % 250 + 1)}],
+                "conditions": [{"type": "Ready", "status": "True"}]}
+        }));
+    }
+    for n in 0..shape.namespaces {
         let ns = format!("ns{n}");
-        for p in 0..PODS_PER_NS {
-            let app = p % APPS_PER_NS;
-            api.insert(json!({
+        out.push(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns,
+            "labels": {"kubernetes.io/metadata.name": ns, "team": format!("t{}", n % 7)}}}),
+        );
+        for p in 0..shape.pods_per_ns {
+            let app = p % shape.apps_per_ns;
+            let mut spec = json!({"containers": [{"name": "c", "image": "x", "ports": [{"name": "http", "containerPort": 8080}]}]});
+            if shape.nodes > 0 {
+                spec["nodeName"] = json!(format!(
+                    "node-{}",
+                    (n * shape.pods_per_ns + p) % shape.nodes
+                ));
+            }
+            out.push(json!({
                 "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": format!("app{app}-{p}"), "namespace": ns, "labels": {"app": format!("app{app}")}},
-                "spec": {"containers": [{"name": "c", "image": "x", "ports": [{"name": "http", "containerPort": 8080}]}]},
-                "status": {"phase": "Running", "podIP": format!("10.{}.{}.{}", n / 250, n % 250, p + 1), "conditions": [{"type": "Ready", "status": "True"}]}
-            })).unwrap();
+                "spec": spec,
+                "status": {"phase": "Running", "podIP": pod_ip(n, p), "conditions": [{"type": "Ready", "status": "True"}]}
+            }));
         }
-        for s in 0..services_per_ns {
-            let app = s % APPS_PER_NS;
+        for s in 0..shape.services_per_ns {
+            let app = s % shape.apps_per_ns;
             let name = format!("svc{s}");
-            api.insert(json!({
+            out.push(json!({
                 "apiVersion": "v1", "kind": "Service",
                 "metadata": {"name": name, "namespace": ns},
                 "spec": {"selector": {"app": format!("app{app}")}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}
-            })).unwrap();
-            let endpoints: Vec<_> = (0..PODS_PER_NS)
-                .filter(|p| p % APPS_PER_NS == app)
-                .map(|p| json!({"addresses": [format!("10.{}.{}.{}", n / 250, n % 250, p + 1)], "conditions": {"ready": true}}))
+            }));
+            let endpoints: Vec<_> = (0..shape.pods_per_ns)
+                .filter(|p| p % shape.apps_per_ns == app)
+                .map(|p| json!({"addresses": [pod_ip(n, p)], "conditions": {"ready": true}}))
                 .collect();
-            api.insert(json!({
+            out.push(json!({
                 "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                 "metadata": {"name": format!("{name}-abc"), "namespace": ns, "labels": {"kubernetes.io/service-name": name}},
                 "addressType": "IPv4", "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}], "endpoints": endpoints
-            })).unwrap();
+            }));
         }
-        for k in 0..5 {
-            api.insert(json!({
+        for k in 0..shape.policies_per_ns {
+            out.push(json!({
                 "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                 "metadata": {"name": format!("np{k}"), "namespace": ns},
                 "spec": {"podSelector": {"matchLabels": {"app": format!("app{k}")}}, "ingress": [{"from": [{"podSelector": {}}], "ports": [{"port": "http"}]}]}
-            })).unwrap();
+            }));
         }
-        for i in 0..(2 + n % 2) {
-            api.insert(json!({
+        for i in 0..(2 + n % 2).min(shape.services_per_ns) {
+            out.push(json!({
                 "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
                 "metadata": {"name": format!("ing{i}"), "namespace": ns},
                 "spec": {"ingressClassName": "nginx", "rules": [{"host": format!("{ns}-{i}.example.com"), "http": {"paths": [
                     {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": format!("svc{i}"), "port": {"number": 80}}}}]}}]},
                 "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.1"}]}}
-            })).unwrap();
+            }));
         }
     }
+    out
+}
+
+fn serve(objects: &[Value]) -> FakeApi {
+    let api = FakeApi::new();
+    for o in objects {
+        api.insert(o.clone()).unwrap();
+    }
+    api.set_latency(Duration::from_millis(5));
     api
 }
 
+struct Run {
+    secs: f64,
+    rss: f64,
+    requests: usize,
+}
+
+/// Runs the binary with `args` against a started server (`--kubeconfig` added).
+fn against(server: &fakeapi::Server, home: &Path, args: &[&str]) -> Run {
+    let kc = home.join("kubeconfig");
+    std::fs::write(&kc, server.kubeconfig(None)).unwrap();
+    let before = server.requests().len();
+    let (t, rss, ok) = measure(
+        Command::new(env!("CARGO_BIN_EXE_kubectl-netdoctor"))
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .env("HOME", home),
+    );
+    assert!(ok, "{args:?} failed");
+    Run {
+        secs: t.as_secs_f64(),
+        rss,
+        requests: server.requests().len() - before,
+    }
+}
+
+fn offline(home: &Path, args: &[&str]) -> Run {
+    let (t, rss, ok) = measure(
+        Command::new(env!("CARGO_BIN_EXE_kubectl-netdoctor"))
+            .args(args)
+            .env("HOME", home),
+    );
+    assert!(ok, "{args:?} failed");
+    Run {
+        secs: t.as_secs_f64(),
+        rss,
+        requests: 0,
+    }
+}
+
 fn main() {
-    let bin = env!("CARGO_BIN_EXE_kubectl-netdoctor");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let keep = args
+        .iter()
+        .position(|a| a == "--keep")
+        .and_then(|i| args.get(i + 1));
     let home = tempfile::tempdir().unwrap();
-    let run_scan = |api: &FakeApi| {
-        api.set_latency(Duration::from_millis(5));
-        let server = api.start();
-        let kc = home.path().join("kubeconfig");
-        std::fs::write(&kc, server.kubeconfig(None)).unwrap();
-        let before = server.requests().len();
-        let (t, rss, ok) = measure(
-            Command::new(bin)
-                .args(["scan", "-A", "-o", "json", "--kubeconfig"])
-                .arg(&kc)
-                .env("HOME", home.path()),
-        );
-        assert!(ok, "scan failed");
-        let requests = server.requests().len() - before;
-        (t, rss, requests, server)
-    };
+    let home = home.path();
+    let manifests = keep.map_or(home.to_path_buf(), std::path::PathBuf::from);
+    std::fs::create_dir_all(&manifests).unwrap();
+    let scan = ["scan", "-A", "-o", "json"];
+
+    // 1. 10,000 pods.
     let t0 = Instant::now();
-    let big = cluster(25);
+    let small_objects = objects(TEN_THOUSAND);
+    let api = serve(&small_objects);
+    let server = api.start();
     println!(
-        "synthetic cluster: 5000 Services, 10000 pods, 1000 NetworkPolicies, 500 Ingresses, 200 namespaces (built in {:.1} s); 5 ms latency per request",
+        "synthetic cluster: {}, 500 Ingresses (built in {:.1} s); 5 ms latency per request",
+        TEN_THOUSAND.describe(),
         t0.elapsed().as_secs_f64()
     );
-    let (t_big, rss_big, req_big, server) = run_scan(&big);
+    let ten = against(&server, home, &scan);
     println!(
-        "scan -A: {:.2} s, {req_big} API requests, peak RSS {rss_big:.0} MiB (targets: < 2 s, < 200 MiB)",
-        t_big.as_secs_f64()
+        "scan -A: {:.2} s, {} API requests, peak RSS {:.0} MiB (targets: < 1 s, < 100 MiB)",
+        ten.secs, ten.requests, ten.rss
     );
 
     // Baseline 1: a fifth of the Services: the request count must not change.
-    let small = cluster(5);
-    let (t_small, _, req_small, _small_server) = run_scan(&small);
+    let fifth = Shape {
+        services_per_ns: 5,
+        ..TEN_THOUSAND
+    };
+    let fifth_api = serve(&objects(fifth));
+    let fifth_server = fifth_api.start();
+    let few = against(&fifth_server, home, &scan);
     println!(
-        "baseline, 1000 Services: {:.2} s, {req_small} requests; requests ratio {:.2} (target 1.00), time ratio {:.2}",
-        t_small.as_secs_f64(),
-        req_big as f64 / req_small as f64,
-        t_big.as_secs_f64() / t_small.as_secs_f64()
+        "baseline, 1000 Services: {:.2} s, {} requests; requests ratio {:.2} (target 1.00), time ratio {:.2}",
+        few.secs,
+        few.requests,
+        ten.requests as f64 / few.requests as f64,
+        ten.secs / few.secs
     );
+    drop(fifth_server);
 
     // Baseline 2: reading the same kinds with kubectl.
-    let kc = home.path().join("kubeconfig-kubectl");
+    kubectl_baseline(&server, home, ten.secs);
+
+    // 2. Offline: the same cluster as one YAML stream and as one JSON List.
+    let yaml_path = manifests.join("cluster.yaml");
+    let mut yaml = String::new();
+    for o in &small_objects {
+        yaml.push_str("---\n");
+        yaml.push_str(&serde_saphyr::to_string(o).unwrap());
+    }
+    std::fs::write(&yaml_path, &yaml).unwrap();
+    let json_path = manifests.join("cluster.json");
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": small_objects});
+    std::fs::write(&json_path, serde_json::to_string_pretty(&list).unwrap()).unwrap();
+    for (what, path) in [("YAML", &yaml_path), ("JSON", &json_path)] {
+        let mb = std::fs::metadata(path).unwrap().len() as f64 / 1e6;
+        let p = path.to_str().unwrap();
+        let all = offline(home, &["scan", "-A", "-o", "json", "-f", p]);
+        let one = offline(home, &["svc", "svc0", "-n", "ns0", "-o", "json", "-f", p]);
+        println!(
+            "offline, one {what} file of {mb:.1} MB: scan -A {:.2} s ({:.0} MB/s), peak RSS {:.0} MiB; svc {:.2} s ({:.0} MB/s; target 50 MB/s)",
+            all.secs,
+            mb / all.secs,
+            all.rss,
+            one.secs,
+            mb / one.secs
+        );
+    }
+    drop(server);
+    drop(api);
+    if quick {
+        return;
+    }
+
+    // 3. The scalability envelope.
+    let t0 = Instant::now();
+    let big = serve(&objects(ENVELOPE));
+    let big_server = big.start();
+    println!(
+        "synthetic cluster: {}, 2000 Ingresses (built in {:.1} s)",
+        ENVELOPE.describe(),
+        t0.elapsed().as_secs_f64()
+    );
+    let envelope = against(&big_server, home, &scan);
+    println!(
+        "scan -A: {:.2} s, {} API requests, peak RSS {:.0} MiB (targets: < 10 s, < 1024 MiB); ratio to 10,000 pods {:.1} for {:.0}x the pods (target <= 16)",
+        envelope.secs,
+        envelope.requests,
+        envelope.rss,
+        envelope.secs / ten.secs,
+        ENVELOPE.pods() as f64 / TEN_THOUSAND.pods() as f64
+    );
+    let one = against(
+        &big_server,
+        home,
+        &["svc", "svc3", "-n", "ns500", "--no-probe", "-o", "json"],
+    );
+    println!(
+        "svc NAME --no-probe there: {:.2} s, {} API requests, peak RSS {:.0} MiB (target < 100 MiB)",
+        one.secs, one.requests, one.rss
+    );
+}
+
+fn kubectl_baseline(server: &fakeapi::Server, home: &Path, scan_secs: f64) {
+    let kc = home.join("kubeconfig-kubectl");
     std::fs::write(&kc, server.kubeconfig(None)).unwrap();
-    let cache = home.path().join("cache");
     let mut kubectl = Command::new("kubectl");
     kubectl
         .args([
@@ -135,15 +330,15 @@ fn main() {
         ])
         .arg(&kc)
         .arg("--cache-dir")
-        .arg(&cache)
-        .env("HOME", home.path());
+        .arg(home.join("cache"))
+        .env("HOME", home);
     match kubectl.output() {
         Ok(_) => {
             let (t_k, rss_k, _) = measure(&mut kubectl);
             println!(
                 "baseline, kubectl get of the same kinds (no diagnosis): {:.2} s, peak RSS {rss_k:.0} MiB; scan/kubectl time ratio {:.2}",
                 t_k.as_secs_f64(),
-                t_big.as_secs_f64() / t_k.as_secs_f64()
+                scan_secs / t_k.as_secs_f64()
             );
         }
         Err(_) => println!("kubectl not installed: no kubectl baseline"),

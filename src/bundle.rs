@@ -113,10 +113,10 @@ pub(crate) fn objects(state: &ClusterState) -> Vec<Value> {
             out.push(redact(v));
         }
     };
-    fn all<T: serde::Serialize>(fact: &Fact<Vec<T>>) -> Vec<Value> {
+    fn all<T: serde::Serialize, L: AsRef<[T]>>(fact: &Fact<L>) -> Vec<Value> {
         fact.known()
             .into_iter()
-            .flatten()
+            .flat_map(|l| l.as_ref())
             .filter_map(|o| serde_json::to_value(o).ok())
             .collect()
     }
@@ -186,7 +186,7 @@ pub(crate) fn objects(state: &ClusterState) -> Vec<Value> {
         for r in &g.routes {
             add(serde_json::to_value(r).unwrap_or_default());
         }
-        for v in all(&g.namespaces)
+        for v in all(&g.namespaces.clone().map_known(|n| n.to_vec()))
             .into_iter()
             .chain(all(&g.controller_pods))
             .chain(all(&g.data_plane_pods))

@@ -273,10 +273,7 @@ fn ingress_findings(snap: &Snapshot, scope_ns: Option<&str>) -> Vec<Finding> {
             origin: None,
         };
         for b in crate::ingress::backends(ing) {
-            let svc = snap.services.iter().find(|s| {
-                s.metadata.namespace.as_deref() == Some(ins.as_str())
-                    && s.metadata.name.as_deref() == Some(b.name.as_str())
-            });
+            let svc = snap.service(&ins, &b.name);
             let Some(svc) = svc else {
                 findings.push(about(
                     "ND6020",

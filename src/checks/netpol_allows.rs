@@ -632,7 +632,11 @@ pub(crate) fn namespaces(state: &ClusterState) -> (Namespaces, Option<Evidence>)
 
 fn namespaces_alone(state: &ClusterState) -> (Namespaces, Option<Evidence>) {
     match &state.namespaces {
-        Fact::Known(list) => (Namespaces::of(list, !state.is_offline()), None),
+        // Built once per snapshot; a clone shares the labels.
+        Fact::Known(list) => match &state.namespace_labels {
+            Some(built) => (Namespaces::clone(built), None),
+            None => (Namespaces::of(list, !state.is_offline()), None),
+        },
         Fact::Unavailable(u) => (
             Namespaces::partial(Default::default()),
             Some(Evidence::new(

@@ -106,7 +106,8 @@ impl fmt::Display for Party {
 /// What is known of the cluster's namespaces' labels.
 #[derive(Clone, Debug, Default)]
 pub struct Namespaces {
-    labels: HashMap<String, BTreeMap<String, String>>,
+    /// Shared: a scan judges every Service against the same namespaces.
+    labels: std::sync::Arc<HashMap<String, BTreeMap<String, String>>>,
     /// Whether a namespace missing from `labels` is known to carry only its name label (live:
     /// every namespace was read) or unknown (offline, or the list was forbidden).
     complete: bool,
@@ -118,7 +119,7 @@ impl Namespaces {
     /// Every namespace's labels are known (live, after listing namespaces).
     pub fn complete(labels: HashMap<String, BTreeMap<String, String>>) -> Self {
         Namespaces {
-            labels: with_name_labels(labels),
+            labels: std::sync::Arc::new(with_name_labels(labels)),
             complete: true,
             nodes: None,
         }
@@ -145,7 +146,7 @@ impl Namespaces {
 
     pub fn partial(labels: HashMap<String, BTreeMap<String, String>>) -> Self {
         Namespaces {
-            labels: with_name_labels(labels),
+            labels: std::sync::Arc::new(with_name_labels(labels)),
             complete: false,
             nodes: None,
         }
@@ -1220,12 +1221,16 @@ impl PolicySet {
         let mut out = Vec::new();
         let mut policies: Vec<&Policy> = self.by_namespace_values().collect();
         policies.sort_by_key(|p| p.id());
+        // Each policy reads its own namespace's pods (and a namespaceSelector only the pods of
+        // the namespaces it matches): one grouping, not every pod for every policy.
+        let mut by_ns: HashMap<&str, Vec<&PodInfo>> = HashMap::new();
+        for p in pods {
+            by_ns.entry(p.namespace.as_str()).or_default().push(p);
+        }
+        let in_ns = |ns: &str| by_ns.get(ns).into_iter().flatten().copied();
         for policy in policies {
-            let selected: Vec<&PodInfo> = pods
-                .iter()
-                .filter(|p| {
-                    p.namespace == policy.namespace && policy.pod_selector.matches(&p.labels)
-                })
+            let selected: Vec<&PodInfo> = in_ns(&policy.namespace)
+                .filter(|p| policy.pod_selector.matches(&p.labels))
                 .collect();
             if selected.is_empty() {
                 out.push((
@@ -1253,13 +1258,14 @@ impl PolicySet {
                         if ns_sel.is_some() && !all_namespaces {
                             continue;
                         }
-                        let matches = pods.iter().any(|p| {
-                            let ns_ok = match ns_sel {
-                                None => p.namespace == policy.namespace,
-                                Some(sel) => namespaces.matches(sel, &p.namespace) != Match::No,
-                            };
-                            ns_ok && pod_sel.as_ref().is_none_or(|s| s.matches(&p.labels))
-                        });
+                        let pod_ok =
+                            |p: &&PodInfo| pod_sel.as_ref().is_none_or(|s| s.matches(&p.labels));
+                        let matches = match ns_sel {
+                            None => in_ns(&policy.namespace).any(|p| pod_ok(&p)),
+                            Some(sel) => by_ns.iter().any(|(ns, pods)| {
+                                namespaces.matches(sel, ns) != Match::No && pods.iter().any(pod_ok)
+                            }),
+                        };
                         if !matches {
                             out.push((
                                 "ND8012",
@@ -1313,9 +1319,15 @@ impl PolicySet {
         by_namespace: &HashMap<String, Vec<usize>>,
         seen: &mut PeerMatches,
     ) -> Option<Vec<usize>> {
-        // A cluster-wide rule may admit sources NetworkPolicy does not (Admin Allow): every pod.
+        let mut out: Vec<usize> = Vec::new();
+        // The Admin tier decides first and may admit sources NetworkPolicy does not (Allow, or
+        // ports left undecided); what it passes or leaves falls to NetworkPolicy when one
+        // isolates `dst`, else to the Baseline, which admits every source it does not deny.
         if self.tiers.may_select(namespaces, dst) {
-            return None;
+            if dst.host_network || !self.isolates(dst, Direction::Ingress) {
+                return None;
+            }
+            out = self.tiers.admin_sources(namespaces, dst, pods, seen)?;
         }
         let selecting: Vec<&Policy> = self
             .in_namespace(&dst.namespace)
@@ -1324,7 +1336,6 @@ impl PolicySet {
         if selecting.is_empty() || dst.host_network {
             return None;
         }
-        let mut out: Vec<usize> = Vec::new();
         let all_namespaces: Vec<&String> = by_namespace.keys().collect();
         for policy in selecting {
             for rule in policy.ingress.iter().flatten() {

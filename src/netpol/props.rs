@@ -183,6 +183,34 @@ fn isolates(p: &NetworkPolicy, dir: Direction) -> bool {
     }
 }
 
+/// A pair `reach` would skip although it can (or might) connect: a source the destination's
+/// `possible_sources` leaves out, on the layout above. `None`: there is none.
+pub(super) fn missed_source(set: &PolicySet) -> Option<String> {
+    let nss = namespaces();
+    let pods: Vec<PodInfo> = (0..9).map(pod).collect();
+    let mut by_ns: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    for (i, p) in pods.iter().enumerate() {
+        by_ns.entry(p.namespace.clone()).or_default().push(i);
+    }
+    // One memory of peers' answers for every destination, as reach uses it.
+    let mut seen = crate::netpol::PeerMatches::default();
+    for (j, dst) in pods.iter().enumerate() {
+        let Some(sources) = set.possible_sources(&nss, dst, &pods, &by_ns, &mut seen) else {
+            continue;
+        };
+        for (i, src) in pods.iter().enumerate().filter(|(i, _)| *i != j) {
+            let r = set.allowed_ports(&nss, &Party::Pod(src.clone()), &Party::Pod(dst.clone()));
+            if (!r.allowed.is_empty() || !r.undecided.is_empty()) && !sources.contains(&i) {
+                return Some(format!(
+                    "{}/{} → {}/{} reachable ({r:?}) but not a possible source",
+                    src.namespace, src.name, dst.namespace, dst.name
+                ));
+            }
+        }
+    }
+    None
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
@@ -265,23 +293,6 @@ proptest! {
     #[test]
     fn possible_sources_never_misses_a_reachable_pair(policies in proptest::collection::vec(policy(), 0..6)) {
         let set = PolicySet::compile(&policies).unwrap();
-        let nss = namespaces();
-        let pods: Vec<PodInfo> = (0..9).map(pod).collect();
-        let mut by_ns: std::collections::HashMap<String, Vec<usize>> = Default::default();
-        for (i, p) in pods.iter().enumerate() {
-            by_ns.entry(p.namespace.clone()).or_default().push(i);
-        }
-        // One memory of peers' answers for every destination, as reach uses it.
-        let mut seen = crate::netpol::PeerMatches::default();
-        for (j, dst) in pods.iter().enumerate() {
-            let Some(sources) = set.possible_sources(&nss, dst, &pods, &by_ns, &mut seen) else { continue };
-            for (i, src) in pods.iter().enumerate() {
-                if i == j { continue; }
-                let r = set.allowed_ports(&nss, &Party::Pod(src.clone()), &Party::Pod(dst.clone()));
-                if !r.allowed.is_empty() || !r.undecided.is_empty() {
-                    prop_assert!(sources.contains(&i), "{}/{} → {}/{} reachable ({:?}) but not a possible source", src.namespace, src.name, dst.namespace, dst.name, r);
-                }
-            }
-        }
+        prop_assert_eq!(missed_source(&set), None);
     }
 }

@@ -17,7 +17,7 @@
 //! pod addresses too ("cluster-internal traffic will be checked against the rule as well").
 //! `domainNames` match by DNS name, which a connection to an address does not carry: unknown.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -310,11 +310,38 @@ impl NodeInfo {
 
 /// The compiled tiers: Admin and Baseline, each sorted by priority (stable: input order breaks
 /// ties only for display; equal priorities are judged together).
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub(super) struct Tiers {
     admin: Vec<ClusterPolicy>,
     baseline: Vec<ClusterPolicy>,
+    /// Which policies select a pod as their subject, remembered: `reach -A` asks for every pair
+    /// of groups, and with a hundred policies that question is most of its work.
+    subjects: std::sync::Mutex<SubjectMemo>,
 }
+
+impl Clone for Tiers {
+    fn clone(&self) -> Self {
+        Tiers {
+            admin: self.admin.clone(),
+            baseline: self.baseline.clone(),
+            subjects: Default::default(),
+        }
+    }
+}
+
+/// The policies (indexes: Admin's, then Baseline's after them) whose subject may select a pod
+/// (yes or unknown), by the pod's namespace and labels — all a subject reads — for the
+/// namespaces' labels they were judged with (another set of namespaces starts afresh).
+#[derive(Debug, Default)]
+struct SubjectMemo {
+    namespaces: Option<(std::sync::Arc<NamespaceLabels>, bool)>,
+    /// By a hash of (namespace, labels): those, and the policies.
+    by_pod: HashMap<u64, Vec<Remembered>>,
+}
+
+type Remembered = (String, BTreeMap<String, String>, std::sync::Arc<[usize]>);
+
+type NamespaceLabels = HashMap<String, BTreeMap<String, String>>;
 
 impl Tiers {
     pub(super) fn compile(list: &[TierPolicy]) -> Result<Tiers, InvalidPolicy> {
@@ -386,10 +413,119 @@ impl Tiers {
 
     /// Whether any policy of a tier may select `pod` as its subject (unknown counts).
     pub(super) fn may_select(&self, namespaces: &Namespaces, pod: &PodInfo) -> bool {
-        self.admin
+        !self.is_empty() && !self.selecting(namespaces, pod).is_empty()
+    }
+
+    /// The policies whose subject may select `pod` (see [`SubjectMemo`]), in order.
+    fn selecting(&self, namespaces: &Namespaces, pod: &PodInfo) -> std::sync::Arc<[usize]> {
+        use std::hash::{Hash, Hasher};
+        let judge = || -> std::sync::Arc<[usize]> {
+            self.admin
+                .iter()
+                .chain(&self.baseline)
+                .enumerate()
+                .filter(|(_, c)| c.subject(namespaces, pod) != Match::No)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        // Host-networked and nameless parties are no policy's subject; nothing to remember.
+        if pod.host_network || pod.name.is_empty() && pod.namespace.is_empty() {
+            return judge();
+        }
+        let Ok(mut memo) = self.subjects.lock() else {
+            return judge();
+        };
+        let same = memo.namespaces.as_ref().is_some_and(|(labels, complete)| {
+            std::sync::Arc::ptr_eq(labels, &namespaces.labels) && *complete == namespaces.complete
+        });
+        if !same {
+            *memo = SubjectMemo {
+                namespaces: Some((namespaces.labels.clone(), namespaces.complete)),
+                by_pod: HashMap::new(),
+            };
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&pod.namespace, &pod.labels).hash(&mut h);
+        let bucket = memo.by_pod.entry(h.finish()).or_default();
+        if let Some((_, _, known)) = bucket
             .iter()
-            .chain(&self.baseline)
-            .any(|c| c.subject(namespaces, pod) != Match::No)
+            .find(|(ns, labels, _)| *ns == pod.namespace && *labels == pod.labels)
+        {
+            return known.clone();
+        }
+        let found = judge();
+        bucket.push((pod.namespace.clone(), pod.labels.clone(), found.clone()));
+        found
+    }
+
+    /// The pods (indexes into `pods`) the Admin tier could admit to `dst` on some port (or
+    /// leave undecided for them): a superset, as [`super::PolicySet::possible_sources`] gives.
+    /// Deny admits no one and Pass hands over to NetworkPolicy, so only Allow rules count —
+    /// and every rule of a policy that shares its priority with another selecting `dst`, whose
+    /// disagreement leaves ports undecided. `None`: any pod may be admitted.
+    pub(super) fn admin_sources(
+        &self,
+        namespaces: &Namespaces,
+        dst: &PodInfo,
+        pods: &[PodInfo],
+        seen: &mut super::PeerMatches,
+    ) -> Option<Vec<usize>> {
+        let selecting: Vec<(&ClusterPolicy, Match)> = self
+            .admin
+            .iter()
+            .map(|c| (c, c.subject(namespaces, dst)))
+            .filter(|(_, m)| *m != Match::No)
+            .collect();
+        let mut out = Vec::new();
+        for (k, (policy, subject)) in selecting.iter().enumerate() {
+            if policy.ingress.is_empty() {
+                continue;
+            }
+            if *subject == Match::Unknown {
+                return None;
+            }
+            let shared = selecting
+                .iter()
+                .enumerate()
+                .any(|(j, (other, _))| j != k && other.priority == policy.priority);
+            for rule in &policy.ingress {
+                if rule.action != Action::Allow && !shared {
+                    continue;
+                }
+                for peer in &rule.peers {
+                    // A peer admits the same pods whichever pod it guards.
+                    let key = std::ptr::from_ref(peer) as usize;
+                    if let Some(known) = seen.0.get(&key) {
+                        out.extend_from_slice(known);
+                        continue;
+                    }
+                    let maybe = |p: &PodInfo| match peer {
+                        Peer::Pods {
+                            namespaces: ns,
+                            pods: sel,
+                        } => {
+                            !p.host_network
+                                && sel.matches(&p.labels)
+                                && namespaces.matches(ns, &p.namespace) != Match::No
+                        }
+                        Peer::Networks(nets) => {
+                            p.ip.is_none_or(|ip| nets.iter().any(|n| n.contains(&ip)))
+                        }
+                        Peer::Nodes(_) => p.host_network,
+                        Peer::DomainNames(_) => true,
+                    };
+                    let from = out.len();
+                    out.extend(
+                        pods.iter()
+                            .enumerate()
+                            .filter(|(_, p)| maybe(p))
+                            .map(|(i, _)| i),
+                    );
+                    seen.0.insert(key, out[from..].to_vec());
+                }
+            }
+        }
+        Some(out)
     }
 
     /// The rules that apply to `pod` in `dir`, in evaluation order, for `reach`'s exposure: the
@@ -462,7 +598,18 @@ impl Tiers {
         let owner = port_owner(dir, pod, peer);
         let mut out = TierPorts::default();
         let mut open = PortSet::all();
-        let policies = self.of(tier);
+        // Only the policies that select the pod decide anything (the others' answers are empty):
+        // with a hundred AdminNetworkPolicies, `reach -A` asks this for every pair of groups.
+        let first = match tier {
+            Tier::Admin => 0,
+            Tier::Baseline => self.admin.len(),
+        };
+        let all = self.of(tier);
+        let policies: Vec<&ClusterPolicy> = self
+            .selecting(namespaces, pod)
+            .iter()
+            .filter_map(|&i| i.checked_sub(first).and_then(|i| all.get(i)))
+            .collect();
         for same in policies.chunk_by(|a, b| a.priority == b.priority) {
             if open.is_empty() {
                 break;

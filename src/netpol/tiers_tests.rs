@@ -356,6 +356,34 @@ fn invalid_cluster_policies_name_the_policy_and_the_rule() {
     );
 }
 
+/// `reach` skips the pairs `possible_sources` leaves out. Through the Admin tier, a Deny and a
+/// Pass of one priority for the same source leave the port implementation-defined: that source
+/// must stay a candidate although no rule allows it and NetworkPolicy admits only x.
+#[test]
+fn possible_sources_keep_sources_that_equal_priorities_leave_undecided() {
+    let s = set(&format!(
+        "{ANP}metadata: {{name: deny-y}}\nspec:\n  priority: 5\n  subject: {{namespaces: {{matchLabels: {{ns: x}}}}}}\n  ingress: [{{action: Deny, from: [{{namespaces: {{matchLabels: {{ns: \"y\"}}}}}}]}}]\n---\n\
+         {ANP}metadata: {{name: pass-y}}\nspec:\n  priority: 5\n  subject: {{namespaces: {{matchLabels: {{ns: x}}}}}}\n  ingress: [{{action: Pass, from: [{{namespaces: {{matchLabels: {{ns: \"y\"}}}}}}]}}]\n---\n\
+         {NP}metadata: {{name: only-x, namespace: x}}\nspec: {{podSelector: {{}}, ingress: [{{from: [{{podSelector: {{}}}}]}}]}}\n"
+    ))
+    .unwrap();
+    let nss = namespaces();
+    let pods: Vec<PodInfo> = (0..9).map(pod).collect();
+    let mut by_ns: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    for (i, p) in pods.iter().enumerate() {
+        by_ns.entry(p.namespace.clone()).or_default().push(i);
+    }
+    let (ya, xa) = (index("y/a"), index("x/a"));
+    let r = s.allowed_ports(&nss, &Party::Pod(pod(ya)), &Party::Pod(pod(xa)));
+    assert!(r.allowed.is_empty() && !r.undecided.is_empty(), "{r:?}");
+    let sources = s
+        .possible_sources(&nss, &pod(xa), &pods, &by_ns, &mut PeerMatches::default())
+        .expect("x/a is isolated: a list of sources");
+    assert!(sources.contains(&ya), "{sources:?}");
+    // z reaches x/a through nothing: neither a rule nor NetworkPolicy names it.
+    assert!(!sources.contains(&index("z/a")), "{sources:?}");
+}
+
 // --- Properties ---
 
 fn ns_sel() -> impl Strategy<Value = String> {
@@ -567,6 +595,21 @@ proptest! {
         let mut with = docs.clone();
         with.push(policy(ANP, "passes", Some(1), &subj, &passes));
         prop_assert_eq!(verdict(&with, c), before);
+    }
+
+    /// `reach` decides only the pairs `possible_sources` lists: through the tiers too, it must
+    /// never leave out a source that can reach (or might: undecided ports) the destination.
+    #[test]
+    fn possible_sources_never_misses_a_reachable_pair_through_the_tiers(
+        anps in proptest::collection::vec(anp(), 0..4),
+        base in proptest::option::of(banp()),
+        np in nps(),
+    ) {
+        let mut docs: Vec<String> = anps.iter().chain(base.iter()).chain(np.iter()).cloned().collect();
+        docs.sort();
+        docs.dedup_by(|a, b| a.lines().nth(2) == b.lines().nth(2));
+        let set = set(&docs.join("---\n")).unwrap();
+        prop_assert_eq!(super::props::missed_source(&set), None);
     }
 
     /// `reach`'s port sets and `decide` agree through the tiers.

@@ -3,6 +3,7 @@
 //! `helm template` output; facts only a running cluster has are `Unavailable::Offline`.
 
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -14,7 +15,8 @@ use std::collections::BTreeMap;
 use crate::state::{ClientSpec, ClusterState, Duplicate, Fact, ObjectRef, SourceKind, TEMPLATE_OF};
 
 fn typed<T: DeserializeOwned>(l: &Loaded, kind: &str) -> Result<T> {
-    serde_json::from_value(l.value.clone()).map_err(|e| {
+    // Deserialized from the value in place: no copy of it first.
+    T::deserialize(&l.value).map_err(|e| {
         Error::Manifest(format!(
             "{}: document {}: invalid {kind}: {e}",
             l.origin.file, l.origin.document
@@ -34,7 +36,7 @@ fn template_pod(l: &Loaded, kind: &str, ns: &str, name: &str) -> Result<Option<P
     let Some(template) = template_of(kind, &l.value) else {
         return Ok(None);
     };
-    let t: PodTemplateSpec = serde_json::from_value(template).map_err(|e| {
+    let t = PodTemplateSpec::deserialize(template).map_err(|e| {
         Error::Manifest(format!(
             "{}: document {}: invalid {kind} pod template: {e}",
             l.origin.file, l.origin.document
@@ -54,8 +56,8 @@ fn template_pod(l: &Loaded, kind: &str, ns: &str, name: &str) -> Result<Option<P
 }
 
 /// The pod template of a workload kind, if it is one.
-fn template_of(kind: &str, v: &Value) -> Option<Value> {
-    let t = match kind {
+fn template_of<'a>(kind: &str, v: &'a Value) -> Option<&'a Value> {
+    match kind {
         "Deployment"
         | "StatefulSet"
         | "DaemonSet"
@@ -64,8 +66,7 @@ fn template_of(kind: &str, v: &Value) -> Option<Value> {
         | "ReplicationController" => v.pointer("/spec/template"),
         "CronJob" => v.pointer("/spec/jobTemplate/spec/template"),
         _ => None,
-    };
-    t.cloned()
+    }
 }
 
 /// Manifests as a snapshot of what the cluster would hold.

@@ -218,7 +218,7 @@ pub(crate) struct GatewayFacts {
     pub grants: Fact<Vec<crate::gateway::ReferenceGrant>>,
     /// Namespaces (for `allowedRoutes.namespaces.from: Selector`), and whether they are all of
     /// them (live) or only those the manifests define.
-    pub namespaces: Fact<Vec<Namespace>>,
+    pub namespaces: Fact<std::sync::Arc<Vec<Namespace>>>,
     pub namespaces_complete: bool,
     /// Listeners' certificate Secrets by (namespace, name).
     pub secrets: Vec<(String, String, Fact<Option<Secret>>)>,
@@ -266,6 +266,9 @@ pub struct ClusterState {
     pub tier_policies: Fact<Vec<crate::netpol::TierPolicy>>,
     /// Namespaces with their labels (for namespaceSelectors). Offline: those in the manifests.
     pub namespaces: Fact<std::sync::Arc<Vec<Namespace>>>,
+    /// The same as selectors read them, when the snapshot built them once for every Service
+    /// (`None`: built from `namespaces` when needed).
+    pub namespace_labels: Option<std::sync::Arc<crate::netpol::Namespaces>>,
     /// The cluster DNS pods a client's egress must reach (kube-dns), when they were read.
     pub dns_pods: Fact<Vec<Pod>>,
     /// Who enforces policies: the cluster's DaemonSets (names and container names), read when
@@ -422,6 +425,7 @@ impl ClusterState {
                 "the cluster-wide policies were not read",
             )),
             namespaces: Fact::default(),
+            namespace_labels: None,
             dns_pods: Fact::default(),
             daemonsets: Fact::default(),
             policy_apis: Fact::default(),

@@ -74,7 +74,7 @@ pub(crate) struct GatewaySnapshot {
     pub routes: Vec<crate::gateway::Route>,
     pub grants: Vec<crate::gateway::ReferenceGrant>,
     /// Live: every namespace (for listeners' namespace selectors), read with the routes.
-    pub namespaces: Option<Fact<Vec<Namespace>>>,
+    pub namespaces: Option<Fact<std::sync::Arc<Vec<Namespace>>>>,
     /// Pods of the Gateway controllers the classes name.
     pub controller_pods: Fact<Vec<Pod>>,
     /// Data-plane pods of the Gateways the routes attach to (live).
@@ -152,8 +152,12 @@ pub(crate) struct Index {
     pods: std::collections::HashMap<String, Vec<usize>>,
     slices: std::collections::HashMap<String, Vec<usize>>,
     policies: std::collections::HashMap<String, Vec<usize>>,
+    ingresses: std::collections::HashMap<String, Vec<usize>>,
+    nodes: std::collections::HashMap<String, usize>,
     /// Shared by every Service's state: one copy, however many Services.
     namespaces: std::sync::Arc<Vec<Namespace>>,
+    /// The namespaces' labels as selectors read them, built once for every Service.
+    namespace_labels: std::sync::Arc<crate::netpol::Namespaces>,
 }
 
 impl Snapshot {
@@ -161,8 +165,23 @@ impl Snapshot {
         self.index.get_or_init(|| {
             let mut idx = Index {
                 namespaces: std::sync::Arc::new(self.namespaces.clone()),
+                namespace_labels: std::sync::Arc::new(crate::netpol::Namespaces::of(
+                    &self.namespaces,
+                    self.source == SourceKind::Live,
+                )),
                 ..Index::default()
             };
+            for (i, ing) in self.ingresses.iter().enumerate() {
+                idx.ingresses
+                    .entry(ing.metadata.namespace.clone().unwrap_or_default())
+                    .or_default()
+                    .push(i);
+            }
+            for (i, n) in self.nodes.iter().enumerate() {
+                idx.nodes
+                    .entry(n.metadata.name.clone().unwrap_or_default())
+                    .or_insert(i);
+            }
             for (i, p) in self.pods.iter().enumerate() {
                 idx.pods
                     .entry(p.metadata.namespace.clone().unwrap_or_default())
@@ -190,6 +209,14 @@ impl Snapshot {
             }
             idx
         })
+    }
+
+    /// A Service by namespace and name (the first read, as the state of one is).
+    pub(crate) fn service(&self, namespace: &str, name: &str) -> Option<&Service> {
+        self.index()
+            .services
+            .get(&(namespace.to_string(), name.to_string()))
+            .map(|&i| &self.services[i])
     }
 
     pub(crate) fn new(source: SourceKind) -> Self {
@@ -485,23 +512,22 @@ impl Snapshot {
                 .collect(),
         );
         // A NodePort or LoadBalancer Service's probe tries every node read for it.
-        let node_ports = self.services.iter().any(|svc| {
-            svc.metadata.namespace.as_deref() == Some(s.namespace.as_str())
-                && svc.metadata.name.as_deref() == Some(s.service_name.as_str())
-                && k8s::has_node_ports(svc)
-        });
-        s.nodes = Fact::Known(
-            self.nodes
+        let index = self.index();
+        let node_ports = index
+            .services
+            .get(&(s.namespace.clone(), s.service_name.clone()))
+            .is_some_and(|&i| k8s::has_node_ports(&self.services[i]));
+        s.nodes = Fact::Known(if node_ports {
+            self.nodes.clone()
+        } else {
+            let mut at: Vec<usize> = node_names
                 .iter()
-                .filter(|n| {
-                    node_ports
-                        || node_names
-                            .iter()
-                            .any(|x| Some(x.as_str()) == n.metadata.name.as_deref())
-                })
-                .cloned()
-                .collect(),
-        );
+                .filter_map(|n| index.nodes.get(n).copied())
+                .collect();
+            at.sort_unstable();
+            at.dedup();
+            at.into_iter().map(|i| self.nodes[i].clone()).collect()
+        });
     }
 
     /// The `--from` client as the snapshot holds it: a pod by name, or a pod of a workload (a
@@ -590,6 +616,7 @@ impl Snapshot {
             .namespaces_fact
             .clone()
             .map_known(|_| index.namespaces.clone());
+        s.namespace_labels = Some(index.namespace_labels.clone());
         s.dns_pods = match (&self.dns_pods, self.source) {
             (Some(pods), _) => pods.clone(),
             (None, SourceKind::Manifests) => Fact::Unavailable(Unavailable::Offline(
@@ -627,10 +654,12 @@ impl Snapshot {
     fn ingress(&self, s: &mut ClusterState) {
         let namespace = s.namespace.clone();
         s.ingresses = Fact::Known(
-            self.ingresses
-                .iter()
-                .filter(|i| i.metadata.namespace.as_deref() == Some(namespace.as_str()))
-                .cloned()
+            self.index()
+                .ingresses
+                .get(&namespace)
+                .into_iter()
+                .flatten()
+                .map(|&i| self.ingresses[i].clone())
                 .collect(),
         );
         s.ingress_classes = Fact::Known(self.ingress_classes.clone());
@@ -718,11 +747,12 @@ impl Snapshot {
         };
         let (namespaces, complete) = match (&g.namespaces, self.source) {
             (Some(n), _) => (n.clone(), true),
-            (None, SourceKind::Manifests) => (Fact::Known(self.namespaces.clone()), false),
+            // One shared copy, however many Services are judged.
+            (None, SourceKind::Manifests) => (Fact::Known(self.index().namespaces.clone()), false),
             (None, SourceKind::Live) => (
                 self.namespaces_fact
                     .clone()
-                    .map_known(|_| self.namespaces.clone()),
+                    .map_known(|_| self.index().namespaces.clone()),
                 true,
             ),
         };

@@ -189,7 +189,10 @@ impl Live {
         snap.gateway.classes = held(&mut snap, classes, part::GATEWAY_CLASSES);
         snap.gateway.grants = held(&mut snap, grants, part::GRANTS);
         let g = &mut snap.gateway;
-        g.namespaces = Some(self.fact(namespaces, "list", "namespaces", None));
+        g.namespaces = Some(
+            self.fact(namespaces, "list", "namespaces", None)
+                .map_known(std::sync::Arc::new),
+        );
 
         // What the routes naming these Services attach to: their Gateways' controllers and
         // certificates.

@@ -871,9 +871,16 @@ fn list(api: &FakeApi, t: &Target, query: &HashMap<String, String>) -> Response 
     };
     let prefix = key_prefix(t.res);
     let objects = api.shared.objects.read().unwrap();
+    // Keys sort by (resource, namespace, name): one resource's objects (of one namespace) are a
+    // range, so a page costs its resource's objects, not the whole store's.
+    let from = (
+        prefix.clone(),
+        t.namespace.clone().unwrap_or_default(),
+        String::new(),
+    );
     let matching: Vec<&Value> = objects
-        .iter()
-        .filter(|((p, ns, _), _)| {
+        .range(from..)
+        .take_while(|((p, ns, _), _)| {
             *p == prefix && t.namespace.as_ref().is_none_or(|want| want == ns)
         })
         .map(|(_, v)| v)
