@@ -312,13 +312,15 @@ fn scan(home: &Path) {
     let args = ["scan", "-A", "-o", "json"];
     timed(&mut netdoctor(&kc, home, &args));
     let from = cluster.audit_len();
-    let (t, rss, ok) = measure(&mut netdoctor(&kc, home, &args));
-    assert!(ok, "scan -A failed");
+    let m = measure(&mut netdoctor(&kc, home, &args));
+    let (t, rss) = (m.wall, m.rss);
+    assert!(m.ok, "scan -A failed");
     std::thread::sleep(Duration::from_millis(300));
     let reqs = cluster.our_requests(from);
     println!(
-        "scan -A (loopback, no added delay): {:.2} s, {} requests, peak RSS {rss:.0} MiB",
+        "scan -A (loopback, no added delay): {:.2} s ({:.2} s of its own CPU), {} requests, peak RSS {rss:.0} MiB",
         t.as_secs_f64(),
+        m.cpu,
         reqs.len(),
     );
     let mut k = kubectl(
@@ -331,7 +333,8 @@ fn scan(home: &Path) {
         ],
     );
     timed(&mut k);
-    let (tk, rss_k, _) = measure(&mut k);
+    let km = measure(&mut k);
+    let (tk, rss_k) = (km.wall, km.rss);
     println!(
         "baseline, kubectl get of the same kinds -A (no diagnosis): {:.2} s, peak RSS {rss_k:.0} MiB; scan/kubectl time ratio {:.2}",
         tk.as_secs_f64(),

@@ -262,8 +262,15 @@ impl Snapshot {
     /// Adds what another read of the same source found (a live gather reads in concurrent parts):
     /// objects already held are not added twice; facts the part set replace unset ones.
     pub(crate) fn absorb(&mut self, other: Snapshot) {
-        fn add<K: kube::Resource>(to: &mut Vec<K>, from: Vec<K>) {
+        fn add<K: kube::Resource>(to: &mut Vec<K>, mut from: Vec<K>) {
             let key = |x: &K| (x.meta().namespace.clone(), x.meta().name.clone());
+            if to.is_empty() {
+                // The usual case (one part read the kind): keep its list, not a copy.
+                let mut held = std::collections::HashSet::new();
+                from.retain(|o| held.insert(key(o)));
+                *to = from;
+                return;
+            }
             let mut held: std::collections::HashSet<_> = to.iter().map(key).collect();
             for o in from {
                 if held.insert(key(&o)) {

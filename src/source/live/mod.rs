@@ -58,6 +58,9 @@ struct Paging {
 
 /// More objects of one kind than any cluster holds: the scalability envelope is 150,000 pods.
 const MAX_ITEMS: usize = 1_000_000;
+/// The most objects a list makes room for on the first page's word: more than the largest
+/// cluster holds of one kind (150,000 pods), less than a hostile count could make it reserve.
+const MAX_RESERVED: usize = 200_000;
 /// More pages than any cluster holds (at 500 a page: two million objects of one kind).
 const MAX_PAGES: usize = 4_000;
 /// The API server may answer a page with nothing in it (a selector matched nothing there), but
@@ -410,7 +413,14 @@ impl Live {
             paging
                 .items(&page.items, page.metadata.remaining_item_count)
                 .map_err(|why| ReadError::Other(format!("{what}: {why}")))?;
-            items.extend(page.items);
+            if items.is_empty() {
+                // Room for what the first page announces, once: growing by doubling would copy
+                // a list of 150,000 pods several times and hold twice its size at the end.
+                let announced = page.metadata.remaining_item_count.unwrap_or(0);
+                let room = usize::try_from(announced).unwrap_or(0).min(MAX_RESERVED);
+                items.reserve_exact(page.items.len() + room);
+            }
+            items.extend(page.items.into_iter().map(slim));
             match page.metadata.continue_ {
                 Some(token) if !token.is_empty() => {
                     paging
@@ -435,6 +445,19 @@ impl Live {
             Err(e) => Fact::Unavailable(e.into_unavailable(verb, resource, ns)),
         }
     }
+}
+
+/// An object as the checks read it: without what only its writers need — `managedFields` (the
+/// server-side apply record, a tree of every field's owner: often larger than the rest of the
+/// object) and kubectl's `last-applied-configuration` annotation (a copy of the whole object as
+/// applied). Both are dropped as each page arrives, so a list of 150,000 pods holds neither.
+fn slim<K: kube::Resource>(mut object: K) -> K {
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+    object
 }
 
 /// StatefulSets whose pods take a new template only when deleted: (namespace, name).
@@ -1151,4 +1174,33 @@ fn bypasses_proxy(server: &http::Uri) -> bool {
                 None => host == name || host.ends_with(&format!(".{name}")),
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::Pod;
+
+    #[test]
+    fn listed_objects_drop_what_only_their_writers_need() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "web-1",
+                "annotations": {
+                    "kubectl.kubernetes.io/last-applied-configuration": "{\"kind\":\"Pod\"}",
+                    "nginx.ingress.kubernetes.io/backend-protocol": "HTTPS"
+                },
+                "managedFields": [{"manager": "kubelet", "operation": "Update", "fieldsType": "FieldsV1",
+                    "fieldsV1": {"f:status": {"f:podIP": {}}}}]
+            }
+        }))
+        .unwrap();
+        let pod = super::slim(pod);
+        assert_eq!(pod.metadata.managed_fields, None);
+        // Annotations the checks read stay.
+        let a = pod.metadata.annotations.unwrap();
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            ["nginx.ingress.kubernetes.io/backend-protocol"]
+        );
+    }
 }

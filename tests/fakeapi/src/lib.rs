@@ -67,6 +67,10 @@ struct Forbid {
 }
 
 type Key = (String, String, String); // (group/version/plural, namespace, name)
+/// A list: (group/version/plural, namespace, labelSelector, fieldSelector).
+type ListKey = (String, String, String, String);
+/// The keys a list matched, and at which count of writes.
+type Matched = (u64, Arc<Vec<Key>>);
 
 /// An `Instant` with a `Default` (now).
 struct Started(std::time::Instant);
@@ -98,6 +102,11 @@ pub enum EndlessContinue {
 #[derive(Default)]
 struct Shared {
     objects: RwLock<BTreeMap<Key, Value>>,
+    /// Writes to `objects` so far: a list's matching keys stay valid while it does not move.
+    writes: AtomicU64,
+    /// The keys each list (resource, namespace, selectors) matched, for its next pages: a page
+    /// costs its own objects, as the API server's watch cache serves them, not the whole list.
+    lists: Mutex<HashMap<ListKey, Matched>>,
     log: Mutex<Vec<Request>>,
     forbidden: RwLock<Vec<Forbid>>,
     /// Paths that answer a server error: (path, code).
@@ -240,6 +249,7 @@ impl FakeApi {
             name,
         );
         let mut objects = self.shared.objects.write().unwrap();
+        self.shared.writes.fetch_add(1, Ordering::SeqCst);
         objects.insert(key, obj);
         // A real cluster has a Namespace object for every namespace in use.
         if !namespace.is_empty() {
@@ -871,22 +881,46 @@ fn list(api: &FakeApi, t: &Target, query: &HashMap<String, String>) -> Response 
     };
     let prefix = key_prefix(t.res);
     let objects = api.shared.objects.read().unwrap();
-    // Keys sort by (resource, namespace, name): one resource's objects (of one namespace) are a
-    // range, so a page costs its resource's objects, not the whole store's.
-    let from = (
+    let writes = api.shared.writes.load(Ordering::SeqCst);
+    let list = (
         prefix.clone(),
         t.namespace.clone().unwrap_or_default(),
-        String::new(),
+        query.get("labelSelector").cloned().unwrap_or_default(),
+        query.get("fieldSelector").cloned().unwrap_or_default(),
     );
-    let matching: Vec<&Value> = objects
-        .range(from..)
-        .take_while(|((p, ns, _), _)| {
-            *p == prefix && t.namespace.as_ref().is_none_or(|want| want == ns)
-        })
-        .map(|(_, v)| v)
-        .filter(|v| labels.matches(v.pointer("/metadata/labels").and_then(Value::as_object)))
-        .filter(|v| fields.matches(v))
-        .collect();
+    let known = api
+        .shared
+        .lists
+        .lock()
+        .unwrap()
+        .get(&list)
+        .filter(|(at, _)| *at == writes)
+        .map(|(_, keys)| keys.clone());
+    let keys = known.unwrap_or_else(|| {
+        // Keys sort by (resource, namespace, name): one resource's objects (of one namespace)
+        // are a range.
+        let from = (list.0.clone(), list.1.clone(), String::new());
+        let keys: Arc<Vec<Key>> = Arc::new(
+            objects
+                .range(from..)
+                .take_while(|((p, ns, _), _)| {
+                    *p == prefix && t.namespace.as_ref().is_none_or(|want| want == ns)
+                })
+                .filter(|(_, v)| {
+                    labels.matches(v.pointer("/metadata/labels").and_then(Value::as_object))
+                })
+                .filter(|(_, v)| fields.matches(v))
+                .map(|(k, _)| k.clone())
+                .collect(),
+        );
+        api.shared
+            .lists
+            .lock()
+            .unwrap()
+            .insert(list, (writes, keys.clone()));
+        keys
+    });
+    let total = keys.len();
     // "again-N": the N-th repetition of the first page (EndlessContinue::RepeatPages).
     let again: usize = query
         .get("continue")
@@ -906,9 +940,10 @@ fn list(api: &FakeApi, t: &Target, query: &HashMap<String, String>) -> Response 
         .and_then(|l| l.parse().ok())
         .filter(|l| *l > 0)
         .unwrap_or(usize::MAX);
-    let end = offset.saturating_add(limit).min(matching.len());
-    let page: Vec<Value> = matching[offset.min(end)..end]
+    let end = offset.saturating_add(limit).min(total);
+    let page: Vec<Value> = keys[offset.min(end)..end]
         .iter()
+        .filter_map(|k| objects.get(k))
         .map(|v| {
             // List items carry no kind/apiVersion on the wire.
             let mut v = (*v).clone();
@@ -921,9 +956,9 @@ fn list(api: &FakeApi, t: &Target, query: &HashMap<String, String>) -> Response 
         .collect();
     let mut meta =
         json!({"resourceVersion": api.shared.resource_version.load(Ordering::SeqCst).to_string()});
-    if end < matching.len() {
+    if end < total {
         meta["continue"] = json!(format!("offset-{end}"));
-        meta["remainingItemCount"] = json!(matching.len() - end);
+        meta["remainingItemCount"] = json!(total - end);
     }
     match api.shared.endless_continue.load(Ordering::SeqCst) {
         1 => meta["continue"] = json!("offset-0"),
@@ -1228,6 +1263,7 @@ fn delete(
         name.to_string(),
     );
     let mut objects = api.shared.objects.write().unwrap();
+    api.shared.writes.fetch_add(1, Ordering::SeqCst);
     let Some(obj) = objects.remove(&key) else {
         return status(
             404,
