@@ -3,11 +3,15 @@
 //! documents may be JSON (or JSON streams), `kind: List` and typed lists (`PodList`) whose items
 //! carry no kind. Every input is bounded ([`MAX_INPUT`]); duplicate keys are errors in JSON as in
 //! YAML; a known kind under a version the API does not serve is an error, an unknown kind (a CRD)
-//! is ignored and listed with `-v`.
+//! is ignored and listed with `-v`. A directory's files are parsed on every core, their objects
+//! kept in file order.
 
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -31,20 +35,60 @@ pub(crate) const MAX_VALUES: usize = 25_000_000;
 std::thread_local! {
     /// Values the run may still read ([`MAX_VALUES`]), counted as JSON is parsed (its parser has
     /// no budget of its own) and after each YAML document (whose parser caps each document).
-    static VALUES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(MAX_VALUES) };
+    /// Shared by the threads parsing one run's files; each thread's run is its own (tests).
+    static VALUES_LEFT: RefCell<Arc<AtomicUsize>> =
+        RefCell::new(Arc::new(AtomicUsize::new(MAX_VALUES)));
+    /// Values this thread took from [`VALUES_LEFT`] and has not spent yet: JSON spends one value
+    /// at a time, and threads sharing one counter value by value would contend for it.
+    static DRAWN: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many values a thread takes from the shared budget at once.
+const DRAW: usize = 4096;
+
+/// Starts this thread's run with `budget` values (a new run, or a test's).
+fn start_budget(budget: usize) {
+    VALUES_LEFT.with(|left| *left.borrow_mut() = Arc::new(AtomicUsize::new(budget)));
+    DRAWN.with(|drawn| drawn.set(0));
+}
+
+/// Makes this thread spend from `shared`, another thread's run.
+fn join_budget(shared: Arc<AtomicUsize>) {
+    VALUES_LEFT.with(|left| *left.borrow_mut() = shared);
+    DRAWN.with(|drawn| drawn.set(0));
 }
 
 /// Takes `n` values from the run's budget; `false` when it is spent.
 fn spend_values(n: usize) -> bool {
-    VALUES_LEFT.with(|left| match left.get().checked_sub(n) {
-        Some(rest) => {
-            left.set(rest);
-            true
+    DRAWN.with(|drawn| {
+        if let Some(rest) = drawn.get().checked_sub(n) {
+            drawn.set(rest);
+            return true;
         }
-        None => {
-            left.set(0);
-            false
+        let need = n - drawn.get();
+        let mut got = 0;
+        VALUES_LEFT.with(|left| {
+            // A draw's worth when there is one, else whatever covers the need, else nothing
+            // (and the budget is spent for every thread).
+            let _ = left
+                .borrow()
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |rest| {
+                    got = if rest >= need.max(DRAW) {
+                        need.max(DRAW)
+                    } else if rest >= need {
+                        rest
+                    } else {
+                        0
+                    };
+                    Some(if got == 0 { 0 } else { rest - got })
+                });
+        });
+        if got == 0 {
+            drawn.set(0);
+            return false;
         }
+        drawn.set(drawn.get() + got - n);
+        true
     })
 }
 
@@ -81,11 +125,11 @@ pub(crate) struct Loaded {
 pub(crate) fn load(paths: &[PathBuf], verbose: bool) -> Result<Vec<Loaded>> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    VALUES_LEFT.with(|left| left.set(MAX_VALUES));
-    let mut read = 0u64;
+    start_budget(MAX_VALUES);
+    let read = AtomicU64::new(0);
     for path in paths {
         if path.as_os_str() == "-" {
-            let text = read_bounded("<stdin>", std::io::stdin().lock(), &mut read)?;
+            let text = read_bounded("<stdin>", std::io::stdin().lock(), &read)?;
             parse_text("<stdin>", &text, &mut out)?;
         } else if path.is_dir() {
             let mut files = Vec::new();
@@ -96,11 +140,9 @@ pub(crate) fn load(paths: &[PathBuf], verbose: bool) -> Result<Vec<Loaded>> {
                     path.display()
                 )));
             }
-            for f in files {
-                parse_file(&f, &mut out, &mut read)?;
-            }
+            parse_files(&files, &mut out, &read)?;
         } else if once(path, &mut seen) {
-            parse_file(path, &mut out, &mut read)?;
+            parse_file(path, &mut out, &read)?;
         }
     }
     // A bundle of a run that read nothing (the Service did not exist) replays as such.
@@ -179,7 +221,57 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) -> Re
     Ok(())
 }
 
-fn parse_file(path: &Path, out: &mut Vec<Loaded>, read: &mut u64) -> Result<()> {
+/// A directory's files, parsed on every core (a GitOps repository holds thousands); their
+/// objects in file order, and the first error in file order, as one after another would give.
+fn parse_files(files: &[PathBuf], out: &mut Vec<Loaded>, read: &AtomicU64) -> Result<()> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(files.len())
+        .min(8);
+    if threads <= 1 {
+        for f in files {
+            parse_file(f, out, read)?;
+        }
+        return Ok(());
+    }
+    let budget = VALUES_LEFT.with(|left| left.borrow().clone());
+    // Files are taken in order, so when one fails every file before it was taken too: the
+    // others stop taking more.
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let mut parsed: Vec<(usize, Result<Vec<Loaded>>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    join_budget(budget.clone());
+                    let mut mine = Vec::new();
+                    while !failed.load(Ordering::SeqCst) {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(f) = files.get(i) else { break };
+                        let mut objects = Vec::new();
+                        let r = parse_file(f, &mut objects, read).map(|()| objects);
+                        if r.is_err() {
+                            failed.store(true, Ordering::SeqCst);
+                        }
+                        mine.push((i, r));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    parsed.sort_by_key(|(i, _)| *i);
+    for (_, r) in parsed {
+        out.extend(r?);
+    }
+    Ok(())
+}
+
+fn parse_file(path: &Path, out: &mut Vec<Loaded>, read: &AtomicU64) -> Result<()> {
     use std::io::BufRead;
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| Error::Manifest(format!("{name}: {e}")))?;
@@ -199,9 +291,9 @@ fn parse_file(path: &Path, out: &mut Vec<Loaded>, read: &mut u64) -> Result<()> 
 }
 
 /// Reads at most [`MAX_INPUT`] bytes of text, and no more than [`MAX_TOTAL`] with what the run
-/// has `read` before; binary input (a NUL byte) is refused at once.
-fn read_bounded(name: &str, input: impl Read, read: &mut u64) -> Result<String> {
-    let room = MAX_TOTAL.saturating_sub(*read);
+/// has `read` (in every thread); binary input (a NUL byte) is refused at once.
+fn read_bounded(name: &str, input: impl Read, read: &AtomicU64) -> Result<String> {
+    let room = MAX_TOTAL.saturating_sub(read.load(Ordering::SeqCst));
     let limit = MAX_INPUT.min(room);
     let mut input = input.take(limit + 1);
     let mut bytes = Vec::new();
@@ -220,20 +312,27 @@ fn read_bounded(name: &str, input: impl Read, read: &mut u64) -> Result<String> 
         }
         bytes.extend_from_slice(&chunk[..n]);
     }
+    let together = || {
+        Error::Manifest(format!(
+            "{name}: the inputs together hold more than {} MiB, the most one run reads",
+            MAX_TOTAL >> 20
+        ))
+    };
     if bytes.len() as u64 > limit {
-        return Err(Error::Manifest(if limit == MAX_INPUT {
-            format!(
+        return Err(if limit == MAX_INPUT {
+            Error::Manifest(format!(
                 "{name}: larger than {} MiB, the most one input may hold",
                 MAX_INPUT >> 20
-            )
+            ))
         } else {
-            format!(
-                "{name}: the inputs together hold more than {} MiB, the most one run reads",
-                MAX_TOTAL >> 20
-            )
-        }));
+            together()
+        });
     }
-    *read += bytes.len() as u64;
+    // Other threads may have read meanwhile: the total is what counts.
+    let before = read.fetch_add(bytes.len() as u64, Ordering::SeqCst);
+    if before + bytes.len() as u64 > MAX_TOTAL {
+        return Err(together());
+    }
     String::from_utf8(bytes).map_err(|e| Error::Manifest(format!("{name}: not UTF-8 text: {e}")))
 }
 
@@ -809,11 +908,11 @@ mod tests {
 
     #[test]
     fn inputs_are_bounded_and_binary_is_refused() {
-        let err = read_bounded("z", std::io::repeat(0), &mut 0)
+        let err = read_bounded("z", std::io::repeat(0), &AtomicU64::new(0))
             .unwrap_err()
             .to_string();
         assert!(err.contains("binary data"), "{err}");
-        let err = read_bounded("y", std::io::repeat(b'a'), &mut 0)
+        let err = read_bounded("y", std::io::repeat(b'a'), &AtomicU64::new(0))
             .unwrap_err()
             .to_string();
         assert_eq!(err, "y: larger than 512 MiB, the most one input may hold");
@@ -839,17 +938,42 @@ mod tests {
     #[test]
     fn all_inputs_together_are_bounded() {
         // Issue 18 item 16: the cap is per run, not only per input.
-        let mut read = MAX_TOTAL - 10;
-        let err = read_bounded("b.yaml", "kind: Pod\n".repeat(10).as_bytes(), &mut read)
+        let read = AtomicU64::new(MAX_TOTAL - 10);
+        let err = read_bounded("b.yaml", "kind: Pod\n".repeat(10).as_bytes(), &read)
             .unwrap_err()
             .to_string();
         assert_eq!(
             err,
             "b.yaml: the inputs together hold more than 1024 MiB, the most one run reads"
         );
-        let mut read = 0;
-        read_bounded("a.yaml", "kind: Pod\n".as_bytes(), &mut read).unwrap();
-        assert_eq!(read, 10);
+        let read = AtomicU64::new(0);
+        read_bounded("a.yaml", "kind: Pod\n".as_bytes(), &read).unwrap();
+        assert_eq!(read.load(Ordering::SeqCst), 10);
+    }
+
+    /// A directory's files are parsed on several threads; what comes out is what one after
+    /// another would give: objects in file order, and the first bad file in that order named.
+    #[test]
+    fn a_directory_of_many_files_reads_in_file_order_and_names_its_first_bad_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..300 {
+            let body = format!("apiVersion: v1\nkind: Service\nmetadata: {{name: svc-{i:03}}}\n");
+            std::fs::write(dir.path().join(format!("f-{i:03}.yaml")), body).unwrap();
+        }
+        let loaded = load(&[dir.path().to_path_buf()], false).unwrap();
+        let names: Vec<&str> = loaded
+            .iter()
+            .map(|l| l.value["metadata"]["name"].as_str().unwrap())
+            .collect();
+        let expected: Vec<String> = (0..300).map(|i| format!("svc-{i:03}")).collect();
+        assert_eq!(names, expected);
+        for bad in [250, 120] {
+            std::fs::write(dir.path().join(format!("f-{bad:03}.yaml")), "kind: [").unwrap();
+        }
+        let err = load(&[dir.path().to_path_buf()], false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("f-120.yaml: document 1"), "{err}");
     }
 
     #[test]
@@ -859,7 +983,7 @@ mod tests {
             format!("[{}[]]", "[],".repeat(200)),
             format!("- []\n{}", "- []\n".repeat(200)),
         ] {
-            VALUES_LEFT.with(|left| left.set(100));
+            start_budget(100);
             let err = parse(&text).unwrap_err().to_string();
             assert!(
                 err.contains(
@@ -867,7 +991,7 @@ mod tests {
                 ),
                 "{err}"
             );
-            VALUES_LEFT.with(|left| left.set(MAX_VALUES));
+            start_budget(MAX_VALUES);
             assert!(
                 parse(&text)
                     .unwrap_err()
