@@ -160,6 +160,17 @@ pub(crate) struct Index {
     namespace_labels: std::sync::Arc<crate::netpol::Namespaces>,
 }
 
+/// Positions of a kind's objects by namespace, in read order.
+fn by_namespace<K: kube::Resource>(list: &[K]) -> std::collections::HashMap<String, Vec<usize>> {
+    let mut out: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    for (i, o) in list.iter().enumerate() {
+        out.entry(o.meta().namespace.clone().unwrap_or_default())
+            .or_default()
+            .push(i);
+    }
+    out
+}
+
 impl Snapshot {
     fn index(&self) -> &Index {
         self.index.get_or_init(|| {
@@ -171,22 +182,14 @@ impl Snapshot {
                 )),
                 ..Index::default()
             };
-            for (i, ing) in self.ingresses.iter().enumerate() {
-                idx.ingresses
-                    .entry(ing.metadata.namespace.clone().unwrap_or_default())
-                    .or_default()
-                    .push(i);
-            }
+            idx.ingresses = by_namespace(&self.ingresses);
+            idx.pods = by_namespace(&self.pods);
+            idx.policies = by_namespace(&self.policies);
+            idx.slices = by_namespace(&self.slices);
             for (i, n) in self.nodes.iter().enumerate() {
                 idx.nodes
                     .entry(n.metadata.name.clone().unwrap_or_default())
                     .or_insert(i);
-            }
-            for (i, p) in self.pods.iter().enumerate() {
-                idx.pods
-                    .entry(p.metadata.namespace.clone().unwrap_or_default())
-                    .or_default()
-                    .push(i);
             }
             for (i, svc) in self.services.iter().enumerate() {
                 let key = (
@@ -194,18 +197,6 @@ impl Snapshot {
                     svc.metadata.name.clone().unwrap_or_default(),
                 );
                 idx.services.entry(key).or_insert(i);
-            }
-            for (i, p) in self.policies.iter().enumerate() {
-                idx.policies
-                    .entry(p.metadata.namespace.clone().unwrap_or_default())
-                    .or_default()
-                    .push(i);
-            }
-            for (i, sl) in self.slices.iter().enumerate() {
-                idx.slices
-                    .entry(sl.metadata.namespace.clone().unwrap_or_default())
-                    .or_default()
-                    .push(i);
             }
             idx
         })
