@@ -733,7 +733,8 @@ mod tests {
 
 #[derive(Debug, Args)]
 pub(crate) struct AgentArgs {
-    /// What to probe: tcp:IP:PORT, udp:IP:PORT ([IPv6]:PORT), dns:NAME[/A|AAAA|SRV][@SERVER[:PORT]]
+    /// What to probe: tcp:IP:PORT, mesh:IP:PORT (TCP, then plaintext to a mesh proxy), udp:IP:PORT
+    /// ([IPv6]:PORT), dns:NAME[/A|AAAA|SRV][@SERVER[:PORT]]
     /// (without @SERVER, through the resolv.conf as a process here would resolve).
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,

@@ -199,6 +199,12 @@ pub(crate) const CODES: &[Code] = &[
         "A path MTU black hole: large packets to the pods vanish",
     ),
     code(
+        "ND4009",
+        "pods.listening",
+        W,
+        "Refused by the mesh: the pods' proxy requires mTLS or an authorization",
+    ),
+    code(
         "ND4101",
         "service.clusterip",
         E,

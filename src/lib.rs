@@ -35,6 +35,7 @@ mod generate;
 mod ingress;
 mod interrupt;
 mod k8s;
+mod mesh;
 mod netpol;
 mod path;
 mod probe;

@@ -242,6 +242,42 @@ pub struct SocketLine {
     pub socket: String,
     pub elapsed_ms: f64,
     pub detail: String,
+    /// `mesh:IP:PORT` targets (a pod behind a mesh proxy): what the peer did with a few plaintext
+    /// bytes after accepting the connection. A mesh proxy that requires mTLS (or denies the
+    /// client) accepts the handshake itself, then resets or closes; absent for plain `tcp:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_accept: Option<AfterAccept>,
+}
+
+/// What a peer did after accepting a `mesh:` probe's connection and reading its plaintext bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AfterAccept {
+    /// It reset the connection: a proxy that requires mTLS, denies the client, or found nothing
+    /// listening behind it.
+    Reset,
+    /// It closed the connection without a byte.
+    Closed,
+    /// It sent bytes back: the plaintext reached something that speaks.
+    Answered,
+    /// It kept the connection open, silent, until the probe gave up waiting.
+    Held,
+}
+
+impl AfterAccept {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AfterAccept::Reset => "reset",
+            AfterAccept::Closed => "closed",
+            AfterAccept::Answered => "answered",
+            AfterAccept::Held => "held",
+        }
+    }
+
+    /// The peer turned the connection away after accepting it.
+    pub fn turned_away(self) -> bool {
+        matches!(self, AfterAccept::Reset | AfterAccept::Closed)
+    }
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -1614,3 +1614,102 @@ fn the_probe_spinner_clock_moves_on_a_terminal() {
     let later = pty.wait_for("its clock to move", |s| seconds(s).is_some_and(|n| n > at));
     assert!(later.contains("probe:"), "{later}");
 }
+
+/// A backend behind an Istio sidecar under a STRICT PeerAuthentication: the proxy completes the
+/// handshake itself, then resets the plaintext of a client without a mesh identity. In the lab
+/// the server's firewall plays that part on the wire (handshake accepted, first data segment
+/// answered with a TCP reset): Istio's proxy cannot be built here (Envoy is C++, not in the
+/// registries). The verdict must be the mesh refusing, naming the policy — not "nothing listens".
+#[test]
+fn a_meshed_backend_that_resets_a_sidecarless_probe_is_refused_by_the_mesh() {
+    let Some(mut lab) = lab_cluster("a_meshed_backend_that_resets", true) else {
+        return;
+    };
+    lab.listen_tcp(8080);
+    let s = lab.server.clone();
+    lab.iptables(
+        &s,
+        "-A INPUT -p tcp --dport 8080 --tcp-flags PSH PSH -j REJECT --reject-with tcp-reset",
+    );
+    let api = cluster(SERVER_IP, "");
+    // web-a as injected: its sidecar beside the app.
+    api.load_yaml(&format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: web-a, namespace: shop, labels: {{app: web}}}}
+spec:
+  nodeName: node-1
+  containers:
+  - {{name: web, image: nginx, ports: [{{name: http, containerPort: 8080}}]}}
+  - {{name: istio-proxy, image: istio/proxyv2}}
+status:
+  phase: Running
+  podIP: {SERVER_IP}
+  conditions: [{{type: Ready, status: "True"}}]
+"#
+    ))
+    .unwrap();
+    api.add_custom_resource(
+        "security.istio.io",
+        "v1",
+        "PeerAuthentication",
+        "peerauthentications",
+        true,
+    );
+    api.add_custom_resource(
+        "security.istio.io",
+        "v1",
+        "AuthorizationPolicy",
+        "authorizationpolicies",
+        true,
+    );
+    api.load_yaml(
+        "apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec: {mtls: {mode: STRICT}}
+",
+    )
+    .unwrap();
+    kubelet(
+        &api,
+        Some(lab.client.clone()),
+        resolv_conf(lab.dir.path(), SERVER_IP),
+        &[],
+    );
+    let server = api.start();
+    let out = svc_json(&server, &[]);
+    assert_nothing_left(&api);
+    let j = out.json();
+    let pl = status(&j, "pods.listening");
+    assert_eq!(pl["status"], "warn", "{pl:#}");
+    assert_eq!(pl["code"], "ND4009", "{pl:#}");
+    let said = pl.to_string();
+    assert!(
+        said.contains("Istio PeerAuthentication istio-system/default (STRICT mesh-wide)"),
+        "{pl:#}"
+    );
+    // The agent was asked for the plaintext exchange, and saw the reset.
+    let probe = pl["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "Probe")
+        .unwrap();
+    assert_eq!(probe["fields"]["verdict"], "open", "{probe:#}");
+    assert!(said.contains("refused by the mesh"), "{pl:#}");
+    assert!(
+        crate::support::fix_texts(&pl["fix"])
+            .iter()
+            .any(|f| f.contains("--from pod/web-a --inside")),
+        "{pl:#}"
+    );
+    // The mesh's objects were read where the policy can live: the Service's namespace and
+    // Istio's root namespace.
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    for ns in ["shop", "istio-system"] {
+        let want = format!("/apis/security.istio.io/v1/namespaces/{ns}/peerauthentications");
+        assert!(paths.iter().any(|p| p.starts_with(&want)), "{paths:#?}");
+    }
+}

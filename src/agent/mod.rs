@@ -204,6 +204,7 @@ async fn probe_all(
     let probes = targets.iter().map(|target| async move {
         let line = match target {
             Target::Tcp(addr) => Line::Tcp(probe::tcp(*addr, deadline, capture).await),
+            Target::Mesh(addr) => Line::Tcp(probe::mesh(*addr, deadline, capture).await),
             Target::Udp(addr) => Line::Udp(probe::udp(*addr, deadline, capture).await),
             Target::Dns(query) => {
                 Line::Dns(dns::lookup(query, resolv, deadline, args.repeat).await)
@@ -273,9 +274,11 @@ fn capture_interfaces(
     let mut ips: Vec<IpAddr> = Vec::new();
     for target in targets {
         match target {
-            Target::Tcp(addr) | Target::Udp(addr) | Target::Http(addr, _) | Target::Mtu(addr) => {
-                ips.push(addr.ip())
-            }
+            Target::Tcp(addr)
+            | Target::Mesh(addr)
+            | Target::Udp(addr)
+            | Target::Http(addr, _)
+            | Target::Mtu(addr) => ips.push(addr.ip()),
             Target::Dns(query) => match query.server {
                 Some(server) => ips.push(server.ip()),
                 None => ips.extend(resolv.map(dns::ResolvConf::server_ips).unwrap_or_default()),

@@ -15,7 +15,7 @@ use tokio::net::{TcpSocket, UdpSocket};
 use super::capture::{Capture, Seen};
 use super::host;
 use super::packet::{L4, Proto, Unreachable, tcp_flags};
-pub(crate) use crate::wire::{Evidence, SocketLine as ProbeLine, Verdict};
+pub(crate) use crate::wire::{AfterAccept, Evidence, SocketLine as ProbeLine, Verdict};
 
 /// How long after the socket's answer the capture gets to deliver the packet that caused it.
 const SETTLE: Duration = Duration::from_millis(250);
@@ -64,7 +64,55 @@ pub(crate) async fn tcp(
     deadline: Duration,
     capture: Option<&Capture>,
 ) -> ProbeLine {
-    timed("tcp", target, tcp_exchange(target, deadline, capture)).await
+    timed(
+        "tcp",
+        target,
+        tcp_exchange(target, deadline, capture, false),
+    )
+    .await
+}
+
+/// A TCP probe of a pod behind a mesh proxy (`mesh:IP:PORT`): the handshake as for `tcp:`, then a
+/// few plaintext bytes and what the peer does with them (see [`AfterAccept`]). The proxy answers
+/// the SYN itself whatever the app does, so the handshake alone proves only the proxy.
+pub(crate) async fn mesh(
+    target: SocketAddr,
+    deadline: Duration,
+    capture: Option<&Capture>,
+) -> ProbeLine {
+    timed(
+        "mesh",
+        target,
+        tcp_exchange(target, deadline, capture, true),
+    )
+    .await
+}
+
+/// What a mesh probe writes after the handshake: not TLS (its first byte is no TLS record type),
+/// not an HTTP request line (a NUL cannot start a method), so a proxy's protocol detection decides
+/// at once; an app that reads it sees a stray line.
+const PLAINTEXT: &[u8] = b"\0\r\n";
+
+/// How long a mesh probe waits for the peer's reaction to [`PLAINTEXT`] (within the deadline).
+const AFTER_ACCEPT_WAIT: Duration = Duration::from_millis(1500);
+
+/// Writes [`PLAINTEXT`] and waits for the peer's first move.
+async fn after_accept(mut stream: tokio::net::TcpStream, wait: Duration) -> AfterAccept {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if let Err(e) = stream.write_all(PLAINTEXT).await {
+        return match e.kind() {
+            ErrorKind::ConnectionReset | ErrorKind::BrokenPipe => AfterAccept::Reset,
+            _ => AfterAccept::Closed,
+        };
+    }
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+        Ok(Ok(0)) => AfterAccept::Closed,
+        Ok(Ok(_)) => AfterAccept::Answered,
+        Ok(Err(e)) if e.kind() == ErrorKind::ConnectionReset => AfterAccept::Reset,
+        Ok(Err(_)) => AfterAccept::Closed,
+        Err(_) => AfterAccept::Held,
+    }
 }
 
 /// A probe's line with its target and how long it took.
@@ -111,6 +159,7 @@ async fn tcp_exchange(
     target: SocketAddr,
     deadline: Duration,
     capture: Option<&Capture>,
+    plaintext: bool,
 ) -> ProbeLine {
     let source = match source_for(target) {
         Ok(ip) => ip,
@@ -128,9 +177,16 @@ async fn tcp_exchange(
         capture.watch(Proto::Tcp, local);
     }
     let sent_at = Instant::now();
+    let mut after = None;
     let outcome = match tokio::time::timeout(deadline, socket.connect(target)).await {
         Ok(Ok(stream)) => {
-            drop(stream);
+            let socket_took = sent_at.elapsed();
+            if plaintext {
+                let wait = AFTER_ACCEPT_WAIT.min(deadline.saturating_sub(socket_took));
+                after = Some(after_accept(stream, wait).await);
+            } else {
+                drop(stream);
+            }
             SocketOutcome::Connected
         }
         Ok(Err(e)) => SocketOutcome::from_error(&e),
@@ -140,6 +196,19 @@ async fn tcp_exchange(
     let seen = seen(capture, Proto::Tcp, local, &outcome).await;
     let mut result = classify_tcp(seen.as_deref(), &outcome, socket_took);
     result.local = local;
+    if let Some(after) = after {
+        result.after_accept = Some(after);
+        result.detail = format!(
+            "{}; after a few plaintext bytes the peer {}",
+            result.detail,
+            match after {
+                AfterAccept::Reset => "reset the connection",
+                AfterAccept::Closed => "closed the connection",
+                AfterAccept::Answered => "answered",
+                AfterAccept::Held => "kept it open without a word",
+            }
+        );
+    }
     result
 }
 
@@ -262,6 +331,7 @@ impl ProbeLine {
             socket: outcome.describe(),
             elapsed_ms: 0.0,
             detail,
+            after_accept: None,
         }
     }
 }
@@ -585,6 +655,62 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+
+    /// A `mesh:` probe against servers on loopback that do what mesh proxies do after accepting:
+    /// reset (Istio's STRICT inbound listener to plaintext), close (Linkerd denying), answer (a
+    /// permissive proxy passing the bytes to an app), or hold (waiting for more).
+    #[tokio::test]
+    async fn mesh_probes_say_what_the_peer_did_with_plaintext_after_accepting() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        async fn server(behaviour: AfterAccept) -> (SocketAddr, tokio::task::JoinHandle<Vec<u8>>) {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let task = tokio::spawn(async move {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let mut got = vec![0u8; 16];
+                let n = conn.read(&mut got).await.unwrap();
+                got.truncate(n);
+                match behaviour {
+                    AfterAccept::Reset => {
+                        // SO_LINGER 0: the close sends a RST.
+                        conn.set_zero_linger().unwrap();
+                        drop(conn);
+                    }
+                    AfterAccept::Closed => drop(conn),
+                    AfterAccept::Answered => conn
+                        .write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                        .await
+                        .unwrap(),
+                    AfterAccept::Held => tokio::time::sleep(Duration::from_secs(3)).await,
+                }
+                got
+            });
+            (addr, task)
+        }
+        for behaviour in [
+            AfterAccept::Reset,
+            AfterAccept::Closed,
+            AfterAccept::Answered,
+            AfterAccept::Held,
+        ] {
+            let (addr, task) = server(behaviour).await;
+            let line = mesh(addr, Duration::from_millis(800), None).await;
+            assert_eq!(line.target, format!("mesh:{addr}"));
+            // The handshake itself succeeded: the proxy accepted.
+            assert_eq!(line.verdict, Verdict::Open, "{behaviour:?}: {line:?}");
+            assert_eq!(line.after_accept, Some(behaviour), "{line:?}");
+            if behaviour != AfterAccept::Held {
+                assert_eq!(task.await.unwrap(), PLAINTEXT);
+            } else {
+                task.abort();
+            }
+        }
+        // A plain `tcp:` probe sends nothing and says nothing after the handshake.
+        let (addr, task) = server(AfterAccept::Closed).await;
+        let line = tcp(addr, Duration::from_millis(800), None).await;
+        assert_eq!(line.after_accept, None);
+        assert!(task.await.unwrap().is_empty());
+    }
 
     /// An HTTP GET against a server on loopback: the status and body as sent; a refused port.
     #[tokio::test]

@@ -12,6 +12,9 @@ use hickory_resolver::proto::rr::RecordType;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target {
     Tcp(SocketAddr),
+    /// `mesh:IP:PORT`: TCP to a pod behind a mesh proxy, then a few plaintext bytes to see whether
+    /// the proxy turns a client without mTLS away.
+    Mesh(SocketAddr),
     Udp(SocketAddr),
     Dns(DnsQuery),
     /// `http:IP:PORT[/PATH]`: a GET of PATH (default `/`).
@@ -35,6 +38,9 @@ impl Target {
         })?;
         match scheme {
             "tcp" => Ok(Target::Tcp(
+                socket_addr(rest, None).map_err(|e| format!("target {arg:?}: {e}"))?,
+            )),
+            "mesh" => Ok(Target::Mesh(
                 socket_addr(rest, None).map_err(|e| format!("target {arg:?}: {e}"))?,
             )),
             "udp" => Ok(Target::Udp(
@@ -68,7 +74,7 @@ impl Target {
                 socket_addr(rest, Some(33434)).map_err(|e| format!("target {arg:?}: {e}"))?,
             )),
             other => Err(format!(
-                "target {arg:?}: unknown kind {other:?} (expected tcp, udp, dns, http or mtu)"
+                "target {arg:?}: unknown kind {other:?} (expected tcp, mesh, udp, dns, http or mtu)"
             )),
         }
     }
@@ -78,6 +84,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Tcp(addr) => write!(f, "tcp:{addr}"),
+            Target::Mesh(addr) => write!(f, "mesh:{addr}"),
             Target::Udp(addr) => write!(f, "udp:{addr}"),
             Target::Dns(q) => write!(f, "dns:{q}"),
             Target::Http(addr, path) => write!(f, "http:{addr}{path}"),

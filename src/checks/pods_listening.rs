@@ -9,9 +9,11 @@ use super::unavailable;
 use crate::netpol::Verdict as Policy;
 use crate::report::{Evidence, Outcome, SkipKind, Status};
 use crate::state::ClusterState;
+use crate::state::Fact;
 use crate::state::plan::{ProbePlan, Purpose};
 use crate::state::probe::ProbeResults;
-use crate::wire::Verdict;
+use crate::wire::{AfterAccept, Verdict};
+use k8s_openapi::api::core::v1::Pod;
 
 pub(super) fn run(state: &ClusterState) -> Outcome {
     let results = match state.probe.as_result() {
@@ -30,6 +32,7 @@ pub(super) fn run(state: &ClusterState) -> Outcome {
         all_policy_drops: true,
         unenforced: Vec::new(),
         failed: Vec::new(),
+        mesh_refused: 0,
     };
     for planned in &plan.targets {
         if let Purpose::Endpoint {
@@ -167,6 +170,8 @@ struct Tally {
     unenforced: Vec<String>,
     /// The codes of the endpoints that failed, in the order probed.
     failed: Vec<&'static str>,
+    /// Endpoints whose mesh proxy turned the probe away (it has no mesh identity).
+    mesh_refused: usize,
 }
 
 impl Tally {
@@ -188,8 +193,12 @@ impl Tally {
             .and_then(|p| probed::probe_decision(e.state, e.results, p, e.port, e.protocol));
         self.evidence.push(probed::evidence("Probe", &what, record));
         if record.verdict == Verdict::Open {
+            if let Some(after) = record.after_accept.filter(|a| a.turned_away()) {
+                self.turned_away(e, &what, after);
+                return;
+            }
             self.open += 1;
-            self.answered(e, &what, decision.as_ref());
+            self.answered(e, &what, record, decision.as_ref());
             return;
         }
         if record.verdict == Verdict::NoAnswer {
@@ -258,13 +267,35 @@ impl Tally {
         &mut self,
         e: &Endpoint,
         what: &str,
+        record: &crate::wire::SocketLine,
         decision: Option<&crate::netpol::PathDecision>,
     ) {
-        if let Some(proxy) = e.pod.and_then(|p| mesh_sidecar(e.state, p)) {
+        if let Some((_, proxy)) = e.pod.and_then(|p| mesh_proxy(e.state, p)) {
+            let message = match record.after_accept {
+                Some(AfterAccept::Answered) => format!(
+                    "{what}: the pod runs {}, which accepted the connection and let the probe's plaintext through to something that answered: the port is served past the proxy, and the mesh admits clients without mTLS here",
+                    proxy.describe()
+                ),
+                _ => format!(
+                    "{what}: the pod runs {}, which accepts connections itself: \"open\" proves the proxy, not the app behind it",
+                    proxy.describe()
+                ),
+            };
+            self.evidence.push(Evidence::new("MeshSidecar", message));
+        } else if let Some(why) = e.pod.and_then(|name| {
+            let pod = e
+                .state
+                .pods
+                .known()?
+                .iter()
+                .find(|p| p.metadata.name.as_deref() == Some(name))?;
+            let namespace = e.state.mesh.known().and_then(|m| m.namespace.as_ref());
+            crate::mesh::injection_without_proxy(pod, namespace)
+        }) {
             self.evidence.push(Evidence::new(
                 "MeshSidecar",
                 format!(
-                    "{what}: the pod runs {proxy}, which accepts connections itself: \"open\" proves the sidecar, not the app behind it"
+                    "{what}: {why}, but the pod runs without a proxy (created before injection was turned on, or opted out): restarting its workload injects it"
                 ),
             ));
         }
@@ -284,6 +315,163 @@ impl Tally {
                     named.join(", ")
                 )
             });
+        }
+    }
+
+    /// A mesh proxy accepted the connection, then turned the probe's plaintext away: refused by
+    /// the mesh when its policies require mTLS (or an authorization the probe lacks); when none
+    /// does, the plaintext went past the proxy and what closed it is not known.
+    fn turned_away(&mut self, e: &Endpoint, what: &str, after: AfterAccept) {
+        let did = match after {
+            AfterAccept::Reset => "reset",
+            _ => "closed",
+        };
+        let Some((pod, proxy)) = e.pod.and_then(|p| mesh_proxy(e.state, p)) else {
+            // A peer that accepts and then hangs up without a proxy in front (the plan sends
+            // plaintext only to meshed pods; a pod read since may have lost its proxy).
+            self.worst = self.worst.max(Status::Fail);
+            self.failed.push("ND4001");
+            self.all_policy_drops = false;
+            self.evidence.push(Evidence::new(
+                "AfterAccept",
+                format!("{what}: the peer accepted the connection, then {did} it"),
+            ));
+            return;
+        };
+        self.all_policy_drops = false;
+        let facts = match e.state.mesh.as_result() {
+            Ok(f) => f,
+            Err(u) => {
+                self.worst = self.worst.max(Status::Warn);
+                self.failed.push("ND4009");
+                self.mesh_refused += 1;
+                self.evidence.push(Evidence::new(
+                    "MeshPolicy",
+                    format!(
+                        "{what}: {} accepted the connection, then {did} it after the probe's plaintext; the mesh's policies could not be read ({}): mTLS required, an authorization policy, or nothing listening behind the proxy",
+                        proxy.describe(),
+                        u.reason()
+                    ),
+                ));
+                return;
+            }
+        };
+        let port_name = container_port_name(pod, e.port);
+        let inbound = crate::mesh::inbound(facts, pod, e.port, port_name.as_deref());
+        let probe_meshed = probe_has_proxy(e.state, e.results);
+        let requirement = inbound
+            .as_ref()
+            .and_then(|i| i.requirement.clone())
+            .filter(|_| !probe_meshed);
+        let authorizations = inbound
+            .as_ref()
+            .map(|i| i.authorizations.clone())
+            .unwrap_or_default();
+        if let Some(req) = requirement {
+            self.worst = self.worst.max(Status::Warn);
+            self.failed.push("ND4009");
+            self.mesh_refused += 1;
+            let demand = if req.mtls {
+                "requires mTLS"
+            } else {
+                "admits only the clients its authorizations permit"
+            };
+            self.evidence.push(
+                Evidence::new(
+                    "MeshPolicy",
+                    format!(
+                        "{what}: {} accepted the connection, then {did} it after the probe's plaintext: {} {demand}, and the probe has no mesh identity — refused by the mesh, not by the app (whether the app listens behind the proxy is not verified)",
+                        proxy.describe(),
+                        req.by
+                    ),
+                )
+                .field("proxy", proxy.describe())
+                .field("policy", req.by.clone()),
+            );
+            self.mesh_fixes(e, pod, &req);
+            return;
+        }
+        // Nothing in the mesh demands what the probe lacks: the proxy passed the bytes on (or
+        // the probe's own proxy did, inside a meshed client), and what closed the connection is
+        // not known — the app, on bytes it did not understand, or nothing listening behind the
+        // proxy. The handshake stands; the doubt is said, not turned into a verdict.
+        self.open += 1;
+        let effective = inbound.as_ref().map_or("", |i| i.effective.as_str());
+        let mut message = format!(
+            "{what}: {} accepted the connection, then {did} it after the probe's plaintext; no mesh policy turns the probe away ({effective}{}): the app closed on bytes it did not understand, or nothing listens on {} behind the proxy (--inspect reads the pod's sockets)",
+            proxy.describe(),
+            if probe_meshed {
+                "; the probe ran in a meshed pod"
+            } else {
+                ""
+            },
+            e.port
+        );
+        if !authorizations.is_empty() {
+            message.push_str(&format!(
+                "; authorization policies select the pod and may deny the probe (not evaluated): {}",
+                authorizations.join(", ")
+            ));
+        }
+        self.evidence.push(Evidence::new("MeshSidecar", message));
+    }
+
+    /// How to get past a mesh that refuses a client without a mesh identity: probe from a meshed
+    /// client, or let plaintext in on that port.
+    fn mesh_fixes(&mut self, e: &Endpoint, pod: &Pod, req: &crate::mesh::Requirement) {
+        let ns = crate::text::shell_quote(&e.state.namespace);
+        // A meshed pod of the Service is a meshed client: its proxy speaks the mesh's mTLS.
+        let client = meshed_client(e.state, pod);
+        self.fixes.push(format!(
+            "probe from inside a meshed client (its proxy speaks mTLS): kubectl netdoctor svc {} -n {ns} --from {} --inside",
+            crate::text::shell_quote(&e.state.service_name),
+            crate::text::shell_quote(&format!("pod/{client}"))
+        ));
+        let Some(policy) = &req.policy else {
+            return;
+        };
+        match policy.kind {
+            crate::mesh::MeshKind::PeerAuthentication if policy.selector.is_some() => {
+                // The workload's own policy: a port-level exception on it (a second workload
+                // policy would lose to the older one).
+                let patch = format!(
+                    r#"{{"spec":{{"portLevelMtls":{{"{}":{{"mode":"PERMISSIVE"}}}}}}}}"#,
+                    e.port
+                );
+                self.fixes.push(format!(
+                    "or accept plaintext on port {} too: kubectl patch {} {} -n {} --type=merge -p {}",
+                    e.port,
+                    crate::mesh::MeshKind::PeerAuthentication.resource(),
+                    crate::text::shell_quote(&policy.name),
+                    crate::text::shell_quote(&policy.namespace),
+                    crate::text::shell_quote(&patch)
+                ));
+            }
+            crate::mesh::MeshKind::PeerAuthentication => {
+                let Some(selector) = e
+                    .state
+                    .service()
+                    .and_then(|s| s.spec.as_ref())
+                    .and_then(|s| s.selector.clone())
+                    .filter(|s| !s.is_empty())
+                else {
+                    return;
+                };
+                let yaml = crate::mesh::port_exception_yaml(
+                    &format!("{}-{}-plaintext", e.state.service_name, e.port),
+                    &e.state.namespace,
+                    &selector,
+                    e.port,
+                );
+                self.fixes.push(format!(
+                    "# or accept plaintext on port {} for the Service's pods (the namespace's mode stays on their other ports)\nkubectl apply -f - <<'EOF'\n{yaml}EOF",
+                    e.port
+                ));
+            }
+            _ => self.fixes.push(format!(
+                "or permit the client on {}: an AuthorizationPolicy targeting it, with a MeshTLSAuthentication (meshed clients) or a NetworkAuthentication (clients by network)",
+                policy.describe()
+            )),
         }
     }
 
@@ -342,7 +530,11 @@ impl Tally {
     /// The check's outcome; `weak` when verdicts came from connect() only (no capture).
     fn outcome(mut self, weak: bool) -> Outcome {
         let (open, probed, silent_udp) = (self.open, self.probed, self.silent_udp);
+        let mesh_refused = self.mesh_refused;
         let summary = match self.worst {
+            Status::Warn if mesh_refused > 0 => format!(
+                "{mesh_refused} of {probed} endpoint(s) refused by the mesh: their proxy turns away a client without a mesh identity (mTLS or an authorization required); {open} accept connections"
+            ),
             Status::Pass if silent_udp > 0 && open == 0 => {
                 self.worst = Status::Warn;
                 format!(
@@ -379,7 +571,15 @@ impl Tally {
         };
         let mut outcome = match self.worst {
             Status::Pass => Outcome::pass(summary),
-            Status::Warn => Outcome::warn(summary).code("ND4006"),
+            Status::Warn => {
+                let code = self
+                    .failed
+                    .iter()
+                    .copied()
+                    .find(|c| *c == "ND4009")
+                    .unwrap_or("ND4006");
+                Outcome::warn(summary).code(code)
+            }
             Status::Error => {
                 let mut o = Outcome::fail(summary);
                 o.status = Status::Error;
@@ -488,23 +688,53 @@ fn read_socket_table(
     }
 }
 
-/// A service-mesh proxy in the pod (Istio, Linkerd), which intercepts inbound connections.
-fn mesh_sidecar(state: &ClusterState, pod: &str) -> Option<&'static str> {
-    let spec = state
+/// The Service's pod named `pod` and the mesh proxy that answers for it (an Istio sidecar or
+/// ambient ztunnel, Linkerd's proxy), if any.
+fn mesh_proxy<'a>(state: &'a ClusterState, pod: &str) -> Option<(&'a Pod, crate::mesh::Proxy)> {
+    let found = state
         .pods
         .known()?
         .iter()
-        .find(|p| p.metadata.name.as_deref() == Some(pod))?
-        .spec
-        .as_ref()?;
-    spec.containers
-        .iter()
-        .chain(spec.init_containers.iter().flatten())
-        .find_map(|c| match c.name.as_str() {
-            "istio-proxy" => Some("Istio's sidecar (istio-proxy)"),
-            "linkerd-proxy" => Some("Linkerd's proxy (linkerd-proxy)"),
-            _ => None,
-        })
+        .find(|p| p.metadata.name.as_deref() == Some(pod))?;
+    let namespace = state.mesh.known().and_then(|m| m.namespace.as_ref());
+    crate::mesh::proxy_of(found, namespace).map(|proxy| (found, proxy))
+}
+
+/// The name of the pod's container port `port` (a Linkerd Server may name it).
+fn container_port_name(pod: &Pod, port: u16) -> Option<String> {
+    crate::k8s::port_containers(pod)
+        .flat_map(|c| c.ports.iter().flatten())
+        .find(|p| p.container_port == i32::from(port))
+        .and_then(|p| p.name.clone())
+}
+
+/// Whether the probe ran inside a pod with a mesh proxy (`--from pod/X --inside` on a meshed
+/// client): its connections then carry the client's mesh identity.
+fn probe_has_proxy(state: &ClusterState, results: &ProbeResults) -> bool {
+    let Some(crate::state::Client::Pod { pod, .. }) = &state.client else {
+        return false;
+    };
+    let Fact::Known(Some(pod)) = pod.as_ref() else {
+        return false;
+    };
+    let namespace = state.mesh.known().and_then(|m| m.namespace.as_ref());
+    pod.metadata.name.as_deref() == Some(results.pod.as_str())
+        && crate::mesh::proxy_of(pod, namespace).is_some()
+}
+
+/// A meshed pod of the Service other than `pod` (else `pod` itself), to probe from.
+fn meshed_client<'a>(state: &'a ClusterState, pod: &'a Pod) -> &'a str {
+    let namespace = state.mesh.known().and_then(|m| m.namespace.as_ref());
+    let own = pod.metadata.name.as_deref().unwrap_or_default();
+    state
+        .pods
+        .known()
+        .into_iter()
+        .flatten()
+        .filter(|p| crate::mesh::proxy_of(p, namespace).is_some())
+        .filter_map(|p| p.metadata.name.as_deref())
+        .find(|n| *n != own)
+        .unwrap_or(own)
 }
 
 #[cfg(test)]
@@ -539,11 +769,23 @@ endpoints: [{addresses: [10.1.0.5], targetRef: {kind: Pod, name: web-a}}]
 "#;
 
     fn probed(verdict: &str, captured: bool) -> ClusterState {
-        let mut state = fixtures::state("shop", "web", MESHED);
+        probed_after(verdict, captured, None, MESHED)
+    }
+
+    /// The probe's line about web-a as the agent prints it: a `mesh:` target, since a proxy runs
+    /// in the pod, with what the proxy did after accepting.
+    fn probed_after(
+        verdict: &str,
+        captured: bool,
+        after: Option<&str>,
+        manifests: &str,
+    ) -> ClusterState {
+        let mut state = fixtures::state("shop", "web", manifests);
         // Lines as the agent prints them.
         let evidence = if captured { "packets" } else { "connect" };
+        let after = after.map_or(String::new(), |a| format!(r#","after_accept":"{a}""#));
         let line = format!(
-            r#"{{"kind":"tcp","target":"tcp:10.1.0.5:8080","verdict":"{verdict}","evidence":"{evidence}","sent":1,"reply":null,"reply_from":null,"socket":"s","elapsed_ms":1.0,"detail":"d"}}"#
+            r#"{{"kind":"tcp","target":"mesh:10.1.0.5:8080","verdict":"{verdict}","evidence":"{evidence}","sent":1,"reply":null,"reply_from":null,"socket":"s","elapsed_ms":1.0,"detail":"d"{after}}}"#
         );
         let summary = format!(
             r#"{{"kind":"summary","agent":"a","targets":1,"verdicts":{{}},"elapsed_ms":1.0,"uid":0,"euid":0,"capture":{{"enabled":{captured}}}}}"#
@@ -572,6 +814,154 @@ endpoints: [{addresses: [10.1.0.5], targetRef: {kind: Pod, name: web-a}}]
             o.evidence
                 .iter()
                 .any(|e| e.kind == "MeshSidecar" && e.message.contains("istio-proxy"))
+        );
+    }
+
+    /// The mesh's policies as the live read gives them.
+    fn with_mesh(mut state: ClusterState, policies: serde_json::Value) -> ClusterState {
+        use crate::mesh::{MeshFacts, MeshKind, MeshPolicy};
+        let policies = policies
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let kind = match o["kind"].as_str().unwrap() {
+                    "PeerAuthentication" => MeshKind::PeerAuthentication,
+                    _ => MeshKind::IstioAuthorization,
+                };
+                MeshPolicy::from_object(kind, o).unwrap()
+            })
+            .collect();
+        state.mesh = Fact::Known(MeshFacts {
+            policies,
+            namespace: None,
+        });
+        state
+    }
+
+    #[test]
+    fn a_proxy_that_resets_plaintext_under_strict_mtls_is_the_mesh_refusing_not_the_app() {
+        let strict = serde_json::json!([{"kind": "PeerAuthentication",
+            "metadata": {"namespace": "shop", "name": "default"}, "spec": {"mtls": {"mode": "STRICT"}}}]);
+        let o = run(&with_mesh(
+            probed_after("open", true, Some("reset"), MESHED),
+            strict.clone(),
+        ));
+        assert_eq!(o.status, Status::Warn, "{}", o.summary);
+        assert_eq!(o.code, Some("ND4009"));
+        assert!(o.summary.contains("refused by the mesh"), "{}", o.summary);
+        assert!(
+            o.evidence.iter().any(|e| e.kind == "MeshPolicy"
+                && e.message
+                    .contains("Istio PeerAuthentication shop/default (STRICT namespace-wide)")),
+            "{:?}",
+            o.evidence
+        );
+        // The fixes: a meshed client's --inside probe first, then the namespace-wide policy's
+        // exception as a new PeerAuthentication for the Service's pods.
+        assert!(
+            o.fix[0].contains("--from pod/web-a --inside"),
+            "{:?}",
+            o.fix
+        );
+        assert!(
+            o.fix[1].contains("kind: PeerAuthentication") && o.fix[1].contains("8080:"),
+            "{:?}",
+            o.fix
+        );
+        // Probed from inside a meshed client, the same reset is not about mTLS: the client's
+        // proxy speaks it, so the refusal is not the mesh's and no verdict is made of it.
+        let mut inside = with_mesh(probed_after("open", true, Some("reset"), MESHED), strict);
+        let client = inside.pods.known().unwrap()[0].clone();
+        inside.client = Some(crate::state::Client::Pod {
+            namespace: "shop".into(),
+            name: "web-a".into(),
+            pod: Box::new(Fact::Known(Some(client))),
+            near: vec![],
+        });
+        if let Fact::Known(r) = &mut inside.probe {
+            r.pod = "web-a".into();
+        }
+        let o = run(&inside);
+        assert_eq!(o.status, Status::Pass, "{}", o.summary);
+        assert!(
+            o.evidence
+                .iter()
+                .any(|e| e.message.contains("the probe ran in a meshed pod"))
+        );
+    }
+
+    #[test]
+    fn a_workload_policy_gets_a_port_exception_patch() {
+        let workload = serde_json::json!([{"kind": "PeerAuthentication",
+            "metadata": {"namespace": "shop", "name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "mtls": {"mode": "STRICT"}}}]);
+        let o = run(&with_mesh(
+            probed_after("open", true, Some("closed"), MESHED),
+            workload,
+        ));
+        assert_eq!(o.code, Some("ND4009"));
+        assert!(
+            o.fix.iter().any(|f| f.contains(
+                r#"kubectl patch peerauthentications.security.istio.io web -n shop --type=merge -p '{"spec":{"portLevelMtls":{"8080":{"mode":"PERMISSIVE"}}}}'"#
+            )),
+            "{:?}",
+            o.fix
+        );
+    }
+
+    #[test]
+    fn a_reset_without_any_mesh_requirement_is_not_turned_into_a_verdict() {
+        // PERMISSIVE (no PeerAuthentication): the proxy passes plaintext on, so what closed the
+        // connection — the app on bytes it did not understand, or nothing behind the proxy — is
+        // not known. The handshake stands, the doubt is said.
+        let o = run(&with_mesh(
+            probed_after("open", true, Some("reset"), MESHED),
+            serde_json::json!([]),
+        ));
+        assert_eq!(o.status, Status::Pass, "{}", o.summary);
+        assert!(
+            o.evidence.iter().any(|e| e
+                .message
+                .contains("PERMISSIVE (no PeerAuthentication applies)")
+                && e.message
+                    .contains("nothing listens on 8080 behind the proxy")),
+            "{:?}",
+            o.evidence
+        );
+        // An authorization policy selecting the pod is named, not evaluated.
+        let deny = serde_json::json!([{"kind": "AuthorizationPolicy",
+            "metadata": {"namespace": "shop", "name": "deny-all"}, "spec": {"action": "DENY"}}]);
+        let o = run(&with_mesh(
+            probed_after("open", true, Some("reset"), MESHED),
+            deny,
+        ));
+        assert_eq!(o.status, Status::Pass, "{}", o.summary);
+        assert!(
+            o.evidence.iter().any(|e| e
+                .message
+                .contains("Istio AuthorizationPolicy shop/deny-all (DENY)")),
+            "{:?}",
+            o.evidence
+        );
+        // The proxy let the plaintext through to something that answered: a pass that says so.
+        let o = run(&with_mesh(
+            probed_after("open", true, Some("answered"), MESHED),
+            serde_json::json!([]),
+        ));
+        assert_eq!(o.status, Status::Pass, "{}", o.summary);
+        assert!(
+            o.evidence
+                .iter()
+                .any(|e| e.message.contains("served past the proxy"))
+        );
+        // Unread policies: the reason is said, not guessed.
+        let o = run(&probed_after("open", true, Some("reset"), MESHED));
+        assert_eq!(o.code, Some("ND4009"));
+        assert!(
+            o.evidence
+                .iter()
+                .any(|e| e.message.contains("could not be read"))
         );
     }
 

@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{DEADLINE_ANNOTATION, MANAGED_BY, NAME_LABEL, ProbePlan};
+use super::{AMBIENT_OPT_OUT, DEADLINE_ANNOTATION, MANAGED_BY, NAME_LABEL, ProbePlan};
 
 /// The image the agent runs from: a release build embeds the image it published, pinned by digest
 /// (`NETDOCTOR_IMAGE=REGISTRY/netdoctor@sha256:…` at build time, set by the release workflow); a
@@ -81,6 +81,7 @@ pub(crate) fn pod_labels(plan: &ProbePlan) -> BTreeMap<String, String> {
     labels
         .entry(NAME_LABEL.0.into())
         .or_insert_with(|| NAME_LABEL.1.into());
+    labels.insert(AMBIENT_OPT_OUT.0.into(), AMBIENT_OPT_OUT.1.into());
     labels
 }
 
@@ -297,6 +298,19 @@ mod tests {
         assert_eq!(args.iter().filter(|a| *a == "tcp:10.96.0.20:80").count(), 3);
         let annotations = job.metadata.annotations.as_ref().unwrap();
         assert_eq!(annotations["sidecar.istio.io/inject"], "false");
+        // Istio ambient enrols pods by their namespace's label unless the pod says none.
+        let pod_labels = job
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .metadata
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            pod_labels.labels.as_ref().unwrap()["istio.io/dataplane-mode"],
+            "none"
+        );
         assert_eq!(annotations[DEADLINE_ANNOTATION], "2026-01-01T00:01:00Z");
     }
 

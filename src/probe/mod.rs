@@ -12,7 +12,7 @@ pub(crate) use crate::state::plan::{ProbePlan, Purpose};
 pub(crate) use crate::state::probe::ProbeResults;
 use crate::wire::Verdict;
 
-pub(crate) use crate::state::probe::{MANAGED_BY, NAME_LABEL};
+pub(crate) use crate::state::probe::{AMBIENT_OPT_OUT, MANAGED_BY, NAME_LABEL};
 /// When a probe object may be deleted by `cleanup` even if its run is still going (RFC 3339).
 pub(crate) const DEADLINE_ANNOTATION: &str = "netdoctor.io/deadline";
 

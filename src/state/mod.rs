@@ -279,6 +279,9 @@ pub struct ClusterState {
     /// Those engines' policies in the namespaces concerned and cluster-wide ("CiliumNetworkPolicy
     /// shop/allow-dns"), or why they could not be read.
     pub other_policies: Vec<Fact<Vec<String>>>,
+    /// The service meshes' policies around the Service's pods, and its namespace (read live for
+    /// one Service; else not requested).
+    pub(crate) mesh: Fact<crate::mesh::MeshFacts>,
     /// Ingresses of the Service's namespace.
     pub ingresses: Fact<Vec<Ingress>>,
     /// IngressClasses (read when an Ingress routes to the Service).
@@ -430,6 +433,14 @@ impl ClusterState {
             daemonsets: Fact::default(),
             policy_apis: Fact::default(),
             other_policies: Vec::new(),
+            mesh: Fact::Unavailable(match source {
+                SourceKind::Manifests => {
+                    Unavailable::Offline("the service meshes' policies are read live")
+                }
+                SourceKind::Live => Unavailable::NotRequested(
+                    "the service meshes' policies are read for one Service",
+                ),
+            }),
             scaled_to_zero: Vec::new(),
             on_delete: Vec::new(),
             scan: false,

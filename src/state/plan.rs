@@ -259,6 +259,7 @@ impl ProbePlan {
     /// Every ready endpoint of the Service's slices, per slice port: the backends' addresses.
     fn plan_endpoints(&mut self, state: &ClusterState) -> Vec<String> {
         let mut backends: Vec<String> = Vec::new();
+        let meshed = meshed_pods(state);
         for slice in state.slices.known().into_iter().flatten() {
             if !matches!(slice.address_type.as_str(), "IPv4" | "IPv6") {
                 continue;
@@ -278,7 +279,12 @@ impl ProbePlan {
                     if !backends.contains(ip) {
                         backends.push(ip.clone());
                     }
-                    let arg = match agent_arg(proto, ip, port) {
+                    let pod = ep.target_ref.as_ref().and_then(|r| r.name.clone());
+                    // A pod behind a mesh proxy: the handshake proves only the proxy, so the
+                    // agent also sends plaintext and sees whether the proxy turns it away.
+                    let behind_proxy =
+                        proto == "TCP" && pod.as_deref().is_some_and(|p| meshed.contains(p));
+                    let arg = match agent_arg(if behind_proxy { "MESH" } else { proto }, ip, port) {
                         Some(arg) => arg,
                         None => {
                             self.note_unsupported(format!("{proto} {ip}:{port}"));
@@ -286,7 +292,7 @@ impl ProbePlan {
                         }
                     };
                     let purpose = Purpose::Endpoint {
-                        pod: ep.target_ref.as_ref().and_then(|r| r.name.clone()),
+                        pod,
                         port_name: sp.name.clone().unwrap_or_default(),
                         port,
                         protocol: proto.to_string(),
@@ -486,9 +492,24 @@ pub(crate) fn referenced_labels(
     out
 }
 
+/// The Service's pods a mesh proxy answers for (see [`crate::mesh::proxy_of`]), by name.
+fn meshed_pods(state: &ClusterState) -> std::collections::HashSet<&str> {
+    let namespace = state.mesh.known().and_then(|m| m.namespace.as_ref());
+    state
+        .pods
+        .known()
+        .into_iter()
+        .flatten()
+        .filter(|p| crate::mesh::proxy_of(p, namespace).is_some())
+        .filter_map(|p| p.metadata.name.as_deref())
+        .collect()
+}
+
+/// The agent's argument for a port of `protocol` (`MESH`: TCP to a pod behind a mesh proxy).
 fn agent_arg(protocol: &str, ip: &str, port: u16) -> Option<String> {
     let scheme = match protocol {
         "TCP" => "tcp",
+        "MESH" => "mesh",
         "UDP" => "udp",
         _ => return None,
     };

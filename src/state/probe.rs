@@ -43,6 +43,9 @@ impl Rung {
 /// carries them where the client's copied labels do not say otherwise.
 pub(crate) const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kubectl-netdoctor");
 pub(crate) const NAME_LABEL: (&str, &str) = ("app.kubernetes.io/name", "netdoctor-probe");
+/// Istio ambient enrols a pod by its namespace's label unless the pod opts out: the probe stays a
+/// client without a mesh identity, as its annotations keep sidecars away.
+pub(crate) const AMBIENT_OPT_OUT: (&str, &str) = ("istio.io/dataplane-mode", "none");
 
 /// What a probe run produced.
 #[derive(Debug, Clone)]
@@ -69,7 +72,7 @@ impl ProbeResults {
         let mut copied = self.labels.clone();
         copied.retain(|k, v| {
             let pair = (k.as_str(), v.as_str());
-            pair != MANAGED_BY && pair != NAME_LABEL
+            pair != MANAGED_BY && pair != NAME_LABEL && pair != AMBIENT_OPT_OUT
         });
         copied
     }

@@ -62,6 +62,9 @@ pub(crate) struct Snapshot {
     pub dns_pods: Option<Fact<Vec<Pod>>>,
     /// The Gateway API objects (routes of every namespace, their Gateways, classes, grants).
     pub gateway: GatewaySnapshot,
+    /// The service meshes' policies and the Service's namespace (live, one Service's scope);
+    /// `None` when not read.
+    pub mesh: Option<Fact<crate::mesh::MeshFacts>>,
 }
 
 /// The Gateway API as a scope holds it.
@@ -247,6 +250,7 @@ impl Snapshot {
             },
             dns_pods: None,
             gateway: GatewaySnapshot::new(source),
+            mesh: None,
         }
     }
 
@@ -296,6 +300,7 @@ impl Snapshot {
         self.daemonsets = self.daemonsets.take().or(other.daemonsets);
         self.policy_apis = self.policy_apis.take().or(other.policy_apis);
         self.dns_pods = self.dns_pods.take().or(other.dns_pods);
+        self.mesh = self.mesh.take().or(other.mesh);
         self.gateway.absorb(other.gateway);
         self.unavailable.extend(other.unavailable);
         self.index = std::sync::OnceLock::new();
@@ -632,6 +637,9 @@ impl Snapshot {
             s.policy_apis = apis.clone();
         }
         s.other_policies = self.other_policies.clone();
+        if let Some(mesh) = &self.mesh {
+            s.mesh = mesh.clone();
+        }
         if let Some(u) = self.unavailable.get(part::POLICIES) {
             s.policies = Fact::Unavailable(u.clone());
         }

@@ -101,13 +101,15 @@ impl Live {
                 .iter()
                 .map(|svc| self.backends_part(ns, crate::k8s::name_of(&svc.metadata), svc));
             let services: Vec<(&str, &str)> = found_names.iter().map(|n| (ns, *n)).collect();
-            let (backends, ingress, policy, gateway, nodes) = tokio::join!(
+            let (backends, ingress, policy, gateway, nodes, mesh) = tokio::join!(
                 join_all(backends),
                 self.ingress_part(ns, &found_names),
                 self.policy_part(ns, client),
                 self.gateway_part(&services),
                 self.node_port_nodes(&found),
+                self.mesh_part(ns),
             );
+            snap.mesh = mesh;
             for part in backends {
                 snap.absorb(part);
             }
@@ -696,6 +698,77 @@ impl Live {
                 Some(groups.map_known(|g| g.into_iter().map(|(name, _)| name).collect()));
         }
         snap
+    }
+
+    /// The service meshes' policies around the namespace's pods (Istio's and Linkerd's, when
+    /// discovery serves their groups: nothing is asked otherwise) and the namespace itself (its
+    /// injection labels and Linkerd annotations). In the backends' round, since the probe's plan
+    /// depends on them.
+    async fn mesh_part(&self, ns: &str) -> Option<Fact<crate::mesh::MeshFacts>> {
+        use kube::api::{ApiResource, DynamicObject};
+        use kube::core::GroupVersionKind;
+        let groups = match self.api_groups().await {
+            Fact::Known(groups) => groups,
+            // Discovery's failure is said where the policy round reads it too.
+            Fact::Unavailable(u) => return Some(Fact::Unavailable(u)),
+        };
+        let mut reads = Vec::new();
+        for (group, kind, plural, versions) in crate::mesh::KINDS {
+            let Some(g) = groups.iter().find(|g| g.name == *group) else {
+                continue;
+            };
+            let Some(version) = versions.iter().find(|v| g.versions.iter().any(|x| x == *v)) else {
+                continue;
+            };
+            let gvk = GroupVersionKind::gvk(group, version, kind.kind());
+            let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
+            let mut scopes = vec![ns.to_string()];
+            if *group == "security.istio.io" && ns != crate::mesh::ISTIO_ROOT_NAMESPACE {
+                scopes.push(crate::mesh::ISTIO_ROOT_NAMESPACE.to_string());
+            }
+            for scope in scopes {
+                let api: Api<DynamicObject> =
+                    Api::namespaced_with(self.client.clone(), &scope, &ar);
+                let what = format!("list {plural}.{group} in {scope}");
+                reads.push(async move {
+                    let res = match self.list(api, what, ListParams::default()).await {
+                        // The version is listed but the kind is not served there: none exist.
+                        Err(ReadError::NotFound) => Ok(Vec::new()),
+                        other => other,
+                    };
+                    let res = res.map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|o| serde_json::to_value(o).ok())
+                            .filter_map(|v| crate::mesh::MeshPolicy::from_object(*kind, &v))
+                            .collect::<Vec<_>>()
+                    });
+                    self.fact(res, "list", plural, Some(&scope))
+                });
+            }
+        }
+        if reads.is_empty() {
+            // Neither mesh's API is served: no mesh policy exists (a proxy without its control
+            // plane's policies still shows in the pods).
+            return Some(Fact::Known(crate::mesh::MeshFacts::default()));
+        }
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let (lists, namespace) = tokio::join!(
+            join_all(reads),
+            self.bounded(format!("get namespace {ns}"), api.get_opt(ns))
+        );
+        let mut facts = crate::mesh::MeshFacts {
+            policies: Vec::new(),
+            // The namespace adds labels; without it (forbidden) the pods' own still judge.
+            namespace: namespace.ok().flatten(),
+        };
+        for list in lists {
+            match list {
+                Fact::Known(found) => facts.policies.extend(found),
+                Fact::Unavailable(u) => return Some(Fact::Unavailable(u)),
+            }
+        }
+        Some(Fact::Known(facts))
     }
 
     /// The `--from` pod: by name, or the namespace's pods of a workload (`deploy/NAME`). When the
