@@ -724,17 +724,10 @@ fn probe_has_proxy(state: &ClusterState, results: &ProbeResults) -> bool {
 
 /// A meshed pod of the Service other than `pod` (else `pod` itself), to probe from.
 fn meshed_client<'a>(state: &'a ClusterState, pod: &'a Pod) -> &'a str {
-    let namespace = state.mesh.known().and_then(|m| m.namespace.as_ref());
     let own = pod.metadata.name.as_deref().unwrap_or_default();
-    state
-        .pods
-        .known()
-        .into_iter()
-        .flatten()
-        .filter(|p| crate::mesh::proxy_of(p, namespace).is_some())
-        .filter_map(|p| p.metadata.name.as_deref())
-        .find(|n| *n != own)
-        .unwrap_or(own)
+    let mut meshed: Vec<&str> = crate::state::plan::meshed_pods(state).into_iter().collect();
+    meshed.sort_unstable();
+    meshed.into_iter().find(|n| *n != own).unwrap_or(own)
 }
 
 #[cfg(test)]

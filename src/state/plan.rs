@@ -493,7 +493,7 @@ pub(crate) fn referenced_labels(
 }
 
 /// The Service's pods a mesh proxy answers for (see [`crate::mesh::proxy_of`]), by name.
-fn meshed_pods(state: &ClusterState) -> std::collections::HashSet<&str> {
+pub(crate) fn meshed_pods(state: &ClusterState) -> std::collections::HashSet<&str> {
     let namespace = state.mesh.known().and_then(|m| m.namespace.as_ref());
     state
         .pods
