@@ -283,92 +283,103 @@ fn checks_page() -> Vec<u8> {
         );
         roff.text([italic(def.title)]);
         let body = crate::commands::explain::page(def.id).map_or("", |p| p.body);
-        let mut code = false;
-        let mut in_table = false;
-        // The paragraph or list item being read: Markdown's inline marks (a `code span`) may
-        // cross its lines, so it is set once whole.
-        let mut prose = String::new();
-        let flush = |roff: &mut Roff, prose: &mut String| {
-            if !prose.is_empty() {
-                roff.text(inline_markdown(prose));
-                prose.clear();
-            }
-        };
-        for line in body.lines() {
-            if !line.starts_with('|') {
-                in_table = false;
-            }
-            let continues = !code
-                && !line.trim().is_empty()
-                && !line.starts_with("```")
-                && !line.starts_with('#')
-                && !line.starts_with("- ")
-                && !line.starts_with('|');
-            if continues {
-                // Markdown continuation lines are indented; in roff a leading space breaks the
-                // line.
-                if !prose.is_empty() {
-                    prose.push(' ');
-                }
-                prose.push_str(line.trim());
-                continue;
-            }
-            flush(&mut roff, &mut prose);
-            if line.starts_with("```") {
-                roff.control(if code { "fi" } else { "nf" }, []);
-                if code {
-                    roff.control("RE", []);
-                } else {
-                    roff.control("RS", ["4"]);
-                }
-                code = !code;
-            } else if code {
-                roff.text([roman(line)]);
-            } else if let Some(h) = line.strip_prefix("# ") {
-                roff.control("SS", [plain_markdown(h).as_str()]);
-            } else if let Some(h) = line.strip_prefix("## ") {
-                roff.control("SS", [plain_markdown(h).as_str()]);
-            } else if let Some(h) = line.strip_prefix("### ") {
-                // A finding's section (### ND1108 — title): a bold line of its own.
-                roff.control("PP", []);
-                roff.text([roff::bold(plain_markdown(h))]);
-            } else if let Some(item) = line.strip_prefix("- ") {
-                roff.control("IP", ["\\(bu", "2"]);
-                prose.push_str(item.trim());
-            } else if line.trim().is_empty() {
-                roff.control("PP", []);
-            } else if line.starts_with('|') {
-                // A table row as a tagged paragraph: the first cell the tag, the others its text
-                // (a man page has no room for wide columns). The header row and its rule go.
-                let cells = table_cells(line);
-                let header = !std::mem::replace(&mut in_table, true);
-                if header || cells.iter().all(|c| c.trim_matches(['-', ':']).is_empty()) {
-                    continue;
-                }
-                roff.control("TP", []);
-                let tag = inline_markdown(&cells[0])
-                    .into_iter()
-                    .map(|i| match i {
-                        roff::Inline::Roman(t) => roff::bold(t),
-                        other => other,
-                    })
-                    .collect::<Vec<_>>();
-                roff.text(tag);
-                let rest: Vec<&str> = cells[1..]
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|c| !c.is_empty())
-                    .collect();
-                roff.text(inline_markdown(&rest.join("; ")));
-            }
-        }
-        flush(&mut roff, &mut prose);
-        if code {
-            roff.control("fi", []);
-            roff.control("RE", []);
-        }
+        markdown_body(&mut roff, body);
+    }
+    for (id, title, body) in crate::commands::explain::TOPICS {
+        roff.control("SH", [id.to_uppercase().as_str()]);
+        roff.text([italic(*title)]);
+        markdown_body(&mut roff, body);
     }
     roff.to_roff().into_bytes()
+}
+
+/// A runbook page's Markdown body set in roff.
+fn markdown_body(roff: &mut roff::Roff, body: &str) {
+    use roff::roman;
+    let mut code = false;
+    let mut in_table = false;
+    // The paragraph or list item being read: Markdown's inline marks (a `code span`) may
+    // cross its lines, so it is set once whole.
+    let mut prose = String::new();
+    let flush = |roff: &mut roff::Roff, prose: &mut String| {
+        if !prose.is_empty() {
+            roff.text(inline_markdown(prose));
+            prose.clear();
+        }
+    };
+    for line in body.lines() {
+        if !line.starts_with('|') {
+            in_table = false;
+        }
+        let continues = !code
+            && !line.trim().is_empty()
+            && !line.starts_with("```")
+            && !line.starts_with('#')
+            && !line.starts_with("- ")
+            && !line.starts_with('|');
+        if continues {
+            // Markdown continuation lines are indented; in roff a leading space breaks the
+            // line.
+            if !prose.is_empty() {
+                prose.push(' ');
+            }
+            prose.push_str(line.trim());
+            continue;
+        }
+        flush(roff, &mut prose);
+        if line.starts_with("```") {
+            roff.control(if code { "fi" } else { "nf" }, []);
+            if code {
+                roff.control("RE", []);
+            } else {
+                roff.control("RS", ["4"]);
+            }
+            code = !code;
+        } else if code {
+            roff.text([roman(line)]);
+        } else if let Some(h) = line.strip_prefix("# ") {
+            roff.control("SS", [plain_markdown(h).as_str()]);
+        } else if let Some(h) = line.strip_prefix("## ") {
+            roff.control("SS", [plain_markdown(h).as_str()]);
+        } else if let Some(h) = line.strip_prefix("### ") {
+            // A finding's section (### ND1108 — title): a bold line of its own.
+            roff.control("PP", []);
+            roff.text([roff::bold(plain_markdown(h))]);
+        } else if let Some(item) = line.strip_prefix("- ") {
+            roff.control("IP", ["\\(bu", "2"]);
+            prose.push_str(item.trim());
+        } else if line.trim().is_empty() {
+            roff.control("PP", []);
+        } else if line.starts_with('|') {
+            // A table row as a tagged paragraph: the first cell the tag, the others its text
+            // (a man page has no room for wide columns). The header row and its rule go.
+            let cells = table_cells(line);
+            let header = !std::mem::replace(&mut in_table, true);
+            if header || cells.iter().all(|c| c.trim_matches(['-', ':']).is_empty()) {
+                continue;
+            }
+            roff.control("TP", []);
+            let tag = inline_markdown(&cells[0])
+                .into_iter()
+                .map(|i| match i {
+                    roff::Inline::Roman(t) => roff::bold(t),
+                    other => other,
+                })
+                .collect::<Vec<_>>();
+            roff.text(tag);
+            let rest: Vec<&str> = cells[1..]
+                .iter()
+                .map(String::as_str)
+                .filter(|c| !c.is_empty())
+                .collect();
+            roff.text(inline_markdown(&rest.join("; ")));
+        }
+    }
+    flush(roff, &mut prose);
+    if code {
+        roff.control("fi", []);
+        roff.control("RE", []);
+    }
 }
 
 /// A line of Markdown as roff runs: `code` and **strong** bold, *emphasis* italic, the rest roman.

@@ -1,5 +1,5 @@
 //! `explain [CHECK]`: the list of checks, or one check's runbook page (`checks/<id>.md`, embedded
-//! in the binary through the check's registry entry).
+//! in the binary through the check's registry entry), or a topic page ([`TOPICS`]).
 
 use crate::checks::REGISTRY;
 use crate::error::{Error, Result};
@@ -44,6 +44,14 @@ pub(crate) fn parse(text: &'static str) -> Page {
 pub(crate) fn page(id: &str) -> Option<Page> {
     crate::checks::find(id).map(|def| parse(def.page))
 }
+
+/// Runbook pages that are not one check's: how the probe checks combine over several probes.
+/// (id, title, page); `explain ID` prints them, kubectl-netdoctor-checks(7) carries them.
+pub(crate) const TOPICS: &[(&str, &str, &str)] = &[(
+    "per-node",
+    "The probe checks from every node (--all-nodes, --nodes)",
+    include_str!("../../checks/per-node.md"),
+)];
 
 /// `explain [CHECK] [--raw]`: rendered for the terminal and through `$PAGER` there (as git does:
 /// `less -FRX` when unset, which exits at once for a short page); Markdown with `--raw` or
@@ -130,6 +138,10 @@ pub(crate) fn explain(check: Option<&str>) -> Result<String> {
                 def.title
             ));
         }
+        out.push_str("\nAnd how they combine:\n\n");
+        for (id, title, _) in TOPICS {
+            out.push_str(&format!("     {id:<18}      {title}\n"));
+        }
         out.push_str("\nRun `kubectl netdoctor explain <check>` for its runbook page, `kubectl netdoctor explain <code>` (ND1108) for one finding's section.\n");
         return Ok(out);
     };
@@ -142,10 +154,18 @@ pub(crate) fn explain(check: Option<&str>) -> Result<String> {
         .ok()
         .and_then(|n| REGISTRY.iter().find(|d| d.order as usize == n))
         .map(|d| d.id);
+    if let Some((_, _, text)) = TOPICS.iter().find(|(t, _, _)| *t == id) {
+        return Ok(format!("{}\n", text.trim_end()));
+    }
     match page(by_number.unwrap_or(id)) {
         Some(p) => Ok(format!("{}\n", p.body.trim_end())),
         None => {
-            let ids: Vec<String> = REGISTRY.iter().map(|d| d.id.to_string()).collect();
+            let ids: Vec<String> = REGISTRY
+                .iter()
+                .map(|d| d.id)
+                .chain(TOPICS.iter().map(|(t, _, _)| *t))
+                .map(str::to_string)
+                .collect();
             let near = crate::text::near_names(id, &ids);
             let hint = if near.is_empty() {
                 String::new()
@@ -203,11 +223,39 @@ mod tests {
                 // The scan-wide findings' page (crate::codes::SCAN_PAGE): no check of its own.
                 continue;
             }
+            if TOPICS.iter().any(|(t, _, _)| *t == id) {
+                continue;
+            }
             assert!(
                 REGISTRY.iter().any(|d| d.id == id),
                 "checks/{name} has no check"
             );
         }
+    }
+
+    /// A topic page reads as a check's does (the same sections), `explain` lists it and prints
+    /// it, and a near miss suggests it.
+    #[test]
+    fn topic_pages_are_listed_explained_and_suggested() {
+        for (id, title, text) in TOPICS {
+            for section in [
+                "## What it checks",
+                "## Why it fails",
+                "## How to fix",
+                "## Check by hand",
+            ] {
+                assert!(text.contains(section), "{id} lacks {section}");
+            }
+            assert!(explain(None).unwrap().contains(title));
+            assert_eq!(explain(Some(id)).unwrap(), format!("{}\n", text.trim_end()));
+        }
+        assert!(
+            explain(Some("per-node"))
+                .unwrap()
+                .contains("node × path table")
+        );
+        let err = explain(Some("per-nodes")).unwrap_err();
+        assert!(err.to_string().contains("did you mean per-node"), "{err}");
     }
 
     #[test]
