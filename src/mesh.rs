@@ -129,7 +129,7 @@ impl MeshPolicy {
         let meta = obj.get("metadata")?;
         let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
         let name = text(meta, "name")?;
-        let spec = obj.get("spec").cloned().unwrap_or(Value::Null);
+        let spec = obj.get("spec").unwrap_or(&Value::Null);
         let match_labels = |v: Option<&Value>| -> Option<LabelSelector> {
             v.and_then(|v| serde_json::from_value::<LabelSelector>(v.clone()).ok())
         };
@@ -165,11 +165,11 @@ impl MeshPolicy {
             }
             MeshKind::IstioAuthorization => {
                 policy.selector = match_labels(spec.get("selector"));
-                policy.mode = Some(text(&spec, "action").unwrap_or_else(|| "ALLOW".into()));
+                policy.mode = Some(text(spec, "action").unwrap_or_else(|| "ALLOW".into()));
             }
             MeshKind::LinkerdServer => {
                 policy.selector = match_labels(spec.get("podSelector"));
-                policy.mode = text(&spec, "accessPolicy");
+                policy.mode = text(spec, "accessPolicy");
                 policy.port = spec
                     .get("port")
                     .and_then(|p| serde_json::from_value(p.clone()).ok());

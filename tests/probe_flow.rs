@@ -129,19 +129,25 @@ fn lab_cluster(test: &str, proxy: bool) -> Option<Lab> {
     Some(lab)
 }
 
+/// Starts `api` with its probe pods run by the agent in the lab's client namespace (the lab's
+/// server answering DNS).
+fn start_in_lab(lab: &Lab, api: &FakeApi) -> crate::support::Server {
+    kubelet(
+        api,
+        Some(lab.client.clone()),
+        resolv_conf(lab.dir.path(), SERVER_IP),
+        &[],
+    );
+    api.start()
+}
+
 /// `svc web -o json` with the probe run by the agent in the lab's client namespace.
 fn probe_in_lab(
     lab: &Lab,
     extra: &str,
 ) -> (FakeApi, crate::support::Server, crate::support::Output) {
     let api = cluster(SERVER_IP, extra);
-    kubelet(
-        &api,
-        Some(lab.client.clone()),
-        resolv_conf(lab.dir.path(), SERVER_IP),
-        &[],
-    );
-    let server = api.start();
+    let server = start_in_lab(lab, &api);
     let out = svc_json(&server, &[]);
     (api, server, out)
 }
@@ -692,13 +698,7 @@ fn a_path_mtu_black_hole_is_named_with_mtu() {
             );
         }
         let api = cluster(SERVER_IP, "");
-        kubelet(
-            &api,
-            Some(lab.client.clone()),
-            resolv_conf(lab.dir.path(), SERVER_IP),
-            &[],
-        );
-        let server = api.start();
+        let server = start_in_lab(&lab, &api);
         let j = svc_json(&server, &["--mtu"]).json();
         let pl = status(&j, "pods.listening");
         let mtu = pl["evidence"]
@@ -761,13 +761,7 @@ fn a_load_balancer_ip_is_tried_from_inside_the_cluster() {
             "status": {"loadBalancer": {"ingress": [ingress]}}
         }))
         .unwrap();
-        kubelet(
-            &api,
-            Some(lab.client.clone()),
-            resolv_conf(lab.dir.path(), SERVER_IP),
-            &[],
-        );
-        let server = api.start();
+        let server = start_in_lab(&lab, &api);
         let j = svc_json(&server, &[]).json();
         let c = status(&j, "service.clusterip");
         assert_eq!(c["status"], want, "{case}: {c:#}");
@@ -1417,13 +1411,7 @@ spec:
   rules: [{host: shop.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
 ";
     let api = cluster(SERVER_IP, ingress);
-    kubelet(
-        &api,
-        Some(lab.client.clone()),
-        resolv_conf(lab.dir.path(), SERVER_IP),
-        &[],
-    );
-    let server = api.start();
+    let server = start_in_lab(&lab, &api);
     let out = Run::new(["ingress", "shop", "-o", "json"])
         .probe()
         .kubeconfig(&server, Some("shop"))
@@ -1672,13 +1660,7 @@ spec: {mtls: {mode: STRICT}}
 ",
     )
     .unwrap();
-    kubelet(
-        &api,
-        Some(lab.client.clone()),
-        resolv_conf(lab.dir.path(), SERVER_IP),
-        &[],
-    );
-    let server = api.start();
+    let server = start_in_lab(&lab, &api);
     let out = svc_json(&server, &[]);
     assert_nothing_left(&api);
     let j = out.json();

@@ -283,14 +283,8 @@ impl Tally {
             };
             self.evidence.push(Evidence::new("MeshSidecar", message));
         } else if let Some(why) = e.pod.and_then(|name| {
-            let pod = e
-                .state
-                .pods
-                .known()?
-                .iter()
-                .find(|p| p.metadata.name.as_deref() == Some(name))?;
             let namespace = e.state.mesh.known().and_then(|m| m.namespace.as_ref());
-            crate::mesh::injection_without_proxy(pod, namespace)
+            crate::mesh::injection_without_proxy(backend(e.state, name)?, namespace)
         }) {
             self.evidence.push(Evidence::new(
                 "MeshSidecar",
@@ -691,13 +685,18 @@ fn read_socket_table(
 /// The Service's pod named `pod` and the mesh proxy that answers for it (an Istio sidecar or
 /// ambient ztunnel, Linkerd's proxy), if any.
 fn mesh_proxy<'a>(state: &'a ClusterState, pod: &str) -> Option<(&'a Pod, crate::mesh::Proxy)> {
-    let found = state
+    let found = backend(state, pod)?;
+    let namespace = state.mesh.known().and_then(|m| m.namespace.as_ref());
+    crate::mesh::proxy_of(found, namespace).map(|proxy| (found, proxy))
+}
+
+/// The Service's pod named `name`.
+fn backend<'a>(state: &'a ClusterState, name: &str) -> Option<&'a Pod> {
+    state
         .pods
         .known()?
         .iter()
-        .find(|p| p.metadata.name.as_deref() == Some(pod))?;
-    let namespace = state.mesh.known().and_then(|m| m.namespace.as_ref());
-    crate::mesh::proxy_of(found, namespace).map(|proxy| (found, proxy))
+        .find(|p| p.metadata.name.as_deref() == Some(name))
 }
 
 /// The name of the pod's container port `port` (a Linkerd Server may name it).

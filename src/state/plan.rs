@@ -284,13 +284,11 @@ impl ProbePlan {
                     // agent also sends plaintext and sees whether the proxy turns it away.
                     let behind_proxy =
                         proto == "TCP" && pod.as_deref().is_some_and(|p| meshed.contains(p));
-                    let arg = match agent_arg(if behind_proxy { "MESH" } else { proto }, ip, port) {
-                        Some(arg) => arg,
-                        None => {
-                            self.note_unsupported(format!("{proto} {ip}:{port}"));
-                            continue;
-                        }
+                    let Some(scheme) = scheme(proto) else {
+                        self.note_unsupported(format!("{proto} {ip}:{port}"));
+                        continue;
                     };
+                    let arg = target_arg(if behind_proxy { "mesh" } else { scheme }, ip, port);
                     let purpose = Purpose::Endpoint {
                         pod,
                         port_name: sp.name.clone().unwrap_or_default(),
@@ -505,19 +503,27 @@ pub(crate) fn meshed_pods(state: &ClusterState) -> std::collections::HashSet<&st
         .collect()
 }
 
-/// The agent's argument for a port of `protocol` (`MESH`: TCP to a pod behind a mesh proxy).
+/// The agent's argument for a port of `protocol`; `None` for what it cannot probe (SCTP).
 fn agent_arg(protocol: &str, ip: &str, port: u16) -> Option<String> {
-    let scheme = match protocol {
-        "TCP" => "tcp",
-        "MESH" => "mesh",
-        "UDP" => "udp",
-        _ => return None,
-    };
-    Some(if ip.contains(':') {
+    scheme(protocol).map(|scheme| target_arg(scheme, ip, port))
+}
+
+/// The agent's target kind for a Service port's protocol.
+fn scheme(protocol: &str) -> Option<&'static str> {
+    match protocol {
+        "TCP" => Some("tcp"),
+        "UDP" => Some("udp"),
+        _ => None,
+    }
+}
+
+/// `SCHEME:IP:PORT`, an IPv6 address bracketed.
+fn target_arg(scheme: &str, ip: &str, port: u16) -> String {
+    if ip.contains(':') {
         format!("{scheme}:[{ip}]:{port}")
     } else {
         format!("{scheme}:{ip}:{port}")
-    })
+    }
 }
 
 /// Endpoint addresses whose path MTU `--mtu` measures, at most.
