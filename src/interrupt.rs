@@ -53,9 +53,12 @@ pub(crate) fn received() -> Option<Signal> {
     }
 }
 
+/// Set by the run's own handler ([`raise`]): the async runtime is responsive and has the signal.
+static ANSWERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Whether a signal reached the run's own handler (the async runtime is responsive).
-pub(crate) fn seen() -> bool {
-    received().is_some()
+fn seen() -> bool {
+    ANSWERED.load(Ordering::SeqCst)
 }
 
 /// Whether the run is inside [`crate::interruptible`]: its handler deletes the probe's Job
@@ -107,26 +110,29 @@ pub(crate) fn watchdog(last_words: impl Fn(Signal) + Send + 'static) {
                 SIGTERM => Signal::Term,
                 _ => Signal::Hup,
             };
-            if STREAMING.load(Ordering::SeqCst) > 0 {
-                // The command sees the signal between two rows, closes its document and exits
-                // (which ends this thread too); if it cannot within the second, end it here —
-                // without last words, as its stdout is taken.
-                let _ = RECEIVED.compare_exchange(
-                    0,
-                    signal.exit_code(),
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                );
+            // Recorded first, whatever happens next: a computation that polls [`received`]
+            // between its steps stops at the next one, even when its thread holds the async
+            // runtime that would otherwise record it.
+            let _ = RECEIVED.compare_exchange(
+                0,
+                signal.exit_code(),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+            if HANDLED.load(Ordering::SeqCst) > 0 || STREAMING.load(Ordering::SeqCst) > 0 {
+                // Give the command its moment: the run's handler deletes the probe's Job, a
+                // streaming command closes its document at the next row and exits (which ends
+                // this thread too).
                 std::thread::sleep(std::time::Duration::from_millis(900));
-                std::process::exit(i32::from(signal.exit_code()));
-            }
-            if HANDLED.load(Ordering::SeqCst) > 0 {
-                std::thread::sleep(std::time::Duration::from_secs(1));
                 if seen() {
                     continue; // the run's handler has it: the probe's Job is being deleted
                 }
             }
-            last_words(signal);
+            // Read now, not when the signal came: a command may have begun streaming since (a
+            // signal during its input's parse). Its stdout is taken: no last words then.
+            if STREAMING.load(Ordering::SeqCst) == 0 {
+                last_words(signal);
+            }
             std::process::exit(i32::from(signal.exit_code()));
         }
     });
@@ -136,6 +142,7 @@ pub(crate) fn watchdog(last_words: impl Fn(Signal) + Send + 'static) {
 /// command will finish on its own, soon).
 pub(crate) fn raise(signal: Signal) -> bool {
     RECEIVED.store(signal.exit_code(), Ordering::SeqCst);
+    ANSWERED.store(true, Ordering::SeqCst);
     let watched = WATCHING.load(Ordering::SeqCst) > 0;
     NOTIFY.notify_waiters();
     watched
