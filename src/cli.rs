@@ -776,7 +776,8 @@ pub(crate) struct AgentArgs {
     #[arg(long, default_value = "5m", value_parser = crate::config::parse_duration, value_name = "DURATION")]
     pub hard_deadline: std::time::Duration,
     /// Serve instead of probing, until killed: tcp:[ADDR:]PORT answers HTTP with 200,
-    /// udp:[ADDR:]PORT echoes (the test lab's stand-in application; repeatable).
+    /// tcp-reset:[ADDR:]PORT also resets what is not HTTP, udp:[ADDR:]PORT echoes (the test
+    /// lab's stand-in application; repeatable).
     #[arg(long, value_name = "SPEC", conflicts_with_all = ["targets", "sockets", "pcap"])]
     pub serve: Vec<String>,
 }

@@ -1626,3 +1626,144 @@ fn misbehaving_servers_are_refused_for_real() {
     }
     assert_no_probe_pods(&cluster);
 }
+
+/// Istio's PeerAuthentication as its CRD serves it (v1 preferred, v1beta1 served), schema left
+/// open: what discovery and the lists of a real API server give the tool.
+const PEER_AUTHENTICATION_CRD: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: peerauthentications.security.istio.io}
+spec:
+  group: security.istio.io
+  scope: Namespaced
+  names: {kind: PeerAuthentication, listKind: PeerAuthenticationList, plural: peerauthentications, singular: peerauthentication}
+  versions:
+  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+  - {name: v1beta1, served: true, storage: false, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+";
+
+/// The healthy scenario with an Istio sidecar beside each frontend pod, through the real data
+/// plane. Istio's proxy cannot be built here (Envoy is C++, outside the registries), so the
+/// pods' stand-in servers play its part on the wire (`netdoctor.test/serve: reset-plaintext`:
+/// handshake accepted, plaintext that is not HTTP reset). What this holds against the real API
+/// server is the mesh half: discovery of the CRD's group, the lists at the version it serves
+/// (AuthorizationPolicy is not served: none exist), the PeerAuthentication precedence, and a
+/// printed exception that the real server accepts and that moves the verdict for its port only.
+#[test]
+fn a_strict_mesh_refuses_the_probe_and_its_printed_exception_moves_the_verdict() {
+    let healthy = repo().join("tests/scenarios/healthy");
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        healthy.join("manifests.yaml"),
+        folder.path().join("manifests.yaml"),
+    )
+    .unwrap();
+    let pods = std::fs::read_to_string(healthy.join("cluster.yaml")).unwrap();
+    let ports = "    ports: [{name: http, containerPort: 8080, protocol: TCP}, {name: grpc, containerPort: 9000, protocol: TCP}]\n";
+    let labels = "  labels: {app: frontend, pod-template-hash: 6b7c}\n";
+    assert_eq!(
+        pods.matches(ports).count(),
+        2,
+        "the healthy scenario changed"
+    );
+    assert_eq!(
+        pods.matches(labels).count(),
+        2,
+        "the healthy scenario changed"
+    );
+    let injected = pods
+        .replace(
+            ports,
+            &format!("{ports}  - {{name: istio-proxy, image: docker.io/istio/proxyv2:1.24.0}}\n"),
+        )
+        .replace(
+            labels,
+            &format!("{labels}  annotations: {{netdoctor.test/serve: reset-plaintext}}\n"),
+        );
+    std::fs::write(folder.path().join("cluster.yaml"), injected).unwrap();
+    let Some((cluster, _root)) = data_plane_cluster_of(folder.path(), &[]) else {
+        return;
+    };
+    let listening = |j: &serde_json::Value| status(j, "pods.listening").clone();
+
+    // No mesh API served: nothing demands mTLS; the proxy's reset is a doubt, not a verdict.
+    let j = probe_frontend(&cluster);
+    let pl = listening(&j);
+    assert_eq!(pl["status"], "pass", "{pl:#}");
+    assert!(
+        pl.to_string()
+            .contains("PERMISSIVE (no PeerAuthentication applies)"),
+        "{pl:#}"
+    );
+
+    // A mesh-wide STRICT policy in Istio's root namespace.
+    let crd = folder.path().join("crd.yaml");
+    std::fs::write(&crd, PEER_AUTHENTICATION_CRD).unwrap();
+    cluster.kubectl_ok(&["apply", "-f", crd.to_str().unwrap()]);
+    cluster.kubectl_ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/peerauthentications.security.istio.io",
+        "--timeout=30s",
+    ]);
+    let strict = folder.path().join("strict.yaml");
+    std::fs::write(
+        &strict,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: istio-system}\n---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n",
+    )
+    .unwrap();
+    cluster.kubectl_ok(&["apply", "-f", strict.to_str().unwrap()]);
+    let j = probe_frontend(&cluster);
+    let pl = listening(&j);
+    assert_eq!(pl["status"], "warn", "{pl:#}");
+    assert_eq!(pl["code"], "ND4009", "{pl:#}");
+    // Two pods, two ports each: every endpoint refused by the mesh.
+    assert!(
+        pl["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("4 of 4 endpoint(s) refused by the mesh"),
+        "{pl:#}"
+    );
+    assert!(
+        pl.to_string()
+            .contains("Istio PeerAuthentication istio-system/default (STRICT mesh-wide)"),
+        "{pl:#}"
+    );
+
+    // The printed exception for port 8080, pasted into bash as printed.
+    let commands = crate::support::fix_commands(&pl["fix"]);
+    let exception = commands
+        .iter()
+        .find(|c| c.contains("kind: PeerAuthentication") && c.contains("8080:"))
+        .unwrap_or_else(|| panic!("no exception for 8080 among {commands:#?}"));
+    assert!(
+        exception.contains(&format!("--kubeconfig {}", cluster.kubeconfig().display())),
+        "{exception}"
+    );
+    let (_shim, path) = kubectl_shim(&cluster);
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(exception)
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{exception}: {out:?}");
+    // Port 8080 now takes plaintext on the frontend pods; 9000 still requires mTLS.
+    let j = probe_frontend(&cluster);
+    let pl = listening(&j);
+    assert_eq!(pl["code"], "ND4009", "{pl:#}");
+    assert!(
+        pl["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 of 4 endpoint(s) refused by the mesh"),
+        "{pl:#}"
+    );
+    assert!(
+        pl.to_string().contains(
+            "Istio PeerAuthentication shop/frontend-8080-plaintext (PERMISSIVE on port 8080)"
+        ),
+        "{pl:#}"
+    );
+    assert_no_probe_pods(&cluster);
+}

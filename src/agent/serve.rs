@@ -6,7 +6,9 @@
 //!
 //! SPEC: `tcp:PORT`, `udp:PORT`, or with the address to bind, `tcp:ADDR:PORT` (`tcp:127.0.0.1:8080`:
 //! the "listens on loopback only" failure the checks diagnose); `none` for a container that
-//! declares no port (a client): it serves nothing and runs until killed.
+//! declares no port (a client): it serves nothing and runs until killed. `tcp-reset:…` accepts as
+//! `tcp:` does, then resets a connection whose first bytes are not an HTTP request — what a mesh
+//! proxy that requires mTLS does with a plaintext client, on the wire.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -21,13 +23,17 @@ pub(crate) enum Spec {
     /// Nothing to serve: the container only runs.
     None,
     Tcp(SocketAddr),
+    /// TCP that resets plaintext which is not HTTP (`tcp-reset:`).
+    TcpReset(SocketAddr),
     Udp(SocketAddr),
 }
 
 impl Spec {
     pub(crate) fn parse(s: &str) -> std::result::Result<Spec, String> {
         let bad = || {
-            format!("--serve {s:?}: want tcp:PORT, udp:PORT, tcp:ADDR:PORT, udp:ADDR:PORT or none")
+            format!(
+                "--serve {s:?}: want tcp:PORT, tcp-reset:PORT, udp:PORT, tcp:ADDR:PORT, udp:ADDR:PORT or none"
+            )
         };
         if s == "none" {
             return Ok(Spec::None);
@@ -50,6 +56,7 @@ impl Spec {
         }
         match proto {
             "tcp" => Ok(Spec::Tcp(addr)),
+            "tcp-reset" => Ok(Spec::TcpReset(addr)),
             "udp" => Ok(Spec::Udp(addr)),
             _ => Err(bad()),
         }
@@ -68,11 +75,16 @@ pub(crate) fn run(specs: &[String]) -> Result<ExitCode> {
     for spec in specs {
         match spec {
             Spec::None => println!("{}", serde_json::json!({"serving": "none"})),
-            Spec::Tcp(addr) => {
+            Spec::Tcp(addr) | Spec::TcpReset(addr) => {
+                let reset = matches!(spec, Spec::TcpReset(_));
+                let kind = if reset { "tcp-reset" } else { "tcp" };
                 let l = TcpListener::bind(addr)
-                    .map_err(|e| Error::Usage(format!("--serve tcp:{addr}: {e}")))?;
-                println!("{}", serde_json::json!({"serving": format!("tcp:{addr}")}));
-                threads.push(std::thread::spawn(move || accept(&l)));
+                    .map_err(|e| Error::Usage(format!("--serve {kind}:{addr}: {e}")))?;
+                println!(
+                    "{}",
+                    serde_json::json!({"serving": format!("{kind}:{addr}")})
+                );
+                threads.push(std::thread::spawn(move || accept(&l, reset)));
             }
             Spec::Udp(addr) => {
                 let s = UdpSocket::bind(addr)
@@ -94,15 +106,23 @@ pub(crate) fn run(specs: &[String]) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn accept(l: &TcpListener) {
+fn accept(l: &TcpListener, reset: bool) {
     for conn in l.incoming().flatten() {
-        std::thread::spawn(move || answer(conn));
+        std::thread::spawn(move || answer(conn, reset));
     }
 }
 
-/// Reads what the client sends (bounded: 8 KiB, 2 s); an HTTP request gets `200 OK`.
-fn answer(mut conn: TcpStream) {
+/// Reads what the client sends (bounded: 8 KiB, 2 s); an HTTP request gets `200 OK`. With
+/// `reset`, first bytes that cannot start an HTTP request are left unread and the connection
+/// closed: a close with unread data sends a reset (RFC 2525 §2.17, as Linux does).
+fn answer(mut conn: TcpStream, reset: bool) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+    if reset {
+        let mut first = [0u8; 1];
+        if conn.peek(&mut first).is_ok_and(|n| n == 1) && !first[0].is_ascii_uppercase() {
+            return;
+        }
+    }
     let mut buf = [0u8; 8192];
     let mut n = 0;
     while n < buf.len() {
@@ -174,11 +194,15 @@ mod tests {
         }
     }
 
+    fn any_port(p: u16) -> SocketAddr {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), p)
+    }
+
     #[test]
     fn it_answers_http_with_200_and_echoes_udp_on_loopback() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
-        std::thread::spawn(move || accept(&l));
+        std::thread::spawn(move || accept(&l, false));
         let mut c = TcpStream::connect(addr).unwrap();
         c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             .unwrap();
@@ -192,6 +216,25 @@ mod tests {
         let mut got = Vec::new();
         c.read_to_end(&mut got).unwrap();
         assert!(got.is_empty());
+
+        // tcp-reset: HTTP is still answered; other bytes get a reset, not a close.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || accept(&l, true));
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let mut got = String::new();
+        c.read_to_string(&mut got).unwrap();
+        assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"\0\r\n").unwrap();
+        let mut got = Vec::new();
+        let err = c.read_to_end(&mut got).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+        assert_eq!(
+            Spec::parse("tcp-reset:8080"),
+            Ok(Spec::TcpReset(any_port(8080)))
+        );
 
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
         let at = s.local_addr().unwrap();

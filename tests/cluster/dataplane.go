@@ -459,7 +459,9 @@ func (a *nodeAgent) cniRelease(pod *corev1.Pod) {
 }
 
 // serveAnnotation asks a file's pod for a failure the checks diagnose: "loopback" (its servers
-// bind 127.0.0.1 only, a dev default), "other-port" (each listens one port above the declared).
+// bind 127.0.0.1 only, a dev default), "other-port" (each listens one port above the declared),
+// "reset-plaintext" (its TCP servers reset what is not HTTP, as a mesh proxy requiring mTLS
+// treats a plaintext client on the wire: Istio's and Linkerd's proxies cannot be built here).
 const serveAnnotation = "netdoctor.test/serve"
 
 // serveArgs is the stand-in server of a container: its declared ports (TCP and UDP), as the
@@ -482,6 +484,10 @@ func serveArgs(pod *corev1.Pod, c corev1.Container) []string {
 			addr = "127.0.0.1:"
 		case "other-port":
 			port++
+		case "reset-plaintext":
+			if proto == "tcp" {
+				proto = "tcp-reset"
+			}
 		}
 		args = append(args, "--serve", proto+":"+addr+strconv.Itoa(port))
 	}
