@@ -817,8 +817,36 @@ fn data_plane(mode: &str) {
         pod_ips.push(f[1].to_string());
     }
     assert!(pod_ips.len() >= 2, "{pods}");
-
-    let j = probe_frontend(&cluster);
+    let cluster_ip = cluster.kubectl_ok(&[
+        "get",
+        "service",
+        "frontend",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.spec.clusterIP}",
+    ]);
+    // The ClusterIP leads to the pods once kube-proxy on the probe's node has synced the current
+    // endpoints. On a loaded machine (CI, several clusters at once) a first probe once came
+    // before that (half the connects ICMP net-unreachable from the node's bridge, the pods
+    // themselves answering); no pod on node-1 can watch it converge, so the probe is repeated
+    // until the ClusterIP passes — then the whole report is judged below.
+    let mut j = serde_json::Value::Null;
+    settle(
+        "the ClusterIP through kube-proxy on the probe's node",
+        || {
+            j = probe_frontend(&cluster);
+            let c = status(&j, "service.clusterip");
+            if c["status"] == "pass" {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{c:#}\nkube-proxy: {}",
+                    cluster.log("kube-proxy-node-1")
+                ))
+            }
+        },
+    );
     let listening = status(&j, "pods.listening");
     assert_eq!(
         listening["status"],
@@ -847,16 +875,7 @@ fn data_plane(mode: &str) {
     // the Service's own ClusterIP, for every search-path form.
     let dns = status(&j, "dns.resolves");
     assert_eq!(dns["status"], "pass", "{dns:#}");
-    let ip = cluster.kubectl_ok(&[
-        "get",
-        "service",
-        "frontend",
-        "-n",
-        "shop",
-        "-o",
-        "jsonpath={.spec.clusterIP}",
-    ]);
-    assert!(dns.to_string().contains(ip.trim()), "{dns:#}");
+    assert!(dns.to_string().contains(cluster_ip.trim()), "{dns:#}");
     // Every check that ran passed: the healthy scenario is healthy through a real data plane.
     assert_eq!(j["verdict"]["status"], "pass", "{:#}", j["verdict"]);
     // The probe's pod is gone (the garbage collector takes it with its Job).
